@@ -1,0 +1,10 @@
+// @fleetvisor/contracts: the only shared language between Fleetvisor processes.
+// Depends on nothing of ours (enforced by lint).
+export * from './uuid';
+export * from './envelope';
+export * from './define-event';
+export * from './catalog';
+export * from './new-event';
+export * from './subjects';
+export * from './commands';
+export * from './events';

@@ -1,0 +1,3 @@
+// @fleetvisor/platform: process plumbing every app shares (typed config readers, the logger).
+export * from './config';
+export * from './logger';

@@ -1,0 +1,19 @@
+// Per-suite bus names, so suites sharing one NATS server never see each other's messages.
+import { randomBytes } from 'node:crypto';
+
+export interface TestBusNames {
+  /** Subject root, e.g. `t3f9a1c2` -> subjects `t3f9a1c2.evt.>` */
+  subjectRoot: string;
+  /** JetStream stream for events. */
+  eventStreamName: string;
+}
+
+export function testBusNames(): TestBusNames {
+  const tag = randomBytes(4).toString('hex');
+  return { subjectRoot: `t${tag}`, eventStreamName: `T_${tag.toUpperCase()}_EVENTS` };
+}
+
+export function sharedNatsUrl(): string {
+  // eslint-disable-next-line no-restricted-syntax -- test harness config, read once here
+  return process.env['FLEETVISOR_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+}

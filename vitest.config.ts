@@ -1,0 +1,62 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+import path from 'node:path';
+
+// One runner, three tiers chosen by file suffix (see docs/adr/0001-workspace.md):
+//   *.spec.ts      pure logic, milliseconds, no servers
+//   *.int.spec.ts  real Postgres + NATS
+//   *.e2e.spec.ts  real processes, CLI, HTTP
+const alias = {
+  '@fleetvisor/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
+  '@fleetvisor/event-store': path.resolve(__dirname, 'libs/event-store/src/index.ts'),
+  '@fleetvisor/messaging': path.resolve(__dirname, 'libs/messaging/src/index.ts'),
+  '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
+  '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
+};
+const roots = ['apps/**', 'libs/**', 'test/**'];
+const plugins = [swc.vite({ module: { type: 'es6' } })];
+
+export default defineConfig({
+  plugins,
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: roots.map((r) => `${r}/*.spec.ts`),
+          exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/node_modules/**'],
+          testTimeout: 5_000,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'int',
+          include: roots.map((r) => `${r}/*.int.spec.ts`),
+          exclude: ['**/node_modules/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          maxWorkers: 2,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          include: roots.map((r) => `${r}/*.e2e.spec.ts`),
+          exclude: ['**/node_modules/**'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          maxWorkers: 1,
+        },
+      },
+    ],
+  },
+});
