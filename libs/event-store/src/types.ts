@@ -43,3 +43,25 @@ export interface EventStore {
   /** Checkpoint of the end of the log as visible now (for "start from end"). */
   headCheckpoint(): Promise<string>;
 }
+
+/** Named positions in the global order (relay, projections, subscribers). */
+export interface CheckpointStore {
+  /** Last stored checkpoint for `name`, or START_CHECKPOINT when there is none. */
+  load(name: string): Promise<string>;
+  save(name: string, checkpoint: string): Promise<void>;
+}
+
+/**
+ * Leadership over a named role (the relay, a chain's watcher) across processes. Implemented with a
+ * Postgres session advisory lock held on a dedicated connection: when the holder dies, its
+ * connection closes and the lock is free.
+ */
+export interface LeaderLock {
+  /** Tries once; true when this process now holds the role. */
+  tryAcquire(): Promise<boolean>;
+  /** True while the lock connection is alive and the role held. */
+  readonly held: boolean;
+  release(): Promise<void>;
+  /** Called when a held lock is lost (connection dropped). */
+  onLost(listener: () => void): void;
+}
