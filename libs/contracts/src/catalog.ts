@@ -2,6 +2,7 @@
 // at an older schema version to the current one. Validators are compiled once (TypeBox).
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { EventEnvelopeSchema, type EventEnvelope } from './envelope';
 import type { EventDefinition } from './define-event';
 import { parseStreamName } from './subjects';
@@ -20,9 +21,30 @@ export class ContractViolationError extends Error {
   }
 }
 
-function firstError(check: TypeCheck<TSchema>, value: unknown, what: string): string {
-  const err = check.Errors(value).First();
-  if (!err) return `${what} is invalid`;
+/**
+ * The most useful error for a person: for a union, the error of the variant that got furthest
+ * (e.g. `/previous/providerMin` rather than "Expected union value" at `/previous`), and for a
+ * union of constants, the list of allowed values.
+ */
+function explain(err: ValueError): ValueError {
+  if (err.type !== ValueErrorType.Union) return err;
+  const variants = (err.schema as { anyOf?: { const?: unknown }[] }).anyOf ?? [];
+  if (variants.length > 0 && variants.every((s) => s.const !== undefined)) {
+    return { ...err, message: `Expected one of ${variants.map((s) => JSON.stringify(s.const)).join(', ')}` };
+  }
+  let best: ValueError = err;
+  for (const it of err.errors) {
+    const first = it.First();
+    if (first && first.path.length > best.path.length) best = first;
+  }
+  return best === err ? err : explain(best);
+}
+
+/** First validation error of `value`, as `<what> at <path>: <message>`. */
+export function describeFirstError(check: TypeCheck<TSchema>, value: unknown, what: string): string {
+  const first = check.Errors(value).First();
+  if (!first) return `${what} is invalid`;
+  const err = explain(first);
   const at = err.path === '' ? '' : ` at ${err.path}`;
   return `${what}${at}: ${err.message}`;
 }
@@ -30,6 +52,7 @@ function firstError(check: TypeCheck<TSchema>, value: unknown, what: string): st
 interface Entry {
   def: EventDefinition;
   check: TypeCheck<TSchema>;
+  previous: Map<number, TypeCheck<TSchema>>;
 }
 
 export class EventCatalog {
@@ -39,7 +62,9 @@ export class EventCatalog {
   constructor(defs: readonly EventDefinition[]) {
     for (const def of defs) {
       if (this.entries.has(def.type)) throw new Error(`event type ${def.type} defined twice`);
-      this.entries.set(def.type, { def, check: TypeCompiler.Compile(def.schema) });
+      const previous = new Map<number, TypeCheck<TSchema>>();
+      for (const [v, schema] of Object.entries(def.previousSchemas ?? {})) previous.set(Number(v), TypeCompiler.Compile(schema));
+      this.entries.set(def.type, { def, check: TypeCompiler.Compile(def.schema), previous });
     }
   }
 
@@ -57,10 +82,11 @@ export class EventCatalog {
 
   /**
    * Validates an envelope from outside (the bus, the log, a client): shape, known type, stream in
-   * the type's area, data valid after upcasting. Returns the event at the current schema version.
+   * the type's area, data valid after upcasting, the type's own rules, and (where the type derives
+   * its stream from its data) the right stream. Returns the event at the current schema version.
    */
   parse(raw: unknown): ParseResult<EventEnvelope> {
-    if (!this.envelopeCheck.Check(raw)) return { ok: false, reason: firstError(this.envelopeCheck, raw, 'envelope') };
+    if (!this.envelopeCheck.Check(raw)) return { ok: false, reason: describeFirstError(this.envelopeCheck, raw, 'envelope') };
     const env = raw as EventEnvelope;
     const entry = this.entries.get(env.type);
     if (!entry) return { ok: false, reason: `unknown event type "${env.type}"` };
@@ -75,13 +101,23 @@ export class EventCatalog {
     if (env.version > def.version) {
       return { ok: false, reason: `${def.type} version ${env.version} is newer than this build knows (${def.version})` };
     }
+    const old = entry.previous.get(env.version);
+    if (old && !old.Check(env.data)) {
+      return { ok: false, reason: describeFirstError(old, env.data, `${def.type} v${env.version} data`) };
+    }
     let data = env.data;
     try {
-      for (let v = env.version; v < def.version; v++) data = def.upcasters[v]!(data);
+      for (let v = env.version; v < def.version; v++) data = def.upcasters[v]!(data, env);
     } catch (e) {
       return { ok: false, reason: `${def.type} upcast from version ${env.version} failed: ${(e as Error).message}` };
     }
-    if (!check.Check(data)) return { ok: false, reason: firstError(check, data, `${def.type} data`) };
+    if (!check.Check(data)) return { ok: false, reason: describeFirstError(check, data, `${def.type} data`) };
+    const rule = def.validate?.(data);
+    if (rule !== undefined) return { ok: false, reason: `${def.type} data: ${rule}` };
+    if (def.streamId) {
+      const expected = `${def.area}-${def.streamId(data)}`;
+      if (expected !== env.stream) return { ok: false, reason: `${def.type} for this data belongs in stream "${expected}", not "${env.stream}"` };
+    }
     return { ok: true, value: env.version === def.version ? env : { ...env, version: def.version, data } };
   }
 

@@ -7,4 +7,8 @@ export * from './catalog';
 export * from './new-event';
 export * from './subjects';
 export * from './commands';
+export * from './fields';
 export * from './events';
+export * from './events/examples';
+export * from './command-defs';
+export * from './json-schema';

@@ -21,3 +21,17 @@ export function newEvent<D extends EventDefinition>(
     occurredAt: (opts.occurredAt ?? new Date()).toISOString(),
   };
 }
+
+/**
+ * Like newEvent, for types that derive their stream from their data (`streamId`): the stream is
+ * taken from the data, so it cannot disagree with it.
+ */
+export function newEventFor<D extends EventDefinition>(
+  def: D,
+  data: EventData<D>,
+  metadata: EventMetadata = {},
+  opts: { id?: string; occurredAt?: Date } = {},
+): EventEnvelope<D['type'], EventData<D>> {
+  if (!def.streamId) throw new Error(`event ${def.type} does not derive its stream from its data; use newEvent with a stream id`);
+  return newEvent(def, def.streamId(data), data, metadata, opts);
+}

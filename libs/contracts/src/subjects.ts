@@ -6,16 +6,23 @@
 // streams never overlap the shared server's.
 import { STREAM_AREAS, type StreamArea } from './define-event';
 
-const TOKEN_UNSAFE = /[.*>%\s]/g;
+const TOKEN_UNSAFE = /[.*>%\s]/gu;
 
-/** Escapes what a NATS subject token cannot hold ('.', '*', '>', whitespace) and '%' itself. */
+/**
+ * Escapes what a NATS subject token cannot hold ('.', '*', '>', whitespace) and '%' itself, as
+ * `%XX` per UTF-8 byte (uppercase hex), so `%2E` is '.', `%20` is ' ', `%E3%80%80` is U+3000.
+ * Every other character is kept as is. Throws on an empty value (an empty token is not a subject).
+ */
 export function encodeSubjectToken(value: string): string {
   if (value.length === 0) throw new Error('subject token must not be empty');
-  return value.replace(TOKEN_UNSAFE, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+  return value.replace(TOKEN_UNSAFE, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join(''),
+  );
 }
 
+/** Inverse of encodeSubjectToken. */
 export function decodeSubjectToken(token: string): string {
-  return token.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return token.replace(/(?:%[0-9A-F]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
 }
 
 /** Splits a stream name `<area>-<id>` into its area and id. */

@@ -1,3 +1,4 @@
 // @fleetvisor/platform: process plumbing every app shares (typed config readers, the logger).
 export * from './config';
 export * from './logger';
+export * from './unreachable';

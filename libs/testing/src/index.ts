@@ -1,4 +1,9 @@
 // @fleetvisor/testing: harness for int and e2e tests (own database, own bus names, private servers).
+export * from './config';
 export * from './test-database';
 export * from './eventually';
 export * from './test-bus';
+export * from './free-port';
+export type { PrivateServer, PrivateServerBackend, PrivateServerOptions } from './private-server';
+export * from './private-postgres';
+export * from './private-nats';

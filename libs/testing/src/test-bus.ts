@@ -1,5 +1,6 @@
 // Per-suite bus names, so suites sharing one NATS server never see each other's messages.
 import { randomBytes } from 'node:crypto';
+import { readTestingConfig } from './config';
 
 export interface TestBusNames {
   /** Subject root, e.g. `t3f9a1c2` -> subjects `t3f9a1c2.evt.>` */
@@ -14,6 +15,5 @@ export function testBusNames(): TestBusNames {
 }
 
 export function sharedNatsUrl(): string {
-  // eslint-disable-next-line no-restricted-syntax -- test harness config, read once here
-  return process.env['FLEETVISOR_TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222';
+  return readTestingConfig().natsUrl;
 }

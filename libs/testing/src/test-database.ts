@@ -1,11 +1,11 @@
 // A database of its own for each test suite, on the shared Postgres: created empty, dropped after.
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { readTestingConfig } from './config';
 
 /** Admin connection used to create and drop test databases (the `postgres` database). */
 export function adminDatabaseUrl(): string {
-  // eslint-disable-next-line no-restricted-syntax -- test harness config, read once here
-  return process.env['FLEETVISOR_TEST_ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return readTestingConfig().adminDatabaseUrl;
 }
 
 export interface TestDatabase {

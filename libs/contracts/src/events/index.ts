@@ -1,10 +1,84 @@
 // Every event type Fleetvisor knows, and the catalog built from them.
+// A new event type: define it in its area's file, add it to EVENT_DEFINITIONS below, add an
+// example to examples.ts, then run `npm run gen:schemas` (a unit test fails until you do).
 import { EventCatalog } from '../catalog';
-import type { EventDefinition } from '../define-event';
-import * as host from './host';
+import type { EventDefinition, EventOf } from '../define-event';
+import { ChainAnomaly, UpgradePlanned, VersionChanged } from './chain';
+import { HostOffline, HostOnline } from './host';
+import {
+  ServiceCrashLooping,
+  ServiceCreated,
+  ServiceExited,
+  ServiceRestarted,
+  ServiceStarted,
+  ServiceStopped,
+  ServiceUpgraded,
+  UpgradeFailed,
+  UpgradeRolledBack,
+  UpgradeStarted,
+} from './service';
+import { ApiCallsRecorded } from './stats';
+import {
+  ThreadPaused,
+  ThreadResumed,
+  ThreadStateChanged,
+  WorkerDrainFinished,
+  WorkerDrainStarted,
+  WorkerExpired,
+  WorkerRegistered,
+  WorkerRemoved,
+  WorkerReturned,
+  WorkerUpdated,
+} from './worker';
 
+export * from './chain';
 export * from './host';
+export * from './service';
+export * from './stats';
+export * from './worker';
 
-export const ALL_EVENTS: readonly EventDefinition[] = [...Object.values(host)];
+/** Every event definition by type name, grouped by area. */
+export const EVENT_DEFINITIONS = {
+  // host
+  HostOnline,
+  HostOffline,
+  // chain
+  VersionChanged,
+  UpgradePlanned,
+  ChainAnomaly,
+  // service
+  ServiceCreated,
+  ServiceStarted,
+  ServiceExited,
+  ServiceRestarted,
+  ServiceCrashLooping,
+  ServiceStopped,
+  UpgradeStarted,
+  ServiceUpgraded,
+  UpgradeFailed,
+  UpgradeRolledBack,
+  // worker
+  WorkerRegistered,
+  WorkerUpdated,
+  ThreadStateChanged,
+  ThreadPaused,
+  ThreadResumed,
+  WorkerExpired,
+  WorkerReturned,
+  WorkerRemoved,
+  WorkerDrainStarted,
+  WorkerDrainFinished,
+  // stats
+  ApiCallsRecorded,
+} as const;
+
+type Definitions = typeof EVENT_DEFINITIONS;
+
+/** Any Fleetvisor event at its current version; `switch (e.type)` narrows `data`. */
+export type FleetEvent = { [K in keyof Definitions]: EventOf<Definitions[K]> }[keyof Definitions];
+export type FleetEventType = FleetEvent['type'];
+export type FleetEventOfType<T extends FleetEventType> = Extract<FleetEvent, { type: T }>;
+
+export const ALL_EVENTS: readonly EventDefinition[] = Object.values(EVENT_DEFINITIONS);
 
 export const fleetEvents = new EventCatalog(ALL_EVENTS);

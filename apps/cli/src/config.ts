@@ -1,0 +1,9 @@
+// The CLI's configuration: the shared core settings (database, NATS, subjects, logging), read once
+// from the environment and validated; commands receive this object, never process.env.
+import { readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+
+export type CliConfig = CoreConfig;
+
+export function loadCliConfig(env: Env = process.env): CliConfig {
+  return readCoreConfig(env);
+}

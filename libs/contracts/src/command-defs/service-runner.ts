@@ -1,0 +1,64 @@
+// service-runner commands (fleet.cmd.service-runner.<verb>). Every runner subscribes (no queue
+// group); a runner answers only when `host` is absent or names its own host, so a caller gathers
+// one reply per matching host until its timeout.
+import { Type, type Static } from '@sinclair/typebox';
+import { defineCommand } from '../commands';
+import { AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, ServiceName, StringEnum } from '../fields';
+import { SERVICE_ROLES } from '../events/service';
+
+const SERVICE = 'service-runner';
+
+export const SERVICE_STATES = ['starting', 'running', 'stopped', 'exited', 'backoff', 'crash_looping', 'upgrading'] as const;
+export type ServiceState = (typeof SERVICE_STATES)[number];
+
+const summaryFields = {
+  service: ServiceName(),
+  role: StringEnum(SERVICE_ROLES),
+  chainId: Type.Optional(ChainId()),
+  binary: BinaryName(),
+  version: Type.Optional(BinaryVersion({ description: 'Version running (or last run)' })),
+  state: StringEnum(SERVICE_STATES, 'Supervision state'),
+  pid: Type.Optional(Pid()),
+  startedAt: Type.Optional(DateTime({ description: 'When the current process started' })),
+  restarts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Restarts since the runner started' }),
+};
+
+export const ServiceSummarySchema = Type.Object(summaryFields, { additionalProperties: false, description: 'One line of `services list`' });
+export type ServiceSummary = Static<typeof ServiceSummarySchema>;
+
+export const ServiceStatusSchema = Type.Object(
+  {
+    ...summaryFields,
+    configPath: AbsolutePath({ description: 'Service config file' }),
+    binaryPath: Type.Optional(AbsolutePath({ description: 'Binary it runs' })),
+    uptimeMs: Type.Optional(DurationMs('Uptime of the current process')),
+    lastExit: Type.Optional(
+      Type.Object(
+        {
+          code: Type.Union([Type.Null(), Type.Integer({ minimum: -2_147_483_648, maximum: 4_294_967_295 })]),
+          signal: Type.Union([Type.Null(), Type.String({ minLength: 4, maxLength: 16, pattern: '^SIG[A-Z0-9]+$' })]),
+          at: DateTime(),
+        },
+        { additionalProperties: false, description: 'How the previous process ended' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: '`services status` of one service' },
+);
+export type ServiceStatus = Static<typeof ServiceStatusSchema>;
+
+export const ServicesList = defineCommand({
+  service: SERVICE,
+  verb: 'list',
+  description: 'Services supervised by each runner (one reply per host; filter by host and/or chain).',
+  request: Type.Object({ host: Type.Optional(HostName()), chainId: Type.Optional(ChainId()) }, { additionalProperties: false }),
+  result: Type.Object({ host: HostName(), services: Type.Array(ServiceSummarySchema, { maxItems: 10_000 }) }, { additionalProperties: false }),
+});
+
+export const ServicesStatus = defineCommand({
+  service: SERVICE,
+  verb: 'status',
+  description: 'Detailed status of one service (on every host that has it, unless host is given). not_found lists the services that exist.',
+  request: Type.Object({ service: ServiceName(), host: Type.Optional(HostName()) }, { additionalProperties: false }),
+  result: Type.Object({ host: HostName(), status: ServiceStatusSchema }, { additionalProperties: false }),
+});

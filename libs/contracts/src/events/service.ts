@@ -1,0 +1,186 @@
+// Supervised services (lavap providers/consumers, wrapped processes) and their upgrades, as the
+// service-runner on each host records them. Stream: service-<host>/<service>.
+// No event here carries a secret: the keyring password goes to the child's stdin, never here.
+import { Type } from '@sinclair/typebox';
+import { defineEvent } from '../define-event';
+import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DurationMs, HostName, Pid, Reason, ServiceName, StringEnum } from '../fields';
+
+export const SERVICE_ROLES = ['provider', 'consumer', 'wrapped'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+/** Where an upgrade failed: getting the binary, checking it, relinking, starting, health check, pre-upgrade hook. */
+export const UPGRADE_STAGES = ['obtain', 'verify', 'switch', 'start', 'health', 'pre_upgrade'] as const;
+export type UpgradeStage = (typeof UPGRADE_STAGES)[number];
+
+const ids = {
+  host: HostName({ description: 'Host the service runs on' }),
+  service: ServiceName(),
+};
+const stream = { streamPattern: 'service-<host>/<service>', streamId: (d: { host: string; service: string }) => `${d.host}/${d.service}` };
+
+export const ServiceCreated = defineEvent({
+  type: 'ServiceCreated',
+  area: 'service',
+  description: 'A service was defined on a host (create-service or wrap): its role, chain, binary and config file.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      role: StringEnum(SERVICE_ROLES, 'provider or consumer (lavap), or wrapped (any one process under supervision)'),
+      chainId: Type.Optional(ChainId({ description: 'Chain whose protocol version the service follows' })),
+      binary: BinaryName({ description: 'Binary the service runs, e.g. lavap' }),
+      configPath: AbsolutePath({ description: 'The service config file, under the runner home' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const ServiceStarted = defineEvent({
+  type: 'ServiceStarted',
+  area: 'service',
+  description: 'The runner started the service process.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      pid: Pid(),
+      version: BinaryVersion({ description: 'Version of the binary it runs' }),
+      binaryPath: AbsolutePath({ description: 'Resolved path of the binary it runs' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const ServiceExited = defineEvent({
+  type: 'ServiceExited',
+  area: 'service',
+  description: 'The service process exited; `expected` is true when the runner asked it to stop.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      pid: Pid(),
+      code: Type.Union([Type.Null(), Type.Integer({ minimum: -2_147_483_648, maximum: 4_294_967_295 })], {
+        description: 'Exit code, null when killed by a signal',
+      }),
+      signal: Type.Union([Type.Null(), Type.String({ minLength: 4, maxLength: 16, pattern: '^SIG[A-Z0-9]+$' })], {
+        description: 'Signal that ended it (SIGTERM, SIGKILL...), null on a normal exit',
+      }),
+      expected: Type.Boolean({ description: 'True when the runner stopped it (stop, upgrade, shutdown)' }),
+    },
+    { additionalProperties: false },
+  ),
+  validate: (d) => (d.code === null && d.signal === null ? 'code and signal are both null: one of them says how it ended' : undefined),
+});
+
+export const ServiceRestarted = defineEvent({
+  type: 'ServiceRestarted',
+  area: 'service',
+  description: 'The runner restarts a crashed service after a backoff (capped exponential).',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      attempt: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Restart attempt since the last healthy run' }),
+      backoffMs: DurationMs('Wait before this restart'),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const ServiceCrashLooping = defineEvent({
+  type: 'ServiceCrashLooping',
+  area: 'service',
+  description: 'A service crashed too often within a window; the runner slows its restarts down.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      crashes: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Crashes within the window' }),
+      windowMs: DurationMs('Length of the window'),
+      nextRetryMs: DurationMs('Wait before the next start'),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const ServiceStopped = defineEvent({
+  type: 'ServiceStopped',
+  area: 'service',
+  description: 'The service was stopped on purpose (operator or runner shutdown) and stays down until started.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      reason: Reason({ description: 'Why it was stopped' }),
+      actor: Type.Optional(Actor()),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const UpgradeStarted = defineEvent({
+  type: 'UpgradeStarted',
+  area: 'service',
+  description: 'The runner starts moving a service to another binary version.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      chainId: Type.Optional(ChainId({ description: 'Chain whose VersionChanged caused it' })),
+      fromVersion: BinaryVersion({ description: 'Version running now' }),
+      toVersion: BinaryVersion({ description: 'Version it moves to' }),
+      reason: Reason({ description: 'Why, e.g. "consumer_target 0.23.2 > running 0.22.1"' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const ServiceUpgraded = defineEvent({
+  type: 'ServiceUpgraded',
+  area: 'service',
+  description: 'The service runs the new version and passed its health check.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      fromVersion: BinaryVersion(),
+      toVersion: BinaryVersion(),
+      durationMs: DurationMs('From UpgradeStarted to healthy'),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const UpgradeFailed = defineEvent({
+  type: 'UpgradeFailed',
+  area: 'service',
+  description: 'An upgrade failed at a stage; a rollback follows when anything had changed.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      fromVersion: BinaryVersion(),
+      toVersion: BinaryVersion(),
+      stage: StringEnum(UPGRADE_STAGES, 'Where it failed'),
+      reason: Reason({ description: 'What went wrong (e.g. checksum mismatch, crashed at start)' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const UpgradeRolledBack = defineEvent({
+  type: 'UpgradeRolledBack',
+  area: 'service',
+  description: 'After a failed upgrade the previous binary is linked and running again.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      restoredVersion: BinaryVersion({ description: 'Version running again' }),
+      failedVersion: BinaryVersion({ description: 'Version that failed' }),
+      reason: Reason(),
+    },
+    { additionalProperties: false },
+  ),
+});

@@ -1,0 +1,73 @@
+// Brings a database to the current schema: creates the database when it is missing (through the
+// `postgres` database of the same server), then runs the pending TypeORM migrations. Safe to run
+// from several processes at once: they take turns on an advisory lock, and the later ones find
+// nothing pending.
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
+import type { Logger } from '@fleetvisor/platform';
+import { createEventStoreDataSource } from './data-source';
+
+const MIGRATE_LOCK_NAME = 'fleetvisor:event-store:migrate';
+
+/** Key of a session advisory lock for a name: 64 bits of its SHA-256, as a signed bigint. */
+export function advisoryLockKey(name: string): string {
+  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
+}
+
+function databaseNameOf(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  if (name === '') throw new Error('the database URL names no database');
+  return name;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Creates the database named in the URL when missing. True when it was created. */
+export async function ensureDatabase(databaseUrl: string, logger?: Logger): Promise<boolean> {
+  const name = databaseNameOf(databaseUrl);
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  const admin = new Client({ connectionString: adminUrl.toString(), application_name: 'fleetvisor-migrate' });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    } catch (e) {
+      // Another process created it between our check and our CREATE.
+      if ((e as { code?: string }).code === '42P04') return false;
+      throw e;
+    }
+    logger?.info({ database: name }, 'created database');
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Creates the database if needed and applies pending migrations; returns the names applied. */
+export async function migrate(databaseUrl: string, logger?: Logger): Promise<string[]> {
+  await ensureDatabase(databaseUrl, logger);
+  // TypeORM does not serialize concurrent migration runs itself; a session lock on a connection of
+  // our own does, and it is released even if this process dies mid-way.
+  const lock = new Client({ connectionString: databaseUrl, application_name: 'fleetvisor-migrate' });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockKey(MIGRATE_LOCK_NAME)]);
+    const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', ...(logger ? { logger } : {}) });
+    await dataSource.initialize();
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      const names = applied.map((m) => m.name);
+      if (names.length > 0) logger?.info({ migrations: names }, 'event store migrations applied');
+      return names;
+    } finally {
+      await dataSource.destroy();
+    }
+  } finally {
+    await lock.end();
+  }
+}

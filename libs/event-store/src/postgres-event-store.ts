@@ -1,0 +1,218 @@
+// PostgresEventStore: the system of record. Appends are one autocommit call of fv_append_to_stream
+// per batch (one round trip whatever the batch size); global reads are gap-free by reading only
+// below the oldest running transaction. No LISTEN/NOTIFY on the write path (NOTIFY takes a global
+// lock at commit and would serialize every append); in-process readers are woken by onAppended,
+// other processes poll.
+import type { Pool, QueryArrayConfig } from 'pg';
+import { fleetEvents, type EventCatalog, type EventEnvelope, type RecordedEvent } from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+import type { AppendOptions, AppendResult, EventStore, ReadAllResult, ReadStreamResult } from './types';
+import { START_CHECKPOINT } from './types';
+import { encodeAppendBatch } from './append-batch';
+import { encodeExpectedVersion } from './expected-version';
+import { formatCheckpoint, parseCheckpoint } from './checkpoint';
+import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows';
+import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './schema/1767225600001-create-append-function';
+
+export interface PostgresEventStoreOptions {
+  /** Validates appends and upcasts reads (default: fleetEvents). */
+  catalog?: EventCatalog;
+  logger?: Logger;
+}
+
+/** What onAppended listeners hear, after the append committed. */
+export interface AppendedNotice {
+  stream: string;
+  appended: number;
+  nextExpectedVersion: number;
+}
+
+export type AppendedListener = (notice: AppendedNotice) => void;
+
+const UNIQUE_VIOLATION = '23505';
+const SERIALIZATION_FAILURE = '40001';
+const MAX_APPEND_ATTEMPTS = 5;
+const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
+
+// Named statements: parsed and planned once per pooled connection.
+const SQL = {
+  append: 'SELECT next_version, appended FROM fv_append_to_stream($1, $2, $3::jsonb)',
+  readAll: `SELECT ${EVENT_COLUMNS} FROM fv_events e
+    WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+      AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY e.transaction_id, e.global_position
+    LIMIT $3`,
+  // Filtered reads stop at a head computed before (and below the xmin), so that a batch holding no
+  // matching event can still advance the caller past everything it scanned.
+  readAllTypes: `SELECT ${EVENT_COLUMNS} FROM fv_events e
+    WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+      AND (e.transaction_id, e.global_position) <= ($3::xid8, $4::bigint)
+      AND e.type = ANY ($5::text[])
+    ORDER BY e.transaction_id, e.global_position
+    LIMIT $6`,
+  head: `SELECT e.transaction_id, e.global_position FROM fv_events e
+    WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
+  lastCommitted: `SELECT e.transaction_id, e.global_position FROM fv_events e
+    ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
+  readStream: `SELECT ${EVENT_COLUMNS} FROM fv_events e
+    WHERE e.stream_id = $1 AND e.stream_version >= $2
+    ORDER BY e.stream_version
+    LIMIT $3`,
+  streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
+} as const;
+
+function arrayQuery(name: string, text: string, values: unknown[]): QueryArrayConfig {
+  return { name, text, values, rowMode: 'array' };
+}
+
+function positiveInt(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${what} must be a positive integer, got ${value}`);
+  return value;
+}
+
+export class PostgresEventStore implements EventStore {
+  private readonly catalog: EventCatalog;
+  private readonly logger: Logger | undefined;
+  private readonly listeners = new Set<AppendedListener>();
+
+  constructor(
+    private readonly pool: Pool,
+    opts: PostgresEventStoreOptions = {},
+  ) {
+    this.catalog = opts.catalog ?? fleetEvents;
+    this.logger = opts.logger;
+  }
+
+  async appendToStream(stream: string, events: readonly EventEnvelope[], opts: AppendOptions = {}): Promise<AppendResult> {
+    const expected = opts.expectedVersion ?? 'any';
+    const expectedText = encodeExpectedVersion(expected);
+    const batch = encodeAppendBatch(this.catalog, stream, events);
+    let row: unknown[] | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.pool.query(arrayQuery('fv_append', SQL.append, [stream, expectedText, batch.json]));
+        row = res.rows[0];
+        break;
+      } catch (e) {
+        // The call ran in its own transaction and rolled back whole: retrying is safe.
+        if ((e as { code?: string }).code === SERIALIZATION_FAILURE && attempt < MAX_APPEND_ATTEMPTS) continue;
+        throw this.translateAppendError(e, stream, expected);
+      }
+    }
+    if (!row) throw new Error('fv_append_to_stream returned no row');
+    const result: AppendResult = { nextExpectedVersion: Number(row[0]), appended: Number(row[1]) };
+    if (result.appended > 0) this.notify({ stream, ...result });
+    return result;
+  }
+
+  async readStream(stream: string, opts: { fromVersion?: number; maxCount?: number } = {}): Promise<ReadStreamResult> {
+    const fromVersion = opts.fromVersion ?? 1;
+    if (!Number.isSafeInteger(fromVersion) || fromVersion < 0) throw new RangeError(`fromVersion must be a non-negative integer, got ${fromVersion}`);
+    const maxCount = opts.maxCount === undefined ? null : positiveInt(opts.maxCount, 'maxCount');
+    // The version is read first: events appended in between only make the list longer than it,
+    // and currentVersion is then corrected from the events themselves.
+    const versionRes = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
+    const eventsRes = await this.pool.query(arrayQuery('fv_read_stream', SQL.readStream, [stream, fromVersion, maxCount]));
+    const events = (eventsRes.rows as EventRow[]).map((r) => toRecordedEvent(this.catalog, r));
+    const stored = Number(versionRes.rows[0]?.[0] ?? 0);
+    const last = events.length > 0 ? events[events.length - 1]!.streamVersion : 0;
+    return { events, currentVersion: Math.max(stored, last) };
+  }
+
+  async readAll(after: string, limit: number, opts: { types?: readonly string[] } = {}): Promise<ReadAllResult> {
+    const from = parseCheckpoint(after);
+    positiveInt(limit, 'limit');
+    if (opts.types === undefined) {
+      const res = await this.pool.query(arrayQuery('fv_read_all', SQL.readAll, [from.transactionId.toString(), from.globalPosition.toString(), limit]));
+      return this.toReadAllResult(res.rows as EventRow[], after);
+    }
+    if (opts.types.length === 0) return { events: [], checkpoint: await this.advanceTo(after) };
+    const head = parseCheckpoint(await this.headCheckpoint());
+    if (head.transactionId < from.transactionId || (head.transactionId === from.transactionId && head.globalPosition <= from.globalPosition)) {
+      return { events: [], checkpoint: after };
+    }
+    const res = await this.pool.query(
+      arrayQuery('fv_read_all_types', SQL.readAllTypes, [
+        from.transactionId.toString(),
+        from.globalPosition.toString(),
+        head.transactionId.toString(),
+        head.globalPosition.toString(),
+        opts.types,
+        limit,
+      ]),
+    );
+    const result = this.toReadAllResult(res.rows as EventRow[], after);
+    // A short batch means every event up to the head was scanned: the caller may skip past it.
+    if (res.rows.length < limit) result.checkpoint = formatCheckpoint(head.transactionId, head.globalPosition);
+    return result;
+  }
+
+  async headCheckpoint(): Promise<string> {
+    const res = await this.pool.query(arrayQuery('fv_head', SQL.head, []));
+    const row = res.rows[0];
+    return row ? formatCheckpoint(String(row[0]), String(row[1])) : START_CHECKPOINT;
+  }
+
+  /**
+   * Checkpoint of the last committed event, even one not yet readable because an older transaction
+   * is still running. "Caught up" waits for this position: it is what a caller has just appended.
+   */
+  async lastCommittedCheckpoint(): Promise<string> {
+    const res = await this.pool.query(arrayQuery('fv_last_committed', SQL.lastCommitted, []));
+    const row = res.rows[0];
+    return row ? formatCheckpoint(String(row[0]), String(row[1])) : START_CHECKPOINT;
+  }
+
+  /** Current version of a stream (0 when it does not exist). */
+  async streamVersion(stream: string): Promise<number> {
+    const res = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
+    return Number(res.rows[0]?.[0] ?? 0);
+  }
+
+  /**
+   * Calls `listener` after every append of this store instance that wrote events (in-process only:
+   * a relay or projection in the same process wakes at once instead of at its next poll). Returns
+   * the unsubscribe function.
+   */
+  onAppended(listener: AppendedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private async advanceTo(after: string): Promise<string> {
+    const head = await this.headCheckpoint();
+    const a = parseCheckpoint(after);
+    const h = parseCheckpoint(head);
+    return h.transactionId > a.transactionId || (h.transactionId === a.transactionId && h.globalPosition > a.globalPosition) ? head : after;
+  }
+
+  private toReadAllResult(rows: EventRow[], after: string): ReadAllResult {
+    const events: RecordedEvent[] = new Array<RecordedEvent>(rows.length);
+    for (let i = 0; i < rows.length; i++) events[i] = toRecordedEvent(this.catalog, rows[i]!);
+    return { events, checkpoint: events.length > 0 ? events[events.length - 1]!.checkpoint : after };
+  }
+
+  private notify(notice: AppendedNotice): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(notice);
+      } catch (e) {
+        // A listener's bug must not turn a committed append into a failure for the caller.
+        this.logger?.error({ err: e, stream: notice.stream }, 'onAppended listener failed');
+      }
+    }
+  }
+
+  private translateAppendError(e: unknown, stream: string, expected: AppendOptions['expectedVersion'] & {}): unknown {
+    const err = e as { code?: string; detail?: string; constraint?: string; message?: string };
+    if (err.code === WRONG_EXPECTED_VERSION_SQLSTATE) return new WrongExpectedVersionError(stream, expected, Number(err.detail ?? NaN));
+    if (err.code === DUPLICATE_EVENT_ID_SQLSTATE) return new DuplicateEventIdError(stream, err.message ?? 'event id already stored');
+    // Same id appended to two streams at the same moment: the loser hits the unique index.
+    if (err.code === UNIQUE_VIOLATION && err.constraint === EVENT_ID_CONSTRAINT) {
+      return new DuplicateEventIdError(stream, 'an event id of this append was stored concurrently in another stream');
+    }
+    return e;
+  }
+}

@@ -1,0 +1,402 @@
+// ProjectionRunner: drives one projection along the global order. Each batch is read with readAll
+// from the projection's checkpoint and applied in one transaction that also moves the checkpoint,
+// so a crash anywhere leaves either both or neither: every event is applied exactly once. The
+// checkpoint row is locked and compared first, which also fences off a second runner of the same
+// projection (in this process or another). Live mode polls (short interval) and wakes at once on
+// in-process appends.
+import type { Pool, PoolClient } from 'pg';
+import type { RecordedEvent } from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+import type { PostgresEventStore } from '../postgres-event-store';
+import type { ReadAllResult } from '../types';
+import { START_CHECKPOINT } from '../types';
+import { compareCheckpoints, parseCheckpoint } from '../checkpoint';
+import { handlesAllTypes, projectionCheckpointName, type Projection, type ProjectionTx } from './projection';
+
+/** Where a projection without a stored checkpoint starts: 'beginning', 'end', or a checkpoint. */
+export type ProjectionStart = 'beginning' | 'end' | (string & {});
+
+export interface ProjectionRunnerOptions {
+  /** Only used when the projection has no checkpoint yet (default 'beginning'). */
+  startFrom?: ProjectionStart;
+  /** Events per transaction (default 5000). */
+  batchSize?: number;
+  /** Poll interval when idle, in ms (default 20). */
+  pollIntervalMs?: number;
+  /** First retry delay after a failed batch, doubled up to maxRetryDelayMs (defaults 100 / 5000). */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface RebuildProgress {
+  processed: number;
+  /** Events to replay, counted at the start (grows to `processed` if more arrive meanwhile). */
+  total: number;
+  eventsPerSec: number;
+}
+
+export interface RebuildResult extends RebuildProgress {
+  durationMs: number;
+  checkpoint: string;
+}
+
+/** The stored checkpoint is not where this runner left it: another runner moved it, or a rebuild. */
+export class ProjectionCheckpointMovedError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly expected: string,
+    readonly actual: string | undefined,
+  ) {
+    super(`checkpoint of projection "${projection}" moved from ${expected} to ${actual ?? '(none)'}: another runner is active or it was reset`);
+    this.name = 'ProjectionCheckpointMovedError';
+  }
+}
+
+interface StepResult {
+  applied: number;
+  /** The read returned a full batch: more may be waiting right now. */
+  full: boolean;
+}
+
+interface CaughtUpWaiter {
+  target: string;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const SQL = {
+  seed: 'INSERT INTO fv_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+  load: 'SELECT checkpoint FROM fv_checkpoints WHERE name = $1',
+  lock: 'SELECT checkpoint FROM fv_checkpoints WHERE name = $1 FOR UPDATE',
+  advance: 'UPDATE fv_checkpoints SET checkpoint = $2, updated_at = now() WHERE name = $1',
+  countAll: 'SELECT count(*) AS n FROM fv_events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())',
+  countTypes: 'SELECT count(*) AS n FROM fv_events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AND type = ANY ($1::text[])',
+} as const;
+
+export class ProjectionRunner {
+  private readonly checkpointName: string;
+  private readonly types: readonly string[] | undefined;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly logger: Logger | undefined;
+
+  private position: string | undefined;
+  private loopDone: Promise<void> | undefined;
+  private stopping = false;
+  private wakeRequested = false;
+  private wakeUp: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly waiters = new Set<CaughtUpWaiter>();
+  private prefetch: { from: string; read: Promise<ReadAllResult> } | undefined;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: PostgresEventStore,
+    readonly projection: Projection,
+    private readonly opts: ProjectionRunnerOptions = {},
+  ) {
+    this.checkpointName = projectionCheckpointName(projection.name);
+    this.types = handlesAllTypes(projection) ? undefined : projection.handles;
+    this.batchSize = opts.batchSize ?? 5_000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 20;
+    this.retryDelayMs = opts.retryDelayMs ?? 100;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5_000;
+    this.logger = opts.logger?.child({ projection: projection.name });
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
+    if (opts.startFrom !== undefined && opts.startFrom !== 'beginning' && opts.startFrom !== 'end') parseCheckpoint(opts.startFrom);
+  }
+
+  /** Last checkpoint committed by this runner (undefined before start/catchUp). */
+  get checkpoint(): string | undefined {
+    return this.position;
+  }
+
+  get running(): boolean {
+    return this.loopDone !== undefined;
+  }
+
+  /** The error of the last failed batch, until a batch succeeds again. */
+  get lastError(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Prepares the projection (init, checkpoint) and follows the log until stop(). */
+  async start(): Promise<void> {
+    if (this.loopDone) return;
+    await this.prepare();
+    this.stopping = false;
+    this.unsubscribe = this.store.onAppended(() => this.wake());
+    this.loopDone = this.loop();
+  }
+
+  /** Finishes the batch in flight, then stops following the log. */
+  async stop(): Promise<void> {
+    if (!this.loopDone) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.wake();
+    await this.loopDone;
+    this.loopDone = undefined;
+    this.dropPrefetch();
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(new Error(`projection "${this.projection.name}" runner stopped before catching up with ${w.target}`));
+    }
+    this.waiters.clear();
+  }
+
+  /** Without the live loop: applies everything readable now; returns how many events it applied. */
+  async catchUp(): Promise<number> {
+    if (this.loopDone) throw new Error(`projection "${this.projection.name}" is running; use whenCaughtUp()`);
+    await this.prepare();
+    let applied = 0;
+    for (;;) {
+      const step = await this.step();
+      applied += step.applied;
+      if (!step.full) return applied;
+    }
+  }
+
+  /** Resolves once the projection has applied every event committed before this call. */
+  async whenCaughtUp(timeoutMs = 30_000): Promise<void> {
+    if (!this.loopDone) throw new Error(`projection "${this.projection.name}" is not running: start() it first`);
+    const target = await this.store.lastCommittedCheckpoint();
+    if (this.position !== undefined && compareCheckpoints(this.position, target) >= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter: CaughtUpWaiter = {
+        target,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          const why = this.failure ? `; last error: ${this.failure.message}` : '';
+          reject(new Error(`projection "${this.projection.name}" did not catch up with ${target} within ${timeoutMs} ms (at ${this.position ?? 'nothing'})${why}`));
+        }, timeoutMs),
+      };
+      this.waiters.add(waiter);
+      this.wake();
+    });
+  }
+
+  /**
+   * Drops the projection's state and replays the whole log into it. Runs in batches, each committed
+   * with its checkpoint like live batches: one long transaction would hold back the snapshot xmin
+   * and stall every gap-free reader of the log for the whole rebuild.
+   */
+  async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult> {
+    const wasRunning = this.running;
+    if (wasRunning) await this.stop();
+    const started = performance.now();
+    await this.inTransaction(async (tx) => {
+      if (this.projection.init) await this.projection.init(tx);
+      await tx.query({ name: 'fv_projection_seed', text: SQL.seed, values: [this.checkpointName, START_CHECKPOINT] });
+      // Waits for a batch another runner has in flight, and makes that runner's next batch fail.
+      await tx.query({ name: 'fv_projection_lock', text: SQL.lock, values: [this.checkpointName] });
+      await this.projection.reset(tx);
+      await tx.query({ name: 'fv_projection_advance', text: SQL.advance, values: [this.checkpointName, START_CHECKPOINT] });
+    });
+    this.position = START_CHECKPOINT;
+    this.dropPrefetch();
+    const counted = await this.countEvents();
+    let processed = 0;
+    let progress: RebuildProgress = { processed, total: counted, eventsPerSec: 0 };
+    for (;;) {
+      const step = await this.step();
+      processed += step.applied;
+      const seconds = (performance.now() - started) / 1000;
+      progress = { processed, total: Math.max(counted, processed), eventsPerSec: seconds > 0 ? Math.round(processed / seconds) : 0 };
+      onProgress?.(progress);
+      if (!step.full) break;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    this.logger?.info({ ...progress, durationMs }, 'projection rebuilt');
+    if (wasRunning) await this.start();
+    return { ...progress, durationMs, checkpoint: this.position };
+  }
+
+  private async loop(): Promise<void> {
+    let delay = this.retryDelayMs;
+    let needsPrepare = false;
+    while (!this.stopping) {
+      try {
+        if (needsPrepare) {
+          await this.prepare();
+          needsPrepare = false;
+        }
+        const step = await this.step();
+        this.failure = undefined;
+        delay = this.retryDelayMs;
+        if (!step.full) await this.idle(this.pollIntervalMs);
+      } catch (e) {
+        // The batch rolled back whole; retry from the checkpoint as stored (it may have moved).
+        this.failure = e as Error;
+        this.logger?.error({ err: e, checkpoint: this.position, retryInMs: delay }, 'projection batch failed');
+        needsPrepare = true;
+        this.dropPrefetch();
+        await this.idle(delay, false);
+        delay = Math.min(delay * 2, this.maxRetryDelayMs);
+      }
+    }
+  }
+
+  /** Reads one batch after the current position and commits it; resolves waiters it satisfies. */
+  private async step(): Promise<StepResult> {
+    const from = this.position ?? START_CHECKPOINT;
+    const batch = await this.read(from);
+    if (batch.checkpoint === from) {
+      this.settleWaiters();
+      return { applied: 0, full: false };
+    }
+    const full = batch.events.length >= this.batchSize;
+    // Read the next batch while this one commits: catch-up time is then max(read, apply), not the sum.
+    if (full) this.startPrefetch(batch.checkpoint);
+    await this.commit(from, batch.checkpoint, batch.events);
+    this.position = batch.checkpoint;
+    this.settleWaiters();
+    return { applied: batch.events.length, full };
+  }
+
+  private async commit(from: string, to: string, events: readonly RecordedEvent[]): Promise<void> {
+    await this.inTransaction(async (tx) => {
+      const locked = await tx.query<{ checkpoint: string }>({ name: 'fv_projection_lock', text: SQL.lock, values: [this.checkpointName] });
+      const stored = locked.rows[0]?.checkpoint;
+      if (stored !== from) throw new ProjectionCheckpointMovedError(this.projection.name, from, stored);
+      if (events.length > 0) await this.projection.applyBatch(events, tx);
+      await tx.query({ name: 'fv_projection_advance', text: SQL.advance, values: [this.checkpointName, to] });
+    });
+  }
+
+  private read(from: string): Promise<ReadAllResult> {
+    const pending = this.prefetch;
+    this.prefetch = undefined;
+    if (pending && pending.from === from) return pending.read;
+    return this.store.readAll(from, this.batchSize, this.types ? { types: this.types } : {});
+  }
+
+  private startPrefetch(from: string): void {
+    const read = this.store.readAll(from, this.batchSize, this.types ? { types: this.types } : {});
+    // Its failure surfaces when the next step awaits it; never as an unhandled rejection.
+    read.catch(() => undefined);
+    this.prefetch = { from, read };
+  }
+
+  private dropPrefetch(): void {
+    this.prefetch = undefined;
+  }
+
+  /** Runs init and makes sure the checkpoint row exists; loads the position from it. */
+  private async prepare(): Promise<void> {
+    if (this.projection.init) {
+      const init = this.projection.init.bind(this.projection);
+      await this.inTransaction((tx) => init(tx));
+    }
+    let stored = await this.loadCheckpoint();
+    if (stored === undefined) {
+      const start = await this.startCheckpoint();
+      // Saved at once: after a restart the projection resumes here, it does not jump to a new end.
+      await this.pool.query({ name: 'fv_projection_seed', text: SQL.seed, values: [this.checkpointName, start] });
+      stored = (await this.loadCheckpoint()) ?? start;
+      this.logger?.info({ checkpoint: stored }, 'projection starts');
+    }
+    this.position = stored;
+  }
+
+  private async loadCheckpoint(): Promise<string | undefined> {
+    const res = await this.pool.query<{ checkpoint: string }>({ name: 'fv_projection_load', text: SQL.load, values: [this.checkpointName] });
+    return res.rows[0]?.checkpoint;
+  }
+
+  private async startCheckpoint(): Promise<string> {
+    const start = this.opts.startFrom ?? 'beginning';
+    if (start === 'beginning') return START_CHECKPOINT;
+    if (start === 'end') return this.store.headCheckpoint();
+    return start;
+  }
+
+  private async countEvents(): Promise<number> {
+    const res = this.types
+      ? await this.pool.query<{ n: string }>({ text: SQL.countTypes, values: [this.types] })
+      : await this.pool.query<{ n: string }>(SQL.countAll);
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
+  private async inTransaction<T>(fn: (tx: ProjectionTx) => Promise<T>): Promise<T> {
+    const client: PoolClient = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client whose backend dies between queries emits 'error'; unheard, it would
+    // crash the process.
+    const onError = (e: Error): void => {
+      broken = e;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken ??= rollbackError as Error;
+      }
+      throw e;
+    } finally {
+      client.off('error', onError);
+      // A broken connection is destroyed rather than handed to the next user of the pool.
+      client.release(broken);
+    }
+  }
+
+  private settleWaiters(): void {
+    if (this.waiters.size === 0 || this.position === undefined) return;
+    for (const w of this.waiters) {
+      if (compareCheckpoints(this.position, w.target) >= 0) {
+        clearTimeout(w.timer);
+        this.waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  private wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.wakeRequested = true;
+  }
+
+  /** Sleeps `ms`, cut short by stop() and (when `wakeable`) by new appends or waiters. */
+  private idle(ms: number, wakeable = true): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (wakeable && this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        this.wakeRequested = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = wakeable ? done : () => (this.stopping ? done() : undefined);
+    });
+  }
+}
+
+/** Rebuilds a projection from the whole log (see ProjectionRunner.rebuild). */
+export async function rebuildProjection(
+  pool: Pool,
+  store: PostgresEventStore,
+  projection: Projection,
+  onProgress?: (p: RebuildProgress) => void,
+  opts: Omit<ProjectionRunnerOptions, 'startFrom'> = {},
+): Promise<RebuildResult> {
+  return new ProjectionRunner(pool, store, projection, opts).rebuild(onProgress);
+}

@@ -1,0 +1,113 @@
+// Migration: fv_append_to_stream, the one-round-trip append. Called in autocommit, it locks the
+// stream row, drops events already stored (idempotency on event id), checks the expected version,
+// inserts the rest and bumps the stream version. Refusals are raised (so the statement's
+// transaction rolls back and nothing is left behind) with SQLSTATEs the client maps to typed errors:
+//   FVWEV  wrong expected version; DETAIL holds the actual version
+//   FVDID  an event id is already stored in another stream
+//   40001  the append lost a race that would break stream order in the global order; retry
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+export const WRONG_EXPECTED_VERSION_SQLSTATE = 'FVWEV';
+export const DUPLICATE_EVENT_ID_SQLSTATE = 'FVDID';
+
+export class CreateAppendFunction1767225600001 implements MigrationInterface {
+  readonly name = 'CreateAppendFunction1767225600001';
+
+  async up(q: QueryRunner): Promise<void> {
+    // A plain SQL function so the planner can inline it into the plpgsql expressions below.
+    await q.query(`
+      CREATE FUNCTION fv_expected_version_matches(p_expected text, p_actual bigint) RETURNS boolean
+      LANGUAGE sql IMMUTABLE AS $fn$
+        SELECT CASE p_expected
+          WHEN 'any' THEN true
+          WHEN 'no_stream' THEN p_actual = 0
+          WHEN 'stream_exists' THEN p_actual > 0
+          ELSE p_actual = p_expected::bigint
+        END
+      $fn$`);
+    await q.query(`
+      CREATE FUNCTION fv_append_to_stream(p_stream_id text, p_expected text, p_events jsonb)
+      RETURNS TABLE (next_version bigint, appended integer)
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        v_current bigint;
+        v_ids uuid[];
+        v_stored integer;
+        v_foreign text;
+        v_new jsonb := p_events;
+        v_count integer;
+      BEGIN
+        IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
+          RAISE EXCEPTION 'fv_append_to_stream: events must be a JSON array' USING ERRCODE = '22023';
+        END IF;
+
+        IF jsonb_array_length(p_events) = 0 THEN
+          -- Nothing to write: only check the expected version, without creating the stream.
+          v_current := coalesce((SELECT s.version FROM fv_streams s WHERE s.stream_id = p_stream_id), 0);
+          IF NOT fv_expected_version_matches(p_expected, v_current) THEN
+            RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_VERSION_SQLSTATE}', DETAIL = v_current::text,
+              MESSAGE = format('wrong expected version for stream %s: expected %s, actual %s', p_stream_id, p_expected, v_current);
+          END IF;
+          RETURN QUERY SELECT v_current, 0;
+          RETURN;
+        END IF;
+
+        -- From here to commit, appends to this stream are serialized on its row lock.
+        INSERT INTO fv_streams (stream_id, version) VALUES (p_stream_id, 0) ON CONFLICT (stream_id) DO NOTHING;
+        SELECT s.version INTO v_current FROM fv_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+
+        -- Idempotency: a retried append (same event ids) must not store a second copy.
+        v_ids := ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements(p_events) AS e);
+        SELECT count(*), min(ev.stream_id) FILTER (WHERE ev.stream_id <> p_stream_id)
+          INTO v_stored, v_foreign
+          FROM fv_events ev WHERE ev.event_id = ANY (v_ids);
+        IF v_foreign IS NOT NULL THEN
+          RAISE EXCEPTION USING ERRCODE = '${DUPLICATE_EVENT_ID_SQLSTATE}',
+            MESSAGE = format('an event id of this append is already stored in stream %s', v_foreign);
+        END IF;
+        IF v_stored = cardinality(v_ids) THEN
+          -- Everything is stored already: the retry succeeded earlier, whatever the version is now.
+          RETURN QUERY SELECT v_current, 0;
+          RETURN;
+        END IF;
+        IF v_stored > 0 THEN
+          SELECT jsonb_agg(x.e ORDER BY x.n) INTO v_new
+            FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, n)
+           WHERE NOT EXISTS (SELECT 1 FROM fv_events ev WHERE ev.event_id = (x.e->>'id')::uuid);
+        END IF;
+
+        IF NOT fv_expected_version_matches(p_expected, v_current) THEN
+          RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_VERSION_SQLSTATE}', DETAIL = v_current::text,
+            MESSAGE = format('wrong expected version for stream %s: expected %s, actual %s', p_stream_id, p_expected, v_current);
+        END IF;
+
+        -- Stream order must agree with the global order. Our xid was assigned when we asked for the
+        -- row lock, so another writer that got a larger xid may have taken the lock first and
+        -- committed the previous events; ours would then sort before them in (transaction_id,
+        -- global_position). Refuse as a serialization failure: the client retries in a new
+        -- transaction, whose xid is larger.
+        IF v_current > 0 AND (SELECT ev.transaction_id FROM fv_events ev
+                               WHERE ev.stream_id = p_stream_id AND ev.stream_version = v_current) > pg_current_xact_id() THEN
+          RAISE EXCEPTION USING ERRCODE = '40001',
+            MESSAGE = format('append to stream %s raced a writer with a newer transaction id; retry', p_stream_id);
+        END IF;
+
+        -- ORDER BY keeps global positions in stream order (nextval runs after the sort).
+        INSERT INTO fv_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+        SELECT (x.e->>'id')::uuid, p_stream_id, v_current + x.n, x.e->>'type', (x.e->>'version')::integer,
+               x.e->'data', coalesce(x.e->'metadata', '{}'::jsonb), (x.e->>'occurredAt')::timestamptz
+          FROM jsonb_array_elements(v_new) WITH ORDINALITY AS x(e, n)
+         ORDER BY x.n;
+        GET DIAGNOSTICS v_count = ROW_COUNT;
+
+        UPDATE fv_streams SET version = v_current + v_count WHERE stream_id = p_stream_id;
+        RETURN QUERY SELECT v_current + v_count, v_count;
+      END;
+      $fn$`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION IF EXISTS fv_append_to_stream(text, text, jsonb)`);
+    await q.query(`DROP FUNCTION IF EXISTS fv_expected_version_matches(text, bigint)`);
+  }
+}

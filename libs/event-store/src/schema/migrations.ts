@@ -1,0 +1,10 @@
+// The ordered list of schema migrations of the event store. Append new ones at the end; never edit
+// one that has shipped (databases record them by name in fv_migrations).
+import { CreateEventLog1767225600000 } from './1767225600000-create-event-log';
+import { CreateAppendFunction1767225600001 } from './1767225600001-create-append-function';
+import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create-stream-stats-projection';
+
+export const EVENT_STORE_MIGRATIONS = [CreateEventLog1767225600000, CreateAppendFunction1767225600001, CreateStreamStatsProjection1767225600002];
+
+/** TypeORM's bookkeeping table, prefixed like every table of ours. */
+export const MIGRATIONS_TABLE = 'fv_migrations';

@@ -1,0 +1,132 @@
+// CommandBus request-reply against the shared NATS.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Type } from '@sinclair/typebox';
+import { connect, type NatsConnection } from 'nats';
+import { createSubjects, defineCommand } from '@fleetvisor/contracts';
+import { sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { CommandBus, CommandFailure } from './command-bus';
+
+const logger = pino({ level: 'silent' });
+const subjects = createSubjects(testBusNames().subjectRoot);
+
+const Pause = defineCommand({
+  service: 'worker-registry',
+  verb: 'pause',
+  description: 'Pause a thread of a worker',
+  request: Type.Object({ worker: Type.String({ minLength: 1 }), index: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+  result: Type.Object({ paused: Type.Boolean() }),
+});
+
+let serverNc: NatsConnection;
+let clientNc: NatsConnection;
+let server: CommandBus;
+let client: CommandBus;
+
+beforeAll(async () => {
+  serverNc = await connect({ servers: sharedNatsUrl() });
+  clientNc = await connect({ servers: sharedNatsUrl() });
+  server = new CommandBus({ nc: serverNc, subjects, logger });
+  client = new CommandBus({ nc: clientNc, subjects, logger });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await serverNc?.close();
+  await clientNc?.close();
+});
+
+describe('CommandBus (shared NATS)', () => {
+  it('serves a typed command and returns its result', async () => {
+    const seen: unknown[] = [];
+    const s = server.serve(Pause, async (req) => {
+      seen.push(req);
+      return { paused: req.index === 2 };
+    });
+    expect(s.subject).toBe(subjects.command('worker-registry', 'pause'));
+    const reply = await client.request(Pause, { worker: 'w-01', index: 2 }, { timeoutMs: 2_000 });
+    expect(reply).toEqual({ ok: true, result: { paused: true } });
+    expect(seen).toEqual([{ worker: 'w-01', index: 2 }]);
+    await s.stop();
+  });
+
+  it('answers invalid_request for a payload that breaks the schema (checked by the server too)', async () => {
+    let called = 0;
+    const s = server.serve(Pause, async () => {
+      called++;
+      return { paused: true };
+    });
+    // the client refuses to send it
+    const local = await client.request(Pause, { worker: '', index: 1 } as never, { timeoutMs: 2_000 });
+    expect(local).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/request at \/worker/) } });
+    // a raw request (another language, an old client) is refused by the server
+    const raw = await clientNc.request(s.subject, Buffer.from(JSON.stringify({ worker: 'w', index: -1 })), { timeout: 2_000 });
+    expect(raw.json()).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/request at \/index/) } });
+    const notJson = await clientNc.request(s.subject, Buffer.from('{nope'), { timeout: 2_000 });
+    expect(notJson.json()).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/not valid JSON/) } });
+    expect(called).toBe(0);
+    await s.stop();
+  });
+
+  it('maps handler errors: CommandFailure keeps its code, anything else is internal', async () => {
+    const s = server.serve(Pause, async (req) => {
+      if (req.worker === 'missing') throw new CommandFailure('not_found', 'worker #7 not found');
+      throw new Error('database exploded');
+    });
+    expect(await client.request(Pause, { worker: 'missing', index: 7 })).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'worker #7 not found' },
+    });
+    expect(await client.request(Pause, { worker: 'w', index: 7 })).toEqual({ ok: false, error: { code: 'internal', message: 'database exploded' } });
+    await s.stop();
+  });
+
+  it('refuses a result that breaks the command contract', async () => {
+    const s = server.serve(Pause, async () => ({ paused: 'yes' }) as never);
+    expect(await client.request(Pause, { worker: 'w', index: 1 })).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringMatching(/invalid result/) } });
+    await s.stop();
+  });
+
+  it('maps a slow server to timeout and a missing one to unavailable', async () => {
+    const slow = server.serve({ service: 'slowpoke', verb: 'nap' }, async () => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      return 'late';
+    });
+    const t0 = Date.now();
+    expect(await client.request({ service: 'slowpoke', verb: 'nap' }, {}, { timeoutMs: 200 })).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(Date.now() - t0).toBeLessThan(900);
+    await slow.stop();
+    expect(await client.request({ service: 'nobody', verb: 'home' }, {}, { timeoutMs: 2_000 })).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+  });
+
+  it('replicas in the queue group share requests; each request is answered once', async () => {
+    const otherNc = await connect({ servers: sharedNatsUrl() });
+    const other = new CommandBus({ nc: otherNc, subjects, logger });
+    const hits = { a: 0, b: 0 };
+    const ref = { service: 'shared', verb: 'work' };
+    const sa = server.serve(ref, async () => (hits.a++, 'a'));
+    other.serve(ref, async () => (hits.b++, 'b'));
+    await Promise.all([serverNc.flush(), otherNc.flush()]);
+    const replies = await Promise.all(Array.from({ length: 40 }, () => client.request(ref, {}, { timeoutMs: 2_000 })));
+    expect(replies.every((r) => r.ok)).toBe(true);
+    expect(hits.a + hits.b).toBe(40);
+    expect(hits.a).toBeGreaterThan(0);
+    expect(hits.b).toBeGreaterThan(0);
+    await sa.stop();
+    await other.close();
+    await otherNc.close();
+  });
+
+  it('stop() waits for requests in progress to be answered', async () => {
+    const ref = { service: 'draining', verb: 'slow' };
+    const s = server.serve(ref, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      return 'done';
+    });
+    await serverNc.flush();
+    const pending = client.request(ref, {}, { timeoutMs: 2_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await s.stop();
+    expect(await pending).toEqual({ ok: true, result: 'done' });
+  });
+});

@@ -1,0 +1,228 @@
+// Commands: NATS request-reply on <root>.cmd.<service>.<verb>. Servers join a queue group per
+// service so replicas share the load; every reply has the CommandReply shape. Requests and (when the
+// command declares them) results are validated against the command's TypeBox schemas.
+import { ErrorCode, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import {
+  CommandErrorCodes,
+  CommandReplySchema,
+  encodeSubjectToken,
+  type CommandDefinition,
+  type CommandReply,
+  type CommandRequestOf,
+  type CommandResultOf,
+  type Subjects,
+} from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+
+/** Throw from a command handler to reply `{ok:false, error:{code, message}}` with your own code. */
+export class CommandFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CommandFailure';
+    if (!/^[a-z][a-z0-9_]*$/.test(code)) throw new Error(`CommandFailure: code must be snake_case, got "${code}"`);
+  }
+}
+
+/** A command by name only (no schemas): payloads and results are unchecked. */
+export interface CommandRef {
+  service: string;
+  verb: string;
+  request?: TSchema;
+  result?: TSchema;
+}
+
+export interface CommandContext {
+  subject: string;
+  service: string;
+  verb: string;
+  headers: MsgHdrs | undefined;
+  logger: Logger;
+}
+
+export type CommandHandler<C extends CommandDefinition> = (request: CommandRequestOf<C>, ctx: CommandContext) => Promise<CommandResultOf<C> | void>;
+export type UntypedCommandHandler = (request: unknown, ctx: CommandContext) => Promise<unknown>;
+
+export interface CommandServer {
+  readonly subject: string;
+  /** Stops taking requests, waits for those in progress to reply. */
+  stop(): Promise<void>;
+}
+
+export interface CommandBusOptions {
+  nc: NatsConnection;
+  subjects: Subjects;
+  logger: Logger;
+  /** Queue group per service (default `<root>-<service>`); replicas in one group share requests. */
+  queueGroup?: (service: string) => string;
+  /** Default request timeout (5000 ms). */
+  defaultTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  headers?: MsgHdrs;
+}
+
+const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
+function compiled(schema: TSchema): TypeCheck<TSchema> {
+  let c = checks.get(schema);
+  if (!c) {
+    c = TypeCompiler.Compile(schema);
+    checks.set(schema, c);
+  }
+  return c;
+}
+const replyCheck = TypeCompiler.Compile(CommandReplySchema);
+
+/** First validation error, as `at /path: message`. */
+export function validationError(schema: TSchema, value: unknown, what: string): string | undefined {
+  const check = compiled(schema);
+  if (check.Check(value)) return undefined;
+  const err = check.Errors(value).First();
+  if (!err) return `${what} is invalid`;
+  return `${what}${err.path ? ` at ${err.path}` : ''}: ${err.message}`;
+}
+
+function failure(code: string, message: string): CommandReply<never> {
+  return { ok: false, error: { code, message } };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class CommandBus {
+  private readonly nc: NatsConnection;
+  private readonly subjects: Subjects;
+  private readonly log: Logger;
+  private readonly queueGroup: (service: string) => string;
+  private readonly defaultTimeoutMs: number;
+  private readonly servers = new Set<CommandServer>();
+
+  constructor(opts: CommandBusOptions) {
+    this.nc = opts.nc;
+    this.subjects = opts.subjects;
+    this.log = opts.logger.child({ component: 'command-bus' });
+    this.queueGroup = opts.queueGroup ?? ((service) => `${opts.subjects.root}-${encodeSubjectToken(service)}`);
+    this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 5_000;
+  }
+
+  serve<C extends CommandDefinition>(def: C, handler: CommandHandler<C>): CommandServer;
+  serve(ref: CommandRef, handler: UntypedCommandHandler): CommandServer;
+  serve(ref: CommandRef, handler: UntypedCommandHandler): CommandServer {
+    const subject = this.subjects.command(ref.service, ref.verb);
+    const log = this.log.child({ command: `${ref.service}.${ref.verb}` });
+    const inFlight = new Set<Promise<void>>();
+    const sub: Subscription = this.nc.subscribe(subject, {
+      queue: this.queueGroup(ref.service),
+      callback: (err, msg) => {
+        if (err) {
+          log.error({ err }, 'command subscription error');
+          return;
+        }
+        const p = this.handle(ref, handler, msg, log).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      },
+    });
+    log.debug({ subject }, 'serving command');
+    const server: CommandServer = {
+      subject,
+      stop: async () => {
+        this.servers.delete(server);
+        if (!sub.isClosed()) await sub.drain().catch(() => undefined);
+        await Promise.allSettled([...inFlight]);
+      },
+    };
+    this.servers.add(server);
+    return server;
+  }
+
+  private async handle(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger): Promise<void> {
+    const reply = await this.execute(ref, handler, msg, log);
+    if (!msg.reply) {
+      log.debug('command without reply subject; result dropped');
+      return;
+    }
+    try {
+      msg.respond(Buffer.from(JSON.stringify(reply)));
+    } catch (e) {
+      log.warn({ err: errorText(e) }, 'command reply could not be sent');
+    }
+  }
+
+  private async execute(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger): Promise<CommandReply> {
+    let request: unknown;
+    try {
+      request = msg.data.length === 0 ? undefined : JSON.parse(Buffer.from(msg.data).toString('utf8'));
+    } catch (e) {
+      return failure(CommandErrorCodes.invalidRequest, `request is not valid JSON: ${errorText(e)}`);
+    }
+    if (ref.request) {
+      const problem = validationError(ref.request, request, 'request');
+      if (problem) return failure(CommandErrorCodes.invalidRequest, problem);
+    }
+    let result: unknown;
+    try {
+      result = await handler(request, { subject: msg.subject, service: ref.service, verb: ref.verb, headers: msg.headers, logger: log });
+    } catch (e) {
+      if (e instanceof CommandFailure) return failure(e.code, e.message);
+      log.error({ err: e }, 'command handler failed');
+      return failure(CommandErrorCodes.internal, errorText(e) || 'internal error');
+    }
+    if (ref.result && result !== undefined) {
+      const problem = validationError(ref.result, result, 'result');
+      if (problem) {
+        log.error({ problem }, 'command handler returned a result that breaks the contract');
+        return failure(CommandErrorCodes.internal, `handler returned an invalid ${problem}`);
+      }
+    }
+    return result === undefined ? { ok: true } : { ok: true, result };
+  }
+
+  request<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, opts?: RequestOptions): Promise<CommandReply<CommandResultOf<C>>>;
+  request(ref: CommandRef, payload: unknown, opts?: RequestOptions): Promise<CommandReply>;
+  async request(ref: CommandRef, payload: unknown, opts: RequestOptions = {}): Promise<CommandReply> {
+    if (ref.request) {
+      const problem = validationError(ref.request, payload, 'request');
+      if (problem) return failure(CommandErrorCodes.invalidRequest, problem);
+    }
+    const subject = this.subjects.command(ref.service, ref.verb);
+    const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
+    let msg: Msg;
+    try {
+      const data = payload === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(payload));
+      msg = await this.nc.request(subject, data, { timeout, ...(opts.headers ? { headers: opts.headers } : {}) });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === ErrorCode.Timeout) return failure(CommandErrorCodes.timeout, `no reply from ${ref.service}.${ref.verb} within ${timeout} ms`);
+      if (code === ErrorCode.NoResponders) return failure(CommandErrorCodes.unavailable, `no ${ref.service} instance serves ${ref.verb}`);
+      if (code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining || code === ErrorCode.Disconnect) {
+        return failure(CommandErrorCodes.unavailable, `NATS connection unavailable: ${errorText(e)}`);
+      }
+      return failure(CommandErrorCodes.unavailable, `request failed: ${errorText(e)}`);
+    }
+    let reply: unknown;
+    try {
+      reply = JSON.parse(Buffer.from(msg.data).toString('utf8'));
+    } catch (e) {
+      return failure(CommandErrorCodes.internal, `reply is not valid JSON: ${errorText(e)}`);
+    }
+    if (!replyCheck.Check(reply)) return failure(CommandErrorCodes.internal, `reply does not have the CommandReply shape`);
+    const typed = reply as CommandReply;
+    if (typed.ok && ref.result && typed.result !== undefined) {
+      const problem = validationError(ref.result, typed.result, 'result');
+      if (problem) return failure(CommandErrorCodes.internal, `reply carries an invalid ${problem}`);
+    }
+    return typed;
+  }
+
+  /** Stops every server of this bus, waiting for requests in progress. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.servers].map((s) => s.stop()));
+  }
+}

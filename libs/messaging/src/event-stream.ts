@@ -1,0 +1,172 @@
+// JetStream streams Fleetvisor owns: the event stream (every event the relay publishes) and the
+// dead-letter stream (malformed and poison messages). Created at start-up, updated when the
+// configuration differs; never deleted here.
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  millis,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from 'nats';
+import type { Logger } from '@fleetvisor/platform';
+
+/** The deduplication window must outlive any retry of the relay (minimum 2 minutes). */
+export const MIN_DUPLICATE_WINDOW_MS = 120_000;
+export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
+
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** 0 = keep forever. */
+  maxAgeMs: number;
+  duplicateWindowMs?: number;
+  description?: string;
+}
+
+export interface EnsureStreamResult {
+  name: string;
+  action: 'created' | 'updated' | 'unchanged';
+  info: StreamInfo;
+}
+
+function isStreamNotFound(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number; code?: number }; message?: string };
+  return err?.api_error?.err_code === 10059 || /stream not found/i.test(err?.message ?? '');
+}
+
+function sameSubjects(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  const x = [...(a ?? [])].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((s, i) => s === y[i]);
+}
+
+/** Creates the stream, or brings an existing one to the given subjects, max age and duplicate window. */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logger?: Logger): Promise<EnsureStreamResult> {
+  if (spec.subjects.length === 0) throw new Error(`stream ${spec.name}: needs at least one subject`);
+  if (!(spec.maxAgeMs >= 0)) throw new Error(`stream ${spec.name}: maxAgeMs must be >= 0`);
+  let duplicateWindowMs = spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+  // JetStream refuses a duplicate window longer than the max age.
+  if (spec.maxAgeMs > 0 && duplicateWindowMs > spec.maxAgeMs) duplicateWindowMs = spec.maxAgeMs;
+  const wanted: Partial<StreamConfig> = {
+    name: spec.name,
+    subjects: spec.subjects,
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(duplicateWindowMs),
+    num_replicas: 1,
+    ...(spec.description ? { description: spec.description } : {}),
+  };
+  let current: StreamInfo | undefined;
+  try {
+    current = await jsm.streams.info(spec.name);
+  } catch (e) {
+    if (!isStreamNotFound(e)) throw e;
+  }
+  if (!current) {
+    try {
+      const info = await jsm.streams.add(wanted);
+      logger?.info({ stream: spec.name, subjects: spec.subjects }, 'JetStream stream created');
+      return { name: spec.name, action: 'created', info };
+    } catch (e) {
+      // Another process created it between our info and add: fall through to the update check.
+      current = await jsm.streams.info(spec.name).catch(() => {
+        throw e;
+      });
+    }
+  }
+  const cfg = current.config;
+  if (cfg.storage !== StorageType.File) {
+    throw new Error(`stream ${spec.name} exists with ${cfg.storage} storage; Fleetvisor needs file storage (delete or rename the stream)`);
+  }
+  const differs =
+    !sameSubjects(cfg.subjects, spec.subjects) ||
+    millis(cfg.max_age) !== spec.maxAgeMs ||
+    millis(cfg.duplicate_window) !== duplicateWindowMs ||
+    (spec.description !== undefined && cfg.description !== spec.description);
+  if (!differs) return { name: spec.name, action: 'unchanged', info: current };
+  const info = await jsm.streams.update(spec.name, {
+    ...cfg,
+    subjects: spec.subjects,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(duplicateWindowMs),
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+  });
+  logger?.info(
+    { stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, duplicateWindowMs },
+    'JetStream stream configuration updated',
+  );
+  return { name: spec.name, action: 'updated', info };
+}
+
+export interface EventStreamOptions {
+  /** Stream name (config `eventStreamName`, FLEET_EVENTS in production). */
+  name: string;
+  /** What the stream captures: `subjects.allEvents()`. */
+  subjects: string | string[];
+  maxAgeMs: number;
+  /** >= 120000; default 10 minutes. Duplicate publishes (same Nats-Msg-Id) inside it are dropped. */
+  duplicateWindowMs?: number;
+  /**
+   * Dead-letter stream. Default: `<name>_DLQ` capturing `<root>.dlq.>`, the root taken from
+   * `subjects` (`<root>.evt.>`). `false` skips it.
+   */
+  deadLetter?: { name?: string; subjects?: string | string[]; maxAgeMs?: number } | false;
+}
+
+export interface EnsureEventStreamResult {
+  events: EnsureStreamResult;
+  deadLetter?: EnsureStreamResult;
+}
+
+export function deadLetterStreamName(eventStreamName: string): string {
+  return `${eventStreamName}_DLQ`;
+}
+
+/** Creates or updates the event stream (and its dead-letter stream) at start-up. */
+export async function ensureEventStream(jsm: JetStreamManager, opts: EventStreamOptions, logger?: Logger): Promise<EnsureEventStreamResult> {
+  const duplicateWindowMs = opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+  if (duplicateWindowMs < MIN_DUPLICATE_WINDOW_MS) {
+    throw new Error(`event stream ${opts.name}: duplicateWindowMs must be >= ${MIN_DUPLICATE_WINDOW_MS} (got ${duplicateWindowMs})`);
+  }
+  if (opts.maxAgeMs > 0 && opts.maxAgeMs < duplicateWindowMs) {
+    throw new Error(`event stream ${opts.name}: maxAgeMs (${opts.maxAgeMs}) must be >= duplicateWindowMs (${duplicateWindowMs})`);
+  }
+  const events = await ensureStream(
+    jsm,
+    {
+      name: opts.name,
+      subjects: Array.isArray(opts.subjects) ? opts.subjects : [opts.subjects],
+      maxAgeMs: opts.maxAgeMs,
+      duplicateWindowMs,
+      description: 'Fleetvisor events, published by the outbox relay from the Postgres log (Nats-Msg-Id = event id)',
+    },
+    logger,
+  );
+  if (opts.deadLetter === false) return { events };
+  const dl = opts.deadLetter ?? {};
+  let dlSubjects = dl.subjects;
+  if (dlSubjects === undefined) {
+    const first = Array.isArray(opts.subjects) ? opts.subjects[0] : opts.subjects;
+    const m = /^([a-z][a-z0-9_]*)\.evt\.>$/.exec(first ?? '');
+    if (!m) throw new Error(`event stream ${opts.name}: cannot derive dead-letter subjects from "${first}"; pass deadLetter.subjects`);
+    dlSubjects = `${m[1]}.dlq.>`;
+  }
+  const deadLetter = await ensureStream(
+    jsm,
+    {
+      name: dl.name ?? deadLetterStreamName(opts.name),
+      subjects: Array.isArray(dlSubjects) ? dlSubjects : [dlSubjects],
+      maxAgeMs: dl.maxAgeMs ?? DEFAULT_DEAD_LETTER_MAX_AGE_MS,
+      duplicateWindowMs: MIN_DUPLICATE_WINDOW_MS,
+      description: 'Fleetvisor dead letters: malformed bus messages and events a consumer could not handle',
+    },
+    logger,
+  );
+  return { events, deadLetter };
+}
