@@ -4,12 +4,12 @@ import { UUID_PATTERN } from './uuid';
 
 export const EventMetadataSchema = Type.Object(
   {
-    correlationId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    causationId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    correlationId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Groups every event of one operation (e.g. one upgrade)' })),
+    causationId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Id of the event or command that caused this one' })),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Host of the process that recorded it' })),
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who asked for it (user or service), never a credential' })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Tracing and audit information; never a secret' },
 );
 export type EventMetadata = Static<typeof EventMetadataSchema>;
 
@@ -18,14 +18,14 @@ export const STREAM_NAME_PATTERN = '^(chain|service|worker|host|stats|system)-[A
 
 export const EventEnvelopeSchema = Type.Object(
   {
-    id: Type.String({ pattern: UUID_PATTERN }),
-    type: Type.String({ pattern: '^[A-Z][A-Za-z0-9]{1,99}$' }),
-    stream: Type.String({ pattern: STREAM_NAME_PATTERN }),
+    id: Type.String({ pattern: UUID_PATTERN, description: 'Event id, UUID v7; also the Nats-Msg-Id' }),
+    type: Type.String({ pattern: '^[A-Z][A-Za-z0-9]{1,99}$', description: 'Event type, e.g. VersionChanged' }),
+    stream: Type.String({ pattern: STREAM_NAME_PATTERN, description: 'Stream <area>-<id>, e.g. chain-lava-testnet-2' }),
     /** Schema version of `data` for this event type (starts at 1; older versions are upcast on read). */
-    version: Type.Integer({ minimum: 1 }),
-    data: Type.Unknown(),
+    version: Type.Integer({ minimum: 1, description: 'Schema version of data for this type' }),
+    data: Type.Unknown({ description: 'The event data; its schema depends on type and version' }),
     metadata: EventMetadataSchema,
-    occurredAt: Type.String({ format: 'date-time' }),
+    occurredAt: Type.String({ format: 'date-time', description: 'When it happened (ISO 8601, UTC)' }),
   },
   { additionalProperties: false },
 );

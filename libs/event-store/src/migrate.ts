@@ -37,8 +37,10 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
     try {
       await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
     } catch (e) {
-      // Another process created it between our check and our CREATE.
-      if ((e as { code?: string }).code === '42P04') return false;
+      // Another process created it between our check and our CREATE (duplicate_database, or the
+      // unique index of pg_database when both CREATEs ran at the same moment).
+      const code = (e as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw e;
     }
     logger?.info({ database: name }, 'created database');

@@ -97,7 +97,10 @@ export class PostgresEventStore implements EventStore {
         break;
       } catch (e) {
         // The call ran in its own transaction and rolled back whole: retrying is safe.
-        if ((e as { code?: string }).code === SERIALIZATION_FAILURE && attempt < MAX_APPEND_ATTEMPTS) continue;
+        if ((e as { code?: string }).code === SERIALIZATION_FAILURE && attempt < MAX_APPEND_ATTEMPTS) {
+          this.logger?.debug({ stream, attempt }, 'append raced a newer transaction id; retrying');
+          continue;
+        }
         throw this.translateAppendError(e, stream, expected);
       }
     }

@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 import pino from 'pino';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { createSubjects, fleetEvents, HostOffline, newEvent, type EventEnvelope, type Subjects } from '@fleetvisor/contracts';
-import { migrate, PostgresCheckpointStore, PostgresEventStore, PostgresLeaderLock } from '@fleetvisor/event-store';
+import { migrate, PostgresCheckpointStore, PostgresEventStore, PostgresLeaderLock, type CheckpointStore } from '@fleetvisor/event-store';
 import {
   createTestDatabase,
   expectEventually,
@@ -52,6 +52,8 @@ async function messageCount(jsm: JetStreamManager, name: string): Promise<number
 interface RelayProcess {
   relay: OutboxRelay;
   store: PostgresEventStore;
+  /** From now on every checkpoint save fails: the relay publishes but cannot record it (a process about to die). */
+  freezeCheckpoint(): void;
   close(): Promise<void>;
 }
 
@@ -64,9 +66,18 @@ async function startRelayProcess(
   const pool = new Pool({ connectionString: dbUrl, max: 3 });
   const nc = await connectNats(natsUrl, logger, { reconnectTimeWaitMs: 100 });
   const store = new PostgresEventStore(pool);
+  const real = new PostgresCheckpointStore(pool);
+  let frozen = false;
+  const checkpoints: CheckpointStore = {
+    load: (name) => real.load(name),
+    save: async (name, checkpoint) => {
+      if (frozen) throw new Error('simulated: checkpoint not saved');
+      await real.save(name, checkpoint);
+    },
+  };
   const relay = new OutboxRelay({
     store,
-    checkpoints: new PostgresCheckpointStore(pool),
+    checkpoints,
     lock: new PostgresLeaderLock(dbUrl, LOCK, { healthCheckIntervalMs: 500 }),
     js: nc.jetstream(),
     subjects: bus.subjects,
@@ -80,6 +91,9 @@ async function startRelayProcess(
   return {
     relay,
     store,
+    freezeCheckpoint: () => {
+      frozen = true;
+    },
     async close() {
       await relay.stop();
       await nc.close();
@@ -181,6 +195,12 @@ describe('OutboxRelay (Postgres + shared NATS)', () => {
     expect(b.relay.status().leader).toBe(false);
     expect(b.relay.status().published).toBe(0);
 
+    // The leader is about to die: it keeps publishing but its checkpoint no longer moves, so the
+    // standby will publish those events again and the stream's duplicate window must drop them.
+    a.freezeCheckpoint();
+    const publishedWhenFrozen = a.relay.status().published;
+    await expectEventually(() => expect(a.relay.status().published).toBeGreaterThan(publishedWhenFrozen + 10), { timeoutMs: 5_000 });
+
     // The leader dies: its lock session is terminated and the process stops.
     const killedAt = Date.now();
     const term = await writerPool.query<{ n: number }>(
@@ -210,7 +230,8 @@ describe('OutboxRelay (Postgres + shared NATS)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await messageCount(jsm, bus.eventStreamName)).toBe(ids.length);
     expect(publishedByA).toBeGreaterThan(0);
-    expect(b.relay.status().published).toBeGreaterThan(0);
+    expect(b.relay.metrics().published).toBeGreaterThan(0);
+    expect(b.relay.metrics().duplicates).toBeGreaterThan(0);
     await b.close();
     toClose.splice(toClose.indexOf(b), 1);
   });

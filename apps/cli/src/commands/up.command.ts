@@ -36,7 +36,6 @@ export const upCommand = defineCommand({
     );
     await app.init();
     const core = app.get<FleetCore>(FLEET_CORE);
-    app.enableShutdownHooks();
     const tail = options['no-tail']
       ? undefined
       : await startBusTail({

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { defineCommand, runCli, UsageError, type CommandIo } from './cli-framework';
+
+function memoryIo() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (t) => out.push(t), err: (t) => err.push(t), stdoutIsTTY: false, stderrIsTTY: false, interrupted: new Promise(() => undefined) };
+  return { io, out, err };
+}
+
+const seen: unknown[] = [];
+const tail = defineCommand({
+  path: ['events', 'tail'],
+  summary: 'follow events',
+  options: { from: { type: 'string', description: 'where', default: 'end' }, json: { type: 'boolean', description: 'json' } },
+  async run({ options, positionals }) {
+    seen.push({ options, positionals });
+    if (options.from === 'bad') throw new UsageError('--from is bad');
+    if (options.from === 'boom') throw new Error('database on fire');
+  },
+});
+const commands = [tail];
+
+describe('runCli', () => {
+  it('routes nested commands and parses typed options with defaults', async () => {
+    const { io } = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--json', 'x'], io, 'pre')).toBe(0);
+    expect(seen.at(-1)).toEqual({ options: { from: 'end', json: true }, positionals: ['x'] });
+  });
+
+  it('prints generated help for a command', async () => {
+    const { io, out } = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--help'], io, 'pre')).toBe(0);
+    expect(out.join('')).toMatch(/Usage: fv events tail \[options\]/);
+    expect(out.join('')).toMatch(/--from <value>\s+where \(default: end\)/);
+  });
+
+  it('exits 2 with a clear message on unknown commands, subcommands and flags', async () => {
+    let m = memoryIo();
+    expect(await runCli('fv', commands, ['evnets'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/unknown command "evnets"/);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tial'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/unknown subcommand "tial"[\s\S]*events tail/);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--frm', 'x'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/Unknown option '--frm'/);
+  });
+
+  it('maps UsageError to exit 2 and other failures to exit 1', async () => {
+    let m = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--from', 'bad'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/fv events tail: --from is bad/);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--from', 'boom'], m.io, 'pre')).toBe(1);
+    expect(m.err.join('')).toMatch(/fv events tail: database on fire/);
+  });
+});

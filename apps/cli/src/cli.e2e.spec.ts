@@ -1,0 +1,135 @@
+// The `fleetvisor` command as an operator runs it: real processes, real Postgres and NATS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { connect } from 'nats';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminDatabaseUrl, expectEventually, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+
+const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function dbUrl(name: string): string {
+  const u = new URL(adminDatabaseUrl());
+  u.pathname = '/' + name;
+  return u.toString();
+}
+
+const dbName = `fvt_cli_${Date.now().toString(36)}`;
+const bus = testBusNames();
+const env = {
+  ...process.env,
+  FLEETVISOR_DATABASE_URL: dbUrl(dbName),
+  FLEETVISOR_NATS_URL: sharedNatsUrl(),
+  FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
+  FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
+  FLEETVISOR_HOST: 'e2e-host',
+  FLEETVISOR_LOG_FORMAT: 'json',
+};
+
+function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const result = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, result, stdout: () => stdout };
+}
+
+const run = (args: string[], extraEnv: Record<string, string> = {}) => start(args, extraEnv).result;
+
+const hostOffline = (reason: string) => JSON.stringify({ host: 'e2e-host', process: 'e2e', pid: 1, reason });
+
+async function dropDb(): Promise<void> {
+  const c = new Client({ connectionString: adminDatabaseUrl() });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await c.end();
+}
+
+describe('fleetvisor CLI', () => {
+  beforeAll(dropDb);
+  afterAll(async () => {
+    await dropDb();
+    const nc = await connect({ servers: sharedNatsUrl() });
+    const jsm = await nc.jetstreamManager();
+    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+    await nc.close();
+  });
+
+  it('migrate creates the missing database, applies the schema, and is idempotent', async () => {
+    const first = await run(['migrate', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).applied.length).toBeGreaterThanOrEqual(3);
+    const second = await run(['migrate', '--json']);
+    expect(JSON.parse(second.stdout).applied).toEqual([]);
+  });
+
+  it('events append validates, refuses bad input without writing, and tail shows what was written', async () => {
+    const bad = await run(['events', 'append', '--stream', 'host-e2e-host', '--type', 'HostOffline', '--data', '{"host":"e2e-host"}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid event: HostOffline data/);
+    const wrongArea = await run(['events', 'append', '--stream', 'chain-x', '--type', 'HostOffline', '--data', hostOffline('x')]);
+    expect(wrongArea.code).toBe(2);
+    expect(wrongArea.stderr).toMatch(/belongs in a host-\* stream/);
+
+    const ok = await run(['events', 'append', '--stream', 'host-e2e-host', '--type', 'HostOffline', '--data', hostOffline('maintenance'), '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const appended = JSON.parse(ok.stdout);
+    expect(appended).toMatchObject({ stream: 'host-e2e-host', appended: 1, nextExpectedVersion: 1 });
+
+    const conflict = await run(['events', 'append', '--stream', 'host-e2e-host', '--type', 'HostOffline', '--data', hostOffline('again'), '--expected-version', 'no_stream']);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr).toMatch(/expected.*no_stream|no_stream.*expected|version/i);
+
+    const tail = await run(['events', 'tail', '--from', 'beginning', '--once', '--json']);
+    expect(tail.code, tail.stderr).toBe(0);
+    const events = tail.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ id: appended.id, type: 'HostOffline', stream: 'host-e2e-host', data: { reason: 'maintenance' } });
+  });
+
+  it('events rebuild replays the log into a projection with progress', async () => {
+    const r = await run(['events', 'rebuild', 'stream-stats', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(result).toMatchObject({ projection: 'stream-stats', processed: 1 });
+    expect(r.stderr).toMatch(/"progress":\{"processed":1/);
+    const unknown = await run(['events', 'rebuild', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown projection "nope"; known: stream-stats/);
+  });
+
+  it('up runs the backbone: events reach the bus through the relay and are shown live; Ctrl-C records HostOffline', async () => {
+    const up = start(['up', '--json']);
+    // HostOnline travels log -> relay -> JetStream -> the bus tail of `up` itself.
+    await expectEventually(() => expect(up.stdout()).toMatch(/"type":"HostOnline"/), { timeoutMs: 30_000 });
+    const note = await run(['events', 'append', '--stream', 'host-other', '--type', 'HostOffline', '--data', JSON.stringify({ host: 'other', process: 'e2e', pid: 2, reason: 'live' })]);
+    expect(note.code, note.stderr).toBe(0);
+    await expectEventually(() => expect(up.stdout()).toMatch(/"stream":"host-other"/), { timeoutMs: 15_000 });
+    up.child.kill('SIGINT');
+    const done = await up.result;
+    expect(done.code, done.stderr).toBe(0);
+    const tail = await run(['events', 'tail', '--from', 'beginning', '--once', '--json', '--stream', 'host-e2e-host', '--type', 'HostOffline']);
+    expect(tail.stdout).toMatch(/received SIGINT/);
+  });
+
+  it('names the variable when a dependency is unreachable or a setting is invalid', async () => {
+    const pg = await run(['events', 'tail', '--once'], { FLEETVISOR_DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:1/fleetvisor' });
+    expect(pg.code).toBe(1);
+    expect(pg.stderr).toMatch(/cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/fleetvisor \(set by FLEETVISOR_DATABASE_URL\)/);
+    expect(pg.stderr).not.toMatch(/:pw@/);
+    const cfg = await run(['migrate'], { FLEETVISOR_NATS_URL: 'http://x' });
+    expect(cfg.code).toBe(1);
+    expect(cfg.stderr).toMatch(/FLEETVISOR_NATS_URL: expected a nats/);
+    const nats = await run(['up'], { FLEETVISOR_NATS_URL: 'nats://127.0.0.1:1' });
+    expect(nats.code).toBe(1);
+    expect(nats.stderr).toMatch(/FLEETVISOR_NATS_URL/);
+  });
+});
