@@ -26,6 +26,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: roots.map((r) => `${r}/*.spec.ts`),
           exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/node_modules/**'],
           testTimeout: 5_000,
@@ -36,6 +37,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'int',
+          sequence: { groupOrder: 1 },
           include: roots.map((r) => `${r}/*.int.spec.ts`),
           exclude: ['**/node_modules/**'],
           testTimeout: 60_000,
@@ -49,6 +51,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: roots.map((r) => `${r}/*.e2e.spec.ts`),
           exclude: ['**/node_modules/**'],
           testTimeout: 120_000,

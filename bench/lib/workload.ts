@@ -152,3 +152,40 @@ export async function runAppendShape(shape: AppendShape, append: AppendCall, opt
     callLatency: summarize(latencies),
   };
 }
+
+export interface CatchUpResult {
+  /** Events (messages) returned by the reads, duplicates included. */
+  events: number;
+  /** Distinct event ids among them. */
+  distinctEvents: number;
+  /** Events in the log when the read started. */
+  logEvents: number;
+  batches: number;
+  batchSize: number;
+  elapsedMs: number;
+  eventsPerSec: number;
+  /** True when the read was stopped at the time cap before reaching the end of the log. */
+  capped: boolean;
+}
+
+/** The operations both store phases (ours, Emmett) serve to the orchestrator. */
+export interface StoreOpenArgs {
+  databaseUrl: string;
+  poolSize: number;
+}
+export interface StoreOpenResult {
+  /** Schema creation before any measurement (migrations / Emmett's auto-migration). */
+  migrateMs: number;
+  version: string;
+}
+export interface AppendShapeArgs {
+  shape: AppendShape;
+  durationMs: number;
+  eventsPerStream: number;
+  tag: string;
+}
+export interface ReadAllArgs {
+  batchSize: number;
+  /** Stop after this long and report the rate so far (0 = no cap). */
+  capMs: number;
+}

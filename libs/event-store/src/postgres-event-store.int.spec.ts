@@ -44,15 +44,17 @@ describe('appendToStream', () => {
   it('appends many events in one call, in one round trip, numbered from 1', async () => {
     const stream = fresh();
     const spy = vi.spyOn(conn.pool, 'query');
+    let result;
     try {
-      const result = await store.appendToStream(stream, pings(stream, 500));
-      expect(result).toEqual({ nextExpectedVersion: 500, appended: 500 });
+      result = await store.appendToStream(stream, pings(stream, 500));
+      expect(result).toMatchObject({ nextExpectedVersion: 500, appended: 500 });
       expect(spy).toHaveBeenCalledTimes(1);
     } finally {
       spy.mockRestore();
     }
     const read = await store.readStream(stream);
     expect(read.currentVersion).toBe(500);
+    expect(read.events[499]!.checkpoint).toBe(result.checkpoint);
     expect(read.events.map((e) => e.streamVersion)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect(read.events.map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     // Global positions follow stream order inside one append.
@@ -77,7 +79,7 @@ describe('appendToStream', () => {
     expect(err).toMatchObject({ stream, expected: 1, actual: 2 });
     expect((err as Error).message).toContain('expected version 1, but the stream is at version 2');
     expect((await store.readStream(stream)).currentVersion).toBe(2);
-    expect(await store.appendToStream(stream, [pinged(stream, 3)], { expectedVersion: 2 })).toEqual({ nextExpectedVersion: 3, appended: 1 });
+    expect(await store.appendToStream(stream, [pinged(stream, 3)], { expectedVersion: 2 })).toMatchObject({ nextExpectedVersion: 3, appended: 1 });
   });
 
   it("'no_stream' only creates; 'stream_exists' only extends; refusals leave nothing behind", async () => {
@@ -86,14 +88,14 @@ describe('appendToStream', () => {
     expect(missing).toMatchObject({ name: 'WrongExpectedVersionError', expected: 'stream_exists', actual: 0 });
     expect(await countRows('SELECT count(*) AS n FROM fv_streams WHERE stream_id = $1', [stream])).toBe(0);
 
-    expect(await store.appendToStream(stream, [pinged(stream, 1)], { expectedVersion: 'no_stream' })).toEqual({ nextExpectedVersion: 1, appended: 1 });
+    expect(await store.appendToStream(stream, [pinged(stream, 1)], { expectedVersion: 'no_stream' })).toMatchObject({ nextExpectedVersion: 1, appended: 1 });
     const again = await store.appendToStream(stream, [pinged(stream, 2)], { expectedVersion: 'no_stream' }).catch((e: unknown) => e);
     expect(again).toMatchObject({ name: 'WrongExpectedVersionError', expected: 'no_stream', actual: 1 });
-    expect(await store.appendToStream(stream, [pinged(stream, 2)], { expectedVersion: 'stream_exists' })).toEqual({ nextExpectedVersion: 2, appended: 1 });
-    expect(await store.appendToStream(stream, [pinged(stream, 3)], { expectedVersion: 'any' })).toEqual({ nextExpectedVersion: 3, appended: 1 });
+    expect(await store.appendToStream(stream, [pinged(stream, 2)], { expectedVersion: 'stream_exists' })).toMatchObject({ nextExpectedVersion: 2, appended: 1 });
+    expect(await store.appendToStream(stream, [pinged(stream, 3)], { expectedVersion: 'any' })).toMatchObject({ nextExpectedVersion: 3, appended: 1 });
 
     const other = fresh();
-    expect(await store.appendToStream(other, [pinged(other, 1)], { expectedVersion: 0 })).toEqual({ nextExpectedVersion: 1, appended: 1 });
+    expect(await store.appendToStream(other, [pinged(other, 1)], { expectedVersion: 0 })).toMatchObject({ nextExpectedVersion: 1, appended: 1 });
   });
 
   it('lets exactly one of two racing no_stream creators win', async () => {
@@ -111,7 +113,7 @@ describe('appendToStream', () => {
   it('is idempotent on event ids: a re-append stores nothing twice, even with a stale expected version', async () => {
     const stream = fresh();
     const batch = pings(stream, 3);
-    expect(await store.appendToStream(stream, batch, { expectedVersion: 'no_stream' })).toEqual({ nextExpectedVersion: 3, appended: 3 });
+    expect(await store.appendToStream(stream, batch, { expectedVersion: 'no_stream' })).toMatchObject({ nextExpectedVersion: 3, appended: 3 });
     // The retry of a call that in fact succeeded: same ids, same (now stale) expectation.
     expect(await store.appendToStream(stream, batch, { expectedVersion: 'no_stream' })).toEqual({ nextExpectedVersion: 3, appended: 0 });
     expect(await store.appendToStream(stream, batch.slice(1), { expectedVersion: 1 })).toEqual({ nextExpectedVersion: 3, appended: 0 });
@@ -119,7 +121,7 @@ describe('appendToStream', () => {
 
     // Partly stored: only the new events are written, after the usual version check.
     const next = pinged(stream, 4);
-    expect(await store.appendToStream(stream, [batch[2]!, next], { expectedVersion: 3 })).toEqual({ nextExpectedVersion: 4, appended: 1 });
+    expect(await store.appendToStream(stream, [batch[2]!, next], { expectedVersion: 3 })).toMatchObject({ nextExpectedVersion: 4, appended: 1 });
     const read = await store.readStream(stream);
     expect(read.events.map((e) => e.id)).toEqual([...batch.map((e) => e.id), next.id]);
   });
@@ -199,7 +201,9 @@ describe('appendToStream', () => {
     await store.appendToStream(stream, batch); // no-op re-append: nothing new to hear about
     off();
     await store.appendToStream(stream, [pinged(stream, 3)]);
-    expect(heard).toEqual([{ stream, appended: 2, nextExpectedVersion: 2 }]);
+    expect(heard).toEqual([{ stream, appended: 2, nextExpectedVersion: 2, checkpoint: expect.stringMatching(/^\d+:\d+$/) }]);
+    const [, second] = (await store.readStream(stream)).events;
+    expect((heard[0] as { checkpoint: string }).checkpoint).toBe(second!.checkpoint);
   });
 });
 
@@ -219,7 +223,8 @@ describe('readStream', () => {
 });
 
 // pg_snapshot_xmin is cluster-wide: a writing transaction open in another database (another test
-// suite) holds back what readAll returns here too, so visibility is asserted "eventually".
+// suite) holds back what readAll and headCheckpoint return here too. So tests start reading at
+// lastCommittedCheckpoint() and assert visibility "eventually".
 describe('readAll', () => {
   /** Reads everything after `from` in batches of `limit`. */
   async function readAllFrom(from: string, limit: number, types?: readonly string[]): Promise<{ ids: string[]; checkpoint: string }> {
@@ -234,7 +239,7 @@ describe('readAll', () => {
   }
 
   it('reads every stream in global order, page by page, from a checkpoint', async () => {
-    const start = await store.headCheckpoint();
+    const start = await store.lastCommittedCheckpoint();
     const a = fresh();
     const b = fresh('system');
     const appended = [...pings(a, 3), noted(b, 'x'), ...pings(a, 2, 4)];
@@ -254,7 +259,7 @@ describe('readAll', () => {
   });
 
   it('filters by type in SQL and still advances past the events it skipped', async () => {
-    const start = await store.headCheckpoint();
+    const start = await store.lastCommittedCheckpoint();
     const a = fresh();
     const b = fresh('system');
     await store.appendToStream(a, pings(a, 2));
@@ -270,7 +275,7 @@ describe('readAll', () => {
   });
 
   it('is gap-free: events committed after a slower open transaction wait for it, none is skipped', async () => {
-    const start = await store.headCheckpoint();
+    const start = await store.lastCommittedCheckpoint();
     const slowStream = fresh();
     const fastStream = fresh();
     const first = pinged(fastStream, 1);
@@ -311,7 +316,7 @@ describe('readAll', () => {
 
   it('upcasts events stored at an older schema version', async () => {
     const stream = fresh('worker');
-    const start = await store.headCheckpoint();
+    const start = await store.lastCommittedCheckpoint();
     // Written by an older build: bypass today's validation and store a v1 Counted as is.
     const v1 = { ...pinged(stream, 0), type: 'Counted', version: 1, data: { count: 9 } };
     await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [stream, 'any', JSON.stringify([v1])]);
@@ -325,7 +330,7 @@ describe('readAll', () => {
 
   it('stops with a clear error at an event the catalog cannot read, instead of skipping it', async () => {
     const stream = fresh();
-    const start = await store.headCheckpoint();
+    const start = await store.lastCommittedCheckpoint();
     await store.appendToStream(stream, [pinged(stream, 1)]);
     const broken = { ...pinged(stream, 2), data: { n: 'not a number' } };
     await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [stream, 'any', JSON.stringify([broken])]);
@@ -362,7 +367,8 @@ describe('fresh database', () => {
         expect(await c.store.readAll(START_CHECKPOINT, 10)).toEqual({ events: [], checkpoint: START_CHECKPOINT });
         const s = 'host-first';
         await c.store.appendToStream(s, [pinged(s, 1, uuidv7())]);
-        expect(compareCheckpoints(await c.store.headCheckpoint(), START_CHECKPOINT)).toBeGreaterThan(0);
+        expect(compareCheckpoints(await c.store.lastCommittedCheckpoint(), START_CHECKPOINT)).toBeGreaterThan(0);
+        await expectEventually(async () => expect(await c.store.headCheckpoint()).toBe(await c.store.lastCommittedCheckpoint()));
       } finally {
         await c.close();
       }

@@ -26,6 +26,8 @@ export interface AppendedNotice {
   stream: string;
   appended: number;
   nextExpectedVersion: number;
+  /** Checkpoint of the last event written: a reader has seen the append once it passed this. */
+  checkpoint: string;
 }
 
 export type AppendedListener = (notice: AppendedNotice) => void;
@@ -37,7 +39,7 @@ const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
 
 // Named statements: parsed and planned once per pooled connection.
 const SQL = {
-  append: 'SELECT next_version, appended FROM fv_append_to_stream($1, $2, $3::jsonb)',
+  append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::jsonb)',
   readAll: `SELECT ${EVENT_COLUMNS} FROM fv_events e
     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -106,7 +108,10 @@ export class PostgresEventStore implements EventStore {
     }
     if (!row) throw new Error('fv_append_to_stream returned no row');
     const result: AppendResult = { nextExpectedVersion: Number(row[0]), appended: Number(row[1]) };
-    if (result.appended > 0) this.notify({ stream, ...result });
+    if (result.appended > 0) {
+      result.checkpoint = formatCheckpoint(String(row[2]), String(row[3]));
+      this.notify({ stream, appended: result.appended, nextExpectedVersion: result.nextExpectedVersion, checkpoint: result.checkpoint });
+    }
     return result;
   }
 

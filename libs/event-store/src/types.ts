@@ -13,6 +13,11 @@ export interface AppendResult {
   nextExpectedVersion: number;
   /** How many of the given events were new (the rest were already stored: idempotent no-op). */
   appended: number;
+  /**
+   * Checkpoint of the last event written (absent when nothing was written). Readers that reach it
+   * have seen this append: read-your-writes for projections and tests.
+   */
+  checkpoint?: string;
 }
 
 /** The start of the global order: read everything. */

@@ -1,12 +1,14 @@
 // EventConsumer against the shared JetStream: malformed messages dead-lettered (logged once) while
 // the consumer keeps going, handler errors redelivered with backoff, poison events dead-lettered
-// after maxDeliver, idempotency by event id, client-side multi-filtering, draining stop.
+// after maxDeliver, idempotency by event id, client-side multi-filtering, draining stop, and a
+// NATS crash/restart under a running consumer.
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection, type StoredMsg } from 'nats';
 import { createSubjects, HostOffline, newEvent, type EventEnvelope } from '@fleetvisor/contracts';
-import { expectEventually, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { expectEventually, sharedNatsUrl, startPrivateNats, testBusNames, type PrivateNats } from '@fleetvisor/testing';
+import { connectNats } from './nats-connection';
 import { deadLetterStreamName, ensureEventStream } from './event-stream';
 import { DeadLetterHeaders } from './dead-letter';
 import { EventConsumer, type EventConsumerOptions, type EventContext } from './event-consumer';
@@ -272,5 +274,62 @@ describe('EventConsumer (shared NATS)', () => {
     const info = await jsm.consumers.info(bus.eventStreamName, c.name);
     expect(info.num_ack_pending).toBe(0);
     expect(info.delivered.consumer_seq).toBe(1);
+  });
+});
+
+describe('EventConsumer across a NATS crash and restart (private NATS)', () => {
+  let nats: PrivateNats;
+  const privBus = testBusNames();
+  const privSubjects = createSubjects(privBus.subjectRoot);
+
+  beforeAll(async () => {
+    nats = await startPrivateNats();
+  });
+
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('keeps its durable position and receives what is published after the restart', async () => {
+    const cnc = await connectNats(nats.url, pino({ level: 'silent' }), { reconnectTimeWaitMs: 100 });
+    const pnc = await connectNats(nats.url, pino({ level: 'silent' }), { reconnectTimeWaitMs: 100 });
+    const pjs = pnc.jetstream();
+    await ensureEventStream(await pnc.jetstreamManager(), {
+      name: privBus.eventStreamName,
+      subjects: privSubjects.allEvents(),
+      maxAgeMs: 3_600_000,
+      duplicateWindowMs: 120_000,
+    });
+    const handled: string[] = [];
+    const c = new EventConsumer({
+      nc: cnc,
+      subjects: privSubjects,
+      streamName: privBus.eventStreamName,
+      name: 'survivor',
+      logger: pino({ level: 'silent' }),
+      handler: async (e) => void handled.push(e.id),
+    });
+    await c.start();
+    const publish = async (e: EventEnvelope) =>
+      pjs.publish(privSubjects.event(e.stream, e.type), Buffer.from(JSON.stringify(e)), { msgID: e.id, timeout: 2_000 });
+    try {
+      const before = [0, 1, 2].map((i) => offline('survivor', i));
+      for (const e of before) await publish(e);
+      await expectEventually(() => expect(handled).toEqual(before.map((e) => e.id)));
+
+      await nats.kill();
+      await new Promise((r) => setTimeout(r, 500));
+      await nats.restart();
+
+      const after = [3, 4, 5].map((i) => offline('survivor', i));
+      for (const e of after) {
+        await expectEventually(() => publish(e), { timeoutMs: 15_000, intervalMs: 200 });
+      }
+      await expectEventually(() => expect(handled).toEqual([...before, ...after].map((e) => e.id)), { timeoutMs: 30_000 });
+    } finally {
+      await c.stop();
+      await cnc.close();
+      await pnc.close();
+    }
   });
 });

@@ -54,7 +54,7 @@ export const ServiceStarted = defineEvent({
 export const ServiceExited = defineEvent({
   type: 'ServiceExited',
   area: 'service',
-  description: 'The service process exited; `expected` is true when the runner asked it to stop.',
+  description: 'The service process exited, with an exit code or a signal (not both null); `expected` is true when the runner asked it to stop.',
   ...stream,
   schema: Type.Object(
     {

@@ -181,7 +181,8 @@ export const ThreadStateChanged = defineEvent({
 export const ThreadPaused = defineEvent({
   type: 'ThreadPaused',
   area: 'worker',
-  description: 'A sealing thread paused: on request (manual), after a permanent/critical error (error), or while draining (drain).',
+  description:
+    'A sealing thread paused: on request (manual), after a permanent/critical error (error, with lastError), or while draining (drain).',
   ...byWorker,
   schema: Type.Object(
     {

@@ -66,6 +66,9 @@ interface CaughtUpWaiter {
   timer: NodeJS.Timeout;
 }
 
+/** Poll interval while an append we were told about is not readable yet. */
+const HELD_BACK_POLL_MS = 10;
+
 const SQL = {
   seed: 'INSERT INTO fv_checkpoints (name, checkpoint) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
   load: 'SELECT checkpoint FROM fv_checkpoints WHERE name = $1',
@@ -92,6 +95,8 @@ export class ProjectionRunner {
   private unsubscribe: (() => void) | undefined;
   private readonly waiters = new Set<CaughtUpWaiter>();
   private prefetch: { from: string; read: Promise<ReadAllResult> } | undefined;
+  /** Furthest checkpoint an in-process append told us about. */
+  private noticed: string | undefined;
   private failure: Error | undefined;
 
   constructor(
@@ -130,7 +135,10 @@ export class ProjectionRunner {
     if (this.loopDone) return;
     await this.prepare();
     this.stopping = false;
-    this.unsubscribe = this.store.onAppended(() => this.wake());
+    this.unsubscribe = this.store.onAppended((notice) => {
+      if (this.noticed === undefined || compareCheckpoints(notice.checkpoint, this.noticed) > 0) this.noticed = notice.checkpoint;
+      this.wake();
+    });
     this.loopDone = this.loop();
   }
 
@@ -232,7 +240,7 @@ export class ProjectionRunner {
         const step = await this.step();
         this.failure = undefined;
         delay = this.retryDelayMs;
-        if (!step.full) await this.idle(this.pollIntervalMs);
+        if (!step.full) await this.idle(this.nextPollDelay());
       } catch (e) {
         // The batch rolled back whole; retry from the checkpoint as stored (it may have moved).
         this.failure = e as Error;
@@ -260,6 +268,19 @@ export class ProjectionRunner {
     this.position = batch.checkpoint;
     this.settleWaiters();
     return { applied: batch.events.length, full };
+  }
+
+  /**
+   * An append we were told about can still be unreadable (an older transaction, in any database of
+   * the cluster, holds the snapshot xmin back): poll quickly until it is read, not a full interval.
+   */
+  private nextPollDelay(): number {
+    if (this.noticed === undefined || this.position === undefined) return this.pollIntervalMs;
+    if (compareCheckpoints(this.position, this.noticed) >= 0) {
+      this.noticed = undefined;
+      return this.pollIntervalMs;
+    }
+    return Math.min(this.pollIntervalMs, HELD_BACK_POLL_MS);
   }
 
   private async commit(from: string, to: string, events: readonly RecordedEvent[]): Promise<void> {

@@ -27,7 +27,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
       $fn$`);
     await q.query(`
       CREATE FUNCTION fv_append_to_stream(p_stream_id text, p_expected text, p_events jsonb)
-      RETURNS TABLE (next_version bigint, appended integer)
+      RETURNS TABLE (next_version bigint, appended integer, last_transaction_id xid8, last_global_position bigint)
       LANGUAGE plpgsql AS $fn$
       DECLARE
         v_current bigint;
@@ -36,6 +36,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
         v_foreign text;
         v_new jsonb := p_events;
         v_count integer;
+        v_last bigint;
       BEGIN
         IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' THEN
           RAISE EXCEPTION 'fv_append_to_stream: events must be a JSON array' USING ERRCODE = '22023';
@@ -48,7 +49,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
             RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_VERSION_SQLSTATE}', DETAIL = v_current::text,
               MESSAGE = format('wrong expected version for stream %s: expected %s, actual %s', p_stream_id, p_expected, v_current);
           END IF;
-          RETURN QUERY SELECT v_current, 0;
+          RETURN QUERY SELECT v_current, 0, NULL::xid8, NULL::bigint;
           RETURN;
         END IF;
 
@@ -67,7 +68,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
         END IF;
         IF v_stored = cardinality(v_ids) THEN
           -- Everything is stored already: the retry succeeded earlier, whatever the version is now.
-          RETURN QUERY SELECT v_current, 0;
+          RETURN QUERY SELECT v_current, 0, NULL::xid8, NULL::bigint;
           RETURN;
         END IF;
         IF v_stored > 0 THEN
@@ -93,15 +94,18 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
         END IF;
 
         -- ORDER BY keeps global positions in stream order (nextval runs after the sort).
-        INSERT INTO fv_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
-        SELECT (x.e->>'id')::uuid, p_stream_id, v_current + x.n, x.e->>'type', (x.e->>'version')::integer,
-               x.e->'data', coalesce(x.e->'metadata', '{}'::jsonb), (x.e->>'occurredAt')::timestamptz
-          FROM jsonb_array_elements(v_new) WITH ORDINALITY AS x(e, n)
-         ORDER BY x.n;
-        GET DIAGNOSTICS v_count = ROW_COUNT;
+        WITH inserted AS (
+          INSERT INTO fv_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT (x.e->>'id')::uuid, p_stream_id, v_current + x.n, x.e->>'type', (x.e->>'version')::integer,
+                 x.e->'data', coalesce(x.e->'metadata', '{}'::jsonb), (x.e->>'occurredAt')::timestamptz
+            FROM jsonb_array_elements(v_new) WITH ORDINALITY AS x(e, n)
+           ORDER BY x.n
+          RETURNING global_position
+        )
+        SELECT count(*), max(global_position) INTO v_count, v_last FROM inserted;
 
         UPDATE fv_streams SET version = v_current + v_count WHERE stream_id = p_stream_id;
-        RETURN QUERY SELECT v_current + v_count, v_count;
+        RETURN QUERY SELECT v_current + v_count, v_count, pg_current_xact_id(), v_last;
       END;
       $fn$`);
   }
