@@ -4,6 +4,7 @@ import path from 'node:path';
 import { connect } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishDeadLetter } from '@fleetvisor/messaging';
 import { adminDatabaseUrl, expectEventually, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
 
 const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
@@ -118,6 +119,28 @@ describe('fleetvisor CLI', () => {
     expect(done.code, done.stderr).toBe(0);
     const tail = await run(['events', 'tail', '--from', 'beginning', '--once', '--json', '--stream', 'host-e2e-host', '--type', 'HostOffline']);
     expect(tail.stdout).toMatch(/received SIGINT/);
+  });
+
+  it('events dead-letters lists what consumers set aside, with the reason', async () => {
+    const nc = await connect({ servers: sharedNatsUrl() });
+    try {
+      const payload = new TextEncoder().encode('{not json');
+      await publishDeadLetter(nc.jetstream(), `${bus.subjectRoot}.dlq.registry`, payload, {
+        kind: 'malformed',
+        reason: 'payload is not JSON',
+        originalSubject: `${bus.subjectRoot}.evt.worker.w1.ThreadPaused`,
+        consumer: 'registry',
+      });
+    } finally {
+      await nc.close();
+    }
+    const r = await run(['events', 'dead-letters', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ consumer: 'registry', kind: 'malformed', reason: 'payload is not JSON', payload: '{not json' });
+    const other = await run(['events', 'dead-letters', '--consumer', 'someone-else']);
+    expect(other.stdout).toMatch(/no dead letters/);
   });
 
   it('names the variable when a dependency is unreachable or a setting is invalid', async () => {
