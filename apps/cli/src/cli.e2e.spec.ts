@@ -24,6 +24,7 @@ function dbUrl(name: string): string {
 const dbName = `fvt_cli_${Date.now().toString(36)}`;
 const bus = testBusNames();
 const env = {
+  // eslint-disable-next-line no-restricted-syntax -- the CLI under test inherits this process's environment (PATH, HOME)
   ...process.env,
   FLEETVISOR_DATABASE_URL: dbUrl(dbName),
   FLEETVISOR_NATS_URL: sharedNatsUrl(),

@@ -1,5 +1,6 @@
 // Entry point of the `fleetvisor` command (bin/fleetvisor.js loads this file through SWC).
 import 'reflect-metadata';
+import { fleetvisorVersion } from '@fleetvisor/platform';
 import { runCli, type CommandIo } from './cli-framework';
 import { COMMANDS, PREAMBLE } from './commands';
 
@@ -18,7 +19,10 @@ function processIo(): CommandIo {
   };
 }
 
-runCli('fleetvisor', COMMANDS, process.argv.slice(2), processIo(), PREAMBLE).then(
+const argv = process.argv.slice(2);
+const run = argv[0] === '--version' || argv[0] === '-V' ? Promise.resolve(process.stdout.write(fleetvisorVersion() + '\n')).then(() => 0) : runCli('fleetvisor', COMMANDS, argv, processIo(), PREAMBLE);
+
+run.then(
   (code) => {
     process.exitCode = code;
     // Open handles (pools, sockets) are closed by each command; exit in case a library lingers.

@@ -2,3 +2,4 @@
 export * from './config';
 export * from './logger';
 export * from './unreachable';
+export * from './version';

@@ -4,14 +4,13 @@
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
-import { createLogger, DependencyUnreachableError, isConnectFailure, redactUrl } from '@fleetvisor/platform';
+import { createLogger, DependencyUnreachableError, fleetvisorVersion, isConnectFailure, redactUrl } from '@fleetvisor/platform';
 import { defineCommand } from '../cli-framework';
 import { loadCliConfig } from '../config';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
 
-const VERSION: string = (require('../../../../package.json') as { version: string }).version;
 
 export const upCommand = defineCommand({
   path: ['up'],
@@ -47,7 +46,7 @@ export const upCommand = defineCommand({
         });
     const hostStream = config.host;
     await core.store.appendToStream(`host-${hostStream}`, [
-      newEvent(HostOnline, hostStream, { host: config.host, process: 'fleetvisor-up', pid: process.pid, fleetvisorVersion: VERSION }, { host: config.host, actor: 'fleetvisor-up' }),
+      newEvent(HostOnline, hostStream, { host: config.host, process: 'fleetvisor-up', pid: process.pid, fleetvisorVersion: fleetvisorVersion() }, { host: config.host, actor: 'fleetvisor-up' }),
     ]);
     logger.info(
       { database: redactUrl(config.databaseUrl), nats: redactUrl(config.natsUrl), stream: config.eventStreamName, relay: core.relay?.status() },
