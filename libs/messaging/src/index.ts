@@ -13,3 +13,6 @@ export * from './command-bus';
 export * from './fleet-core';
 export * from './nest/tokens';
 export * from './nest/fleet-core.module';
+export * from './nest/fleet-transport';
+export * from './nest/fleet-rpc-exception.filter';
+export * from './nest/fleet-microservice';
