@@ -3,3 +3,4 @@ export * from './config';
 export * from './logger';
 export * from './unreachable';
 export * from './version';
+export * from './nest-logger';

@@ -4,7 +4,7 @@
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
-import { createLogger, DependencyUnreachableError, fleetvisorVersion, isConnectFailure, redactUrl } from '@fleetvisor/platform';
+import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
 import { defineCommand } from '../cli-framework';
 import { loadCliConfig } from '../config';
 import { startBusTail } from '../bus-tail';
@@ -28,7 +28,7 @@ export const upCommand = defineCommand({
     const config = loadCliConfig();
     // Logs go to stderr so stdout carries only events.
     const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, destination: process.stderr });
-    const app = await NestFactory.createApplicationContext(UpModule.register(config, logger), { logger: ['error', 'warn'], abortOnError: false }).catch(
+    const app = await NestFactory.createApplicationContext(UpModule.register(config, logger), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
       },
