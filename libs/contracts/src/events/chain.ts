@@ -3,6 +3,7 @@
 // consumer_target, consumer_min}`; the chain accepts only strict X.Y.Z with min <= target.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import semverCompare from 'semver/functions/compare';
 import { defineEvent } from '../define-event';
 import { ChainId, Reason, STRICT_VERSION_PATTERN, StrictVersion, StringEnum } from '../fields';
 
@@ -32,10 +33,8 @@ export function compareStrictVersions(a: string, b: string): -1 | 0 | 1 {
   const pa = parseStrictVersion(a);
   const pb = parseStrictVersion(b);
   if (!pa || !pb) throw new Error(`not a strict X.Y.Z version: ${JSON.stringify(pa ? b : a)}`);
-  for (let i = 0; i < 3; i++) {
-    if (pa[i]! !== pb[i]!) return pa[i]! < pb[i]! ? -1 : 1;
-  }
-  return 0;
+  // Strictness is ours (the chain's rule: no prerelease, no build, no `v`); ordering is semver's.
+  return semverCompare(a, b);
 }
 
 export type ProtocolVersionCheck =
