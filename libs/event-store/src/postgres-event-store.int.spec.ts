@@ -314,6 +314,40 @@ describe('readAll', () => {
     }
   });
 
+  it('returns the same pages with and without read-ahead while appends go on', async () => {
+    const start = await store.lastCommittedCheckpoint();
+    const plain = new PostgresEventStore(conn.pool, { catalog: testCatalog, readAhead: false });
+    const s = fresh();
+    const appended = pings(s, 4);
+    await store.appendToStream(s, appended);
+    const pages = async (reader: PostgresEventStore): Promise<string[][]> => {
+      const got: string[][] = [];
+      let cp = start;
+      for (let i = 0; i < 6; i++) {
+        const r = await reader.readAll(cp, 2);
+        got.push(r.events.map((e) => e.id));
+        cp = r.checkpoint;
+        // Commits land between pages, after the prefetch of the next page was taken.
+        if (i === 0) {
+          const more = pings(s, 1, 100 + appended.length);
+          appended.push(...more);
+          await store.appendToStream(s, more);
+        }
+      }
+      return got;
+    };
+    await expectEventually(async () => {
+      const withReadAhead = await pages(store);
+      expect(withReadAhead.flat()).toEqual(appended.map((e) => e.id).slice(0, withReadAhead.flat().length));
+      expect(withReadAhead.flat().length).toBeGreaterThanOrEqual(6);
+    });
+    await expectEventually(async () => {
+      const ids = (await pages(plain)).flat();
+      expect(ids).toEqual(appended.map((e) => e.id).slice(0, ids.length));
+      expect(ids.length).toBeGreaterThanOrEqual(8);
+    });
+  });
+
   it('upcasts events stored at an older schema version', async () => {
     const stream = fresh('worker');
     const start = await store.lastCommittedCheckpoint();

@@ -6,19 +6,22 @@
 import type { Pool, QueryArrayConfig } from 'pg';
 import { fleetEvents, type EventCatalog, type EventEnvelope, type RecordedEvent } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import type { AppendOptions, AppendResult, EventStore, ReadAllResult, ReadStreamResult } from './types';
+import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, ReadAllResult, ReadStreamResult } from './types';
 import { START_CHECKPOINT } from './types';
 import { encodeAppendBatch } from './append-batch';
 import { encodeExpectedVersion } from './expected-version';
-import { formatCheckpoint, parseCheckpoint } from './checkpoint';
+import { compareCheckpoints, formatCheckpoint, maxCheckpoint, parseCheckpoint } from './checkpoint';
 import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows';
+import { ReadAhead } from './read-ahead';
 import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './schema/1767225600001-create-append-function';
 
 export interface PostgresEventStoreOptions {
   /** Validates appends and upcasts reads (default: fleetEvents). */
   catalog?: EventCatalog;
   logger?: Logger;
+  /** Read the next readAll batch while the caller processes a full one (default true). */
+  readAhead?: boolean;
 }
 
 /** What onAppended listeners hear, after the append committed. */
@@ -53,10 +56,10 @@ const SQL = {
       AND e.type = ANY ($5::text[])
     ORDER BY e.transaction_id, e.global_position
     LIMIT $6`,
-  head: `SELECT e.transaction_id, e.global_position FROM fv_events e
+  head: `SELECT e.transaction_id::text, e.global_position::text FROM fv_events e
     WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
-  lastCommitted: `SELECT e.transaction_id, e.global_position FROM fv_events e
+  lastCommitted: `SELECT e.transaction_id::text, e.global_position::text FROM fv_events e
     ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
   readStream: `SELECT ${EVENT_COLUMNS} FROM fv_events e
     WHERE e.stream_id = $1 AND e.stream_version >= $2
@@ -78,6 +81,7 @@ export class PostgresEventStore implements EventStore {
   private readonly catalog: EventCatalog;
   private readonly logger: Logger | undefined;
   private readonly listeners = new Set<AppendedListener>();
+  private readonly readAhead: ReadAhead | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -85,6 +89,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.catalog = opts.catalog ?? fleetEvents;
     this.logger = opts.logger;
+    this.readAhead = opts.readAhead === false ? undefined : new ReadAhead();
   }
 
   async appendToStream(stream: string, events: readonly EventEnvelope[], opts: AppendOptions = {}): Promise<AppendResult> {
@@ -130,30 +135,15 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(after: string, limit: number, opts: { types?: readonly string[] } = {}): Promise<ReadAllResult> {
-    const from = parseCheckpoint(after);
+    parseCheckpoint(after);
     positiveInt(limit, 'limit');
-    if (opts.types === undefined) {
-      const res = await this.pool.query(arrayQuery('fv_read_all', SQL.readAll, [from.transactionId.toString(), from.globalPosition.toString(), limit]));
-      return this.toReadAllResult(res.rows as EventRow[], after);
+    const types = opts.types;
+    if (!this.readAhead) return this.readAllNow(after, limit, types);
+    const key = ReadAhead.key(after, limit, types);
+    const result = (await this.readAhead.take(key)) ?? (await this.readAllNow(after, limit, types));
+    if (result.events.length >= limit) {
+      this.readAhead.start(ReadAhead.key(result.checkpoint, limit, types), limit, () => this.readAllNow(result.checkpoint, limit, types));
     }
-    if (opts.types.length === 0) return { events: [], checkpoint: await this.advanceTo(after) };
-    const head = parseCheckpoint(await this.headCheckpoint());
-    if (head.transactionId < from.transactionId || (head.transactionId === from.transactionId && head.globalPosition <= from.globalPosition)) {
-      return { events: [], checkpoint: after };
-    }
-    const res = await this.pool.query(
-      arrayQuery('fv_read_all_types', SQL.readAllTypes, [
-        from.transactionId.toString(),
-        from.globalPosition.toString(),
-        head.transactionId.toString(),
-        head.globalPosition.toString(),
-        opts.types,
-        limit,
-      ]),
-    );
-    const result = this.toReadAllResult(res.rows as EventRow[], after);
-    // A short batch means every event up to the head was scanned: the caller may skip past it.
-    if (res.rows.length < limit) result.checkpoint = formatCheckpoint(head.transactionId, head.globalPosition);
     return result;
   }
 
@@ -189,11 +179,34 @@ export class PostgresEventStore implements EventStore {
     return () => this.listeners.delete(listener);
   }
 
+  private async readAllNow(after: string, limit: number, types: readonly string[] | undefined): Promise<ReadAllResult> {
+    const from = parseCheckpoint(after);
+    if (types === undefined) {
+      const res = await this.pool.query(arrayQuery('fv_read_all', SQL.readAll, [from.transactionId.toString(), from.globalPosition.toString(), limit]));
+      return this.toReadAllResult(res.rows as EventRow[], after);
+    }
+    if (types.length === 0) return { events: [], checkpoint: await this.advanceTo(after) };
+    const headCheckpoint = await this.headCheckpoint();
+    if (compareCheckpoints(headCheckpoint, after) <= 0) return { events: [], checkpoint: after };
+    const head = parseCheckpoint(headCheckpoint);
+    const res = await this.pool.query(
+      arrayQuery('fv_read_all_types', SQL.readAllTypes, [
+        from.transactionId.toString(),
+        from.globalPosition.toString(),
+        head.transactionId.toString(),
+        head.globalPosition.toString(),
+        types,
+        limit,
+      ]),
+    );
+    const result = this.toReadAllResult(res.rows as EventRow[], after);
+    // A short batch means every event up to the head was scanned: the caller may skip past it.
+    if (res.rows.length < limit) result.checkpoint = headCheckpoint;
+    return result;
+  }
+
   private async advanceTo(after: string): Promise<string> {
-    const head = await this.headCheckpoint();
-    const a = parseCheckpoint(after);
-    const h = parseCheckpoint(head);
-    return h.transactionId > a.transactionId || (h.transactionId === a.transactionId && h.globalPosition > a.globalPosition) ? head : after;
+    return maxCheckpoint(after, await this.headCheckpoint());
   }
 
   private toReadAllResult(rows: EventRow[], after: string): ReadAllResult {
@@ -213,7 +226,7 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private translateAppendError(e: unknown, stream: string, expected: AppendOptions['expectedVersion'] & {}): unknown {
+  private translateAppendError(e: unknown, stream: string, expected: ExpectedVersion): unknown {
     const err = e as { code?: string; detail?: string; constraint?: string; message?: string };
     if (err.code === WRONG_EXPECTED_VERSION_SQLSTATE) return new WrongExpectedVersionError(stream, expected, Number(err.detail ?? NaN));
     if (err.code === DUPLICATE_EVENT_ID_SQLSTATE) return new DuplicateEventIdError(stream, err.message ?? 'event id already stored');

@@ -19,7 +19,7 @@ export type ProjectionStart = 'beginning' | 'end' | (string & {});
 export interface ProjectionRunnerOptions {
   /** Only used when the projection has no checkpoint yet (default 'beginning'). */
   startFrom?: ProjectionStart;
-  /** Events per transaction (default 5000). */
+  /** Events per transaction (default 10,000: catch-up cost is mostly per query and per commit). */
   batchSize?: number;
   /** Poll interval when idle, in ms (default 20). */
   pollIntervalMs?: number;
@@ -74,8 +74,8 @@ const SQL = {
   load: 'SELECT checkpoint FROM fv_checkpoints WHERE name = $1',
   lock: 'SELECT checkpoint FROM fv_checkpoints WHERE name = $1 FOR UPDATE',
   advance: 'UPDATE fv_checkpoints SET checkpoint = $2, updated_at = now() WHERE name = $1',
-  countAll: 'SELECT count(*) AS n FROM fv_events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())',
-  countTypes: 'SELECT count(*) AS n FROM fv_events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AND type = ANY ($1::text[])',
+  countAll: 'SELECT count(*) AS n FROM fv_events WHERE (transaction_id, global_position) <= ($1::xid8, $2::bigint)',
+  countTypes: 'SELECT count(*) AS n FROM fv_events WHERE (transaction_id, global_position) <= ($1::xid8, $2::bigint) AND type = ANY ($3::text[])',
 } as const;
 
 export class ProjectionRunner {
@@ -94,10 +94,11 @@ export class ProjectionRunner {
   private wakeUp: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly waiters = new Set<CaughtUpWaiter>();
-  private prefetch: { from: string; read: Promise<ReadAllResult> } | undefined;
   /** Furthest checkpoint an in-process append told us about. */
   private noticed: string | undefined;
   private failure: Error | undefined;
+  /** catchUp() or rebuild() under way (they own the position; the live loop is stopped). */
+  private exclusive: string | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -107,7 +108,7 @@ export class ProjectionRunner {
   ) {
     this.checkpointName = projectionCheckpointName(projection.name);
     this.types = handlesAllTypes(projection) ? undefined : projection.handles;
-    this.batchSize = opts.batchSize ?? 5_000;
+    this.batchSize = opts.batchSize ?? 10_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 20;
     this.retryDelayMs = opts.retryDelayMs ?? 100;
     this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 5_000;
@@ -133,6 +134,7 @@ export class ProjectionRunner {
   /** Prepares the projection (init, checkpoint) and follows the log until stop(). */
   async start(): Promise<void> {
     if (this.loopDone) return;
+    if (this.exclusive) throw new Error(`projection "${this.projection.name}": cannot start while ${this.exclusive} is under way`);
     await this.prepare();
     this.stopping = false;
     this.unsubscribe = this.store.onAppended((notice) => {
@@ -151,7 +153,6 @@ export class ProjectionRunner {
     this.wake();
     await this.loopDone;
     this.loopDone = undefined;
-    this.dropPrefetch();
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new Error(`projection "${this.projection.name}" runner stopped before catching up with ${w.target}`));
@@ -159,16 +160,16 @@ export class ProjectionRunner {
     this.waiters.clear();
   }
 
-  /** Without the live loop: applies everything readable now; returns how many events it applied. */
+  /**
+   * Without the live loop: applies every event committed before the call, then returns how many it
+   * applied. Events held back by an older open transaction are waited for.
+   */
   async catchUp(): Promise<number> {
     if (this.loopDone) throw new Error(`projection "${this.projection.name}" is running; use whenCaughtUp()`);
-    await this.prepare();
-    let applied = 0;
-    for (;;) {
-      const step = await this.step();
-      applied += step.applied;
-      if (!step.full) return applied;
-    }
+    return this.alone('catchUp', async () => {
+      await this.prepare();
+      return this.drainTo(await this.store.lastCommittedCheckpoint());
+    });
   }
 
   /** Resolves once the projection has applied every event committed before this call. */
@@ -193,13 +194,20 @@ export class ProjectionRunner {
   }
 
   /**
-   * Drops the projection's state and replays the whole log into it. Runs in batches, each committed
+   * Drops the projection's state and replays the log into it, up to the last event committed before
+   * the call (waiting for events an older open transaction holds back). Runs in batches, each committed
    * with its checkpoint like live batches: one long transaction would hold back the snapshot xmin
    * and stall every gap-free reader of the log for the whole rebuild.
    */
   async rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult> {
     const wasRunning = this.running;
     if (wasRunning) await this.stop();
+    const result = await this.alone('rebuild', () => this.replayAll(onProgress));
+    if (wasRunning) await this.start();
+    return result;
+  }
+
+  private async replayAll(onProgress: ((p: RebuildProgress) => void) | undefined): Promise<RebuildResult> {
     const started = performance.now();
     await this.inTransaction(async (tx) => {
       if (this.projection.init) await this.projection.init(tx);
@@ -210,22 +218,46 @@ export class ProjectionRunner {
       await tx.query({ name: 'fv_projection_advance', text: SQL.advance, values: [this.checkpointName, START_CHECKPOINT] });
     });
     this.position = START_CHECKPOINT;
-    this.dropPrefetch();
-    const counted = await this.countEvents();
-    let processed = 0;
-    let progress: RebuildProgress = { processed, total: counted, eventsPerSec: 0 };
-    for (;;) {
-      const step = await this.step();
-      processed += step.applied;
+    const target = await this.store.lastCommittedCheckpoint();
+    const counted = await this.countEvents(target);
+    let progress: RebuildProgress = { processed: 0, total: counted, eventsPerSec: 0 };
+    let reported = false;
+    await this.drainTo(target, (processed) => {
       const seconds = (performance.now() - started) / 1000;
       progress = { processed, total: Math.max(counted, processed), eventsPerSec: seconds > 0 ? Math.round(processed / seconds) : 0 };
+      reported = true;
       onProgress?.(progress);
-      if (!step.full) break;
-    }
+    });
+    // An empty log still reports once, so a progress display can finish.
+    if (!reported) onProgress?.(progress);
     const durationMs = Math.round(performance.now() - started);
     this.logger?.info({ ...progress, durationMs }, 'projection rebuilt');
-    if (wasRunning) await this.start();
     return { ...progress, durationMs, checkpoint: this.position };
+  }
+
+  private async alone<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.exclusive) throw new Error(`projection "${this.projection.name}": cannot ${what} while ${this.exclusive} is under way`);
+    this.exclusive = what;
+    try {
+      return await fn();
+    } finally {
+      this.exclusive = undefined;
+    }
+  }
+
+  /** Steps until the position reaches `target` and the log has nothing more readable right now. */
+  private async drainTo(target: string, onBatch?: (appliedSoFar: number) => void): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const step = await this.step();
+      applied += step.applied;
+      if (step.applied > 0 || step.full) onBatch?.(applied);
+      if (step.full) continue;
+      if (this.position !== undefined && compareCheckpoints(this.position, target) >= 0) return applied;
+      // Committed but not readable yet: an older transaction, in any database of the cluster, is
+      // still open. Its end releases them.
+      await new Promise((resolve) => setTimeout(resolve, HELD_BACK_POLL_MS));
+    }
   }
 
   private async loop(): Promise<void> {
@@ -246,7 +278,6 @@ export class ProjectionRunner {
         this.failure = e as Error;
         this.logger?.error({ err: e, checkpoint: this.position, retryInMs: delay }, 'projection batch failed');
         needsPrepare = true;
-        this.dropPrefetch();
         await this.idle(delay, false);
         delay = Math.min(delay * 2, this.maxRetryDelayMs);
       }
@@ -261,9 +292,9 @@ export class ProjectionRunner {
       this.settleWaiters();
       return { applied: 0, full: false };
     }
+    // After a full batch the store reads the next one while this one commits (read-ahead): catch-up
+    // time is then about max(read, apply), not their sum.
     const full = batch.events.length >= this.batchSize;
-    // Read the next batch while this one commits: catch-up time is then max(read, apply), not the sum.
-    if (full) this.startPrefetch(batch.checkpoint);
     await this.commit(from, batch.checkpoint, batch.events);
     this.position = batch.checkpoint;
     this.settleWaiters();
@@ -294,21 +325,7 @@ export class ProjectionRunner {
   }
 
   private read(from: string): Promise<ReadAllResult> {
-    const pending = this.prefetch;
-    this.prefetch = undefined;
-    if (pending && pending.from === from) return pending.read;
     return this.store.readAll(from, this.batchSize, this.types ? { types: this.types } : {});
-  }
-
-  private startPrefetch(from: string): void {
-    const read = this.store.readAll(from, this.batchSize, this.types ? { types: this.types } : {});
-    // Its failure surfaces when the next step awaits it; never as an unhandled rejection.
-    read.catch(() => undefined);
-    this.prefetch = { from, read };
-  }
-
-  private dropPrefetch(): void {
-    this.prefetch = undefined;
   }
 
   /** Runs init and makes sure the checkpoint row exists; loads the position from it. */
@@ -340,10 +357,13 @@ export class ProjectionRunner {
     return start;
   }
 
-  private async countEvents(): Promise<number> {
+  /** Events up to `target` the projection will replay. */
+  private async countEvents(target: string): Promise<number> {
+    const { transactionId, globalPosition } = parseCheckpoint(target);
+    const bound = [transactionId.toString(), globalPosition.toString()];
     const res = this.types
-      ? await this.pool.query<{ n: string }>({ text: SQL.countTypes, values: [this.types] })
-      : await this.pool.query<{ n: string }>(SQL.countAll);
+      ? await this.pool.query<{ n: string }>({ text: SQL.countTypes, values: [...bound, this.types] })
+      : await this.pool.query<{ n: string }>({ text: SQL.countAll, values: bound });
     return Number(res.rows[0]?.n ?? 0);
   }
 

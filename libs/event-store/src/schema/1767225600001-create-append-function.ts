@@ -28,7 +28,12 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION fv_append_to_stream(p_stream_id text, p_expected text, p_events jsonb)
       RETURNS TABLE (next_version bigint, appended integer, last_transaction_id xid8, last_global_position bigint)
-      LANGUAGE plpgsql AS $fn$
+      LANGUAGE plpgsql
+      -- Every statement here is an index probe. plpgsql keeps a session's plans, and a plan made
+      -- while fv_events was nearly empty (before autoanalyze) would be a seq scan that grows with
+      -- the table on every later call.
+      SET enable_seqscan = off
+      AS $fn$
       DECLARE
         v_current bigint;
         v_ids uuid[];
