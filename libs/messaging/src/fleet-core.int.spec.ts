@@ -8,8 +8,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { connect } from 'nats';
 import { HostOffline, newEvent, type EventEnvelope } from '@fleetvisor/contracts';
 import type { EventStore } from '@fleetvisor/event-store';
-import { readCoreConfig, type CoreConfig } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import type { CoreConfig } from '@fleetvisor/platform';
+import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import { CommandBus } from './command-bus';
 import { deadLetterStreamName } from './event-stream';
 import type { EventConsumerFactory } from './fleet-core';
@@ -39,17 +39,7 @@ describe('FleetCoreModule (Nest application context)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('fvmsg_nest');
-    config = {
-      ...readCoreConfig({}),
-      databaseUrl: db.url,
-      natsUrl: sharedNatsUrl(),
-      subjectRoot: bus.subjectRoot,
-      eventStreamName: bus.eventStreamName,
-      eventStreamMaxAgeMs: 3_600_000,
-      logLevel: 'silent',
-      logFormat: 'json',
-      host: 'test-host',
-    };
+    config = testCoreConfig(db.url, bus);
   });
 
   afterAll(async () => {

@@ -7,3 +7,4 @@ export * from './free-port';
 export type { PrivateServer, PrivateServerBackend, PrivateServerOptions } from './private-server';
 export * from './private-postgres';
 export * from './private-nats';
+export * from './test-core-config';

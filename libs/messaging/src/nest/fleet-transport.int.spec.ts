@@ -20,8 +20,8 @@ import {
   type EventEnvelope,
 } from '@fleetvisor/contracts';
 import { migrate } from '@fleetvisor/event-store';
-import { createLogger, readCoreConfig, type CoreConfig, type Logger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createLogger, type CoreConfig, type Logger } from '@fleetvisor/platform';
+import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import { CommandBus, CommandFailure } from '../command-bus';
 import { deadLetterStreamName } from '../event-stream';
 import type { FleetCore } from '../fleet-core';
@@ -118,17 +118,7 @@ describe('FleetTransport (Nest microservice on the Fleetvisor bus)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('fvmsg_transport');
     await migrate(db.url);
-    config = {
-      ...readCoreConfig({}),
-      databaseUrl: db.url,
-      natsUrl: sharedNatsUrl(),
-      subjectRoot: bus.subjectRoot,
-      eventStreamName: bus.eventStreamName,
-      eventStreamMaxAgeMs: 3_600_000,
-      logLevel: 'warn',
-      logFormat: 'json',
-      host: 'test-host',
-    };
+    config = testCoreConfig(db.url, bus, { logLevel: 'warn' });
     logger = createLogger({ name: 'greeter', level: 'warn', format: 'json', destination: { write: (line: string) => void logLines.push(line) } });
     clientNc = await connect({ servers: sharedNatsUrl() });
     jsm = await clientNc.jetstreamManager();
