@@ -7,7 +7,7 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
 export default [
-  { ignores: ['node_modules/**', 'dist/**', '.nx/**', 'coverage/**', 'docs/**', 'bin/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.nx/**', 'coverage/**', 'docs/**', 'bin/**', 'scripts/**', 'tmp/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

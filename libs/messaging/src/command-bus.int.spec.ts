@@ -43,6 +43,7 @@ describe('CommandBus (shared NATS)', () => {
       seen.push(req);
       return { paused: req.index === 2 };
     });
+    await s.ready;
     expect(s.subject).toBe(subjects.command('worker-registry', 'pause'));
     const reply = await client.request(Pause, { worker: 'w-01', index: 2 }, { timeoutMs: 2_000 });
     expect(reply).toEqual({ ok: true, result: { paused: true } });
@@ -56,6 +57,7 @@ describe('CommandBus (shared NATS)', () => {
       called++;
       return { paused: true };
     });
+    await s.ready;
     // the client refuses to send it
     const local = await client.request(Pause, { worker: '', index: 1 } as never, { timeoutMs: 2_000 });
     expect(local).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/request at \/worker/) } });
@@ -73,6 +75,7 @@ describe('CommandBus (shared NATS)', () => {
       if (req.worker === 'missing') throw new CommandFailure('not_found', 'worker #7 not found');
       throw new Error('database exploded');
     });
+    await s.ready;
     expect(await client.request(Pause, { worker: 'missing', index: 7 })).toEqual({
       ok: false,
       error: { code: 'not_found', message: 'worker #7 not found' },
@@ -83,6 +86,7 @@ describe('CommandBus (shared NATS)', () => {
 
   it('refuses a result that breaks the command contract', async () => {
     const s = server.serve(Pause, async () => ({ paused: 'yes' }) as never);
+    await s.ready;
     expect(await client.request(Pause, { worker: 'w', index: 1 })).toMatchObject({ ok: false, error: { code: 'internal', message: expect.stringMatching(/invalid result/) } });
     await s.stop();
   });
@@ -92,6 +96,7 @@ describe('CommandBus (shared NATS)', () => {
       await new Promise((r) => setTimeout(r, 1_000));
       return 'late';
     });
+    await slow.ready;
     const t0 = Date.now();
     expect(await client.request({ service: 'slowpoke', verb: 'nap' }, {}, { timeoutMs: 200 })).toMatchObject({ ok: false, error: { code: 'timeout' } });
     expect(Date.now() - t0).toBeLessThan(900);
@@ -105,6 +110,7 @@ describe('CommandBus (shared NATS)', () => {
     const hits = { a: 0, b: 0 };
     const ref = { service: 'shared', verb: 'work' };
     const sa = server.serve(ref, async () => (hits.a++, 'a'));
+    await sa.ready;
     other.serve(ref, async () => (hits.b++, 'b'));
     await Promise.all([serverNc.flush(), otherNc.flush()]);
     const replies = await Promise.all(Array.from({ length: 40 }, () => client.request(ref, {}, { timeoutMs: 2_000 })));
@@ -123,6 +129,7 @@ describe('CommandBus (shared NATS)', () => {
       await new Promise((r) => setTimeout(r, 300));
       return 'done';
     });
+    await s.ready;
     await serverNc.flush();
     const pending = client.request(ref, {}, { timeoutMs: 2_000 });
     await new Promise((r) => setTimeout(r, 100));

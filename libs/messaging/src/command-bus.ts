@@ -49,6 +49,11 @@ export type UntypedCommandHandler = (request: unknown, ctx: CommandContext) => P
 
 export interface CommandServer {
   readonly subject: string;
+  /**
+   * Resolves once the server has registered the subscription (a round trip to NATS). A request
+   * sent from another connection before that may find no responder and come back `unavailable`.
+   */
+  readonly ready: Promise<void>;
   /** Stops taking requests, waits for those in progress to reply. */
   stop(): Promise<void>;
 }
@@ -130,8 +135,10 @@ export class CommandBus {
       },
     });
     log.debug({ subject }, 'serving command');
+    const ready = this.nc.flush().catch((err: unknown) => log.warn({ err: errorText(err) }, 'could not confirm the command subscription'));
     const server: CommandServer = {
       subject,
+      ready,
       stop: async () => {
         this.servers.delete(server);
         if (!sub.isClosed()) await sub.drain().catch(() => undefined);

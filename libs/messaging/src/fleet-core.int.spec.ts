@@ -70,6 +70,7 @@ describe('FleetCoreModule (Nest application context)', () => {
     await expectEventually(() => expect(journal.relay!.status()).toMatchObject({ leader: true, published: 1 }));
 
     const served = journal.commands.serve({ service: 'nest-test', verb: 'ping' }, async () => 'pong');
+    await served.ready;
     expect(await journal.commands.request({ service: 'nest-test', verb: 'ping' }, {})).toEqual({ ok: true, result: 'pong' });
     await served.stop();
 
