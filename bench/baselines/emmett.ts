@@ -13,12 +13,13 @@ import { dumbo } from '@event-driven-io/dumbo';
 import { getPostgreSQLEventStore, readMessagesBatch, type PostgresEventStore } from '@event-driven-io/emmett-postgresql';
 import type { EventEnvelope } from '@fleetvisor/contracts';
 import { isEntryPoint, serveOps } from '../lib/child';
+import { perEvent, startCpuMeter } from '../lib/cpu';
 import { nowMs, rate } from '../lib/timer';
 import {
   runAppendShape,
   type AppendCall,
   type AppendShapeArgs,
-  type AppendShapeResult,
+  type AppendRound,
   type CatchUpResult,
   type ReadAllArgs,
   type StoreOpenArgs,
@@ -30,6 +31,7 @@ type EmmettEvent = { type: string; data: Record<string, unknown>; metadata: Reco
 let pool: Pool | undefined;
 let store: PostgresEventStore | undefined;
 let databaseUrl = '';
+const APPLICATION_NAME = 'bench-emmett';
 
 function opened(): { pool: Pool; store: PostgresEventStore } {
   if (!pool || !store) throw new Error('emmett: open first');
@@ -53,7 +55,7 @@ function emmettVersion(): string {
 export const emmettOps = {
   async open(args: StoreOpenArgs): Promise<StoreOpenResult> {
     databaseUrl = args.databaseUrl;
-    pool = new Pool({ connectionString: args.databaseUrl, max: args.poolSize, application_name: 'bench-emmett' });
+    pool = new Pool({ connectionString: args.databaseUrl, max: args.poolSize, application_name: APPLICATION_NAME });
     store = getPostgreSQLEventStore(args.databaseUrl, { connectionOptions: { pool } });
     // Emmett migrates lazily on first use; do it now, before any clock runs.
     const t0 = nowMs();
@@ -61,8 +63,11 @@ export const emmettOps = {
     return { migrateMs: Math.round(nowMs() - t0), version: `@event-driven-io/emmett-postgresql ${emmettVersion()}` };
   },
 
-  async appendShape(args: AppendShapeArgs): Promise<AppendShapeResult> {
-    return runAppendShape(args.shape, emmettAppend(opened().store), args);
+  async appendShape(args: AppendShapeArgs): Promise<AppendRound> {
+    const { pool: p, store: s } = opened();
+    const stopCpu = await startCpuMeter(p, APPLICATION_NAME);
+    const r = await runAppendShape(args.shape, emmettAppend(s), args);
+    return { ...r, cpu: await stopCpu() };
   },
 
   async readAll(args: ReadAllArgs): Promise<CatchUpResult> {
@@ -70,15 +75,20 @@ export const emmettOps = {
     const executor = dumbo({ connectionString: databaseUrl, pool: p }).execute;
     const logEvents = Number((await p.query<{ n: string }>('SELECT count(*) AS n FROM emt_messages')).rows[0]?.n ?? 0);
     const seen = new Set<string>();
+    let maxPosition = 0n;
     let after = 0n;
     let events = 0;
     let batches = 0;
     let capped = false;
+    const stopCpu = await startCpuMeter(p, APPLICATION_NAME);
     const started = nowMs();
     for (;;) {
       const r = await readMessagesBatch(executor, { after, batchSize: args.batchSize });
       events += r.messages.length;
-      for (const m of r.messages) seen.add(m.metadata.messageId);
+      for (const m of r.messages) {
+        seen.add(m.metadata.messageId);
+        if (m.metadata.globalPosition > maxPosition) maxPosition = m.metadata.globalPosition;
+      }
       batches++;
       after = r.currentGlobalPosition;
       if (!r.areMessagesLeft) break;
@@ -88,7 +98,11 @@ export const emmettOps = {
       }
     }
     const elapsedMs = nowMs() - started;
-    return { events, distinctEvents: seen.size, logEvents, batches, batchSize: args.batchSize, elapsedMs: Math.round(elapsedMs), eventsPerSec: rate(events, elapsedMs), capped };
+    const cpu = perEvent(await stopCpu(), events);
+    // Events at or below the highest position read that the reads never returned.
+    const covered = Number((await p.query<{ n: string }>('SELECT count(*) AS n FROM emt_messages WHERE global_position <= $1', [maxPosition.toString()])).rows[0]?.n ?? 0);
+    const skipped = covered - seen.size;
+    return { events, distinctEvents: seen.size, skipped, logEvents, batches, batchSize: args.batchSize, elapsedMs: Math.round(elapsedMs), eventsPerSec: rate(events, elapsedMs), capped, cpu };
   },
 };
 

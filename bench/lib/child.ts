@@ -85,6 +85,9 @@ export function serveOps(ops: Ops, onExit?: () => Promise<void>): void {
     process.stderr.write('this bench phase is started by bench/event-store.bench.ts, not directly\n');
     process.exit(2);
   }
+  // Ctrl-C reaches the whole process group: the orchestrator decides when phases stop (it
+  // disconnects them, and they clean up), so a phase does not die half-way on SIGINT.
+  process.on('SIGINT', () => undefined);
   let queue = Promise.resolve();
   process.on('message', (req: Request) => {
     // One operation at a time, in order: phases are measurements, never concurrent with each other.

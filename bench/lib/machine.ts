@@ -28,7 +28,7 @@ export async function machineInfo(adminUrl: string): Promise<MachineInfo> {
   const c = new Client({ connectionString: adminUrl, application_name: 'bench-info' });
   await c.connect();
   try {
-    const v = await c.query<{ v: string }>('SHOW server_version');
+    const v = await c.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     const settings = await c.query<{ name: string; setting: string; unit: string | null }>(
       `SELECT name, setting, unit FROM pg_settings
         WHERE name IN ('shared_buffers','synchronous_commit','fsync','wal_level','max_connections','commit_delay','max_wal_size','work_mem')`,

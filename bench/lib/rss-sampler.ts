@@ -1,4 +1,6 @@
 // Samples this process's resident set size on an interval, to report the peak of a phase.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 export interface RssReport {
   startMb: number;
   endMb: number;
@@ -37,4 +39,31 @@ export class RssSampler {
     const end = this.sample();
     return { startMb: toMb(this.startRss), endMb: toMb(end), peakMb: toMb(this.peak), samples: this.samples };
   }
+}
+
+let gcFn: (() => void) | undefined;
+
+/**
+ * Runs a full garbage collection (V8's gc(), exposed at run time: the bench cannot pass
+ * --expose-gc through `npm run`). Used to measure retained heap, which, unlike RSS, does not move
+ * with when V8 happens to collect.
+ */
+export function forceGc(): void {
+  if (!gcFn) {
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  }
+  gcFn();
+}
+
+/** Heap still in use after a full collection, MB. */
+export function retainedHeapMb(): number {
+  forceGc();
+  return toMb(process.memoryUsage().heapUsed);
+}
+
+export interface MemoryReport extends RssReport {
+  /** Heap after a full GC at the start and at the end of the measured window. */
+  retainedHeapStartMb: number;
+  retainedHeapEndMb: number;
 }

@@ -23,3 +23,11 @@ export function sleep(ms: number): Promise<void> {
 export function rate(count: number, elapsedMs: number): number {
   return elapsedMs > 0 ? Math.round((count * 1000) / elapsedMs) : 0;
 }
+
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one
+ * machine (both read the same system clock at start, then advance on the monotonic clock).
+ */
+export function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}

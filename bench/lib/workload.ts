@@ -14,6 +14,7 @@ import {
   type EventEnvelope,
 } from '@fleetvisor/contracts';
 import { fastUuidv7 } from './fast-ids';
+import { perEvent, type CpuPerEvent, type CpuUse } from './cpu';
 import { summarize, type LatencySummary } from './percentiles';
 import { nowMs, rate } from './timer';
 
@@ -38,12 +39,12 @@ export const workerStream = (worker: string): string => `worker-${worker}`;
 
 /**
  * Event number `seq` of worker `worker`: 18 in 20 are ThreadStateChanged, then one ThreadPaused
- * and one ThreadResumed. Envelope ~430 bytes as JSON; data + metadata as stored ~330 bytes.
+ * and one ThreadResumed. As JSON: envelope ~500 bytes, data ~170, metadata ~140 (payloadStats).
  */
-export function workerEvent(worker: string, seq: number, opts: { id?: string; occurredAt?: Date } = {}): EventEnvelope {
+export function workerEvent(worker: string, seq: number, options: { id?: string; occurredAt?: Date } = {}): EventEnvelope {
   const index = seq % 16;
   const metadata = { correlationId: fastUuidv7(), host: `${worker}.fra1.fleet.example.net`, actor: 'worker-agent' };
-  opts = { id: fastUuidv7(), ...opts };
+  const opts = { id: fastUuidv7(), ...options };
   const kind = seq % 20;
   if (kind === 18) return newEventFor(ThreadPaused, { ...EVENT_EXAMPLES.ThreadPaused, worker, index }, metadata, opts);
   if (kind === 19) return newEventFor(ThreadResumed, { ...EVENT_EXAMPLES.ThreadResumed, worker, index }, metadata, opts);
@@ -91,20 +92,53 @@ export function buildBatch(templates: readonly EventEnvelope[], fromVersion: num
 /** One append of `events` to `stream`, which holds exactly `expectedVersion` events before it. */
 export type AppendCall = (stream: string, events: EventEnvelope[], expectedVersion: number) => Promise<void>;
 
+/** One timed round of one shape, as a phase measured it (raw, so rounds can be merged). */
+export interface AppendRound extends AppendShape {
+  events: number;
+  appendCalls: number;
+  elapsedMs: number;
+  /** Latency of each append call (one transaction), ms. */
+  callLatenciesMs: number[];
+  /** CPU used meanwhile by the phase process and by its Postgres backends. */
+  cpu: CpuUse;
+}
+
+/** A shape's rounds merged: what the bench reports. */
 export interface AppendShapeResult extends AppendShape {
+  rounds: number;
   events: number;
   appendCalls: number;
   elapsedMs: number;
   eventsPerSec: number;
-  /** Latency of one append call (one transaction). */
   callLatency: LatencySummary;
+  /** CPU per event: client process and its Postgres backends. */
+  cpu: CpuPerEvent;
+}
+
+export function mergeRounds(rounds: readonly AppendRound[]): AppendShapeResult {
+  const first = rounds[0];
+  if (!first) throw new Error('no rounds to merge');
+  const events = rounds.reduce((a, r) => a + r.events, 0);
+  const elapsedMs = rounds.reduce((a, r) => a + r.elapsedMs, 0);
+  const serverMs = rounds.some((r) => r.cpu.serverMs === null) ? null : rounds.reduce((a, r) => a + (r.cpu.serverMs ?? 0), 0);
+  return {
+    batchSize: first.batchSize,
+    writers: first.writers,
+    rounds: rounds.length,
+    events,
+    appendCalls: rounds.reduce((a, r) => a + r.appendCalls, 0),
+    elapsedMs: Math.round(elapsedMs),
+    eventsPerSec: rate(events, elapsedMs),
+    callLatency: summarize(rounds.flatMap((r) => r.callLatenciesMs)),
+    cpu: perEvent({ clientMs: rounds.reduce((a, r) => a + r.cpu.clientMs, 0), serverMs }, events),
+  };
 }
 
 export interface AppendRunOptions {
   durationMs: number;
   /** A writer moves to a new stream after this many events (streams of realistic length). */
   eventsPerStream: number;
-  /** Distinguishes stream names across shapes and runs. */
+  /** Distinguishes stream names across shapes, rounds and runs. */
   tag: string;
 }
 
@@ -113,7 +147,11 @@ export interface AppendRunOptions {
  * with an exact expected version to streams it alone owns. Throughput counts every event whose
  * append completed, over the time until the last in-flight call returned.
  */
-export async function runAppendShape(shape: AppendShape, append: AppendCall, opts: AppendRunOptions): Promise<AppendShapeResult> {
+export async function runAppendShape(
+  shape: AppendShape,
+  append: AppendCall,
+  opts: AppendRunOptions,
+): Promise<Omit<AppendRound, 'cpu'>> {
   const latencies: number[] = [];
   let events = 0;
   let calls = 0;
@@ -135,7 +173,7 @@ export async function runAppendShape(shape: AppendShape, append: AppendCall, opt
       const batch = buildBatch(templates, version, shape.batchSize);
       const t0 = nowMs();
       await append(workerStream(worker), batch, version);
-      latencies.push(nowMs() - t0);
+      latencies.push(Math.round((nowMs() - t0) * 1000) / 1000);
       version += batch.length;
       events += batch.length;
       calls++;
@@ -143,14 +181,7 @@ export async function runAppendShape(shape: AppendShape, append: AppendCall, opt
   };
   await Promise.all(Array.from({ length: shape.writers }, (_, w) => writer(w)));
   const elapsedMs = nowMs() - started;
-  return {
-    ...shape,
-    events,
-    appendCalls: calls,
-    elapsedMs: Math.round(elapsedMs),
-    eventsPerSec: rate(events, elapsedMs),
-    callLatency: summarize(latencies),
-  };
+  return { ...shape, events, appendCalls: calls, elapsedMs, callLatenciesMs: latencies };
 }
 
 export interface CatchUpResult {
@@ -158,6 +189,8 @@ export interface CatchUpResult {
   events: number;
   /** Distinct event ids among them. */
   distinctEvents: number;
+  /** Events of the log inside the range read that no read returned. */
+  skipped: number;
   /** Events in the log when the read started. */
   logEvents: number;
   batches: number;
@@ -166,6 +199,7 @@ export interface CatchUpResult {
   eventsPerSec: number;
   /** True when the read was stopped at the time cap before reaching the end of the log. */
   capped: boolean;
+  cpu?: CpuPerEvent;
 }
 
 /** The operations both store phases (ours, Emmett) serve to the orchestrator. */

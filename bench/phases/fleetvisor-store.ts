@@ -4,6 +4,7 @@
 import { openEventStore, START_CHECKPOINT, type EventStoreConnection } from '@fleetvisor/event-store';
 import type { EventEnvelope } from '@fleetvisor/contracts';
 import { isEntryPoint, serveOps } from '../lib/child';
+import { perEvent, startCpuMeter } from '../lib/cpu';
 import { progress } from '../lib/log';
 import { nowMs, rate } from '../lib/timer';
 import {
@@ -13,7 +14,7 @@ import {
   workerStream,
   type AppendCall,
   type AppendShapeArgs,
-  type AppendShapeResult,
+  type AppendRound,
   type CatchUpResult,
   type ReadAllArgs,
   type StoreOpenArgs,
@@ -42,6 +43,7 @@ export interface SeedResult {
 }
 
 let conn: EventStoreConnection | undefined;
+const APPLICATION_NAME = 'bench-fleetvisor';
 
 function opened(): EventStoreConnection {
   if (!conn) throw new Error('fleetvisor: open first');
@@ -59,8 +61,9 @@ export async function countEvents(c: EventStoreConnection): Promise<number> {
 }
 
 /** Reads the whole log from the start with readAll batches; checks nothing was skipped or doubled. */
-export async function catchUp(c: EventStoreConnection, args: ReadAllArgs): Promise<CatchUpResult> {
+export async function catchUp(c: EventStoreConnection, args: ReadAllArgs, applicationName: string): Promise<CatchUpResult> {
   const logEvents = await countEvents(c);
+  const stopCpu = await startCpuMeter(c.pool, applicationName);
   let checkpoint = START_CHECKPOINT;
   let events = 0;
   let batches = 0;
@@ -78,9 +81,10 @@ export async function catchUp(c: EventStoreConnection, args: ReadAllArgs): Promi
     }
   }
   const elapsedMs = nowMs() - started;
+  const cpu = perEvent(await stopCpu(), events);
   if (!capped && events !== logEvents) throw new Error(`readAll returned ${events} events, the log holds ${logEvents}`);
   // Global order is gap-free and duplicate-free by construction; the count check above proves it here.
-  return { events, distinctEvents: events, logEvents, batches, batchSize: args.batchSize, elapsedMs: Math.round(elapsedMs), eventsPerSec: rate(events, elapsedMs), capped };
+  return { events, distinctEvents: events, skipped: 0, logEvents, batches, batchSize: args.batchSize, elapsedMs: Math.round(elapsedMs), eventsPerSec: rate(events, elapsedMs), capped, cpu };
 }
 
 async function seedByAppend(c: EventStoreConnection, args: SeedArgs, missing: number): Promise<void> {
@@ -144,16 +148,19 @@ async function seedBySql(c: EventStoreConnection, args: SeedArgs, missing: numbe
 export const fleetvisorOps = {
   async open(args: StoreOpenArgs): Promise<StoreOpenResult> {
     const t0 = nowMs();
-    conn = await openEventStore(args.databaseUrl, { migrate: true, poolSize: args.poolSize, applicationName: 'bench-fleetvisor' });
+    conn = await openEventStore(args.databaseUrl, { migrate: true, poolSize: args.poolSize, applicationName: APPLICATION_NAME });
     return { migrateMs: Math.round(nowMs() - t0), version: 'libs/event-store PostgresEventStore (working tree)' };
   },
 
-  async appendShape(args: AppendShapeArgs): Promise<AppendShapeResult> {
-    return runAppendShape(args.shape, ourAppend(opened()), args);
+  async appendShape(args: AppendShapeArgs): Promise<AppendRound> {
+    const c = opened();
+    const stopCpu = await startCpuMeter(c.pool, APPLICATION_NAME);
+    const r = await runAppendShape(args.shape, ourAppend(c), args);
+    return { ...r, cpu: await stopCpu() };
   },
 
   async readAll(args: ReadAllArgs): Promise<CatchUpResult> {
-    return catchUp(opened(), args);
+    return catchUp(opened(), args, APPLICATION_NAME);
   },
 
   async seed(args: SeedArgs): Promise<SeedResult> {

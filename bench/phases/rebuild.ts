@@ -3,6 +3,7 @@
 // rebuild's). Afterwards, a second catch-up readAll over the same (now large) log.
 import { openEventStore, readStreamStats, StreamStatsProjection, type EventStoreConnection, type RebuildProgress } from '@fleetvisor/event-store';
 import { isEntryPoint, serveOps } from '../lib/child';
+import { perEvent, startCpuMeter, type CpuPerEvent } from '../lib/cpu';
 import { progress } from '../lib/log';
 import { RssSampler, toMb, type RssReport } from '../lib/rss-sampler';
 import { nowMs } from '../lib/timer';
@@ -26,13 +27,15 @@ export interface RebuildPhaseResult {
   /** Events counted by the rebuilt projection (must equal `events`). */
   projectedEvents: number;
   streams: number;
+  cpu: CpuPerEvent;
 }
 
 let conn: EventStoreConnection | undefined;
+const APPLICATION_NAME = 'bench-rebuild';
 
 export const rebuildOps = {
   async rebuild(args: RebuildArgs): Promise<RebuildPhaseResult> {
-    conn = await openEventStore(args.databaseUrl, { poolSize: args.poolSize, applicationName: 'bench-rebuild' });
+    conn = await openEventStore(args.databaseUrl, { poolSize: args.poolSize, applicationName: APPLICATION_NAME });
     const events = await countEvents(conn);
     const projection = new StreamStatsProjection();
     let peakHeap = process.memoryUsage().heapUsed;
@@ -46,9 +49,11 @@ export const rebuildOps = {
       lastLog = nowMs();
       progress(`rebuild: ${p.processed.toLocaleString('en-US')} / ${p.total.toLocaleString('en-US')} events, ${p.eventsPerSec.toLocaleString('en-US')} events/s, rss ${toMb(process.memoryUsage.rss())} MB`);
     };
+    const stopCpu = await startCpuMeter(conn.pool, APPLICATION_NAME);
     const t0 = nowMs();
     const r = await conn.rebuild(projection, onProgress, args.batchSize !== undefined ? { batchSize: args.batchSize } : {});
     const durationMs = Math.round(nowMs() - t0);
+    const cpu = perEvent(await stopCpu(), events);
     clearInterval(heapTimer);
     const rss = sampler.stop();
     const stats = await readStreamStats(conn.pool);
@@ -65,12 +70,13 @@ export const rebuildOps = {
       peakHeapUsedMb: toMb(peakHeap),
       projectedEvents,
       streams: stats.streams.length,
+      cpu,
     };
   },
 
   async readAll(args: ReadAllArgs): Promise<CatchUpResult> {
     if (!conn) throw new Error('rebuild first');
-    return catchUp(conn, args);
+    return catchUp(conn, args, APPLICATION_NAME);
   },
 };
 
