@@ -170,3 +170,27 @@ describe('EventCatalog', () => {
     expect(() => new EventCatalog([a, a])).toThrow('event type Twice defined twice');
   });
 });
+
+describe('EventCatalog.fromLog (events read back from the log)', () => {
+  const stored = (patch: Partial<Record<keyof EventEnvelope, unknown>>) => ({ ...exampleEnvelope('HostOnline'), ...patch }) as EventEnvelope;
+
+  it('returns an event at the current version as stored, without checking it again', () => {
+    // Invalid data on purpose: at the current version the log's own validation on append is trusted.
+    const env = stored({ data: { anything: true } });
+    const r = fleetEvents.fromLog(env);
+    expect(r).toEqual({ ok: true, value: env });
+    expect(r.ok && r.value).toBe(env);
+  });
+
+  it('upcasts and validates an older version', () => {
+    const v1 = stored({ version: 1, data: { host: 'h', process: 'p', pid: 1, fleetvisorVersion: '' } });
+    const r = fleetEvents.fromLog(v1);
+    expect(r.ok && r.value).toMatchObject({ version: 2, data: { fleetvisorVersion: 'unknown' } });
+    expect(fleetEvents.fromLog(stored({ version: 1, data: { host: 'h' } })).ok).toBe(false);
+  });
+
+  it('refuses an unknown type and a version newer than this build', () => {
+    expect(fleetEvents.fromLog(stored({ type: 'Gone' }))).toEqual({ ok: false, reason: 'unknown event type "Gone"' });
+    expect(fleetEvents.fromLog(stored({ version: 99 }))).toMatchObject({ ok: false, reason: expect.stringMatching(/newer than this build/) });
+  });
+});

@@ -1,6 +1,7 @@
 // Turns rows of fv_events into RecordedEvents: one positional row shape for every read query, cheap
 // to map (rowMode 'array', no per-row objects from pg), and every event through the catalog so
-// readers get it at its current schema version (upcast) or a clear error.
+// readers get it at its current schema version (upcast) or a clear error. Rows at the current
+// version are not validated again: every append was (catalog.fromLog).
 import type { EventCatalog, RecordedEvent } from '@fleetvisor/contracts';
 import { UnreadableEventError } from './errors';
 
@@ -27,7 +28,7 @@ export type EventRow = [
 
 export function toRecordedEvent(catalog: EventCatalog, row: EventRow): RecordedEvent {
   const checkpoint = `${row[0]}:${row[1]}`;
-  const parsed = catalog.parse({
+  const parsed = catalog.fromLog({
     id: row[2],
     type: row[5],
     stream: row[3],
