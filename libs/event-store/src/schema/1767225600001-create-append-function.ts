@@ -38,6 +38,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
       AS $fn$
       DECLARE
         v_current bigint;
+        v_total integer;
         v_ids uuid[];
         v_stored integer;
         v_foreign text;
@@ -60,11 +61,16 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
           RETURN;
         END IF;
 
-        -- From here to commit, appends to this stream are serialized on its row lock.
-        INSERT INTO fv_streams (stream_id, version) VALUES (p_stream_id, 0) ON CONFLICT (stream_id) DO NOTHING;
-        SELECT s.version INTO v_current FROM fv_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+        v_total := jsonb_array_length(p_events);
+        -- One statement locks the stream row (from here to commit, appends to this stream are
+        -- serialized on it) and reserves the versions. Every refusal below raises, which rolls the
+        -- reservation back with the rest.
+        INSERT INTO fv_streams AS s (stream_id, version) VALUES (p_stream_id, v_total)
+          ON CONFLICT (stream_id) DO UPDATE SET version = s.version + v_total
+          RETURNING s.version - v_total INTO v_current;
 
-        -- Idempotency: a retried append (same event ids) must not store a second copy.
+        -- Idempotency: a retried append (same event ids) must not store a second copy. (An array
+        -- with = ANY keeps this to index probes; an IN (subquery) was planned as a full index scan.)
         v_ids := ARRAY(SELECT (e->>'id')::uuid FROM jsonb_array_elements(p_events) AS e);
         SELECT count(*), min(ev.stream_id) FILTER (WHERE ev.stream_id <> p_stream_id)
           INTO v_stored, v_foreign
@@ -73,8 +79,9 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
           RAISE EXCEPTION USING ERRCODE = '${DUPLICATE_EVENT_ID_SQLSTATE}',
             MESSAGE = format('an event id of this append is already stored in stream %s', v_foreign);
         END IF;
-        IF v_stored = cardinality(v_ids) THEN
+        IF v_stored = v_total THEN
           -- Everything is stored already: the retry succeeded earlier, whatever the version is now.
+          UPDATE fv_streams SET version = v_current WHERE stream_id = p_stream_id;
           RETURN QUERY SELECT v_current, 0, NULL::xid8, NULL::bigint;
           RETURN;
         END IF;
@@ -82,6 +89,7 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
           SELECT jsonb_agg(x.e ORDER BY x.n) INTO v_new
             FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(e, n)
            WHERE NOT EXISTS (SELECT 1 FROM fv_events ev WHERE ev.event_id = (x.e->>'id')::uuid);
+          UPDATE fv_streams SET version = v_current + v_total - v_stored WHERE stream_id = p_stream_id;
         END IF;
 
         IF NOT fv_expected_version_matches(p_expected, v_current) THEN
@@ -111,7 +119,6 @@ export class CreateAppendFunction1767225600001 implements MigrationInterface {
         )
         SELECT count(*), max(global_position) INTO v_count, v_last FROM inserted;
 
-        UPDATE fv_streams SET version = v_current + v_count WHERE stream_id = p_stream_id;
         RETURN QUERY SELECT v_current + v_count, v_count, pg_current_xact_id(), v_last;
       END;
       $fn$`);
