@@ -22,12 +22,16 @@ export interface LoggerOptions {
   name: string;
   level: string;
   format: 'json' | 'pretty' | 'auto';
-  /** Where JSON lines go (default stdout); tests pass a stream to read them back. */
+  /** Standard stream to write to (default stdout); stderr keeps stdout for a command's output. */
+  stream?: 'stdout' | 'stderr';
+  /** Tests pass a stream to read the JSON lines back (never pretty). */
   destination?: pino.DestinationStream;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const pretty = opts.format === 'pretty' || (opts.format === 'auto' && !opts.destination && process.stdout.isTTY === true);
+  const fd = opts.stream === 'stderr' ? 2 : 1;
+  const onTerminal = (fd === 2 ? process.stderr : process.stdout).isTTY === true;
+  const pretty = !opts.destination && (opts.format === 'pretty' || (opts.format === 'auto' && onTerminal));
   const base = {
     name: opts.name,
     level: opts.level,
@@ -36,7 +40,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: fd, colorize: onTerminal, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
-  return opts.destination ? pino(base, opts.destination) : pino(base);
+  return pino(base, opts.destination ?? pino.destination({ fd, sync: true }));
 }

@@ -30,7 +30,7 @@ export const eventsDeadLettersCommand = defineCommand({
     const limit = Number(options.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     const config = loadCliConfig();
-    const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', destination: process.stderr });
+    const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
     const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
     try {
       const jsm = await nc.jetstreamManager();

@@ -27,7 +27,7 @@ export const upCommand = defineCommand({
   async run({ options, io }) {
     const config = loadCliConfig();
     // Logs go to stderr so stdout carries only events.
-    const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, destination: process.stderr });
+    const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, stream: 'stderr' });
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
