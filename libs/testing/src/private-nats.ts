@@ -9,6 +9,7 @@ import { freePort } from './free-port';
 import { createInstanceDir, isExecutable, ManagedProcess, tailFile, whichSync } from './private-process';
 import {
   ContainerServerLifecycle,
+  lifecycleMethods,
   DEFAULT_START_TIMEOUT_MS,
   ProcessServerLifecycle,
   type PrivateServer,
@@ -131,11 +132,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
         return `http://${life.host}:${monitorPort}`;
       },
       storeDir,
-      stop: () => life.stop(),
-      kill: () => life.kill(),
-      shutdown: () => life.shutdown(),
-      restart: () => life.restart(),
-      isRunning: () => life.isRunning(),
+      ...lifecycleMethods(life),
       logTail: (lines) => life.logTail(lines),
     };
   }
@@ -195,11 +192,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
       return `http://${host}:${monitorPort}`;
     },
     storeDir,
-    stop: () => life.stop(),
-    kill: () => life.kill(),
-    shutdown: () => life.shutdown(),
-    restart: () => life.restart(),
-    isRunning: () => life.isRunning(),
+    ...lifecycleMethods(life),
     logTail: async (lines) => tailFile(logFile, lines),
   };
 }

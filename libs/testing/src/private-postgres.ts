@@ -21,6 +21,7 @@ import {
 } from './private-process';
 import {
   ContainerServerLifecycle,
+  lifecycleMethods,
   DEFAULT_START_TIMEOUT_MS,
   ProcessServerLifecycle,
   type PrivateServer,
@@ -139,11 +140,7 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
       port,
       dataDir: '/var/lib/postgresql/data',
       databaseUrl: (db) => pgUrl(life.host, port, db),
-      stop: () => life.stop(),
-      kill: () => life.kill(),
-      shutdown: () => life.shutdown(),
-      restart: () => life.restart(),
-      isRunning: () => life.isRunning(),
+      ...lifecycleMethods(life),
       logTail: (lines) => life.logTail(lines),
     };
   }
@@ -229,11 +226,7 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
     },
     dataDir,
     databaseUrl: (db) => pgUrl(host, port, db),
-    stop: () => life.stop(),
-    kill: () => life.kill(),
-    shutdown: () => life.shutdown(),
-    restart: () => life.restart(),
-    isRunning: () => life.isRunning(),
+    ...lifecycleMethods(life),
     logTail: async (lines) => tailFile(logFile, lines),
   };
 }

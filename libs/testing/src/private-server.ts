@@ -52,6 +52,19 @@ export interface PrivateServer {
   logTail(lines?: number): Promise<string>;
 }
 
+/** The lifecycle half of a PrivateServer, delegated to whichever lifecycle runs it. */
+export type LifecycleMethods = Pick<PrivateServer, 'stop' | 'kill' | 'shutdown' | 'restart' | 'isRunning'>;
+
+export function lifecycleMethods(life: LifecycleMethods): LifecycleMethods {
+  return {
+    stop: () => life.stop(),
+    kill: () => life.kill(),
+    shutdown: () => life.shutdown(),
+    restart: () => life.restart(),
+    isRunning: () => life.isRunning(),
+  };
+}
+
 export const DEFAULT_START_TIMEOUT_MS = 60_000;
 const GRACE_MS = 15_000;
 
