@@ -12,6 +12,7 @@ const alias = {
   '@fleetvisor/messaging': path.resolve(__dirname, 'libs/messaging/src/index.ts'),
   '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
+  '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
 };
 const roots = ['apps/**', 'libs/**', 'test/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];

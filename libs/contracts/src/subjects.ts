@@ -1,6 +1,7 @@
 // Every NATS subject Fleetvisor uses is built here, and only here.
 //   events:      <root>.evt.<area>.<streamId>.<Type>      e.g. fleet.evt.chain.lava-testnet-2.VersionChanged
 //   commands:    <root>.cmd.<service>.<verb>              e.g. fleet.cmd.worker-registry.pause
+//   addressed:   <root>.cmd.<service>.<instance>.<verb>   e.g. fleet.cmd.worker-agent.w-01.pause
 //   dead letter: <root>.dlq.<consumer>                    malformed or poison messages
 // The root is `fleet` in production; test suites use their own root so that their JetStream
 // streams never overlap the shared server's.
@@ -51,6 +52,8 @@ export interface Subjects {
   /** Filter: events of an area, optionally one stream id and/or one type. */
   eventFilter(opts: { area?: StreamArea; streamId?: string; type?: string }): string;
   command(service: string, verb: string): string;
+  /** A command addressed to one instance of a service (e.g. one worker-agent): <root>.cmd.<service>.<instance>.<verb>. */
+  instanceCommand(service: string, instance: string, verb: string): string;
   allCommands(service: string): string;
   deadLetter(consumer: string): string;
   allDeadLetters(): string;
@@ -69,6 +72,8 @@ export function createSubjects(root = 'fleet'): Subjects {
       return `${root}.evt.${area ?? '*'}.${streamId ? encodeSubjectToken(streamId) : '*'}.${type ? encodeSubjectToken(type) : '*'}`;
     },
     command: (service, verb) => `${root}.cmd.${encodeSubjectToken(service)}.${encodeSubjectToken(verb)}`,
+    instanceCommand: (service, instance, verb) =>
+      `${root}.cmd.${encodeSubjectToken(service)}.${encodeSubjectToken(instance)}.${encodeSubjectToken(verb)}`,
     allCommands: (service) => `${root}.cmd.${encodeSubjectToken(service)}.*`,
     deadLetter: (consumer) => `${root}.dlq.${encodeSubjectToken(consumer)}`,
     allDeadLetters: () => `${root}.dlq.>`,

@@ -51,6 +51,18 @@ describe('CommandBus (shared NATS)', () => {
     await s.stop();
   });
 
+  it('routes a request addressed to one instance to that instance only', async () => {
+    const a = server.serve(Pause, async () => ({ paused: true }), { instance: 'w-01' });
+    const b = server.serve(Pause, async () => ({ paused: false }), { instance: 'w.02' });
+    await Promise.all([a.ready, b.ready]);
+    expect(a.subject).toBe(subjects.instanceCommand('worker-registry', 'w-01', 'pause'));
+    expect(await client.request(Pause, { worker: 'x', index: 0 }, { instance: 'w-01', timeoutMs: 2_000 })).toEqual({ ok: true, result: { paused: true } });
+    expect(await client.request(Pause, { worker: 'x', index: 0 }, { instance: 'w.02', timeoutMs: 2_000 })).toEqual({ ok: true, result: { paused: false } });
+    const none = await client.request(Pause, { worker: 'x', index: 0 }, { instance: 'w-03', timeoutMs: 2_000 });
+    expect(none).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringContaining('worker-registry w-03 is not reachable') } });
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   it('answers invalid_request for a payload that breaks the schema (checked by the server too)', async () => {
     let called = 0;
     const s = server.serve(Pause, async () => {

@@ -71,6 +71,13 @@ export interface CommandBusOptions {
 export interface RequestOptions {
   timeoutMs?: number;
   headers?: MsgHdrs;
+  /** Address the request to one instance of the service (it serves with the same `instance`). */
+  instance?: string;
+}
+
+export interface ServeOptions {
+  /** Serve only requests addressed to this instance: <root>.cmd.<service>.<instance>.<verb>. */
+  instance?: string;
 }
 
 const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
@@ -117,14 +124,19 @@ export class CommandBus {
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 5_000;
   }
 
-  serve<C extends CommandDefinition>(def: C, handler: CommandHandler<C>): CommandServer;
-  serve(ref: CommandRef, handler: UntypedCommandHandler): CommandServer;
-  serve(ref: CommandRef, handler: UntypedCommandHandler): CommandServer {
-    const subject = this.subjects.command(ref.service, ref.verb);
-    const log = this.log.child({ command: `${ref.service}.${ref.verb}` });
+  private subjectOf(ref: CommandRef, instance: string | undefined): string {
+    return instance === undefined ? this.subjects.command(ref.service, ref.verb) : this.subjects.instanceCommand(ref.service, instance, ref.verb);
+  }
+
+  /** Serves a command; with `instance`, only requests addressed to that instance (e.g. one worker-agent). */
+  serve<C extends CommandDefinition>(def: C, handler: CommandHandler<C>, opts?: ServeOptions): CommandServer;
+  serve(ref: CommandRef, handler: UntypedCommandHandler, opts?: ServeOptions): CommandServer;
+  serve(ref: CommandRef, handler: UntypedCommandHandler, opts: ServeOptions = {}): CommandServer {
+    const subject = this.subjectOf(ref, opts.instance);
+    const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
     const inFlight = new Set<Promise<void>>();
     const sub: Subscription = this.nc.subscribe(subject, {
-      queue: this.queueGroup(ref.service),
+      queue: opts.instance === undefined ? this.queueGroup(ref.service) : `${this.queueGroup(ref.service)}.${encodeSubjectToken(opts.instance)}`,
       callback: (err, msg) => {
         if (err) {
           log.error({ err }, 'command subscription error');
@@ -198,7 +210,8 @@ export class CommandBus {
       const problem = validationError(ref.request, payload, 'request');
       if (problem) return failure(CommandErrorCodes.invalidRequest, problem);
     }
-    const subject = this.subjects.command(ref.service, ref.verb);
+    const subject = this.subjectOf(ref, opts.instance);
+    const target = opts.instance === undefined ? ref.service : `${ref.service} ${opts.instance}`;
     const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
     let msg: Msg;
     try {
@@ -206,8 +219,8 @@ export class CommandBus {
       msg = await this.nc.request(subject, data, { timeout, ...(opts.headers ? { headers: opts.headers } : {}) });
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === ErrorCode.Timeout) return failure(CommandErrorCodes.timeout, `no reply from ${ref.service}.${ref.verb} within ${timeout} ms`);
-      if (code === ErrorCode.NoResponders) return failure(CommandErrorCodes.unavailable, `no ${ref.service} instance serves ${ref.verb}`);
+      if (code === ErrorCode.Timeout) return failure(CommandErrorCodes.timeout, `no reply from ${target} to ${ref.verb} within ${timeout} ms`);
+      if (code === ErrorCode.NoResponders) return failure(CommandErrorCodes.unavailable, opts.instance === undefined ? `no ${ref.service} instance serves ${ref.verb}` : `${target} is not reachable (nothing serves ${ref.verb} for it)`);
       if (code === ErrorCode.ConnectionClosed || code === ErrorCode.ConnectionDraining || code === ErrorCode.Disconnect) {
         return failure(CommandErrorCodes.unavailable, `NATS connection unavailable: ${errorText(e)}`);
       }

@@ -4,3 +4,7 @@ export * from './logger';
 export * from './unreachable';
 export * from './version';
 export * from './nest-logger';
+export * from './cli/cli-framework';
+export * from './cli/progress-bar';
+export * from './cli/run-main';
+export * from './cli/app-launcher';

@@ -2,7 +2,7 @@
 // event is validated against its contract exactly as a service's would be.
 import { fleetEvents, parseStreamName, newEvent, type EventDefinition } from '@fleetvisor/contracts';
 import type { ExpectedVersion } from '@fleetvisor/event-store';
-import { defineCommand, UsageError } from '../cli-framework';
+import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { withEventLog } from '../event-log';
 
@@ -13,7 +13,7 @@ function parseExpected(text: string | undefined): ExpectedVersion {
   throw new UsageError(`--expected-version must be any, no_stream, stream_exists or a number, got "${text}"`);
 }
 
-export const eventsAppendCommand = defineCommand({
+export const eventsAppendCommand = defineCliCommand({
   path: ['events', 'append'],
   summary: 'Append one event to a stream (validated against its contract)',
   options: {

@@ -2,7 +2,7 @@
 // kept failing), with the reason and where each came from, newest last.
 import { DeadLetterHeaders, connectNats, deadLetterStreamName } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { defineCommand, UsageError } from '../cli-framework';
+import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 
 export interface DeadLetterRow {
@@ -17,7 +17,7 @@ export interface DeadLetterRow {
   payload: string;
 }
 
-export const eventsDeadLettersCommand = defineCommand({
+export const eventsDeadLettersCommand = defineCliCommand({
   path: ['events', 'dead-letters'],
   summary: 'List messages consumers dead-lettered, with the reason',
   options: {

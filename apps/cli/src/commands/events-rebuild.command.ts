@@ -1,12 +1,12 @@
 // `fleetvisor events rebuild <projection>`: drop a projection's state and replay the whole log
 // into it, with progress. The state is swapped in one transaction, so readers never see it half-built.
-import { defineCommand, UsageError } from '../cli-framework';
+import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { withEventLog } from '../event-log';
-import { ProgressReporter } from '../progress-bar';
+import { ProgressReporter } from '@fleetvisor/platform';
 import { PROJECTIONS } from '../projections';
 
-export const eventsRebuildCommand = defineCommand({
+export const eventsRebuildCommand = defineCliCommand({
   path: ['events', 'rebuild'],
   args: '<projection>',
   summary: 'Rebuild a projection from the event log, with a progress bar',

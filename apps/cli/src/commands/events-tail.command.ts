@@ -1,14 +1,14 @@
 // `fleetvisor events tail`: follow the event log, from the beginning, the end or a checkpoint,
 // filtered by stream and type; one line per event, or the whole record with --json.
 import { isCheckpoint, START_CHECKPOINT } from '@fleetvisor/event-store';
-import { defineCommand, UsageError } from '../cli-framework';
+import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { withEventLog } from '../event-log';
 import { formatEventJson, formatEventLine } from '../event-format';
 
 const BATCH = 500;
 
-export const eventsTailCommand = defineCommand({
+export const eventsTailCommand = defineCliCommand({
   path: ['events', 'tail'],
   summary: 'Print events from the log as they are recorded (live), or from a position',
   description:

@@ -1,5 +1,5 @@
 // Every `fleetvisor` command, in the order `--help` lists them.
-import type { CliCommand } from '../cli-framework';
+import type { CliCommand } from '@fleetvisor/platform';
 import { eventsAppendCommand } from './events-append.command';
 import { eventsDeadLettersCommand } from './events-dead-letters.command';
 import { eventsRebuildCommand } from './events-rebuild.command';

@@ -1,10 +1,10 @@
 // `fleetvisor migrate`: create the database if missing and apply pending schema migrations.
 import { migrate } from '@fleetvisor/event-store';
 import { connectOrExplain, redactUrl } from '@fleetvisor/platform';
-import { defineCommand } from '../cli-framework';
+import { defineCliCommand } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 
-export const migrateCommand = defineCommand({
+export const migrateCommand = defineCliCommand({
   path: ['migrate'],
   summary: 'Create the database if missing and apply pending schema migrations',
   description: 'Safe to run repeatedly and from several hosts at once (migrations take turns on a lock).',

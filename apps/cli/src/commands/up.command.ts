@@ -5,14 +5,14 @@ import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
-import { defineCommand } from '../cli-framework';
+import { defineCliCommand } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
 
 
-export const upCommand = defineCommand({
+export const upCommand = defineCliCommand({
   path: ['up'],
   summary: 'Run the Fleetvisor backbone here (schema, streams, relay) and show live events',
   description:

@@ -7,7 +7,7 @@ export type OptionSpec =
   | { type: 'string'; description: string; default?: string; short?: string; placeholder?: string; multiple?: false }
   | { type: 'boolean'; description: string; default?: boolean; short?: string };
 
-export interface CommandIo {
+export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   readonly stdoutIsTTY: boolean;
@@ -16,10 +16,10 @@ export interface CommandIo {
   readonly interrupted: Promise<string>;
 }
 
-export interface CommandContext<O> {
+export interface CliContext<O> {
   options: O;
   positionals: string[];
-  io: CommandIo;
+  io: CliIo;
 }
 
 export interface CliCommand<O extends Record<string, OptionSpec> = Record<string, OptionSpec>> {
@@ -31,7 +31,12 @@ export interface CliCommand<O extends Record<string, OptionSpec> = Record<string
   description?: string;
   examples?: string[];
   options: O;
-  run(ctx: CommandContext<OptionValues<O>>): Promise<number | void>;
+  /**
+   * Hand every argument after the command words to `run` as positionals, unparsed (--help
+   * included): for commands that delegate to another program, which parses them itself.
+   */
+  passThrough?: boolean;
+  run(ctx: CliContext<OptionValues<O>>): Promise<number | void>;
 }
 
 export type OptionValues<O extends Record<string, OptionSpec>> = {
@@ -43,7 +48,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export function defineCommand<O extends Record<string, OptionSpec>>(cmd: CliCommand<O>): CliCommand<O> {
+export function defineCliCommand<O extends Record<string, OptionSpec>>(cmd: CliCommand<O>): CliCommand<O> {
   return cmd;
 }
 
@@ -102,7 +107,7 @@ export function parseCommandArgs(cmd: CliCommand, rest: string[]): { options: Re
   return { options: values, positionals: parsed.positionals, help: parsed.values['help'] === true };
 }
 
-export async function runCli(program: string, commands: readonly CliCommand[], argv: string[], io: CommandIo, preamble: string): Promise<number> {
+export async function runCli(program: string, commands: readonly CliCommand[], argv: string[], io: CliIo, preamble: string): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.out(programHelp(program, commands, preamble));
     return argv.length === 0 ? 2 : 0;
@@ -118,6 +123,9 @@ export async function runCli(program: string, commands: readonly CliCommand[], a
     return 2;
   }
   try {
+    if (found.cmd.passThrough) {
+      return (await found.cmd.run({ options: {} as never, positionals: found.rest, io })) ?? 0;
+    }
     const { options, positionals, help } = parseCommandArgs(found.cmd, found.rest);
     if (help) {
       io.out(commandHelp(program, found.cmd));

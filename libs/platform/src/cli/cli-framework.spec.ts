@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { defineCommand, runCli, UsageError, type CommandIo } from './cli-framework';
+import { defineCliCommand, runCli, UsageError, type CliIo } from './cli-framework';
 
 function memoryIo() {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CommandIo = { out: (t) => out.push(t), err: (t) => err.push(t), stdoutIsTTY: false, stderrIsTTY: false, interrupted: new Promise(() => undefined) };
+  const io: CliIo = { out: (t) => out.push(t), err: (t) => err.push(t), stdoutIsTTY: false, stderrIsTTY: false, interrupted: new Promise(() => undefined) };
   return { io, out, err };
 }
 
 const seen: unknown[] = [];
-const tail = defineCommand({
+const tail = defineCliCommand({
   path: ['events', 'tail'],
   summary: 'follow events',
   options: { from: { type: 'string', description: 'where', default: 'end' }, json: { type: 'boolean', description: 'json' } },
@@ -54,5 +54,23 @@ describe('runCli', () => {
     m = memoryIo();
     expect(await runCli('fv', commands, ['events', 'tail', '--from', 'boom'], m.io, 'pre')).toBe(1);
     expect(m.err.join('')).toMatch(/fv events tail: database on fire/);
+  });
+
+  it('hands every argument of a passThrough command to run, unparsed (help and unknown flags included)', async () => {
+    const got: string[][] = [];
+    const delegated = defineCliCommand({
+      path: ['worker-agent'],
+      summary: 'delegated',
+      options: {},
+      passThrough: true,
+      async run({ positionals }) {
+        got.push(positionals);
+        return 7;
+      },
+    });
+    const { io, out } = memoryIo();
+    expect(await runCli('fv', [delegated, tail], ['worker-agent', 'pause', '--index', '3', '--help'], io, 'pre')).toBe(7);
+    expect(got).toEqual([['pause', '--index', '3', '--help']]);
+    expect(out.join('')).toBe('');
   });
 });
