@@ -43,6 +43,13 @@ describe('runCli', () => {
     expect(await runCli('fv', commands, ['events', 'tial'], m.io, 'pre')).toBe(2);
     expect(m.err.join('')).toMatch(/unknown subcommand "tial"[\s\S]*events tail/);
     m = memoryIo();
+    expect(await runCli('fv', commands, ['events'], m.io, 'pre')).toBe(2);
+    expect(m.out.join('')).toMatch(/Commands under 'events':[\s\S]*events tail/);
+    expect(m.err.join('')).toBe('');
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['events', '--help'], m.io, 'pre')).toBe(0);
+    expect(m.out.join('')).toMatch(/Commands under 'events':/);
+    m = memoryIo();
     expect(await runCli('fv', commands, ['events', 'tail', '--frm', 'x'], m.io, 'pre')).toBe(2);
     expect(m.err.join('')).toMatch(/Unknown option '--frm'/);
   });

@@ -115,6 +115,10 @@ export async function runCli(program: string, commands: readonly CliCommand[], a
   const found = matchCommand(commands, argv);
   if (!found) {
     const group = commands.filter((c) => c.path[0] === argv[0]);
+    if (group.length > 0 && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
+      io.out(programHelp(program, group, `Commands under '${argv[0]}':`));
+      return argv.length === 1 ? 2 : 0;
+    }
     if (group.length > 0) {
       io.err(`${program} ${argv[0]}: unknown subcommand "${argv[1] ?? ''}"\n\n` + programHelp(program, group, `Commands under '${argv[0]}':`));
     } else {
