@@ -281,7 +281,8 @@ function renderEventsMarkdown(): string {
     '',
     '## Commands',
     '',
-    'Commands are NATS request-reply on `fleet.cmd.<service>.<verb>`. The request is JSON; every reply is',
+    'Commands are NATS request-reply on `fleet.cmd.<service>.<verb>`, or `fleet.cmd.<service>.<instance>.<verb>` for',
+    'commands one instance serves (each worker-agent serves its own worker name). The request is JSON; every reply is',
     '`{ "ok": true, "result": ... }` or `{ "ok": false, "error": { "code": "not_found", "message": "..." } }`',
     '(codes: `invalid_request`, `not_found`, `conflict`, `timeout`, `unavailable`, `internal`, or a service\'s own',
     'snake_case code).',
@@ -291,7 +292,9 @@ function renderEventsMarkdown(): string {
     ...ALL_COMMANDS.map((c: CommandDefinition) => {
       const req = commandSchemaFile(c, 'request');
       const rep = commandSchemaFile(c, 'reply');
-      return `| ${code(subjects.command(c.service, c.verb))} | [${req}](commands/${req}) | [${rep}](commands/${rep}) | ${cell(c.description)} |`;
+      // Instance-addressed commands show their instance token (it is not escaped: `<`/`>` are a placeholder).
+      const subject = c.instance ? `fleet.cmd.${encodeSubjectToken(c.service)}.<${c.instance}>.${encodeSubjectToken(c.verb)}` : subjects.command(c.service, c.verb);
+      return `| ${code(subject)} | [${req}](commands/${req}) | [${rep}](commands/${rep}) | ${cell(c.description)} |`;
     }),
     '',
     "For example: `nats request fleet.cmd.worker-registry.pause '{\"worker\":\"w-01\",\"index\":3,\"actor\":\"alice\"}'`.",

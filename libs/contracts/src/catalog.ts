@@ -10,6 +10,10 @@ import { parseStreamName } from './subjects';
 if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set('date-time', (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)));
 }
+// `format: 'uuid'` (e.g. WorkerReport.bootId): any RFC 9562 UUID, lowercase or uppercase hex.
+if (!FormatRegistry.Has('uuid')) {
+  FormatRegistry.Set('uuid', (v) => /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(v));
+}
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 

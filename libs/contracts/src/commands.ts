@@ -32,6 +32,11 @@ export interface CommandDefinition<TReq extends TSchema = TSchema, TRes extends 
   readonly request: TReq;
   readonly result: TRes;
   readonly description: string;
+  /**
+   * Set for commands served per instance (CommandBus `serve(def, h, { instance })`): what the
+   * instance token is, e.g. 'name' for fleet.cmd.worker-agent.<name>.<verb>. Documentation only.
+   */
+  readonly instance?: string;
 }
 
 /** Service and verb names: lowercase words joined by '-' (they are subject tokens). */

@@ -69,6 +69,7 @@ export const WorkerReportCommand = defineCommand({
 export const AgentThreadList = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'list',
+  instance: 'name',
   description: "The worker and every thread, from the agent's own source (VenusWorker.WorkerList).",
   request: Type.Object({}, { additionalProperties: false }),
   result: Type.Object(
@@ -80,6 +81,7 @@ export const AgentThreadList = defineCommand({
 export const AgentPause = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'pause',
+  instance: 'name',
   description: 'Pause one thread (VenusWorker.WorkerPause). not_found names the valid indexes; changed=false when already paused.',
   request: Type.Object({ index: ThreadIndex() }, { additionalProperties: false }),
   result: Type.Object({ index: ThreadIndex(), changed: Type.Boolean() }, { additionalProperties: false }),
@@ -88,6 +90,7 @@ export const AgentPause = defineCommand({
 export const AgentResume = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'resume',
+  instance: 'name',
   description: 'Resume one paused thread, optionally in another state of its plan (VenusWorker.WorkerResume(index, set_to)).',
   request: Type.Object({ index: ThreadIndex(), state: Type.Optional(StateName()) }, { additionalProperties: false }),
   result: Type.Object(
@@ -99,6 +102,7 @@ export const AgentResume = defineCommand({
 export const AgentDrain = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'drain',
+  instance: 'name',
   description: 'Each thread pauses at its next state boundary and takes no new task; asking again reports progress.',
   request: Type.Object({}, { additionalProperties: false }),
   result: Type.Object(

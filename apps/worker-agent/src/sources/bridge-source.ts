@@ -1,0 +1,129 @@
+// Thread state from a real damocles-worker through its admin JSON-RPC (VenusWorker.*). Polls
+// WorkerList, derives transitions from consecutive snapshots, passes pause/resume through, and
+// drains by pausing every running thread: damocles checks for a pause between two states (the
+// planner loop calls `interrupted()` before each step), so each thread stops at its next boundary.
+import type { ThreadInfo } from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+import type { NewTransition } from '../report/transition-outbox';
+import { diffSnapshots, parseWorkerList } from './damocles-threads';
+import { ThreadSourceError, type DrainProgress, type ThreadSource } from './thread-source';
+import { JsonRpcCallError, VenusWorkerClient, VenusWorkerUnreachableError } from './venus-worker-client';
+
+export interface BridgeSourceOptions {
+  adminUrl: string;
+  pollMs: number;
+  logger: Logger;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export class BridgeSource implements ThreadSource {
+  readonly kind = 'bridge' as const;
+  private readonly client: VenusWorkerClient;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private snapshot: ThreadInfo[] | undefined;
+  private workerVersion = 'unknown';
+  private onTransition: ((t: NewTransition) => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<ThreadInfo[]> | undefined;
+  private reportedSkips = new Set<string>();
+  private unreachable = false;
+
+  constructor(private readonly opts: BridgeSourceOptions) {
+    this.client = new VenusWorkerClient(opts.adminUrl, opts.timeoutMs ?? 5_000);
+    this.log = opts.logger.child({ component: 'bridge', adminUrl: opts.adminUrl });
+    this.now = opts.now ?? Date.now;
+  }
+
+  async start(onTransition: (t: NewTransition) => void): Promise<void> {
+    this.onTransition = onTransition;
+    this.workerVersion = await this.client.workerVersion().catch(() => 'unknown');
+    if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(this.workerVersion)) this.workerVersion = this.workerVersion.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
+    await this.refresh().catch(() => undefined);
+    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.opts.pollMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.refreshing?.catch(() => undefined);
+  }
+
+  version(): string {
+    return this.workerVersion;
+  }
+
+  threads(): Promise<ThreadInfo[]> {
+    return this.refresh();
+  }
+
+  async pause(index: number): Promise<boolean> {
+    const t = await this.thread(index);
+    if (t.threadState === 'paused') return false;
+    const ok = await this.rpc(() => this.client.workerPause(index));
+    await this.refresh().catch(() => undefined);
+    return ok;
+  }
+
+  async resume(index: number, state: string | undefined): Promise<boolean> {
+    const t = await this.thread(index);
+    if (t.threadState !== 'paused') return false;
+    const ok = await this.rpc(() => this.client.workerResume(index, state));
+    await this.refresh().catch(() => undefined);
+    return ok;
+  }
+
+  async drain(): Promise<DrainProgress> {
+    const threads = await this.refresh();
+    for (const t of threads) if (t.threadState !== 'paused') await this.rpc(() => this.client.workerPause(t.index));
+    const after = await this.refresh();
+    const paused = after.filter((t) => t.threadState === 'paused').length;
+    return { threads: after.length, paused, finished: paused === after.length };
+  }
+
+  /** Lists the worker now, records the transitions since the last list, returns the threads. */
+  refresh(): Promise<ThreadInfo[]> {
+    // One list at a time, so consecutive snapshots are diffed in order.
+    const run = (this.refreshing ?? Promise.resolve([])).catch(() => []).then(() => this.listOnce());
+    this.refreshing = run;
+    return run;
+  }
+
+  private async listOnce(): Promise<ThreadInfo[]> {
+    const raw = await this.rpc(() => this.client.workerList());
+    const parsed = parseWorkerList(raw);
+    for (const s of parsed.skipped) {
+      if (this.reportedSkips.has(s)) continue;
+      this.reportedSkips.add(s);
+      this.log.warn({ reason: s }, 'damocles thread left out of reports');
+    }
+    if (this.snapshot && this.onTransition) for (const t of diffSnapshots(this.snapshot, parsed.threads, new Date(this.now()))) this.onTransition(t);
+    this.snapshot = parsed.threads;
+    return parsed.threads;
+  }
+
+  private async thread(index: number): Promise<ThreadInfo> {
+    const threads = await this.refresh();
+    const t = threads.find((x) => x.index === index);
+    if (!t) throw new ThreadSourceError('not_found', `worker #${index} not found`);
+    return t;
+  }
+
+  private async rpc<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const v = await fn();
+      if (this.unreachable) this.log.info('damocles-worker admin API answers again');
+      this.unreachable = false;
+      return v;
+    } catch (e) {
+      if (e instanceof VenusWorkerUnreachableError) {
+        if (!this.unreachable) this.log.warn({ err: e.message }, 'damocles-worker admin API unreachable');
+        this.unreachable = true;
+        throw new ThreadSourceError('unavailable', e.message);
+      }
+      if (e instanceof JsonRpcCallError) throw new ThreadSourceError(/not found/i.test(e.message) ? 'not_found' : 'invalid_request', e.message);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { diffSnapshots, parseWorkerList } from './damocles-threads';
+
+const item = (over: Record<string, unknown> = {}) => ({
+  location: '/data/store0',
+  plan: 'sealer',
+  job_id: 's-t01000-42',
+  index: 0,
+  thread_state: { state: 'Running', elapsed: 65, proc: null },
+  job_state: 'PC1Done',
+  job_stage: 'PC2',
+  last_error: null,
+  ...over,
+});
+
+describe('parseWorkerList (damocles WorkerList -> ThreadInfo)', () => {
+  it('maps the current wire shape, elapsed seconds to ms', () => {
+    expect(parseWorkerList([item()]).threads).toEqual([
+      { index: 0, plan: 'sealer', threadState: 'running', elapsedMs: 65_000, state: 'PC1Done', location: '/data/store0', sectorId: 's-t01000-42', stage: 'PC2' },
+    ]);
+  });
+
+  it('reads the older {"type","secs"} thread state, an idle thread with job_state "" and location "-"', () => {
+    const { threads } = parseWorkerList([
+      item({ index: 1, thread_state: { type: 'Paused', secs: 3 }, last_error: 'permanent: PC2: boom' }),
+      item({ index: 0, thread_state: { state: 'Idle' }, job_state: '', job_id: null, job_stage: null, location: '-' }),
+    ]);
+    expect(threads).toEqual([
+      { index: 0, plan: 'sealer', threadState: 'idle', state: 'Empty' },
+      expect.objectContaining({ index: 1, threadState: 'paused', elapsedMs: 3000, lastError: 'permanent: PC2: boom' }),
+    ]);
+  });
+
+  it('leaves out what the contracts cannot carry, saying why', () => {
+    const { threads, skipped } = parseWorkerList([item({ plan: 'niporep' }), item({ index: 2, job_state: 'Nope' }), 'x', item({ index: 3, thread_state: {} })]);
+    expect(threads).toEqual([]);
+    expect(skipped).toEqual([
+      'thread #0: plan "niporep" is not one the registry knows',
+      'thread #2: job_state "Nope" is not a state of plan sealer',
+      'malformed item "x"',
+      'thread #3: unreadable thread_state {}',
+    ]);
+    expect(() => parseWorkerList({})).toThrow('WorkerList did not return an array');
+  });
+});
+
+describe('diffSnapshots', () => {
+  const at = new Date('2025-01-01T00:00:00.000Z');
+  const snap = (...items: Record<string, unknown>[]) => parseWorkerList(items.map((o) => item(o))).threads;
+
+  it('reports a job state change on the same sector', () => {
+    expect(diffSnapshots(snap({ job_state: 'TicketAssigned' }), snap({ job_state: 'PC1Done' }), at)).toEqual([
+      { index: 0, plan: 'sealer', prev: 'TicketAssigned', next: 'PC1Done', at: '2025-01-01T00:00:00.000Z', location: '/data/store0', sectorId: 's-t01000-42' },
+    ]);
+  });
+
+  it('reports a new sector from Empty, and nothing when only the run state changed', () => {
+    expect(diffSnapshots(snap({ job_state: 'Finished' }), snap({ job_id: 's-t01000-43', job_state: 'Allocated' }), at)).toMatchObject([{ prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-43' }]);
+    expect(diffSnapshots(snap({}), snap({ thread_state: { state: 'Paused', elapsed: 1 } }), at)).toEqual([]);
+    expect(diffSnapshots(snap({ job_state: 'Finished' }), snap({ job_id: null, job_state: '' }), at)).toEqual([]);
+  });
+});
