@@ -7,3 +7,8 @@ export type CliConfig = CoreConfig;
 export function loadCliConfig(env: Env = process.env): CliConfig {
   return readCoreConfig(env);
 }
+
+/** The environment components of `fleetvisor up` inherit (they read their own settings from it). */
+export function inheritedEnv(env: Env = process.env): Env {
+  return { ...env };
+}

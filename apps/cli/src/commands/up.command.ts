@@ -1,12 +1,16 @@
 // `fleetvisor up`: the main job. Brings the backbone up on this machine — database and schema,
-// JetStream streams, the outbox relay (leader or standby) — records that this host is online, and
-// prints every event that reaches the bus until interrupted. Later services join the same process.
+// JetStream streams, the outbox relay (leader or standby) — records that this host is online,
+// starts the local chain node (devnet) and the services as child processes (chain-watcher,
+// worker-registry, simulated worker-agents), and prints every event that reaches the bus until
+// interrupted.
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
-import { defineCliCommand } from '@fleetvisor/platform';
-import { loadCliConfig } from '../config';
+import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
+import { inheritedEnv, loadCliConfig } from '../config';
+import { relayComponentLine } from '../up/component-log';
+import { Stack, type ComponentSpec } from '../up/stack';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
@@ -14,18 +18,35 @@ import { UpModule } from '../up/up.module';
 
 export const upCommand = defineCliCommand({
   path: ['up'],
-  summary: 'Run the Fleetvisor backbone here (schema, streams, relay) and show live events',
+  summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers',
   description:
     'Creates the database and applies migrations, makes sure the JetStream streams exist, runs the ' +
-    'outbox relay (one leader across all processes; others stand by), then prints every event ' +
-    'published on the bus. Stop with Ctrl-C.',
+    'outbox relay (one leader across all processes; others stand by), starts a local chain node ' +
+    '(devnet, CometBFT JSON-RPC) and the services as child processes — chain-watcher on the devnet, ' +
+    'worker-registry, and simulated sealing workers each with its worker-agent — then prints every ' +
+    'event published on the bus. Services that die are restarted with backoff. Stop with Ctrl-C.\n\n' +
+    'Try, from another terminal: fleetvisor devnet set-version --provider-target 0.22.1 --provider-min 0.21.0 ' +
+    '--consumer-target 0.22.1 --consumer-min 0.21.0; fleetvisor chain status; fleetvisor worker list; ' +
+    'fleetvisor worker pause sim-worker-01 0.',
   options: {
     json: { type: 'boolean', description: 'events as JSON lines on stdout (logs stay on stderr)' },
-    'no-tail': { type: 'boolean', description: 'run the backbone without printing events' },
+    'no-tail': { type: 'boolean', description: 'run without printing events' },
+    'backbone-only': { type: 'boolean', description: 'run only the backbone (schema, streams, relay): no devnet, no services' },
+    'no-devnet': { type: 'boolean', description: 'no local chain: the chain-watcher watches FLEETVISOR_CHAINS' },
+    'chain-id': { type: 'string', description: 'chain id of the local chain', default: 'lava-testnet-2', placeholder: 'id' },
+    'block-time': { type: 'string', description: 'block interval of the local chain', default: '1s', placeholder: 'duration' },
+    'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
+    workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
   },
-  examples: ['fleetvisor up', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up --json'],
+  examples: ['fleetvisor up', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
   async run({ options, io }) {
     const config = loadCliConfig();
+    const blockTimeMs = parseDuration(options['block-time']);
+    if (blockTimeMs === undefined || blockTimeMs < 100) throw new UsageError(`--block-time: expected a duration of at least 100ms, e.g. 1s, got "${options['block-time']}"`);
+    const devnetPort = Number(options['devnet-port']);
+    if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65_535) throw new UsageError(`--devnet-port: expected a port number, got "${options['devnet-port']}"`);
+    const workers = Number(options.workers);
+    if (!Number.isInteger(workers) || workers < 0 || workers > 200) throw new UsageError(`--workers: expected 0..200, got "${options.workers}"`);
     // Logs go to stderr so stdout carries only events.
     const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, stream: 'stderr' });
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
@@ -50,10 +71,15 @@ export const upCommand = defineCliCommand({
     ]);
     logger.info(
       { database: redactUrl(config.databaseUrl), nats: redactUrl(config.natsUrl), stream: config.eventStreamName, relay: core.relay?.status() },
-      'Fleetvisor backbone is up; press Ctrl-C to stop',
+      'Fleetvisor backbone is up',
     );
+    const services = options['backbone-only']
+      ? undefined
+      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'] });
+    logger.info('press Ctrl-C to stop');
     const signal = await io.interrupted;
     logger.info({ signal }, 'shutting down');
+    await services?.stop();
     await core.store
       .appendToStream(`host-${hostStream}`, [
         newEvent(HostOffline, hostStream, { host: config.host, process: 'fleetvisor-up', pid: process.pid, reason: `received ${signal}` }, { host: config.host, actor: 'fleetvisor-up' }),
@@ -63,6 +89,52 @@ export const upCommand = defineCliCommand({
     await app.close();
   },
 });
+
+interface ServicesOptions {
+  chainId: string;
+  blockTimeMs: number;
+  devnetPort: number;
+  workers: number;
+  devnet: boolean;
+}
+
+/** The local chain (in this process) and the services (child processes), stopped together. */
+async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ stop(): Promise<void> }> {
+  const env = inheritedEnv();
+  let devnet: { rpcUrl: string; stop(): Promise<void> } | undefined;
+  let chains = env['FLEETVISOR_CHAINS'];
+  if (opts.devnet) {
+    // Loaded here so that commands which never start a chain don't pay for it.
+    const { startDevnetChain } = await import('@fleetvisor/devnet');
+    devnet = await startDevnetChain({ chainId: opts.chainId, port: opts.devnetPort, blockTimeMs: opts.blockTimeMs });
+    chains = `${opts.chainId}=${devnet.rpcUrl}`;
+    logger.info({ chainId: opts.chainId, rpc: devnet.rpcUrl, blockTimeMs: opts.blockTimeMs }, 'local chain (devnet) is producing blocks');
+  }
+  const stack = new Stack({ logger, baseEnv: { ...env, FLEETVISOR_LOG_FORMAT: 'json' }, onLine: (component, line) => relayComponentLine(logger, component, line) });
+  const components: ComponentSpec[] = [];
+  if (chains) {
+    components.push({ name: 'chain-watcher', app: 'chain-watcher', args: ['chain-watcher', 'run'], env: { FLEETVISOR_CHAINS: chains, FLEETVISOR_CHAIN_WATCHER_RELAY: 'false' } });
+  } else {
+    logger.warn('no chain to watch: --no-devnet without FLEETVISOR_CHAINS; the chain-watcher is not started');
+  }
+  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'] });
+  for (let i = 1; i <= opts.workers; i++) {
+    const name = `sim-worker-${String(i).padStart(2, '0')}`;
+    components.push({
+      name: `worker-agent ${name}`,
+      app: 'worker-agent',
+      args: ['worker-agent', 'run'],
+      env: { FLEETVISOR_WORKER_NAME: name, FLEETVISOR_WORKER_SOURCE: 'simulated', FLEETVISOR_WORKER_REPORT_INTERVAL: '5s', FLEETVISOR_WORKER_SIM_STEP: '3s' },
+    });
+  }
+  for (const c of components) stack.start(c);
+  return {
+    stop: async () => {
+      await stack.stop();
+      await devnet?.stop();
+    },
+  };
+}
 
 /** NATS failures already name FLEETVISOR_NATS_URL (NatsUnavailableError); name the database's too. */
 function explainStartupError(e: unknown, databaseUrl: string): unknown {
