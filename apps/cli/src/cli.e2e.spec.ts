@@ -109,7 +109,7 @@ describe('fleetvisor CLI', () => {
   });
 
   it('up runs the backbone: events reach the bus through the relay and are shown live; Ctrl-C records HostOffline', async () => {
-    const up = start(['up', '--json']);
+    const up = start(['up', '--json', '--backbone-only']);
     // HostOnline travels log -> relay -> JetStream -> the bus tail of `up` itself.
     await expectEventually(() => expect(up.stdout()).toMatch(/"type":"HostOnline"/), { timeoutMs: 30_000 });
     const note = await run(['events', 'append', '--stream', 'host-other', '--type', 'HostOffline', '--data', JSON.stringify({ host: 'other', process: 'e2e', pid: 2, reason: 'live' })]);
@@ -120,6 +120,22 @@ describe('fleetvisor CLI', () => {
     expect(done.code, done.stderr).toBe(0);
     const tail = await run(['events', 'tail', '--from', 'beginning', '--once', '--json', '--stream', 'host-e2e-host', '--type', 'HostOffline']);
     expect(tail.stdout).toMatch(/received SIGINT/);
+  });
+
+  it('up runs the whole local stack: the devnet chain is watched, simulated workers register, Ctrl-C stops every process', async () => {
+    const up = start(['up', '--json', '--devnet-port', '0', '--workers', '1', '--block-time', '300ms'], { FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' });
+    // The chain-watcher records the devnet's version; the worker-agent's reports register the worker.
+    await expectEventually(() => expect(up.stdout()).toMatch(/"type":"VersionChanged".*"chainId":"lava-testnet-2"/), { timeoutMs: 60_000 });
+    await expectEventually(() => expect(up.stdout()).toMatch(/"type":"WorkerRegistered".*"name":"sim-worker-01"/), { timeoutMs: 60_000 });
+    const list = await run(['worker', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ workers: [{ name: 'sim-worker-01', threads: 8 }] });
+    up.child.kill('SIGINT');
+    const done = await up.result;
+    expect(done.code, done.stderr).toBe(0);
+    // Every component said it stopped; none was left to be killed.
+    for (const proc of ['chain-watcher', 'worker-registry', 'worker-agent sim-worker-01']) expect(done.stderr).toContain(`"process":"${proc}"`);
+    expect(done.stderr).not.toMatch(/ignored SIGTERM/);
   });
 
   it('events dead-letters lists what consumers set aside, with the reason', async () => {
