@@ -1,0 +1,208 @@
+// The chain-watcher against the real local chain node (libs/devnet: CometBFT JSON-RPC over HTTP and
+// WebSocket on loopback), the real event log (Postgres) and the real bus (NATS JetStream, relay in
+// the watcher's FleetCore). Blocks every 200 ms keep it quick.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
+import type { CoreConfig } from '@fleetvisor/platform';
+import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from './testing/watcher-harness';
+
+const BLOCK_MS = 200;
+const V1 = version('0.21.0', '0.20.0');
+const V2 = version('0.23.2', '0.22.0');
+const V3 = version('0.24.0', '0.23.0');
+
+describe('chain-watcher (devnet, Postgres, NATS)', () => {
+  let db: TestDatabase;
+  let core: CoreConfig;
+  const chains: DevnetChain[] = [];
+  const watchers: RunningWatcher[] = [];
+  const recorders: BusRecorder[] = [];
+  let n = 0;
+
+  // Each test its own chain id, so streams and subjects never mix.
+  const newChain = async (opts: { chainId?: string } = {}): Promise<DevnetChain> => {
+    const chain = await startDevnetChain({ chainId: opts.chainId ?? `lava-t${++n}`, blockTimeMs: BLOCK_MS, version: V1 });
+    chains.push(chain);
+    return chain;
+  };
+  const watch = async (chain: DevnetChain, endpoints = [chain.rpcUrl], overrides = {}, host = 'cw-a'): Promise<RunningWatcher> => {
+    const w = await startWatcher(watcherConfig({ ...core, host }, [{ chainId: chain.chainId, endpoints }], overrides));
+    watchers.push(w);
+    return w;
+  };
+  const record = async (chainId: string): Promise<BusRecorder> => {
+    const r = await recordChainBus(core, chainId);
+    recorders.push(r);
+    return r;
+  };
+  /** Until the leader has processed a block at or above `height`. */
+  const processed = (w: RunningWatcher, chainId: string, height: number) =>
+    waitFor(() => (w.watcher.localStatus(chainId)?.height ?? 0) >= height, { timeoutMs: 10_000, message: `watcher reached height ${height}` });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('cw');
+    core = testCoreConfig(db.url, testBusNames(), { host: 'cw-a' });
+  });
+  afterEach(async () => {
+    await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
+    await Promise.allSettled(recorders.splice(0).map((r) => r.close()));
+    await Promise.allSettled(chains.splice(0).map((c) => c.stop()));
+  });
+  afterAll(async () => {
+    await deleteTestStreams(core);
+    await db?.drop();
+  });
+
+  it('a version change in block H gives exactly one VersionChanged with height H on the bus within 1 s; a restarted watcher emits none', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const w = await watch(chain);
+    // The first version seen is announced once (previous: null).
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(1));
+    expect(bus.ofType('VersionChanged')[0]!.data).toMatchObject({ previous: null, current: V1 });
+
+    const { height } = await chain.setVersion(V2);
+    const committedAt = Date.now();
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(2), { timeoutMs: 1_000 });
+    const received = bus.events.find((e) => e.event.type === 'VersionChanged' && e.event.data && (e.event.data as { height: number }).height === height);
+    expect(received, 'VersionChanged at the height of the block carrying lava_param_change').toBeDefined();
+    expect(received!.receivedAt - committedAt).toBeLessThan(1_000);
+    expect(received!.event.data).toEqual({ chainId: chain.chainId, height, previous: V1, current: V2 });
+
+    // Safety-net queries over the next blocks find the same version: nothing more.
+    await processed(w, chain.chainId, height + 12);
+    expect(versionChanges(await chainStream(w.core, chain.chainId))).toHaveLength(2);
+
+    // Restart: the state comes back from the log, nothing is announced again.
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+    const again = await watch(chain);
+    await processed(again, chain.chainId, chain.height());
+    await processed(again, chain.chainId, chain.height() + 6);
+    expect(versionChanges(await chainStream(again.core, chain.chainId))).toHaveLength(2);
+    expect(bus.ofType('VersionChanged')).toHaveLength(2);
+    expect(again.watcher.localStatus(chain.chainId)).toMatchObject({ version: V2, versionHeight: height, mode: 'websocket', wsConnected: true });
+  });
+
+  it('malformed or non-semver params become ChainAnomaly events, never a VersionChanged', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const w = await watch(chain);
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(1));
+
+    chain.faults.malformedParams(true);
+    const bad = await chain.setVersion(V2);
+    await expectEventually(() => expect(bus.ofType('ChainAnomaly').map((e) => (e.data as { kind: string }).kind)).toContain('malformed_response'));
+    expect(bus.ofType('ChainAnomaly')[0]!.data).toMatchObject({ chainId: chain.chainId, height: bad.height, endpoint: chain.rpcUrl.replace(/\/$/, '') });
+    chain.faults.malformedParams(false);
+
+    await chain.setVersion({ ...V2, providerTarget: 'v0.23.2' });
+    await expectEventually(() => expect(bus.ofType('ChainAnomaly').map((e) => (e.data as { kind: string }).kind)).toContain('invalid_version'));
+    await chain.setVersion({ ...V2, consumerMin: '0.30.0' });
+    await expectEventually(() => expect(bus.ofType('ChainAnomaly').map((e) => (e.data as { kind: string }).kind)).toContain('min_above_target'));
+    const anomaly = bus.ofType('ChainAnomaly').find((e) => (e.data as { kind: string }).kind === 'min_above_target')!;
+    expect((anomaly.data as { raw: string; reason: string }).raw).toContain('0.30.0');
+    expect((anomaly.data as { reason: string }).reason).toMatch(/consumerMin 0\.30\.0 is above consumerTarget/);
+
+    // Nothing of that became a version; the last good one is still current.
+    await processed(w, chain.chainId, chain.height() + 6);
+    expect(bus.ofType('VersionChanged')).toHaveLength(1);
+    expect(w.watcher.localStatus(chain.chainId)?.version).toEqual(V1);
+    // A valid version afterwards is announced, relative to the last valid one.
+    const good = await chain.setVersion(V3);
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(2));
+    expect(bus.ofType('VersionChanged')[1]!.data).toEqual({ chainId: chain.chainId, height: good.height, previous: V1, current: V3 });
+  });
+
+  it('WebSocket dropped → polling → WebSocket again, with no missed change and exact heights', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const w = await watch(chain);
+    await expectEventually(() => expect(w.watcher.localStatus(chain.chainId)?.mode).toBe('websocket'));
+    const id = chain.chainId;
+
+    chain.faults.dropWebSockets();
+    await expectEventually(() => expect(w.watcher.localStatus(id)).toMatchObject({ mode: 'polling', wsConnected: false }));
+    expect(w.watcher.health().status).toBe('degraded');
+    const during = await chain.setVersion(V2);
+    await expectEventually(() => expect(bus.ofType('VersionChanged').map((e) => e.data)).toContainEqual({ chainId: id, height: during.height, previous: V1, current: V2 }), {
+      timeoutMs: 3_000,
+    });
+
+    chain.faults.allowWebSockets();
+    await expectEventually(() => expect(w.watcher.localStatus(id)).toMatchObject({ mode: 'websocket', wsConnected: true }), { timeoutMs: 5_000 });
+    const after = await chain.setVersion(V3);
+    await expectEventually(() => expect(bus.ofType('VersionChanged').map((e) => e.data)).toContainEqual({ chainId: id, height: after.height, previous: V2, current: V3 }));
+    expect(w.watcher.health().status).toBe('ok');
+    expect(versionChanges(await chainStream(w.core, id))).toHaveLength(3);
+  });
+
+  it('fails over to the next endpoint in order and returns to the preferred one when it recovers', async () => {
+    const a = await newChain();
+    const b = await startDevnetChain({ chainId: a.chainId, blockTimeMs: BLOCK_MS, version: V1 });
+    chains.push(b);
+    const bus = await record(a.chainId);
+    const w = await watch(a, [a.rpcUrl, b.rpcUrl]);
+    const id = a.chainId;
+    await expectEventually(() => expect(w.watcher.localStatus(id)).toMatchObject({ mode: 'websocket', preferredEndpoint: true }));
+
+    // The preferred endpoint stops answering (HTTP and WebSocket).
+    a.faults.failResponses(Infinity);
+    a.faults.dropWebSockets();
+    await expectEventually(() => expect(w.watcher.localStatus(id)).toMatchObject({ preferredEndpoint: false, endpoint: b.rpcUrl.replace(/\/$/, '') }), { timeoutMs: 5_000 });
+    // A change seen through the fallback is announced.
+    const onB = await b.setVersion(V2);
+    await expectEventually(() => expect(bus.ofType('VersionChanged').map((e) => e.data)).toContainEqual({ chainId: id, height: onB.height, previous: V1, current: V2 }), {
+      timeoutMs: 3_000,
+    });
+    expect(w.watcher.localStatus(id)!.rpcErrors).toBeGreaterThan(0);
+
+    // The preferred endpoint recovers: the watcher goes back to it.
+    await a.setVersion(V2);
+    a.faults.reset();
+    await expectEventually(() => expect(w.watcher.localStatus(id)).toMatchObject({ preferredEndpoint: true, endpoint: a.rpcUrl.replace(/\/$/, ''), mode: 'websocket' }), {
+      timeoutMs: 5_000,
+    });
+    const onA = await a.setVersion(V3);
+    await expectEventually(() => expect(bus.ofType('VersionChanged').map((e) => e.data)).toContainEqual({ chainId: id, height: onA.height, previous: V2, current: V3 }));
+    expect(versionChanges(await chainStream(w.core, id), V2)).toHaveLength(1);
+  });
+
+  it('two replicas: one leads, one VersionChanged per change', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const [r1, r2] = await Promise.all([watch(chain, undefined, {}, 'cw-a'), watch(chain, undefined, {}, 'cw-b')]);
+    const id = chain.chainId;
+    await waitFor(() => r1!.watcher.isLeader(id) || r2!.watcher.isLeader(id));
+    expect(r1!.watcher.isLeader(id) && r2!.watcher.isLeader(id)).toBe(false);
+    const { height } = await chain.setVersion(V2);
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(2));
+    const standby = r1!.watcher.isLeader(id) ? r2! : r1!;
+    // Either replica answers status with the leader's view.
+    const status = await standby.watcher.status(id);
+    expect(status.chains[0]).toMatchObject({ chainId: id, version: V2, versionHeight: height, leaderHost: r1!.watcher.isLeader(id) ? 'cw-a' : 'cw-b' });
+    await new Promise<void>((resolve) => {
+      const off = chain.onBlock((blk) => {
+        if (blk.height >= height + 6) {
+          off();
+          resolve();
+        }
+      });
+    });
+    expect(versionChanges(await chainStream(r1!.core, id))).toHaveLength(2);
+    expect(bus.ofType('VersionChanged')).toHaveLength(2);
+  });
+
+  it('an x/upgrade plan gives one UpgradePlanned with its binaries', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const w = await watch(chain, undefined, { safetyNetBlocks: 3 });
+    const url = 'https://example.org/lavad-v3?checksum=sha256:' + '1'.repeat(64);
+    const planned = await chain.scheduleUpgrade({ name: 'v3.0.0', height: chain.height() + 1_000, info: JSON.stringify({ binaries: { 'linux/amd64': url } }) });
+    await expectEventually(() => expect(bus.ofType('UpgradePlanned')).toHaveLength(1), { timeoutMs: 3_000 });
+    expect(bus.ofType('UpgradePlanned')[0]!.data).toMatchObject({ chainId: chain.chainId, name: 'v3.0.0', binaries: { 'linux/amd64': url } });
+    await processed(w, chain.chainId, planned.height + 10);
+    expect((await chainStream(w.core, chain.chainId)).filter((e) => e.type === 'UpgradePlanned')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,156 @@
+// The chain-watcher of one process: for every configured chain a leadership (one replica acts per
+// chain) whose leader runs a ChainMonitor; the `status` command (any replica answers, asking each
+// chain's leader); health for /healthz. Plain class: the Nest module and tests build it from parts.
+import { ChainLeaderStatus, ChainStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
+import type { LeaderLock, EventStore } from '@fleetvisor/event-store';
+import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
+import type { Logger } from '@fleetvisor/platform';
+import type { ChainWatcherConfig } from './config';
+import { ChainLeadership } from './domain/chain-leadership';
+import { ChainMonitor } from './domain/chain-monitor';
+import type { ChainConnector } from './domain/chain-rpc';
+import { CosmjsConnector } from './infra/cosmjs-connector';
+import type { ChainWatcherMetrics } from './infra/metrics';
+import { PostgresChainLog } from './infra/postgres-chain-log';
+
+export interface ChainWatcherDeps {
+  config: ChainWatcherConfig;
+  store: EventStore;
+  leaderLock(name: string, opts: { healthCheckIntervalMs: number }): LeaderLock;
+  commands: CommandBus;
+  logger: Logger;
+  metrics: ChainWatcherMetrics;
+  /** Default: CosmJS against the real endpoints. */
+  connector?(chainId: string): ChainConnector;
+}
+
+export interface ChainHealth {
+  chainId: string;
+  leader: boolean;
+  problems: string[];
+}
+
+export interface WatcherHealth {
+  status: 'ok' | 'degraded';
+  host: string;
+  chains: ChainHealth[];
+  reasons: string[];
+}
+
+export const chainLockName = (chainId: string): string => `chain-watcher:${chainId}`;
+
+export class ChainWatcher {
+  private readonly leaderships = new Map<string, ChainLeadership>();
+  private readonly monitors = new Map<string, ChainMonitor>();
+  private statusServer: CommandServer | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: ChainWatcherDeps) {
+    this.log = deps.logger.child({ component: 'chain-watcher' });
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.deps;
+    const chainLog = new PostgresChainLog(this.deps.store);
+    for (const chain of config.chains) {
+      const connector =
+        this.deps.connector?.(chain.chainId) ??
+        new CosmjsConnector({ timeoutMs: config.rpcTimeoutMs, onCall: (_endpoint, method) => this.deps.metrics.rpcCall(chain.chainId, method) });
+      const leadership = new ChainLeadership({
+        chainId: chain.chainId,
+        lock: this.deps.leaderLock(chainLockName(chain.chainId), { healthCheckIntervalMs: config.leaderHealthCheckMs }),
+        retryMs: config.leaderRetryMs,
+        logger: this.log,
+        onChange: (leading) => this.deps.metrics.isLeader(chain.chainId, leading),
+        lead: async () => {
+          const monitor = new ChainMonitor({
+            chainId: chain.chainId,
+            endpoints: chain.endpoints,
+            connector,
+            log: chainLog,
+            settings: {
+              safetyNetBlocks: config.safetyNetBlocks,
+              pollIntervalMs: config.pollIntervalMs,
+              wsRetryMinMs: Math.min(100, config.wsRetryMaxMs),
+              wsRetryMaxMs: config.wsRetryMaxMs,
+              wsStallMs: config.wsStallMs,
+              preferredProbeMs: config.preferredProbeMs,
+              maxGapScan: config.maxGapScan,
+            },
+            logger: this.log,
+            metrics: this.deps.metrics,
+            host: config.core.host,
+          });
+          let server: CommandServer | undefined;
+          try {
+            await monitor.start();
+            this.monitors.set(chain.chainId, monitor);
+            server = this.deps.commands.serve(ChainLeaderStatus, async () => monitor.status(), { instance: chain.chainId });
+            await server.ready;
+          } catch (e) {
+            this.monitors.delete(chain.chainId);
+            await server?.stop();
+            await monitor.stop();
+            throw e;
+          }
+          return {
+            stop: async () => {
+              this.monitors.delete(chain.chainId);
+              await server?.stop();
+              await monitor.stop();
+            },
+          };
+        },
+      });
+      this.leaderships.set(chain.chainId, leadership);
+    }
+    this.statusServer = this.deps.commands.serve(ChainStatus, (req) => this.status(req.chainId));
+    await this.statusServer.ready;
+    for (const l of this.leaderships.values()) l.start();
+    this.log.info({ chains: config.chains.map((c) => c.chainId) }, 'chain-watcher started: competing for leadership of each chain');
+  }
+
+  async stop(): Promise<void> {
+    await this.statusServer?.stop();
+    await Promise.allSettled([...this.leaderships.values()].map((l) => l.stop()));
+  }
+
+  isLeader(chainId: string): boolean {
+    return this.leaderships.get(chainId)?.isLeader === true;
+  }
+
+  /** Local view of a chain this replica leads (undefined otherwise). */
+  localStatus(chainId: string): ChainStatusEntry | undefined {
+    return this.monitors.get(chainId)?.status();
+  }
+
+  /** What `fleetvisor chain status` shows: every chain (or one) as its leader sees it. */
+  async status(chainId?: string): Promise<{ chains: ChainStatusEntry[] }> {
+    const ids = chainId ? [chainId] : this.deps.config.chains.map((c) => c.chainId);
+    if (chainId && !this.leaderships.has(chainId)) {
+      const remote = await this.deps.commands.request(ChainLeaderStatus, {}, { instance: chainId, timeoutMs: 2_000 });
+      if (!remote.ok || !remote.result) throw new CommandFailure('not_found', `chain ${chainId} is not watched (watched: ${[...this.leaderships.keys()].join(', ')})`);
+      return { chains: [remote.result] };
+    }
+    const chains = await Promise.all(
+      ids.map(async (id): Promise<ChainStatusEntry> => {
+        const local = this.localStatus(id);
+        if (local) return local;
+        const remote = await this.deps.commands.request(ChainLeaderStatus, {}, { instance: id, timeoutMs: 2_000 });
+        if (remote.ok && remote.result) return remote.result;
+        return { chainId: id, mode: 'no_leader', wsConnected: false, rpcErrors: 0, problems: [`no replica leads this chain: ${remote.ok ? 'empty reply' : remote.error.message}`.slice(0, 500)] };
+      }),
+    );
+    return { chains };
+  }
+
+  /** Degraded when a chain this replica leads has problems. Standing by is healthy. */
+  health(): WatcherHealth {
+    const chains: ChainHealth[] = this.deps.config.chains.map((c) => {
+      const m = this.monitors.get(c.chainId);
+      return { chainId: c.chainId, leader: m !== undefined, problems: m?.problems() ?? [] };
+    });
+    const reasons = chains.flatMap((c) => c.problems.map((p) => `${c.chainId}: ${p}`));
+    return { status: reasons.length === 0 ? 'ok' : 'degraded', host: this.deps.config.core.host, chains, reasons };
+  }
+}

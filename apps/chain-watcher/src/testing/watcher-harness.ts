@@ -1,0 +1,107 @@
+// Test harness for the chain-watcher's int tests: a watcher (FleetCore with the relay + ChainWatcher)
+// on a test database and test bus names, a NATS subscriber recording the chain events that reach
+// the bus, and helpers to read the chain stream. Only tests and the benchmark import it (it takes
+// the CoreConfig from the test harness rather than importing @fleetvisor/testing itself).
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { fleetEvents, sameProtocolVersion, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
+import { deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import type { CoreConfig } from '@fleetvisor/platform';
+import { ChainWatcher } from '../chain-watcher';
+import type { ChainWatcherConfig, WatchedChain } from '../config';
+import { ChainWatcherMetrics } from '../infra/metrics';
+
+export interface RunningWatcher {
+  core: FleetCore;
+  watcher: ChainWatcher;
+  metrics: ChainWatcherMetrics;
+  stop(): Promise<void>;
+}
+
+export function watcherConfig(core: CoreConfig, chains: WatchedChain[], overrides: Partial<ChainWatcherConfig> = {}): ChainWatcherConfig {
+  return {
+    core,
+    chains,
+    pollIntervalMs: 100,
+    safetyNetBlocks: 5,
+    rpcTimeoutMs: 1_000,
+    wsRetryMaxMs: 300,
+    wsStallMs: 3_000,
+    preferredProbeMs: 200,
+    maxGapScan: 100,
+    leaderRetryMs: 100,
+    leaderHealthCheckMs: 1_000,
+    httpHost: '127.0.0.1',
+    httpPort: 0,
+    relay: true,
+    ...overrides,
+  };
+}
+
+export async function startWatcher(config: ChainWatcherConfig): Promise<RunningWatcher> {
+  const core = await FleetCore.open({ serviceName: 'chain-watcher', config: config.core, relay: config.relay ? { idleIntervalMs: 10, standbyRetryMs: 200 } : false });
+  core.start();
+  const metrics = new ChainWatcherMetrics({ defaultMetrics: false });
+  const watcher = new ChainWatcher({
+    config,
+    store: core.store,
+    leaderLock: (name, opts) => core.eventStore.leaderLock(name, opts),
+    commands: core.commands,
+    logger: core.logger,
+    metrics,
+  });
+  await watcher.start();
+  return {
+    core,
+    watcher,
+    metrics,
+    stop: async () => {
+      await watcher.stop();
+      await core.close();
+    },
+  };
+}
+
+export interface BusRecorder {
+  events: { event: EventEnvelope; receivedAt: number }[];
+  ofType(type: string): EventEnvelope[];
+  close(): Promise<void>;
+}
+
+/** Every chain event of `chainId` published on the bus (core NATS sees JetStream publishes). */
+export async function recordChainBus(core: CoreConfig, chainId: string): Promise<BusRecorder> {
+  const nc: NatsConnection = await connect({ servers: core.natsUrl });
+  const sub: Subscription = nc.subscribe(`${core.subjectRoot}.evt.chain.${chainId.replace(/\./g, '%2E')}.>`);
+  const events: BusRecorder['events'] = [];
+  void (async () => {
+    for await (const m of sub) {
+      const parsed = fleetEvents.parse(JSON.parse(Buffer.from(m.data).toString('utf8')));
+      if (parsed.ok) events.push({ event: parsed.value, receivedAt: Date.now() });
+    }
+  })();
+  await nc.flush();
+  return {
+    events,
+    ofType: (type) => events.filter((e) => e.event.type === type).map((e) => e.event),
+    close: async () => {
+      await nc.drain();
+    },
+  };
+}
+
+export async function chainStream(core: FleetCore, chainId: string): Promise<EventEnvelope[]> {
+  return (await core.store.readStream(streamName('chain', chainId))).events;
+}
+
+export function versionChanges(events: EventEnvelope[], current?: ProtocolVersion): EventEnvelope[] {
+  // Field by field: the log's jsonb does not keep key order.
+  return events.filter((e) => e.type === 'VersionChanged' && (!current || sameProtocolVersion((e.data as { current: ProtocolVersion }).current, current)));
+}
+
+export async function deleteTestStreams(core: CoreConfig): Promise<void> {
+  const nc = await connect({ servers: core.natsUrl });
+  const jsm = await nc.jetstreamManager();
+  for (const name of [core.eventStreamName, deadLetterStreamName(core.eventStreamName)]) await jsm.streams.delete(name).catch(() => undefined);
+  await nc.close();
+}
+
+export const version = (target: string, min: string): ProtocolVersion => ({ providerTarget: target, providerMin: min, consumerTarget: target, consumerMin: min });
