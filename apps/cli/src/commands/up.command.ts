@@ -98,6 +98,16 @@ interface ServicesOptions {
   devnet: boolean;
 }
 
+/** The variables of `names` that are set in env (an operator's own settings win over up's tuning). */
+function pick(env: Readonly<Record<string, string | undefined>>, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = env[n];
+    if (v !== undefined) out[n] = v;
+  }
+  return out;
+}
+
 /** The local chain (in this process) and the services (child processes), stopped together. */
 async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ stop(): Promise<void> }> {
   const env = inheritedEnv();
@@ -113,7 +123,17 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   const stack = new Stack({ logger, baseEnv: { ...env, FLEETVISOR_LOG_FORMAT: 'json' }, onLine: (component, line) => relayComponentLine(logger, component, line) });
   const components: ComponentSpec[] = [];
   if (chains) {
-    components.push({ name: 'chain-watcher', app: 'chain-watcher', args: ['chain-watcher', 'run'], env: { FLEETVISOR_CHAINS: chains, FLEETVISOR_CHAIN_WATCHER_RELAY: 'false' } });
+    components.push({ name: 'chain-watcher', app: 'chain-watcher', args: ['chain-watcher', 'run'], env: {
+        FLEETVISOR_CHAINS: chains,
+        FLEETVISOR_CHAIN_WATCHER_RELAY: 'false',
+        // Tuned to the local chain's block time: a silent socket is dropped after 4 blocks, a
+        // standby tries the lock twice per block (takeover within two blocks).
+        ...(opts.devnet
+          ? { FLEETVISOR_CHAIN_WATCHER_WS_STALL: `${Math.max(4 * opts.blockTimeMs, 2_000)}ms`, FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: `${Math.max(Math.floor(opts.blockTimeMs / 2), 100)}ms` }
+          : {}),
+        ...pick(env, ['FLEETVISOR_CHAIN_WATCHER_WS_STALL', 'FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY']),
+      },
+    });
   } else {
     logger.warn('no chain to watch: --no-devnet without FLEETVISOR_CHAINS; the chain-watcher is not started');
   }
