@@ -1,0 +1,173 @@
+// `fleetvisor services list|status|restart|stop|start|logs`: this host's runner through its local
+// control socket; `list`/`status` with --fleet ask every runner over the bus.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { RequestStrategy } from 'nats';
+import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { connectNats } from '@fleetvisor/messaging';
+import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { validServiceName } from '../home/names';
+import { RunnerHome } from '../home/runner-home';
+import { controlRequest, type ControlReply, type ControlRequest } from '../supervision/control-socket';
+import { directoryOption, duration, jsonOption, setup, table } from './common';
+import type { RunnerConfig } from '../config';
+import type { Logger } from '@fleetvisor/platform';
+
+const fleetOptions = {
+  fleet: { type: 'boolean', description: 'ask every runner of the fleet over the bus' },
+  host: { type: 'string', description: 'with --fleet: only this host', placeholder: 'host' },
+  timeout: { type: 'string', description: 'with --fleet: how long to gather replies (ms)', default: '2000', placeholder: 'ms' },
+} as const;
+
+const replyCheck = TypeCompiler.Compile(CommandReplySchema);
+
+async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
+  const subjects = createSubjects(config.core.subjectRoot);
+  const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
+  try {
+    const out: unknown[] = [];
+    const replies = await nc.requestMany(subjects.command('service-runner', verb), Buffer.from(JSON.stringify(payload)), { strategy: RequestStrategy.Timer, maxWait: timeoutMs });
+    for await (const m of replies) {
+      try {
+        const r = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown;
+        if (replyCheck.Check(r) && r.ok) out.push(r.result);
+      } catch {
+        // a reply that is not ours
+      }
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function local(config: RunnerConfig, req: ControlRequest): Promise<unknown> {
+  const socket = new RunnerHome(config.directory).socketPath;
+  let reply: ControlReply;
+  try {
+    reply = await controlRequest(socket, req);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new Error(`no runner is running on this host (${socket}); start one with \`fleetvisor start\``);
+    throw e;
+  }
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.result;
+}
+
+function listRows(rows: (ServiceSummary & { host: string })[]): string {
+  const now = Date.now();
+  return table([
+    ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS'],
+    ...rows.map((r) => [r.host, r.service, r.role, r.chainId ?? '-', r.version ?? '-', r.state, duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined), String(r.restarts)]),
+  ]);
+}
+
+const listCommand = defineCliCommand({
+  path: ['services', 'list'],
+  summary: 'services of this host (or of the fleet with --fleet): host, service, role, chain, version, state, uptime, restarts',
+  options: { ...directoryOption, ...fleetOptions, 'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' }, ...jsonOption },
+  async run(ctx) {
+    const o = ctx.options;
+    const { config, logger } = setup(o.directory);
+    let rows: (ServiceSummary & { host: string })[];
+    if (o.fleet) {
+      const req = { ...(o.host ? { host: o.host } : {}), ...(o['chain-id'] ? { chainId: o['chain-id'] } : {}) };
+      const results = (await askFleet(config, logger, ServicesList.verb, req, Number(o.timeout))) as { host: string; services: ServiceSummary[] }[];
+      rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s })));
+    } else {
+      const r = (await local(config, { op: 'list' })) as { host: string; services: ServiceSummary[] };
+      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s }));
+    }
+    rows.sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
+    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows));
+    return 0;
+  },
+});
+
+function statusText(host: string, s: ServiceStatus): string {
+  const lines = [
+    ['host', host],
+    ['service', s.service],
+    ['role', s.role],
+    ['chain', s.chainId ?? '-'],
+    ['binary', `${s.binary} ${s.version ?? ''}`.trim()],
+    ['binary path', s.binaryPath ?? '-'],
+    ['config', s.configPath],
+    ['state', s.state],
+    ['pid', s.pid ? String(s.pid) : '-'],
+    ['uptime', duration(s.uptimeMs)],
+    ['restarts', String(s.restarts)],
+    ['last exit', s.lastExit ? `${s.lastExit.signal ?? `code ${s.lastExit.code}`} at ${s.lastExit.at}` : '-'],
+  ];
+  return table(lines);
+}
+
+const statusCommand = defineCliCommand({
+  path: ['services', 'status'],
+  args: '<service>',
+  summary: 'detailed status of one service (on every host that has it with --fleet)',
+  options: { ...directoryOption, ...fleetOptions, ...jsonOption },
+  async run(ctx) {
+    const name = ctx.positionals[0];
+    if (!name) throw new UsageError('expected a service name');
+    validServiceName(name);
+    const o = ctx.options;
+    const { config, logger } = setup(o.directory);
+    const results: { host: string; status: ServiceStatus }[] = o.fleet
+      ? ((await askFleet(config, logger, ServicesStatus.verb, { service: name, ...(o.host ? { host: o.host } : {}) }, Number(o.timeout))) as { host: string; status: ServiceStatus }[])
+      : [(await local(config, { op: 'status', service: name })) as { host: string; status: ServiceStatus }];
+    if (results.length === 0) throw new Error(`no runner answered for service ${name}`);
+    ctx.io.out(o.json ? JSON.stringify(results) + '\n' : results.map((r) => statusText(r.host, r.status)).join('\n'));
+    return 0;
+  },
+});
+
+function actionCommand(op: 'restart' | 'stop' | 'start', summary: string): CliCommand {
+  return defineCliCommand({
+    path: ['services', op],
+    args: '<service>',
+    summary,
+    options: { ...directoryOption, ...jsonOption },
+    async run(ctx: CliContext<{ directory: string | undefined; json: boolean }>) {
+      const name = ctx.positionals[0];
+      if (!name) throw new UsageError('expected a service name');
+      validServiceName(name);
+      const { config } = setup(ctx.options.directory);
+      const r = (await local(config, { op, service: name })) as { host: string; status: ServiceStatus };
+      ctx.io.out(ctx.options.json ? JSON.stringify(r) + '\n' : `${name}: ${r.status.state}${r.status.pid ? ` (pid ${r.status.pid})` : ''}\n`);
+      return 0;
+    },
+  }) as unknown as CliCommand;
+}
+
+const logsCommand = defineCliCommand({
+  path: ['services', 'logs'],
+  args: '<service>',
+  summary: 'the last lines of a service\'s log file (logs/<service>.log)',
+  options: { ...directoryOption, lines: { type: 'string', description: 'how many lines', default: '100', placeholder: 'n' } },
+  async run(ctx) {
+    const name = ctx.positionals[0];
+    if (!name) throw new UsageError('expected a service name');
+    const { home } = setup(ctx.options.directory);
+    const file = home.logFile(validServiceName(name));
+    if (!existsSync(file)) throw new Error(`no log for ${name} at ${file}`);
+    const n = Number(ctx.options.lines);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError('--lines must be a positive integer');
+    const size = statSync(file).size;
+    const text = readFileSync(file).subarray(Math.max(0, size - 4 * 1024 * 1024)).toString('utf8');
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    ctx.io.out(lines.slice(-n).join('\n') + '\n');
+    return 0;
+  },
+});
+
+export const servicesCommands: CliCommand[] = [
+  listCommand as unknown as CliCommand,
+  statusCommand as unknown as CliCommand,
+  actionCommand('restart', 'restart a service of this host (SIGTERM, SIGKILL after the grace, start)'),
+  actionCommand('stop', 'stop a service of this host and keep it down'),
+  actionCommand('start', 'start a stopped service of this host'),
+  logsCommand as unknown as CliCommand,
+];

@@ -1,0 +1,22 @@
+import { defineCliCommand } from '@fleetvisor/platform';
+import { Runner } from '../runner';
+import { directoryOption, setup } from './common';
+
+export const startCommand = defineCliCommand({
+  path: ['start'],
+  summary: 'supervise every service of config.yml on its linked binary and follow VersionChanged for the chain',
+  description:
+    'Runs until SIGTERM/SIGINT, which it passes on to the services (SIGKILL after FLEETVISOR_RUNNER_STOP_GRACE). ' +
+    'Keeps supervising while Postgres or NATS is down; events wait in the spool.',
+  options: { ...directoryOption },
+  async run(ctx) {
+    const { config, logger } = setup(ctx.options.directory);
+    const runner = new Runner({ config, logger });
+    await runner.start();
+    const sig = await ctx.io.interrupted;
+    logger.info({ signal: sig }, 'stopping services');
+    await runner.stop(`runner received ${sig}`);
+    logger.flush?.();
+    return 0;
+  },
+});

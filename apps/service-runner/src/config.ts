@@ -1,0 +1,83 @@
+// The service-runner's settings, read once from the environment and validated. Everything the
+// runner does on disk lives under the home (`<directory>/.fleetvisor`); the bus and the log come
+// from the shared core settings (FLEETVISOR_DATABASE_URL, FLEETVISOR_NATS_URL, ...).
+import { homedir } from 'node:os';
+import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+
+export interface RunnerTuning {
+  /** SIGTERM → SIGKILL grace when stopping a child. */
+  stopGraceMs: number;
+  /** First restart delay after a crash; doubles up to restartMaxMs. */
+  restartInitialMs: number;
+  restartMaxMs: number;
+  /** A run that lasted this long resets the backoff (the child was healthy). */
+  healthyAfterMs: number;
+  /** Crashes within crashWindowMs that make a crash loop. */
+  crashLoopCrashes: number;
+  crashWindowMs: number;
+  /** After an upgrade restart, the child must stay up this long to count as healthy. */
+  healthStableMs: number;
+  /** How long a TCP/HTTP probe may keep failing after start before the upgrade is failed. */
+  healthTimeoutMs: number;
+  /** Services restarted at once during an upgrade (1 = rolling). */
+  upgradeParallelism: number;
+  /** Wait before retrying a failed upgrade to the same version; doubles up to retryMaxMs. */
+  upgradeRetryInitialMs: number;
+  upgradeRetryMaxMs: number;
+  /** Per-service log file size before it is rotated, and rotated files kept. */
+  logMaxBytes: number;
+  logFiles: number;
+}
+
+export interface RunnerConfig {
+  core: CoreConfig;
+  /** Folder that holds `.fleetvisor` (lavavisor's --directory; default the user's home). */
+  directory: string;
+  tuning: RunnerTuning;
+  /** Passphrase for the secrets file (FLEETVISOR_SECRETS_PASSPHRASE); never logged. */
+  secretsPassphrase: string | undefined;
+  /** Key file for the secrets file, instead of a passphrase (FLEETVISOR_SECRETS_KEY_FILE). */
+  secretsKeyFile: string | undefined;
+  /** Platform key for release manifests (linux/amd64...). */
+  platform: string;
+}
+
+function goArch(arch: string): string {
+  return ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' } as Record<string, string>)[arch] ?? arch;
+}
+
+export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
+  const r = envReader(env);
+  const core = readCoreConfig(env);
+  const tuning: RunnerTuning = {
+    stopGraceMs: r.duration('FLEETVISOR_RUNNER_STOP_GRACE', '10s'),
+    restartInitialMs: r.duration('FLEETVISOR_RUNNER_RESTART_INITIAL', '1s'),
+    restartMaxMs: r.duration('FLEETVISOR_RUNNER_RESTART_MAX', '60s'),
+    healthyAfterMs: r.duration('FLEETVISOR_RUNNER_HEALTHY_AFTER', '30s'),
+    crashLoopCrashes: r.int('FLEETVISOR_RUNNER_CRASH_LOOP_CRASHES', 5, { min: 2, max: 1000 }),
+    crashWindowMs: r.duration('FLEETVISOR_RUNNER_CRASH_WINDOW', '60s'),
+    healthStableMs: r.duration('FLEETVISOR_RUNNER_HEALTH_STABLE', '5s'),
+    healthTimeoutMs: r.duration('FLEETVISOR_RUNNER_HEALTH_TIMEOUT', '30s'),
+    upgradeParallelism: r.int('FLEETVISOR_RUNNER_UPGRADE_PARALLELISM', 1, { min: 1, max: 1000 }),
+    upgradeRetryInitialMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL', '1m'),
+    upgradeRetryMaxMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_MAX', '1h'),
+    logMaxBytes: r.int('FLEETVISOR_RUNNER_LOG_MAX_BYTES', 50 * 1024 * 1024, { min: 1024 }),
+    logFiles: r.int('FLEETVISOR_RUNNER_LOG_FILES', 5, { min: 1, max: 100 }),
+  };
+  if (tuning.restartMaxMs < tuning.restartInitialMs) {
+    throw new ConfigError('FLEETVISOR_RUNNER_RESTART_MAX', 'must be >= FLEETVISOR_RUNNER_RESTART_INITIAL');
+  }
+  const secretsKeyFile = r.optionalString('FLEETVISOR_SECRETS_KEY_FILE');
+  if (secretsKeyFile !== undefined && !secretsKeyFile.startsWith('/')) {
+    throw new ConfigError('FLEETVISOR_SECRETS_KEY_FILE', 'must be an absolute path');
+  }
+  return {
+    core,
+    directory: r.string('FLEETVISOR_RUNNER_DIRECTORY', homedir()),
+    tuning,
+    // Not trimmed: a passphrase may end in a space. envReader trims, so read it raw here.
+    secretsPassphrase: env['FLEETVISOR_SECRETS_PASSPHRASE'] === undefined || env['FLEETVISOR_SECRETS_PASSPHRASE'] === '' ? undefined : env['FLEETVISOR_SECRETS_PASSPHRASE'],
+    secretsKeyFile,
+    platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
+  };
+}

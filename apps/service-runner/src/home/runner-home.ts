@@ -1,0 +1,313 @@
+// The runner's home on disk (`<directory>/.fleetvisor`), like lavavisor's `~/.lavavisor`:
+//   config.yml                     chain, node, binary, download/upgrade settings, services: [...]
+//   services/<name>.yml            one service definition (role, binary, args, network address)
+//   services/configs/<name>.yml    the lavap config the service runs with (copied by create-service)
+//   services/<name>.bin            link to the binary the service runs (upgrades/v<X.Y.Z>/<binary>)
+//   upgrades/v<X.Y.Z>/<binary>     installed binaries, one folder per version
+//   current/<binary>               link to the binary new services start on
+//   logs/<name>.log[.N]            child stdout/stderr, rotated
+//   spool/                         events not yet in the log (see events/event-spool.ts)
+//   state/                         upgrade state machine, last known protocol version
+//   secrets/                       the encrypted keyring password
+//   runner.sock                    local control socket of a running `fleetvisor start`
+// Every path is built here from validated names, so nothing outside the home is ever touched.
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { SERVICE_ROLES, type ServiceRole } from '@fleetvisor/contracts';
+import { writeFileAtomic } from './atomic-file';
+import { validBinaryName, validChainId, validServiceName, validVersion } from './names';
+
+export const HOME_DIR_NAME = '.fleetvisor';
+
+export interface DownloadSettings {
+  /** URL of a Cosmovisor release manifest, `{version}` substituted: {"binaries":{"linux/amd64":"<url>?checksum=sha256:<hex>"}}. */
+  manifestUrl?: string;
+  /** URL of the binary, `{version}`, `{os}`, `{arch}` substituted; needs checksumUrl or checksums. */
+  urlTemplate?: string;
+  /** URL of a file holding the sha256 hex of urlTemplate's binary (same substitutions). */
+  checksumUrl?: string;
+  /** sha256 hex per version, for urlTemplate. */
+  checksums?: Record<string, string>;
+  /** Shell command that builds the binary: gets FLEETVISOR_BUILD_VERSION and FLEETVISOR_BUILD_OUTPUT in its environment. */
+  buildCommand?: string;
+}
+
+export interface UpgradeSettings {
+  /** Services restarted at once (1 = rolling, the default). */
+  parallelism?: number;
+  /** Pre-upgrade hook (Cosmovisor exit codes: 0 ok, 1 not implemented = ok, 30 fail, 31 retry). */
+  preUpgrade?: string;
+  /** Health probe after a restart: stay up only, or also TCP connect / HTTP GET on the network address. */
+  probe?: 'none' | 'tcp' | 'http';
+}
+
+export interface HomeConfig {
+  chainId: string;
+  node?: string;
+  binary: string;
+  autoDownload: boolean;
+  download: DownloadSettings;
+  upgrade: UpgradeSettings;
+  services: string[];
+}
+
+export interface ServiceDefinition {
+  name: string;
+  role: ServiceRole;
+  chainId?: string;
+  binary: string;
+  /** The copied lavap config (absolute). */
+  configPath: string;
+  /** Arguments after the binary. Never holds a secret (the keyring password goes to stdin). */
+  args: string[];
+  /** host:port the service listens on (first endpoint), for the health probe. */
+  networkAddress?: string;
+  /** Feed the stored keyring password when the child prompts for it. */
+  keyringPassword: boolean;
+}
+
+export class HomeError extends Error {
+  override name = 'HomeError';
+}
+
+function asRecord(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HomeError(`${what} must be a mapping`);
+  return v as Record<string, unknown>;
+}
+const optString = (o: Record<string, unknown>, key: string, what: string): string | undefined => {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new HomeError(`${what}: ${key} must be a non-empty string`);
+  return v;
+};
+
+export function parseHomeConfig(text: string, file = 'config.yml'): HomeConfig {
+  const o = asRecord(parseYaml(text) ?? {}, file);
+  const chainId = validChainId(o['chain-id']);
+  const binary = validBinaryName(o['binary'] ?? 'lavap');
+  const d = o['download'] === undefined ? {} : asRecord(o['download'], `${file}: download`);
+  const u = o['upgrade'] === undefined ? {} : asRecord(o['upgrade'], `${file}: upgrade`);
+  const download: DownloadSettings = {};
+  for (const [key, prop] of [
+    ['manifest-url', 'manifestUrl'],
+    ['url-template', 'urlTemplate'],
+    ['checksum-url', 'checksumUrl'],
+    ['build-command', 'buildCommand'],
+  ] as const) {
+    const v = optString(d, key, `${file}: download`);
+    if (v !== undefined) download[prop] = v;
+  }
+  if (d['checksums'] !== undefined) {
+    const c = asRecord(d['checksums'], `${file}: download.checksums`);
+    download.checksums = {};
+    for (const [ver, hex] of Object.entries(c)) {
+      if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/i.test(hex)) throw new HomeError(`${file}: download.checksums.${ver} must be a sha256 hex`);
+      download.checksums[validVersion(ver)] = hex.toLowerCase();
+    }
+  }
+  const upgrade: UpgradeSettings = {};
+  if (u['parallelism'] !== undefined) {
+    const p = u['parallelism'];
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 1) throw new HomeError(`${file}: upgrade.parallelism must be an integer >= 1`);
+    upgrade.parallelism = p;
+  }
+  const hook = optString(u, 'pre-upgrade', `${file}: upgrade`);
+  if (hook !== undefined) upgrade.preUpgrade = hook;
+  if (u['probe'] !== undefined) {
+    if (u['probe'] !== 'none' && u['probe'] !== 'tcp' && u['probe'] !== 'http') throw new HomeError(`${file}: upgrade.probe must be none, tcp or http`);
+    upgrade.probe = u['probe'];
+  }
+  const services = o['services'] ?? [];
+  if (!Array.isArray(services)) throw new HomeError(`${file}: services must be a list`);
+  const node = optString(o, 'node', file);
+  return {
+    chainId,
+    ...(node !== undefined ? { node } : {}),
+    binary,
+    autoDownload: o['auto-download'] === true,
+    download,
+    upgrade,
+    services: services.map((s) => validServiceName(s)),
+  };
+}
+
+export function serializeHomeConfig(c: HomeConfig): string {
+  const download: Record<string, unknown> = {};
+  if (c.download.manifestUrl) download['manifest-url'] = c.download.manifestUrl;
+  if (c.download.urlTemplate) download['url-template'] = c.download.urlTemplate;
+  if (c.download.checksumUrl) download['checksum-url'] = c.download.checksumUrl;
+  if (c.download.checksums) download['checksums'] = c.download.checksums;
+  if (c.download.buildCommand) download['build-command'] = c.download.buildCommand;
+  const upgrade: Record<string, unknown> = {};
+  if (c.upgrade.parallelism !== undefined) upgrade['parallelism'] = c.upgrade.parallelism;
+  if (c.upgrade.preUpgrade) upgrade['pre-upgrade'] = c.upgrade.preUpgrade;
+  if (c.upgrade.probe) upgrade['probe'] = c.upgrade.probe;
+  return stringifyYaml({
+    'chain-id': c.chainId,
+    ...(c.node ? { node: c.node } : {}),
+    binary: c.binary,
+    'auto-download': c.autoDownload,
+    ...(Object.keys(download).length ? { download } : {}),
+    ...(Object.keys(upgrade).length ? { upgrade } : {}),
+    services: c.services,
+  });
+}
+
+export function parseServiceDefinition(text: string, file: string): ServiceDefinition {
+  const o = asRecord(parseYaml(text), file);
+  const role = o['role'];
+  if (typeof role !== 'string' || !(SERVICE_ROLES as readonly string[]).includes(role)) throw new HomeError(`${file}: role must be one of ${SERVICE_ROLES.join(', ')}`);
+  const args = o['args'];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) throw new HomeError(`${file}: args must be a list of strings`);
+  const configPath = o['config'];
+  if (typeof configPath !== 'string' || !path.isAbsolute(configPath)) throw new HomeError(`${file}: config must be an absolute path`);
+  const chainId = o['chain-id'] === undefined ? undefined : validChainId(o['chain-id']);
+  const networkAddress = optString(o, 'network-address', file);
+  return {
+    name: validServiceName(o['name']),
+    role: role as ServiceRole,
+    ...(chainId ? { chainId } : {}),
+    binary: validBinaryName(o['binary']),
+    configPath,
+    args: args as string[],
+    ...(networkAddress ? { networkAddress } : {}),
+    keyringPassword: o['keyring-password'] === true,
+  };
+}
+
+export function serializeServiceDefinition(d: ServiceDefinition): string {
+  return stringifyYaml({
+    name: d.name,
+    role: d.role,
+    ...(d.chainId ? { 'chain-id': d.chainId } : {}),
+    binary: d.binary,
+    config: d.configPath,
+    args: d.args,
+    ...(d.networkAddress ? { 'network-address': d.networkAddress } : {}),
+    'keyring-password': d.keyringPassword,
+  });
+}
+
+export class RunnerHome {
+  readonly root: string;
+
+  constructor(directory: string) {
+    this.root = path.resolve(directory, HOME_DIR_NAME);
+  }
+
+  get configFile(): string {
+    return path.join(this.root, 'config.yml');
+  }
+  get servicesDir(): string {
+    return path.join(this.root, 'services');
+  }
+  get serviceConfigsDir(): string {
+    return path.join(this.root, 'services', 'configs');
+  }
+  get upgradesDir(): string {
+    return path.join(this.root, 'upgrades');
+  }
+  get currentDir(): string {
+    return path.join(this.root, 'current');
+  }
+  get logsDir(): string {
+    return path.join(this.root, 'logs');
+  }
+  get spoolDir(): string {
+    return path.join(this.root, 'spool');
+  }
+  get stateDir(): string {
+    return path.join(this.root, 'state');
+  }
+  get secretsDir(): string {
+    return path.join(this.root, 'secrets');
+  }
+  get socketPath(): string {
+    return path.join(this.root, 'runner.sock');
+  }
+  get tmpDir(): string {
+    return path.join(this.root, 'tmp');
+  }
+
+  serviceFile(name: string): string {
+    return path.join(this.servicesDir, `${validServiceName(name)}.yml`);
+  }
+  serviceConfigFile(name: string): string {
+    return path.join(this.serviceConfigsDir, `${validServiceName(name)}.yml`);
+  }
+  serviceLink(name: string): string {
+    return path.join(this.servicesDir, `${validServiceName(name)}.bin`);
+  }
+  logFile(name: string): string {
+    return path.join(this.logsDir, `${validServiceName(name)}.log`);
+  }
+  versionDir(version: string): string {
+    return path.join(this.upgradesDir, `v${validVersion(version)}`);
+  }
+  binaryPath(version: string, binary: string): string {
+    return path.join(this.versionDir(version), validBinaryName(binary));
+  }
+  currentLink(binary: string): string {
+    return path.join(this.currentDir, validBinaryName(binary));
+  }
+
+  exists(): boolean {
+    return existsSync(this.configFile);
+  }
+
+  ensureLayout(): void {
+    for (const d of [this.root, this.servicesDir, this.serviceConfigsDir, this.upgradesDir, this.currentDir, this.logsDir, this.spoolDir, this.stateDir, this.tmpDir]) {
+      mkdirSync(d, { recursive: true });
+    }
+    mkdirSync(this.secretsDir, { recursive: true, mode: 0o700 });
+  }
+
+  readConfig(): HomeConfig {
+    if (!this.exists()) throw new HomeError(`no runner home at ${this.root}: run \`fleetvisor init --chain-id <id>\` first`);
+    return parseHomeConfig(readFileSync(this.configFile, 'utf8'), this.configFile);
+  }
+
+  writeConfig(c: HomeConfig): void {
+    writeFileAtomic(this.configFile, serializeHomeConfig(c));
+  }
+
+  readService(name: string): ServiceDefinition {
+    const file = this.serviceFile(name);
+    if (!existsSync(file)) throw new HomeError(`service ${name} has no definition at ${file}`);
+    const def = parseServiceDefinition(readFileSync(file, 'utf8'), file);
+    if (def.name !== name) throw new HomeError(`${file}: name ${def.name} does not match the file name`);
+    return def;
+  }
+
+  writeService(d: ServiceDefinition): void {
+    writeFileAtomic(this.serviceFile(d.name), serializeServiceDefinition(d));
+  }
+
+  /** Installed versions of a binary (folders upgrades/v<X.Y.Z> that hold it). */
+  installedVersions(binary: string): string[] {
+    if (!existsSync(this.upgradesDir)) return [];
+    const out: string[] = [];
+    for (const entry of readdirSync(this.upgradesDir)) {
+      const m = /^v(\d+\.\d+\.\d+)$/.exec(entry);
+      if (!m) continue;
+      try {
+        if (existsSync(this.binaryPath(m[1]!, binary))) out.push(validVersion(m[1]));
+      } catch {
+        // not a strict version folder
+      }
+    }
+    return out;
+  }
+
+  /** The version a link points at (upgrades/v<X.Y.Z>/<binary>), or undefined. */
+  linkedVersion(link: string): string | undefined {
+    try {
+      const target = readlinkSync(link);
+      const m = /(?:^|\/)v(\d+\.\d+\.\d+)\/[^/]+$/.exec(target);
+      return m ? m[1] : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

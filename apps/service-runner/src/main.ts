@@ -1,0 +1,23 @@
+// Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|services ...|secrets ...|install-systemd`
+// are delegated here by the CLI (appCommand), or run directly with `node bin/run-ts.js apps/service-runner/src/main.ts`.
+import 'reflect-metadata';
+import { runMain, type CliCommand } from '@fleetvisor/platform';
+import { createServiceCommand } from './commands/create-service.command';
+import { initCommand } from './commands/init.command';
+import { installSystemdCommand } from './commands/install-systemd.command';
+import { secretsSetPasswordCommand } from './commands/secrets.command';
+import { servicesCommands } from './commands/services.command';
+import { startCommand } from './commands/start.command';
+import { wrapCommand } from './commands/wrap.command';
+
+export const COMMANDS: readonly CliCommand[] = [
+  initCommand,
+  createServiceCommand,
+  startCommand,
+  wrapCommand,
+  ...servicesCommands,
+  secretsSetPasswordCommand,
+  installSystemdCommand,
+] as unknown as CliCommand[];
+
+runMain('fleetvisor', COMMANDS, 'fleetvisor service-runner — supervises this host\'s services and upgrades them on VersionChanged.');

@@ -1,0 +1,222 @@
+// The runner: supervises this host's services, records their events through the spool, follows
+// VersionChanged for its chain and upgrades/rolls back, answers local control and fleet-wide
+// queries. Plain class: `fleetvisor start` (and tests, and the bench) construct and start it.
+// Nothing here waits on Postgres or NATS: both are optional at every moment.
+import path from 'node:path';
+import { DuplicateEventIdError } from '@fleetvisor/event-store';
+import { HOST_NAME_PATTERN, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { ConfigError, type Logger } from '@fleetvisor/platform';
+import type { RunnerConfig } from './config';
+import { EventRecorder } from './events/event-recorder';
+import { EventSpool, SpoolFlusher } from './events/event-spool';
+import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
+import { RunnerLinks } from './bus/runner-links';
+import { ServicesCommands } from './bus/services-commands';
+import { VersionFollower } from './bus/version-follower';
+import { ControlServer, type ControlRequest } from './supervision/control-socket';
+import { reapOrphan, SupervisedService } from './supervision/supervised-service';
+import { BinaryFetcher } from './upgrades/binary-fetcher';
+import { BinaryStore } from './upgrades/binary-store';
+import { UpgradeCoordinator } from './upgrades/upgrade-coordinator';
+import { UpgradeStateStore } from './upgrades/upgrade-state';
+import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
+
+export interface RunnerOptions {
+  config: RunnerConfig;
+  logger: Logger;
+  /** wrap: supervise exactly these (not config.yml's), do not follow versions. */
+  wrapped?: ServiceDefinition[];
+  /** Copy child output to this process's stdout/stderr (wrap). */
+  echo?: boolean;
+}
+
+export function validHost(host: string): string {
+  if (!new RegExp(HOST_NAME_PATTERN).test(host)) {
+    throw new ConfigError('FLEETVISOR_HOST', `"${host}" is not a valid host id (letters, digits, . _ -, max 120)`);
+  }
+  return host;
+}
+
+export class Runner {
+  readonly home: RunnerHome;
+  readonly host: string;
+  readonly spool: EventSpool;
+  readonly recorder: EventRecorder;
+  readonly flusher: SpoolFlusher;
+  readonly links: RunnerLinks;
+  readonly store: BinaryStore;
+  readonly state: UpgradeStateStore;
+  readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
+  coordinator: UpgradeCoordinator | undefined;
+  private follower: VersionFollower | undefined;
+  private commands: ServicesCommands | undefined;
+  private control: ControlServer | undefined;
+  private homeConfig: HomeConfig | undefined;
+  private password: string | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.log = opts.logger;
+    this.host = validHost(opts.config.core.host);
+    this.home = new RunnerHome(opts.config.directory);
+    this.home.ensureLayout();
+    this.spool = new EventSpool(this.home.spoolDir);
+    this.recorder = new EventRecorder(this.spool, this.host);
+    this.links = new RunnerLinks(opts.config.core, this.log);
+    this.flusher = new SpoolFlusher({
+      spool: this.spool,
+      logger: this.log,
+      sink: () => ({ append: async (stream, events) => void (await this.links.store.appendToStream(stream, events)) }),
+      isPermanent: (e) => e instanceof DuplicateEventIdError,
+    });
+    this.recorder.attach(this.flusher);
+    this.store = new BinaryStore(this.home);
+    this.state = new UpgradeStateStore(this.home.stateDir);
+  }
+
+  private keySource(): KeySource | undefined {
+    const c = this.opts.config;
+    if (c.secretsKeyFile) return { keyFile: c.secretsKeyFile };
+    if (c.secretsPassphrase) return { passphrase: c.secretsPassphrase };
+    return undefined;
+  }
+
+  async start(): Promise<void> {
+    const wrap = this.opts.wrapped !== undefined;
+    const defs = wrap ? this.opts.wrapped! : this.loadDefinitions();
+    if (defs.some((d) => d.keyringPassword)) {
+      const pw = new KeyringPasswordStore(this.home.secretsDir);
+      const src = this.keySource();
+      if (pw.exists() && src) this.password = pw.get(src);
+      else this.log.warn('a service wants the keyring password but none is stored or no key is configured (FLEETVISOR_SECRETS_PASSPHRASE / FLEETVISOR_SECRETS_KEY_FILE)');
+    }
+    const t = this.opts.config.tuning;
+    for (const def of defs) {
+      const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
+      reapOrphan(pidFile, this.log);
+      const svc = new SupervisedService(
+        {
+          name: def.name,
+          role: def.role,
+          ...(def.chainId ? { chainId: def.chainId } : {}),
+          binary: def.binary,
+          command: wrap ? def.configPath : this.home.serviceLink(def.name),
+          args: def.args,
+          configPath: def.configPath,
+          ...(def.networkAddress ? { networkAddress: def.networkAddress } : {}),
+          logFile: this.home.logFile(def.name),
+          pidFile,
+          ...(def.keyringPassword ? { password: () => this.password } : {}),
+          ...(this.opts.echo ? { echo: true } : {}),
+          ...(wrap ? { cwd: process.cwd() } : {}),
+        },
+        t,
+        wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
+        this.recorder,
+        this.log,
+      );
+      this.services.set(def.name, { def, svc });
+    }
+    if (!wrap) {
+      const cfg = this.homeConfig!;
+      this.coordinator = new UpgradeCoordinator({
+        home: this.home,
+        config: cfg,
+        store: this.store,
+        fetcher: new BinaryFetcher({ home: this.home, platform: this.opts.config.platform, onProgress: (p) => this.log.info(p, 'downloading') }),
+        state: this.state,
+        recorder: this.recorder,
+        services: () => this.services,
+        tuning: t,
+        logger: this.log,
+      });
+      this.coordinator.recoverInterrupted();
+    }
+    this.flusher.kick();
+    for (const { svc } of this.services.values()) await svc.start();
+    this.links.startNats();
+    if (this.coordinator) {
+      this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
+      this.follower.start();
+      // Versions seen before a restart still apply (e.g. log and bus both down now).
+      this.coordinator.reconcile();
+    }
+    this.commands = new ServicesCommands(this.links, { host: this.host, list: (c) => this.list(c), status: (s) => this.status(s) }, this.log);
+    this.commands.start();
+    this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
+    await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
+    this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  private loadDefinitions(): ServiceDefinition[] {
+    this.homeConfig = this.home.readConfig();
+    const out: ServiceDefinition[] = [];
+    for (const name of this.homeConfig.services) {
+      try {
+        out.push(this.home.readService(name));
+      } catch (e) {
+        this.log.error({ service: name, err: (e as Error).message }, 'service definition unreadable; not started');
+      }
+    }
+    return out;
+  }
+
+  list(chainId?: string): ServiceSummary[] {
+    const out: ServiceSummary[] = [];
+    for (const [name, { def, svc }] of this.services) {
+      if (chainId && def.chainId !== chainId) continue;
+      out.push({
+        service: name,
+        role: def.role,
+        ...(def.chainId ? { chainId: def.chainId } : {}),
+        binary: def.binary,
+        ...(svc.version ? { version: svc.version } : {}),
+        state: svc.state,
+        ...(svc.running && svc.pid ? { pid: svc.pid } : {}),
+        ...(svc.running && svc.startedAt ? { startedAt: svc.startedAt.toISOString() } : {}),
+        restarts: svc.restarts,
+      });
+    }
+    return out;
+  }
+
+  status(name: string): ServiceStatus | undefined {
+    const e = this.services.get(name);
+    if (!e) return undefined;
+    const summary = this.list().find((s) => s.service === name)!;
+    const { svc, def } = e;
+    return {
+      ...summary,
+      configPath: def.configPath,
+      ...(svc.binaryPath ? { binaryPath: svc.binaryPath } : {}),
+      ...(svc.running && svc.startedAt ? { uptimeMs: Date.now() - svc.startedAt.getTime() } : {}),
+      ...(svc.lastExit ? { lastExit: svc.lastExit } : {}),
+    };
+  }
+
+  private async onControl(req: ControlRequest): Promise<unknown> {
+    if (req.op === 'list') return { host: this.host, services: this.list() };
+    const e = this.services.get(req.service);
+    if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
+    if (req.op === 'status') return { host: this.host, status: this.status(req.service) };
+    if (req.op === 'stop') await e.svc.stop('stopped by operator', 'cli');
+    else if (req.op === 'start') await e.svc.start();
+    else await e.svc.restart();
+    return { host: this.host, status: this.status(req.service) };
+  }
+
+  /** Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the log is up. */
+  async stop(reason = 'runner shutdown'): Promise<void> {
+    await this.control?.stop();
+    await this.follower?.stop();
+    await this.coordinator?.stop();
+    await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
+    for (const { svc } of this.services.values()) svc.closeLog();
+    await this.commands?.stop();
+    await this.flusher.drain(3_000);
+    await this.flusher.stop();
+    await this.links.close();
+    this.log.info({ spooled: this.spool.count() }, 'service runner stopped');
+  }
+}
+

@@ -1,0 +1,88 @@
+// Test/bench fixture: a runner home with fake lavap binaries installed, services created from
+// generated configs, and a RunnerConfig tuned for fast tests. No test framework imports here.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CoreConfig } from '@fleetvisor/platform';
+import type { RunnerConfig, RunnerTuning } from '../config';
+import { createService } from '../home/create-service';
+import { RunnerHome, type HomeConfig } from '../home/runner-home';
+import { EventRecorder } from '../events/event-recorder';
+import { EventSpool } from '../events/event-spool';
+import { BinaryStore } from '../upgrades/binary-store';
+import { consumerConfigYaml, providerConfigYaml, writeFakeLavap, type FakeBehaviour } from './fake-lavap';
+
+export const FAST_TUNING: RunnerTuning = {
+  stopGraceMs: 2_000,
+  restartInitialMs: 100,
+  restartMaxMs: 1_000,
+  healthyAfterMs: 2_000,
+  crashLoopCrashes: 3,
+  crashWindowMs: 10_000,
+  healthStableMs: 400,
+  healthTimeoutMs: 2_000,
+  upgradeParallelism: 1,
+  upgradeRetryInitialMs: 600_000,
+  upgradeRetryMaxMs: 3_600_000,
+  logMaxBytes: 1024 * 1024,
+  logFiles: 2,
+};
+
+export interface FixtureService {
+  role: 'provider' | 'consumer';
+  from: string;
+  chainLabel: string;
+  port: number;
+  keyringBackend?: string;
+}
+
+export class RunnerFixture {
+  readonly dir: string;
+  readonly home: RunnerHome;
+
+  constructor(
+    readonly core: CoreConfig,
+    readonly chainId: string,
+    prefix = 'fv-runner-',
+  ) {
+    this.dir = mkdtempSync(path.join(tmpdir(), prefix));
+    this.home = new RunnerHome(this.dir);
+    this.home.ensureLayout();
+  }
+
+  config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', ...extra };
+  }
+
+  writeHomeConfig(c: Partial<HomeConfig> = {}): void {
+    const prior = this.home.exists() ? this.home.readConfig() : undefined;
+    this.home.writeConfig({ chainId: this.chainId, binary: 'lavap', autoDownload: false, download: {}, upgrade: {}, services: prior?.services ?? [], ...c });
+  }
+
+  install(version: string, behaviour: FakeBehaviour = 'ok', passwordSha256?: string): string {
+    return writeFakeLavap(this.home.binaryPath(version, 'lavap'), { version, behaviour, ...(passwordSha256 ? { passwordSha256 } : {}) });
+  }
+
+  setCurrent(version: string): void {
+    new BinaryStore(this.home).switchLink(this.home.currentLink('lavap'), version, 'lavap');
+  }
+
+  addService(s: FixtureService): string {
+    const cfg = path.join(this.dir, `${s.from}-${s.chainLabel}.yml`);
+    const addr = `127.0.0.1:${s.port}`;
+    writeFileSync(cfg, s.role === 'provider' ? providerConfigYaml(s.chainLabel, addr) : consumerConfigYaml(s.chainLabel, addr));
+    const recorder = new EventRecorder(new EventSpool(this.home.spoolDir), this.core.host, 'test');
+    return createService(this.home, new BinaryStore(this.home), recorder, {
+      role: s.role,
+      configFile: cfg,
+      from: s.from,
+      geolocation: '1',
+      keyringBackend: s.keyringBackend ?? 'test',
+      chainId: this.chainId,
+    }).name;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
