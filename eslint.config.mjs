@@ -18,6 +18,8 @@ export default [
         {
           enforceBuildableLibDependency: false,
           allow: [],
+          // The CLI loads @fleetvisor/devnet lazily (start-up time), tests import it statically.
+          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet'],
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
@@ -46,6 +48,8 @@ export default [
         'error',
         {
           enforceBuildableLibDependency: false,
+          // The CLI loads @fleetvisor/devnet lazily (start-up time), tests import it statically.
+          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet'],
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:testing'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },

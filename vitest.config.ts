@@ -8,7 +8,10 @@ import path from 'node:path';
 //   *.e2e.spec.ts  real processes, CLI, HTTP
 const alias = {
   '@fleetvisor/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
+  '@fleetvisor/event-store/core': path.resolve(__dirname, 'libs/event-store/src/core.ts'),
   '@fleetvisor/event-store': path.resolve(__dirname, 'libs/event-store/src/index.ts'),
+  // (more specific first: the first matching alias wins)
+  '@fleetvisor/messaging/core': path.resolve(__dirname, 'libs/messaging/src/core.ts'),
   '@fleetvisor/messaging': path.resolve(__dirname, 'libs/messaging/src/index.ts'),
   '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),

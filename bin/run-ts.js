@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // Runs a TypeScript entry point from source: SWC transpiles on load (with decorator metadata
-// for NestJS) and tsconfig paths resolve the @fleetvisor/* libraries. Usage: run-ts.js <file.ts> [args]
+// for NestJS) and tsconfig paths resolve the @fleetvisor/* libraries (bin/register.js). Usage: run-ts.js <file.ts> [args]
 'use strict';
 const path = require('node:path');
-process.env.SWC_NODE_PROJECT = process.env.SWC_NODE_PROJECT || path.join(__dirname, '..', 'tsconfig.base.json');
-require('@swc-node/register');
+require('./register');
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
   process.stderr.write('usage: run-ts.js <file.ts> [args...]\n');

@@ -3,7 +3,7 @@
 // queries. Plain class: `fleetvisor start` (and tests, and the bench) construct and start it.
 // Nothing here waits on Postgres or NATS: both are optional at every moment.
 import path from 'node:path';
-import { DuplicateEventIdError } from '@fleetvisor/event-store';
+import { DuplicateEventIdError } from '@fleetvisor/event-store/core';
 import { HOST_NAME_PATTERN, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';

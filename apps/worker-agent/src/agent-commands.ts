@@ -3,7 +3,7 @@
 // ThreadSource: checks the index and the resume state first (errors name what exists), then asks
 // the source, then asks for a report at once so the registry sees the change promptly.
 import { validStatesForPlan, type AgentDrain, type AgentPause, type AgentResume, type AgentThreadList, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
-import { CommandFailure } from '@fleetvisor/messaging';
+import { CommandFailure } from '@fleetvisor/messaging/core';
 import type { WorkerIdentity } from './report/worker-reporter';
 import { ThreadSourceError, type ThreadSource } from './sources/thread-source';
 

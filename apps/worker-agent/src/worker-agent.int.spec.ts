@@ -13,7 +13,7 @@ import {
   WorkerReportCommand,
   type WorkerReport,
 } from '@fleetvisor/contracts';
-import { CommandBus } from '@fleetvisor/messaging';
+import { CommandBus } from '@fleetvisor/messaging/core';
 import { SimulatedWorker, startVenusWorkerRpcServer, type VenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { expectEventually, sharedNatsUrl, startPrivateNats, testBusNames, type PrivateNats } from '@fleetvisor/testing';
 import { BridgeSource } from './sources/bridge-source';

@@ -4,7 +4,7 @@
 // connected nats.js reconnects forever; reports that fail keep their transitions for the next.
 import type { NatsConnection } from 'nats';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, createSubjects, WorkerReportCommand } from '@fleetvisor/contracts';
-import { CommandBus, connectNats, type CommandServer } from '@fleetvisor/messaging';
+import { CommandBus, connectNats, type CommandServer } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import { AgentCommands } from './agent-commands';
 import { TransitionOutbox } from './report/transition-outbox';

@@ -4,7 +4,13 @@ import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
 import { migrate } from './migrate';
 import { createEventStoreDataSource } from './data-source';
 
-const ALL = ['CreateEventLog1767225600000', 'CreateAppendFunction1767225600001', 'CreateStreamStatsProjection1767225600002'];
+const ALL = [
+  'CreateEventLog1767225600000',
+  'CreateAppendFunction1767225600001',
+  'CreateStreamStatsProjection1767225600002',
+  'AppendFastPath1767225600003',
+  'CreateWorkerRegistryProjection1767225600010',
+];
 
 describe('migrate', () => {
   const dbs: TestDatabase[] = [];
@@ -34,7 +40,17 @@ describe('migrate', () => {
   it('creates a missing database, applies every migration, and is idempotent', async () => {
     const db = await missingDatabase();
     expect(await migrate(db.url)).toEqual(ALL);
-    expect(await tables(db.url)).toEqual(['fv_checkpoints', 'fv_events', 'fv_migrations', 'fv_proj_event_counts', 'fv_proj_stream_heads', 'fv_streams']);
+    expect(await tables(db.url)).toEqual([
+      'fv_checkpoints',
+      'fv_events',
+      'fv_migrations',
+      'fv_proj_event_counts',
+      'fv_proj_stream_heads',
+      'fv_proj_threads',
+      'fv_proj_worker_sectors',
+      'fv_proj_workers',
+      'fv_streams',
+    ]);
     expect(await migrate(db.url)).toEqual([]);
 
     const ds = createEventStoreDataSource(db.url, { poolSize: 1 });

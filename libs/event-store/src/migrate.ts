@@ -2,17 +2,12 @@
 // `postgres` database of the same server), then runs the pending TypeORM migrations. Safe to run
 // from several processes at once: they take turns on an advisory lock, and the later ones find
 // nothing pending.
-import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import type { Logger } from '@fleetvisor/platform';
+import { advisoryLockKey } from './advisory-lock-key';
 import { createEventStoreDataSource } from './data-source';
 
 const MIGRATE_LOCK_NAME = 'fleetvisor:event-store:migrate';
-
-/** Key of a session advisory lock for a name: 64 bits of its SHA-256, as a signed bigint. */
-export function advisoryLockKey(name: string): string {
-  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
-}
 
 function databaseNameOf(databaseUrl: string): string {
   const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));

@@ -4,7 +4,7 @@
 import { Client, type ClientConfig } from 'pg';
 import type { Logger } from '@fleetvisor/platform';
 import type { LeaderLock } from './types';
-import { advisoryLockKey } from './migrate';
+import { advisoryLockKey } from './advisory-lock-key';
 
 export interface PostgresLeaderLockOptions {
   logger?: Logger;

@@ -1,15 +1,7 @@
 // @fleetvisor/messaging: NATS and JetStream for Fleetvisor: the outbox relay (log -> FLEET_EVENTS),
 // event consumers with ack/backoff/dead-letter/idempotency, command request-reply, and the NestJS
-// module every app imports.
-export * from './backoff';
-export * from './nats-connection';
-export * from './event-stream';
-export * from './dead-letter';
-export * from './idempotency';
-export * from './subject-match';
-export * from './outbox-relay';
-export * from './event-consumer';
-export * from './command-bus';
+// module every app imports. Without Nest: @fleetvisor/messaging/core.
+export * from './core';
 export * from './fleet-core';
 export * from './nest/tokens';
 export * from './nest/fleet-core.module';

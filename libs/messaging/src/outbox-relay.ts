@@ -5,7 +5,7 @@
 // republishing, which the stream's duplicate window drops: nothing lost, nothing doubled.
 import { headers, type JetStreamClient, type PubAck } from 'nats';
 import type { EventEnvelope, RecordedEvent, Subjects } from '@fleetvisor/contracts';
-import type { CheckpointStore, EventStore, LeaderLock } from '@fleetvisor/event-store';
+import type { CheckpointStore, EventStore, LeaderLock } from '@fleetvisor/event-store/core';
 import type { Logger } from '@fleetvisor/platform';
 import { backoffDelay, Sleeper, validateBackoff, type BackoffOptions } from './backoff';
 import { publishDeadLetter } from './dead-letter';

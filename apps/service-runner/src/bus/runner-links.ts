@@ -5,8 +5,8 @@
 import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
-import { PostgresEventStore } from '@fleetvisor/event-store';
-import { connectNats, deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS, Sleeper } from '@fleetvisor/messaging';
+import { PostgresEventStore } from '@fleetvisor/event-store/core';
+import { connectNats, deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS, Sleeper } from '@fleetvisor/messaging/core';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 
 export class RunnerLinks {

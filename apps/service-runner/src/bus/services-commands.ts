@@ -5,7 +5,7 @@
 //     the replies until its timeout (requestMany). A runner that lacks the asked service stays silent.
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { CommandErrorCodes, ServicesList, ServicesStatus, type CommandReply, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
-import { CommandBus, CommandFailure, validationError, type CommandServer } from '@fleetvisor/messaging';
+import { CommandBus, CommandFailure, validationError, type CommandServer } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { RunnerLinks } from './runner-links';
 

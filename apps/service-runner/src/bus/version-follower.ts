@@ -7,7 +7,7 @@
 //     events older than the JetStream retention.
 // Either source feeds onVersion; the coordinator ignores versions older (by height) than the one it has.
 import { VersionChanged, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
-import { EventConsumer, Sleeper } from '@fleetvisor/messaging';
+import { EventConsumer, Sleeper } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { RunnerLinks } from './runner-links';
 

@@ -1,7 +1,7 @@
 // One-shot commands (init, create-service) record events to the spool like the runner does, then
 // try once to flush them; if the log is away they stay spooled and the runner records them later.
 import { Pool } from 'pg';
-import { PostgresEventStore } from '@fleetvisor/event-store';
+import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { VersionChanged, streamName, type ProtocolVersion } from '@fleetvisor/contracts';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 import { EventRecorder } from '../events/event-recorder';

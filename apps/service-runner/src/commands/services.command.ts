@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { RequestStrategy } from 'nats';
 import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
-import { connectNats } from '@fleetvisor/messaging';
+import { connectNats } from '@fleetvisor/messaging/core';
 import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { validServiceName } from '../home/names';

@@ -1,13 +1,15 @@
 // Every command Fleetvisor defines (NATS request-reply on <root>.cmd.<service>.<verb>, or
 // <root>.cmd.<service>.<instance>.<verb> for one worker-agent).
 import type { CommandDefinition } from '../commands';
+import { ChainLeaderStatus, ChainStatus } from './chain-watcher';
 import { ServicesList, ServicesStatus } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
-import { WorkerDrain, WorkerInfo, WorkerList, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
+import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
 export * from './service-runner';
 export * from './worker-registry';
 export * from './worker-agent';
+export * from './chain-watcher';
 
 export const COMMAND_DEFINITIONS = {
   WorkerList,
@@ -16,6 +18,9 @@ export const COMMAND_DEFINITIONS = {
   WorkerResume,
   WorkerDrain,
   WorkerRemove,
+  WorkerHistory,
+  WorkerErrors,
+  WorkerListPage,
   WorkerReportCommand,
   AgentThreadList,
   AgentPause,
@@ -23,6 +28,8 @@ export const COMMAND_DEFINITIONS = {
   AgentDrain,
   ServicesList,
   ServicesStatus,
+  ChainStatus,
+  ChainLeaderStatus,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);

@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { Actor, BinaryVersion, DateTime, DurationMs, Reason, StateName, StringEnum, ThreadIndex, WorkerName } from '../fields';
-import { SealingPlanField, SectorId, WorkerDest } from '../events/worker';
+import { FailureSchema, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
 
 const SERVICE = 'worker-registry';
 
@@ -109,4 +109,108 @@ export const WorkerRemove = defineCommand({
   description: 'Forget a worker (WorkerRemoved); it registers anew if it reports again.',
   request: Type.Object({ worker: WorkerRef(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
   result: Type.Object({ worker: WorkerName(), removed: Type.Boolean() }, { additionalProperties: false }),
+});
+
+// ---- read from the log: history and errors ----
+
+export const HISTORY_ENTRY_TYPES = [
+  'WorkerRegistered',
+  'WorkerUpdated',
+  'ThreadStateChanged',
+  'ThreadPaused',
+  'ThreadResumed',
+  'WorkerExpired',
+  'WorkerReturned',
+  'WorkerRemoved',
+  'WorkerDrainStarted',
+  'WorkerDrainFinished',
+] as const;
+
+export const WorkerHistoryEntrySchema = Type.Object(
+  {
+    at: DateTime({ description: 'When it happened' }),
+    worker: WorkerName(),
+    type: StringEnum(HISTORY_ENTRY_TYPES, 'Event type'),
+    index: Type.Optional(ThreadIndex()),
+    sectorId: Type.Optional(SectorId()),
+    plan: Type.Optional(SealingPlanField()),
+    prev: Type.Optional(StateName({ description: 'State before (ThreadStateChanged)' })),
+    next: Type.Optional(StateName({ description: 'State after (ThreadStateChanged), or the state resumed to' })),
+    event: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Planner event, or what the registry saw' })),
+    failure: Type.Optional(FailureSchema),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'Pause reason, error, or what changed' })),
+    actor: Type.Optional(Actor()),
+  },
+  { additionalProperties: false, description: 'One line of `worker history`' },
+);
+export type WorkerHistoryEntry = Static<typeof WorkerHistoryEntrySchema>;
+
+export const WorkerHistory = defineCommand({
+  service: SERVICE,
+  verb: 'history',
+  description:
+    'Every recorded change of one worker (optionally one thread), or of one sector across the fleet, with its time, read from the event log. Exactly one of worker / sectorId.',
+  request: Type.Object(
+    {
+      worker: Type.Optional(WorkerRef()),
+      index: Type.Optional(ThreadIndex()),
+      sectorId: Type.Optional(SectorId()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'At most the last n entries (default 1000)' })),
+    },
+    { additionalProperties: false },
+  ),
+  result: Type.Object(
+    {
+      entries: Type.Array(WorkerHistoryEntrySchema, { maxItems: 10_000 }),
+      truncated: Type.Boolean({ description: 'Older entries were left out (limit)' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const WorkerThreadErrorSchema = Type.Object(
+  {
+    worker: WorkerName(),
+    index: ThreadIndex(),
+    plan: SealingPlanField(),
+    state: StateName(),
+    sectorId: Type.Optional(SectorId()),
+    paused: Type.Boolean(),
+    lastError: Reason({ description: 'The error, e.g. "permanent: ..."' }),
+    expired: Type.Boolean({ description: 'The worker is silent past the expiration' }),
+  },
+  { additionalProperties: false, description: 'One line of `worker errors`' },
+);
+
+export const WorkerErrors = defineCommand({
+  service: SERVICE,
+  verb: 'errors',
+  description: 'Every thread of the fleet that has a last error, worker by worker.',
+  request: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({ threads: Type.Array(WorkerThreadErrorSchema, { maxItems: 1_000_000 }) }, { additionalProperties: false }),
+});
+
+/** Workers per `list-page` reply at most: a page stays far below NATS's default 1 MB max payload. */
+export const WORKER_LIST_PAGE_MAX = 1_000;
+
+export const WorkerListPage = defineCommand({
+  service: SERVICE,
+  verb: 'list-page',
+  description:
+    'One page of `worker list`, in name order, for fleets whose whole list does not fit one NATS message: pass `after` = `next` of the previous page until it is absent.',
+  request: Type.Object(
+    {
+      after: Type.Optional(WorkerName({ description: 'Start after this worker name (the previous page\'s next)' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: WORKER_LIST_PAGE_MAX, description: 'Workers per page (default and max 1000)' })),
+    },
+    { additionalProperties: false },
+  ),
+  result: Type.Object(
+    {
+      workers: Type.Array(WorkerSummarySchema, { maxItems: WORKER_LIST_PAGE_MAX }),
+      next: Type.Optional(WorkerName({ description: 'Name to pass as `after` for the next page; absent on the last page' })),
+      total: Type.Integer({ minimum: 0, description: 'Workers in the registry' }),
+    },
+    { additionalProperties: false },
+  ),
 });

@@ -3,8 +3,16 @@
 import { CreateEventLog1767225600000 } from './1767225600000-create-event-log';
 import { CreateAppendFunction1767225600001 } from './1767225600001-create-append-function';
 import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create-stream-stats-projection';
+import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
+import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
 
-export const EVENT_STORE_MIGRATIONS = [CreateEventLog1767225600000, CreateAppendFunction1767225600001, CreateStreamStatsProjection1767225600002];
+export const EVENT_STORE_MIGRATIONS = [
+  CreateEventLog1767225600000,
+  CreateAppendFunction1767225600001,
+  CreateStreamStatsProjection1767225600002,
+  AppendFastPath1767225600003,
+  CreateWorkerRegistryProjection1767225600010,
+];
 
 /** TypeORM's bookkeeping table, prefixed like every table of ours. */
 export const MIGRATIONS_TABLE = 'fv_migrations';

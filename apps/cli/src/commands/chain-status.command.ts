@@ -1,0 +1,71 @@
+// `fleetvisor chain status [--chain-id X] [--json]`: every watched chain as its leading
+// chain-watcher replica sees it (asked over the bus: chain-watcher.status).
+import { ChainStatus, createSubjects, type ChainStatusEntry, type ProtocolVersion } from '@fleetvisor/contracts';
+import { CommandBus, connectNats } from '@fleetvisor/messaging';
+import { createLogger, defineCliCommand, UsageError } from '@fleetvisor/platform';
+import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
+import { loadCliConfig } from '../config';
+
+const versionText = (v: ProtocolVersion | undefined): string => (v ? `${v.providerTarget}/${v.providerMin}  ${v.consumerTarget}/${v.consumerMin}` : '-');
+
+function lagText(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+export function formatChainStatus(chains: readonly ChainStatusEntry[]): string {
+  if (chains.length === 0) return 'no chain is watched\n';
+  const rows = [
+    ['CHAIN', 'MODE', 'HEIGHT', 'LAG', 'PROVIDER target/min  CONSUMER target/min', 'SINCE', 'ENDPOINT', 'LEADER', 'PROBLEMS'],
+    ...chains.map((c) => [
+      c.chainId,
+      c.mode,
+      c.height === undefined ? '-' : String(c.height),
+      lagText(c.lagMs),
+      versionText(c.version),
+      c.versionHeight === undefined ? '-' : String(c.versionHeight),
+      c.endpoint ? `${c.endpoint}${c.preferredEndpoint === false ? ' (fallback)' : ''}` : '-',
+      c.leaderHost ?? '-',
+      c.problems.length ? c.problems.join('; ') : '-',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+export const chainStatusCommand = defineCliCommand({
+  path: ['chain', 'status'],
+  summary: 'Height, protocol version, endpoint and lag of each watched chain (asks the chain-watcher)',
+  description:
+    'Asks a chain-watcher replica over the bus; it answers with each chain\'s leader view: the latest block it processed, ' +
+    'how far behind wall-clock that block is (LAG), the Lava protocol version (provider/consumer target and min) and the ' +
+    'height it was seen at, the RPC endpoint in use, and whether it follows blocks over the WebSocket or by polling.',
+  options: {
+    'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' },
+    json: { type: 'boolean', description: 'the reply as one JSON object' },
+    timeout: { type: 'string', description: 'how long to wait for the watcher (ms)', default: '5000', placeholder: 'ms' },
+  },
+  examples: ['fleetvisor chain status', 'fleetvisor chain status --chain-id lava-testnet-2 --json'],
+  async run({ options, io }) {
+    const chainId = options['chain-id'];
+    if (chainId !== undefined && !new RegExp(CHAIN_ID_PATTERN).test(chainId)) throw new UsageError(`--chain-id "${chainId}" is not a valid chain id`);
+    const timeoutMs = Number(options.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError('--timeout must be a positive integer (ms)');
+    const config = loadCliConfig();
+    const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
+    const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
+    try {
+      const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
+      const reply = await bus.request(ChainStatus, chainId ? { chainId } : {}, { timeoutMs });
+      if (!reply.ok) {
+        io.err(`fleetvisor chain status: ${reply.error.code}: ${reply.error.message}${reply.error.code === 'unavailable' ? " (is 'fleetvisor chain-watcher run' running?)" : ''}\n`);
+        return 1;
+      }
+      const chains = reply.result?.chains ?? [];
+      io.out(options.json ? JSON.stringify({ chains }) + '\n' : formatChainStatus(chains));
+      return 0;
+    } finally {
+      await nc.close();
+    }
+  },
+});

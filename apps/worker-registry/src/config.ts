@@ -1,0 +1,54 @@
+// The worker-registry's settings, read once from the environment and validated (the only file of
+// this app that reads process.env).
+import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+
+export interface WorkerRegistrySettings {
+  /** A worker silent for longer is marked expired (WorkerExpired) and shown with LastPing `!`. */
+  expirationMs: number;
+  /** How often silent workers are looked for. */
+  expiryCheckIntervalMs: number;
+  /** How often last-seen times of reports are written to fv_proj_workers (heartbeats are not events). */
+  lastSeenFlushIntervalMs: number;
+  /** How long a proxied pause/resume/drain waits for the worker's agent. */
+  agentTimeoutMs: number;
+  /** Postgres connections (appends of many workers run side by side). */
+  poolSize: number;
+  /** How often a stats line (workers, reports, memory) is logged; 0 = never. */
+  statsLogIntervalMs: number;
+}
+
+export interface WorkerRegistryConfig {
+  core: CoreConfig;
+  registry: WorkerRegistrySettings;
+}
+
+export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
+  expirationMs: 10 * 60_000,
+  expiryCheckIntervalMs: 15_000,
+  lastSeenFlushIntervalMs: 5_000,
+  agentTimeoutMs: 5_000,
+  poolSize: 16,
+  statsLogIntervalMs: 60_000,
+};
+
+export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegistrySettings {
+  const r = envReader(env);
+  const positive = (name: string, def: string, min = 1): number => {
+    const ms = r.duration(name, def);
+    if (ms < min) throw new ConfigError(name, `must be at least ${min} ms, got ${ms} ms`);
+    return ms;
+  };
+  const expirationMs = positive('FLEETVISOR_WORKER_EXPIRATION', '10m', 1_000);
+  return {
+    expirationMs,
+    expiryCheckIntervalMs: positive('FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL', `${Math.min(15_000, Math.max(100, Math.floor(expirationMs / 4)))}ms`, 50),
+    lastSeenFlushIntervalMs: positive('FLEETVISOR_WORKER_LAST_SEEN_FLUSH_INTERVAL', '5s', 50),
+    agentTimeoutMs: positive('FLEETVISOR_WORKER_AGENT_TIMEOUT', '5s', 100),
+    poolSize: r.int('FLEETVISOR_WORKER_REGISTRY_POOL_SIZE', WORKER_REGISTRY_DEFAULTS.poolSize, { min: 2, max: 200 }),
+    statsLogIntervalMs: r.duration('FLEETVISOR_WORKER_REGISTRY_STATS_INTERVAL', '60s'),
+  };
+}
+
+export function readWorkerRegistryConfig(env: Env = process.env): WorkerRegistryConfig {
+  return { core: readCoreConfig(env), registry: readWorkerRegistrySettings(env) };
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { fleetEvents, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
+import { describeIndexes } from '../registry/worker-registry';
+import { deterministicEventId } from './deterministic-id';
+import { checkReport, decideReport } from './report-decision';
+import type { WorkerAggregate } from './worker-state';
+
+const BOOT = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+const NOW = Date.parse('2026-01-02T03:04:05.000Z');
+
+function thread(index: number, over: Partial<ThreadInfo> = {}): ThreadInfo {
+  return { index, plan: 'sealer', threadState: 'idle', state: 'Empty', location: `/s/${index}`, ...over };
+}
+
+function report(over: Partial<WorkerReport> = {}): WorkerReport {
+  return { name: 'w1', dest: '10.0.0.1:17890', version: '1.0.0', bootId: BOOT, sentAt: '2026-01-02T03:04:04.000Z', threads: [thread(0), thread(1)], transitions: [], ...over };
+}
+
+/** Decides and folds, as the registry does after a successful append. */
+function apply(state: WorkerAggregate | undefined, r: WorkerReport) {
+  const d = decideReport(state, r, { nowMs: NOW, host: 'h' });
+  for (const e of d.events) expect(fleetEvents.parse(e)).toMatchObject({ ok: true }); // every event passes its contract
+  return d;
+}
+
+describe('decideReport', () => {
+  it('registers a new worker with its threads, then appends nothing for the same report', () => {
+    const first = apply(undefined, report());
+    expect(first.events.map((e) => e.type)).toEqual(['WorkerRegistered', 'ThreadStateChanged', 'ThreadStateChanged']);
+    expect(first.next!.threads.get(1)).toMatchObject({ state: 'Empty', paused: false, location: '/s/1' });
+    expect(apply(first.next, report({ sentAt: '2026-01-02T03:04:14.000Z' })).events).toEqual([]);
+  });
+
+  it('gives the same ids to the same report, so a re-sent one is dropped by the log', () => {
+    const r = report({ transitions: [{ seq: 1, index: 0, plan: 'sealer', prev: 'Empty', next: 'Allocated', sectorId: 's-1', at: '2026-01-02T03:04:00.000Z' }] });
+    const a = apply(undefined, r).events.map((e) => e.id);
+    const b = apply(undefined, structuredClone(r)).events.map((e) => e.id);
+    expect(a).toEqual(b);
+    expect(new Set(a).size).toBe(a.length);
+    expect(deterministicEventId(NOW, 'x')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('records transitions once per boot seq and starts again with a new boot', () => {
+    const t1 = { seq: 1, index: 0, plan: 'sealer' as const, prev: 'Empty', next: 'Allocated', sectorId: 's-1', location: '/s/0', at: '2026-01-02T03:04:00.000Z' };
+    const s1 = apply(undefined, report({ threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)], transitions: [t1] }));
+    expect(s1.acceptedSeq).toBe(1);
+    expect(s1.events.filter((e) => e.type === 'ThreadStateChanged').map((e) => (e.data as { event?: string }).event)).toEqual([undefined, 'registered']);
+    const again = apply(s1.next, report({ threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)], transitions: [t1] }));
+    expect(again).toMatchObject({ events: [], acceptedSeq: 1 });
+    const reboot = apply(s1.next, report({ bootId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c', threads: [thread(0, { state: 'PieceAdded', sectorId: 's-1' }), thread(1)], transitions: [{ ...t1, prev: 'Allocated', next: 'PieceAdded' }] }));
+    expect(reboot.acceptedSeq).toBe(1);
+    expect(reboot.events.map((e) => e.type)).toEqual(['ThreadStateChanged']);
+    expect(reboot.next!.worker.bootId).toBe('0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c');
+  });
+
+  it('reconciles a state the transitions do not explain, and notices pauses by error, drain and hand', () => {
+    const s = apply(undefined, report()).next!;
+    const d = apply(s, report({ version: '1.1.0', threads: [thread(0, { state: 'PC1Done', threadState: 'paused', lastError: 'permanent: disk full' }), thread(1, { threadState: 'paused' })] }));
+    expect(d.events.map((e) => [e.type, (e.data as { reason?: string }).reason ?? (e.data as { event?: string }).event ?? ''])).toEqual([
+      ['WorkerUpdated', ''],
+      ['ThreadStateChanged', 'observed'],
+      ['ThreadPaused', 'error'],
+      ['ThreadPaused', 'manual'],
+    ]);
+    expect(d.events[0]!.data).toMatchObject({ changed: ['version'] });
+    expect(d.events[2]!.data).toMatchObject({ lastError: 'permanent: disk full' });
+    // Resumed at the worker itself.
+    const r = apply(d.next, report({ version: '1.1.0', threads: [thread(0, { state: 'PC1Done' }), thread(1, { threadState: 'paused' })] }));
+    expect(r.events.map((e) => e.type)).toEqual(['ThreadResumed']);
+    expect(r.next!.threads.get(0)).toMatchObject({ paused: false });
+    expect(r.next!.threads.get(0)!.lastError).toBeUndefined();
+  });
+
+  it('finishes a drain when every thread is paused', () => {
+    const s = apply(undefined, report()).next!;
+    const draining = s;
+    draining.worker.draining = true;
+    draining.worker.drainStartedAt = new Date(NOW - 5_000).toISOString();
+    const d = apply(draining, report({ threads: [thread(0, { threadState: 'paused' }), thread(1, { threadState: 'paused' })] }));
+    expect(d.events.map((e) => [e.type, (e.data as { reason?: string }).reason])).toEqual([
+      ['ThreadPaused', 'drain'],
+      ['ThreadPaused', 'drain'],
+      ['WorkerDrainFinished', undefined],
+    ]);
+    expect(d.events[2]!.data).toEqual({ name: 'w1', durationMs: 5_000 });
+    expect(d.next!.worker).toMatchObject({ draining: false, drained: true });
+  });
+});
+
+describe('checkReport', () => {
+  it('refuses what the schema cannot see, naming it', () => {
+    expect(checkReport(report())).toBeUndefined();
+    expect(checkReport(report({ threads: [thread(0), thread(0)] }))).toBe('thread index 0 appears twice in threads');
+    expect(checkReport(report({ threads: [thread(0, { plan: 'unseal', state: 'PC1Done' })] }))).toMatch(/^thread #0: state "PC1Done" is not a state of plan unseal \(valid: Empty, Allocated, Unsealed, Finished, Aborted\)$/);
+    const t = { index: 0, plan: 'sealer' as const, prev: 'Empty', next: 'Allocated', at: '2026-01-02T03:04:00.000Z' };
+    expect(checkReport(report({ transitions: [{ ...t, seq: 2 }, { ...t, seq: 2 }] }))).toMatch(/strictly increasing seq order: seq 2 after 2/);
+    expect(checkReport(report({ transitions: [{ ...t, seq: 1, next: 'SnapEncoded' }] }))).toMatch(/transition seq 1 \(thread #0\): next "SnapEncoded" is not a state of plan sealer/);
+  });
+});
+
+describe('describeIndexes', () => {
+  it('collapses runs', () => {
+    expect(describeIndexes([5, 0, 1, 2, 3, 7, 8, 9])).toBe('0-3, 5, 7-9');
+    expect(describeIndexes([4])).toBe('4');
+  });
+});

@@ -1,0 +1,279 @@
+// The registry as an operator runs it: a real `fleetvisor worker-registry run` process, real
+// `worker-agent run` processes in simulated mode, and the `fleetvisor worker …` CLI, on real
+// Postgres and NATS.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentThreadList, createSubjects, type ThreadInfo, type WorkerSummary } from '@fleetvisor/contracts';
+import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
+import { CommandBus } from '@fleetvisor/messaging';
+import { createLogger } from '@fleetvisor/platform';
+import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
+const RUN_TS = path.join(ROOT, 'bin', 'run-ts.js');
+const AGENT_MAIN = path.join(ROOT, 'apps', 'worker-agent', 'src', 'main.ts');
+
+const bus = testBusNames();
+let db: TestDatabase;
+let env: NodeJS.ProcessEnv;
+let nc: NatsConnection;
+let commands: CommandBus;
+const children = new Set<ChildProcess>();
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnTracked(args: string[], extra: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.resume();
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-3000)));
+  (child as ChildProcess & { errTail: () => string }).errTail = () => err;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function cli(args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function cliJson<T>(args: string[]): Promise<T> {
+  const r = await cli([...args, '--json']);
+  if (r.code !== 0) throw new Error(`fleetvisor ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+const REGISTRY_MAIN = path.join(ROOT, 'apps', 'worker-registry', 'src', 'main.ts');
+// The registry's own entry point (what `fleetvisor worker-registry run` launches as a child), so
+// that SIGKILL hits the registry itself, as a crash would.
+const startRegistry = () => spawnTracked([RUN_TS, REGISTRY_MAIN, 'worker-registry', 'run']);
+
+function startAgent(name: string, extra: Record<string, string> = {}): ChildProcess {
+  return spawnTracked([RUN_TS, AGENT_MAIN, 'worker-agent', 'run'], {
+    FLEETVISOR_WORKER_NAME: name,
+    FLEETVISOR_WORKER_DEST: `127.0.0.1:${name === 'e2e-w1' ? 17891 : 17892}`,
+    FLEETVISOR_WORKER_REPORT_INTERVAL: '300ms',
+    FLEETVISOR_WORKER_SIM_THREADS: '4',
+    FLEETVISOR_WORKER_SIM_STEP: '150ms',
+    FLEETVISOR_WORKER_SIM_TEMPORARY_ERROR_RATE: '0',
+    FLEETVISOR_WORKER_SIM_PERMANENT_ERROR_RATE: '0',
+    ...extra,
+  });
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
+async function streamEvents(worker: string): Promise<{ type: string; data: Record<string, unknown> }[]> {
+  const c = new Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    const r = await c.query<{ type: string; data: Record<string, unknown> }>('SELECT type, data FROM fv_events WHERE stream_id = $1 ORDER BY stream_version', [`worker-${worker}`]);
+    return r.rows;
+  } finally {
+    await c.end();
+  }
+}
+
+async function agentTruth(name: string): Promise<ThreadInfo[]> {
+  const reply = await commands.request(AgentThreadList, {}, { instance: name, timeoutMs: 5_000 });
+  if (!reply.ok) throw new Error(reply.error.message);
+  return reply.result!.threads;
+}
+
+const recorded = (threads: readonly ThreadInfo[]) => threads.map((t) => ({ index: t.index, plan: t.plan, state: t.state, sectorId: t.sectorId, paused: t.threadState === 'paused' }));
+
+let registry: ChildProcess;
+let agent2: ChildProcess;
+
+beforeAll(async () => {
+  db = await createTestDatabase('wrege2e');
+  env = {
+    // eslint-disable-next-line no-restricted-syntax -- the processes under test inherit PATH, HOME
+    ...process.env,
+    FLEETVISOR_DATABASE_URL: db.url,
+    FLEETVISOR_NATS_URL: sharedNatsUrl(),
+    FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
+    FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
+    FLEETVISOR_HOST: 'e2e-host',
+    FLEETVISOR_LOG_FORMAT: 'json',
+    FLEETVISOR_LOG_LEVEL: 'warn',
+    FLEETVISOR_WORKER_EXPIRATION: '3s',
+    FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '200ms',
+    FLEETVISOR_WORKER_LAST_SEEN_FLUSH_INTERVAL: '200ms',
+  };
+  nc = await connect({ servers: sharedNatsUrl() });
+  commands = new CommandBus({ nc, subjects: createSubjects(bus.subjectRoot), logger: createLogger({ name: 'e2e', level: 'silent', format: 'json' }) });
+  registry = startRegistry();
+  startAgent('e2e-w1');
+  agent2 = startAgent('e2e-w2');
+  await expectEventually(
+    async () => {
+      const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+      expect(workers.map((w) => [w.name, w.threads])).toEqual([
+        ['e2e-w1', 4],
+        ['e2e-w2', 4],
+      ]);
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  for (const c of [...children]) await stop(c);
+  if (nc) {
+    const jsm = await nc.jetstreamManager();
+    for (const s of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
+    await nc.close();
+  }
+  await db?.drop();
+});
+
+describe('worker registry with real agent processes', () => {
+  it('pause through the CLI reaches the agent; info then matches the agent exactly', async () => {
+    for (const i of [0, 1, 2, 3]) {
+      const r = await cli(['worker', 'pause', 'e2e-w1', String(i), '--actor', 'e2e-op']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const truth = await agentTruth('e2e-w1');
+    expect(truth.every((t) => t.threadState === 'paused')).toBe(true);
+    // Reports after the pauses carry the last transitions; then the registry shows the agent's truth.
+    await expectEventually(async () => {
+      const info = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w1']);
+      expect(recorded(info.threads)).toEqual(recorded(await agentTruth('e2e-w1')));
+    });
+    const events = await streamEvents('e2e-w1');
+    expect(events.filter((e) => e.type === 'ThreadPaused' && e.data['reason'] === 'manual' && e.data['actor'] === 'e2e-op')).toHaveLength(4);
+    const human = await cli(['worker', 'info', '127.0.0.1:17891']);
+    expect(human.stdout).toMatch(/Index\s+Loc\s+SectorID\s+Plan\s+Paused\s+PausedElapsed\s+State\s+Stage\s+LastErr/);
+  });
+
+  it('resume to a state outside the plan is refused, listing the valid ones, and nothing changes', async () => {
+    const before = (await streamEvents('e2e-w1')).length;
+    const truthBefore = recorded(await agentTruth('e2e-w1'));
+    const r = await cli(['worker', 'resume', 'e2e-w1', '0', 'NotAState']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/state "NotAState" is not a state of plan \w+ \(thread #0 of e2e-w1\); valid states: Empty, Allocated/);
+    expect(recorded(await agentTruth('e2e-w1'))).toEqual(truthBefore);
+    expect((await streamEvents('e2e-w1')).length).toBe(before);
+    const unknown = await cli(['worker', 'pause', 'e2e-w9', '0']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown worker "e2e-w9" (by name or address); workers: e2e-w1, e2e-w2');
+  });
+
+  it('resume through the CLI is recorded with its actor and the thread runs again', async () => {
+    const r = await cli(['worker', 'resume', 'e2e-w1', '1', '--actor', 'e2e-op']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/e2e-w1 thread #1 resumed in \w+/);
+    expect((await agentTruth('e2e-w1'))[1]!.threadState).not.toBe('paused');
+    const events = await streamEvents('e2e-w1');
+    expect(events.some((e) => e.type === 'ThreadResumed' && e.data['index'] === 1 && e.data['actor'] === 'e2e-op')).toBe(true);
+    const history = await cliJson<{ entries: { type: string; index?: number }[] }>(['worker', 'history', 'e2e-w1', '--index', '1']);
+    expect(history.entries.map((e) => e.type)).toEqual(expect.arrayContaining(['ThreadStateChanged', 'ThreadPaused', 'ThreadResumed']));
+    expect(history.entries.every((e) => e.index === 1)).toBe(true);
+  });
+
+  it('drain --wait shows progress until every thread is paused, recorded start to finish', async () => {
+    const r = await cli(['worker', 'drain', 'e2e-w2', '--wait', '--interval', '200ms', '--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('e2e-w2: 4/4 threads paused, drained');
+    expect((await agentTruth('e2e-w2')).every((t) => t.threadState === 'paused')).toBe(true);
+    const types = (await streamEvents('e2e-w2')).map((e) => e.type);
+    expect(types.indexOf('WorkerDrainStarted')).toBeGreaterThan(0);
+    expect(types.indexOf('WorkerDrainFinished')).toBeGreaterThan(types.indexOf('WorkerDrainStarted'));
+  });
+
+  it('killed with SIGKILL and restarted, the registry shows the same workers and threads', async () => {
+    const before = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w2']);
+    await stop(registry, 'SIGKILL');
+    registry = startRegistry();
+    await expectEventually(async () => {
+      const after = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w2']);
+      // w2 is drained: nothing moves, so the state must be exactly what it was.
+      expect(recorded(after.threads)).toEqual(recorded(before.threads));
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+    expect(workers.map((w) => w.name)).toEqual(['e2e-w1', 'e2e-w2']);
+  });
+
+  it('a silent worker expires (LastPing with !) and its next report brings it back', async () => {
+    await stop(agent2);
+    await expectEventually(async () => {
+      const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+      expect(workers.find((w) => w.name === 'e2e-w2')!.expired).toBe(true);
+    }, { timeoutMs: 30_000, intervalMs: 300 });
+    const table = await cli(['worker', 'list', '--expiration', '3s']);
+    expect(table.stdout).toMatch(/e2e-w2 .* !\n/);
+    const w2 = await streamEvents('e2e-w2');
+    expect(w2.filter((e) => e.type === 'WorkerExpired'), JSON.stringify(w2.slice(-12).map((e) => [e.type, e.data['index'] ?? e.data['lastSeen'] ?? '']))).toHaveLength(1);
+    agent2 = startAgent('e2e-w2');
+    await expectEventually(async () => {
+      expect((await streamEvents('e2e-w2')).at(-1)?.type).toBeDefined();
+      expect((await streamEvents('e2e-w2')).some((e) => e.type === 'WorkerReturned')).toBe(true);
+    }, { timeoutMs: 60_000, intervalMs: 300 });
+    const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+    expect(workers.find((w) => w.name === 'e2e-w2')!.expired).toBe(false);
+  });
+});
+
+describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', () => {
+  it('lists the bridged worker, and pause/resume reach the worker through the agent', async () => {
+    const sim = new SimulatedWorker({ threads: 3, stepMs: 150, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 7 });
+    sim.start(20);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    try {
+      const agent = startAgent('e2e-bridge', {
+        FLEETVISOR_WORKER_SOURCE: 'bridge',
+        FLEETVISOR_WORKER_ADMIN_URL: rpc.url,
+        FLEETVISOR_WORKER_DEST: rpc.dest,
+        FLEETVISOR_WORKER_BRIDGE_POLL: '100ms',
+      });
+      await expectEventually(
+        async () => {
+          const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+          expect(workers.find((w) => w.name === 'e2e-bridge')).toMatchObject({ dest: rpc.dest, threads: 3 });
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      // Named by its address, as damocles' manager names workers.
+      const p = await cli(['worker', 'pause', rpc.dest, '0', '--actor', 'e2e-op']);
+      expect(p.code, p.stderr).toBe(0);
+      expect(sim.list()[0]!.thread_state.state).toBe('Paused');
+      await expectEventually(async () => {
+        const info = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-bridge']);
+        expect(info.threads[0]).toMatchObject({ threadState: 'paused', state: sim.list()[0]!.job_state });
+      });
+      const bad = await cli(['worker', 'resume', 'e2e-bridge', '0', 'Unsealed']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('state "Unsealed" is not a state of plan sealer');
+      expect(sim.list()[0]!.thread_state.state).toBe('Paused');
+      const r = await cli(['worker', 'resume', 'e2e-bridge', '0', 'Allocated', '--actor', 'e2e-op']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(sim.list()[0]!.thread_state.state).not.toBe('Paused');
+      const events = await streamEvents('e2e-bridge');
+      expect(events.some((e) => e.type === 'ThreadPaused' && e.data['actor'] === 'e2e-op')).toBe(true);
+      expect(events.some((e) => e.type === 'ThreadResumed' && e.data['state'] === 'Allocated')).toBe(true);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+});

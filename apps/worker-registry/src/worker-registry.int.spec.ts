@@ -1,0 +1,376 @@
+// The registry against real Postgres and NATS, with agent stand-ins on the bus (the real agent
+// processes are exercised in worker-registry.e2e.spec.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  WorkerDrain,
+  WorkerErrors,
+  WorkerHistory,
+  WorkerInfo,
+  WorkerList,
+  WorkerPause,
+  WorkerRemove,
+  WorkerResume,
+  type RecordedEvent,
+  type ThreadInfo,
+} from '@fleetvisor/contracts';
+import { DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import type { WorkerRegistrySettings } from './config';
+import type { WorkerAggregate } from './domain/worker-state';
+import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
+import { WorkerRegistryRuntime } from './registry/runtime';
+import { AgentStandIn } from './test-support/agent-stand-in';
+
+const SETTINGS: WorkerRegistrySettings = {
+  expirationMs: 60_000,
+  expiryCheckIntervalMs: 50,
+  lastSeenFlushIntervalMs: 100,
+  agentTimeoutMs: 1_000,
+  poolSize: 6,
+  statsLogIntervalMs: 0,
+};
+
+let db: TestDatabase;
+const bus = testBusNames();
+let core: FleetCore;
+let runtime: WorkerRegistryRuntime;
+let clockOffsetMs = 0;
+const clock = () => Date.now() + clockOffsetMs;
+const agents: AgentStandIn[] = [];
+
+async function startRuntime(): Promise<WorkerRegistryRuntime> {
+  const r = new WorkerRegistryRuntime(core, SETTINGS, { clock });
+  await r.start();
+  await r.serveCommands();
+  return r;
+}
+
+async function agent(name: string, threads: number, dest = `10.0.0.${agents.length + 1}:17890`): Promise<AgentStandIn> {
+  const a = new AgentStandIn(core.commands, name, dest, threads);
+  await a.serve();
+  agents.push(a);
+  return a;
+}
+
+async function events(worker: string): Promise<RecordedEvent[]> {
+  return (await core.store.readStream(`worker-${worker}`)).events;
+}
+
+const types = (es: readonly RecordedEvent[]) => es.map((e) => e.type);
+
+async function ask<R>(p: Promise<{ ok: true; result?: R } | { ok: false; error: { code: string; message: string } }>): Promise<R> {
+  const reply = await p;
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.result as R;
+}
+
+/** The parts of `worker info` that come from the agent's truth. */
+function truth(threads: readonly ThreadInfo[]) {
+  return threads.map((t) => ({ index: t.index, plan: t.plan, state: t.state, sectorId: t.sectorId, location: t.location, threadState: t.threadState, lastError: t.lastError }));
+}
+
+/** Recorded state in a stable order; last-seen is a heartbeat, not folded from events. */
+function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
+  return [...m.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([n, a]) => [n, { ...a.worker, lastSeen: '' }, [...a.threads.values()].sort((x, y) => x.index - y.index)]);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('wreg');
+  core = await FleetCore.open({ serviceName: 'worker-registry', config: testCoreConfig(db.url, bus), poolSize: 8 });
+  runtime = await startRuntime();
+});
+
+afterAll(async () => {
+  for (const a of agents) await a.stopServing();
+  await runtime?.stop();
+  if (core) {
+    for (const s of [bus.eventStreamName, deadLetterStreamName(bus.eventStreamName)]) await core.jsm.streams.delete(s).catch(() => undefined);
+    await core.close();
+  }
+  await db?.drop();
+});
+
+describe('worker-registry: reports', () => {
+  it('registers workers, records transitions, and list/info match what the agents report', async () => {
+    const a = await agent('w-a', 4);
+    const b = await agent('w-b', 2);
+    a.move(0, 'Allocated', { sectorId: 's-t01000-1' });
+    a.move(0, 'DealsAcquired');
+    a.move(1, 'Allocated', { sectorId: 's-t01000-2' });
+    a.threads[2]!.paused = true; // paused at the agent before the registry knew it
+    const r1 = await a.report();
+    expect(r1).toMatchObject({ ok: true, result: { acceptedSeq: 3 } });
+    expect(await b.report()).toMatchObject({ ok: true, result: { appended: 3, acceptedSeq: 0 } });
+
+    const evs = await events('w-a');
+    expect(types(evs)).toEqual([
+      'WorkerRegistered',
+      'ThreadStateChanged',
+      'ThreadStateChanged',
+      'ThreadStateChanged',
+      'ThreadStateChanged', // thread 2, first seen
+      'ThreadPaused', // ... and already paused
+      'ThreadStateChanged', // thread 3
+    ]);
+    expect(evs[1]!.data).toMatchObject({ worker: 'w-a', index: 0, prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-1' });
+    expect(evs[5]!.data).toMatchObject({ index: 2, reason: 'manual', actor: 'worker-agent:w-a' });
+
+    const list = await ask(core.commands.request(WorkerList, {}));
+    expect(list.workers.map((w) => [w.name, w.dest, w.version, w.threads, w.empty, w.paused, w.running, w.waiting, w.errors, w.expired])).toEqual([
+      ['w-a', '10.0.0.1:17890', '1.2.0', 4, 2, 1, 2, 0, 0, false],
+      ['w-b', '10.0.0.2:17890', '1.2.0', 2, 2, 0, 0, 0, 0, false],
+    ]);
+    const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }));
+    expect(truth(info.threads)).toEqual(truth(a.threadInfos()));
+    // By address too.
+    expect((await ask(core.commands.request(WorkerInfo, { worker: '10.0.0.2:17890' }))).worker.name).toBe('w-b');
+  });
+
+  it('a report that changes nothing appends nothing and only refreshes last-seen', async () => {
+    const a = agents[0]!;
+    const before = (await events('w-a')).length;
+    const seen0 = (await ask(core.commands.request(WorkerList, {}))).workers[0]!.lastPing;
+    await new Promise((r) => setTimeout(r, 5)); // let the clock move a few ms so lastPing can differ
+    expect(await a.report()).toEqual({ ok: true, result: { appended: 0, acceptedSeq: 3 } });
+    expect((await events('w-a')).length).toBe(before);
+    const seen1 = (await ask(core.commands.request(WorkerList, {}))).workers[0]!.lastPing;
+    expect(Date.parse(seen1)).toBeGreaterThan(Date.parse(seen0));
+    // ... and it reaches the table in the next batched flush, not as an event.
+    await expectEventually(async () => {
+      const r = await core.pool.query<{ last_seen: Date }>("SELECT last_seen FROM fv_proj_workers WHERE name = 'w-a'");
+      expect(r.rows[0]!.last_seen.getTime()).toBe(Date.parse(seen1));
+    });
+  });
+
+  it('transitions re-sent after a lost reply are recorded once (deterministic ids)', async () => {
+    const a = agents[0]!;
+    a.move(1, 'PieceAdded');
+    const report = a.buildReport();
+    expect(await a.report(report)).toMatchObject({ ok: true, result: { appended: 1, acceptedSeq: 4 } });
+    // The same report again, as if the reply had been lost, and a new report still carrying seq 4.
+    expect(await a.report({ ...report })).toMatchObject({ ok: true, result: { appended: 0, acceptedSeq: 4 } });
+    const again = { ...a.buildReport(), transitions: report.transitions };
+    expect(await a.report(again)).toMatchObject({ ok: true, result: { appended: 0, acceptedSeq: 4 } });
+    expect((await events('w-a')).filter((e) => e.type === 'ThreadStateChanged' && (e.data as { next: string }).next === 'PieceAdded')).toHaveLength(1);
+  });
+
+  it('dead-letters malformed reports with a clear reason, replies invalid_request, and records nothing', async () => {
+    const subject = `${bus.subjectRoot}.cmd.worker-registry.report`;
+    const a = agents[0]!;
+    const good = a.buildReport();
+    const bad = [
+      { payload: 'not json{', reason: /report is not valid JSON/ },
+      { payload: JSON.stringify({ ...good, threads: [{ ...good.threads[0], state: 'PC9Done' }] }), reason: /thread #0: state "PC9Done" is not a state of plan sealer/ },
+      { payload: JSON.stringify({ ...good, bootId: 'nope' }), reason: /report at \/bootId/ },
+    ];
+    const before = (await events('w-a')).length;
+    for (const b of bad) {
+      const msg = await core.nc.request(subject, Buffer.from(b.payload), { timeout: 5_000 });
+      const reply = JSON.parse(Buffer.from(msg.data).toString()) as { ok: boolean; error: { code: string; message: string } };
+      expect(reply.ok).toBe(false);
+      expect(reply.error.code).toBe('invalid_request');
+      expect(reply.error.message).toMatch(b.reason);
+    }
+    expect((await events('w-a')).length).toBe(before);
+    const dlq = deadLetterStreamName(bus.eventStreamName);
+    const letters = await expectEventually(async () => {
+      const info = await core.jsm.streams.info(dlq);
+      expect(info.state.messages).toBe(bad.length);
+      const out = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) out.push(await core.jsm.streams.getMessage(dlq, { seq }));
+      return out;
+    });
+    for (const [i, m] of letters.entries()) {
+      expect(m.subject).toBe(`${bus.subjectRoot}.dlq.worker-registry`);
+      expect(m.header.get(DeadLetterHeaders.kind)).toBe('malformed');
+      expect(m.header.get(DeadLetterHeaders.consumer)).toBe('worker-registry');
+      expect(m.header.get(DeadLetterHeaders.originalSubject)).toBe(subject);
+      expect(m.header.get(DeadLetterHeaders.reason)).toMatch(bad[i]!.reason);
+      expect(Buffer.from(m.data).toString()).toBe(bad[i]!.payload);
+    }
+    expect(letters[1]!.header.get(DeadLetterHeaders.reason)).toMatch(/^report from "w-a" refused/);
+  });
+});
+
+describe('worker-registry: commands proxied to the agent', () => {
+  it('pause and resume round trip, recorded with their actor', async () => {
+    const a = agents[0]!;
+    const p = await ask(core.commands.request(WorkerPause, { worker: 'w-a', index: 1, actor: 'alice' }));
+    expect(p).toEqual({ worker: 'w-a', index: 1, changed: true });
+    expect(a.threads[1]!.paused).toBe(true);
+    const last = (await events('w-a')).at(-1)!;
+    expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'alice' }, metadata: { actor: 'alice' } });
+    // Visible at once, and the agent's next report (now paused) adds nothing.
+    expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }))).threads[1]!.threadState).toBe('paused');
+    expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
+
+    const r = await ask(core.commands.request(WorkerResume, { worker: '10.0.0.1:17890', index: 1, state: 'Allocated', actor: 'bob' }));
+    expect(r).toEqual({ worker: 'w-a', index: 1, state: 'Allocated', changed: true });
+    expect(a.threads[1]).toMatchObject({ paused: false, state: 'Allocated' });
+    expect((await events('w-a')).at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, state: 'Allocated', actor: 'bob' } });
+    const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }));
+    expect(info.threads[1]).toMatchObject({ state: 'Allocated', threadState: 'running' });
+    expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
+  });
+
+  it('refuses a resume state outside the plan, listing the valid ones, without asking the agent or recording anything', async () => {
+    const a = agents[0]!;
+    const calls = a.calls.length;
+    const before = (await events('w-a')).length;
+    const reply = await core.commands.request(WorkerResume, { worker: 'w-a', index: 0, state: 'SnapEncoded' });
+    expect(reply.ok).toBe(false);
+    if (reply.ok) return;
+    expect(reply.error.code).toBe('invalid_request');
+    expect(reply.error.message).toContain('state "SnapEncoded" is not a state of plan sealer');
+    expect(reply.error.message).toContain('valid states: Empty, Allocated, DealsAcquired');
+    expect(a.calls.length).toBe(calls);
+    expect((await events('w-a')).length).toBe(before);
+  });
+
+  it('names what exists for an unknown worker or index, and says unavailable when the agent is gone', async () => {
+    const w = await core.commands.request(WorkerPause, { worker: 'w-zz', index: 0 });
+    expect(w).toEqual({ ok: false, error: { code: 'not_found', message: expect.stringContaining('workers: w-a, w-b') } });
+    const i = await core.commands.request(WorkerPause, { worker: 'w-a', index: 9 });
+    expect(i).toEqual({ ok: false, error: { code: 'not_found', message: 'worker w-a has no thread #9; threads: 0-3' } });
+
+    const b = agents[1]!;
+    await b.stopServing();
+    const before = (await events('w-b')).length;
+    const u = await core.commands.request(WorkerPause, { worker: 'w-b', index: 0 });
+    expect(u).toEqual({ ok: false, error: { code: 'unavailable', message: expect.stringMatching(/^worker w-b is unreachable: its agent did not answer pause/) } });
+    expect((await events('w-b')).length).toBe(before);
+    await b.serve();
+  });
+
+  it('a permanent error pauses the thread with reason error, and `errors` lists it', async () => {
+    const b = agents[1]!;
+    b.move(0, 'Allocated', { sectorId: 's-t01000-9' });
+    b.fail(0, 'pc1 failed: disk full');
+    await b.report();
+    const evs = await events('w-b');
+    expect(evs.at(-1)).toMatchObject({ type: 'ThreadPaused', data: { index: 0, reason: 'error', lastError: 'permanent: pc1 failed: disk full' } });
+    const errs = await ask(core.commands.request(WorkerErrors, {}));
+    expect(errs.threads).toEqual([
+      { worker: 'w-b', index: 0, plan: 'sealer', state: 'Allocated', sectorId: 's-t01000-9', paused: true, lastError: 'permanent: pc1 failed: disk full', expired: false },
+    ]);
+    expect((await ask(core.commands.request(WorkerList, {}))).workers[1]).toMatchObject({ name: 'w-b', errors: 1, paused: 1 });
+  });
+
+  it('drain: started, threads pause with reason drain, finished when all are paused', async () => {
+    const c = await agent('w-c', 3);
+    await c.report();
+    const first = await ask(core.commands.request(WorkerDrain, { worker: 'w-c', actor: 'carol' }));
+    expect(first).toEqual({ worker: 'w-c', threads: 3, paused: 0, finished: false });
+    expect((await events('w-c')).at(-1)).toMatchObject({ type: 'WorkerDrainStarted', data: { name: 'w-c', actor: 'carol' } });
+    expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-c')!.draining).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      c.drainStep();
+      await c.report();
+      const progress = await ask(core.commands.request(WorkerDrain, { worker: 'w-c' }));
+      expect(progress).toEqual({ worker: 'w-c', threads: 3, paused: i + 1, finished: i === 2 });
+    }
+    const evs = await events('w-c');
+    expect(types(evs).filter((t) => t.startsWith('WorkerDrain'))).toEqual(['WorkerDrainStarted', 'WorkerDrainFinished']);
+    expect(evs.filter((e) => e.type === 'ThreadPaused').map((e) => (e.data as { reason: string }).reason)).toEqual(['drain', 'drain', 'drain']);
+    // Asking again once drained records nothing new.
+    expect(await ask(core.commands.request(WorkerDrain, { worker: 'w-c' }))).toMatchObject({ finished: true });
+    expect((await events('w-c')).length).toBe(evs.length);
+  });
+
+  it('history of a worker, a thread and a sector, with times, from the log', async () => {
+    const h = await ask(core.commands.request(WorkerHistory, { worker: 'w-a', index: 1 }));
+    expect(h.entries.map((e) => [e.type, e.prev, e.next, e.actor])).toEqual([
+      ['ThreadStateChanged', 'Empty', 'Allocated', undefined],
+      ['ThreadStateChanged', 'Allocated', 'PieceAdded', undefined],
+      ['ThreadPaused', undefined, undefined, 'alice'],
+      ['ThreadResumed', undefined, 'Allocated', 'bob'],
+    ]);
+    expect(h.entries.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
+    await expectEventually(async () => {
+      const s = await ask(core.commands.request(WorkerHistory, { sectorId: 's-t01000-9' }));
+      expect(s.entries.map((e) => [e.worker, e.type, e.next])).toEqual([
+        ['w-b', 'ThreadStateChanged', 'Allocated'],
+        ['w-b', 'ThreadStateChanged', 'Allocated'],
+        ['w-b', 'ThreadPaused', undefined],
+      ]);
+    });
+    const none = await core.commands.request(WorkerHistory, { worker: 'w-nope' });
+    expect(none).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});
+
+describe('worker-registry: expiry, removal, restart and rebuild', () => {
+  it('a silent worker is marked expired once, and its next report brings it back', async () => {
+    const b = agents[1]!;
+    clockOffsetMs = SETTINGS.expirationMs + 5_000;
+    await expectEventually(async () => {
+      const evs = await events('w-a');
+      expect(evs.at(-1)!.type).toBe('WorkerExpired');
+    });
+    const list = await ask(core.commands.request(WorkerList, {}));
+    expect(list.workers.every((w) => w.expired)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200)); // several expiry checks: still one event each
+    expect((await events('w-a')).filter((e) => e.type === 'WorkerExpired')).toHaveLength(1);
+    clockOffsetMs += 1_000;
+    await b.report();
+    expect((await events('w-b')).at(-1)).toMatchObject({ type: 'WorkerReturned', data: { name: 'w-b' } });
+    expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-b')!.expired).toBe(false);
+    for (const a of agents) await a.report();
+  });
+
+  it('remove forgets a worker; its next report registers it anew', async () => {
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-c', actor: 'dave' }))).toEqual({ worker: 'w-c', removed: true });
+    expect((await ask(core.commands.request(WorkerList, {}))).workers.map((w) => w.name)).toEqual(['w-a', 'w-b']);
+    const c = agents[2]!;
+    c.reboot();
+    for (const t of c.threads) t.paused = false;
+    await c.report();
+    expect(types(await events('w-c')).slice(-5)).toEqual(['WorkerRemoved', 'WorkerRegistered', 'ThreadStateChanged', 'ThreadStateChanged', 'ThreadStateChanged']);
+    expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-c' }))).threads).toHaveLength(3);
+  });
+
+  it('a second registry stands by on the leader lock until the active one stops, then takes over', async () => {
+    const second = new WorkerRegistryRuntime(core, SETTINGS, { clock });
+    let active = false;
+    const starting = second.start().then(() => (active = true));
+    // While the first is active, the second records nothing: a report is handled once.
+    const a = agents[0]!;
+    a.move(3, 'Allocated', { sectorId: 's-t01000-77' });
+    expect(await a.report()).toMatchObject({ ok: true, result: { appended: 1 } });
+    expect(active).toBe(false);
+    await runtime.stop();
+    await expectEventually(() => expect(active).toBe(true), { timeoutMs: 10_000 });
+    await starting;
+    await second.serveCommands();
+    runtime = second;
+    expect(runtime.registry.snapshot().get('w-a')!.threads.get(3)).toMatchObject({ state: 'Allocated', sectorId: 's-t01000-77' });
+    expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
+  });
+
+  it('restarted, the registry shows the same state, loaded from the projection of the log', async () => {
+    const listBefore = (await ask(core.commands.request(WorkerList, {}))).workers.map(({ lastPing: _l, ...rest }) => rest);
+    const snapshot = runtime.registry.snapshot();
+    await runtime.stop();
+    runtime = await startRuntime();
+    const after = runtime.registry.snapshot();
+    expect(comparable(after)).toEqual(comparable(snapshot));
+    // Counts come from the records until the next report (running vs waiting may differ before it).
+    const listAfter = (await ask(core.commands.request(WorkerList, {}))).workers.map(({ lastPing: _l, ...rest }) => rest);
+    expect(listAfter.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired])).toEqual(listBefore.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired]));
+    for (const a of agents) expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
+    for (const a of agents) expect(truth((await ask(core.commands.request(WorkerInfo, { worker: a.name }))).threads)).toEqual(truth(a.threadInfos()));
+  });
+
+  it('a rebuild of the projection from the log equals the live state', async () => {
+    const live = runtime.registry.snapshot();
+    await runtime.registry.projectionRunner!.whenCaughtUp();
+    const projected = await loadWorkerAggregates(core.pool);
+    const result = await core.eventStore.rebuild(new WorkerRegistryProjection(), undefined, { batchSize: 7 });
+    expect(result.processed).toBeGreaterThan(30);
+    const rebuilt = await loadWorkerAggregates(core.pool);
+    expect(comparable(rebuilt)).toEqual(comparable(live));
+    expect(comparable(projected)).toEqual(comparable(live));
+  });
+});
