@@ -127,3 +127,22 @@ export function readCoreConfig(env: Env = process.env, hostname: () => string = 
     host: r.string('FLEETVISOR_HOST', hostname()),
   };
 }
+
+/**
+ * Set by a Fleetvisor process that starts another one (the CLI for an app's command, `up` for its
+ * services) to its own pid: the child stops itself (SIGTERM) when that parent is gone, even if the
+ * parent was killed with SIGKILL and could not pass a signal on.
+ */
+export const PARENT_PID_VARIABLE = 'FLEETVISOR_PARENT_PID';
+
+export function readParentPid(env: Env = process.env): number | undefined {
+  const raw = env[PARENT_PID_VARIABLE];
+  if (raw === undefined || raw === '') return undefined;
+  const pid = Number(raw);
+  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+}
+
+/** This process's environment plus `extra`: what a child process it starts gets. */
+export function environmentWith(extra: Record<string, string>, env: Env = process.env): Record<string, string | undefined> {
+  return { ...env, ...extra };
+}

@@ -4,7 +4,7 @@
 // (then SIGKILL after a grace) when `up` stops. Plain logic: the command wires it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { appCommandLine, type Env, type Logger } from '@fleetvisor/platform';
+import { appCommandLine, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
 
 export interface ComponentSpec {
   /** Shown in logs, e.g. "chain-watcher" or "worker-agent w-02". */
@@ -72,7 +72,7 @@ export class Stack {
   private spawn(r: Running): void {
     const { file, argv } = r.spec.app !== undefined ? appCommandLine(r.spec.app, r.spec.args) : { file: r.spec.file ?? '', argv: r.spec.args };
     if (file === '') throw new Error(`component ${r.spec.name} has neither an app nor a file to run`);
-    const child = spawn(file, argv, { env: { ...this.opts.baseEnv, ...r.spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env: { ...this.opts.baseEnv, ...r.spec.env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
     r.child = child;
     r.startedAt = Date.now();
     const log = this.opts.logger.child({ process: r.spec.name });

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { environmentWith, PARENT_PID_VARIABLE, type Env } from '../config';
 import { defineCliCommand, type CliCommand } from './cli-framework';
 
 function workspaceRoot(): string {
@@ -23,9 +24,11 @@ export function appCommandLine(app: string, args: readonly string[]): { file: st
 }
 
 /** Runs an app's main with these arguments, stdio inherited; resolves with its exit code. */
-export function launchApp(app: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+export function launchApp(app: string, args: readonly string[], opts: { env?: Env } = {}): Promise<number> {
   const { file, argv } = appCommandLine(app, args);
-  const child = spawn(file, argv, { stdio: 'inherit', ...(opts.env ? { env: opts.env } : {}) });
+  // The app stops itself if this process dies without passing a signal on (SIGKILL).
+  const env = environmentWith({ [PARENT_PID_VARIABLE]: String(process.pid) }, opts.env);
+  const child = spawn(file, argv, { stdio: 'inherit', env });
   const forward = (sig: NodeJS.Signals) => () => {
     if (child.exitCode === null) child.kill(sig);
   };
