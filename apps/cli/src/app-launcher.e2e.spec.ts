@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectEventually, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
-import { environmentWith } from '../config';
+import { environmentWith } from '@fleetvisor/platform';
 
-const BIN = path.resolve(__dirname, '../../../../bin/fleetvisor.js');
+const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
 
 function childrenOf(pid: number): number[] {
   try {
