@@ -12,6 +12,7 @@ import * as cj from './comet-json';
 import { FaultSwitches, RequestCounter, type FaultState } from './faults';
 import { ChainLedger, DEFAULT_VERSION, toDevnetBlock, type BlockRecord } from './ledger';
 import { callMethod, internalError, parseSubscriptionQuery, RpcError, type RpcContext, type SubscriptionKind } from './rpc-methods';
+import { BodyTooLarge, readBody, sendJson } from '../http-body';
 
 export interface DevnetChainStartOptions extends DevnetChainOptions {
   /** Blocks kept for queries at a past height (default 10 000). */
@@ -266,7 +267,7 @@ class DevnetChainNode implements DevnetChain, AdminTarget {
     try {
       const url = new URL(req.url ?? '/', 'http://devnet');
       if (url.pathname.startsWith('/admin/') && this.adminEnabled) {
-        const raw = await readBody(req);
+        const raw = await readBody(req, MAX_BODY);
         let body: unknown;
         if (raw.length > 0) {
           try {
@@ -293,7 +294,7 @@ class DevnetChainNode implements DevnetChain, AdminTarget {
   }
 
   private async onJsonRpcPost(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = await readBody(req, MAX_BODY);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -428,31 +429,6 @@ class DevnetChainNode implements DevnetChain, AdminTarget {
 
 // ---- helpers ----
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new BodyTooLarge(`the body is larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 function wsSend(ws: WebSocket, reply: JsonRpcReply): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(reply));

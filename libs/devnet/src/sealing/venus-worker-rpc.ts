@@ -9,9 +9,10 @@
 //
 // Like damocles, an unknown index is error -32602 (invalid params) "worker #N not found". Unlike
 // damocles, a resume state outside the thread's plan is refused (-32602, listing the valid ones).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SealingWorkerError, type SimulatedWorker } from './simulated-worker';
+import { readBody, sendJson } from '../http-body';
 
 export const VENUS_WORKER_NAMESPACE = 'VenusWorker';
 /** damocles-worker's default admin port (DEFAULT_WORKER_SERVER_PORT). */
@@ -115,30 +116,6 @@ function answer(worker: SimulatedWorker, req: unknown): JsonRpcResponse | undefi
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 export async function startVenusWorkerRpcServer(opts: VenusWorkerRpcServerOptions): Promise<VenusWorkerRpcServer> {
   const host = opts.host ?? '127.0.0.1';
   let requests = 0;
@@ -147,25 +124,25 @@ export async function startVenusWorkerRpcServer(opts: VenusWorkerRpcServerOption
       res.writeHead(405, { allow: 'POST' }).end();
       return;
     }
-    readBody(req).then(
+    readBody(req, MAX_BODY).then(
       (text) => {
         requests++;
         let parsed: unknown;
         try {
           parsed = JSON.parse(text);
         } catch {
-          send(res, 200, { jsonrpc: '2.0', id: null, error: { code: JsonRpcErrorCodes.parse, message: 'Parse error' } });
+          sendJson(res, 200, { jsonrpc: '2.0', id: null, error: { code: JsonRpcErrorCodes.parse, message: 'Parse error' } });
           return;
         }
         if (Array.isArray(parsed)) {
           const out = parsed.map((r) => answer(opts.worker, r)).filter((r): r is JsonRpcResponse => r !== undefined);
           if (out.length === 0) res.writeHead(204).end();
-          else send(res, 200, out);
+          else sendJson(res, 200, out);
           return;
         }
         const out = answer(opts.worker, parsed);
         if (out === undefined) res.writeHead(204).end();
-        else send(res, 200, out);
+        else sendJson(res, 200, out);
       },
       () => {
         if (!res.headersSent) res.writeHead(413).end();
