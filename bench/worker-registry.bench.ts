@@ -1,0 +1,495 @@
+// Worker-registry benchmark: `npm run bench:worker-registry [-- --quick]`.
+//
+// The registry runs as a real process (`worker-registry run`, as in production); simulated sealing
+// workers (libs/devnet SealingLoad: 16 threads each walking the sealing flows, with errors) report
+// to it over NATS from this process. Phases:
+//   1. nominal: 5,000 workers x 16 threads reporting every 10 s (500 reports/s), the issue's fleet;
+//   2. stress:  the same workers reporting every second (5,000 reports/s), the throughput target.
+// For each: sustained report rate, registry CPU (of one core) and RSS, report round trip, and
+// report -> visible: a prober picks reports as they are sent and asks the registry (`worker info`,
+// answered from the same in-memory state as `worker list`) until the worker's LastPing shows it.
+// A full `worker list` of every worker is timed too.
+//   3. rebuild: a log of 1,000,000 thread transitions (150,000 with --quick) is appended into a
+//      database of its own, then `worker-registry rebuild` replays it into the projection.
+// Output: progress and a table on stderr; ONE JSON object as the last line of stdout.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { connect, type NatsConnection } from 'nats';
+import {
+  createSubjects,
+  newEventFor,
+  SEALER_STATES,
+  ThreadStateChanged,
+  WorkerInfo,
+  WorkerList,
+  WorkerListPage,
+  WorkerRegistered,
+  type EventEnvelope,
+  type WorkerReport,
+} from '@fleetvisor/contracts';
+import { commandBusReportSender, SealingLoad, type LoadStats } from '@fleetvisor/devnet';
+import { openEventStore } from '@fleetvisor/event-store';
+import { CommandBus } from '@fleetvisor/messaging';
+import { createLogger } from '@fleetvisor/platform';
+import { adminDatabaseUrl, createTestDatabase, sharedNatsUrl, type TestDatabase } from '@fleetvisor/testing';
+import { emitResult, progress } from './lib/log';
+import { loadSnapshot, machineInfo } from './lib/machine';
+import { textTable } from './lib/table';
+
+const REPO = path.resolve(__dirname, '..');
+const RUN_TS = path.join(REPO, 'bin', 'run-ts.js');
+const REGISTRY_MAIN = path.join(REPO, 'apps', 'worker-registry', 'src', 'main.ts');
+
+interface Options {
+  quick: boolean;
+  workers: number;
+  threads: number;
+  nominalSeconds: number;
+  stressSeconds: number;
+  warmupSeconds: number;
+  rebuildTransitions: number;
+  /** Postgres connections of the registry process. */
+  pool: number;
+}
+
+const USAGE = `usage: npm run bench:worker-registry [-- options]
+  --quick                 under 60 s: shorter phases, rebuild over 150,000 transitions
+  --workers N             simulated workers (default 5000)
+  --threads N             threads per worker (default 16)
+  --nominal-seconds N     measured seconds at one report per worker per 10 s (default 30, quick 6)
+  --stress-seconds N      measured seconds at one report per worker per second (default 30, quick 8)
+  --rebuild-transitions N thread transitions in the rebuild log (default 1000000, quick 150000)
+  --pool N                Postgres connections of the registry (default 32)
+  --registry-gc           run the registry with --expose-gc: its stats lines show the live heap
+  --stop-after-nominal    skip the stress and rebuild phases`;
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const o: Options = {
+    quick,
+    workers: 5_000,
+    threads: 16,
+    nominalSeconds: quick ? 6 : 30,
+    stressSeconds: quick ? 8 : 30,
+    warmupSeconds: quick ? 1 : 5,
+    rebuildTransitions: quick ? 150_000 : 1_000_000,
+    pool: 32,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick' || a === '--stop-after-nominal' || a === '--registry-gc') continue;
+    if (a === '--help' || a === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
+    const n = Number(argv[++i]);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer\n${USAGE}`);
+    if (a === '--workers') o.workers = n;
+    else if (a === '--threads') o.threads = n;
+    else if (a === '--nominal-seconds') o.nominalSeconds = n;
+    else if (a === '--stress-seconds') o.stressSeconds = n;
+    else if (a === '--rebuild-transitions') o.rebuildTransitions = n;
+    else if (a === '--pool') o.pool = n;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  return o;
+}
+
+// ---- the registry process ----
+
+function procStat(pid: number): { cpuMs: number; rssMb: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // CLK_TCK 100 on Linux
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuMs, rssMb: Math.round(rssKb / 102.4) / 10 };
+  } catch {
+    return undefined;
+  }
+}
+
+class RegistryProcess {
+  private constructor(readonly child: ChildProcess) {}
+
+  static async start(env: NodeJS.ProcessEnv, nc: NatsConnection, subjectRoot: string): Promise<RegistryProcess> {
+    const child = spawn(process.execPath, [...(process.argv.includes('--registry-gc') ? ['--expose-gc'] : []), RUN_TS, REGISTRY_MAIN, 'worker-registry', 'run', '--no-relay'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) if (line.includes('worker registry stats')) progress(`registry: ${line.replace(/^.*"workers"/, '"workers"').slice(0, 200)}`);
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      err = (err + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.includes('worker registry stats')) progress(`registry: ${line.slice(0, 300)}`);
+    });
+    const subjects = createSubjects(subjectRoot);
+    const bus = new CommandBus({ nc, subjects, logger: createLogger({ name: 'bench', level: 'silent', format: 'json', stream: 'stderr' }) });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`worker-registry exited with ${child.exitCode}: ${err}`);
+      const r = await bus.request(WorkerList, {}, { timeoutMs: 1_000 });
+      if (r.ok) break;
+      if (Date.now() > deadline) throw new Error(`worker-registry did not answer within 60 s: ${err}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    return new RegistryProcess(child);
+  }
+
+  stat() {
+    return procStat(this.child.pid!);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+// ---- phases 1 and 2 ----
+
+interface LoadPhaseResult {
+  phase: string;
+  reportIntervalMs: number;
+  seconds: number;
+  offeredPerSec: number;
+  reportsPerSec: number;
+  failed: number;
+  skipped: number;
+  transitionsPerSec: number;
+  roundTripP50Ms: number;
+  roundTripP99Ms: number;
+  visibleP50Ms: number;
+  visibleP99Ms: number;
+  visibleSamples: number;
+  listAllMs: number;
+  registryCpuPct: number;
+  /** CPU of this process (the simulated workers and the prober), % of one core. */
+  loadProcessCpuPct: number;
+  registryRssMb: number;
+  registryPeakRssMb: number;
+}
+
+const pct = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+async function loadPhase(
+  phase: string,
+  opts: Options,
+  reportIntervalMs: number,
+  seconds: number,
+  bus: CommandBus,
+  registry: RegistryProcess,
+  seed: number,
+): Promise<LoadPhaseResult> {
+  // Visibility prober: every 50th report sent starts a probe (at most 4 at a time) that asks the
+  // registry for that worker every 10 ms until its LastPing is at or after the send time.
+  const sentAt = new Map<string, number>();
+  const visible: number[] = [];
+  let probing = false;
+  let probes = 0;
+  let sends = 0;
+  const probe = async (name: string, sent: number): Promise<void> => {
+    probes++;
+    try {
+      for (;;) {
+        const r = await bus.request(WorkerInfo, { worker: name }, { timeoutMs: 10_000 });
+        if (r.ok && Date.parse(r.result!.worker.lastPing) >= sent) {
+          if (probing) visible.push(Date.now() - sent);
+          return;
+        }
+        if (Date.now() - sent > 30_000) return;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+    } finally {
+      probes--;
+    }
+  };
+  const sender = commandBusReportSender(bus, { timeoutMs: 30_000 });
+  const send = (r: WorkerReport) => {
+    const t = Date.now();
+    sentAt.set(r.name, t);
+    if (probing && ++sends % 50 === 0 && probes < 4) void probe(r.name, t);
+    return sender(r);
+  };
+  const load = new SealingLoad({
+    send,
+    workers: opts.workers,
+    threadsPerWorker: opts.threads,
+    reportIntervalMs,
+    namePrefix: 'load-w',
+    seed,
+    maxInFlight: 4_000,
+  });
+  load.start();
+  // Warm-up: every worker has registered (its first report records all its threads), then a few seconds more.
+  progress(`${phase}: ${opts.workers} workers x ${opts.threads} threads, one report each per ${reportIntervalMs} ms; warming up`);
+  const warmStart = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const s = load.stats();
+    const registered = new Set([...sentAt.keys()]).size;
+    progress(`${phase}: warm-up ${Math.round((Date.now() - warmStart) / 1000)} s: ${s.ok} reports answered, ${s.failed} failed, ${s.inFlight} in flight, ${registered} workers reported`);
+    if (s.ok >= opts.workers && registered >= opts.workers) break;
+    if (Date.now() - warmStart > 120_000) throw new Error(`${phase}: workers did not all register within 120 s`);
+  }
+  await new Promise((r) => setTimeout(r, opts.warmupSeconds * 1_000));
+  const s0 = load.stats();
+  const p0 = registry.stat();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let peakRss = p0?.rssMb ?? 0;
+  const rssTimer = setInterval(() => {
+    const s = registry.stat();
+    if (s && s.rssMb > peakRss) peakRss = s.rssMb;
+  }, 250);
+
+  probing = true;
+  await new Promise((r) => setTimeout(r, seconds * 1_000));
+  // What `fleetvisor worker list` does: every page, in name order.
+  const lt0 = performance.now();
+  let listed = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await bus.request(WorkerListPage, after === undefined ? {} : { after }, { timeoutMs: 30_000 });
+    if (!page.ok) throw new Error(`${phase}: worker list failed: ${page.error.code}: ${page.error.message}`);
+    listed += page.result!.workers.filter((w) => w.name.startsWith('load-w')).length;
+    if (page.result!.next === undefined) break;
+    after = page.result!.next;
+  }
+  const listAllMs = Math.round(performance.now() - lt0);
+  if (listed !== opts.workers) throw new Error(`${phase}: worker list shows ${listed} of ${opts.workers} workers`);
+  const s1: LoadStats = load.stats();
+  const p1 = registry.stat();
+  const c1 = process.cpuUsage(c0);
+  const wall = (performance.now() - t0) / 1000;
+  probing = false;
+  clearInterval(rssTimer);
+  while (probes > 0) await new Promise((r) => setTimeout(r, 20));
+  await load.stop();
+  visible.sort((a, b) => a - b);
+  const result: LoadPhaseResult = {
+    phase,
+    reportIntervalMs,
+    seconds: round1(wall),
+    offeredPerSec: Math.round((opts.workers * 1000) / reportIntervalMs),
+    reportsPerSec: Math.round((s1.ok - s0.ok) / wall),
+    failed: s1.failed - s0.failed,
+    skipped: s1.skipped - s0.skipped,
+    transitionsPerSec: Math.round((s1.transitionsAcked - s0.transitionsAcked) / wall),
+    roundTripP50Ms: round1(s1.latencyMs.p50),
+    roundTripP99Ms: round1(s1.latencyMs.p99),
+    visibleP50Ms: pct(visible, 50),
+    visibleP99Ms: pct(visible, 99),
+    visibleSamples: visible.length,
+    listAllMs,
+    registryCpuPct: p0 && p1 ? Math.round(((p1.cpuMs - p0.cpuMs) / (wall * 1000)) * 100) : -1,
+    loadProcessCpuPct: Math.round(((c1.user + c1.system) / 1000 / (wall * 1000)) * 100),
+    registryRssMb: p1?.rssMb ?? -1,
+    registryPeakRssMb: peakRss,
+  };
+  progress(`${phase}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+// ---- phase 3: rebuild ----
+
+/** The sealer flow as a cycle of transitions (Empty -> ... -> Finished -> Empty). */
+const FLOW = SEALER_STATES.filter((s) => s !== 'Aborted' && s !== 'SyntheticPoRepNeeded');
+
+async function seedRebuildLog(url: string, transitions: number, threads: number): Promise<{ events: number; seconds: number }> {
+  const conn = await openEventStore(url, { migrate: true, poolSize: 6 });
+  const t0 = performance.now();
+  const workers = Math.max(1, Math.round(transitions / (threads * 12)));
+  const perWorker = Math.ceil(transitions / workers);
+  let written = 0;
+  try {
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const jobs: (() => Promise<void>)[] = [];
+    for (let w = 0; w < workers; w++) {
+      jobs.push(async () => {
+        const name = `rb-w${String(w).padStart(5, '0')}`;
+        const state = new Array<number>(threads).fill(0);
+        let batch: EventEnvelope[] = [newEventFor(WorkerRegistered, { name, dest: `10.9.${w >> 8}.${w & 255}:17890`, version: '0.11.0', threads }, {}, { occurredAt: new Date(base) })];
+        for (let i = 0; i < perWorker && written < transitions; i++) {
+          const index = i % threads;
+          const prev = FLOW[state[index]!]!;
+          state[index] = (state[index]! + 1) % FLOW.length;
+          const next = FLOW[state[index]!]!;
+          const sector = `s-t01000-${w * 1_000_000 + Math.floor(i / (threads * FLOW.length)) * threads + index}`;
+          batch.push(
+            newEventFor(
+              ThreadStateChanged,
+              { worker: name, index, plan: 'sealer', prev, next, location: `/data/store${index}`, ...(next === 'Empty' ? {} : { sectorId: sector }), event: 'bench' },
+              { causationId: `transition:00000000-0000-4000-8000-${String(w).padStart(12, '0')}:${i + 1}` },
+              { occurredAt: new Date(base + i * 1_000) },
+            ),
+          );
+          written++;
+          if (batch.length >= 2_000) {
+            await conn.store.appendToStream(`worker-${name}`, batch);
+            batch = [];
+          }
+        }
+        if (batch.length > 0) await conn.store.appendToStream(`worker-${name}`, batch);
+      });
+    }
+    // Four writers side by side.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < jobs.length) await jobs[next++]!();
+      }),
+    );
+  } finally {
+    await conn.close();
+  }
+  return { events: written, seconds: round1((performance.now() - t0) / 1000) };
+}
+
+async function runRebuild(env: NodeJS.ProcessEnv): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number }> {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', RUN_TS, REGISTRY_MAIN, 'worker-registry', 'rebuild', '--json', '--batch-size', '10000'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let peak = 0;
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const timer = setInterval(() => {
+    const s = procStat(child.pid!);
+    if (s && s.rssMb > peak) peak = s.rssMb;
+  }, 100);
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`worker-registry rebuild exited with ${code}: ${err}`);
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { processed: number; durationMs: number };
+  return { processed: result.processed, durationMs: result.durationMs, eventsPerSec: Math.round(result.processed / (result.durationMs / 1000)), peakRssMb: peak };
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const tag = randomBytes(3).toString('hex');
+  const subjectRoot = `bench_wr_${tag}`;
+  const streamName = `BENCH_WR_${tag.toUpperCase()}_EVENTS`;
+  const dbs: TestDatabase[] = [];
+  const nc = await connect({ servers: sharedNatsUrl(), name: 'bench-worker-registry' });
+  let registry: RegistryProcess | undefined;
+  const cleanup = async () => {
+    await registry?.stop().catch(() => undefined);
+    const jsm = await nc.jetstreamManager();
+    for (const s of [streamName, `${streamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
+    for (const d of dbs) await d.drop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const db = await createTestDatabase('bench_wr');
+    dbs.push(db);
+    const load0 = await loadSnapshot(adminDatabaseUrl(), [db.name]);
+    const env: NodeJS.ProcessEnv = {
+      // eslint-disable-next-line no-restricted-syntax -- the registry process inherits PATH, HOME
+      ...process.env,
+      FLEETVISOR_DATABASE_URL: db.url,
+      FLEETVISOR_NATS_URL: sharedNatsUrl(),
+      FLEETVISOR_SUBJECT_ROOT: subjectRoot,
+      FLEETVISOR_EVENT_STREAM: streamName,
+      FLEETVISOR_LOG_LEVEL: 'info',
+      FLEETVISOR_WORKER_REGISTRY_STATS_INTERVAL: '2s',
+      FLEETVISOR_LOG_FORMAT: 'json',
+      FLEETVISOR_WORKER_EXPIRATION: '10m',
+      FLEETVISOR_WORKER_REGISTRY_POOL_SIZE: String(opts.pool),
+    };
+    progress(`starting the registry process (database ${db.name}, subjects ${subjectRoot}.*)`);
+    registry = await RegistryProcess.start(env, nc, subjectRoot);
+    const bus = new CommandBus({ nc, subjects: createSubjects(subjectRoot), logger: createLogger({ name: 'bench', level: 'silent', format: 'json', stream: 'stderr' }) });
+
+    const nominal = await loadPhase('nominal', opts, 10_000, opts.nominalSeconds, bus, registry, 1);
+    if (process.argv.includes('--stop-after-nominal')) throw new Error('stopped after nominal (--stop-after-nominal)');
+    const stress = await loadPhase('stress', opts, 1_000, opts.stressSeconds, bus, registry, 2);
+    await registry.stop();
+    registry = undefined;
+
+    const rdb = await createTestDatabase('bench_wr_rebuild');
+    dbs.push(rdb);
+    progress(`rebuild: appending ${opts.rebuildTransitions.toLocaleString('en-US')} thread transitions`);
+    const seeded = await seedRebuildLog(rdb.url, opts.rebuildTransitions, opts.threads);
+    progress(`rebuild: seeded ${seeded.events} transitions in ${seeded.seconds} s; rebuilding`);
+    const rebuild = await runRebuild({ ...env, FLEETVISOR_DATABASE_URL: rdb.url });
+    progress(`rebuild: ${JSON.stringify(rebuild)}`);
+
+    const targets = [
+      { metric: 'sustained reports/s (stress)', target: '>= 5000', value: stress.reportsPerSec, pass: stress.reportsPerSec >= 5_000 },
+      { metric: 'p99 report -> visible (stress), ms', target: '<= 250', value: stress.visibleP99Ms, pass: stress.visibleP99Ms <= 250 },
+      { metric: 'p99 report -> visible (nominal), ms', target: '<= 250', value: nominal.visibleP99Ms, pass: nominal.visibleP99Ms <= 250 },
+      { metric: 'registry peak RSS, MB', target: '<= 300', value: Math.max(nominal.registryPeakRssMb, stress.registryPeakRssMb), pass: Math.max(nominal.registryPeakRssMb, stress.registryPeakRssMb) <= 300 },
+      {
+        metric: `rebuild of ${rebuild.processed.toLocaleString('en-US')} events, s`,
+        target: opts.rebuildTransitions >= 1_000_000 ? '<= 10' : '(not judged below 1M)',
+        value: round1(rebuild.durationMs / 1000),
+        pass: opts.rebuildTransitions >= 1_000_000 ? rebuild.durationMs <= 10_000 : true,
+      },
+    ];
+    process.stderr.write(
+      '\n' +
+        textTable(
+          ['phase', 'offered/s', 'reports/s', 'transitions/s', 'rtt p50/p99 ms', 'visible p50/p99 ms', 'list all ms', 'CPU %', 'RSS / peak MB', 'failed'],
+          [nominal, stress].map((p) => [
+            p.phase,
+            String(p.offeredPerSec),
+            String(p.reportsPerSec),
+            String(p.transitionsPerSec),
+            `${p.roundTripP50Ms} / ${p.roundTripP99Ms}`,
+            `${p.visibleP50Ms} / ${p.visibleP99Ms} (${p.visibleSamples})`,
+            String(p.listAllMs),
+            String(p.registryCpuPct),
+            `${p.registryRssMb} / ${p.registryPeakRssMb}`,
+            String(p.failed),
+          ]),
+        ) +
+        '\n' +
+        textTable(['target', 'wanted', 'measured', ''], targets.map((t) => [t.metric, t.target, String(t.value), t.pass ? 'PASS' : 'FAIL'])) +
+        '\n',
+    );
+    emitResult({
+      bench: 'worker-registry',
+      quick: opts.quick,
+      machine: await machineInfo(adminDatabaseUrl()),
+      load: { before: load0, after: await loadSnapshot(adminDatabaseUrl(), dbs.map((d) => d.name)) },
+      workers: opts.workers,
+      threadsPerWorker: opts.threads,
+      reportsPerSec: stress.reportsPerSec,
+      p99VisibleMs: stress.visibleP99Ms,
+      rssMb: Math.max(nominal.registryPeakRssMb, stress.registryPeakRssMb),
+      rebuildEventsPerSec: rebuild.eventsPerSec,
+      nominal,
+      stress,
+      rebuild: { ...rebuild, seededTransitions: seeded.events, seedSeconds: seeded.seconds },
+      targets,
+      pass: targets.every((t) => t.pass),
+      seconds: Math.round((performance.now() - started) / 1000),
+    });
+  } finally {
+    await cleanup();
+    await nc.close();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
