@@ -34,14 +34,14 @@ const env = {
   FLEETVISOR_LOG_FORMAT: 'json',
 };
 
-function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string } {
+function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string; stderr: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const result = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, result, stdout: () => stdout };
+  return { child, result, stdout: () => stdout, stderr: () => stderr };
 }
 
 const run = (args: string[], extraEnv: Record<string, string> = {}) => start(args, extraEnv).result;
@@ -122,19 +122,31 @@ describe('fleetvisor CLI', () => {
     expect(tail.stdout).toMatch(/received SIGINT/);
   });
 
-  it('up runs the whole local stack: the devnet chain is watched, simulated workers register, Ctrl-C stops every process', async () => {
+  it('up runs the whole local stack: the chain is watched, workers register, the demo host upgrades on a version change, Ctrl-C stops all', async () => {
     const up = start(['up', '--json', '--devnet-port', '0', '--workers', '1', '--block-time', '300ms'], { FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' });
-    // The chain-watcher records the devnet's version; the worker-agent's reports register the worker.
+    const events = (type: string) => up.stdout().split('\n').filter((l) => l.includes(`"type":"${type}"`));
+    // The chain-watcher records the devnet's version; the worker-agent's reports register the worker;
+    // the demo host's runner starts its lavap provider and consumer.
     await expectEventually(() => expect(up.stdout()).toMatch(/"type":"VersionChanged".*"chainId":"lava-testnet-2"/), { timeoutMs: 60_000 });
     await expectEventually(() => expect(up.stdout()).toMatch(/"type":"WorkerRegistered".*"name":"sim-worker-01"/), { timeoutMs: 60_000 });
+    await expectEventually(() => expect(events('ServiceStarted')).toHaveLength(2), { timeoutMs: 60_000 });
     const list = await run(['worker', 'list', '--json']);
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toMatchObject({ workers: [{ name: 'sim-worker-01', threads: 8 }] });
+
+    // A governance-style version bump on the local chain moves both services to the new binary.
+    const rpc = /"rpc":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(up.stderr())?.[1];
+    expect(rpc).toBeDefined();
+    const bump = await run(['devnet', 'set-version', '--node', rpc!, '--provider-target', '0.22.1', '--provider-min', '0.21.0', '--consumer-target', '0.22.1', '--consumer-min', '0.21.0']);
+    expect(bump.code, bump.stderr).toBe(0);
+    await expectEventually(() => expect(events('ServiceUpgraded')).toHaveLength(2), { timeoutMs: 60_000 });
+    expect(events('ServiceUpgraded').join('\n')).toMatch(/"toVersion":"0\.22\.1"/);
+
     up.child.kill('SIGINT');
     const done = await up.result;
     expect(done.code, done.stderr).toBe(0);
     // Every component said it stopped; none was left to be killed.
-    for (const proc of ['chain-watcher', 'worker-registry', 'worker-agent sim-worker-01']) expect(done.stderr).toContain(`"process":"${proc}"`);
+    for (const proc of ['chain-watcher', 'worker-registry', 'worker-agent sim-worker-01', 'service-runner']) expect(done.stderr).toContain(`"process":"${proc}"`);
     expect(done.stderr).not.toMatch(/ignored SIGTERM/);
   });
 

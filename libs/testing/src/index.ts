@@ -3,7 +3,7 @@ export * from './config';
 export * from './test-database';
 export * from './eventually';
 export * from './test-bus';
-export * from './free-port';
+export { freePort } from '@fleetvisor/platform';
 export type { PrivateServer, PrivateServerBackend, PrivateServerOptions } from './private-server';
 export * from './private-postgres';
 export * from './private-nats';

@@ -5,7 +5,7 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readTestingConfig } from './config';
-import { freePort } from './free-port';
+import { freePort } from '@fleetvisor/platform';
 import { createInstanceDir, isExecutable, ManagedProcess, tailFile, whichSync } from './private-process';
 import {
   ContainerServerLifecycle,

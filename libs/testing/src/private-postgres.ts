@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { readTestingConfig } from './config';
-import { freePort } from './free-port';
+import { freePort } from '@fleetvisor/platform';
 import {
   createInstanceDir,
   isExecutable,

@@ -10,6 +10,7 @@ import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLo
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { inheritedEnv, loadCliConfig } from '../config';
 import { relayComponentLine } from '../up/component-log';
+import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { Stack, type ComponentSpec } from '../up/stack';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
@@ -23,7 +24,9 @@ export const upCommand = defineCliCommand({
     'Creates the database and applies migrations, makes sure the JetStream streams exist, runs the ' +
     'outbox relay (one leader across all processes; others stand by), starts a local chain node ' +
     '(devnet, CometBFT JSON-RPC) and the services as child processes — chain-watcher on the devnet, ' +
-    'worker-registry, and simulated sealing workers each with its worker-agent — then prints every ' +
+    'worker-registry, simulated sealing workers each with its worker-agent, and a service-runner for a ' +
+    'demo host with a lavap provider and consumer (simulated binaries, published with checksums by a ' +
+    'local release server; 0.23.1 is a broken release that gets rolled back) — then prints every ' +
     'event published on the bus. Services that die are restarted with backoff. Stop with Ctrl-C.\n\n' +
     'Try, from another terminal: fleetvisor devnet set-version --provider-target 0.22.1 --provider-min 0.21.0 ' +
     '--consumer-target 0.22.1 --consumer-min 0.21.0; fleetvisor chain status; fleetvisor worker list; ' +
@@ -37,6 +40,7 @@ export const upCommand = defineCliCommand({
     'block-time': { type: 'string', description: 'block interval of the local chain', default: '1s', placeholder: 'duration' },
     'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
+    'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
   },
   examples: ['fleetvisor up', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
   async run({ options, io }) {
@@ -75,7 +79,7 @@ export const upCommand = defineCliCommand({
     );
     const services = options['backbone-only']
       ? undefined
-      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'] });
+      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'], runner: !options['no-runner'] });
     logger.info('press Ctrl-C to stop');
     const signal = await io.interrupted;
     logger.info({ signal }, 'shutting down');
@@ -96,6 +100,7 @@ interface ServicesOptions {
   devnetPort: number;
   workers: number;
   devnet: boolean;
+  runner: boolean;
 }
 
 /** The variables of `names` that are set in env (an operator's own settings win over up's tuning). */
@@ -147,10 +152,17 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
       env: { FLEETVISOR_WORKER_NAME: name, FLEETVISOR_WORKER_SOURCE: 'simulated', FLEETVISOR_WORKER_REPORT_INTERVAL: '5s', FLEETVISOR_WORKER_SIM_STEP: '3s' },
     });
   }
+  let demo: DemoRunner | undefined;
+  if (opts.runner && devnet) {
+    // A demo host: the operator's own init + create-service, then `start` as a component.
+    demo = await prepareDemoRunner({ logger, env, chainId: opts.chainId, rpcUrl: devnet.rpcUrl, onLine: (line) => relayComponentLine(logger, 'service-runner', line) });
+    components.push(demo.component);
+  }
   for (const c of components) stack.start(c);
   return {
     stop: async () => {
       await stack.stop();
+      await demo?.close();
       await devnet?.stop();
     },
   };

@@ -1,4 +1,4 @@
-// Free TCP ports for private servers.
+// Free TCP ports: for private test servers, and for the services `fleetvisor up` starts.
 import { createServer } from 'node:net';
 
 // Ports handed out by this process, so two private servers started one after the other never get

@@ -1,0 +1,88 @@
+// The service-runner part of `fleetvisor up`: a demo host with one lavap provider and one consumer
+// (simulated binaries from libs/devnet), whose releases a local server publishes with checksums.
+// Prepared with the operator's own commands (`init`, `create-service`) in a fresh directory, then
+// run with `start` like any other component. Change the chain's version with
+// `fleetvisor devnet set-version` and watch the runner upgrade them (0.23.1 crashes at start: it
+// is rolled back).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { appCommandLine, freePort, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import type { ComponentSpec } from './stack';
+
+/** Versions the demo release server publishes; 0.23.1 is a broken release (crashes at start). */
+export const DEMO_RELEASES: readonly { version: string; behaviour?: 'crash-at-start' }[] = [
+  { version: '0.20.0' },
+  { version: '0.21.0' },
+  { version: '0.21.1' },
+  { version: '0.22.0' },
+  { version: '0.22.1' },
+  { version: '0.23.0' },
+  { version: '0.23.1', behaviour: 'crash-at-start' },
+  { version: '0.23.2' },
+  { version: '0.24.0' },
+];
+
+export interface DemoRunner {
+  component: ComponentSpec;
+  directory: string;
+  close(): Promise<void>;
+}
+
+/** Runs one app command to completion, its output relayed; throws with its output if it fails. */
+async function runApp(logger: Logger, onLine: (line: string) => void, app: string, args: string[], env: Env): Promise<void> {
+  const { file, argv } = appCommandLine(app, args);
+  const child = spawn(file, argv, { env: { ...env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  for (const s of [child.stdout, child.stderr]) {
+    createInterface({ input: s }).on('line', (l) => {
+      lines.push(l);
+      onLine(l);
+    });
+  }
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c) => resolve(c));
+  });
+  if (code !== 0) throw new Error(`fleetvisor ${args.join(' ')} failed (exit ${code}):\n${lines.slice(-20).join('\n')}`);
+  logger.debug({ args }, 'demo host prepared a step');
+}
+
+export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainId: string; rpcUrl: string; onLine: (line: string) => void }): Promise<DemoRunner> {
+  const { startLavapReleaseServer, providerConfigYaml, consumerConfigYaml } = await import('@fleetvisor/devnet');
+  const directory = mkdtempSync(path.join(tmpdir(), 'fleetvisor-up-host-'));
+  const releases = await startLavapReleaseServer({ releases: [...DEMO_RELEASES] });
+  try {
+    const env: Env = { ...opts.env, FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_LOG_FORMAT: 'json' };
+    const run = (args: string[]) => runApp(opts.logger, opts.onLine, 'service-runner', args, env);
+    await run(['init', '--directory', directory, '--chain-id', opts.chainId, '--node', opts.rpcUrl, '--auto-download', '--manifest-url', releases.manifestUrlTemplate]);
+    const provider = path.join(directory, 'provider1-LAV1.yml');
+    const consumer = path.join(directory, 'consumer-ETH1.yml');
+    writeFileSync(provider, providerConfigYaml('LAV1', `127.0.0.1:${await freePort()}`, opts.rpcUrl));
+    writeFileSync(consumer, consumerConfigYaml('ETH1', `127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`));
+    const common = ['--geolocation', '1', '--keyring-backend', 'test', '--chain-id', opts.chainId, '--node', opts.rpcUrl];
+    await run(['create-service', 'provider', provider, '--from', 'provider1', ...common]);
+    await run(['create-service', 'consumer', consumer, '--from', 'consumer', ...common]);
+    opts.logger.info({ directory, releases: releases.manifestUrlTemplate }, 'demo host ready: provider1-LAV1 and consumer-ETH1 on lavap');
+    return {
+      directory,
+      component: {
+        name: 'service-runner',
+        app: 'service-runner',
+        args: ['start'],
+        // Short health window and retry so the demo moves at the pace of the local chain.
+        env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL: '30s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
+      },
+      close: async () => {
+        await releases.close();
+        rmSync(directory, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await releases.close();
+    rmSync(directory, { recursive: true, force: true });
+    throw e;
+  }
+}
