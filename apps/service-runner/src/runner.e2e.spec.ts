@@ -10,7 +10,7 @@ import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } fr
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { RunnerFixture } from './testing/runner-fixture';
-import { providerConfigYaml, sha256Hex } from './testing/fake-lavap';
+import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 
 const ROOT = path.resolve(__dirname, '../../..');

@@ -1,6 +1,6 @@
 // @fleetvisor/devnet: local stand-ins for what this machine cannot reach — a chain node speaking
-// real CometBFT JSON-RPC (chain/) and simulated sealing workers (sealing/) — for the demo, the
-// tests and the benchmarks.
+// real CometBFT JSON-RPC (chain/), simulated sealing workers (sealing/) and simulated lavap binaries
+// with a release server (lavap/) — for the demo, the tests and the benchmarks.
 export * from './chain/api';
 export { startDevnetChain, type DevnetChainStartOptions } from './chain/node';
 export type { AdminTarget as DevnetNodeHandle } from './chain/admin';
@@ -11,3 +11,4 @@ export { DevnetAdminClient, DevnetAdminError, type DevnetAdminState } from './ch
 export type { FaultsBody as DevnetFaultsBody } from './chain/admin';
 export { readDevnetCliConfig, DEVNET_DEFAULT_URL, type DevnetCliConfig } from './chain/config';
 export * from './sealing';
+export * from './lavap';

@@ -1,9 +1,10 @@
 // `fleetvisor services list|status|restart|stop|start|logs`: this host's runner through its local
-// control socket; `list`/`status` with --fleet ask every runner over the bus.
+// control socket; `list`/`status` with --fleet ask every runner over the bus, or with --fleet
+// --host H only H's runner (its addressed subject, so a missing host or service is an error).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { RequestStrategy } from 'nats';
+import { ErrorCode, RequestStrategy } from 'nats';
 import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
-import { connectNats } from '@fleetvisor/messaging/core';
+import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { validServiceName } from '../home/names';
@@ -15,8 +16,8 @@ import type { Logger } from '@fleetvisor/platform';
 
 const fleetOptions = {
   fleet: { type: 'boolean', description: 'ask every runner of the fleet over the bus' },
-  host: { type: 'string', description: 'with --fleet: only this host', placeholder: 'host' },
-  timeout: { type: 'string', description: 'with --fleet: how long to gather replies (ms)', default: '2000', placeholder: 'ms' },
+  host: { type: 'string', description: 'with --fleet: ask only this host\'s runner (an error if it does not answer)', placeholder: 'host' },
+  timeout: { type: 'string', description: 'with --fleet: how long to gather replies, or to wait for --host (ms)', default: '2000', placeholder: 'ms' },
 } as const;
 
 const replyCheck = TypeCompiler.Compile(CommandReplySchema);
@@ -27,15 +28,39 @@ async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payl
   try {
     const out: unknown[] = [];
     const replies = await nc.requestMany(subjects.command('service-runner', verb), Buffer.from(JSON.stringify(payload)), { strategy: RequestStrategy.Timer, maxWait: timeoutMs });
-    for await (const m of replies) {
-      try {
-        const r = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown;
-        if (replyCheck.Check(r) && r.ok) out.push(r.result);
-      } catch {
-        // a reply that is not ours
+    try {
+      for await (const m of replies) {
+        try {
+          const r = JSON.parse(Buffer.from(m.data).toString('utf8')) as unknown;
+          if (replyCheck.Check(r) && r.ok) out.push(r.result);
+        } catch {
+          // a reply that is not ours
+        }
       }
+    } catch (e) {
+      // No runner listens at all: NATS answers "no responders" (503) at once. That is an empty fleet.
+      if ((e as { code?: string }).code !== ErrorCode.NoResponders) throw e;
     }
     return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+function timeoutMs(text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new UsageError(`--timeout must be a whole number of milliseconds between 1 and 600000, got "${text}"`);
+  return n;
+}
+
+/** One runner, on its addressed subject (<root>.cmd.service-runner.<host>.<verb>): its answer, or an error saying why there is none. */
+async function askHost(config: RunnerConfig, logger: Logger, def: typeof ServicesList | typeof ServicesStatus, payload: Record<string, unknown>, host: string, timeout: number): Promise<unknown> {
+  const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
+  try {
+    const bus = new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger });
+    const reply = await bus.request(def as typeof ServicesList, payload as { chainId?: string }, { instance: host, timeoutMs: timeout });
+    if (!reply.ok) throw new Error(reply.error.message.includes(host) ? reply.error.message : `${host}: ${reply.error.message}`);
+    return reply.result;
   } finally {
     await nc.close();
   }
@@ -72,8 +97,9 @@ const listCommand = defineCliCommand({
     const { config, logger } = setup(o.directory);
     let rows: (ServiceSummary & { host: string })[];
     if (o.fleet) {
-      const req = { ...(o.host ? { host: o.host } : {}), ...(o['chain-id'] ? { chainId: o['chain-id'] } : {}) };
-      const results = (await askFleet(config, logger, ServicesList.verb, req, Number(o.timeout))) as { host: string; services: ServiceSummary[] }[];
+      const wait = timeoutMs(o.timeout);
+      const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
+      const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as { host: string; services: ServiceSummary[] }[];
       rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s })));
     } else {
       const r = (await local(config, { op: 'list' })) as { host: string; services: ServiceSummary[] };
@@ -114,9 +140,11 @@ const statusCommand = defineCliCommand({
     validServiceName(name);
     const o = ctx.options;
     const { config, logger } = setup(o.directory);
-    const results: { host: string; status: ServiceStatus }[] = o.fleet
-      ? ((await askFleet(config, logger, ServicesStatus.verb, { service: name, ...(o.host ? { host: o.host } : {}) }, Number(o.timeout))) as { host: string; status: ServiceStatus }[])
-      : [(await local(config, { op: 'status', service: name })) as { host: string; status: ServiceStatus }];
+    const results: { host: string; status: ServiceStatus }[] = !o.fleet
+      ? [(await local(config, { op: 'status', service: name })) as { host: string; status: ServiceStatus }]
+      : o.host
+        ? [(await askHost(config, logger, ServicesStatus, { service: name }, o.host, timeoutMs(o.timeout))) as { host: string; status: ServiceStatus }]
+        : ((await askFleet(config, logger, ServicesStatus.verb, { service: name }, timeoutMs(o.timeout))) as { host: string; status: ServiceStatus }[]);
     if (results.length === 0) throw new Error(`no runner answered for service ${name}`);
     ctx.io.out(o.json ? JSON.stringify(results) + '\n' : results.map((r) => statusText(r.host, r.status)).join('\n'));
     return 0;

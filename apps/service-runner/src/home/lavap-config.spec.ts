@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateLavapConfig } from './lavap-config';
-import { consumerConfigYaml, providerConfigYaml } from '../testing/fake-lavap';
+import { consumerConfigYaml, providerConfigYaml } from '@fleetvisor/devnet';
 import { validServiceName, validVersion } from './names';
 
 describe('lavap config validation', () => {

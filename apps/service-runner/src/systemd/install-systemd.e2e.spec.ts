@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '@fleetvisor/testing';
-import { providerConfigYaml, writeFakeLavap } from '../testing/fake-lavap';
+import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 import { freePort } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -43,7 +43,7 @@ describe('install-systemd', () => {
 
 describe('wrap', () => {
   it('supervises one process with the log and the bus unreachable, echoes its output, restarts it, stops it on SIGTERM', async () => {
-    const bin = writeFakeLavap(path.join(dir, 'bin', 'lavap'), { version: '0.9.0' });
+    const bin = writeFakeLavap(path.join(dir, 'bin'), { version: '0.9.0' });
     const port = await freePort();
     const cfg = path.join(dir, 'p.yml');
     writeFileSync(cfg, providerConfigYaml('LAV1', `127.0.0.1:${port}`));

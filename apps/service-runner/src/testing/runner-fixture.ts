@@ -10,7 +10,7 @@ import { RunnerHome, type HomeConfig } from '../home/runner-home';
 import { EventRecorder } from '../events/event-recorder';
 import { EventSpool } from '../events/event-spool';
 import { BinaryStore } from '../upgrades/binary-store';
-import { consumerConfigYaml, providerConfigYaml, writeFakeLavap, type FakeBehaviour } from './fake-lavap';
+import { consumerConfigYaml, providerConfigYaml, writeFakeLavap, type FakeLavapBehaviour } from '@fleetvisor/devnet';
 
 export const FAST_TUNING: RunnerTuning = {
   stopGraceMs: 2_000,
@@ -59,8 +59,8 @@ export class RunnerFixture {
     this.home.writeConfig({ chainId: this.chainId, binary: 'lavap', autoDownload: false, download: {}, upgrade: {}, services: prior?.services ?? [], ...c });
   }
 
-  install(version: string, behaviour: FakeBehaviour = 'ok', passwordSha256?: string): string {
-    return writeFakeLavap(this.home.binaryPath(version, 'lavap'), { version, behaviour, ...(passwordSha256 ? { passwordSha256 } : {}) });
+  install(version: string, behaviour: FakeLavapBehaviour = 'ok', passwordSha256?: string): string {
+    return writeFakeLavap(this.home.versionDir(version), { version, behaviour, ...(passwordSha256 ? { passwordSha256 } : {}) });
   }
 
   setCurrent(version: string): void {

@@ -183,7 +183,14 @@ export class BinaryFetcher {
         }
       }
     } finally {
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      // Wait for 'close', not just 'finish': until the descriptor is closed, exec of the file
+      // (`<binary> version` right after) fails with ETXTBSY.
+      await new Promise<void>((resolve, reject) => {
+        if (out.closed) return resolve();
+        out.once('error', reject);
+        out.once('close', () => resolve());
+        out.end();
+      });
     }
     this.opts.onProgress?.({ version, receivedBytes: received, totalBytes: length });
     const actual = hash.digest('hex');

@@ -60,13 +60,23 @@ export class BinaryStore {
     }
     const cached = this.versionCache.get(binaryPath);
     if (cached && cached.mtimeMs === mtimeMs) return cached.version;
-    const version = await new Promise<string | undefined>((resolve) => {
-      execFile(binaryPath, ['version'], { timeout: 10_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
-        if (err && !stdout) return resolve(undefined);
-        resolve(parseVersionOutput(`${stdout}\n${stderr}`));
+    const ask = () =>
+      new Promise<{ version: string | undefined; busy: boolean }>((resolve) => {
+        execFile(binaryPath, ['version'], { timeout: 10_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+          if (err && !stdout) return resolve({ version: undefined, busy: (err as NodeJS.ErrnoException).code === 'ETXTBSY' });
+          resolve({ version: parseVersionOutput(`${stdout}\n${stderr}`), busy: false });
+        });
       });
-    });
-    this.versionCache.set(binaryPath, { mtimeMs, version });
+    // ETXTBSY: a file just written is still open for writing somewhere (a child forked by this
+    // process in that instant holds the descriptor until it execs); it passes in milliseconds.
+    let answer = await ask();
+    for (let i = 0; answer.busy && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 20 * (i + 1)));
+      answer = await ask();
+    }
+    const { version } = answer;
+    // Only a usable answer is cached: a transient failure must not stick to the file.
+    if (version !== undefined) this.versionCache.set(binaryPath, { mtimeMs, version });
     return version;
   }
 }

@@ -38,7 +38,8 @@ export function probeOnce(kind: 'tcp' | 'http', addr: string): Promise<boolean> 
       s.once('close', () => resolve(false));
       return;
     }
-    const req = request({ host, port, path: '/', method: 'GET', timeout: 1_000 }, (res) => {
+    // No keep-alive agent: a probe must not leave a pooled connection open to the service.
+    const req = request({ host, port, path: '/', method: 'GET', timeout: 1_000, agent: false, headers: { connection: 'close' } }, (res) => {
       res.resume();
       resolve((res.statusCode ?? 500) < 500);
     });

@@ -180,7 +180,13 @@ export class UpgradeCoordinator {
       binaryPath = await this.o.fetcher.obtain(target, def.binary, this.o.config.download);
     } catch (e) {
       const stage: UpgradeStage = e instanceof ObtainError ? e.stage : 'obtain';
-      const fallback = fallbackVersion(this.o.home.installedVersions(def.binary), min, target, from);
+      // A version that failed for this service and is still in its backoff is no candidate.
+      const failures = this.o.state.get().failures;
+      const usable = this.o.home.installedVersions(def.binary).filter((v) => {
+        const f = failures[failureKey(name, v)];
+        return !f || Date.parse(f.nextRetryAt) <= Date.now();
+      });
+      const fallback = fallbackVersion(usable, min, target, from);
       if (!fallback) return this.fail(name, fromVersion, target, stage, (e as Error).message, false, rec);
       this.log.warn({ service: name, target, fallback, err: (e as Error).message }, 'target unavailable; using the best installed version >= min');
       this.o.recorder.record(UpgradeFailed, { ...ids, fromVersion, toVersion: target, stage, reason: `${(e as Error).message}; falling back to ${fallback}` }, rec);
@@ -222,8 +228,14 @@ export class UpgradeCoordinator {
     if (health.ok) {
       svc.release();
       this.clearInProgress(name);
+      // Failures of this version and older ones are forgotten; a newer target that could not be
+      // had (we fell back) keeps its backoff, so it is retried later, not on every reconcile.
       this.o.state.update((d) => {
-        for (const k of Object.keys(d.failures)) if (k.startsWith(`${name}@`)) delete d.failures[k];
+        for (const k of Object.keys(d.failures)) {
+          if (!k.startsWith(`${name}@`)) continue;
+          const v = k.slice(name.length + 1);
+          if (!parseStrictVersion(v) || compareStrictVersions(v, chosen) <= 0) delete d.failures[k];
+        }
       });
       this.advanceCurrent(def.binary, chosen);
       this.o.recorder.record(ServiceUpgraded, { ...ids, fromVersion, toVersion: chosen, durationMs: Date.now() - t0 }, rec);

@@ -10,7 +10,7 @@ import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { Runner } from '../runner';
 import { RunnerFixture } from '../testing/runner-fixture';
-import { fakeLavapScript, sha256Hex } from '../testing/fake-lavap';
+import { fakeLavapScript, sha256Hex } from '@fleetvisor/devnet';
 
 const CHAIN = 'lava-e2e-1';
 const silent = pino({ level: 'silent' });
@@ -60,8 +60,8 @@ beforeAll(async () => {
   fx = new RunnerFixture(config, CHAIN);
   fx.install('0.1.0');
   fx.install('0.2.0');
-  fx.install('0.3.0', 'crash');
-  fx.install('0.5.0', 'unhealthy');
+  fx.install('0.3.0', 'crash-at-start');
+  fx.install('0.5.0', 'no-listen');
   fx.setCurrent('0.1.0');
   fx.writeHomeConfig({ download: { manifestUrl: `${httpUrl}/releases/v{version}/manifest.json` }, upgrade: { probe: 'tcp' } });
   names.push(fx.addService({ role: 'provider', from: 'provider1', chainLabel: 'LAV1', port: await freePort() }));
