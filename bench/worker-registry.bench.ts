@@ -51,6 +51,8 @@ interface Options {
   stressSeconds: number;
   warmupSeconds: number;
   rebuildTransitions: number;
+  /** Events per transaction of `worker-registry rebuild`. */
+  rebuildBatch: number;
   /** Postgres connections of the registry process. */
   pool: number;
 }
@@ -63,7 +65,9 @@ const USAGE = `usage: npm run bench:worker-registry [-- options]
   --stress-seconds N      measured seconds at one report per worker per second (default 30, quick 8)
   --rebuild-transitions N thread transitions in the rebuild log (default 1000000, quick 150000)
   --pool N                Postgres connections of the registry (default 32)
+  --rebuild-batch N       events per transaction of the rebuild (default 10000)
   --registry-gc           run the registry with --expose-gc: its stats lines show the live heap
+  --registry-cpu-prof D   run the registry and rebuild processes with --cpu-prof into directory D
   --stop-after-nominal    skip the stress and rebuild phases`;
 
 function parseOptions(argv: string[]): Options {
@@ -76,11 +80,16 @@ function parseOptions(argv: string[]): Options {
     stressSeconds: quick ? 8 : 30,
     warmupSeconds: quick ? 1 : 5,
     rebuildTransitions: quick ? 150_000 : 1_000_000,
+    rebuildBatch: 10_000,
     pool: 32,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick' || a === '--stop-after-nominal' || a === '--registry-gc') continue;
+    if (a === '--registry-cpu-prof') {
+      i++;
+      continue;
+    }
     if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE + '\n');
       process.exit(0);
@@ -93,6 +102,7 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--stress-seconds') o.stressSeconds = n;
     else if (a === '--rebuild-transitions') o.rebuildTransitions = n;
     else if (a === '--pool') o.pool = n;
+    else if (a === '--rebuild-batch') o.rebuildBatch = n;
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   return o;
@@ -113,17 +123,24 @@ function procStat(pid: number): { cpuMs: number; rssMb: number } | undefined {
   }
 }
 
+/** --cpu-prof for the registry and rebuild processes when asked (--registry-cpu-prof <dir>). */
+function registryProfArgs(): string[] {
+  const at = process.argv.indexOf('--registry-cpu-prof');
+  const dir = at >= 0 ? process.argv[at + 1] : undefined;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 class RegistryProcess {
   private constructor(readonly child: ChildProcess) {}
 
   static async start(env: NodeJS.ProcessEnv, nc: NatsConnection, subjectRoot: string): Promise<RegistryProcess> {
-    const child = spawn(process.execPath, [...(process.argv.includes('--registry-gc') ? ['--expose-gc'] : []), RUN_TS, REGISTRY_MAIN, 'worker-registry', 'run', '--no-relay'], {
+    const child = spawn(process.execPath, [...(process.argv.includes('--registry-gc') ? ['--expose-gc'] : []), ...registryProfArgs(), RUN_TS, REGISTRY_MAIN, 'worker-registry', 'run', '--no-relay'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
     child.stdout!.on('data', (d: Buffer) => {
-      for (const line of d.toString().split('\n')) if (line.includes('worker registry stats')) progress(`registry: ${line.replace(/^.*"workers"/, '"workers"').slice(0, 200)}`);
+      for (const line of d.toString().split('\n')) if (line.includes('worker registry stats')) progress(`registry: ${line.replace(/^.*"workers"/, '"workers"').slice(0, 360)}`);
     });
     child.stderr!.on('data', (d: Buffer) => {
       const text = d.toString();
@@ -358,8 +375,8 @@ async function seedRebuildLog(url: string, transitions: number, threads: number)
   return { events: written, seconds: round1((performance.now() - t0) / 1000) };
 }
 
-async function runRebuild(env: NodeJS.ProcessEnv): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number }> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', RUN_TS, REGISTRY_MAIN, 'worker-registry', 'rebuild', '--json', '--batch-size', '10000'], {
+async function runRebuild(env: NodeJS.ProcessEnv, batchSize: number): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number }> {
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ...registryProfArgs(), RUN_TS, REGISTRY_MAIN, 'worker-registry', 'rebuild', '--json', '--batch-size', String(batchSize)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -429,7 +446,7 @@ async function main(): Promise<void> {
     progress(`rebuild: appending ${opts.rebuildTransitions.toLocaleString('en-US')} thread transitions`);
     const seeded = await seedRebuildLog(rdb.url, opts.rebuildTransitions, opts.threads);
     progress(`rebuild: seeded ${seeded.events} transitions in ${seeded.seconds} s; rebuilding`);
-    const rebuild = await runRebuild({ ...env, FLEETVISOR_DATABASE_URL: rdb.url });
+    const rebuild = await runRebuild({ ...env, FLEETVISOR_DATABASE_URL: rdb.url }, opts.rebuildBatch);
     progress(`rebuild: ${JSON.stringify(rebuild)}`);
 
     const targets = [

@@ -15,6 +15,11 @@ export interface WorkerRegistrySettings {
   poolSize: number;
   /** How often a stats line (workers, reports, memory) is logged; 0 = never. */
   statsLogIntervalMs: number;
+  /**
+   * V8 heap growth per full collection of `worker-registry run`, in percent (V8's own default grows
+   * by up to 4x; reports are short-lived garbage, so a small step keeps RSS close to the live heap).
+   */
+  heapGrowingPercent: number;
 }
 
 export interface WorkerRegistryConfig {
@@ -29,6 +34,7 @@ export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
   agentTimeoutMs: 5_000,
   poolSize: 16,
   statsLogIntervalMs: 60_000,
+  heapGrowingPercent: 20,
 };
 
 export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegistrySettings {
@@ -46,6 +52,7 @@ export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegist
     agentTimeoutMs: positive('FLEETVISOR_WORKER_AGENT_TIMEOUT', '5s', 100),
     poolSize: r.int('FLEETVISOR_WORKER_REGISTRY_POOL_SIZE', WORKER_REGISTRY_DEFAULTS.poolSize, { min: 2, max: 200 }),
     statsLogIntervalMs: r.duration('FLEETVISOR_WORKER_REGISTRY_STATS_INTERVAL', '60s'),
+    heapGrowingPercent: r.int('FLEETVISOR_WORKER_REGISTRY_HEAP_GROWTH', WORKER_REGISTRY_DEFAULTS.heapGrowingPercent, { min: 5, max: 400 }),
   };
 }
 

@@ -28,6 +28,7 @@ const SETTINGS: WorkerRegistrySettings = {
   agentTimeoutMs: 1_000,
   poolSize: 6,
   statsLogIntervalMs: 0,
+  heapGrowingPercent: 20,
 };
 
 let db: TestDatabase;

@@ -9,6 +9,7 @@ const ALL = [
   'CreateAppendFunction1767225600001',
   'CreateStreamStatsProjection1767225600002',
   'AppendFastPath1767225600003',
+  'AppendMany1767225600004',
   'CreateWorkerRegistryProjection1767225600010',
 ];
 

@@ -4,7 +4,7 @@
 // lock at commit and would serialize every append); in-process readers are woken by onAppended,
 // other processes poll.
 import type { Pool, QueryArrayConfig } from 'pg';
-import { fleetEvents, type EventCatalog, type EventEnvelope, type RecordedEvent } from '@fleetvisor/contracts';
+import { ContractViolationError, fleetEvents, type EventCatalog, type EventEnvelope, type RecordedEvent } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, ReadAllResult, ReadStreamResult } from './types';
 import { START_CHECKPOINT } from './types';
@@ -15,6 +15,7 @@ import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows';
 import { ReadAhead } from './read-ahead';
 import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './schema/1767225600001-create-append-function';
+import { APPEND_MANY_HINT_PREFIX } from './schema/1767225600004-append-many';
 
 export interface PostgresEventStoreOptions {
   /** Validates appends and upcasts reads (default: fleetEvents). */
@@ -35,14 +36,24 @@ export interface AppendedNotice {
 
 export type AppendedListener = (notice: AppendedNotice) => void;
 
+/** One stream's part of a group commit (appendToStreams). */
+export interface StreamAppend {
+  stream: string;
+  events: readonly EventEnvelope[];
+  /** Default 'any', as for appendToStream. */
+  expectedVersion?: ExpectedVersion;
+}
+
 const UNIQUE_VIOLATION = '23505';
 const SERIALIZATION_FAILURE = '40001';
+const DEADLOCK_DETECTED = '40P01';
 const MAX_APPEND_ATTEMPTS = 5;
 const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
 
 // Named statements: parsed and planned once per pooled connection.
 const SQL = {
   append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::jsonb)',
+  appendMany: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_streams($1::jsonb)',
   readAll: `SELECT ${EVENT_COLUMNS} FROM fv_events e
     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -118,6 +129,82 @@ export class PostgresEventStore implements EventStore {
       this.notify({ stream, appended: result.appended, nextExpectedVersion: result.nextExpectedVersion, checkpoint: result.checkpoint });
     }
     return result;
+  }
+
+  /**
+   * Group commit: appends to many streams in one round trip, one transaction and one commit
+   * (fv_append_to_streams). Each batch gets exactly what appendToStream would do for it (the same
+   * client-side validation, expected version, idempotency by event id, ordering guard), and its
+   * result, in the order given. All or nothing: when one batch is refused, nothing of any batch is
+   * written and the call throws the error appendToStream would throw for that batch
+   * (WrongExpectedVersionError / DuplicateEventIdError naming its stream). A stream may appear
+   * once per call and an event id once across all batches (ContractViolationError otherwise).
+   * Streams are locked in stream-id order whatever the order given, so concurrent group commits over
+   * overlapping streams do not deadlock. Listeners hear one notice per stream that got events.
+   */
+  async appendToStreams(batches: readonly StreamAppend[]): Promise<AppendResult[]> {
+    if (!Array.isArray(batches)) throw new ContractViolationError('batches must be an array');
+    if (batches.length === 0) return [];
+    const streams = new Set<string>();
+    const ids = new Set<string>();
+    const expected: ExpectedVersion[] = new Array<ExpectedVersion>(batches.length);
+    const parts: string[] = new Array<string>(batches.length);
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      if (streams.has(b.stream)) throw new ContractViolationError(`stream "${b.stream}" appears twice in one group append; give it one batch`);
+      streams.add(b.stream);
+      const exp = b.expectedVersion ?? 'any';
+      const expText = encodeExpectedVersion(exp);
+      const encoded = encodeAppendBatch(this.catalog, b.stream, b.events);
+      for (const ev of b.events) {
+        if (ids.has(ev.id)) throw new ContractViolationError(`event id ${ev.id} appears in two batches of one group append (stream "${b.stream}")`);
+        ids.add(ev.id);
+      }
+      expected[i] = exp;
+      parts[i] = `{"stream":${JSON.stringify(b.stream)},"expected":${JSON.stringify(expText)},"events":${encoded.json}}`;
+    }
+    const payload = `[${parts.join(',')}]`;
+    let rows: unknown[][];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.pool.query(arrayQuery('fv_append_many', SQL.appendMany, [payload]));
+        rows = res.rows as unknown[][];
+        break;
+      } catch (e) {
+        // One statement, one transaction: everything rolled back, so a retry is safe.
+        const code = (e as { code?: string }).code;
+        if ((code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED) && attempt < MAX_APPEND_ATTEMPTS) {
+          this.logger?.debug({ streams: batches.length, attempt, code }, 'group append raced another transaction; retrying');
+          continue;
+        }
+        const failed = this.failedBatch(e, batches.length);
+        if (failed === undefined) throw e;
+        throw this.translateAppendError(e, batches[failed]!.stream, expected[failed]!);
+      }
+    }
+    if (rows.length !== batches.length) throw new Error(`fv_append_to_streams returned ${rows.length} rows for ${batches.length} batches`);
+    const results: AppendResult[] = new Array<AppendResult>(batches.length);
+    const notices: AppendedNotice[] = [];
+    // Rows come in lock order, which is also the global order of what was written.
+    for (const row of rows) {
+      const i = Number(row[0]);
+      const result: AppendResult = { nextExpectedVersion: Number(row[1]), appended: Number(row[2]) };
+      if (result.appended > 0) {
+        result.checkpoint = formatCheckpoint(String(row[3]), String(row[4]));
+        notices.push({ stream: batches[i]!.stream, appended: result.appended, nextExpectedVersion: result.nextExpectedVersion, checkpoint: result.checkpoint });
+      }
+      results[i] = result;
+    }
+    for (const n of notices) this.notify(n);
+    return results;
+  }
+
+  /** Index of the batch a group append failed on, from the hint fv_append_to_streams adds. */
+  private failedBatch(e: unknown, count: number): number | undefined {
+    const hint = (e as { hint?: string }).hint;
+    if (typeof hint !== 'string' || !hint.startsWith(APPEND_MANY_HINT_PREFIX)) return undefined;
+    const i = Number.parseInt(hint.slice(APPEND_MANY_HINT_PREFIX.length), 10);
+    return Number.isSafeInteger(i) && i >= 0 && i < count ? i : undefined;
   }
 
   async readStream(stream: string, opts: { fromVersion?: number; maxCount?: number } = {}): Promise<ReadStreamResult> {

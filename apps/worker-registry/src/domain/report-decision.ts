@@ -82,9 +82,16 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
   const sentMs = Date.parse(report.sentAt);
   const now = new Date(opts.nowMs);
   const base: EventMetadata = opts.host ? { host: opts.host } : {};
-  let agg = current ? cloneAggregate(current) : undefined;
+  // Copy on write: most reports change nothing, and copying 16 threads per report was the
+  // registry's busiest allocation. `agg` is the caller's until the first event is emitted.
+  let agg = current;
+  let own = current === undefined;
   const emit = (event: EventEnvelope): void => {
     events.push(event);
+    if (!own) {
+      agg = cloneAggregate(agg!);
+      own = true;
+    }
     agg = evolveWorker(agg, event);
   };
   const idFor = (type: string, index?: number) => deterministicEventId(sentMs, `${name}|${report.bootId}|${report.sentAt}|${type}|${index ?? ''}`);
@@ -147,10 +154,9 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
     acceptedSeq = tr.seq;
   }
 
-  // Reconcile with the threads as they are now.
-  const a = agg!;
+  // Reconcile with the threads as they are now (read through `agg`: an emit replaces it with a copy).
   for (const t of report.threads) {
-    const cur = a.threads.get(t.index);
+    const cur = agg!.threads.get(t.index);
     if (!cur || cur.plan !== t.plan || cur.state !== t.state || cur.sectorId !== t.sectorId || cur.location !== t.location) {
       emit(
         newEventFor(
@@ -170,10 +176,10 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
         ),
       );
     }
-    const known = a.threads.get(t.index)!;
+    const known = agg!.threads.get(t.index)!;
     const pausedNow = t.threadState === 'paused';
     if (pausedNow && !known.paused) {
-      const reason = pauseReasonOf(t, a.worker.draining);
+      const reason = pauseReasonOf(t, agg!.worker.draining);
       emit(
         newEventFor(
           ThreadPaused,
@@ -198,8 +204,9 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
     }
   }
 
-  const finished = drainFinishedEvent(a, opts.nowMs, base, idFor('WorkerDrainFinished'));
+  const finished = drainFinishedEvent(agg!, opts.nowMs, base, idFor('WorkerDrainFinished'));
   if (finished) emit(finished);
+  // Nothing emitted: `next` is the caller's own aggregate, unchanged.
   return { events, next: agg, acceptedSeq };
 }
 

@@ -134,23 +134,35 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
       const index = d['index'] as number;
       const prev = agg.threads.get(index);
       const failure = d['failure'] as { desc: string } | undefined;
-      // Every field assigned, undefined included: objects keep one shape (no `delete`, which turns
-      // V8 objects into slow, big dictionaries: 80,000 threads live in memory).
-      const t: ThreadRecord = {
-        worker: w.name,
-        index,
-        plan: d['plan'] as SealingPlan,
-        state: d['next'] as string,
-        location: str(d, 'location'),
-        sectorId: str(d, 'sectorId'),
-        paused: prev?.paused ?? false,
-        pausedAt: prev?.pausedAt,
-        pauseReason: prev?.pauseReason,
-        // A failure sets the error; progress to another state clears it; a same-state note keeps it.
-        lastError: failure ? failure.desc : d['prev'] !== d['next'] ? undefined : prev?.lastError,
-        updatedAt: at,
-      };
-      agg.threads.set(index, t);
+      // A failure sets the error; progress to another state clears it; a same-state note keeps it.
+      const lastError = failure ? failure.desc : d['prev'] !== d['next'] ? undefined : prev?.lastError;
+      if (prev) {
+        // Updated in place: a rebuild folds a million of these, and a new record per event was most
+        // of its garbage. (Callers that must keep the old state fold into a copy: cloneAggregate.)
+        prev.plan = d['plan'] as SealingPlan;
+        prev.state = d['next'] as string;
+        prev.location = str(d, 'location');
+        prev.sectorId = str(d, 'sectorId');
+        prev.lastError = lastError;
+        prev.updatedAt = at;
+      } else {
+        // Every field assigned, undefined included: objects keep one shape (no `delete`, which turns
+        // V8 objects into slow, big dictionaries: 80,000 threads live in memory).
+        const t: ThreadRecord = {
+          worker: w.name,
+          index,
+          plan: d['plan'] as SealingPlan,
+          state: d['next'] as string,
+          location: str(d, 'location'),
+          sectorId: str(d, 'sectorId'),
+          paused: false,
+          pausedAt: undefined,
+          pauseReason: undefined,
+          lastError,
+          updatedAt: at,
+        };
+        agg.threads.set(index, t);
+      }
       const cause = parseTransitionCausation(event.metadata);
       if (cause) {
         w.acceptedSeq = w.bootId === cause.bootId ? Math.max(w.acceptedSeq, cause.seq) : cause.seq;

@@ -4,12 +4,14 @@
 //   from the projection tables after the projection has caught up with the log, and kept current
 //   by folding each event this registry appends. The projection (same fold) runs alongside and
 //   is the durable read model; a rebuild of it from the log gives the same workers and threads.
-// - Reports: decideReport -> one appendToStream per worker (stream worker-<name>) when something
+// - Reports: decideReport -> the worker's events (stream worker-<name>), group-committed with other
+//   workers' (GroupAppender -> appendToStreams) when something
 //   changed, nothing but an in-memory last-seen otherwise (written in batches every few seconds).
 // - Commands (pause/resume/drain) go to the worker's agent over NATS request-reply, and what the
 //   agent did is recorded with the actor who asked.
 // - Expiry: a worker silent past the expiration gets one WorkerExpired; its next report WorkerReturned.
 // Everything touching one worker runs through a per-worker queue (KeyedSerializer).
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Pool } from 'pg';
 import {
   AgentDrain,
@@ -50,9 +52,10 @@ import type { Logger } from '@fleetvisor/platform';
 import type { WorkerRegistrySettings } from '../config';
 import { decideReport, drainFinishedEvent } from '../domain/report-decision';
 import { evolveWorker, foldWorker, type ThreadRecord, type WorkerAggregate } from '../domain/worker-state';
-import { countThreads, indexThreads, summaryView, threadViews, type ReportedThreads, type ThreadCounts } from '../domain/worker-view';
+import { countThreads, ReportedThreads, summaryView, threadViews, type ThreadCounts } from '../domain/worker-view';
 import { flushLastSeen, loadWorkerAggregates, workersOfSector, WorkerRegistryProjection } from '../projection/worker-projection';
 import { sectorHistory, workerHistory } from './history';
+import { GroupAppender } from './group-appender';
 import { KeyedSerializer } from './keyed-serializer';
 
 export interface WorkerRegistryDeps {
@@ -124,10 +127,12 @@ export class WorkerRegistry {
   private started = false;
   private lock: PostgresLeaderLock | undefined;
   private standingBy = false;
+  private readonly appender: GroupAppender;
 
   constructor(private readonly deps: WorkerRegistryDeps) {
     this.log = deps.logger.child({ component: 'worker-registry' });
     this.now = deps.clock ?? Date.now;
+    this.appender = new GroupAppender(deps.store, { logger: this.log });
   }
 
   get projectionRunner(): ProjectionRunner | undefined {
@@ -172,7 +177,11 @@ export class WorkerRegistry {
     const s = this.deps.settings;
     this.timers.push(setInterval(() => void this.expireSilent(), s.expiryCheckIntervalMs));
     this.timers.push(setInterval(() => void this.flushSeen(), s.lastSeenFlushIntervalMs));
-    if (s.statsLogIntervalMs > 0) this.timers.push(setInterval(() => this.logStats(), s.statsLogIntervalMs));
+    if (s.statsLogIntervalMs > 0) {
+      this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      this.loopDelay.enable();
+      this.timers.push(setInterval(() => this.logStats(), s.statsLogIntervalMs));
+    }
     for (const t of this.timers) t.unref();
     this.started = true;
     this.log.info({ workers: loaded.size, caughtUp }, 'worker registry loaded from its projection');
@@ -183,6 +192,8 @@ export class WorkerRegistry {
     this.standingBy = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.loopDelay?.disable();
+    this.loopDelay = undefined;
     await this.queue.idle();
     await this.flushSeen();
     await this.runner?.stop();
@@ -199,15 +210,14 @@ export class WorkerRegistry {
       const now = this.now();
       this.reportsSinceStats++;
       const live = this.workers.get(report.name);
-      const reported: ReportedThreads = { byIndex: indexThreads(report.threads), atMs: now };
       const decision = decideReport(live?.agg, report, { nowMs: now, host: this.deps.host });
       if (decision.events.length === 0) {
-        this.touch(report.name, live!, reported, now);
+        this.touch(report.name, live!, report, now);
         return { appended: 0, acceptedSeq: decision.acceptedSeq };
       }
       const appended = await this.commit(report.name, decision.events, decision.next, now);
       const after = this.workers.get(report.name);
-      if (after) this.touch(report.name, after, reported, now);
+      if (after) this.touch(report.name, after, report, now);
       return { appended, acceptedSeq: after && after.agg.worker.bootId === report.bootId ? after.agg.worker.acceptedSeq : decision.acceptedSeq };
     });
   }
@@ -215,6 +225,9 @@ export class WorkerRegistry {
   private reportsSinceStats = 0;
   private appendsSinceStats = 0;
   private statsAt = 0;
+  private groupsAtStats = 0;
+  private loopDelay: IntervalHistogram | undefined;
+  private commitMsAtStats = 0;
 
   private logStats(): void {
     const now = this.now();
@@ -231,26 +244,37 @@ export class WorkerRegistry {
         threads,
         reportsPerSec: Math.round(this.reportsSinceStats / seconds),
         appendsPerSec: Math.round(this.appendsSinceStats / seconds),
+        commitsPerSec: Math.round((this.appender.stats.groups - this.groupsAtStats) / seconds),
+        commitMsAvg: Math.round((this.appender.stats.commitMs - this.commitMsAtStats) / Math.max(1, this.appender.stats.groups - this.groupsAtStats)),
+        ...(this.loopDelay ? { loopDelayP99Ms: Math.round(this.loopDelay.percentile(99) / 1e6) } : {}),
         heapMb: Math.round(m.heapUsed / 1048576),
+        heapTotalMb: Math.round(m.heapTotal / 1048576),
+        externalMb: Math.round(m.external / 1048576),
         rssMb: Math.round(m.rss / 1048576),
       },
       'worker registry stats',
     );
     this.reportsSinceStats = 0;
     this.appendsSinceStats = 0;
+    this.groupsAtStats = this.appender.stats.groups;
+    this.loopDelay?.reset();
+    this.commitMsAtStats = this.appender.stats.commitMs;
     this.statsAt = now;
   }
 
-  private touch(name: string, live: LiveWorker, reported: ReportedThreads, now: number): void {
+  /** A report was handled: its volatile part goes into the worker's compact slots, in place. */
+  private touch(name: string, live: LiveWorker, report: WorkerReport, now: number): void {
     live.lastSeenMs = now;
-    live.reported = reported;
-    live.counts = countThreads(live.agg, reported);
+    if (live.reported) live.reported.update(report.threads, now);
+    else live.reported = ReportedThreads.of(report.threads, now);
+    countThreads(live.agg, live.reported, live.counts);
     this.seenDirty.set(name, now);
   }
 
   /** Appends a worker's events in one call and keeps the state they fold into. */
   private async commit(name: string, events: EventEnvelope[], next: WorkerAggregate | undefined, now: number): Promise<number> {
-    const res = await this.deps.store.appendToStream(`worker-${name}`, events, { expectedVersion: 'any' });
+    // Group commit: the appends of the workers reporting within a few ms share one transaction.
+    const res = await this.appender.append(`worker-${name}`, events);
     this.appendsSinceStats++;
     if (res.appended !== events.length) {
       // Some of these ids were in the log already (a report handled before a crash): the log is
@@ -266,6 +290,15 @@ export class WorkerRegistry {
   }
 
   private setAggregate(name: string, agg: WorkerAggregate, lastSeenMs: number, reported?: ReportedThreads): void {
+    const live = this.workers.get(name);
+    if (live) {
+      // Same object, new state: the worker's entry is not reallocated on every change.
+      live.agg = agg;
+      live.lastSeenMs = lastSeenMs;
+      live.reported = reported;
+      countThreads(agg, reported, live.counts);
+      return;
+    }
     this.workers.set(name, { agg, lastSeenMs, reported, counts: countThreads(agg, reported) });
   }
 

@@ -4,6 +4,7 @@ import { CreateEventLog1767225600000 } from './1767225600000-create-event-log';
 import { CreateAppendFunction1767225600001 } from './1767225600001-create-append-function';
 import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create-stream-stats-projection';
 import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
+import { AppendMany1767225600004 } from './1767225600004-append-many';
 import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
 
 export const EVENT_STORE_MIGRATIONS = [
@@ -11,6 +12,7 @@ export const EVENT_STORE_MIGRATIONS = [
   CreateAppendFunction1767225600001,
   CreateStreamStatsProjection1767225600002,
   AppendFastPath1767225600003,
+  AppendMany1767225600004,
   CreateWorkerRegistryProjection1767225600010,
 ];
 

@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ContractViolationError, uuidv7 } from '@fleetvisor/contracts';
+import { createTestDatabase, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { compareCheckpoints } from './checkpoint';
+import { migrate } from './migrate';
+import { openEventStore, type EventStoreConnection } from './event-store-connection';
+import { PostgresEventStore, type AppendedNotice } from './postgres-event-store';
+import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
+import { START_CHECKPOINT } from './types';
+import { pinged, pings, testCatalog } from './test-support/test-events';
+
+let db: TestDatabase;
+let conn: EventStoreConnection;
+let store: PostgresEventStore;
+let seq = 0;
+const fresh = (area = 'host'): string => `${area}-g${++seq}-${Date.now().toString(36)}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase('fvgrp');
+  await migrate(db.url);
+  conn = await openEventStore(db.url, { catalog: testCatalog, poolSize: 12 });
+  store = conn.store;
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await db?.drop();
+});
+
+async function countEvents(streams: string[]): Promise<number> {
+  const r = await conn.pool.query<{ n: string }>('SELECT count(*) AS n FROM fv_events WHERE stream_id = ANY ($1)', [streams]);
+  return Number(r.rows[0]!.n);
+}
+
+describe('appendToStreams (group commit)', () => {
+  it('appends to many streams in one round trip and one transaction, each numbered from its own version', async () => {
+    const [a, b, c] = [fresh(), fresh(), fresh()];
+    await store.appendToStream(b, pings(b, 3));
+    const spy = vi.spyOn(conn.pool, 'query');
+    let results;
+    try {
+      // Not in stream order on purpose: results come back in the order given.
+      results = await store.appendToStreams([
+        { stream: c, events: pings(c, 2) },
+        { stream: a, events: pings(a, 1), expectedVersion: 'no_stream' },
+        { stream: b, events: pings(b, 2, 4), expectedVersion: 3 },
+      ]);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(results.map((r) => [r.nextExpectedVersion, r.appended])).toEqual([
+      [2, 2],
+      [1, 1],
+      [5, 2],
+    ]);
+    const readB = await store.readStream(b);
+    expect(readB.events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3, 4, 5]);
+    expect(readB.events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5]);
+    expect(readB.events[4]!.checkpoint).toBe(results[2]!.checkpoint);
+    // One transaction: every event of the call carries the same transaction id.
+    const all = [...(await store.readStream(a)).events, ...readB.events.slice(3), ...(await store.readStream(c)).events];
+    expect(new Set(all.map((e) => e.checkpoint.split(':')[0])).size).toBe(1);
+  });
+
+  it('is idempotent by event id: a retried group appends nothing twice', async () => {
+    const [a, b] = [fresh(), fresh()];
+    const batches = [
+      { stream: a, events: pings(a, 2) },
+      { stream: b, events: pings(b, 3) },
+    ];
+    await store.appendToStreams(batches);
+    const again = await store.appendToStreams(batches);
+    expect(again).toEqual([
+      { nextExpectedVersion: 2, appended: 0 },
+      { nextExpectedVersion: 3, appended: 0 },
+    ]);
+    // Partly stored: only the new events are written, after the stored ones.
+    const extra = pinged(b, 4);
+    const partly = await store.appendToStreams([{ stream: b, events: [...batches[1]!.events, extra] }]);
+    expect(partly[0]).toMatchObject({ nextExpectedVersion: 4, appended: 1 });
+    expect(await countEvents([a, b])).toBe(6);
+  });
+
+  it('is all or nothing: a wrong expected version in one batch writes nothing of any batch and names that stream', async () => {
+    const [a, b, c] = [fresh(), fresh(), fresh()];
+    await store.appendToStream(b, pings(b, 2));
+    const err = await store
+      .appendToStreams([
+        { stream: a, events: pings(a, 2) },
+        { stream: b, events: [pinged(b, 3)], expectedVersion: 1 },
+        { stream: c, events: pings(c, 1) },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WrongExpectedVersionError);
+    expect(err).toMatchObject({ stream: b, expected: 1, actual: 2 });
+    expect(await countEvents([a, b, c])).toBe(2);
+    expect(await store.streamVersion(a)).toBe(0);
+    expect(await store.streamVersion(b)).toBe(2);
+    expect(await store.streamVersion(c)).toBe(0);
+  });
+
+  it('refuses an event id stored in another stream with DuplicateEventIdError naming the batch stream, writing nothing', async () => {
+    const [a, b, other] = [fresh(), fresh(), fresh()];
+    const id = uuidv7();
+    await store.appendToStream(other, [pinged(other, 1, id)]);
+    const err = await store
+      .appendToStreams([
+        { stream: a, events: pings(a, 1) },
+        { stream: b, events: [pinged(b, 1, id)] },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DuplicateEventIdError);
+    expect((err as DuplicateEventIdError).stream).toBe(b);
+    expect((err as Error).message).toContain(other);
+    expect(await countEvents([a, b])).toBe(0);
+  });
+
+  it('validates every batch before sending anything (catalog, stream, duplicates)', async () => {
+    const [a, b] = [fresh(), fresh()];
+    const spy = vi.spyOn(conn.pool, 'query');
+    try {
+      await expect(store.appendToStreams([{ stream: a, events: [pinged(b, 1)] }])).rejects.toThrow(/belongs to stream/);
+      await expect(
+        store.appendToStreams([
+          { stream: a, events: pings(a, 1) },
+          { stream: a, events: pings(a, 1) },
+        ]),
+      ).rejects.toThrow(ContractViolationError);
+      const shared = uuidv7();
+      await expect(
+        store.appendToStreams([
+          { stream: a, events: [pinged(a, 1, shared)] },
+          { stream: b, events: [pinged(b, 1, shared)] },
+        ]),
+      ).rejects.toThrow(/appears in two batches/);
+      await expect(
+        store.appendToStreams([{ stream: a, events: [{ ...pinged(a, 1), data: { n: -1 } }] }]),
+      ).rejects.toThrow(ContractViolationError);
+      expect(await store.appendToStreams([])).toEqual([]);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('notifies listeners once per stream that got events, after the commit', async () => {
+    const [a, b, c] = [fresh(), fresh(), fresh()];
+    const storedC = pings(c, 1);
+    await store.appendToStream(c, storedC);
+    const heard: AppendedNotice[] = [];
+    const off = store.onAppended((n) => heard.push(n));
+    try {
+      const res = await store.appendToStreams([
+        { stream: b, events: pings(b, 2) },
+        { stream: a, events: pings(a, 1) },
+        { stream: c, events: storedC },
+      ]);
+      expect(heard.map((n) => [n.stream, n.appended, n.nextExpectedVersion]).sort()).toEqual(
+        [
+          [a, 1, 1],
+          [b, 2, 2],
+        ].sort(),
+      );
+      expect(heard.find((n) => n.stream === b)!.checkpoint).toBe(res[0]!.checkpoint);
+    } finally {
+      off();
+    }
+  });
+
+  it('concurrent group commits over overlapping streams keep every stream ordered and gap-free in readAll', async () => {
+    const streams = Array.from({ length: 6 }, () => fresh());
+    const rounds = 15;
+    const writers = 6;
+    const start = await store.headCheckpoint();
+    // Each writer appends to a different (overlapping, differently ordered) subset of streams,
+    // many times at once; each event says which writer and round wrote it.
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let r = 0; r < rounds; r++) {
+          const subset = streams.filter((_, i) => (i + w + r) % 3 !== 0);
+          if (w % 2 === 1) subset.reverse();
+          await store.appendToStreams(subset.map((s) => ({ stream: s, events: [pinged(s, w * 1000 + r), pinged(s, w * 1000 + r)] })));
+        }
+      }),
+    );
+    let expectedTotal = 0;
+    for (let w = 0; w < writers; w++) for (let r = 0; r < rounds; r++) expectedTotal += streams.filter((_, i) => (i + w + r) % 3 !== 0).length * 2;
+
+    // readAll from before the writes up to the last commit (another transaction of the shared
+    // server may hold the readable end back for a moment): every event once, each stream's
+    // versions 1..n in order.
+    const seen = new Map<string, number[]>(streams.map((s) => [s, []]));
+    const end = await store.lastCommittedCheckpoint();
+    let after = start;
+    await waitFor(
+      async () => {
+        const { events, checkpoint } = await store.readAll(after, 100);
+        for (const e of events) seen.get(e.stream)?.push(e.streamVersion);
+        after = checkpoint;
+        return compareCheckpoints(after, end) >= 0;
+      },
+      { intervalMs: 1 },
+    );
+    let total = 0;
+    for (const s of streams) {
+      const versions = seen.get(s)!;
+      total += versions.length;
+      expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
+      expect(await store.streamVersion(s)).toBe(versions.length);
+      // The two events of one writer's round stay next to each other in the stream.
+      const { events } = await store.readStream(s);
+      for (let i = 0; i < events.length; i += 2) expect((events[i]!.data as { n: number }).n).toBe((events[i + 1]!.data as { n: number }).n);
+    }
+    expect(total).toBe(expectedTotal);
+    expect(after).not.toBe(START_CHECKPOINT);
+  });
+});
