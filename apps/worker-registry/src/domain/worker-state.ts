@@ -1,8 +1,8 @@
 // The state of one sealing worker and its threads as the event log says it is, and the one fold
 // (`evolveWorker`) that produces it. The live registry and the projection tables both use this
 // fold, so a rebuild from the log gives exactly the live state. Heartbeat-only facts (last-seen,
-// the volatile part of each thread: running/waiting, elapsed, stage) are not here: see worker-live.ts.
-import type { EventEnvelope, EventMetadata, PauseReason, SealingPlan } from '@fleetvisor/contracts';
+// the volatile part of each thread: running/waiting, elapsed, stage) are not here: see worker-view.ts.
+import { HISTORY_ENTRY_TYPES, type EventEnvelope, type EventMetadata, type PauseReason, type SealingPlan } from '@fleetvisor/contracts';
 
 export interface WorkerRecord {
   name: string;
@@ -43,19 +43,8 @@ export interface WorkerAggregate {
   threads: Map<number, ThreadRecord>;
 }
 
-/** The event types this fold reads (worker area). */
-export const WORKER_EVENT_TYPES = [
-  'WorkerRegistered',
-  'WorkerUpdated',
-  'ThreadStateChanged',
-  'ThreadPaused',
-  'ThreadResumed',
-  'WorkerExpired',
-  'WorkerReturned',
-  'WorkerRemoved',
-  'WorkerDrainStarted',
-  'WorkerDrainFinished',
-] as const;
+/** The event types this fold reads (worker area): those `worker history` shows. */
+export const WORKER_EVENT_TYPES = HISTORY_ENTRY_TYPES;
 
 /** What an envelope must have for the fold (EventEnvelope and RecordedEvent both do). */
 export type FoldableEvent = Pick<EventEnvelope, 'type' | 'data' | 'metadata' | 'occurredAt'>;
