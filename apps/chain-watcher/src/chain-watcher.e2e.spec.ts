@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import type { WatcherHealth } from './chain-watcher';
 import { deleteTestStreams, version } from './testing/watcher-harness';
 
@@ -62,20 +62,13 @@ describe('chain-watcher processes', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cwe2e');
     chain = await startDevnetChain({ chainId: 'lava-e2e-1', blockTimeMs: BLOCK_MS, version: V1 });
-    env = {
-      // eslint-disable-next-line no-restricted-syntax -- the processes under test inherit PATH, HOME
-      ...process.env,
-      FLEETVISOR_DATABASE_URL: db.url,
-      FLEETVISOR_NATS_URL: sharedNatsUrl(),
-      FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
-      FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
-      FLEETVISOR_LOG_FORMAT: 'json',
+    env = fleetvisorEnv({ databaseUrl: db.url, bus }, {
       FLEETVISOR_LOG_LEVEL: 'warn',
       FLEETVISOR_CHAINS: `${chain.chainId}=${chain.rpcUrl}`,
       FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: '100ms',
       FLEETVISOR_CHAIN_WATCHER_SAFETY_NET_BLOCKS: '5',
       FLEETVISOR_CHAIN_WATCHER_RPC_TIMEOUT: '1s',
-    };
+    });
   });
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { AgentThreadList, createSubjects, type ThreadInfo, type WorkerSummary } 
 import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -105,20 +105,16 @@ let agent2: ChildProcess;
 
 beforeAll(async () => {
   db = await createTestDatabase('wrege2e');
-  env = {
-    // eslint-disable-next-line no-restricted-syntax -- the processes under test inherit PATH, HOME
-    ...process.env,
-    FLEETVISOR_DATABASE_URL: db.url,
-    FLEETVISOR_NATS_URL: sharedNatsUrl(),
-    FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
-    FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
-    FLEETVISOR_HOST: 'e2e-host',
-    FLEETVISOR_LOG_FORMAT: 'json',
-    FLEETVISOR_LOG_LEVEL: 'warn',
-    FLEETVISOR_WORKER_EXPIRATION: '3s',
-    FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '200ms',
-    FLEETVISOR_WORKER_LAST_SEEN_FLUSH_INTERVAL: '200ms',
-  };
+  env = fleetvisorEnv(
+    { databaseUrl: db.url, bus },
+    {
+      FLEETVISOR_HOST: 'e2e-host',
+      FLEETVISOR_LOG_LEVEL: 'warn',
+      FLEETVISOR_WORKER_EXPIRATION: '3s',
+      FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '200ms',
+      FLEETVISOR_WORKER_LAST_SEEN_FLUSH_INTERVAL: '200ms',
+    },
+  );
   nc = await connect({ servers: sharedNatsUrl() });
   commands = new CommandBus({ nc, subjects: createSubjects(bus.subjectRoot), logger: createLogger({ name: 'e2e', level: 'silent', format: 'json' }) });
   registry = startRegistry();

@@ -33,3 +33,8 @@ export function readTestingConfig(env: Env = process.env): TestingConfig {
     searchPath: r.string('PATH', ''),
   };
 }
+
+/** This process's environment (PATH, HOME…), which processes under test inherit. */
+export function inheritedEnvironment(env: Env = process.env): Record<string, string | undefined> {
+  return { ...env };
+}

@@ -8,3 +8,4 @@ export type { PrivateServer, PrivateServerBackend, PrivateServerOptions } from '
 export * from './private-postgres';
 export * from './private-nats';
 export * from './test-core-config';
+export * from './processes';

@@ -1,7 +1,7 @@
 // The process stack of `fleetvisor up`, with real child processes.
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { expectEventually } from '@fleetvisor/testing';
+import { expectEventually, processAlive } from '@fleetvisor/testing';
 import { Stack } from './stack';
 
 const logger = pino({ level: 'silent' });
@@ -10,15 +10,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('Stack (real child processes)', () => {
   it('passes every output line on and restarts a component that dies, with backoff', async () => {
@@ -40,7 +31,7 @@ describe('Stack (real child processes)', () => {
     const t0 = Date.now();
     await stack.stop();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
-    expect(pids.map(alive)).toEqual([false, false]);
+    expect(pids.map(processAlive)).toEqual([false, false]);
     expect(stack.status().map((s) => s.restarts)).toEqual([0, 0]);
   });
 });
