@@ -2,7 +2,8 @@
 // For each provider/consumer of the runner's chain whose version is below its role's target:
 //   UpgradeStarted -> pre-upgrade hook -> obtain (installed | manifest | URL template | build)
 //   -> `<binary> version` check -> atomic link switch -> restart -> health check
-//   -> ServiceUpgraded, or UpgradeFailed + link back + restart + UpgradeRolledBack.
+//   -> ServiceUpgraded, or UpgradeFailed + link back + restart + UpgradeRolledBack (UpgradeFailed +
+//   UpgradeRolledBack without a restart when the failure came before the switch).
 // Services are restarted `parallelism` at a time (1 = rolling). Every step is written to the
 // state file first, so a runner killed in the middle rolls the service back to its previous link
 // on restart, and the next reconcile upgrades it again. A failed version is retried with capped
@@ -250,7 +251,19 @@ export class UpgradeCoordinator {
     this.o.recorder.record(UpgradeFailed, { ...ids, fromVersion, toVersion, stage, reason: reason.slice(0, 1900) }, rec);
     this.log.error({ service: name, to: toVersion, stage, reason }, 'upgrade failed');
     this.recordFailure(name, toVersion, reason);
-    if (!changed) return 'failed';
+    if (!changed) {
+      // Nothing had been switched (no binary, bad checksum, wrong version, pre-upgrade hook): the
+      // previous binary is still linked and still running. Said as a rollback all the same, so
+      // every failed upgrade ends with UpgradeFailed + UpgradeRolledBack carrying the reason.
+      if (parseStrictVersion(fromVersion)) {
+        this.o.recorder.record(
+          UpgradeRolledBack,
+          { ...ids, restoredVersion: fromVersion, failedVersion: toVersion, reason: `${stage}: ${reason}; ${fromVersion} kept running, never stopped`.slice(0, 1900) },
+          rec,
+        );
+      }
+      return 'failed';
+    }
     const entry = this.o.services().get(name)!;
     this.o.state.update((d) => {
       if (d.inProgress[name]) d.inProgress[name]!.phase = 'rolling_back';

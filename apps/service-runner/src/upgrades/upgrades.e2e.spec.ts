@@ -141,10 +141,13 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     const pid = runner.services.get(n)!.svc.pid;
     // consumer_min 0.4.0: no installed version may stand in for the target.
     await versionChanged({ providerTarget: '0.3.0', providerMin: '0.1.0', consumerTarget: '0.4.0', consumerMin: '0.4.0' });
-    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed']), { timeoutMs: 15_000 });
-    const failed = (await serviceEvents(n)).slice(before)[1]!;
-    expect(failed.data).toMatchObject({ stage: 'verify', toVersion: '0.4.0' });
-    expect((failed.data as { reason: string }).reason).toMatch(/checksum mismatch/);
+    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']), { timeoutMs: 15_000 });
+    const [, failed, rolledBack] = (await serviceEvents(n)).slice(before);
+    expect(failed!.data).toMatchObject({ stage: 'verify', toVersion: '0.4.0' });
+    expect((failed!.data as { reason: string }).reason).toMatch(/checksum mismatch/);
+    // The running version never stopped; the rollback event says so, with the reason.
+    expect(rolledBack!.data).toMatchObject({ failedVersion: '0.4.0', restoredVersion: (failed!.data as { fromVersion: string }).fromVersion });
+    expect((rolledBack!.data as { reason: string }).reason).toMatch(/verify: .*checksum mismatch.*kept running, never stopped/);
     expect(existsSync(fx.home.versionDir('0.4.0'))).toBe(false);
     expect(runner.services.get(n)!.svc.pid).toBe(pid);
   });

@@ -155,7 +155,7 @@ export const ServiceUpgraded = defineEvent({
 export const UpgradeFailed = defineEvent({
   type: 'UpgradeFailed',
   area: 'service',
-  description: 'An upgrade failed at a stage; a rollback follows when anything had changed.',
+  description: 'An upgrade failed at a stage; UpgradeRolledBack always follows (with a restart of the previous binary when anything had been switched).',
   ...stream,
   schema: Type.Object(
     {
@@ -172,7 +172,7 @@ export const UpgradeFailed = defineEvent({
 export const UpgradeRolledBack = defineEvent({
   type: 'UpgradeRolledBack',
   area: 'service',
-  description: 'After a failed upgrade the previous binary is linked and running again.',
+  description: 'After a failed upgrade the previous binary is linked and running again (or still: a failure before the switch never stopped it; the reason says which).',
   ...stream,
   schema: Type.Object(
     {
