@@ -2,10 +2,11 @@
 // agent re-sends its transitions) produces the same ids and the log's id idempotency drops the
 // copies. Format: UUID version 8 (RFC 9562 "custom"): 48 bits of the event time in ms, so ids
 // still sort by time like the uuid v7 ids of other events, then 74 bits of SHA-256 of the key.
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 
 export function deterministicEventId(timeMs: number, key: string): string {
-  const hash = createHash('sha256').update(key).digest();
+  // One-shot hash: no Hash object per id (ids are computed for every recorded change).
+  const hash = oneShotHash('sha256', key, 'buffer');
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(Math.max(0, Math.min(timeMs, 2 ** 48 - 1)), 0, 6);
   hash.copy(bytes, 6, 0, 10);

@@ -31,6 +31,27 @@ describe('decideReport', () => {
     expect(apply(first.next, report({ sentAt: '2026-01-02T03:04:14.000Z' })).events).toEqual([]);
   });
 
+  it('leaves the caller state as it was and copies only the threads its events change', () => {
+    const state = apply(undefined, report()).next!;
+    const before = structuredClone(state);
+    const r = report({
+      sentAt: '2026-01-02T03:04:14.000Z',
+      threads: [thread(0, { state: 'Allocated', sectorId: 's-1' }), thread(1, { threadState: 'paused', lastError: 'permanent: disk' })],
+      transitions: [{ seq: 1, index: 0, plan: 'sealer', prev: 'Empty', next: 'Allocated', sectorId: 's-1', at: '2026-01-02T03:04:10.000Z' }],
+    });
+    const d = apply(state, r);
+    expect(d.events.map((e) => e.type)).toEqual(['ThreadStateChanged', 'ThreadStateChanged', 'ThreadPaused']); // transition, location observed, pause
+    expect(state).toEqual(before); // an append that fails keeps the old state intact
+    expect(d.next!.threads.get(0)).toMatchObject({ state: 'Allocated', sectorId: 's-1' });
+    expect(d.next!.threads.get(1)).toMatchObject({ paused: true, pauseReason: 'error' });
+    expect(d.next!.threads.get(0)).not.toBe(state.threads.get(0));
+    const three = apply(undefined, report({ threads: [thread(0), thread(1), thread(2)] })).next!;
+    const one = apply(three, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0), thread(1, { state: 'Allocated' }), thread(2)] }));
+    expect(one.next!.threads.get(0)).toBe(three.threads.get(0)); // unchanged threads are shared, not copied
+    expect(one.next!.threads.get(1)).not.toBe(three.threads.get(1));
+    expect(three.threads.get(1)!.state).toBe('Empty');
+  });
+
   it('gives the same ids to the same report, so a re-sent one is dropped by the log', () => {
     const r = report({ transitions: [{ seq: 1, index: 0, plan: 'sealer', prev: 'Empty', next: 'Allocated', sectorId: 's-1', at: '2026-01-02T03:04:00.000Z' }] });
     const a = apply(undefined, r).events.map((e) => e.id);

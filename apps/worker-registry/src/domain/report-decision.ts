@@ -24,7 +24,10 @@ import {
   type WorkerReport,
 } from '@fleetvisor/contracts';
 import { deterministicEventId } from './deterministic-id';
-import { cloneAggregate, evolveWorker, transitionCausation, type WorkerAggregate } from './worker-state';
+import { evolveWorker, transitionCausation, type WorkerAggregate } from './worker-state';
+
+/** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
+const isValidState = isValidStateForPlan;
 
 export interface ReportDecision {
   events: EventEnvelope[];
@@ -39,18 +42,19 @@ export interface ReportDecision {
  * thread's plan, transitions in strictly increasing seq order. Returns the first problem.
  */
 export function checkReport(report: WorkerReport): string | undefined {
+  const validState = isValidState;
   const seen = new Set<number>();
   for (const t of report.threads) {
     if (seen.has(t.index)) return `thread index ${t.index} appears twice in threads`;
     seen.add(t.index);
-    if (!isValidStateForPlan(t.plan, t.state)) return `thread #${t.index}: state "${t.state}" is not a state of plan ${t.plan} (valid: ${PLAN_STATES[t.plan].join(', ')})`;
+    if (!validState(t.plan, t.state)) return `thread #${t.index}: state "${t.state}" is not a state of plan ${t.plan} (valid: ${PLAN_STATES[t.plan].join(', ')})`;
   }
   let lastSeq = 0;
   for (const tr of report.transitions) {
     if (tr.seq <= lastSeq) return `transitions must be in strictly increasing seq order: seq ${tr.seq} after ${lastSeq}`;
     lastSeq = tr.seq;
     for (const field of ['prev', 'next'] as const) {
-      if (!isValidStateForPlan(tr.plan, tr[field])) {
+      if (!validState(tr.plan, tr[field])) {
         return `transition seq ${tr.seq} (thread #${tr.index}): ${field} "${tr[field]}" is not a state of plan ${tr.plan} (valid: ${PLAN_STATES[tr.plan].join(', ')})`;
       }
     }
@@ -83,14 +87,23 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
   const now = new Date(opts.nowMs);
   const base: EventMetadata = opts.host ? { host: opts.host } : {};
   // Copy on write: most reports change nothing, and copying 16 threads per report was the
-  // registry's busiest allocation. `agg` is the caller's until the first event is emitted.
+  // registry's busiest allocation. `agg` is the caller's until the first event is emitted; then
+  // the worker record and the thread map are copied, and a thread record only when an event is
+  // about to change it (an event changes at most the worker and the thread of its `index`), so a
+  // report that moves one thread leaves one old record behind, not sixteen.
   let agg = current;
-  let own = current === undefined;
+  let copiedThreads: Set<number> | undefined;
   const emit = (event: EventEnvelope): void => {
     events.push(event);
-    if (!own) {
-      agg = cloneAggregate(agg!);
-      own = true;
+    if (agg === current && current !== undefined) {
+      agg = { worker: { ...current.worker }, threads: new Map(current.threads) };
+      copiedThreads = new Set();
+    }
+    const index = (event.data as { index?: unknown }).index;
+    if (copiedThreads && typeof index === 'number' && !copiedThreads.has(index)) {
+      copiedThreads.add(index);
+      const t = agg!.threads.get(index);
+      if (t) agg!.threads.set(index, { ...t });
     }
     agg = evolveWorker(agg, event);
   };
@@ -204,8 +217,11 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
     }
   }
 
-  const finished = drainFinishedEvent(agg!, opts.nowMs, base, idFor('WorkerDrainFinished'));
-  if (finished) emit(finished);
+  // Only a draining worker can finish a drain: its id (a SHA-256) is not worth computing on every report.
+  if (agg!.worker.draining) {
+    const finished = drainFinishedEvent(agg!, opts.nowMs, base, idFor('WorkerDrainFinished'));
+    if (finished) emit(finished);
+  }
   // Nothing emitted: `next` is the caller's own aggregate, unchanged.
   return { events, next: agg, acceptedSeq };
 }

@@ -7,6 +7,8 @@ import type { ThreadRecord, WorkerAggregate } from './worker-state';
 
 type RunState = ThreadInfo['threadState'];
 const NO_REPORT = 255;
+/** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
+const RUN_STATES: readonly RunState[] = THREAD_RUN_STATES;
 const RUN_STATE_CODE = new Map<string, number>(THREAD_RUN_STATES.map((s, i) => [s, i]));
 
 /** Stage names are a small set: one copy each instead of one per thread per report. */
@@ -76,7 +78,7 @@ export class ReportedThreads {
 
   runState(slot: number): RunState | undefined {
     const code = this.runStates[slot]!;
-    return code === NO_REPORT ? undefined : THREAD_RUN_STATES[code];
+    return code === NO_REPORT ? undefined : RUN_STATES[code];
   }
 
   elapsedMs(slot: number): number | undefined {

@@ -35,6 +35,9 @@ export interface ReportIntakeStats {
   failed: number;
 }
 
+/** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
+const REPORT_SCHEMA = WorkerReportCommand.request;
+
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -42,6 +45,9 @@ function errorText(e: unknown): string {
 export class ReportIntake {
   private sub: Subscription | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Replies waiting for the end of this turn of the event loop (see respond). */
+  private pendingReplies: { msg: Msg; data: Uint8Array }[] = [];
+  private replyFlush: NodeJS.Immediate | undefined;
   private readonly log: Logger;
   readonly stats: ReportIntakeStats = { received: 0, handled: 0, malformed: 0, failed: 0 };
 
@@ -76,17 +82,20 @@ export class ReportIntake {
     this.sub = undefined;
     if (sub && !sub.isClosed()) await sub.drain().catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
+    this.flushReplies();
   }
 
   private async onMessage(msg: Msg): Promise<void> {
     this.stats.received++;
     let raw: unknown;
     try {
-      raw = JSON.parse(Buffer.from(msg.data).toString('utf8'));
+      // A view over the message's bytes, not a copy of them.
+      const data = msg.data;
+      raw = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
     } catch (e) {
       return this.refuse(msg, `report is not valid JSON: ${errorText(e)}`);
     }
-    const problem = validationError(WorkerReportCommand.request, raw, 'report') ?? checkReport(raw as WorkerReport);
+    const problem = validationError(REPORT_SCHEMA, raw, 'report') ?? checkReport(raw as WorkerReport);
     if (problem) return this.refuse(msg, problem, raw);
     const report = raw as WorkerReport;
     try {
@@ -118,12 +127,29 @@ export class ReportIntake {
     }
   }
 
+  /**
+   * Replies are published together once per turn of the event loop: the NATS client writes to its
+   * socket once per microtask checkpoint that published something, and replies published one by
+   * one as reports finish made that a socket write per report (a tenth of the registry's CPU at
+   * 5,000 reports/s). Gathered, a turn's replies go out in one write, at most a turn later.
+   */
   private respond(msg: Msg, reply: CommandReply): void {
     if (!msg.reply) return;
-    try {
-      msg.respond(Buffer.from(JSON.stringify(reply)));
-    } catch (e) {
-      this.log.warn({ err: errorText(e) }, 'report reply could not be sent');
+    this.pendingReplies.push({ msg, data: Buffer.from(JSON.stringify(reply)) });
+    this.replyFlush ??= setImmediate(() => this.flushReplies());
+  }
+
+  private flushReplies(): void {
+    if (this.replyFlush) clearImmediate(this.replyFlush);
+    this.replyFlush = undefined;
+    const replies = this.pendingReplies;
+    this.pendingReplies = [];
+    for (const { msg, data } of replies) {
+      try {
+        msg.respond(data);
+      } catch (e) {
+        this.log.warn({ err: errorText(e) }, 'report reply could not be sent');
+      }
     }
   }
 }
