@@ -131,8 +131,16 @@ describe('NATS down during an upgrade', () => {
       expect(all.filter((e) => e.type === 'ServiceUpgraded')).toHaveLength(2);
       return all;
     });
-    const jsm = await fc.nc.jetstreamManager();
-    await expectEventually(async () => expect((await jsm.streams.info(config.eventStreamName)).state.messages).toBeGreaterThanOrEqual(logged.length), { timeoutMs: 30_000 });
+    // The client reconnects and the restarted server recovers JetStream in its own time: until
+    // then JetStream API requests time out, so they are retried with the condition.
+    const jsm = await expectEventually(
+      async () => {
+        const m = await fc.nc.jetstreamManager();
+        expect((await m.streams.info(config.eventStreamName)).state.messages).toBeGreaterThanOrEqual(logged.length);
+        return m;
+      },
+      { timeoutMs: 30_000 },
+    );
     const consumer = await fc.js.consumers.get(config.eventStreamName);
     const seen: string[] = [];
     const total = (await jsm.streams.info(config.eventStreamName)).state.messages;
