@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ESLint } from 'eslint';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { inheritedEnvironment } from '@fleetvisor/testing';
 
 const root = path.resolve(__dirname, '..');
 let eslint: ESLint;
@@ -16,7 +17,7 @@ async function boundaryErrors(file: string, code: string): Promise<string[]> {
 describe('module boundaries (npm run lint)', () => {
   beforeAll(() => {
     // The Nx rule reads the cached project graph; `npm run lint` builds it the same way.
-    execFileSync(process.execPath, [require.resolve('nx/bin/nx.js'), 'show', 'projects'], { cwd: root, env: { ...process.env, NX_DAEMON: 'false' }, stdio: 'ignore' }); // eslint-disable-line no-restricted-syntax -- the child inherits the test's environment
+    execFileSync(process.execPath, [require.resolve('nx/bin/nx.js'), 'show', 'projects'], { cwd: root, env: { ...inheritedEnvironment(), NX_DAEMON: 'false' }, stdio: 'ignore' });
     eslint = new ESLint({ cwd: root });
   });
 

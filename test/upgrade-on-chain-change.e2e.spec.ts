@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, providerConfigYaml, startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -105,7 +105,7 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'fv-sys-upgrade-'));
     ports = { [PROVIDER]: await freePort(), [CONSUMER]: await freePort() };
     env = {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin', // eslint-disable-line no-restricted-syntax -- the fake lavap needs node on PATH
+      PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
       HOME: dir,
       FLEETVISOR_DATABASE_URL: db.url,
       FLEETVISOR_NATS_URL: sharedNatsUrl(),

@@ -5,7 +5,7 @@ import { connect } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishDeadLetter } from '@fleetvisor/messaging';
-import { adminDatabaseUrl, expectEventually, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { adminDatabaseUrl, expectEventually, sharedNatsUrl, testBusNames, inheritedEnvironment } from '@fleetvisor/testing';
 
 const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
 
@@ -24,8 +24,7 @@ function dbUrl(name: string): string {
 const dbName = `fvt_cli_${Date.now().toString(36)}`;
 const bus = testBusNames();
 const env = {
-  // eslint-disable-next-line no-restricted-syntax -- the CLI under test inherits this process's environment (PATH, HOME)
-  ...process.env,
+  ...inheritedEnvironment(),
   FLEETVISOR_DATABASE_URL: dbUrl(dbName),
   FLEETVISOR_NATS_URL: sharedNatsUrl(),
   FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
 import { RunnerFixture } from './testing/runner-fixture';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -84,7 +84,7 @@ beforeAll(async () => {
   core.start();
   fx = new RunnerFixture(config, CHAIN, 'fv-cli-');
   env = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin', // eslint-disable-line no-restricted-syntax -- the fake lavap needs node on PATH
+    PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: fx.dir,
     FLEETVISOR_DATABASE_URL: db.url,
     FLEETVISOR_NATS_URL: config.natsUrl,

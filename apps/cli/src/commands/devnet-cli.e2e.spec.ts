@@ -5,13 +5,12 @@ import path from 'node:path';
 import { createProtobufRpcClient, QueryClient } from '@cosmjs/stargate';
 import { Comet38Client, connectComet } from '@cosmjs/tendermint-rpc';
 import { decodeLavaParamsResponse, LAVA_PARAMS_QUERY_PATH, LavaParamsDecodeError } from '@fleetvisor/devnet';
-import { freePort, waitFor } from '@fleetvisor/testing';
+import { freePort, waitFor, inheritedEnvironment } from '@fleetvisor/testing';
 import { QueryClientImpl as UpgradeQuery } from 'cosmjs-types/cosmos/upgrade/v1beta1/query';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = path.resolve(__dirname, '../../../../bin/fleetvisor.js');
-// eslint-disable-next-line no-restricted-syntax -- the CLI under test inherits this process's environment (PATH, HOME)
-const baseEnv = { ...process.env, FLEETVISOR_LOG_FORMAT: 'json', FLEETVISOR_LOG_LEVEL: 'info' };
+const baseEnv = { ...inheritedEnvironment(), FLEETVISOR_LOG_FORMAT: 'json', FLEETVISOR_LOG_LEVEL: 'info' };
 
 interface Run {
   code: number | null;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
-import { freePort } from '@fleetvisor/testing';
+import { freePort, inheritedEnvironment } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -48,7 +48,7 @@ beforeAll(async () => {
   base = mkdtempSync(path.join(tmpdir(), 'fv-init-node-'));
   const closed = await freePort();
   env = {
-    PATH: process.env['PATH'] ?? '/usr/bin:/bin', // eslint-disable-line no-restricted-syntax -- the fake lavap needs node on PATH
+    PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: base,
     // No log to read: nothing listens there.
     FLEETVISOR_DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/nothing`,

@@ -6,14 +6,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@fleetvisor/testing';
+import { waitFor, inheritedEnvironment } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'fv-rotate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = {
-  PATH: process.env['PATH'] ?? '/usr/bin:/bin', // eslint-disable-line no-restricted-syntax -- the child needs sh and sleep
+  PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
   FLEETVISOR_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
   FLEETVISOR_NATS_URL: 'nats://127.0.0.1:1',
   FLEETVISOR_HOST: 'rotate-host',

@@ -8,21 +8,17 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceCrashLooping, ServiceExited, ServiceRestarted, ServiceStarted, ServiceStopped, type ServiceRole, type ServiceState } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
+import type { RunnerTuning } from '../config';
 import type { EventRecorder } from '../events/event-recorder';
 import { writeFileAtomic } from '../home/atomic-file';
 import { PasswordFeeder } from './password-feeder';
 import { RotatingLog } from './rotating-log';
 
-export interface SupervisionTuning {
-  stopGraceMs: number;
-  restartInitialMs: number;
-  restartMaxMs: number;
-  healthyAfterMs: number;
-  crashLoopCrashes: number;
-  crashWindowMs: number;
-  logMaxBytes: number;
-  logFiles: number;
-}
+/** The part of the runner's tuning that supervision uses (documented on RunnerTuning). */
+export type SupervisionTuning = Pick<
+  RunnerTuning,
+  'stopGraceMs' | 'restartInitialMs' | 'restartMaxMs' | 'healthyAfterMs' | 'crashLoopCrashes' | 'crashWindowMs' | 'logMaxBytes' | 'logFiles'
+>;
 
 export interface SupervisedSpec {
   name: string;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@fleetvisor/testing';
+import { waitFor, inheritedEnvironment } from '@fleetvisor/testing';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 import { freePort } from '@fleetvisor/testing';
 
@@ -13,7 +13,7 @@ const CLI = path.join(ROOT, 'bin/fleetvisor.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'fv-systemd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = {
-  PATH: process.env['PATH'] ?? '/usr/bin:/bin', // eslint-disable-line no-restricted-syntax -- the fake lavap needs node on PATH
+  PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
   FLEETVISOR_DATABASE_URL: 'postgres://fleet:s3cret@127.0.0.1:1/none',
   FLEETVISOR_NATS_URL: 'nats://127.0.0.1:1',
   FLEETVISOR_HOST: 'unit-host',
