@@ -216,3 +216,88 @@ describe('appendToStreams (group commit)', () => {
     expect(after).not.toBe(START_CHECKPOINT);
   });
 });
+
+describe('appendToStream group commit (concurrent appends share a transaction)', () => {
+  /** A store whose one slot is held by a first append, so that the next ones wait and group. */
+  function groupingStore(): PostgresEventStore {
+    return new PostgresEventStore(conn.pool, { catalog: testCatalog, groupCommit: { maxInFlight: 1 } });
+  }
+
+  it('appends made while another is in flight go as one transaction, each with its own result', async () => {
+    const s = groupingStore();
+    const streams = Array.from({ length: 6 }, () => fresh());
+    const results = await Promise.all(streams.map((st, i) => s.appendToStream(st, pings(st, i + 1), { expectedVersion: 'no_stream' })));
+    expect(results.map((r) => [r.nextExpectedVersion, r.appended])).toEqual(streams.map((_, i) => [i + 1, i + 1]));
+    // The first went alone; the five that waited went together.
+    expect(s.groupCommitStats).toMatchObject({ appends: 6, groups: 1, grouped: 5, split: 0 });
+    const grouped = await Promise.all(streams.slice(1).map((st) => s.readStream(st)));
+    const xids = new Set(grouped.flatMap((r) => r.events.map((e) => e.checkpoint.split(':')[0])));
+    expect(xids.size).toBe(1);
+    for (let i = 1; i < streams.length; i++) expect(grouped[i - 1]!.events.at(-1)!.checkpoint).toBe(results[i]!.checkpoint);
+  });
+
+  it('a refused append fails alone: the others of its group are written', async () => {
+    const s = groupingStore();
+    const [a, b, c, d] = [fresh(), fresh(), fresh(), fresh()];
+    await store.appendToStream(c, pings(c, 2));
+    const outcomes = await Promise.allSettled([
+      s.appendToStream(a, pings(a, 1)),
+      s.appendToStream(b, pings(b, 2)),
+      s.appendToStream(c, [pinged(c, 3)], { expectedVersion: 1 }),
+      s.appendToStream(d, pings(d, 1)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ stream: c, expected: 1, actual: 2 });
+    expect(s.groupCommitStats!.split).toBe(1);
+    expect(await countEvents([a, b, c, d])).toBe(1 + 2 + 2 + 1);
+  });
+
+  it('a retried append in a group appends nothing twice, and an id of another stream is refused alone', async () => {
+    const s = groupingStore();
+    const [a, b, other] = [fresh(), fresh(), fresh()];
+    const first = pings(a, 2);
+    await store.appendToStream(a, first);
+    const id = uuidv7();
+    await store.appendToStream(other, [pinged(other, 1, id)]);
+    const [hold, retried, stolen] = await Promise.allSettled([
+      s.appendToStream(fresh(), pings('x', 0)),
+      s.appendToStream(a, first),
+      s.appendToStream(b, [pinged(b, 1, id)]),
+    ]);
+    expect(hold.status).toBe('fulfilled');
+    expect(retried).toEqual({ status: 'fulfilled', value: { nextExpectedVersion: 2, appended: 0 } });
+    expect((stolen as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateEventIdError);
+    expect(await countEvents([a, b])).toBe(2);
+  });
+
+  it('two appends to one stream are never grouped: the second sees the first (expected versions in order)', async () => {
+    const s = groupingStore();
+    const [a, b] = [fresh(), fresh()];
+    const results = await Promise.all([
+      s.appendToStream(b, pings(b, 1)),
+      s.appendToStream(a, pings(a, 2), { expectedVersion: 'no_stream' }),
+      s.appendToStream(a, pings(a, 1, 3), { expectedVersion: 2 }),
+    ]);
+    expect(results.map((r) => r.nextExpectedVersion)).toEqual([1, 2, 3]);
+    expect((await s.readStream(a)).events.map((e) => (e.data as { n: number }).n)).toEqual([1, 2, 3]);
+  });
+
+  it('an empty append in a group only checks the expected version and creates no stream', async () => {
+    const s = groupingStore();
+    const [a, empty] = [fresh(), fresh()];
+    const [, , r] = await Promise.all([s.appendToStream(fresh(), pings('y', 0)), s.appendToStream(a, pings(a, 1)), s.appendToStream(empty, [], { expectedVersion: 'no_stream' })]);
+    expect(r).toEqual({ nextExpectedVersion: 0, appended: 0 });
+    expect(await store.streamVersion(empty)).toBe(0);
+    const refused = await Promise.allSettled([s.appendToStream(fresh(), pings('z', 0)), s.appendToStream(empty, [], { expectedVersion: 'stream_exists' })]);
+    expect((refused[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+  });
+
+  it('with group commit off every append is its own transaction', async () => {
+    const s = new PostgresEventStore(conn.pool, { catalog: testCatalog, groupCommit: false });
+    const streams = [fresh(), fresh(), fresh()];
+    const results = await Promise.all(streams.map((st) => s.appendToStream(st, pings(st, 1))));
+    expect(s.groupCommitStats).toBeUndefined();
+    expect(new Set(results.map((r) => r.checkpoint!.split(':')[0])).size).toBe(3);
+  });
+});

@@ -7,7 +7,7 @@ import type { EventCatalog } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import { createEventStoreDataSource, poolOf, type EventStoreDataSourceOptions } from './data-source';
 import { migrate } from './migrate';
-import { PostgresEventStore } from './postgres-event-store';
+import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
 import { PostgresLeaderLock, type PostgresLeaderLockOptions } from './postgres-leader-lock';
 import { ProjectionRunner, type ProjectionRunnerOptions, type RebuildProgress, type RebuildResult } from './projections/projection-runner';
@@ -17,6 +17,8 @@ export interface OpenEventStoreOptions extends EventStoreDataSourceOptions {
   /** Create the database and apply pending migrations first (default false). */
   migrate?: boolean;
   catalog?: EventCatalog;
+  /** Group commit of concurrent appends (PostgresEventStoreOptions.groupCommit; default on). */
+  groupCommit?: PostgresEventStoreOptions['groupCommit'];
 }
 
 export class EventStoreConnection {
@@ -29,9 +31,10 @@ export class EventStoreConnection {
     readonly dataSource: DataSource,
     private readonly logger: Logger | undefined,
     catalog: EventCatalog | undefined,
+    groupCommit: PostgresEventStoreOptions['groupCommit'],
   ) {
     this.pool = poolOf(dataSource);
-    this.store = new PostgresEventStore(this.pool, { ...(catalog ? { catalog } : {}), ...(logger ? { logger } : {}) });
+    this.store = new PostgresEventStore(this.pool, { ...(catalog ? { catalog } : {}), ...(logger ? { logger } : {}), ...(groupCommit !== undefined ? { groupCommit } : {}) });
     this.checkpoints = new PostgresCheckpointStore(this.pool);
   }
 
@@ -39,7 +42,7 @@ export class EventStoreConnection {
     if (opts.migrate) await migrate(url, opts.logger);
     const dataSource = createEventStoreDataSource(url, opts);
     await dataSource.initialize();
-    return new EventStoreConnection(url, dataSource, opts.logger, opts.catalog);
+    return new EventStoreConnection(url, dataSource, opts.logger, opts.catalog, opts.groupCommit);
   }
 
   /** A lock for a role; it holds its own connection, outside the pool. */

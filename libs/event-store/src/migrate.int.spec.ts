@@ -10,6 +10,7 @@ const ALL = [
   'CreateStreamStatsProjection1767225600002',
   'AppendFastPath1767225600003',
   'AppendMany1767225600004',
+  'AppendGroup1767225600005',
   'CreateWorkerRegistryProjection1767225600010',
 ];
 

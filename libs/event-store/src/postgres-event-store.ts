@@ -14,8 +14,10 @@ import { compareCheckpoints, formatCheckpoint, maxCheckpoint, parseCheckpoint } 
 import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows';
 import { ReadAhead } from './read-ahead';
+import { AppendCombiner, type AppendCombinerStats } from './append-combiner';
 import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './schema/1767225600001-create-append-function';
 import { APPEND_MANY_HINT_PREFIX } from './schema/1767225600004-append-many';
+import { APPEND_GROUP_SLOW_PATH_SQLSTATE } from './schema/1767225600005-append-group';
 
 export interface PostgresEventStoreOptions {
   /** Validates appends and upcasts reads (default: fleetEvents). */
@@ -23,6 +25,30 @@ export interface PostgresEventStoreOptions {
   logger?: Logger;
   /** Read the next readAll batch while the caller processes a full one (default true). */
   readAhead?: boolean;
+  /**
+   * Group commit of concurrent appendToStream calls (see append-combiner.ts): appends made while
+   * `maxInFlight` earlier ones are still in flight wait, and go together as one transaction.
+   * Default on: maxInFlight 2, maxEvents 5,000, maxAppends 200. `false`: one transaction per call.
+   */
+  groupCommit?: false | Partial<GroupCommitOptions>;
+}
+
+export interface GroupCommitOptions {
+  maxInFlight: number;
+  maxEvents: number;
+  maxAppends: number;
+}
+
+export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxInFlight: 2, maxEvents: 5_000, maxAppends: 200 };
+
+/** An append validated and encoded, ready to send alone or in a group. */
+interface PreparedAppend {
+  stream: string;
+  expected: ExpectedVersion;
+  expectedText: string;
+  /** JSON array of the events. */
+  json: string;
+  count: number;
 }
 
 /** What onAppended listeners hear, after the append committed. */
@@ -54,6 +80,7 @@ const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
 const SQL = {
   append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::jsonb)',
   appendMany: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_streams($1::jsonb)',
+  appendGroup: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_group($1::jsonb)',
   readAll: `SELECT ${EVENT_COLUMNS} FROM fv_events e
     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -93,6 +120,7 @@ export class PostgresEventStore implements EventStore {
   private readonly logger: Logger | undefined;
   private readonly listeners = new Set<AppendedListener>();
   private readonly readAhead: ReadAhead | undefined;
+  private readonly combiner: AppendCombiner<PreparedAppend, AppendResult> | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -101,16 +129,41 @@ export class PostgresEventStore implements EventStore {
     this.catalog = opts.catalog ?? fleetEvents;
     this.logger = opts.logger;
     this.readAhead = opts.readAhead === false ? undefined : new ReadAhead();
+    if (opts.groupCommit !== false) {
+      const g = { ...DEFAULT_GROUP_COMMIT, ...opts.groupCommit };
+      this.combiner = new AppendCombiner<PreparedAppend, AppendResult>({
+        ...g,
+        sendOne: (a) => this.sendAppend(a),
+        sendGroup: (as) => this.sendGroup(as),
+        isTransient: (e) => {
+          const code = (e as { code?: string }).code;
+          return code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED;
+        },
+        maxGroupAttempts: MAX_APPEND_ATTEMPTS,
+      });
+    }
+  }
+
+  /** Group-commit counters (undefined when group commit is off). */
+  get groupCommitStats(): Readonly<AppendCombinerStats> | undefined {
+    return this.combiner?.stats;
   }
 
   async appendToStream(stream: string, events: readonly EventEnvelope[], opts: AppendOptions = {}): Promise<AppendResult> {
     const expected = opts.expectedVersion ?? 'any';
     const expectedText = encodeExpectedVersion(expected);
     const batch = encodeAppendBatch(this.catalog, stream, events);
+    const prepared: PreparedAppend = { stream, expected, expectedText, json: batch.json, count: batch.count };
+    return this.combiner ? this.combiner.submit(prepared) : this.sendAppend(prepared);
+  }
+
+  /** One append, one transaction (fv_append_to_stream), retried on an ordering race. */
+  private async sendAppend(a: PreparedAppend): Promise<AppendResult> {
+    const { stream, expected, expectedText } = a;
     let row: unknown[] | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.pool.query(arrayQuery('fv_append', SQL.append, [stream, expectedText, batch.json]));
+        const res = await this.pool.query(arrayQuery('fv_append', SQL.append, [stream, expectedText, a.json]));
         row = res.rows[0];
         break;
       } catch (e) {
@@ -147,43 +200,58 @@ export class PostgresEventStore implements EventStore {
     if (batches.length === 0) return [];
     const streams = new Set<string>();
     const ids = new Set<string>();
-    const expected: ExpectedVersion[] = new Array<ExpectedVersion>(batches.length);
-    const parts: string[] = new Array<string>(batches.length);
+    const prepared: PreparedAppend[] = new Array<PreparedAppend>(batches.length);
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i]!;
       if (streams.has(b.stream)) throw new ContractViolationError(`stream "${b.stream}" appears twice in one group append; give it one batch`);
       streams.add(b.stream);
-      const exp = b.expectedVersion ?? 'any';
-      const expText = encodeExpectedVersion(exp);
+      const expected = b.expectedVersion ?? 'any';
+      const expectedText = encodeExpectedVersion(expected);
       const encoded = encodeAppendBatch(this.catalog, b.stream, b.events);
       for (const ev of b.events) {
         if (ids.has(ev.id)) throw new ContractViolationError(`event id ${ev.id} appears in two batches of one group append (stream "${b.stream}")`);
         ids.add(ev.id);
       }
-      expected[i] = exp;
-      parts[i] = `{"stream":${JSON.stringify(b.stream)},"expected":${JSON.stringify(expText)},"events":${encoded.json}}`;
+      prepared[i] = { stream: b.stream, expected, expectedText, json: encoded.json, count: encoded.count };
     }
-    const payload = `[${parts.join(',')}]`;
-    let rows: unknown[][];
+    let careful = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.pool.query(arrayQuery('fv_append_many', SQL.appendMany, [payload]));
-        rows = res.rows as unknown[][];
-        break;
+        return await this.sendGroup(prepared, careful);
       } catch (e) {
         // One statement, one transaction: everything rolled back, so a retry is safe.
         const code = (e as { code?: string }).code;
+        if (code === APPEND_GROUP_SLOW_PATH_SQLSTATE && !careful) {
+          // An id already stored, or a batch without events: the per-stream way handles those.
+          careful = true;
+          continue;
+        }
         if ((code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED) && attempt < MAX_APPEND_ATTEMPTS) {
           this.logger?.debug({ streams: batches.length, attempt, code }, 'group append raced another transaction; retrying');
           continue;
         }
         const failed = this.failedBatch(e, batches.length);
         if (failed === undefined) throw e;
-        throw this.translateAppendError(e, batches[failed]!.stream, expected[failed]!);
+        throw this.translateAppendError(e, prepared[failed]!.stream, prepared[failed]!.expected);
       }
     }
-    if (rows.length !== batches.length) throw new Error(`fv_append_to_streams returned ${rows.length} rows for ${batches.length} batches`);
-    const results: AppendResult[] = new Array<AppendResult>(batches.length);
+  }
+
+  /**
+   * Several appends in one transaction: fv_append_group (set-based; raises FVSLO for what only the
+   * per-stream way handles), or with `careful` fv_append_to_streams. Raw errors.
+   */
+  private async sendGroup(appends: readonly PreparedAppend[], careful = false): Promise<AppendResult[]> {
+    const parts: string[] = new Array<string>(appends.length);
+    for (let i = 0; i < appends.length; i++) {
+      const a = appends[i]!;
+      parts[i] = `{"stream":${JSON.stringify(a.stream)},"expected":"${a.expectedText}","events":${a.json}}`;
+    }
+    const payload = `[${parts.join(',')}]`;
+    const res = await this.pool.query(careful ? arrayQuery('fv_append_many', SQL.appendMany, [payload]) : arrayQuery('fv_append_group', SQL.appendGroup, [payload]));
+    const rows = res.rows as unknown[][];
+    if (rows.length !== appends.length) throw new Error(`fv_append_to_streams returned ${rows.length} rows for ${appends.length} batches`);
+    const results: AppendResult[] = new Array<AppendResult>(appends.length);
     const notices: AppendedNotice[] = [];
     // Rows come in lock order, which is also the global order of what was written.
     for (const row of rows) {
@@ -191,7 +259,7 @@ export class PostgresEventStore implements EventStore {
       const result: AppendResult = { nextExpectedVersion: Number(row[1]), appended: Number(row[2]) };
       if (result.appended > 0) {
         result.checkpoint = formatCheckpoint(String(row[3]), String(row[4]));
-        notices.push({ stream: batches[i]!.stream, appended: result.appended, nextExpectedVersion: result.nextExpectedVersion, checkpoint: result.checkpoint });
+        notices.push({ stream: appends[i]!.stream, appended: result.appended, nextExpectedVersion: result.nextExpectedVersion, checkpoint: result.checkpoint });
       }
       results[i] = result;
     }

@@ -5,6 +5,7 @@ import { CreateAppendFunction1767225600001 } from './1767225600001-create-append
 import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create-stream-stats-projection';
 import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
 import { AppendMany1767225600004 } from './1767225600004-append-many';
+import { AppendGroup1767225600005 } from './1767225600005-append-group';
 import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
 
 export const EVENT_STORE_MIGRATIONS = [
@@ -13,6 +14,7 @@ export const EVENT_STORE_MIGRATIONS = [
   CreateStreamStatsProjection1767225600002,
   AppendFastPath1767225600003,
   AppendMany1767225600004,
+  AppendGroup1767225600005,
   CreateWorkerRegistryProjection1767225600010,
 ];
 
