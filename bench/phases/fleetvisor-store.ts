@@ -131,8 +131,8 @@ async function seedBySql(c: EventStoreConnection, args: SeedArgs, missing: numbe
                 SELECT 'worker-' || worker, CASE WHEN sn = $5::int - 1 THEN $6::int ELSE $4::int END FROM s)
          INSERT INTO fv_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
          SELECT gen_random_uuid(), 'worker-' || s.worker, v, t.e->>'type', (t.e->>'version')::int,
-                jsonb_set(t.e->'data', '{worker}', to_jsonb(s.worker)),
-                jsonb_set(t.e->'metadata', '{host}', to_jsonb(s.worker || '.fra1.fleet.example.net')),
+                jsonb_set(t.e->'data', '{worker}', to_jsonb(s.worker))::json,
+                jsonb_set(t.e->'metadata', '{host}', to_jsonb(s.worker || '.fra1.fleet.example.net'))::json,
                 now()
            FROM s
            CROSS JOIN LATERAL generate_series(1, CASE WHEN s.sn = $5::int - 1 THEN $6::int ELSE $4::int END) v

@@ -11,6 +11,7 @@ const ALL = [
   'AppendFastPath1767225600003',
   'AppendMany1767225600004',
   'AppendGroup1767225600005',
+  'JsonPayloads1767225600006',
   'CreateWorkerRegistryProjection1767225600010',
 ];
 

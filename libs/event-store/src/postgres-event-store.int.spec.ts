@@ -182,7 +182,7 @@ describe('appendToStream', () => {
       await slow.query('SELECT pg_current_xact_id()'); // its xid is now older than the next append's
       await store.appendToStream(stream, [pinged(stream, 1)]);
       const err = await slow
-        .query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [stream, 'any', JSON.stringify([pinged(stream, 2)])])
+        .query('SELECT * FROM fv_append_to_stream($1, $2, $3::json)', [stream, 'any', JSON.stringify([pinged(stream, 2)])])
         .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: '40001' });
       await slow.query('ROLLBACK');
@@ -287,7 +287,7 @@ describe('readAll', () => {
       // A writer that takes its global position now but commits later.
       await slow.query('BEGIN');
       const slowEvent = pinged(slowStream, 1);
-      await slow.query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [slowStream, 'any', JSON.stringify([slowEvent])]);
+      await slow.query('SELECT * FROM fv_append_to_stream($1, $2, $3::json)', [slowStream, 'any', JSON.stringify([slowEvent])]);
 
       // Others append and commit meanwhile: larger positions than the slow event's, committed first.
       const later = pings(fastStream, 3, 2);
@@ -353,7 +353,7 @@ describe('readAll', () => {
     const start = await store.lastCommittedCheckpoint();
     // Written by an older build: bypass today's validation and store a v1 Counted as is.
     const v1 = { ...pinged(stream, 0), type: 'Counted', version: 1, data: { count: 9 } };
-    await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [stream, 'any', JSON.stringify([v1])]);
+    await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::json)', [stream, 'any', JSON.stringify([v1])]);
     const [viaStream] = (await store.readStream(stream)).events;
     expect(viaStream).toMatchObject({ id: v1.id, type: 'Counted', version: 2, data: { count: 9, unit: 'events' } });
     await expectEventually(async () => {
@@ -368,7 +368,7 @@ describe('readAll', () => {
     await store.appendToStream(stream, [pinged(stream, 1)]);
     // Written around the store (raw SQL), as an older or foreign writer could: a type this build does not know.
     const broken = { ...pinged(stream, 2), type: 'NoLongerKnown' };
-    await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::jsonb)', [stream, 'any', JSON.stringify([broken])]);
+    await conn.pool.query('SELECT * FROM fv_append_to_stream($1, $2, $3::json)', [stream, 'any', JSON.stringify([broken])]);
     const err = await expectEventually(async () => {
       const e = await store.readAll(start, 10).then(
         () => undefined,

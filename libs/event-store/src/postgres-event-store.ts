@@ -12,7 +12,7 @@ import { encodeAppendBatch } from './append-batch';
 import { encodeExpectedVersion } from './expected-version';
 import { compareCheckpoints, formatCheckpoint, maxCheckpoint, parseCheckpoint } from './checkpoint';
 import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows';
+import { EVENT_COLUMNS, eventBatchSelect, lastCheckpointOf, parseEventBatch, rawEventBatch, toRecordedEvent, type EventRow, type RawEventBatch } from './event-rows';
 import { ReadAhead } from './read-ahead';
 import { AppendCombiner, type AppendCombinerStats } from './append-combiner';
 import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './schema/1767225600001-create-append-function';
@@ -78,22 +78,22 @@ const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
 
 // Named statements: parsed and planned once per pooled connection.
 const SQL = {
-  append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::jsonb)',
-  appendMany: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_streams($1::jsonb)',
-  appendGroup: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_group($1::jsonb)',
-  readAll: `SELECT ${EVENT_COLUMNS} FROM fv_events e
+  append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::json)',
+  appendMany: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_streams($1::json)',
+  appendGroup: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_group($1::json)',
+  readAll: eventBatchSelect(`SELECT e.* FROM fv_events e
     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY e.transaction_id, e.global_position
-    LIMIT $3`,
+    LIMIT $3`),
   // Filtered reads stop at a head computed before (and below the xmin), so that a batch holding no
   // matching event can still advance the caller past everything it scanned.
-  readAllTypes: `SELECT ${EVENT_COLUMNS} FROM fv_events e
+  readAllTypes: eventBatchSelect(`SELECT e.* FROM fv_events e
     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
       AND (e.transaction_id, e.global_position) <= ($3::xid8, $4::bigint)
       AND e.type = ANY ($5::text[])
     ORDER BY e.transaction_id, e.global_position
-    LIMIT $6`,
+    LIMIT $6`),
   head: `SELECT e.transaction_id::text, e.global_position::text FROM fv_events e
     WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
@@ -105,6 +105,15 @@ const SQL = {
     LIMIT $3`,
   streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
 } as const;
+
+/** A readAll batch before decoding (see readAll). */
+interface RawRead {
+  batch: RawEventBatch;
+  /** Checkpoint to move to past this batch's events (a filtered read that scanned up to its head). */
+  skipTo?: string;
+}
+
+const EMPTY_BATCH: RawEventBatch = { count: 0, json: null };
 
 function arrayQuery(name: string, text: string, values: unknown[]): QueryArrayConfig {
   return { name, text, values, rowMode: 'array' };
@@ -119,7 +128,7 @@ export class PostgresEventStore implements EventStore {
   private readonly catalog: EventCatalog;
   private readonly logger: Logger | undefined;
   private readonly listeners = new Set<AppendedListener>();
-  private readonly readAhead: ReadAhead | undefined;
+  private readonly readAhead: ReadAhead<RawRead> | undefined;
   private readonly combiner: AppendCombiner<PreparedAppend, AppendResult> | undefined;
 
   constructor(
@@ -128,7 +137,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.catalog = opts.catalog ?? fleetEvents;
     this.logger = opts.logger;
-    this.readAhead = opts.readAhead === false ? undefined : new ReadAhead();
+    this.readAhead = opts.readAhead === false ? undefined : new ReadAhead<RawRead>((r) => r.batch.count);
     if (opts.groupCommit !== false) {
       const g = { ...DEFAULT_GROUP_COMMIT, ...opts.groupCommit };
       this.combiner = new AppendCombiner<PreparedAppend, AppendResult>({
@@ -293,12 +302,20 @@ export class PostgresEventStore implements EventStore {
     parseCheckpoint(after);
     positiveInt(limit, 'limit');
     const types = opts.types;
-    if (!this.readAhead) return this.readAllNow(after, limit, types);
+    if (!this.readAhead) return this.decodeRead(await this.readAllNow(after, limit, types), after);
+    const readAhead = this.readAhead;
     const key = ReadAhead.key(after, limit, types);
-    const result = (await this.readAhead.take(key)) ?? (await this.readAllNow(after, limit, types));
-    if (result.events.length >= limit) {
-      this.readAhead.start(ReadAhead.key(result.checkpoint, limit, types), limit, () => this.readAllNow(result.checkpoint, limit, types));
+    const raw = (await readAhead.take(key)) ?? (await this.readAllNow(after, limit, types));
+    const prefetch = (from: string) => readAhead.start(ReadAhead.key(from, limit, types), limit, () => this.readAllNow(from, limit, types));
+    // The next batch is asked for before this one is decoded: the server works while we parse.
+    const guess = raw.batch.count >= limit ? lastCheckpointOf(raw.batch) : undefined;
+    if (guess !== undefined) {
+      prefetch(guess);
+      // Let the pool hand the read to a connection and write it out before the CPU goes to decoding.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    const result = this.decodeRead(raw, after);
+    if (result.events.length >= limit && result.checkpoint !== guess) prefetch(result.checkpoint);
     return result;
   }
 
@@ -334,15 +351,16 @@ export class PostgresEventStore implements EventStore {
     return () => this.listeners.delete(listener);
   }
 
-  private async readAllNow(after: string, limit: number, types: readonly string[] | undefined): Promise<ReadAllResult> {
+  /** One readAll batch as the server sent it; `skipTo`: where a reader may move when it holds nothing. */
+  private async readAllNow(after: string, limit: number, types: readonly string[] | undefined): Promise<RawRead> {
     const from = parseCheckpoint(after);
     if (types === undefined) {
       const res = await this.pool.query(arrayQuery('fv_read_all', SQL.readAll, [from.transactionId.toString(), from.globalPosition.toString(), limit]));
-      return this.toReadAllResult(res.rows as EventRow[], after);
+      return { batch: rawEventBatch(res.rows[0]) };
     }
-    if (types.length === 0) return { events: [], checkpoint: await this.advanceTo(after) };
+    if (types.length === 0) return { batch: EMPTY_BATCH, skipTo: await this.advanceTo(after) };
     const headCheckpoint = await this.headCheckpoint();
-    if (compareCheckpoints(headCheckpoint, after) <= 0) return { events: [], checkpoint: after };
+    if (compareCheckpoints(headCheckpoint, after) <= 0) return { batch: EMPTY_BATCH };
     const head = parseCheckpoint(headCheckpoint);
     const res = await this.pool.query(
       arrayQuery('fv_read_all_types', SQL.readAllTypes, [
@@ -354,9 +372,14 @@ export class PostgresEventStore implements EventStore {
         limit,
       ]),
     );
-    const result = this.toReadAllResult(res.rows as EventRow[], after);
+    const batch = rawEventBatch(res.rows[0]);
     // A short batch means every event up to the head was scanned: the caller may skip past it.
-    if (res.rows.length < limit) result.checkpoint = headCheckpoint;
+    return batch.count < limit ? { batch, skipTo: headCheckpoint } : { batch };
+  }
+
+  private decodeRead(raw: RawRead, after: string): ReadAllResult {
+    const result = this.toReadAllResult(parseEventBatch(raw.batch), after);
+    if (raw.skipTo !== undefined) result.checkpoint = maxCheckpoint(result.checkpoint, raw.skipTo);
     return result;
   }
 

@@ -6,6 +6,7 @@ import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create
 import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
 import { AppendMany1767225600004 } from './1767225600004-append-many';
 import { AppendGroup1767225600005 } from './1767225600005-append-group';
+import { JsonPayloads1767225600006 } from './1767225600006-json-payloads';
 import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
 
 export const EVENT_STORE_MIGRATIONS = [
@@ -15,6 +16,7 @@ export const EVENT_STORE_MIGRATIONS = [
   AppendFastPath1767225600003,
   AppendMany1767225600004,
   AppendGroup1767225600005,
+  JsonPayloads1767225600006,
   CreateWorkerRegistryProjection1767225600010,
 ];
 

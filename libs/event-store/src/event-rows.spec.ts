@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { compareRowPositions, lastCheckpointOf, parseEventBatch, type EventRow } from './event-rows';
+
+const row = (tx: string, gp: string, data: unknown = { n: 1 }): EventRow => [tx, gp, '0190a4c2-7d3e-7c4b-9a1f-3e2d1c0b9a88', 's-1', 1, 'Pinged', 1, data, {}, '2026-11-22T08:00:00.000Z'];
+const raw = (rows: EventRow[]) => ({ count: rows.length, json: JSON.stringify(rows) });
+
+describe('readAll batches as one JSON text', () => {
+  it('decodes the rows and keeps log order (transaction id, then global position, compared as numbers)', () => {
+    const rows = [row('9', '100'), row('10', '7'), row('10', '12')];
+    expect(parseEventBatch(raw(rows))).toEqual(rows);
+    // Out of order (the server promised none, but the reader must not depend on it): sorted.
+    expect(parseEventBatch(raw([row('10', '12'), row('9', '100'), row('10', '7')])).map((r) => `${r[0]}:${r[1]}`)).toEqual(['9:100', '10:7', '10:12']);
+    expect(parseEventBatch({ count: 0, json: null })).toEqual([]);
+    expect(compareRowPositions(row('99', '1'), row('100', '0'))).toBeLessThan(0);
+  });
+
+  it('reads the last checkpoint off the end of the text, past payloads that contain brackets and quotes', () => {
+    const tricky = { list: ['["1","2","x"]', '[', '"]'], nested: [[1, 2], ['a']] };
+    expect(lastCheckpointOf(raw([row('7', '8'), row('7', '9', tricky)]))).toBe('7:9');
+    expect(lastCheckpointOf(raw([row('123456789012', '98765432109876')]))).toBe('123456789012:98765432109876');
+    expect(lastCheckpointOf({ count: 0, json: null })).toBeUndefined();
+  });
+
+  it('a payload that imitates a row start can only make the guess wrong, never the decoded batch', () => {
+    // Inside a string the quotes are escaped and cannot imitate anything ...
+    expect(lastCheckpointOf(raw([row('1', '2'), row('3', '4', { s: '["5","6","0190a4c2-7d3e-7c4b-9a1f-3e2d1c0b9a88",' })]))).toBe('3:4');
+    // ... but an array of strings in a payload can.
+    const batch = raw([row('1', '2'), row('3', '4', { a: ['5', '6', '0190a4c2-7d3e-7c4b-9a1f-3e2d1c0b9a88', 'x'] })]);
+    // The guess is fooled (it is only used to start a read-ahead, served only if it matches) ...
+    expect(lastCheckpointOf(batch)).toBe('5:6');
+    // ... the decoded batch is what it is.
+    expect(parseEventBatch(batch).at(-1)!.slice(0, 2)).toEqual(['3', '4']);
+  });
+});
