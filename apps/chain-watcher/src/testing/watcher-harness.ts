@@ -93,7 +93,7 @@ export async function chainStream(core: FleetCore, chainId: string): Promise<Eve
 }
 
 export function versionChanges(events: EventEnvelope[], current?: ProtocolVersion): EventEnvelope[] {
-  // Field by field: the log's jsonb does not keep key order.
+  // Field by field, not by key order (the log keeps the writer's order today, jsonb did not).
   return events.filter((e) => e.type === 'VersionChanged' && (!current || sameProtocolVersion((e.data as { current: ProtocolVersion }).current, current)));
 }
 
