@@ -301,3 +301,40 @@ describe('appendToStream group commit (concurrent appends share a transaction)',
     expect(new Set(results.map((r) => r.checkpoint!.split(':')[0])).size).toBe(3);
   });
 });
+
+describe('fast append functions check the counts they are given', () => {
+  it('fv_append_fast and fv_append_group refuse a count that does not match the events, writing nothing', async () => {
+    const [a, b] = [fresh(), fresh()];
+    const two = JSON.stringify(pings(a, 2));
+    for (const count of [1, 3]) {
+      const err = await conn.pool.query('SELECT * FROM fv_append_fast($1, $2, $3::json, $4)', [a, 'any', two, count]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: '22023' });
+      expect((err as Error).message).toContain(`2 events given, the count says ${count}`);
+    }
+    const group = JSON.stringify([
+      { stream: a, expected: 'any', count: 2, events: pings(a, 2) },
+      { stream: b, expected: 'any', count: 5, events: pings(b, 1) },
+    ]);
+    const err = await conn.pool.query('SELECT * FROM fv_append_group($1::json)', [group]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '22023' });
+    expect(await countEvents([a, b])).toBe(0);
+    expect(await store.streamVersion(a)).toBe(0);
+  });
+
+  it('an id stored already sends appendToStream the careful way: a retry is a no-op, an id of another stream is refused', async () => {
+    const s = new PostgresEventStore(conn.pool, { catalog: testCatalog, groupCommit: false });
+    const [a, b] = [fresh(), fresh()];
+    const events = pings(a, 3);
+    await s.appendToStream(a, events);
+    const spy = vi.spyOn(conn.pool, 'query');
+    try {
+      await expect(s.appendToStream(a, events)).resolves.toEqual({ nextExpectedVersion: 3, appended: 0 });
+      // The fast call met the stored ids, the careful one answered.
+      expect(spy.mock.calls.map((c) => (c[0] as { name?: string }).name)).toEqual(['fv_append_fast', 'fv_append']);
+    } finally {
+      spy.mockRestore();
+    }
+    await expect(s.appendToStream(b, [pinged(b, 1, events[0]!.id)])).rejects.toBeInstanceOf(DuplicateEventIdError);
+    expect(await countEvents([a, b])).toBe(3);
+  });
+});

@@ -79,6 +79,7 @@ const EVENT_ID_CONSTRAINT = 'fv_events_event_id_key';
 // Named statements: parsed and planned once per pooled connection.
 const SQL = {
   append: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_stream($1, $2, $3::json)',
+  appendFast: 'SELECT next_version, appended, last_transaction_id, last_global_position FROM fv_append_fast($1, $2, $3::json, $4)',
   appendMany: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_to_streams($1::json)',
   appendGroup: 'SELECT batch, next_version, appended, last_transaction_id, last_global_position FROM fv_append_group($1::json)',
   readAll: eventBatchSelect(`SELECT e.* FROM fv_events e
@@ -114,6 +115,12 @@ interface RawRead {
 }
 
 const EMPTY_BATCH: RawEventBatch = { count: 0, json: null };
+
+/** The fast append functions refuse an id stored already this way (no ON CONFLICT). */
+function isStoredIdConflict(e: unknown): boolean {
+  const err = e as { code?: string; constraint?: string };
+  return err.code === UNIQUE_VIOLATION && err.constraint === EVENT_ID_CONSTRAINT;
+}
 
 function arrayQuery(name: string, text: string, values: unknown[]): QueryArrayConfig {
   return { name, text, values, rowMode: 'array' };
@@ -166,16 +173,29 @@ export class PostgresEventStore implements EventStore {
     return this.combiner ? this.combiner.submit(prepared) : this.sendAppend(prepared);
   }
 
-  /** One append, one transaction (fv_append_to_stream), retried on an ordering race. */
+  /**
+   * One append, one transaction, retried on an ordering race: fv_append_fast, or fv_append_to_stream
+   * (the careful way) for an empty append and when the fast one met an id stored already.
+   */
   private async sendAppend(a: PreparedAppend): Promise<AppendResult> {
     const { stream, expected, expectedText } = a;
     let row: unknown[] | undefined;
+    let careful = a.count === 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await this.pool.query(arrayQuery('fv_append', SQL.append, [stream, expectedText, a.json]));
+        const res = await this.pool.query(
+          careful
+            ? arrayQuery('fv_append', SQL.append, [stream, expectedText, a.json])
+            : arrayQuery('fv_append_fast', SQL.appendFast, [stream, expectedText, a.json, a.count]),
+        );
         row = res.rows[0];
         break;
       } catch (e) {
+        if (!careful && isStoredIdConflict(e)) {
+          // A retried append (or an id of another stream): nothing was kept; the careful way sorts it out.
+          careful = true;
+          continue;
+        }
         // The call ran in its own transaction and rolled back whole: retrying is safe.
         if ((e as { code?: string }).code === SERIALIZATION_FAILURE && attempt < MAX_APPEND_ATTEMPTS) {
           this.logger?.debug({ stream, attempt }, 'append raced a newer transaction id; retrying');
@@ -230,7 +250,7 @@ export class PostgresEventStore implements EventStore {
       } catch (e) {
         // One statement, one transaction: everything rolled back, so a retry is safe.
         const code = (e as { code?: string }).code;
-        if (code === APPEND_GROUP_SLOW_PATH_SQLSTATE && !careful) {
+        if ((code === APPEND_GROUP_SLOW_PATH_SQLSTATE || isStoredIdConflict(e)) && !careful) {
           // An id already stored, or a batch without events: the per-stream way handles those.
           careful = true;
           continue;
@@ -254,7 +274,7 @@ export class PostgresEventStore implements EventStore {
     const parts: string[] = new Array<string>(appends.length);
     for (let i = 0; i < appends.length; i++) {
       const a = appends[i]!;
-      parts[i] = `{"stream":${JSON.stringify(a.stream)},"expected":"${a.expectedText}","events":${a.json}}`;
+      parts[i] = `{"stream":${JSON.stringify(a.stream)},"expected":"${a.expectedText}","count":${a.count},"events":${a.json}}`;
     }
     const payload = `[${parts.join(',')}]`;
     const res = await this.pool.query(careful ? arrayQuery('fv_append_many', SQL.appendMany, [payload]) : arrayQuery('fv_append_group', SQL.appendGroup, [payload]));

@@ -12,7 +12,7 @@
 // Same rules as a single append for every batch: the expected version (refusal: FVWEV with the
 // actual version in DETAIL), the ordering guard (40001 when the stream's last writer has a newer
 // xid; the client retries), the batch index in a HINT 'fv_append_to_streams batch <i> (stream <s>)'
-// as 0004 gives it. Two cases it does not handle itself, raising FVSLOW instead so that the caller
+// as 0004 gives it. Two cases it does not handle itself, raising FVSLO instead so that the caller
 // takes the careful way (fv_append_to_streams, or single appends), after this call rolled back whole:
 // an event id that is stored already (a retry, or an id used in another stream), and a batch without
 // events (only an expected-version check; it must not create the stream).

@@ -12,6 +12,11 @@
 // The functions keep their names, results and errors; only the batch parameter's type changes, and
 // every field of an event is read in one pass (json_to_recordset) instead of a jsonb tree plus one
 // lookup per field. Migrating an existing log rewrites fv_events once (ALTER COLUMN TYPE).
+//
+// Two fast paths come with it, both without ON CONFLICT and with the event counts given by the
+// caller: fv_append_fast (one stream) and fv_append_group (each batch now carries "count"). An id
+// stored already makes them fail with unique_violation on fv_events_event_id_key, and the client
+// sends the same appends to the careful functions (fv_append_to_stream, fv_append_to_streams).
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { DUPLICATE_EVENT_ID_SQLSTATE, WRONG_EXPECTED_VERSION_SQLSTATE } from './1767225600001-create-append-function';
 import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
@@ -139,6 +144,61 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
       END;
       $fn$`);
 
+    // fv_append_fast: the common case of a single append in as little work as it takes. The caller
+    // gives the event count (no pass over the batch to count it; checked against what was
+    // inserted), and the insert has no ON CONFLICT: an id stored already (a retry, or an id of
+    // another stream) fails it with unique_violation on fv_events_event_id_key, nothing is kept,
+    // and the caller sends the same append to fv_append_to_stream, which handles those cases. An
+    // ON CONFLICT arbiter costs an extra index probe per event on every append for a case that
+    // only retries meet.
+    await q.query(`
+      CREATE FUNCTION fv_append_fast(p_stream_id text, p_expected text, p_events json, p_count integer,
+        OUT next_version bigint, OUT appended integer, OUT last_transaction_id xid8, OUT last_global_position bigint)
+      LANGUAGE plpgsql
+      SET enable_seqscan = off
+      SET plan_cache_mode = force_generic_plan
+      AS $fn$
+      DECLARE
+        v_current bigint;
+        v_count integer;
+        v_prev_xid xid8;
+      BEGIN
+        IF p_count IS NULL OR p_count < 1 THEN
+          RAISE EXCEPTION 'fv_append_fast: the count must be at least 1 (empty appends go to fv_append_to_stream)' USING ERRCODE = '22023';
+        END IF;
+        INSERT INTO fv_streams AS s (stream_id, version) VALUES (p_stream_id, p_count)
+          ON CONFLICT (stream_id) DO UPDATE SET version = s.version + p_count, prev_xid = s.last_xid, last_xid = pg_current_xact_id()
+          RETURNING s.version - p_count, s.prev_xid INTO v_current, v_prev_xid;
+        WITH inserted AS (
+          INSERT INTO fv_events (event_id, stream_id, stream_version, type, schema_version, data, metadata, occurred_at)
+          SELECT x.id, p_stream_id, v_current + x.n, x.type, x.version, x.data, coalesce(x.metadata, '{}'::json), x.occurred_at
+            FROM ROWS FROM (json_to_recordset(p_events) AS ${EVENT_RECORD}) WITH ORDINALITY AS x${EVENT_FIELDS}
+           ORDER BY x.n
+          RETURNING global_position
+        )
+        SELECT count(*), max(global_position) INTO v_count, last_global_position FROM inserted;
+        IF v_count <> p_count THEN
+          RAISE EXCEPTION 'fv_append_fast: % events given, the count says %', v_count, p_count USING ERRCODE = '22023';
+        END IF;
+        IF NOT fv_expected_version_matches(p_expected, v_current) THEN
+          RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_VERSION_SQLSTATE}', DETAIL = v_current::text,
+            MESSAGE = format('wrong expected version for stream %s: expected %s, actual %s', p_stream_id, p_expected, v_current);
+        END IF;
+        IF v_current > 0 THEN
+          IF v_prev_xid IS NULL THEN
+            SELECT ev.transaction_id INTO v_prev_xid FROM fv_events ev WHERE ev.stream_id = p_stream_id AND ev.stream_version = v_current;
+          END IF;
+          IF v_prev_xid > pg_current_xact_id() THEN
+            RAISE EXCEPTION USING ERRCODE = '40001',
+              MESSAGE = format('append to stream %s raced a writer with a newer transaction id; retry', p_stream_id);
+          END IF;
+        END IF;
+        next_version := v_current + v_count;
+        appended := v_count;
+        last_transaction_id := pg_current_xact_id();
+      END;
+      $fn$`);
+
     // fv_append_to_streams: migration 0004's function, reading the batches as json.
     await q.query(`
       CREATE FUNCTION fv_append_to_streams(p_batches json)
@@ -202,8 +262,8 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
           FROM (SELECT DISTINCT hashtext(x.stream) AS h FROM json_to_recordset(p_batches) AS x(stream text) ORDER BY 1) AS k;
         FOR r IN
           WITH b AS (
-            SELECT (x.n - 1)::integer AS idx, x.stream, coalesce(x.expected, 'any') AS expected, x.events, json_array_length(x.events) AS total
-              FROM ROWS FROM (json_to_recordset(p_batches) AS (stream text, expected text, events json)) WITH ORDINALITY AS x(stream, expected, events, n)
+            SELECT (x.n - 1)::integer AS idx, x.stream, coalesce(x.expected, 'any') AS expected, x.events, x.count AS total
+              FROM ROWS FROM (json_to_recordset(p_batches) AS (stream text, expected text, count integer, events json)) WITH ORDINALITY AS x(stream, expected, count, events, n)
           ),
           s AS (
             INSERT INTO fv_streams AS s (stream_id, version)
@@ -217,7 +277,6 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
               FROM b JOIN s ON s.stream_id = b.stream
              CROSS JOIN LATERAL ROWS FROM (json_to_recordset(b.events) AS ${EVENT_RECORD}) WITH ORDINALITY AS x${EVENT_FIELDS}
              ORDER BY b.stream COLLATE "C", x.n
-            ON CONFLICT (event_id) DO NOTHING
             RETURNING stream_id, global_position
           ),
           c AS (SELECT e.stream_id, count(*)::integer AS cnt, max(e.global_position) AS last FROM e GROUP BY e.stream_id)
@@ -225,9 +284,13 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
             FROM b LEFT JOIN s ON s.stream_id = b.stream LEFT JOIN c ON c.stream_id = b.stream
            ORDER BY b.stream COLLATE "C"
         LOOP
-          IF r.total = 0 OR r.cnt < r.total OR r.reached IS NULL THEN
+          IF r.total IS NULL OR r.total < 1 OR r.reached IS NULL THEN
             RAISE EXCEPTION 'fv_append_group: batch % (stream %) needs the careful path', r.idx, r.stream
               USING ERRCODE = '${APPEND_GROUP_SLOW_PATH_SQLSTATE}';
+          END IF;
+          IF r.cnt <> r.total THEN
+            RAISE EXCEPTION 'fv_append_group: batch % (stream %) holds % events, its count says %', r.idx, r.stream, r.cnt, r.total
+              USING ERRCODE = '22023';
           END IF;
           IF NOT fv_expected_version_matches(r.expected, r.reached - r.total) THEN
             RAISE EXCEPTION USING ERRCODE = '${WRONG_EXPECTED_VERSION_SQLSTATE}', DETAIL = (r.reached - r.total)::text,
@@ -258,6 +321,7 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION fv_append_fast(text, text, json, integer)`);
     await q.query(`DROP FUNCTION fv_append_group(json)`);
     await q.query(`DROP FUNCTION fv_append_to_streams(json)`);
     await q.query(`DROP FUNCTION fv_append_to_stream(text, text, json)`);
