@@ -293,6 +293,16 @@ describe('appendToStream group commit (concurrent appends share a transaction)',
     expect((refused[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
   });
 
+  it('appends of smallAppendEvents events or more are sent at once, never grouped', async () => {
+    const s = new PostgresEventStore(conn.pool, { catalog: testCatalog, groupCommit: { maxInFlight: 1, smallAppendEvents: 3 } });
+    const streams = [fresh(), fresh(), fresh(), fresh()];
+    const results = await Promise.all(streams.map((st, i) => s.appendToStream(st, pings(st, i % 2 === 0 ? 1 : 3))));
+    expect(results.map((r) => r.appended)).toEqual([1, 3, 1, 3]);
+    // Only the two single-event appends went through the combiner (the second waited for the first).
+    expect(s.groupCommitStats).toMatchObject({ appends: 2, groups: 0 });
+    expect(new Set(results.map((r) => r.checkpoint!.split(':')[0])).size).toBe(4);
+  });
+
   it('with group commit off every append is its own transaction', async () => {
     const s = new PostgresEventStore(conn.pool, { catalog: testCatalog, groupCommit: false });
     const streams = [fresh(), fresh(), fresh()];
