@@ -9,7 +9,9 @@ export const rebuildCommand = defineCliCommand({
   summary: 'Rebuild the workers and threads projection from the event log, with progress',
   options: {
     json: { type: 'boolean', description: 'progress and result as JSON lines' },
-    'batch-size': { type: 'string', description: 'events per transaction', default: '5000', placeholder: 'n' },
+    // 10,000 (the runner's default): 5,000 took 10-25 % longer over a log of 1M transitions, 20,000
+    // was no faster and peaked ~130 MB higher (a batch is read as one JSON text).
+    'batch-size': { type: 'string', description: 'events per transaction', default: '10000', placeholder: 'n' },
   },
   examples: ['fleetvisor worker-registry rebuild'],
   async run({ options, io }) {
