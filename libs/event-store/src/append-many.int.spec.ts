@@ -348,3 +348,35 @@ describe('fast append functions check the counts they are given', () => {
     expect(await countEvents([a, b])).toBe(3);
   });
 });
+
+describe('stream ids and types the log accepts', () => {
+  it('refuses a stream id or type JSON would have to escape (readAll copies them into its JSON text as they are)', async () => {
+    for (const [stream, type] of [
+      ['host-quote"d', 'Pinged'],
+      ['host-back\\slash', 'Pinged'],
+      ['host-tab\there', 'Pinged'],
+      ['host-ok', 'Ping"ed'],
+    ] as const) {
+      const event = { ...pinged('host-x', 1), stream, type };
+      const err = await conn.pool.query('SELECT * FROM fv_append_fast($1, $2, $3::json, $4)', [stream, 'any', JSON.stringify([event]), 1]).catch((e: unknown) => e);
+      expect(err, `${stream} ${type}`).toMatchObject({ code: '23514', constraint: 'fv_events_names_json_safe' });
+    }
+    // What the contracts allow is accepted and read back intact.
+    const ok = `host-a.b_c:d/e@f-${seq}`;
+    await store.appendToStream(ok, [pinged(ok, 1)]);
+    // readAll shows it once no older transaction of the server is open (other suites run alongside).
+    let types: string[] = [];
+    await waitFor(async () => {
+      const all = [];
+      for (let after = START_CHECKPOINT; ; ) {
+        const r = await store.readAll(after, 500);
+        all.push(...r.events);
+        if (r.events.length < 500) break;
+        after = r.checkpoint;
+      }
+      types = all.filter((e) => e.stream === ok).map((e) => e.type);
+      return types.length > 0;
+    });
+    expect(types).toEqual(['Pinged']);
+  });
+});

@@ -18,7 +18,8 @@ export const EVENT_COLUMNS = `e.transaction_id::text, e.global_position::text, e
  * (`rows` is a subquery selecting `e.*` of fv_events in log order). Decoding a batch is then one
  * JSON.parse instead of ten field decodes and two JSON.parse calls per row in the driver, which
  * was most of a catch-up reader's CPU. data and metadata are stored as json text, so the server
- * copies them in; the other text fields go through to_json (escaping).
+ * copies them in, and stream ids and types cannot hold a character JSON escapes (constraint
+ * fv_events_names_json_safe), so they are copied in too.
  *
  * The aggregate takes the rows in the order the subquery returns them (Postgres feeds an aggregate
  * from a sorted subquery in that order; an ORDER BY inside string_agg would sort the batch a second
@@ -26,8 +27,8 @@ export const EVENT_COLUMNS = `e.transaction_id::text, e.global_position::text, e
  */
 export function eventBatchSelect(rows: string): string {
   return `SELECT count(*)::integer, '[' || string_agg(
-      '["' || x.transaction_id::text || '","' || x.global_position::text || '","' || x.event_id::text || '",'
-        || to_json(x.stream_id)::text || ',' || x.stream_version::text || ',' || to_json(x.type)::text || ','
+      '["' || x.transaction_id::text || '","' || x.global_position::text || '","' || x.event_id::text || '","'
+        || x.stream_id || '",' || x.stream_version::text || ',"' || x.type || '",'
         || x.schema_version::text || ',' || x.data::text || ',' || x.metadata::text || ',"'
         || to_char(x.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"]',
       ',') || ']'

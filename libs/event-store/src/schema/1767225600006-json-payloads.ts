@@ -23,6 +23,13 @@ import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
 import { APPEND_MANY_HINT_PREFIX, AppendMany1767225600004, STREAM_LOCK_CLASS } from './1767225600004-append-many';
 import { APPEND_GROUP_SLOW_PATH_SQLSTATE, AppendGroup1767225600005 } from './1767225600005-append-group';
 
+/**
+ * Stream ids and types hold no character JSON must escape (quote, backslash, control characters;
+ * the contracts' patterns allow far less), so readAll can put them into its JSON text as they are
+ * instead of through to_json per row.
+ */
+export const NAMES_JSON_SAFE_CONSTRAINT = 'fv_events_names_json_safe';
+
 /** The columns of one event in a batch, read in one pass over its JSON object. */
 const EVENT_RECORD = `(id uuid, type text, version integer, data json, metadata json, "occurredAt" timestamptz)`;
 const EVENT_FIELDS = `(id, type, version, data, metadata, occurred_at, n)`;
@@ -39,7 +46,8 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
         ALTER COLUMN data TYPE json USING data::json,
         ALTER COLUMN metadata DROP DEFAULT,
         ALTER COLUMN metadata TYPE json USING metadata::json,
-        ALTER COLUMN metadata SET DEFAULT '{}'::json`);
+        ALTER COLUMN metadata SET DEFAULT '{}'::json,
+        ADD CONSTRAINT ${NAMES_JSON_SAFE_CONSTRAINT} CHECK (stream_id !~ '[\\x01-\\x1f"\\\\]' AND type !~ '[\\x01-\\x1f"\\\\]')`);
 
     // fv_append_to_stream: migration 0003's function, reading the batch as json.
     await q.query(`
@@ -327,6 +335,7 @@ export class JsonPayloads1767225600006 implements MigrationInterface {
     await q.query(`DROP FUNCTION fv_append_to_stream(text, text, json)`);
     await q.query(`
       ALTER TABLE fv_events
+        DROP CONSTRAINT ${NAMES_JSON_SAFE_CONSTRAINT},
         ALTER COLUMN data TYPE jsonb USING data::jsonb,
         ALTER COLUMN metadata DROP DEFAULT,
         ALTER COLUMN metadata TYPE jsonb USING metadata::jsonb,
