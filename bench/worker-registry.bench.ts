@@ -27,10 +27,11 @@ import {
   WorkerList,
   WorkerListPage,
   WorkerRegistered,
+  WorkerReportCommand,
   type EventEnvelope,
   type WorkerReport,
 } from '@fleetvisor/contracts';
-import { commandBusReportSender, SealingLoad, type LoadStats } from '@fleetvisor/devnet';
+import { natsReportSender, SealingLoad, type LoadStats } from '@fleetvisor/devnet';
 import { openEventStore } from '@fleetvisor/event-store';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
@@ -207,6 +208,8 @@ async function loadPhase(
   reportIntervalMs: number,
   seconds: number,
   bus: CommandBus,
+  nc: NatsConnection,
+  subjectRoot: string,
   registry: RegistryProcess,
   seed: number,
 ): Promise<LoadPhaseResult> {
@@ -233,7 +236,9 @@ async function loadPhase(
       probes--;
     }
   };
-  const sender = commandBusReportSender(bus, { timeoutMs: 30_000 });
+  // The reports go as plain NATS request-reply, the message a worker-agent sends (see natsReportSender:
+  // the same bytes as CommandBus.request without its per-request timer and stack capture).
+  const sender = natsReportSender(nc, createSubjects(subjectRoot).command(WorkerReportCommand.service, WorkerReportCommand.verb), { timeoutMs: 30_000 });
   const send = (r: WorkerReport) => {
     const t = Date.now();
     sentAt.set(r.name, t);
@@ -295,6 +300,7 @@ async function loadPhase(
   clearInterval(rssTimer);
   while (probes > 0) await new Promise((r) => setTimeout(r, 20));
   await load.stop();
+  sender.close();
   visible.sort((a, b) => a - b);
   const result: LoadPhaseResult = {
     phase,
@@ -375,7 +381,7 @@ async function seedRebuildLog(url: string, transitions: number, threads: number)
   return { events: written, seconds: round1((performance.now() - t0) / 1000) };
 }
 
-async function runRebuild(env: NodeJS.ProcessEnv, batchSize: number): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number }> {
+async function runRebuild(env: NodeJS.ProcessEnv, batchSize: number): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number; cpuSeconds: number }> {
   const child = spawn(process.execPath, ['--max-semi-space-size=64', ...registryProfArgs(), RUN_TS, REGISTRY_MAIN, 'worker-registry', 'rebuild', '--json', '--batch-size', String(batchSize)], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -383,17 +389,26 @@ async function runRebuild(env: NodeJS.ProcessEnv, batchSize: number): Promise<{ 
   let out = '';
   let err = '';
   let peak = 0;
+  // CPU of the rebuild process (start-up included), last sampled before it exits.
+  let cpuMs = 0;
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   const timer = setInterval(() => {
     const s = procStat(child.pid!);
     if (s && s.rssMb > peak) peak = s.rssMb;
+    if (s) cpuMs = s.cpuMs;
   }, 100);
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   clearInterval(timer);
   if (code !== 0) throw new Error(`worker-registry rebuild exited with ${code}: ${err}`);
   const result = JSON.parse(out.trim().split('\n').at(-1)!) as { processed: number; durationMs: number };
-  return { processed: result.processed, durationMs: result.durationMs, eventsPerSec: Math.round(result.processed / (result.durationMs / 1000)), peakRssMb: peak };
+  return {
+    processed: result.processed,
+    durationMs: result.durationMs,
+    eventsPerSec: Math.round(result.processed / (result.durationMs / 1000)),
+    peakRssMb: peak,
+    cpuSeconds: round1(cpuMs / 1000),
+  };
 }
 
 // ---- main ----
@@ -405,7 +420,8 @@ async function main(): Promise<void> {
   const subjectRoot = `bench_wr_${tag}`;
   const streamName = `BENCH_WR_${tag.toUpperCase()}_EVENTS`;
   const dbs: TestDatabase[] = [];
-  const nc = await connect({ servers: sharedNatsUrl(), name: 'bench-worker-registry' });
+  // No async stack traces: nats.js would capture an Error per request (the probes ask every 10 ms).
+  const nc = await connect({ servers: sharedNatsUrl(), name: 'bench-worker-registry', noAsyncTraces: true });
   let registry: RegistryProcess | undefined;
   const cleanup = async () => {
     await registry?.stop().catch(() => undefined);
@@ -435,9 +451,9 @@ async function main(): Promise<void> {
     registry = await RegistryProcess.start(env, nc, subjectRoot);
     const bus = new CommandBus({ nc, subjects: createSubjects(subjectRoot), logger: createLogger({ name: 'bench', level: 'silent', format: 'json', stream: 'stderr' }) });
 
-    const nominal = await loadPhase('nominal', opts, 10_000, opts.nominalSeconds, bus, registry, 1);
+    const nominal = await loadPhase('nominal', opts, 10_000, opts.nominalSeconds, bus, nc, subjectRoot, registry, 1);
     if (process.argv.includes('--stop-after-nominal')) throw new Error('stopped after nominal (--stop-after-nominal)');
-    const stress = await loadPhase('stress', opts, 1_000, opts.stressSeconds, bus, registry, 2);
+    const stress = await loadPhase('stress', opts, 1_000, opts.stressSeconds, bus, nc, subjectRoot, registry, 2);
     await registry.stop();
     registry = undefined;
 

@@ -20,6 +20,11 @@ export interface WorkerRegistrySettings {
    * by up to 4x; reports are short-lived garbage, so a small step keeps RSS close to the live heap).
    */
   heapGrowingPercent: number;
+  /**
+   * Parse and check reports on a worker thread, which also spots reports that repeat the worker's
+   * last one (report-screen.ts); false: on the event loop, as before.
+   */
+  reportScreenThread: boolean;
 }
 
 export interface WorkerRegistryConfig {
@@ -35,6 +40,7 @@ export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
   poolSize: 16,
   statsLogIntervalMs: 60_000,
   heapGrowingPercent: 20,
+  reportScreenThread: true,
 };
 
 export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegistrySettings {
@@ -53,6 +59,7 @@ export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegist
     poolSize: r.int('FLEETVISOR_WORKER_REGISTRY_POOL_SIZE', WORKER_REGISTRY_DEFAULTS.poolSize, { min: 2, max: 200 }),
     statsLogIntervalMs: r.duration('FLEETVISOR_WORKER_REGISTRY_STATS_INTERVAL', '60s'),
     heapGrowingPercent: r.int('FLEETVISOR_WORKER_REGISTRY_HEAP_GROWTH', WORKER_REGISTRY_DEFAULTS.heapGrowingPercent, { min: 5, max: 400 }),
+    reportScreenThread: r.bool('FLEETVISOR_WORKER_REGISTRY_SCREEN_THREAD', WORKER_REGISTRY_DEFAULTS.reportScreenThread),
   };
 }
 

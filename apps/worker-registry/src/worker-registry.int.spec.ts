@@ -29,6 +29,7 @@ const SETTINGS: WorkerRegistrySettings = {
   poolSize: 6,
   statsLogIntervalMs: 0,
   heapGrowingPercent: 20,
+  reportScreenThread: true,
 };
 
 let db: TestDatabase;

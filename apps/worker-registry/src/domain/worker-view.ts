@@ -6,7 +6,8 @@ import { THREAD_RUN_STATES, type ThreadInfo, type WorkerSummary } from '@fleetvi
 import type { ThreadRecord, WorkerAggregate } from './worker-state';
 
 type RunState = ThreadInfo['threadState'];
-const NO_REPORT = 255;
+/** Run-state code of a thread without one (report-screen.ts uses the same codes: THREAD_RUN_STATES order). */
+export const NO_REPORT = 255;
 /** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
 const RUN_STATES: readonly RunState[] = THREAD_RUN_STATES;
 const RUN_STATE_CODE = new Map<string, number>(THREAD_RUN_STATES.map((s, i) => [s, i]));
@@ -67,6 +68,29 @@ export class ReportedThreads {
       if (t.lastError !== this.errors[i]) this.errors[i] = t.lastError;
     }
     this.dense = dense;
+    this.atMs = atMs;
+  }
+
+  /**
+   * Takes the volatile fields of a report whose threads are the last report's, in the same order
+   * (a report the screen found `same`): run-state codes, elapsed (NaN = none) and, when some
+   * changed, [stage, lastError] per thread (undefined: the texts of the last report still hold).
+   */
+  updateVolatile(runStates: Uint8Array, elapsed: Float64Array, texts: readonly (string | undefined)[] | undefined, atMs: number): void {
+    const n = this.indexes.length;
+    if (runStates.length !== n || elapsed.length !== n || (texts !== undefined && texts.length !== 2 * n)) {
+      throw new Error(`volatile update of ${runStates.length} threads for a report of ${n}`);
+    }
+    this.runStates.set(runStates);
+    this.elapsed.set(elapsed);
+    if (texts) {
+      for (let i = 0; i < n; i++) {
+        const stage = texts[2 * i];
+        this.stages[i] = stage === undefined ? undefined : stage === this.stages[i] ? this.stages[i] : internStage(stage);
+        const error = texts[2 * i + 1];
+        if (error !== this.errors[i]) this.errors[i] = error;
+      }
+    }
     this.atMs = atMs;
   }
 

@@ -3,6 +3,16 @@
 // agent (as the bus would) and park the raw message on the dead-letter subject
 // `<root>.dlq.worker-registry` with the reason, so `fleetvisor events dead-letters` shows which
 // worker sends what and why it was refused. A valid report goes to WorkerRegistry.report.
+//
+// With `screenThread` (the service's default), parsing and checking run on a worker thread
+// (ReportScreen, report-screen.ts): the reports that arrive in one turn of the event loop go to it
+// as one buffer, and it answers, per report, invalid (reason), full (the registry parses and decides
+// it) or same as that worker's last report (only the volatile part comes back, in typed arrays,
+// and the registry only lays it over the worker). If the thread cannot start or dies, reports are
+// parsed and checked here again, as without it.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { JetStreamClient, Msg, NatsConnection, Subscription } from 'nats';
 import {
   CommandErrorCodes,
@@ -15,6 +25,7 @@ import {
 import { publishDeadLetter, validationError } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { checkReport } from '../domain/report-decision';
+import { SCREEN_INVALID, SCREEN_SAME, type ScreenBatch, type ScreenedReport } from './report-screen';
 import type { ReportOutcome } from './worker-registry';
 
 /** Consumer name of the registry's dead letters (`fleetvisor events dead-letters --consumer worker-registry`). */
@@ -26,6 +37,10 @@ export interface ReportIntakeDeps {
   subjects: Subjects;
   logger: Logger;
   handle(report: WorkerReport): Promise<ReportOutcome>;
+  /** A report the screen thread found valid (required with screenThread). */
+  handleScreened?(report: ScreenedReport): Promise<ReportOutcome>;
+  /** Parse and check reports on a worker thread (see the top of this file). */
+  screenThread?: boolean;
 }
 
 export interface ReportIntakeStats {
@@ -33,6 +48,15 @@ export interface ReportIntakeStats {
   handled: number;
   malformed: number;
   failed: number;
+}
+
+/** The screen thread's entry, run from source through the workspace's require hook (bin/register.js). */
+const SCREEN_ENTRY_TS = path.join(__dirname, 'report-screen.thread.ts');
+const REGISTER_HOOK = path.resolve(__dirname, '../../../../bin/register.js');
+
+interface Screening {
+  msg: Msg;
+  done: () => void;
 }
 
 /** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
@@ -50,6 +74,13 @@ export class ReportIntake {
   private replyFlush: NodeJS.Immediate | undefined;
   private readonly log: Logger;
   readonly stats: ReportIntakeStats = { received: 0, handled: 0, malformed: 0, failed: 0 };
+  private screener: Worker | undefined;
+  /** Reports waiting for the end of this turn to go to the screen thread together. */
+  private toScreen: Screening[] = [];
+  private screenFlush: NodeJS.Immediate | undefined;
+  /** Batches at the screen thread, by id. */
+  private readonly screening = new Map<number, Screening[]>();
+  private screenBatches = 0;
 
   constructor(private readonly deps: ReportIntakeDeps) {
     this.log = deps.logger.child({ component: 'report-intake' });
@@ -62,6 +93,7 @@ export class ReportIntake {
   /** Subscribes (queue group of the service, like CommandBus) and waits until NATS has it. */
   async start(): Promise<void> {
     if (this.sub) return;
+    if (this.deps.screenThread && this.deps.handleScreened && !this.screener) await this.startScreener();
     this.sub = this.deps.nc.subscribe(this.subject, {
       queue: `${this.deps.subjects.root}-${encodeSubjectToken(WorkerReportCommand.service)}`,
       callback: (err, msg) => {
@@ -69,7 +101,7 @@ export class ReportIntake {
           this.log.error({ err }, 'report subscription error');
           return;
         }
-        const p = this.onMessage(msg).finally(() => this.inFlight.delete(p));
+        const p = (this.screener ? this.toScreenThread(msg) : this.onMessage(msg)).finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
       },
     });
@@ -83,10 +115,145 @@ export class ReportIntake {
     if (sub && !sub.isClosed()) await sub.drain().catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     this.flushReplies();
+    const screener = this.screener;
+    this.screener = undefined;
+    if (screener) await screener.terminate().catch(() => undefined);
   }
 
-  private async onMessage(msg: Msg): Promise<void> {
+  /** Whether reports are screened on the worker thread (false before start, or after it failed). */
+  get screensOnThread(): boolean {
+    return this.screener !== undefined;
+  }
+
+  private async startScreener(): Promise<void> {
+    const fromSource = existsSync(SCREEN_ENTRY_TS);
+    // Run from source, the thread compiles TypeScript with SWC's native binding. A native addon
+    // first loaded by a worker thread is unloaded when that thread ends, and the next thread to
+    // load it crashes the process (SIGSEGV, seen with two registries in one test process):
+    // loading it here first keeps it for the process's life.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (fromSource) require('@swc/core');
+    const source = fromSource
+      ? `require(${JSON.stringify(REGISTER_HOOK)}); require(${JSON.stringify(SCREEN_ENTRY_TS)});`
+      : `require(${JSON.stringify(path.join(__dirname, 'report-screen.thread.js'))});`;
+    const worker = new Worker(source, { eval: true, name: 'worker-registry report screen' });
+    // The listeners stay for the thread's life: never removeAllListeners() on a Worker, which also
+    // drops Node's own newListener/removeListener hooks that start and stop its message port (the
+    // port then stays stopped and no answer arrives).
+    let started: ((error?: unknown) => void) | undefined;
+    const lost = (why: unknown): void => {
+      if (started) {
+        started(why);
+        return;
+      }
+      if (this.screener !== worker) return;
+      this.screener = undefined;
+      this.log.error({ err: why }, 'report screen thread failed; parsing reports on the main thread');
+      // What it had not answered is taken here, in the order it arrived.
+      const batches = [...this.screening.entries()].sort((a, b) => a[0] - b[0]);
+      this.screening.clear();
+      for (const [, batch] of batches) for (const s of batch) void this.onMessage(s.msg, false).finally(s.done);
+    };
+    worker.on('message', (m: { id: number; batch: ScreenBatch }) => {
+      if (started) started();
+      else this.onScreened(m.id, m.batch);
+    });
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`report screen thread exited with ${code}`)));
+    try {
+      // A first (empty) batch answered: the thread has loaded and screens.
+      await new Promise<void>((resolve, reject) => {
+        started = (error?: unknown) => (error === undefined ? resolve() : reject(error instanceof Error ? error : new Error(String(error))));
+        worker.postMessage({ id: 0, buf: new Uint8Array(0), offsets: new Int32Array(1) });
+      });
+    } catch (e) {
+      this.log.error({ err: e }, 'report screen thread did not start; parsing reports on the main thread');
+      await worker.terminate().catch(() => undefined);
+      return;
+    } finally {
+      started = undefined;
+    }
+    worker.unref();
+    this.screener = worker;
+  }
+
+  private toScreenThread(msg: Msg): Promise<void> {
     this.stats.received++;
+    return new Promise<void>((done) => {
+      this.toScreen.push({ msg, done });
+      this.screenFlush ??= setImmediate(() => this.flushToScreen());
+    });
+  }
+
+  private flushToScreen(): void {
+    this.screenFlush = undefined;
+    const batch = this.toScreen;
+    this.toScreen = [];
+    if (batch.length === 0) return;
+    const screener = this.screener;
+    if (!screener) {
+      for (const s of batch) void this.onMessage(s.msg, false).finally(s.done);
+      return;
+    }
+    let total = 0;
+    for (const s of batch) total += s.msg.data.byteLength;
+    const buf = new Uint8Array(total);
+    const offsets = new Int32Array(batch.length + 1);
+    let at = 0;
+    for (let i = 0; i < batch.length; i++) {
+      offsets[i] = at;
+      buf.set(batch[i]!.msg.data, at);
+      at += batch[i]!.msg.data.byteLength;
+    }
+    offsets[batch.length] = at;
+    const id = ++this.screenBatches;
+    this.screening.set(id, batch);
+    screener.postMessage({ id, buf, offsets }, [buf.buffer, offsets.buffer]);
+  }
+
+  private onScreened(id: number, b: ScreenBatch): void {
+    const batch = this.screening.get(id);
+    if (!batch) return;
+    this.screening.delete(id);
+    const handle = this.deps.handleScreened!;
+    for (let i = 0; i < batch.length; i++) {
+      const { msg, done } = batch[i]!;
+      if (b.kinds[i] === SCREEN_INVALID) {
+        const name = b.names[i];
+        void this.refuse(msg, b.reasons[i] ?? 'report is invalid', name === undefined ? undefined : { name }).finally(done);
+        continue;
+      }
+      const same = b.kinds[i] === SCREEN_SAME;
+      const from = b.offsets[i]!;
+      const to = b.offsets[i + 1]!;
+      const report: ScreenedReport = {
+        name: b.names[i]!,
+        seq: b.seqs[i]!,
+        sameAs: same ? b.sameAs[i]! : 0,
+        full: () => {
+          const data = msg.data;
+          return JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as WorkerReport;
+        },
+        runStates: b.runStates.subarray(from, to),
+        elapsed: b.elapsed.subarray(from, to),
+        texts: same ? b.texts[i] : undefined,
+      };
+      handle(report).then(
+        (outcome) => {
+          this.stats.handled++;
+          this.respond(msg, { ok: true, result: outcome });
+          done();
+        },
+        (e: unknown) => {
+          this.failed(msg, report.name, e);
+          done();
+        },
+      );
+    }
+  }
+
+  private async onMessage(msg: Msg, count = true): Promise<void> {
+    if (count) this.stats.received++;
     let raw: unknown;
     try {
       // A view over the message's bytes, not a copy of them.
@@ -103,10 +270,14 @@ export class ReportIntake {
       this.stats.handled++;
       this.respond(msg, { ok: true, result: outcome });
     } catch (e) {
-      this.stats.failed++;
-      this.log.error({ err: e, worker: report.name }, 'report could not be recorded');
-      this.respond(msg, { ok: false, error: { code: CommandErrorCodes.internal, message: `report of ${report.name} could not be recorded: ${errorText(e)}` } });
+      this.failed(msg, report.name, e);
     }
+  }
+
+  private failed(msg: Msg, name: string, e: unknown): void {
+    this.stats.failed++;
+    this.log.error({ err: e, worker: name }, 'report could not be recorded');
+    this.respond(msg, { ok: false, error: { code: CommandErrorCodes.internal, message: `report of ${name} could not be recorded: ${errorText(e)}` } });
   }
 
   private async refuse(msg: Msg, reason: string, raw?: unknown): Promise<void> {

@@ -27,7 +27,15 @@ export class WorkerRegistryRuntime {
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.onLeadershipLost ? { onLeadershipLost: opts.onLeadershipLost } : {}),
     });
-    this.intake = new ReportIntake({ nc: core.nc, js: core.js, subjects: core.subjects, logger: core.logger, handle: (r) => this.registry.report(r) });
+    this.intake = new ReportIntake({
+      nc: core.nc,
+      js: core.js,
+      subjects: core.subjects,
+      logger: core.logger,
+      handle: (r) => this.registry.report(r),
+      handleScreened: (r) => this.registry.screened(r),
+      screenThread: settings.reportScreenThread,
+    });
   }
 
   /** Loads the state (projection caught up with the log), then takes reports. */

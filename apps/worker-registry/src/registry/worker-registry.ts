@@ -55,6 +55,7 @@ import { evolveWorker, foldWorker, type ThreadRecord, type WorkerAggregate } fro
 import { countThreads, ReportedThreads, summaryView, threadViews, type ThreadCounts } from '../domain/worker-view';
 import { flushLastSeen, loadWorkerAggregates, workersOfSector, WorkerRegistryProjection } from '../projection/worker-projection';
 import { sectorHistory, workerHistory } from './history';
+import type { ScreenedReport } from './report-screen';
 import { GroupAppender } from './group-appender';
 import { KeyedSerializer } from './keyed-serializer';
 
@@ -83,6 +84,14 @@ interface LiveWorker {
   lastSeenMs: number;
   reported: ReportedThreads | undefined;
   counts: ThreadCounts;
+  /**
+   * The last screened report handled in full or as `same` (its screen seq, 0 = none), the state it
+   * left and the acceptedSeq it was answered with: a later `same` report of that seq is decided by
+   * these alone while `agg` is still `baseAgg` (see screened()).
+   */
+  baseSeq: number;
+  baseAgg: WorkerAggregate | undefined;
+  baseAccepted: number;
 }
 
 export interface ReportOutcome {
@@ -206,20 +215,59 @@ export class WorkerRegistry {
 
   /** Handles one validated report (see ReportIntake for parsing, validation and dead letters). */
   report(report: WorkerReport): Promise<ReportOutcome> {
-    return this.queue.run(report.name, async () => {
-      const now = this.now();
-      this.reportsSinceStats++;
-      const live = this.workers.get(report.name);
-      const decision = decideReport(live?.agg, report, { nowMs: now, host: this.deps.host });
-      if (decision.events.length === 0) {
-        this.touch(report.name, live!, report, now);
-        return { appended: 0, acceptedSeq: decision.acceptedSeq };
+    return this.queue.run(report.name, async () => (await this.decideAndCommit(report)).outcome);
+  }
+
+  /**
+   * Handles a report the screen thread checked (report-screen.ts). A `same` report (it repeats the
+   * worker's last report in everything decideReport reads, and has no transitions) of a worker whose
+   * recorded state is still what that last report left yields no events, exactly as decideReport
+   * would find: only its volatile part is laid over the worker, and the reply is the last one's.
+   * Anything else (a command, an expiry or a failed report changed the worker since, or the report
+   * says something new) is parsed and decided in full.
+   */
+  screened(r: ScreenedReport): Promise<ReportOutcome> {
+    return this.queue.run(r.name, async () => {
+      const live = this.workers.get(r.name);
+      if (r.sameAs > 0 && live && live.baseSeq === r.sameAs && live.baseAgg === live.agg && live.reported) {
+        const now = this.now();
+        this.reportsSinceStats++;
+        live.lastSeenMs = now;
+        live.reported.updateVolatile(r.runStates, r.elapsed, r.texts, now);
+        countThreads(live.agg, live.reported, live.counts);
+        this.seenDirty.set(r.name, now);
+        live.baseSeq = r.seq;
+        return { appended: 0, acceptedSeq: live.baseAccepted };
       }
-      const appended = await this.commit(report.name, decision.events, decision.next, now);
-      const after = this.workers.get(report.name);
-      if (after) this.touch(report.name, after, report, now);
-      return { appended, acceptedSeq: after && after.agg.worker.bootId === report.bootId ? after.agg.worker.acceptedSeq : decision.acceptedSeq };
+      if (live) live.baseSeq = 0;
+      const { outcome, exact } = await this.decideAndCommit(r.full());
+      const after = this.workers.get(r.name);
+      if (after && exact) {
+        after.baseSeq = r.seq;
+        after.baseAgg = after.agg;
+        after.baseAccepted = outcome.acceptedSeq;
+      }
+      return outcome;
     });
+  }
+
+  /** decideReport, the append, the new state; `exact`: the state is what the decision folded (not re-read from the log). */
+  private async decideAndCommit(report: WorkerReport): Promise<{ outcome: ReportOutcome; exact: boolean }> {
+    const now = this.now();
+    this.reportsSinceStats++;
+    const live = this.workers.get(report.name);
+    const decision = decideReport(live?.agg, report, { nowMs: now, host: this.deps.host });
+    if (decision.events.length === 0) {
+      this.touch(report.name, live!, report, now);
+      return { outcome: { appended: 0, acceptedSeq: decision.acceptedSeq }, exact: true };
+    }
+    const appended = await this.commit(report.name, decision.events, decision.next, now);
+    const after = this.workers.get(report.name);
+    if (after) this.touch(report.name, after, report, now);
+    return {
+      outcome: { appended, acceptedSeq: after && after.agg.worker.bootId === report.bootId ? after.agg.worker.acceptedSeq : decision.acceptedSeq },
+      exact: appended === decision.events.length,
+    };
   }
 
   private reportsSinceStats = 0;
@@ -299,7 +347,7 @@ export class WorkerRegistry {
       countThreads(agg, reported, live.counts);
       return;
     }
-    this.workers.set(name, { agg, lastSeenMs, reported, counts: countThreads(agg, reported) });
+    this.workers.set(name, { agg, lastSeenMs, reported, counts: countThreads(agg, reported), baseSeq: 0, baseAgg: undefined, baseAccepted: 0 });
   }
 
   /** Appends events caused by a command or a timer, folding them into the worker. */

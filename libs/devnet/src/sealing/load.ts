@@ -20,6 +20,7 @@ import {
   type WorkerReport,
 } from '@fleetvisor/contracts';
 import type { CommandBus } from '@fleetvisor/messaging';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import { systemClock, type SealingClock } from './clock';
 import type { SimulatedPlan } from './flows';
 import { seedFromString } from './rng';
@@ -129,7 +130,9 @@ export class SealingLoad {
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Reports sent and not settled yet; stop() waits for them (idleWaiters). */
+  private inFlightCount = 0;
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly latencies: number[] = [];
   private latencyPos = 0;
   private counters = { sent: 0, ok: 0, failed: 0, skipped: 0, transitions: 0, transitionsAcked: 0, transitionsDropped: 0 };
@@ -212,7 +215,7 @@ export class SealingLoad {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    if (this.inFlightCount > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   /** Sends the reports due by `now` (start() calls it every tickMs). Returns how many were sent. */
@@ -225,7 +228,7 @@ export class SealingLoad {
       if (w.nextReportAt > now) break;
       w.nextReportAt += this.opts.reportIntervalMs;
       this.cursor = (this.cursor + 1) % this.workers.length;
-      if (w.inFlight || this.inFlight.size >= this.opts.maxInFlight) {
+      if (w.inFlight || this.inFlightCount >= this.opts.maxInFlight) {
         this.counters.skipped++;
         continue;
       }
@@ -242,7 +245,7 @@ export class SealingLoad {
       workers: this.workers.length,
       threads: this.workers.length * this.opts.threadsPerWorker,
       ...this.counters,
-      inFlight: this.inFlight.size,
+      inFlight: this.inFlightCount,
       latencyMs: { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0, count: sorted.length },
       elapsedMs,
       reportsPerSec: elapsedMs > 0 ? (this.counters.ok * 1000) / elapsedMs : 0,
@@ -275,29 +278,45 @@ export class SealingLoad {
     };
     w.inFlight = true;
     this.counters.sent++;
+    this.inFlightCount++;
     const t0 = performance.now();
-    const p = this.opts
-      .send(report)
-      .catch((e: unknown): ReportReply => ({ ok: false, error: { code: 'unavailable', message: e instanceof Error ? e.message : String(e) } }))
-      .then((reply) => {
-        const latencyMs = performance.now() - t0;
-        w.inFlight = false;
-        if (reply.ok && reply.result) {
-          this.counters.ok++;
-          this.sampleLatency(latencyMs);
-          const accepted = reply.result.acceptedSeq;
+    // One settle callback per report (no catch/then/finally chain): at 5,000 reports/s the
+    // generator shares the machine with the registry it measures.
+    let sent: Promise<ReportReply>;
+    try {
+      sent = this.opts.send(report);
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent.then(
+      (reply) => this.settle(w, report, t0, reply),
+      (e: unknown) => this.settle(w, report, t0, { ok: false, error: { code: 'unavailable', message: e instanceof Error ? e.message : String(e) } }),
+    );
+  }
+
+  private settle(w: LoadWorker, report: WorkerReport, t0: number, reply: ReportReply): void {
+    const latencyMs = performance.now() - t0;
+    w.inFlight = false;
+    try {
+      if (reply.ok && reply.result) {
+        this.counters.ok++;
+        this.sampleLatency(latencyMs);
+        const accepted = reply.result.acceptedSeq;
+        if (w.pending.length > 0 && w.pending[0]!.seq <= accepted) {
           const before = w.pending.length;
           w.pending = w.pending.filter((tr) => tr.seq > accepted);
           this.counters.transitionsAcked += before - w.pending.length;
-          this.onReport?.({ name: w.name, report, ok: true, latencyMs, result: reply.result });
-        } else {
-          this.counters.failed++;
-          const error = reply.ok ? { code: 'internal', message: 'reply without a result' } : reply.error;
-          this.onReport?.({ name: w.name, report, ok: false, latencyMs, error });
         }
-      })
-      .finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+        this.onReport?.({ name: w.name, report, ok: true, latencyMs, result: reply.result });
+      } else {
+        this.counters.failed++;
+        const error = reply.ok ? { code: 'internal', message: 'reply without a result' } : reply.error;
+        this.onReport?.({ name: w.name, report, ok: false, latencyMs, error });
+      }
+    } finally {
+      this.inFlightCount--;
+      if (this.inFlightCount === 0) for (const r of this.idleWaiters.splice(0)) r();
+    }
   }
 
   private sampleLatency(ms: number): void {
@@ -319,4 +338,89 @@ export function commandBusReportSender(bus: CommandBus, opts: { timeoutMs?: numb
   if (opts.validate) return (report) => bus.request(WorkerReportCommand, report, { timeoutMs });
   const ref = { service: WorkerReportCommand.service, verb: WorkerReportCommand.verb };
   return async (report) => (await bus.request(ref, report, { timeoutMs })) as ReportReply;
+}
+
+export interface NatsReportSenderOptions {
+  /** A report not answered within this is failed with `timeout`; default 10 000 ms. */
+  timeoutMs?: number;
+  /** How often overdue requests are looked for; default 100 ms. */
+  sweepMs?: number;
+}
+
+/** A ReportSender that can be closed (its reply subscription and timer). */
+export interface ClosableReportSender extends ReportSender {
+  close(): void;
+}
+
+/**
+ * Sends reports as plain NATS request-reply on `subject` (the registry's
+ * `<root>.cmd.worker-registry.report`), the same message a worker-agent sends: the report as JSON,
+ * a reply subject, the registry's CommandReply as JSON back. What it saves over CommandBus.request
+ * (nats.js `request`) is the generator's own CPU: that path builds an Error per request for async
+ * stack traces, a timer per request and several promises; here one wildcard reply subscription
+ * serves every request (replies matched by a counter token), one interval times out overdue
+ * requests, and a reply costs one JSON.parse. A `503` status reply (no registry subscribed) is
+ * `unavailable`, as with CommandBus.
+ */
+export function natsReportSender(nc: NatsConnection, subject: string, opts: NatsReportSenderOptions = {}): ClosableReportSender {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const inbox = `_INBOX.${randomUUID().replace(/-/g, '')}`;
+  const prefixLength = inbox.length + 1;
+  interface Waiting {
+    resolve: (r: ReportReply) => void;
+    deadline: number;
+  }
+  // Insertion order = deadline order (one timeout for all): the sweep stops at the first not due.
+  const waiting = new Map<number, Waiting>();
+  let next = 0;
+  const settle = (token: number, reply: ReportReply): void => {
+    const w = waiting.get(token);
+    if (!w) return; // timed out already
+    waiting.delete(token);
+    w.resolve(reply);
+  };
+  const sub: Subscription = nc.subscribe(`${inbox}.*`, {
+    callback: (err, msg: Msg) => {
+      if (err) return;
+      const token = Number(msg.subject.slice(prefixLength));
+      if (msg.data.length === 0 && msg.headers?.code === 503) {
+        settle(token, { ok: false, error: { code: 'unavailable', message: `nothing serves ${subject}` } });
+        return;
+      }
+      let reply: ReportReply;
+      try {
+        reply = JSON.parse(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength).toString('utf8')) as ReportReply;
+      } catch (e) {
+        reply = { ok: false, error: { code: 'internal', message: `reply is not valid JSON: ${e instanceof Error ? e.message : String(e)}` } };
+      }
+      if (typeof reply !== 'object' || reply === null || typeof reply.ok !== 'boolean') reply = { ok: false, error: { code: 'internal', message: 'reply does not have the CommandReply shape' } };
+      settle(token, reply);
+    },
+  });
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const [token, w] of waiting) {
+      if (w.deadline > now) break;
+      waiting.delete(token);
+      w.resolve({ ok: false, error: { code: 'timeout', message: `no reply to the report within ${timeoutMs} ms` } });
+    }
+  }, opts.sweepMs ?? 100);
+  sweep.unref();
+  const send = ((report: WorkerReport): Promise<ReportReply> => {
+    const token = ++next;
+    return new Promise<ReportReply>((resolve) => {
+      waiting.set(token, { resolve, deadline: performance.now() + timeoutMs });
+      try {
+        nc.publish(subject, Buffer.from(JSON.stringify(report)), { reply: `${inbox}.${token}` });
+      } catch (e) {
+        settle(token, { ok: false, error: { code: 'unavailable', message: `request failed: ${e instanceof Error ? e.message : String(e)}` } });
+      }
+    });
+  }) as ClosableReportSender;
+  send.close = () => {
+    clearInterval(sweep);
+    if (!sub.isClosed()) sub.unsubscribe();
+    for (const [token] of waiting) settle(token, { ok: false, error: { code: 'unavailable', message: 'report sender closed' } });
+  };
+  return send;
 }
