@@ -22,7 +22,10 @@ export interface WorkerRegistrySettings {
   heapGrowingPercent: number;
   /**
    * Parse and check reports on a worker thread, which also spots reports that repeat the worker's
-   * last one (report-screen.ts); false: on the event loop, as before.
+   * last one (report-screen.ts); false (default): on the event loop. Off by default: on the 2-core
+   * benchmark machine, where Postgres, NATS and the load generator use the second core, the thread
+   * cost ~80 MB of RSS and did not lower p99 (docs/benchmarks.md, "Worker registry"); it is for a
+   * registry with cores of its own.
    */
   reportScreenThread: boolean;
 }
@@ -40,7 +43,7 @@ export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
   poolSize: 16,
   statsLogIntervalMs: 60_000,
   heapGrowingPercent: 20,
-  reportScreenThread: true,
+  reportScreenThread: false,
 };
 
 export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegistrySettings {

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { APP_NODE_FLAGS, appCommandLine } from './app-launcher';
+
+describe('appCommandLine', () => {
+  it("runs the app's entry point from source through bin/run-ts.js, with the arguments after it", () => {
+    const { file, argv } = appCommandLine('chain-watcher', ['chain-watcher', 'run']);
+    expect(file).toBe(process.execPath);
+    expect(argv.slice(-4).map((a, i) => (i < 2 ? path.relative(path.resolve(__dirname, '../../../..'), a) : a))).toEqual([
+      path.join('bin', 'run-ts.js'),
+      path.join('apps', 'chain-watcher', 'src', 'main.ts'),
+      'chain-watcher',
+      'run',
+    ]);
+    expect(argv).toHaveLength(4);
+  });
+
+  it("puts an app's V8 flags before the script, where node reads them (worker-registry's young generation)", () => {
+    const { argv } = appCommandLine('worker-registry', ['worker-registry', 'run']);
+    expect(APP_NODE_FLAGS['worker-registry']).toContain('--max-semi-space-size=32');
+    expect(argv.slice(0, APP_NODE_FLAGS['worker-registry']!.length)).toEqual(APP_NODE_FLAGS['worker-registry']);
+    expect(argv[APP_NODE_FLAGS['worker-registry']!.length]).toMatch(/run-ts\.js$/);
+  });
+
+  it('refuses an app name that is not a plain word, and an app without an entry point', () => {
+    expect(() => appCommandLine('../etc', [])).toThrow(/invalid app name/);
+    expect(() => appCommandLine('no-such-app', [])).toThrow(/no-such-app has no entry point/);
+  });
+});
