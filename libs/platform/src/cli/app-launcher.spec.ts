@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APP_NODE_FLAGS, appCommandLine } from './app-launcher';
+import { appCommandLine, appNodeFlags } from './app-launcher';
 
 describe('appCommandLine', () => {
   it("runs the app's entry point from source through bin/run-ts.js, with the arguments after it", () => {
@@ -15,11 +15,13 @@ describe('appCommandLine', () => {
     expect(argv).toHaveLength(4);
   });
 
-  it("puts an app's V8 flags before the script, where node reads them (worker-registry's young generation)", () => {
-    const { argv } = appCommandLine('worker-registry', ['worker-registry', 'run']);
-    expect(APP_NODE_FLAGS['worker-registry']).toContain('--max-semi-space-size=32');
-    expect(argv.slice(0, APP_NODE_FLAGS['worker-registry']!.length)).toEqual(APP_NODE_FLAGS['worker-registry']);
-    expect(argv[APP_NODE_FLAGS['worker-registry']!.length]).toMatch(/run-ts\.js$/);
+  it("puts an app's V8 flags before the script, where node reads them, chosen by command", () => {
+    const run = appCommandLine('worker-registry', ['worker-registry', 'run']).argv;
+    expect(run.slice(0, 2)).toEqual(['--max-semi-space-size=32', expect.stringMatching(/run-ts\.js$/)]);
+    const rebuild = appCommandLine('worker-registry', ['worker-registry', 'rebuild', '--json']).argv;
+    expect(rebuild.slice(0, 2)).toEqual(['--max-semi-space-size=64', expect.stringMatching(/run-ts\.js$/)]);
+    expect(appNodeFlags('worker-registry', ['worker-registry'])).toEqual(['--max-semi-space-size=32']);
+    expect(appNodeFlags('chain-watcher', ['chain-watcher', 'run'])).toEqual([]);
   });
 
   it('refuses an app name that is not a plain word, and an app without an entry point', () => {

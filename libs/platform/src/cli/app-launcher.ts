@@ -15,17 +15,27 @@ function workspaceRoot(): string {
 }
 
 /**
- * Node/V8 flags an app's process starts with: settings V8 reads only when the heap is set up, so the
- * app cannot set them itself once running (v8.setFlagsFromString is too late for these).
- * - worker-registry: a young generation of 2 x 32 MB instead of 2 x 16 MB. At 5,000 reports/s every
- *   report's parsed JSON is garbage within milliseconds; twice the room means half the scavenges and
- *   fewer short-lived objects promoted into the old generation. In the stress benchmark
- *   (docs/benchmarks.md, "Worker registry") registry CPU went from 81-97 % to 76-77 % of a core and
- *   p99 report -> visible from 520-1,622 ms to 279-357 ms, for ~30 MB more RSS.
+ * Node/V8 flags an app's process starts with, by app and command (the first rule whose app matches
+ * and whose command words begin the arguments wins): settings V8 reads only when the heap is set
+ * up, so a running process cannot change them (v8.setFlagsFromString is too late).
+ * - worker-registry rebuild: a 2 x 64 MB young generation. Each batch of 10,000 events is parsed
+ *   JSON that dies with the batch; 1M-event rebuild 9.4-9.6 s -> 8.2-8.7 s (docs/benchmarks.md).
+ * - worker-registry (run): 2 x 32 MB instead of 2 x 16 MB. At 5,000 reports/s every report's parsed
+ *   JSON is garbage within milliseconds; twice the room means half the scavenges and fewer
+ *   short-lived objects promoted to the old generation. Stress benchmark: registry CPU 81-97 % ->
+ *   76-77 % of a core, p99 report -> visible 520-1,622 ms -> 279-357 ms, for ~30 MB more RSS
+ *   (64 MB cost more RSS than the 300 MB target allows).
  */
-export const APP_NODE_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  'worker-registry': ['--max-semi-space-size=32'],
-};
+export const APP_NODE_FLAGS: readonly { app: string; command?: readonly string[]; flags: readonly string[] }[] = [
+  { app: 'worker-registry', command: ['worker-registry', 'rebuild'], flags: ['--max-semi-space-size=64'] },
+  { app: 'worker-registry', flags: ['--max-semi-space-size=32'] },
+];
+
+/** The Node flags of `app` run with `args` (APP_NODE_FLAGS). */
+export function appNodeFlags(app: string, args: readonly string[]): readonly string[] {
+  const rule = APP_NODE_FLAGS.find((r) => r.app === app && (r.command ?? []).every((word, i) => args[i] === word));
+  return rule?.flags ?? [];
+}
 
 /** The command line that runs an app's entry point from source (with its APP_NODE_FLAGS). */
 export function appCommandLine(app: string, args: readonly string[]): { file: string; argv: string[] } {
@@ -33,7 +43,7 @@ export function appCommandLine(app: string, args: readonly string[]): { file: st
   const root = workspaceRoot();
   const entry = path.join(root, 'apps', app, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`app ${app} has no entry point at ${entry}`);
-  return { file: process.execPath, argv: [...(APP_NODE_FLAGS[app] ?? []), path.join(root, 'bin', 'run-ts.js'), entry, ...args] };
+  return { file: process.execPath, argv: [...appNodeFlags(app, args), path.join(root, 'bin', 'run-ts.js'), entry, ...args] };
 }
 
 /** Runs an app's main with these arguments, stdio inherited; resolves with its exit code. */
