@@ -173,8 +173,8 @@ export class WorkerRegistry {
     // a transaction per append. Polling every 200 ms applies the same events in a few big batches
     // (the projection is the durable read model; the live view is in memory already).
     const quietStore = new PostgresEventStore(this.deps.pool, { logger: this.log });
-    this.runner = new ProjectionRunner(this.deps.pool, quietStore, new WorkerRegistryProjection({ cacheWorkers: 500 }), {
-      batchSize: 5_000,
+    this.runner = new ProjectionRunner(this.deps.pool, quietStore, new WorkerRegistryProjection(), {
+      batchSize: 1_000,
       pollIntervalMs: 200,
       logger: this.log,
     });
