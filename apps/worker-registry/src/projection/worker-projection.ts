@@ -359,14 +359,6 @@ function insertValues<R>(rows: readonly R[], keys: readonly KeyColumn<R>[], colu
   );
 }
 
-export interface WorkerProjectionOptions {
-  /**
-   * No longer used: the projection keeps only a compact index of every worker (a few dozen bytes
-   * each), not folded workers, so there is nothing to bound. Accepted for existing callers.
-   */
-  cacheWorkers?: number;
-}
-
 export class WorkerRegistryProjection implements Projection {
   readonly name = WORKER_PROJECTION_NAME;
   // Every type, filtered here: a type filter in readAll's SQL makes Postgres pick a scan-and-sort
@@ -377,8 +369,6 @@ export class WorkerRegistryProjection implements Projection {
   /** Every worker with rows is in `index` (after a reset: the tables were emptied by this instance). */
   private complete = false;
   private lastApplied: string | undefined;
-
-  constructor(_opts: WorkerProjectionOptions = {}) {}
 
   /** Workers in the index (for tests and stats). */
   get indexedWorkers(): number {
