@@ -96,6 +96,8 @@ afterAll(async () => {
 
 describe('worker-registry: reports', () => {
   it('registers workers, records transitions, and list/info match what the agents report', async () => {
+    // This suite runs the registry with the report screen thread (e2e runs it without): it started.
+    expect(runtime.intake.screensOnThread).toBe(true);
     const a = await agent('w-a', 4);
     const b = await agent('w-b', 2);
     a.move(0, 'Allocated', { sectorId: 's-t01000-1' });

@@ -4,7 +4,7 @@
 // `<root>.dlq.worker-registry` with the reason, so `fleetvisor events dead-letters` shows which
 // worker sends what and why it was refused. A valid report goes to WorkerRegistry.report.
 //
-// With `screenThread` (the service's default), parsing and checking run on a worker thread
+// With `screenThread` (FLEETVISOR_WORKER_REGISTRY_SCREEN_THREAD, off by default), parsing and checking run on a worker thread
 // (ReportScreen, report-screen.ts): the reports that arrive in one turn of the event loop go to it
 // as one buffer, and it answers, per report, invalid (reason), full (the registry parses and decides
 // it) or same as that worker's last report (only the volatile part comes back, in typed arrays,
