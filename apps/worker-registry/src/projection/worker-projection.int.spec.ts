@@ -20,7 +20,7 @@ import {
   type RecordedEvent,
 } from '@fleetvisor/contracts';
 import { openEventStore, ProjectionRunner, START_CHECKPOINT, type EventStoreConnection, type ProjectionTx } from '@fleetvisor/event-store';
-import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, type TestDatabase } from '@fleetvisor/testing';
 import { foldWorker, transitionCausation, workerOfStream, type WorkerAggregate } from '../domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './worker-projection';
 
@@ -117,8 +117,17 @@ async function appendEach(conn: EventStoreConnection, events: readonly EventEnve
   for (const e of events) await conn.store.appendToStream(e.stream, [e]);
 }
 
-async function readLog(conn: EventStoreConnection): Promise<RecordedEvent[]> {
-  return (await conn.store.readAll(START_CHECKPOINT, 100_000)).events;
+/**
+ * The log once all `count` appended events can be read: readAll stops below the oldest transaction
+ * still running anywhere on the server (other suites' too, on the shared Postgres), so right after
+ * an append it may return fewer.
+ */
+async function readLog(conn: EventStoreConnection, count: number): Promise<RecordedEvent[]> {
+  return expectEventually(async () => {
+    const { events } = await conn.store.readAll(START_CHECKPOINT, 100_000);
+    expect(events).toHaveLength(count);
+    return events;
+  });
 }
 
 /** The state each worker's stream folds to. */
@@ -235,7 +244,7 @@ describe('WorkerRegistryProjection', () => {
       newEventFor(ThreadStateChanged, { worker: 'ghost', index: 0, plan: 'sealer', prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-7' }, {}, at(25)),
     ];
     await appendEach(conn, [...first, ...second]);
-    const log = await readLog(conn);
+    const log = await readLog(conn, first.length + second.length);
     const batch1 = log.slice(0, first.length);
     const batch2 = log.slice(first.length);
 
@@ -276,12 +285,13 @@ describe('WorkerRegistryProjection', () => {
       const n = 1 + r(40);
       await appendEach(log, events.slice(k, k + n));
       k += n;
+      // The runner below follows what readAll shows: wait until that is everything appended.
+      await readLog(log, Math.min(k, events.length));
       const turn = r(3);
       const projection = turn === 2 ? new WorkerRegistryProjection() : longLived[turn]!;
       await new ProjectionRunner(log.pool, log.store, projection, { batchSize: 1 + r(30) }).catchUp();
     }
-    const recorded = await readLog(log);
-    expect(recorded).toHaveLength(events.length);
+    const recorded = await readLog(log, events.length);
     const want = expected(recorded);
     expect(want.workers.length).toBeGreaterThan(1);
     expect(await tables(log)).toEqual(want);
