@@ -38,6 +38,7 @@ import { appCommandLine, createLogger } from '@fleetvisor/platform';
 import { adminDatabaseUrl, createTestDatabase, sharedNatsUrl, type TestDatabase } from '@fleetvisor/testing';
 import { emitResult, progress } from './lib/log';
 import { loadSnapshot, machineInfo } from './lib/machine';
+import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 
 
@@ -200,6 +201,10 @@ interface LoadPhaseResult {
   registryCpuPct: number;
   /** CPU of this process (the simulated workers and the prober), % of one core. */
   loadProcessCpuPct: number;
+  /** CPU of the postgres processes (backends, checkpointer, WAL writer: the whole server), % of one core; a backend that ended during the phase is left out. */
+  postgresCpuPct: number;
+  /** CPU of the NATS server, % of one core. */
+  natsCpuPct: number;
   registryRssMb: number;
   registryPeakRssMb: number;
 }
@@ -299,6 +304,8 @@ async function loadPhase(
   const s0 = load.stats();
   const p0 = registry.stat();
   const c0 = process.cpuUsage();
+  const pg0 = processesCpu('postgres');
+  const nats0 = processesCpu('nats-server');
   const t0 = performance.now();
   let peakRss = p0?.rssMb ?? 0;
   const rssTimer = setInterval(() => {
@@ -324,6 +331,8 @@ async function loadPhase(
   const s1: LoadStats = load.stats();
   const p1 = registry.stat();
   const c1 = process.cpuUsage(c0);
+  const pgMs = cpuMsSince('postgres', pg0);
+  const natsMs = cpuMsSince('nats-server', nats0);
   const wall = (performance.now() - t0) / 1000;
   probing = false;
   clearInterval(rssTimer);
@@ -348,6 +357,8 @@ async function loadPhase(
     listAllMs,
     registryCpuPct: p0 && p1 ? Math.round(((p1.cpuMs - p0.cpuMs) / (wall * 1000)) * 100) : -1,
     loadProcessCpuPct: Math.round(((c1.user + c1.system) / 1000 / (wall * 1000)) * 100),
+    postgresCpuPct: Math.round((pgMs / (wall * 1000)) * 100),
+    natsCpuPct: Math.round((natsMs / (wall * 1000)) * 100),
     registryRssMb: p1?.rssMb ?? -1,
     registryPeakRssMb: peakRss,
   };
@@ -516,7 +527,7 @@ async function main(): Promise<void> {
     process.stderr.write(
       '\n' +
         textTable(
-          ['phase', 'offered/s', 'reports/s', 'transitions/s', 'rtt p50/p99 ms', 'visible p50/p99 ms', 'list all ms', 'CPU %', 'RSS / peak MB', 'failed'],
+          ['phase', 'offered/s', 'reports/s', 'transitions/s', 'rtt p50/p99 ms', 'visible p50/p99 ms', 'list all ms', 'CPU % registry / load / pg / nats', 'RSS / peak MB', 'failed'],
           [nominal, stress].map((p) => [
             p.phase,
             String(p.offeredPerSec),
@@ -525,7 +536,7 @@ async function main(): Promise<void> {
             `${p.roundTripP50Ms} / ${p.roundTripP99Ms}`,
             `${p.visibleP50Ms} / ${p.visibleP99Ms} (${p.visibleSamples})`,
             String(p.listAllMs),
-            String(p.registryCpuPct),
+            `${p.registryCpuPct} / ${p.loadProcessCpuPct} / ${p.postgresCpuPct} / ${p.natsCpuPct}`,
             `${p.registryRssMb} / ${p.registryPeakRssMb}`,
             String(p.failed),
           ]),

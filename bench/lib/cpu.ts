@@ -3,7 +3,7 @@
 // work puts on the machine; CPU per event mostly does not, so both are reported. Server CPU is read
 // from /proc/<backend pid>/stat, so it is only known when Postgres runs on this machine.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 
 let clockTicks: number | undefined;
@@ -30,6 +30,43 @@ function processCpuMs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * utime + stime in ms, by pid, of every process on this machine whose command name is `name`
+ * (`postgres`: backends, checkpointer, WAL writer...; `nats-server`). With cpuMsSince, a benchmark
+ * can say where the machine's cores went.
+ */
+export function processesCpu(name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(pid), ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond());
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU ms used since `before` by the processes named `name`: what the live ones added, and all of
+ * what new ones used. A process that ended meanwhile (an idle pool connection closed) is not
+ * counted, so this can be a little low, never negative.
+ */
+export function cpuMsSince(name: string, before: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of processesCpu(name)) total += ms - Math.min(ms, before.get(pid) ?? 0);
+  return total;
 }
 
 export interface CpuUse {
