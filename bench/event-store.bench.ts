@@ -20,7 +20,7 @@ import type { emmettOps } from './baselines/emmett';
 import { PhaseProcess } from './lib/child';
 import type { CpuPerEvent } from './lib/cpu';
 import { emitResult, progress } from './lib/log';
-import { loadSnapshot, machineInfo, type LoadSnapshot } from './lib/machine';
+import { checkpointFirst, loadSnapshot, machineInfo, type LoadSnapshot } from './lib/machine';
 import { markdownTable, textTable, type Cell } from './lib/table';
 import { nowMs } from './lib/timer';
 import { APPEND_SHAPES, mergeRounds, payloadStats, shapeKey, type AppendRound, type AppendShapeResult, type CatchUpResult } from './lib/workload';
@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   try {
+    const noCheckpoint = await checkpointFirst(adminUrl);
+    if (noCheckpoint) progress(noCheckpoint);
     const oursDb = await createTestDatabase(`bench_fv_${tag}`, adminUrl);
     dbs.push(oursDb);
     const emmettDb = await createTestDatabase(`bench_emmett_${tag}`, adminUrl);

@@ -37,7 +37,7 @@ import { CommandBus } from '@fleetvisor/messaging';
 import { appCommandLine, createLogger } from '@fleetvisor/platform';
 import { adminDatabaseUrl, createTestDatabase, sharedNatsUrl, type TestDatabase } from '@fleetvisor/testing';
 import { emitResult, progress } from './lib/log';
-import { loadSnapshot, machineInfo } from './lib/machine';
+import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 
@@ -473,11 +473,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
-    // Start from a clean slate: a checkpoint now writes out what earlier work on this server left
-    // dirty (a previous run's 1M-event seed is ~1 GB of WAL), instead of during the stress phase.
-    const admin = new Client({ connectionString: adminDatabaseUrl() });
-    await admin.connect();
-    await admin.query('CHECKPOINT').finally(() => admin.end());
+    const noCheckpoint = await checkpointFirst(adminDatabaseUrl());
+    if (noCheckpoint) progress(noCheckpoint);
     const db = await createTestDatabase('bench_wr');
     dbs.push(db);
     const load0 = await loadSnapshot(adminDatabaseUrl(), [db.name]);

@@ -67,3 +67,21 @@ export async function loadSnapshot(adminUrl: string, ownDatabases: readonly stri
     await c.end();
   }
 }
+
+/**
+ * CHECKPOINT on the shared server before a run: what earlier work left dirty (a previous run's
+ * 1M-event seed is ~1 GB of WAL) is written out now, instead of by a checkpoint in the middle of
+ * the measurements. Needs a superuser (the test servers' `postgres`); skipped with a note otherwise.
+ */
+export async function checkpointFirst(adminUrl: string): Promise<string | undefined> {
+  const c = new Client({ connectionString: adminUrl, application_name: 'bench-info' });
+  await c.connect();
+  try {
+    await c.query('CHECKPOINT');
+    return undefined;
+  } catch (e) {
+    return `no CHECKPOINT before the run: ${e instanceof Error ? e.message : String(e)}`;
+  } finally {
+    await c.end();
+  }
+}
