@@ -344,7 +344,7 @@ async function loadPhase(
     phase,
     reportIntervalMs,
     seconds: round1(wall),
-    offeredPerSec: Math.round((opts.workers * 1000) / reportIntervalMs),
+    offeredPerSec: Math.round(offeredPerSec),
     reportsPerSec: Math.round((s1.ok - s0.ok) / wall),
     failed: s1.failed - s0.failed,
     skipped: s1.skipped - s0.skipped,
