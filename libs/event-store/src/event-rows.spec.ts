@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compareRowPositions, lastCheckpointOf, parseEventBatch, type EventRow } from './event-rows';
+import { compareRowPositions, lastCheckpointOf, occurredAtIso, parseEventBatch, type EventRow } from './event-rows';
 
-const row = (tx: string, gp: string, data: unknown = { n: 1 }): EventRow => [tx, gp, '0190a4c2-7d3e-7c4b-9a1f-3e2d1c0b9a88', 's-1', 1, 'Pinged', 1, data, {}, '2026-11-22T08:00:00.000Z'];
-const raw = (rows: EventRow[]) => ({ count: rows.length, json: JSON.stringify(rows) });
+const row = (tx: string, gp: string, data: unknown = { n: 1 }): EventRow => [tx, gp, '0190a4c2-7d3e-7c4b-9a1f-3e2d1c0b9a88', 's-1', 1, 'Pinged', 1, data, {}, 1_795_852_800_000_000];
+// As the server sends a batch: the rows of a JSON array without its brackets.
+const raw = (rows: EventRow[]) => ({ count: rows.length, json: JSON.stringify(rows).slice(1, -1) });
 
 describe('readAll batches as one JSON text', () => {
   it('decodes the rows and keeps log order (transaction id, then global position, compared as numbers)', () => {
@@ -30,5 +31,21 @@ describe('readAll batches as one JSON text', () => {
     expect(lastCheckpointOf(batch)).toBe('5:6');
     // ... the decoded batch is what it is.
     expect(parseEventBatch(batch).at(-1)!.slice(0, 2)).toEqual(['3', '4']);
+  });
+
+  it('reads the first row of a batch too (the text starts with it, there is no bracket before it)', () => {
+    expect(lastCheckpointOf(raw([row('41', '42')]))).toBe('41:42');
+    expect(lastCheckpointOf({ count: 1, json: 'not a row' })).toBeUndefined();
+  });
+
+  it('formats occurred_at microseconds as the envelope has it: UTC, milliseconds, the rest cut', () => {
+    expect(occurredAtIso(1_795_852_800_000_000)).toBe('2026-11-28T08:00:00.000Z');
+    expect(occurredAtIso(1_795_852_800_123_999)).toBe('2026-11-28T08:00:00.123Z');
+    // Before 1970 the cut goes down too, not towards zero.
+    expect(occurredAtIso(-500)).toBe('1969-12-31T23:59:59.999Z');
+    // The cached last conversion is only reused for the same value.
+    expect(occurredAtIso(-500)).toBe('1969-12-31T23:59:59.999Z');
+    expect(occurredAtIso(1_000)).toBe('1970-01-01T00:00:00.001Z');
+    expect(parseEventBatch(raw([row('1', '2')]))[0]![9]).toBe(1_795_852_800_000_000);
   });
 });

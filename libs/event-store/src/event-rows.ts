@@ -5,33 +5,45 @@
 import type { EventCatalog, RecordedEvent } from '@fleetvisor/contracts';
 import { UnreadableEventError } from './errors';
 
+/**
+ * occurred_at as whole microseconds since 1970 (a double from date_part, exact to the microsecond
+ * until the 22nd century: its error stays below half a microsecond), formatted by the reader.
+ * to_char cost the server three times as much per row, and the value does not depend on the
+ * session's TimeZone or DateStyle.
+ */
+const OCCURRED_AT_MICROS = `(date_part('epoch', e.occurred_at) * 1000000)::bigint`;
+
 /** Column list every read selects, in the order `toRecordedEvent` expects. */
-// The casts pick pg's cheapest parsers: text comes through as is, int4 is parseInt, while int8
-// would go through a regular expression per value. occurred_at is formatted by the server: a JS
-// Date round trip per event costs more than to_char.
+// The casts pick pg's cheapest parsers: text comes through as is, int4 is parseInt and float8
+// parseFloat, while int8 would go through a regular expression per value.
 export const EVENT_COLUMNS = `e.transaction_id::text, e.global_position::text, e.event_id, e.stream_id, e.stream_version::integer,
-  e.type, e.schema_version, e.data, e.metadata,
-  to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at`;
+  e.type, e.schema_version, e.data, e.metadata, ${OCCURRED_AT_MICROS}::float8 AS occurred_at_us`;
 
 /**
- * A whole readAll batch as ONE text value: a JSON array of EventRow arrays, built by the server
- * (`rows` is a subquery selecting `e.*` of fv_events in log order). Decoding a batch is then one
- * JSON.parse instead of ten field decodes and two JSON.parse calls per row in the driver, which
- * was most of a catch-up reader's CPU. data and metadata are stored as json text, so the server
- * copies them in, and stream ids and types cannot hold a character JSON escapes (constraint
- * fv_events_names_json_safe), so they are copied in too.
+ * A whole readAll batch as ONE text value: the EventRow arrays of a JSON array, comma-separated,
+ * without the array's brackets (the reader adds them), built by the server (`rows` is a subquery
+ * selecting `e.*` of fv_events in log order). Decoding a batch is then one JSON.parse instead of
+ * ten field decodes and two JSON.parse calls per row in the driver, which was most of a catch-up
+ * reader's CPU. data and metadata are stored as json text, so the server copies them in, and
+ * stream ids and types cannot hold a character JSON escapes (constraint fv_events_names_json_safe),
+ * so they are copied in too.
+ *
+ * The server's share of a catch-up read is mostly this text: wrapping it in brackets on the server
+ * copied the whole batch twice more (two concatenations of a value of ~0.5 MB), and to_char per row
+ * cost three times the microseconds the reader now formats itself; both together were a quarter of
+ * the server's time per batch (docs/benchmarks.md, session 5).
  *
  * The aggregate takes the rows in the order the subquery returns them (Postgres feeds an aggregate
  * from a sorted subquery in that order; an ORDER BY inside string_agg would sort the batch a second
  * time, a third of the query's cost). parseEventBatch checks the order anyway and sorts if needed.
  */
 export function eventBatchSelect(rows: string): string {
-  return `SELECT count(*)::integer, '[' || string_agg(
+  return `SELECT count(*)::integer, string_agg(
       '["' || x.transaction_id::text || '","' || x.global_position::text || '","' || x.event_id::text || '","'
         || x.stream_id || '",' || x.stream_version::text || ',"' || x.type || '",'
-        || x.schema_version::text || ',' || x.data::text || ',' || x.metadata::text || ',"'
-        || to_char(x.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"]',
-      ',') || ']'
+        || x.schema_version::text || ',' || x.data::text || ',' || x.metadata::text || ','
+        || ${OCCURRED_AT_MICROS.replace('e.occurred_at', 'x.occurred_at')}::text || ']',
+      ',')
     FROM (${rows}) x`;
 }
 
@@ -48,7 +60,7 @@ export function compareRowPositions(a: EventRow, b: EventRow): number {
 /** What eventBatchSelect returns, not decoded yet. */
 export interface RawEventBatch {
   count: number;
-  /** JSON array of EventRows (null when count is 0). */
+  /** The EventRows of a JSON array, comma-separated, without the brackets (null when count is 0). */
   json: string | null;
 }
 
@@ -67,7 +79,7 @@ const LAST_ROW_START = /^\["(\d+)","(\d+)","[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-
 export function lastCheckpointOf(batch: RawEventBatch): string | undefined {
   const text = batch.json;
   if (!text) return undefined;
-  for (let at = text.lastIndexOf('["'); at > 0; at = text.lastIndexOf('["', at - 1)) {
+  for (let at = text.lastIndexOf('["'); at >= 0; at = at > 0 ? text.lastIndexOf('["', at - 1) : -1) {
     const m = LAST_ROW_START.exec(text.slice(at, at + 80));
     if (m) return `${m[1]}:${m[2]}`;
   }
@@ -77,7 +89,7 @@ export function lastCheckpointOf(batch: RawEventBatch): string | undefined {
 /** Decodes a raw batch into EventRows, in log order. */
 export function parseEventBatch(batch: RawEventBatch): EventRow[] {
   if (batch.count === 0 || !batch.json) return [];
-  const rows = JSON.parse(batch.json) as EventRow[];
+  const rows = JSON.parse(`[${batch.json}]`) as EventRow[];
   for (let i = 1; i < rows.length; i++) {
     if (compareRowPositions(rows[i - 1]!, rows[i]!) >= 0) return rows.sort(compareRowPositions);
   }
@@ -94,8 +106,25 @@ export type EventRow = [
   schemaVersion: number,
   data: unknown,
   metadata: Record<string, string>,
-  occurredAt: string,
+  /** occurred_at in whole microseconds since 1970 (see OCCURRED_AT_MICROS). */
+  occurredAtMicros: number,
 ];
+
+let lastMicros = NaN;
+let lastIso = '';
+
+/**
+ * ISO 8601 in UTC with milliseconds, as the envelope's occurredAt has always been read back
+ * (sub-millisecond digits are cut, not rounded). Events of one append share their occurredAt, so
+ * the last conversion is reused.
+ */
+export function occurredAtIso(micros: number): string {
+  if (micros !== lastMicros) {
+    lastIso = new Date(Math.floor(micros / 1000)).toISOString();
+    lastMicros = micros;
+  }
+  return lastIso;
+}
 
 export function toRecordedEvent(catalog: EventCatalog, row: EventRow): RecordedEvent {
   const checkpoint = `${row[0]}:${row[1]}`;
@@ -106,7 +135,7 @@ export function toRecordedEvent(catalog: EventCatalog, row: EventRow): RecordedE
     version: row[6],
     data: row[7],
     metadata: row[8],
-    occurredAt: row[9],
+    occurredAt: occurredAtIso(row[9]),
   });
   if (!parsed.ok) throw new UnreadableEventError(checkpoint, row[1], row[2], row[3], parsed.reason);
   // The parsed envelope is a fresh object of ours (built above, or its upcast copy): completing it

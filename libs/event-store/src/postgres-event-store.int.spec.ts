@@ -258,6 +258,19 @@ describe('readAll', () => {
     expect(await store.readAll(all.checkpoint, 10)).toEqual({ events: [], checkpoint: all.checkpoint });
   });
 
+  it('reads occurredAt back in UTC with milliseconds (sub-millisecond digits cut), the same through readStream and readAll', async () => {
+    const stream = fresh();
+    const start = await store.lastCommittedCheckpoint();
+    const given = ['2026-03-04T05:06:07.089999Z', '2026-03-04T07:06:07.5+02:00', '1969-12-31T23:59:59.999500Z', '2026-03-04T05:06:07Z', '2099-12-31T23:59:59.999999Z'];
+    await store.appendToStream(stream, given.map((occurredAt, i) => ({ ...pinged(stream, i + 1), occurredAt })));
+    const expected = ['2026-03-04T05:06:07.089Z', '2026-03-04T05:06:07.500Z', '1969-12-31T23:59:59.999Z', '2026-03-04T05:06:07.000Z', '2099-12-31T23:59:59.999Z'];
+    expect((await store.readStream(stream)).events.map((e) => e.occurredAt)).toEqual(expected);
+    await expectEventually(async () => {
+      const viaAll = await store.readAll(start, 10);
+      expect(viaAll.events.map((e) => e.occurredAt)).toEqual(expected);
+    });
+  });
+
   it('filters by type in SQL and still advances past the events it skipped', async () => {
     const start = await store.lastCommittedCheckpoint();
     const a = fresh();
