@@ -47,5 +47,9 @@ describe('readAll batches as one JSON text', () => {
     expect(occurredAtIso(-500)).toBe('1969-12-31T23:59:59.999Z');
     expect(occurredAtIso(1_000)).toBe('1970-01-01T00:00:00.001Z');
     expect(parseEventBatch(raw([row('1', '2')]))[0]![9]).toBe(1_795_852_800_000_000);
+    // The same text as Date#toISOString, across minute, day and year boundaries and far years.
+    const samples = [0, 59_999_999, 60_000_000, -1, -60_000_001, 1_798_761_599_999_999, 1_798_761_600_000_000, 253_402_300_799_999_000, 253_402_300_800_000_000, -62_167_219_200_000_001];
+    for (let i = 0; i < 5_000; i++) samples.push(1_795_852_800_000_000 + i * 12_345_678_901);
+    for (const us of samples) expect(occurredAtIso(us)).toBe(new Date(Math.floor(us / 1000)).toISOString());
   });
 });
