@@ -43,7 +43,7 @@ describe('readAll batches as one JSON text', () => {
     expect(occurredAtIso(1_795_852_800_123_999)).toBe('2026-11-28T08:00:00.123Z');
     // Before 1970 the cut goes down too, not towards zero.
     expect(occurredAtIso(-500)).toBe('1969-12-31T23:59:59.999Z');
-    // The cached last conversion is only reused for the same value.
+    // The formatted minute is only reused inside that minute.
     expect(occurredAtIso(-500)).toBe('1969-12-31T23:59:59.999Z');
     expect(occurredAtIso(1_000)).toBe('1970-01-01T00:00:00.001Z');
     expect(parseEventBatch(raw([row('1', '2')]))[0]![9]).toBe(1_795_852_800_000_000);

@@ -11,13 +11,13 @@ import { UnreadableEventError } from './errors';
  * to_char cost the server three times as much per row, and the value does not depend on the
  * session's TimeZone or DateStyle.
  */
-const OCCURRED_AT_MICROS = `(date_part('epoch', e.occurred_at) * 1000000)::bigint`;
+const occurredAtMicros = (alias: string): string => `(date_part('epoch', ${alias}.occurred_at) * 1000000)::bigint`;
 
 /** Column list every read selects, in the order `toRecordedEvent` expects. */
 // The casts pick pg's cheapest parsers: text comes through as is, int4 is parseInt and float8
 // parseFloat, while int8 would go through a regular expression per value.
 export const EVENT_COLUMNS = `e.transaction_id::text, e.global_position::text, e.event_id, e.stream_id, e.stream_version::integer,
-  e.type, e.schema_version, e.data, e.metadata, ${OCCURRED_AT_MICROS}::float8 AS occurred_at_us`;
+  e.type, e.schema_version, e.data, e.metadata, ${occurredAtMicros('e')}::float8 AS occurred_at_us`;
 
 /**
  * A whole readAll batch as ONE text value: the EventRow arrays of a JSON array, comma-separated,
@@ -42,7 +42,7 @@ export function eventBatchSelect(rows: string): string {
       '["' || x.transaction_id::text || '","' || x.global_position::text || '","' || x.event_id::text || '","'
         || x.stream_id || '",' || x.stream_version::text || ',"' || x.type || '",'
         || x.schema_version::text || ',' || x.data::text || ',' || x.metadata::text || ','
-        || ${OCCURRED_AT_MICROS.replace('e.occurred_at', 'x.occurred_at')}::text || ']',
+        || ${occurredAtMicros('x')}::text || ']',
       ',')
     FROM (${rows}) x`;
 }
@@ -106,7 +106,7 @@ export type EventRow = [
   schemaVersion: number,
   data: unknown,
   metadata: Record<string, string>,
-  /** occurred_at in whole microseconds since 1970 (see OCCURRED_AT_MICROS). */
+  /** occurred_at in whole microseconds since 1970 (see occurredAtMicros). */
   occurredAtMicros: number,
 ];
 
