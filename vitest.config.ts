@@ -59,6 +59,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           sequence: { groupOrder: 2 },
+          globalSetup: ['test/setup/build-once.ts'],
           include: roots.map((r) => `${r}/*.e2e.spec.ts`),
           exclude: ['**/node_modules/**'],
           testTimeout: 120_000,

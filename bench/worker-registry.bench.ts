@@ -34,7 +34,8 @@ import {
 import { natsReportSender, SealingLoad, type LoadStats } from '@fleetvisor/devnet';
 import { openEventStore } from '@fleetvisor/event-store';
 import { CommandBus } from '@fleetvisor/messaging';
-import { appCommandLine, createLogger } from '@fleetvisor/platform';
+import { createLogger } from '@fleetvisor/platform';
+import { fleetvisorProcess } from './lib/compiled-app';
 import { adminDatabaseUrl, createTestDatabase, sharedNatsUrl, type TestDatabase } from '@fleetvisor/testing';
 import { emitResult, progress } from './lib/log';
 import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
@@ -139,8 +140,8 @@ class RegistryProcess {
   private constructor(readonly child: ChildProcess) {}
 
   static async start(env: NodeJS.ProcessEnv, nc: NatsConnection, subjectRoot: string): Promise<RegistryProcess> {
-    // The command line `fleetvisor worker-registry run` uses (its V8 flags included), plus the bench's own.
-    const app = appCommandLine('worker-registry', ['worker-registry', 'run', '--no-relay']);
+    // As `fleetvisor up` starts the registry (its young generation of 2 x 32 MB), plus the bench's own flags.
+    const app = fleetvisorProcess(['worker-registry', 'run', '--no-relay'], ['--max-semi-space-size=32']);
     const child = spawn(app.file, [...(process.argv.includes('--registry-gc') ? ['--expose-gc'] : []), ...registryProfArgs(), ...app.argv], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -422,8 +423,9 @@ async function seedRebuildLog(url: string, transitions: number, threads: number)
 }
 
 async function runRebuild(env: NodeJS.ProcessEnv, batchSize: number): Promise<{ processed: number; durationMs: number; eventsPerSec: number; peakRssMb: number; cpuSeconds: number }> {
-  // As `fleetvisor worker-registry rebuild` runs it.
-  const app = appCommandLine('worker-registry', ['worker-registry', 'rebuild', '--json', '--batch-size', String(batchSize)]);
+  // `fleetvisor worker-registry rebuild` with a 2 x 64 MB young generation, as docs/operations.md advises
+  // for a large rebuild (each batch's parsed JSON dies with the batch).
+  const app = fleetvisorProcess(['worker-registry', 'rebuild', '--json', '--batch-size', String(batchSize)], ['--max-semi-space-size=64']);
   const child = spawn(app.file, [...registryProfArgs(), ...app.argv], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,7 +21,6 @@ import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusN
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
-const RUN_TS = path.join(ROOT, 'bin/run-ts.js');
 const CHAIN = 'lava-sys-1';
 const HOST = 'sys-upgrade-host';
 const PROVIDER = 'provider1-LAV1';
@@ -127,7 +126,7 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
       FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
       FLEETVISOR_RUNNER_RESTART_MAX: '1s',
     };
-    spawnProc([RUN_TS, path.join(ROOT, 'apps/chain-watcher/src/main.ts'), 'chain-watcher', 'run']);
+    spawnProc([CLI, 'chain-watcher', 'run']);
     // The watcher records the chain's version when it first sees the chain.
     await expectEventually(async () => expect((await streamEvents(`chain-${CHAIN}`)).map((e) => e.type)).toContain('VersionChanged'), { timeoutMs: 60_000 });
   }, 90_000);
@@ -185,7 +184,7 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     expect(noRunner.code).toBe(1);
     expect(noRunner.stderr).toContain('no runner is running on this host');
 
-    runner = spawnProc([RUN_TS, path.join(ROOT, 'apps/service-runner/src/main.ts'), 'start', '--directory', dir]);
+    runner = spawnProc([CLI, 'start', '--directory', dir]);
     await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.1.0' && (await banner(ports[CONSUMER]!)) === 'lavap 0.1.0', {
       timeoutMs: 60_000,
       message: `both services up on 0.1.0; runner output:\n${runner.output().slice(-3000)}`,

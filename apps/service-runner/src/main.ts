@@ -1,5 +1,5 @@
 // Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|services ...|secrets ...|install-systemd`
-// are delegated here by the CLI (appCommand), or run directly with `node bin/run-ts.js apps/service-runner/src/main.ts`.
+// hand the process over to this file (apps/cli/src/app-routes.ts).
 import 'reflect-metadata';
 import { runMain, type CliCommand } from '@fleetvisor/platform';
 import { createServiceCommand } from './commands/create-service.command';

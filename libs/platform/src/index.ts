@@ -7,5 +7,4 @@ export * from './nest-logger';
 export * from './cli/cli-framework';
 export * from './cli/progress-bar';
 export * from './cli/run-main';
-export * from './cli/app-launcher';
 export * from './free-port';

@@ -142,7 +142,10 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   } else {
     logger.warn('no chain to watch: --no-devnet without FLEETVISOR_CHAINS; the chain-watcher is not started');
   }
-  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'] });
+  // A 2 x 32 MB young generation: at thousands of reports a second each report's parsed JSON is
+  // garbage within milliseconds, and twice the default room halves the scavenges and what they
+  // promote (docs/benchmarks.md, worker registry; docs/operations.md, process memory).
+  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'], nodeFlags: ['--max-semi-space-size=32'] });
   for (let i = 1; i <= opts.workers; i++) {
     const name = `sim-worker-${String(i).padStart(2, '0')}`;
     components.push({

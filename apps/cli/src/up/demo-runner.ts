@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { appCommandLine, freePort, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import { freePort, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import { appProcess } from '../app-routes';
 import type { ComponentSpec } from './stack';
 
 /** Versions the demo release server publishes; 0.23.1 is a broken release (crashes at start). */
@@ -33,7 +34,7 @@ export interface DemoRunner {
 
 /** Runs one app command to completion, its output relayed; throws with its output if it fails. */
 async function runApp(logger: Logger, onLine: (line: string) => void, app: string, args: string[], env: Env): Promise<void> {
-  const { file, argv } = appCommandLine(app, args);
+  const { file, argv } = appProcess(app, args);
   const child = spawn(file, argv, { env: { ...env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   for (const s of [child.stdout, child.stderr]) {
@@ -72,6 +73,8 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
         name: 'service-runner',
         app: 'service-runner',
         args: ['start'],
+        // As its systemd unit starts it: the runner allocates little once started.
+        nodeFlags: ['--max-semi-space-size=1'],
         // Short health window and retry so the demo moves at the pace of the local chain.
         env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL: '30s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
       },

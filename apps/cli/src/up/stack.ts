@@ -4,14 +4,17 @@
 // (then SIGKILL after a grace) when `up` stops. Plain logic: the command wires it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { appCommandLine, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import { PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import { appProcess } from '../app-routes';
 
 export interface ComponentSpec {
   /** Shown in logs, e.g. "chain-watcher" or "worker-agent w-02". */
   name: string;
-  /** The app whose main runs (apps/<app>/src/main.ts) with `args`… */
+  /** The app whose entry point runs (its compiled main.js) with `args`… */
   app?: string;
   args: string[];
+  /** Node/V8 flags of the app's process (heap sizes are read only at start-up). */
+  nodeFlags?: string[];
   /** …or any executable with `args` (tests). */
   file?: string;
   /** Extra environment on top of this process's (FLEETVISOR_* settings of the component). */
@@ -70,7 +73,7 @@ export class Stack {
   }
 
   private spawn(r: Running): void {
-    const { file, argv } = r.spec.app !== undefined ? appCommandLine(r.spec.app, r.spec.args) : { file: r.spec.file ?? '', argv: r.spec.args };
+    const { file, argv } = r.spec.app !== undefined ? appProcess(r.spec.app, r.spec.args, r.spec.nodeFlags) : { file: r.spec.file ?? '', argv: r.spec.args };
     if (file === '') throw new Error(`component ${r.spec.name} has neither an app nor a file to run`);
     const child = spawn(file, argv, { env: { ...this.opts.baseEnv, ...r.spec.env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
     r.child = child;

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { appCommandLine, defineCliCommand } from '@fleetvisor/platform';
+import { defineCliCommand } from '@fleetvisor/platform';
 import { writeFileAtomic } from '../home/atomic-file';
 import { renderEnvironmentFile, renderSystemdUnit, RUNNER_NODE_FLAGS } from '../systemd/systemd-unit';
 import { directoryOption, setup } from './common';
@@ -16,7 +16,9 @@ export const installSystemdCommand = defineCliCommand({
   },
   async run(ctx) {
     const { config, home } = setup(ctx.options.directory);
-    const { file, argv } = appCommandLine('service-runner', ['start', '--directory', config.directory]);
+    // The unit runs the same program this command runs from (`fleetvisor`, compiled), so the
+    // service is started exactly as an operator would start it by hand.
+    const program = path.resolve(process.argv[1] ?? '');
     home.ensureLayout();
     const envFile = path.join(home.root, 'runner.env');
     writeFileAtomic(
@@ -34,7 +36,7 @@ export const installSystemdCommand = defineCliCommand({
     );
     const unit = renderSystemdUnit({
       // A small young generation: the runner allocates little once started (RUNNER_NODE_FLAGS, README).
-      execStart: [file, ...RUNNER_NODE_FLAGS, ...argv],
+      execStart: [process.execPath, ...RUNNER_NODE_FLAGS, program, 'start', '--directory', config.directory],
       user: ctx.options.user ?? userInfo().username,
       workingDirectory: home.root,
       environmentFile: envFile,

@@ -26,7 +26,8 @@ describe('install-systemd', () => {
     const r = spawnSync(process.execPath, [CLI, 'install-systemd', '--directory', dir, '--output', unitFile], { env, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
-    expect(unit).toMatch(/^ExecStart=\/\S+ --max-semi-space-size=1 \S+run-ts\.js \S+apps\/service-runner\/src\/main\.ts start --directory /m);
+    // One process, compiled: node runs the same `fleetvisor` program, which is the runner itself.
+    expect(unit).toMatch(new RegExp(`^ExecStart=/\\S+ --max-semi-space-size=1 ${CLI.replace(/[.]/g, '\\.')} start --directory `, 'm'));
     expect(unit).toContain('KillMode=mixed');
     expect(unit).not.toContain('s3cret');
     const envFile = path.join(dir, '.fleetvisor', 'runner.env');
