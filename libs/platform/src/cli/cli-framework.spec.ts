@@ -38,10 +38,10 @@ describe('runCli', () => {
   it('exits 2 with a clear message on unknown commands, subcommands and flags', async () => {
     let m = memoryIo();
     expect(await runCli('fv', commands, ['evnets'], m.io, 'pre')).toBe(2);
-    expect(m.err.join('')).toMatch(/unknown command "evnets"/);
+    expect(m.err.join('')).toMatch(/^fv: unknown command 'evnets'\n\(Did you mean events\?\)/);
     m = memoryIo();
     expect(await runCli('fv', commands, ['events', 'tial'], m.io, 'pre')).toBe(2);
-    expect(m.err.join('')).toMatch(/unknown subcommand "tial"[\s\S]*events tail/);
+    expect(m.err.join('')).toMatch(/^fv events: unknown command 'tial'\n\(Did you mean tail\?\)\nRun 'fv events --help' for usage/);
     m = memoryIo();
     expect(await runCli('fv', commands, ['events'], m.io, 'pre')).toBe(2);
     expect(m.out.join('')).toMatch(/Commands under 'events':[\s\S]*events tail/);
@@ -51,7 +51,31 @@ describe('runCli', () => {
     expect(m.out.join('')).toMatch(/Commands under 'events':/);
     m = memoryIo();
     expect(await runCli('fv', commands, ['events', 'tail', '--frm', 'x'], m.io, 'pre')).toBe(2);
-    expect(m.err.join('')).toMatch(/Unknown option '--frm'/);
+    expect(m.err.join('')).toMatch(/^fv events tail: unknown option '--frm'\n\(Did you mean --from\?\)\nRun 'fv events tail --help' for usage/);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['events', 'tail', '--from'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/fv events tail: option '--from <value>' argument missing/);
+  });
+
+  it('shows the description and examples in help, and reads `--no-x` flags under their own name', async () => {
+    const got: unknown[] = [];
+    const up = defineCliCommand({
+      path: ['up'],
+      summary: 'run it all',
+      description: 'Everything on this machine.',
+      examples: ['fv up --no-devnet'],
+      options: { 'no-devnet': { type: 'boolean', description: 'no local chain' }, workers: { type: 'string', description: 'how many', default: '3', short: 'w' } },
+      async run({ options }) {
+        got.push(options);
+      },
+    });
+    let m = memoryIo();
+    expect(await runCli('fv', [up], ['up', '--help'], m.io, 'pre')).toBe(0);
+    expect(m.out.join('')).toMatch(/run it all\n\nEverything on this machine\.[\s\S]*-w, --workers <value>\s+how many \(default: 3\)[\s\S]*Examples:\n  fv up --no-devnet/);
+    m = memoryIo();
+    expect(await runCli('fv', [up], ['up'], m.io, 'pre')).toBe(0);
+    expect(await runCli('fv', [up], ['up', '--no-devnet', '-w', '5'], m.io, 'pre')).toBe(0);
+    expect(got).toEqual([{ 'no-devnet': false, workers: '3' }, { 'no-devnet': true, workers: '5' }]);
   });
 
   it('maps UsageError to exit 2 and other failures to exit 1', async () => {

@@ -1,7 +1,9 @@
-// A small command router over node:util parseArgs: nested command names ("events tail"),
-// generated --help, typed option values, and one error path that prints a clear message and
-// exits 2 for usage errors, 1 for failures. No dependency beyond Node.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// Every Fleetvisor program's command line, on commander: commands declared as plain objects
+// (nested names such as "events tail", typed options, examples), generated --help, "did you mean"
+// for mistyped commands and flags, and one error path: a clear message, exit 2 for usage errors,
+// 1 for failures. Declaring commands as data keeps them cheap to list: a command loads what it
+// needs inside `run`, so `--help` loads nothing else.
+import { Command, CommanderError, Option } from 'commander';
 
 export type OptionSpec =
   | { type: 'string'; description: string; default?: string; short?: string; placeholder?: string; multiple?: false }
@@ -52,23 +54,6 @@ export function defineCliCommand<O extends Record<string, OptionSpec>>(cmd: CliC
   return cmd;
 }
 
-function optionLine(name: string, spec: OptionSpec): string {
-  const flag = `--${name}${spec.type === 'string' ? ` <${'placeholder' in spec && spec.placeholder ? spec.placeholder : 'value'}>` : ''}`;
-  const short = spec.short ? `-${spec.short}, ` : '    ';
-  const def = spec.default !== undefined && spec.default !== false ? ` (default: ${String(spec.default)})` : '';
-  return `  ${short}${flag.padEnd(30)} ${spec.description}${def}`;
-}
-
-export function commandHelp(program: string, cmd: CliCommand): string {
-  const lines = [`Usage: ${program} ${cmd.path.join(' ')}${cmd.args ? ' ' + cmd.args : ''} [options]`, '', cmd.summary];
-  if (cmd.description) lines.push('', cmd.description);
-  lines.push('', 'Options:');
-  for (const [name, spec] of Object.entries(cmd.options)) lines.push(optionLine(name, spec));
-  lines.push(optionLine('help', { type: 'boolean', description: 'show this help', short: 'h' }));
-  if (cmd.examples?.length) lines.push('', 'Examples:', ...cmd.examples.map((e) => `  ${e}`));
-  return lines.join('\n') + '\n';
-}
-
 export function programHelp(program: string, commands: readonly CliCommand[], preamble: string, footer = ''): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length + (c.args ? c.args.length + 1 : 0))) + 2;
   const lines = [preamble, '', `Usage: ${program} <command> [options]`, '', 'Commands:'];
@@ -89,22 +74,82 @@ export function matchCommand(commands: readonly CliCommand[], argv: readonly str
   return best;
 }
 
-export function parseCommandArgs(cmd: CliCommand, rest: string[]): { options: Record<string, unknown>; positionals: string[]; help: boolean } {
-  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, spec] of Object.entries(cmd.options)) {
-    options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}) };
+/** The commander option of one OptionSpec, and how to read its value back under the spec's name. */
+function toOption(name: string, spec: OptionSpec): { option: Option; read: (opts: Record<string, unknown>) => unknown } {
+  const placeholder = spec.type === 'string' ? ` <${spec.placeholder ?? 'value'}>` : '';
+  const option = new Option(`${spec.short ? `-${spec.short}, ` : ''}--${name}${placeholder}`, spec.description);
+  if (spec.type === 'string' && spec.default !== undefined) option.default(spec.default, spec.default);
+  const key = option.attributeName();
+  // commander turns `--no-x` into x=false (default true); the spec names it `no-x`, true when given.
+  const negated = spec.type === 'boolean' && name.startsWith('no-');
+  return {
+    option,
+    read: (opts) => (negated ? opts[key] === false : (opts[key] ?? spec.default ?? (spec.type === 'boolean' ? false : undefined))),
+  };
+}
+
+function buildProgram(program: string, commands: readonly CliCommand[], io: CliIo, done: (code: number) => void): Command {
+  const root = new Command(program);
+  const configure = (c: Command, label: string): Command =>
+    c
+      .exitOverride()
+      .showSuggestionAfterError(true)
+      .helpOption('-h, --help', 'show this help')
+      .configureOutput({
+        writeOut: (t) => io.out(t),
+        writeErr: (t) => io.err(t),
+        getOutHelpWidth: () => 100,
+        getErrHelpWidth: () => 100,
+        outputError: (t, write) => write(`${label}: ${t.replace(/^error: /, '')}` + (c === root ? '' : `Run '${label} --help' for usage.\n`)),
+      });
+  configure(root, program);
+  const groups = new Map<string, Command>([['', root]]);
+  for (const cmd of commands) {
+    if (cmd.passThrough) continue;
+    let parent = root;
+    for (let i = 0; i < cmd.path.length - 1; i++) {
+      const key = cmd.path.slice(0, i + 1).join(' ');
+      let group = groups.get(key);
+      if (!group) {
+        group = configure(new Command(cmd.path[i]!), `${program} ${key}`);
+        parent.addCommand(group);
+        groups.set(key, group);
+      }
+      parent = group;
+    }
+    const label = `${program} ${cmd.path.join(' ')}`;
+    const sub = configure(new Command(cmd.path.at(-1)!), label)
+      .summary(cmd.summary)
+      .description(cmd.description ? `${cmd.summary}\n\n${cmd.description}` : cmd.summary)
+      .usage(`${cmd.args ? cmd.args + ' ' : ''}[options]`)
+      .allowExcessArguments(true);
+    const readers: [string, (opts: Record<string, unknown>) => unknown][] = [];
+    for (const [name, spec] of Object.entries(cmd.options)) {
+      const { option, read } = toOption(name, spec);
+      sub.addOption(option);
+      readers.push([name, read]);
+    }
+    if (cmd.examples?.length) sub.addHelpText('after', `\nExamples:\n${cmd.examples.map((e) => `  ${e}`).join('\n')}\n`);
+    sub.action(async (...args: unknown[]) => {
+      const self = args.at(-1) as Command;
+      const opts = self.opts<Record<string, unknown>>();
+      const options = Object.fromEntries(readers.map(([name, read]) => [name, read(opts)]));
+      try {
+        done((await cmd.run({ options: options as never, positionals: [...self.args], io })) ?? 0);
+      } catch (e) {
+        if (e instanceof UsageError) {
+          io.err(`${label}: ${e.message}\nRun '${label} --help' for usage.\n`);
+          done(2);
+        } else {
+          io.err(`${label}: ${(e as Error).message}\n`);
+          done(1);
+        }
+      }
+    });
+    parent.addCommand(sub);
+    groups.set(cmd.path.join(' '), sub);
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
-  }
-  const values: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(cmd.options)) {
-    values[name] = (parsed.values as Record<string, unknown>)[name] ?? spec.default ?? (spec.type === 'boolean' ? false : undefined);
-  }
-  return { options: values, positionals: parsed.positionals, help: parsed.values['help'] === true };
+  return root;
 }
 
 export async function runCli(program: string, commands: readonly CliCommand[], argv: string[], io: CliIo, preamble: string): Promise<number> {
@@ -113,36 +158,34 @@ export async function runCli(program: string, commands: readonly CliCommand[], a
     return argv.length === 0 ? 2 : 0;
   }
   const found = matchCommand(commands, argv);
+  if (found?.cmd.passThrough) {
+    try {
+      return (await found.cmd.run({ options: {} as never, positionals: found.rest, io })) ?? 0;
+    } catch (e) {
+      io.err(`${program} ${found.cmd.path.join(' ')}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   if (!found) {
+    // A group's own word lists what is under it (as --help does), with exit 2 when nothing was asked.
     const group = commands.filter((c) => c.path[0] === argv[0]);
     if (group.length > 0 && (argv.length === 1 || argv[1] === '--help' || argv[1] === '-h')) {
       io.out(programHelp(program, group, `Commands under '${argv[0]}':`));
       return argv.length === 1 ? 2 : 0;
     }
-    if (group.length > 0) {
-      io.err(`${program} ${argv[0]}: unknown subcommand "${argv[1] ?? ''}"\n\n` + programHelp(program, group, `Commands under '${argv[0]}':`));
-    } else {
-      io.err(`${program}: unknown command "${argv[0]}"\n\n` + programHelp(program, commands, preamble));
-    }
-    return 2;
   }
+  let code: number | undefined;
+  const root = buildProgram(program, commands, io, (c) => {
+    code = c;
+  });
   try {
-    if (found.cmd.passThrough) {
-      return (await found.cmd.run({ options: {} as never, positionals: found.rest, io })) ?? 0;
-    }
-    const { options, positionals, help } = parseCommandArgs(found.cmd, found.rest);
-    if (help) {
-      io.out(commandHelp(program, found.cmd));
-      return 0;
-    }
-    const code = await found.cmd.run({ options: options as never, positionals, io });
-    return code ?? 0;
+    await root.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`${program} ${found.cmd.path.join(' ')}: ${e.message}\nRun '${program} ${found.cmd.path.join(' ')} --help' for usage.\n`);
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
       return 2;
     }
-    io.err(`${program} ${found.cmd.path.join(' ')}: ${(e as Error).message}\n`);
-    return 1;
+    throw e;
   }
+  return code ?? 0;
 }
