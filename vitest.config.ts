@@ -14,6 +14,7 @@ const alias = {
   '@fleetvisor/messaging/core': path.resolve(__dirname, 'libs/messaging/src/core.ts'),
   '@fleetvisor/messaging': path.resolve(__dirname, 'libs/messaging/src/index.ts'),
   '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
+  '@fleetvisor/platform/cli': path.resolve(__dirname, 'libs/platform/src/cli/index.ts'),
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
 };

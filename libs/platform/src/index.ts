@@ -4,7 +4,5 @@ export * from './logger';
 export * from './unreachable';
 export * from './version';
 export * from './nest-logger';
-export * from './cli/cli-framework';
-export * from './cli/progress-bar';
-export * from './cli/run-main';
+export * from './cli';
 export * from './free-port';

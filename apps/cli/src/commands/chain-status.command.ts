@@ -1,7 +1,7 @@
 // `fleetvisor chain status [--chain-id X] [--json]`: every watched chain as its leading
 // chain-watcher replica sees it (asked over the bus: chain-watcher.status).
 import { ChainStatus, createSubjects, type ChainStatusEntry, type ProtocolVersion } from '@fleetvisor/contracts';
-import { CommandBus, connectNats } from '@fleetvisor/messaging';
+import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { loadCliConfig } from '../config';

@@ -1,6 +1,6 @@
 // `fleetvisor events dead-letters`: what consumers set aside (malformed messages, handlers that
 // kept failing), with the reason and where each came from, newest last.
-import { DeadLetterHeaders, connectNats, deadLetterStreamName } from '@fleetvisor/messaging';
+import { DeadLetterHeaders, connectNats, deadLetterStreamName } from '@fleetvisor/messaging/core';
 import { createLogger } from '@fleetvisor/platform';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';

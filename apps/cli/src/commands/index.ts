@@ -1,60 +1,64 @@
-// Every `fleetvisor` command, in the order `--help` lists them.
-import { defineCliCommand, type CliCommand } from '@fleetvisor/platform';
+// Every `fleetvisor` command, in the order `--help` lists them. Each is listed by its words and
+// summary; its module (and what it needs: the bus, the log, Nest) loads only when it is run, so
+// `--help` and a mistyped command start in a blink (command-index.spec.ts checks the two agree).
+import { defineCliCommand, lazyCommand, type CliCommand, type CliEntry } from '@fleetvisor/platform/cli';
 import { APP_ROUTES, handOverToApp } from '../app-routes';
-import { eventsAppendCommand } from './events-append.command';
-import { eventsDeadLettersCommand } from './events-dead-letters.command';
-import { eventsRebuildCommand } from './events-rebuild.command';
-import { eventsTailCommand } from './events-tail.command';
-import { migrateCommand } from './migrate.command';
-import { upCommand } from './up.command';
-import { chainStatusCommand } from './chain-status.command';
-import { chainVersionsCommand } from './chain-versions.command';
-import { devnetStartCommand } from './devnet-start.command';
-import { devnetSetVersionCommand } from './devnet-set-version.command';
-import { devnetCancelUpgradeCommand, devnetScheduleUpgradeCommand } from './devnet-schedule-upgrade.command';
-import { devnetFaultCommand } from './devnet-fault.command';
-import { devnetStatusCommand } from './devnet-status.command';
-import { workerListCommand } from './worker-list.command';
-import { workerInfoCommand } from './worker-info.command';
-import { workerPauseCommand } from './worker-pause.command';
-import { workerResumeCommand } from './worker-resume.command';
-import { workerDrainCommand } from './worker-drain.command';
-import { workerRemoveCommand } from './worker-remove.command';
-import { workerHistoryCommand } from './worker-history.command';
-import { workerErrorsCommand } from './worker-errors.command';
-import { workerAgentListCommand } from './worker-agent-list.command';
-import { workerAgentPauseCommand } from './worker-agent-pause.command';
-import { workerAgentResumeCommand } from './worker-agent-resume.command';
-import { workerAgentDrainCommand } from './worker-agent-drain.command';
 
-// Service apps' words: listed in --help here; main.ts hands the process over to the app before this
-// module is even loaded, so `run` is reached only if this list is used without main.ts.
-const appCommands = new Map(
-  APP_ROUTES.map((route) => [
-    route.path.join(' '),
-    defineCliCommand({
-      path: [...route.path],
-      summary: route.summary,
-      ...(route.args ? { args: route.args } : {}),
-      options: {},
-      passThrough: true,
-      run: () => {
-        handOverToApp(route.app);
-        return new Promise<number>(() => undefined);
-      },
-    }) as unknown as CliCommand,
-  ]),
-);
-const app = (words: string): CliCommand => {
-  const cmd = appCommands.get(words);
-  if (!cmd) throw new Error(`no app route "${words}"`);
-  return cmd;
-};
-
-const workerAgentCommands = [workerAgentListCommand, workerAgentPauseCommand, workerAgentResumeCommand, workerAgentDrainCommand, app('worker-agent run')];
-const workerCommands = [workerListCommand, workerInfoCommand, workerPauseCommand, workerResumeCommand, workerDrainCommand, workerRemoveCommand, workerHistoryCommand, workerErrorsCommand, app('worker-registry')];
-const serviceRunnerCommands = ['init', 'create-service', 'start', 'wrap', 'services', 'secrets', 'install-systemd'].map(app);
+// Service apps' words: listed here for --help; main.ts hands the process over to the app before this
+// module is loaded, so `run` is reached only if this list is used without main.ts.
+function app(words: string): CliCommand {
+  const route = APP_ROUTES.find((r) => r.path.join(' ') === words);
+  if (!route) throw new Error(`no app route "${words}"`);
+  return defineCliCommand({
+    path: [...route.path],
+    summary: route.summary,
+    ...(route.args ? { args: route.args } : {}),
+    options: {},
+    passThrough: true,
+    run: () => {
+      handOverToApp(route.app);
+      return new Promise<number>(() => undefined);
+    },
+  }) as unknown as CliCommand;
+}
 
 export const PREAMBLE = 'fleetvisor — one control plane for blockchain infrastructure fleets (event log, bus, services).';
 
-export const COMMANDS: readonly CliCommand[] = [upCommand, migrateCommand, eventsTailCommand, eventsAppendCommand, eventsRebuildCommand, eventsDeadLettersCommand, devnetStartCommand, devnetStatusCommand, devnetSetVersionCommand, devnetScheduleUpgradeCommand, devnetCancelUpgradeCommand, devnetFaultCommand, chainStatusCommand, chainVersionsCommand, app('chain-watcher'), ...workerCommands, ...workerAgentCommands, ...serviceRunnerCommands] as unknown as CliCommand[];
+export const COMMANDS: readonly CliEntry[] = [
+  lazyCommand({ path: ['up'], summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers', load: async () => (await import('./up.command')).upCommand }),
+  lazyCommand({ path: ['migrate'], summary: 'Create the database if missing and apply pending schema migrations', load: async () => (await import('./migrate.command')).migrateCommand }),
+  lazyCommand({ path: ['events', 'tail'], summary: 'Print events from the log as they are recorded (live), or from a position', load: async () => (await import('./events-tail.command')).eventsTailCommand }),
+  lazyCommand({ path: ['events', 'append'], summary: 'Append one event to a stream (validated against its contract)', load: async () => (await import('./events-append.command')).eventsAppendCommand }),
+  lazyCommand({ path: ['events', 'rebuild'], summary: 'Rebuild a projection from the event log, with a progress bar', args: '<projection>', load: async () => (await import('./events-rebuild.command')).eventsRebuildCommand }),
+  lazyCommand({ path: ['events', 'dead-letters'], summary: 'List messages consumers dead-lettered, with the reason', load: async () => (await import('./events-dead-letters.command')).eventsDeadLettersCommand }),
+  lazyCommand({ path: ['devnet', 'start'], summary: 'Run a local chain node speaking CometBFT 0.38 RPC (for the demo, tests, benchmarks)', load: async () => (await import('./devnet-start.command')).devnetStartCommand }),
+  lazyCommand({ path: ['devnet', 'status'], summary: 'Show a running devnet: height, version params, upgrade plan, faults, request counts', load: async () => (await import('./devnet-status.command')).devnetStatusCommand }),
+  lazyCommand({ path: ['devnet', 'set-version'], summary: 'Change Lava\'s protocol version params on a running devnet (lands in the next block)', load: async () => (await import('./devnet-set-version.command')).devnetSetVersionCommand }),
+  lazyCommand({ path: ['devnet', 'schedule-upgrade'], summary: 'Set the x/upgrade plan of a running devnet (lands in the next block)', load: async () => (await import('./devnet-schedule-upgrade.command')).devnetScheduleUpgradeCommand }),
+  lazyCommand({ path: ['devnet', 'cancel-upgrade'], summary: 'Clear the x/upgrade plan of a running devnet (lands in the next block)', load: async () => (await import('./devnet-schedule-upgrade.command')).devnetCancelUpgradeCommand }),
+  lazyCommand({ path: ['devnet', 'fault'], summary: 'Switch fault injection on a running devnet (drop WebSockets, delay/fail answers, bad Params)', load: async () => (await import('./devnet-fault.command')).devnetFaultCommand }),
+  lazyCommand({ path: ['chain', 'status'], summary: 'Height, protocol version, endpoint and lag of each watched chain (asks the chain-watcher)', load: async () => (await import('./chain-status.command')).chainStatusCommand }),
+  lazyCommand({ path: ['chain', 'versions'], summary: 'Protocol version history of a chain, from the event log', load: async () => (await import('./chain-versions.command')).chainVersionsCommand }),
+  app('chain-watcher'),
+  lazyCommand({ path: ['worker', 'list'], summary: 'Every sealing worker: threads, empty, paused, running, waiting, errors, last ping', load: async () => (await import('./worker-list.command')).workerListCommand }),
+  lazyCommand({ path: ['worker', 'info'], summary: 'Every thread of one worker: index, location, sector, plan, paused, state, stage, last error', args: '<worker>', load: async () => (await import('./worker-info.command')).workerInfoCommand }),
+  lazyCommand({ path: ['worker', 'pause'], summary: 'Pause one sealing thread (proxied to the worker agent, recorded with who asked)', args: '<worker> <index>', load: async () => (await import('./worker-pause.command')).workerPauseCommand }),
+  lazyCommand({ path: ['worker', 'resume'], summary: 'Resume one paused thread, in its current state or in <state> (must be a state of its plan)', args: '<worker> <index> [<state>]', load: async () => (await import('./worker-resume.command')).workerResumeCommand }),
+  lazyCommand({ path: ['worker', 'drain'], summary: 'Drain a worker: every thread pauses at its next state boundary; --wait shows progress until all are paused', args: '<worker>', load: async () => (await import('./worker-drain.command')).workerDrainCommand }),
+  lazyCommand({ path: ['worker', 'remove'], summary: 'Forget a worker (it registers anew if it reports again)', args: '<worker>', load: async () => (await import('./worker-remove.command')).workerRemoveCommand }),
+  lazyCommand({ path: ['worker', 'history'], summary: 'Every transition, pause and resume of a worker, a thread or a sector, with its time (from the log)', args: '<worker> [--index N] | --sector <id>', load: async () => (await import('./worker-history.command')).workerHistoryCommand }),
+  lazyCommand({ path: ['worker', 'errors'], summary: 'Every sealing thread of the fleet that has a last error', load: async () => (await import('./worker-errors.command')).workerErrorsCommand }),
+  app('worker-registry'),
+  lazyCommand({ path: ['worker-agent', 'list'], summary: 'List a worker\'s sealing threads, from its worker-agent', load: async () => (await import('./worker-agent-list.command')).workerAgentListCommand }),
+  lazyCommand({ path: ['worker-agent', 'pause'], summary: 'Pause one sealing thread through its worker-agent', load: async () => (await import('./worker-agent-pause.command')).workerAgentPauseCommand }),
+  lazyCommand({ path: ['worker-agent', 'resume'], summary: 'Resume one paused sealing thread, optionally in another state of its plan', load: async () => (await import('./worker-agent-resume.command')).workerAgentResumeCommand }),
+  lazyCommand({ path: ['worker-agent', 'drain'], summary: 'Drain a worker through its agent: each thread pauses at its next state boundary', load: async () => (await import('./worker-agent-drain.command')).workerAgentDrainCommand }),
+  app('worker-agent run'),
+  app('init'),
+  app('create-service'),
+  app('start'),
+  app('wrap'),
+  app('services'),
+  app('secrets'),
+  app('install-systemd'),
+];

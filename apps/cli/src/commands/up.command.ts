@@ -3,6 +3,7 @@
 // starts the local chain node (devnet) and the services as child processes (chain-watcher,
 // worker-registry, simulated worker-agents), and prints every event that reaches the bus until
 // interrupted.
+import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';

@@ -2,7 +2,7 @@
 // (fleet.cmd.worker-agent.<name>.<verb>) and print like `damocles-worker worker list`.
 import { hostname } from 'node:os';
 import { createSubjects, type CommandDefinition, type CommandReply, type CommandRequestOf, type CommandResultOf, type ThreadInfo } from '@fleetvisor/contracts';
-import { CommandBus, connectNats } from '@fleetvisor/messaging';
+import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 

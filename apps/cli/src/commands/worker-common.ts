@@ -11,7 +11,7 @@ import {
   type WorkerHistoryEntry,
   type WorkerSummary,
 } from '@fleetvisor/contracts';
-import { CommandBus, connectNats } from '@fleetvisor/messaging';
+import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, parseDuration, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 

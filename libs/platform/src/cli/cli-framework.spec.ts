@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineCliCommand, runCli, UsageError, type CliIo } from './cli-framework';
+import { defineCliCommand, lazyCommand, loadCommand, runCli, UsageError, type CliIo } from './cli-framework';
 
 function memoryIo() {
   const out: string[] = [];
@@ -103,5 +103,36 @@ describe('runCli', () => {
     expect(await runCli('fv', [delegated, tail], ['worker-agent', 'pause', '--index', '3', '--help'], io, 'pre')).toBe(7);
     expect(got).toEqual([['pause', '--index', '3', '--help']]);
     expect(out.join('')).toBe('');
+  });
+});
+
+describe('lazy commands', () => {
+  it('loads only the command the line selects; --help and unknown words load none', async () => {
+    const loaded: string[] = [];
+    const lazy = (words: string[]) =>
+      lazyCommand({
+        path: words,
+        summary: `about ${words.join(' ')}`,
+        load: () => {
+          loaded.push(words.join(' '));
+          return defineCliCommand({ path: words, summary: `about ${words.join(' ')}`, options: { json: { type: 'boolean', description: 'json' } }, run: async () => 3 });
+        },
+      });
+    const commands = [lazy(['worker', 'list']), lazy(['worker', 'info']), lazy(['chain', 'status'])];
+    let m = memoryIo();
+    expect(await runCli('fv', commands, ['--help'], m.io, 'pre')).toBe(0);
+    expect(m.out.join('')).toMatch(/worker list\s+about worker list/);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['worker', 'lst'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/Did you mean list\?/);
+    expect(loaded).toEqual([]);
+    m = memoryIo();
+    expect(await runCli('fv', commands, ['worker', 'info', '--json'], m.io, 'pre')).toBe(3);
+    expect(loaded).toEqual(['worker info']);
+  });
+
+  it('refuses a module that declares other words than the list', async () => {
+    const wrong = lazyCommand({ path: ['a'], summary: 'a', load: () => defineCliCommand({ path: ['b'], summary: 'b', options: {}, run: async () => 0 }) });
+    await expect(loadCommand(wrong)).rejects.toThrow(/command "a" loaded "b"/);
   });
 });

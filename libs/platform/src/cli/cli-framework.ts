@@ -45,6 +45,37 @@ export type OptionValues<O extends Record<string, OptionSpec>> = {
   [K in keyof O]: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { default: string } ? string : string | undefined;
 };
 
+/**
+ * A command listed by its words and summary only; its module (options, run, and everything run
+ * needs) is loaded when the command line selects it, so listing commands or mistyping one loads
+ * none of them.
+ */
+export interface LazyCliCommand {
+  path: string[];
+  summary: string;
+  args?: string;
+  load(): Promise<CliCommand> | CliCommand;
+}
+
+/** What a program's command list holds. */
+export type CliEntry = CliCommand | LazyCliCommand;
+
+export function lazyCommand(spec: LazyCliCommand): LazyCliCommand {
+  return spec;
+}
+
+function isLazy(entry: CliEntry): entry is LazyCliCommand {
+  return 'load' in entry && typeof entry.load === 'function';
+}
+
+/** The command behind an entry, loaded if it is lazy, checked against the words that listed it. */
+export async function loadCommand(entry: CliEntry): Promise<CliCommand> {
+  if (!isLazy(entry)) return entry;
+  const cmd = await entry.load();
+  if (cmd.path.join(' ') !== entry.path.join(' ')) throw new Error(`command "${entry.path.join(' ')}" loaded "${cmd.path.join(' ')}"`);
+  return cmd;
+}
+
 /** A usage error: wrong flags or arguments. Exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -54,7 +85,7 @@ export function defineCliCommand<O extends Record<string, OptionSpec>>(cmd: CliC
   return cmd;
 }
 
-export function programHelp(program: string, commands: readonly CliCommand[], preamble: string, footer = ''): string {
+export function programHelp(program: string, commands: readonly CliEntry[], preamble: string, footer = ''): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length + (c.args ? c.args.length + 1 : 0))) + 2;
   const lines = [preamble, '', `Usage: ${program} <command> [options]`, '', 'Commands:'];
   for (const c of commands) lines.push(`  ${(c.path.join(' ') + (c.args ? ' ' + c.args : '')).padEnd(width)} ${c.summary}`);
@@ -64,8 +95,8 @@ export function programHelp(program: string, commands: readonly CliCommand[], pr
 }
 
 /** Finds the command whose path is the longest prefix of argv. */
-export function matchCommand(commands: readonly CliCommand[], argv: readonly string[]): { cmd: CliCommand; rest: string[] } | undefined {
-  let best: { cmd: CliCommand; rest: string[] } | undefined;
+export function matchCommand<E extends CliEntry>(commands: readonly E[], argv: readonly string[]): { cmd: E; rest: string[] } | undefined {
+  let best: { cmd: E; rest: string[] } | undefined;
   for (const cmd of commands) {
     if (cmd.path.every((w, i) => argv[i] === w) && (!best || cmd.path.length > best.cmd.path.length)) {
       best = { cmd, rest: argv.slice(cmd.path.length) };
@@ -88,7 +119,7 @@ function toOption(name: string, spec: OptionSpec): { option: Option; read: (opts
   };
 }
 
-function buildProgram(program: string, commands: readonly CliCommand[], io: CliIo, done: (code: number) => void): Command {
+function buildProgram(program: string, commands: readonly CliEntry[], io: CliIo, done: (code: number) => void): Command {
   const root = new Command(program);
   const configure = (c: Command, label: string): Command =>
     c
@@ -105,7 +136,7 @@ function buildProgram(program: string, commands: readonly CliCommand[], io: CliI
   configure(root, program);
   const groups = new Map<string, Command>([['', root]]);
   for (const cmd of commands) {
-    if (cmd.passThrough) continue;
+    if (!isLazy(cmd) && cmd.passThrough) continue;
     let parent = root;
     for (let i = 0; i < cmd.path.length - 1; i++) {
       const key = cmd.path.slice(0, i + 1).join(' ');
@@ -118,6 +149,11 @@ function buildProgram(program: string, commands: readonly CliCommand[], io: CliI
       parent = group;
     }
     const label = `${program} ${cmd.path.join(' ')}`;
+    if (isLazy(cmd)) {
+      // Not selected by this command line: known by name only, for "did you mean".
+      parent.addCommand(new Command(cmd.path.at(-1)!).summary(cmd.summary));
+      continue;
+    }
     const sub = configure(new Command(cmd.path.at(-1)!), label)
       .summary(cmd.summary)
       .description(cmd.description ? `${cmd.summary}\n\n${cmd.description}` : cmd.summary)
@@ -152,12 +188,15 @@ function buildProgram(program: string, commands: readonly CliCommand[], io: CliI
   return root;
 }
 
-export async function runCli(program: string, commands: readonly CliCommand[], argv: string[], io: CliIo, preamble: string): Promise<number> {
+export async function runCli(program: string, entries: readonly CliEntry[], argv: string[], io: CliIo, preamble: string): Promise<number> {
+  let commands = entries;
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.out(programHelp(program, commands, preamble));
     return argv.length === 0 ? 2 : 0;
   }
-  const found = matchCommand(commands, argv);
+  const selected = matchCommand(entries, argv);
+  const found = selected && { cmd: await loadCommand(selected.cmd), rest: selected.rest };
+  if (found) commands = entries.map((e) => (e === selected.cmd ? found.cmd : e));
   if (found?.cmd.passThrough) {
     try {
       return (await found.cmd.run({ options: {} as never, positionals: found.rest, io })) ?? 0;

@@ -2,7 +2,7 @@
 // exit code, and exit once the command is done (a library may leave a handle open).
 import { readParentPid } from '../config';
 import { fleetvisorVersion } from '../version';
-import { runCli, type CliCommand, type CliIo } from './cli-framework';
+import { runCli, type CliEntry, type CliIo } from './cli-framework';
 
 export function processIo(): CliIo {
   const interrupted = new Promise<string>((resolve) => {
@@ -36,7 +36,7 @@ export function exitWithParent(parentPid: number | undefined, checkEveryMs = 1_0
 }
 
 /** Runs `program` with the process arguments; `--version` prints the Fleetvisor release. */
-export function runMain(program: string, commands: readonly CliCommand[], preamble: string, argv = process.argv.slice(2)): void {
+export function runMain(program: string, commands: readonly CliEntry[], preamble: string, argv = process.argv.slice(2)): void {
   exitWithParent(readParentPid());
   const run =
     argv[0] === '--version' || argv[0] === '-V'
