@@ -16,6 +16,7 @@ const alias = {
   '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
+  '@fleetvisor/lava': path.resolve(__dirname, 'libs/lava/src/index.ts'),
 };
 const roots = ['apps/**', 'libs/**', 'test/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];

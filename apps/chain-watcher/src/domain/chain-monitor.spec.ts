@@ -8,7 +8,7 @@ import { expectEventually } from '@fleetvisor/testing';
 import { foldChainLog } from './chain-log';
 import { ChainMonitor, type ChainLogStore } from './chain-monitor';
 import type { BlockEvent, ChainConnector, ChainRpc } from './chain-rpc';
-import { LAVA_PARAMS_PATH } from './lava-params';
+import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 
 const V1: ProtocolVersion = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
 const V2: ProtocolVersion = { providerTarget: '0.23.2', providerMin: '0.22.0', consumerTarget: '0.23.2', consumerMin: '0.22.0' };

@@ -8,10 +8,10 @@
 // append carries the stream version it decided on, so two leaders can never both announce a change.
 import { WrongExpectedVersionError } from '@fleetvisor/event-store';
 import { newEventFor, redactEndpoint, UpgradePlanned, type ChainStatusEntry, type ChainWatchMode, type EventEnvelope, type EventMetadata } from '@fleetvisor/contracts';
+import { decodeLavaVersionFields, LAVA_PARAMS_PATH, LavaParamsError } from '@fleetvisor/lava';
 import type { Logger } from '@fleetvisor/platform';
 import { anomalyEvent, decideVersion, EMPTY_CHAIN_LOG, hasVersionParamChange, type ChainLogState, type Observation } from './chain-log';
 import { RpcAnswerError, type BlockEvent, type BlockSubscription, type ChainConnector, type ChainRpc, type NewBlock } from './chain-rpc';
-import { decodeLavaParams, LAVA_PARAMS_PATH, ParamsDecodeError } from './lava-params';
 import { checkPlan, CURRENT_PLAN_PATH, decodeCurrentPlan, planKey, PlanDecodeError } from './upgrade-plan';
 
 /** The stream of one chain in the log. */
@@ -247,9 +247,9 @@ export class ChainMonitor {
     this.opts.metrics?.paramsQueried(this.chainId, this.lastParamsQueryAt);
     let decoded: unknown;
     try {
-      decoded = decodeLavaParams(answer.value);
+      decoded = decodeLavaVersionFields(answer.value);
     } catch (e) {
-      if (!(e instanceof ParamsDecodeError)) throw e;
+      if (!(e instanceof LavaParamsError)) throw e;
       await this.recordAnomaly(height, 'malformed_response', e.message, answer.value);
       return;
     }
