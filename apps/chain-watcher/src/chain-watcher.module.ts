@@ -5,8 +5,8 @@ import { FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messagi
 import type { Logger } from '@fleetvisor/platform';
 import { ChainWatcher } from './chain-watcher';
 import type { ChainWatcherConfig } from './config';
-import { startHealthServer, type HealthHttpServer } from './infra/http-server';
-import { ChainWatcherMetrics } from './infra/metrics';
+import { startHealthServer, type HealthHttpServer } from './health/http-server';
+import { ChainWatcherMetrics } from './health/metrics';
 
 export const CHAIN_WATCHER_CONFIG = 'CHAIN_WATCHER_CONFIG';
 

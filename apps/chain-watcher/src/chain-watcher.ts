@@ -6,12 +6,12 @@ import type { LeaderLock, EventStore } from '@fleetvisor/event-store';
 import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { ChainWatcherConfig } from './config';
-import { ChainLeadership } from './domain/chain-leadership';
-import { ChainMonitor } from './domain/chain-monitor';
-import type { ChainConnector } from './domain/chain-rpc';
-import { CosmjsConnector } from './infra/cosmjs-connector';
-import type { ChainWatcherMetrics } from './infra/metrics';
-import { PostgresChainLog } from './infra/postgres-chain-log';
+import type { ChainConnector } from './connection/chain-rpc';
+import { CosmjsConnector } from './connection/cosmjs-connector';
+import type { ChainWatcherMetrics } from './health/metrics';
+import { ChainLeadership } from './leadership/chain-leadership';
+import { ChainMonitor } from './monitor/chain-monitor';
+import { PostgresChainLog } from './recording/postgres-chain-log';
 
 export interface ChainWatcherDeps {
   config: ChainWatcherConfig;

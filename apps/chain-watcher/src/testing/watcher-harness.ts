@@ -8,7 +8,7 @@ import { deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { ChainWatcher } from '../chain-watcher';
 import type { ChainWatcherConfig, WatchedChain } from '../config';
-import { ChainWatcherMetrics } from '../infra/metrics';
+import { ChainWatcherMetrics } from '../health/metrics';
 
 export interface RunningWatcher {
   core: FleetCore;

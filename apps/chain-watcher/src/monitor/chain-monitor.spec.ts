@@ -1,13 +1,15 @@
 // ChainMonitor with a fake chain (no socket: it polls) and an in-memory log.
 import { afterEach, describe, expect, it } from 'vitest';
+import { Plan } from 'cosmjs-types/cosmos/upgrade/v1beta1/upgrade';
+import { QueryCurrentPlanResponse } from 'cosmjs-types/cosmos/upgrade/v1beta1/query';
 import { encodeLavaParamsResponse } from '@fleetvisor/devnet';
 import { newEventFor, VersionChanged, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { WrongExpectedVersionError } from '@fleetvisor/event-store';
 import { createLogger } from '@fleetvisor/platform';
 import { expectEventually } from '@fleetvisor/testing';
-import { foldChainLog } from './chain-log';
-import { ChainMonitor, type ChainLogStore } from './chain-monitor';
-import type { BlockEvent, ChainConnector, ChainRpc } from './chain-rpc';
+import type { BlockEvent, ChainConnector, ChainRpc } from '../connection/chain-rpc';
+import { foldChainLog, type ChainLogStore } from '../recording/chain-log';
+import { ChainMonitor } from './chain-monitor';
 import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 
 const V1: ProtocolVersion = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
@@ -19,6 +21,7 @@ class FakeChain implements ChainConnector {
   versionAt = new Map<number, ProtocolVersion>();
   eventsAt = new Map<number, BlockEvent[]>();
   paramsQueries: number[] = [];
+  planAnswer = new Uint8Array(0);
   rpc(): ChainRpc {
     return {
       status: async () => ({ chainId: 'c1', height: this.height, time: new Date() }),
@@ -27,7 +30,7 @@ class FakeChain implements ChainConnector {
         if (path === LAVA_PARAMS_PATH) this.paramsQueries.push(h!);
         let v = V1;
         for (const [at, ver] of this.versionAt) if (at <= h!) v = ver;
-        return { value: path === LAVA_PARAMS_PATH ? encodeLavaParamsResponse(v) : new Uint8Array(0), height: h! };
+        return { value: path === LAVA_PARAMS_PATH ? encodeLavaParamsResponse(v) : this.planAnswer, height: h! };
       },
       close: () => undefined,
     };
@@ -102,6 +105,18 @@ describe('ChainMonitor', () => {
     await expectEventually(() => expect(monitor!.status().height).toBe(13));
     expect(log.events.map((e) => e.metadata.host ?? null)).toEqual([null, 'other']);
     expect(monitor.status().version).toEqual(V2);
+  });
+
+  it('records an invalid upgrade plan once while it stays, though Params keep answering well', async () => {
+    const chain = new FakeChain();
+    chain.planAnswer = QueryCurrentPlanResponse.encode({ plan: Plan.fromPartial({ name: '../../etc', height: 900n, info: '' }) }).finish();
+    const log = new MemoryLog();
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings, logger, host: 'h' });
+    await monitor.start();
+    chain.height = 30; // four safety-net heights after the start: Params and plan queried at each
+    await expectEventually(() => expect(monitor!.status().height).toBe(30));
+    expect(log.events.map((e) => e.type)).toEqual(['VersionChanged', 'ChainAnomaly']);
+    expect(log.events[1]!.data).toMatchObject({ kind: 'invalid_upgrade_plan', height: 10 });
   });
 
   it('fails over in configured order when an endpoint stops answering', async () => {
