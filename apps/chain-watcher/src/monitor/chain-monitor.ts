@@ -174,7 +174,9 @@ export class ChainMonitor {
 
   private async drain(): Promise<void> {
     try {
-      for (let next = nextBlock(this.processed, this.target, this.settings.maxGapScan); next && this.running; next = nextBlock(this.processed, this.target, this.settings.maxGapScan)) {
+      for (;;) {
+        const next = nextBlock(this.processed, this.target, this.settings.maxGapScan);
+        if (!next || !this.running) break;
         if (next.skipped) this.log.warn(next.skipped, 'gap larger than the scan bound: blocks skipped, Params queried at the first scanned block');
         await this.processBlock(next);
       }
