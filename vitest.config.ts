@@ -17,6 +17,7 @@ const alias = {
   '@fleetvisor/platform/cli': path.resolve(__dirname, 'libs/platform/src/cli/index.ts'),
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
+  '@fleetvisor/lava': path.resolve(__dirname, 'libs/lava/src/index.ts'),
 };
 const roots = ['apps/**', 'libs/**', 'test/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import { createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import type { WatcherHealth } from './chain-watcher';
-import { deleteTestStreams, version } from './testing/watcher-harness';
+import { deleteTestStreams, version } from '../test/watcher-harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BLOCK_MS = 300;

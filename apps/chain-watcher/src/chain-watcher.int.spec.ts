@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
-import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from './testing/watcher-harness';
+import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
 const BLOCK_MS = 200;
 const V1 = version('0.21.0', '0.20.0');

@@ -1,34 +1,38 @@
-// The Nest shell of the chain-watcher: FleetCoreModule (log, bus, relay) plus one service that
-// builds the plain ChainWatcher from the core's parts, and the health/metrics HTTP server.
-import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
-import { FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messaging';
+// The Nest shell of the chain-watcher, its one composition root: FleetCoreModule (log, bus, relay),
+// the seams (chain client, chain log, leader locks) as providers, the plain ChainWatcher built from
+// them, the lifecycle that starts it with the health/metrics HTTP server, and the controller that
+// serves its commands on the Fleet transport. Tests override the seams by their tokens.
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EventStore, EventStoreConnection } from '@fleetvisor/event-store';
+import { FLEET_COMMAND_BUS, FLEET_EVENT_STORE, FLEET_EVENT_STORE_CONNECTION, FLEET_LOGGER, FleetCoreModule, type CommandBus, type FleetCoreOptions } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
-import { ChainWatcher } from './chain-watcher';
+import { ChainWatcher, type ChainConnectors, type LeaderLocks } from './chain-watcher';
+import { ChainWatcherController } from './chain-watcher.controller';
 import type { ChainWatcherConfig } from './config';
-import { startHealthServer, type HealthHttpServer } from './infra/http-server';
-import { ChainWatcherMetrics } from './infra/metrics';
+import { CosmjsConnector } from './connection/cosmjs-connector';
+import { startHealthServer, type HealthHttpServer } from './health/http-server';
+import { ChainWatcherMetrics } from './health/metrics';
+import type { ChainLogStore } from './recording/chain-log';
+import { PostgresChainLog } from './recording/postgres-chain-log';
 
 export const CHAIN_WATCHER_CONFIG = 'CHAIN_WATCHER_CONFIG';
+/** ChainConnectors: the chain client of each chain (CosmJS against its endpoints). */
+export const CHAIN_CONNECTORS = 'CHAIN_CONNECTORS';
+/** ChainLogStore: the streams chain-<chainId> (Postgres event log). */
+export const CHAIN_LOG = 'CHAIN_LOG';
+/** LeaderLocks: one leader lock per chain (Postgres advisory locks). */
+export const CHAIN_LEADER_LOCKS = 'CHAIN_LEADER_LOCKS';
 
-@Injectable()
-export class ChainWatcherService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly metrics = new ChainWatcherMetrics();
-  readonly watcher: ChainWatcher;
+/** Starts the watcher and the health/metrics server with the app; stops them before the core closes. */
+export class ChainWatcherLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private http: HealthHttpServer | undefined;
 
   constructor(
-    @Inject(FLEET_CORE) private readonly core: FleetCore,
+    @Inject(ChainWatcher) private readonly watcher: ChainWatcher,
+    @Inject(ChainWatcherMetrics) private readonly metrics: ChainWatcherMetrics,
     @Inject(CHAIN_WATCHER_CONFIG) private readonly config: ChainWatcherConfig,
-  ) {
-    this.watcher = new ChainWatcher({
-      config,
-      store: core.store,
-      leaderLock: (name, opts) => core.eventStore.leaderLock(name, opts),
-      commands: core.commands,
-      logger: core.logger,
-      metrics: this.metrics,
-    });
-  }
+    @Inject(FLEET_LOGGER) private readonly logger: Logger,
+  ) {}
 
   get httpPort(): number | undefined {
     return this.http?.port;
@@ -40,26 +44,65 @@ export class ChainWatcherService implements OnApplicationBootstrap, BeforeApplic
       port: this.config.httpPort,
       health: () => this.watcher.health(),
       registry: this.metrics.registry,
-      logger: this.core.logger,
+      logger: this.logger,
     });
     await this.watcher.start();
   }
 
-  // Before the core closes (its onApplicationShutdown): leadership and locks go first.
+  // The transport has stopped serving by now; leadership and locks go before the core closes.
   async beforeApplicationShutdown(): Promise<void> {
     await this.watcher.stop();
     await this.http?.close();
   }
 }
 
+export interface ChainWatcherModuleOptions {
+  /** Default: the core's logger, made from the configuration. */
+  logger?: Logger;
+  /** Outbox relay tuning (default: `config.relay`). */
+  relay?: FleetCoreOptions['relay'];
+  /** Process metrics (CPU, memory, event loop) on /metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
 @Module({})
 export class ChainWatcherModule {
-  static register(config: ChainWatcherConfig, logger: Logger): DynamicModule {
+  static forRoot(config: ChainWatcherConfig, options: ChainWatcherModuleOptions = {}): DynamicModule {
     return {
       module: ChainWatcherModule,
-      imports: [FleetCoreModule.forRoot({ serviceName: 'chain-watcher', config: config.core, logger, relay: config.relay, migrations: 'apply' })],
-      providers: [{ provide: CHAIN_WATCHER_CONFIG, useValue: config }, ChainWatcherService],
-      exports: [ChainWatcherService],
+      imports: [
+        FleetCoreModule.forRoot({
+          serviceName: 'chain-watcher',
+          config: config.core,
+          ...(options.logger ? { logger: options.logger } : {}),
+          relay: options.relay ?? config.relay,
+          migrations: 'apply',
+        }),
+      ],
+      controllers: [ChainWatcherController],
+      providers: [
+        { provide: CHAIN_WATCHER_CONFIG, useValue: config },
+        { provide: ChainWatcherMetrics, useFactory: () => new ChainWatcherMetrics({ defaultMetrics: options.defaultMetrics ?? true }) },
+        {
+          provide: CHAIN_CONNECTORS,
+          useFactory: (metrics: ChainWatcherMetrics): ChainConnectors => (chainId) =>
+            new CosmjsConnector({ timeoutMs: config.rpcTimeoutMs, onCall: (_endpoint, method) => metrics.rpcCall(chainId, method) }),
+          inject: [ChainWatcherMetrics],
+        },
+        { provide: CHAIN_LOG, useFactory: (store: EventStore): ChainLogStore => new PostgresChainLog(store), inject: [FLEET_EVENT_STORE] },
+        {
+          provide: CHAIN_LEADER_LOCKS,
+          useFactory: (connection: EventStoreConnection): LeaderLocks => (name, opts) => connection.leaderLock(name, opts),
+          inject: [FLEET_EVENT_STORE_CONNECTION],
+        },
+        {
+          provide: ChainWatcher,
+          useFactory: (log: ChainLogStore, leaderLock: LeaderLocks, connector: ChainConnectors, commands: CommandBus, logger: Logger, metrics: ChainWatcherMetrics) =>
+            new ChainWatcher({ config, log, leaderLock, connector, commands, logger, metrics }),
+          inject: [CHAIN_LOG, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics],
+        },
+        ChainWatcherLifecycle,
+      ],
     };
   }
 }

@@ -1,27 +1,31 @@
 // The chain-watcher of one process: for every configured chain a leadership (one replica acts per
-// chain) whose leader runs a ChainMonitor; the `status` command (any replica answers, asking each
-// chain's leader); health for /healthz. Plain class: the Nest module and tests build it from parts.
-import { ChainLeaderStatus, ChainStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
-import type { LeaderLock, EventStore } from '@fleetvisor/event-store';
+// chain) whose leader runs a ChainMonitor; what `chain-watcher.status` answers (any replica: what
+// it leads itself, and each other chain's leader asked over the bus); health for /healthz. Plain
+// class: the Nest module builds it from its seams, the controller calls it.
+import { ChainLeaderStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
+import type { LeaderLock } from '@fleetvisor/event-store';
 import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { ChainWatcherConfig } from './config';
-import { ChainLeadership } from './domain/chain-leadership';
-import { ChainMonitor } from './domain/chain-monitor';
-import type { ChainConnector } from './domain/chain-rpc';
-import { CosmjsConnector } from './infra/cosmjs-connector';
-import type { ChainWatcherMetrics } from './infra/metrics';
-import { PostgresChainLog } from './infra/postgres-chain-log';
+import type { ChainConnector } from './connection/chain-rpc';
+import { ChainLeadership } from './leadership/chain-leadership';
+import { ChainMonitor, type ChainMetricsSink } from './monitor/chain-monitor';
+import type { ChainLogStore } from './recording/chain-log';
+
+/** The leader lock of a name (a Postgres advisory lock on its own connection). */
+export type LeaderLocks = (name: string, opts: { healthCheckIntervalMs: number }) => LeaderLock;
+
+/** The chain client of a chain. */
+export type ChainConnectors = (chainId: string) => ChainConnector;
 
 export interface ChainWatcherDeps {
   config: ChainWatcherConfig;
-  store: EventStore;
-  leaderLock(name: string, opts: { healthCheckIntervalMs: number }): LeaderLock;
-  commands: CommandBus;
+  log: ChainLogStore;
+  leaderLock: LeaderLocks;
+  commands: Pick<CommandBus, 'serve' | 'request'>;
   logger: Logger;
-  metrics: ChainWatcherMetrics;
-  /** Default: CosmJS against the real endpoints. */
-  connector?(chainId: string): ChainConnector;
+  metrics: ChainMetricsSink & { isLeader(chainId: string, leading: boolean): void };
+  connector: ChainConnectors;
 }
 
 export interface ChainHealth {
@@ -42,7 +46,6 @@ export const chainLockName = (chainId: string): string => `chain-watcher:${chain
 export class ChainWatcher {
   private readonly leaderships = new Map<string, ChainLeadership>();
   private readonly monitors = new Map<string, ChainMonitor>();
-  private statusServer: CommandServer | undefined;
   private readonly log: Logger;
 
   constructor(private readonly deps: ChainWatcherDeps) {
@@ -51,11 +54,8 @@ export class ChainWatcher {
 
   async start(): Promise<void> {
     const { config } = this.deps;
-    const chainLog = new PostgresChainLog(this.deps.store);
     for (const chain of config.chains) {
-      const connector =
-        this.deps.connector?.(chain.chainId) ??
-        new CosmjsConnector({ timeoutMs: config.rpcTimeoutMs, onCall: (_endpoint, method) => this.deps.metrics.rpcCall(chain.chainId, method) });
+      const connector = this.deps.connector(chain.chainId);
       const leadership = new ChainLeadership({
         chainId: chain.chainId,
         lock: this.deps.leaderLock(chainLockName(chain.chainId), { healthCheckIntervalMs: config.leaderHealthCheckMs }),
@@ -67,7 +67,7 @@ export class ChainWatcher {
             chainId: chain.chainId,
             endpoints: chain.endpoints,
             connector,
-            log: chainLog,
+            log: this.deps.log,
             settings: {
               safetyNetBlocks: config.safetyNetBlocks,
               pollIntervalMs: config.pollIntervalMs,
@@ -85,6 +85,10 @@ export class ChainWatcher {
           try {
             await monitor.start();
             this.monitors.set(chain.chainId, monitor);
+            // Served by hand, not by a @MessagePattern: it is addressed to the chain
+            // (<root>.cmd.chain-watcher.<chainId>.leader-status) and served only while this replica
+            // leads it, and the Nest transport binds neither instance subjects nor handlers that come
+            // and go with leadership.
             server = this.deps.commands.serve(ChainLeaderStatus, async () => monitor.status(), { instance: chain.chainId });
             await server.ready;
           } catch (e) {
@@ -104,14 +108,11 @@ export class ChainWatcher {
       });
       this.leaderships.set(chain.chainId, leadership);
     }
-    this.statusServer = this.deps.commands.serve(ChainStatus, (req) => this.status(req.chainId));
-    await this.statusServer.ready;
     for (const l of this.leaderships.values()) l.start();
     this.log.info({ chains: config.chains.map((c) => c.chainId) }, 'chain-watcher started: competing for leadership of each chain');
   }
 
   async stop(): Promise<void> {
-    await this.statusServer?.stop();
     await Promise.allSettled([...this.leaderships.values()].map((l) => l.stop()));
   }
 

@@ -1,34 +1,7 @@
 // Entry point of the chain-watcher (`fleetvisor chain-watcher run`, or
 // `node bin/run-ts.js apps/chain-watcher/src/main.ts chain-watcher run`).
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { createLogger, defineCliCommand, PinoNestLogger, runMain, type CliCommand } from '@fleetvisor/platform';
-import { ChainWatcherModule, ChainWatcherService } from './chain-watcher.module';
-import { loadChainWatcherConfig } from './config';
+import { runMain } from '@fleetvisor/platform';
+import { runCommand } from './commands/run.command';
 
-const runCommand = defineCliCommand({
-  path: ['chain-watcher', 'run'],
-  summary: 'Watch the configured chains for the whole fleet (one leader per chain across replicas)',
-  description:
-    'Follows each chain in FLEETVISOR_CHAINS over CometBFT RPC (WebSocket, polling while it is down), appends ' +
-    'VersionChanged, UpgradePlanned and ChainAnomaly to stream chain-<chainId>, serves `fleetvisor chain status`, ' +
-    'and answers GET /healthz and GET /metrics on FLEETVISOR_CHAIN_WATCHER_HTTP_PORT. Replicas may run side by side: ' +
-    'each chain is led by one of them. See apps/chain-watcher/README.md for every setting. Stop with Ctrl-C.',
-  options: {},
-  examples: ["FLEETVISOR_CHAINS='lava-testnet-2=http://127.0.0.1:26657,http://backup:26657' fleetvisor chain-watcher run"],
-  async run({ io }) {
-    const config = loadChainWatcherConfig();
-    const logger = createLogger({ name: 'chain-watcher', level: config.core.logLevel, format: config.core.logFormat, stream: 'stderr' });
-    const app = await NestFactory.createApplicationContext(ChainWatcherModule.register(config, logger), { logger: new PinoNestLogger(logger), abortOnError: false });
-    await app.init();
-    const service = app.get(ChainWatcherService);
-    logger.info({ httpPort: service.httpPort, host: config.core.host }, 'chain-watcher running; Ctrl-C stops');
-    const signal = await io.interrupted;
-    logger.info({ signal }, 'shutting down');
-    await app.close();
-  },
-});
-
-const COMMANDS: readonly CliCommand[] = [runCommand] as unknown as CliCommand[];
-
-runMain('fleetvisor', COMMANDS, 'fleetvisor chain-watcher — one watch of each chain for the whole fleet.');
+runMain('fleetvisor', [runCommand], 'fleetvisor chain-watcher — one watch of each chain for the whole fleet.');

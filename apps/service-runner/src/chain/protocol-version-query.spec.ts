@@ -26,3 +26,15 @@ describe('QueryParamsResponse decoding', () => {
     expect(() => decodeParamsResponse(new Uint8Array())).toThrow(/unusable/);
   });
 });
+
+describe('QueryParamsResponse decoding: bytes that are not a QueryParamsResponse', () => {
+  it('is a clear error naming the wire problem, never a version', () => {
+    const good = encode(['0.23.2', '0.22.0', '0.23.1', '0.21.0']);
+    expect(() => decodeParamsResponse(good.subarray(0, good.length - 2))).toThrow(/Params answer is malformed/);
+    // Params sent as a varint: the lenient reader skipped it and reported empty version fields.
+    expect(() => decodeParamsResponse(Uint8Array.from([(1 << 3) | 0, 5]))).toThrow(/malformed: params has wire type 0/);
+    const badUtf8 = new BinaryWriter().uint32((1 << 3) | 2).bytes(Uint8Array.from([0xff, 0xfe])).finish();
+    const params = new BinaryWriter().uint32((1 << 3) | 2).bytes(badUtf8).finish();
+    expect(() => decodeParamsResponse(new BinaryWriter().uint32((1 << 3) | 2).bytes(params).finish())).toThrow(/providerTarget is not valid UTF-8/);
+  });
+});

@@ -2,8 +2,7 @@
 // with an exact expected version (WrongExpectedVersionError when another replica got there first).
 import { streamName, type EventEnvelope } from '@fleetvisor/contracts';
 import type { EventStore } from '@fleetvisor/event-store';
-import { foldChainLog, type ChainLogState } from '../domain/chain-log';
-import type { ChainLogStore } from '../domain/chain-monitor';
+import { foldChainLog, type ChainLogState, type ChainLogStore } from './chain-log';
 
 export class PostgresChainLog implements ChainLogStore {
   constructor(private readonly store: EventStore) {}

@@ -2,8 +2,8 @@
 // failed endpoint costs nothing to leave), NewBlock through Comet38Client.subscribeNewBlock on
 // our SocketRpcClient. Every call is bounded by the RPC timeout and counted by method.
 import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
-import type { BlockEvent, BlockHandlers, BlockSubscription, ChainConnector, ChainRpc, RpcMethod } from '../domain/chain-rpc';
-import { RpcAnswerError } from '../domain/chain-rpc';
+import type { BlockEvent, BlockHandlers, BlockSubscription, ChainConnector, ChainRpc, RpcMethod } from './chain-rpc';
+import { RpcAnswerError } from './chain-rpc';
 import { SocketRpcClient } from './socket-rpc-client';
 
 export interface CosmjsConnectorOptions {

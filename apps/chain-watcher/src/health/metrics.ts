@@ -1,8 +1,8 @@
 // Prometheus metrics of the chain-watcher (prom-client, one registry per process), labelled by
 // chain. Leadership is per replica: chain_watcher_leader is 1 on the replica that acts for a chain.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RpcMethod } from '../domain/chain-rpc';
-import type { ChainMetricsSink } from '../domain/chain-monitor';
+import type { RpcMethod } from '../connection/chain-rpc';
+import type { ChainMetricsSink } from '../monitor/chain-monitor';
 
 export class ChainWatcherMetrics implements ChainMetricsSink {
   readonly registry = new Registry();

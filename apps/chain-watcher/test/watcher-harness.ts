@@ -1,16 +1,20 @@
-// Test harness for the chain-watcher's int tests: a watcher (FleetCore with the relay + ChainWatcher)
-// on a test database and test bus names, a NATS subscriber recording the chain events that reach
-// the bus, and helpers to read the chain stream. Only tests and the benchmark import it (it takes
-// the CoreConfig from the test harness rather than importing @fleetvisor/testing itself).
+// Test harness for the chain-watcher's int tests: a watcher (the service's Nest microservice: its
+// FleetCore with the relay, the ChainWatcher, the transport) on a test database and test bus names,
+// a NATS subscriber recording the chain events that reach the bus, and helpers to read the chain
+// stream. Only tests import it (it takes the CoreConfig from the test harness rather than importing
+// @fleetvisor/testing itself).
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fleetEvents, sameProtocolVersion, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
-import { deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import type { INestMicroservice } from '@nestjs/common';
+import { createFleetMicroservice, deadLetterStreamName, FLEET_CORE, type FleetCore } from '@fleetvisor/messaging';
 import type { CoreConfig } from '@fleetvisor/platform';
-import { ChainWatcher } from '../chain-watcher';
-import type { ChainWatcherConfig, WatchedChain } from '../config';
-import { ChainWatcherMetrics } from '../infra/metrics';
+import { ChainWatcher } from '../src/chain-watcher';
+import { ChainWatcherModule } from '../src/chain-watcher.module';
+import type { ChainWatcherConfig, WatchedChain } from '../src/config';
+import { ChainWatcherMetrics } from '../src/health/metrics';
 
 export interface RunningWatcher {
+  app: INestMicroservice;
   core: FleetCore;
   watcher: ChainWatcher;
   metrics: ChainWatcherMetrics;
@@ -38,26 +42,20 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], override
 }
 
 export async function startWatcher(config: ChainWatcherConfig): Promise<RunningWatcher> {
-  const core = await FleetCore.open({ serviceName: 'chain-watcher', config: config.core, relay: config.relay ? { idleIntervalMs: 10, standbyRetryMs: 200 } : false });
-  core.start();
-  const metrics = new ChainWatcherMetrics({ defaultMetrics: false });
-  const watcher = new ChainWatcher({
-    config,
-    store: core.store,
-    leaderLock: (name, opts) => core.eventStore.leaderLock(name, opts),
-    commands: core.commands,
-    logger: core.logger,
-    metrics,
-  });
-  await watcher.start();
+  const module = ChainWatcherModule.forRoot(config, { relay: config.relay ? { idleIntervalMs: 10, standbyRetryMs: 200 } : false, defaultMetrics: false });
+  const app = await createFleetMicroservice(module, { serviceName: 'chain-watcher', nest: { logger: false } });
+  try {
+    await app.listen();
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
   return {
-    core,
-    watcher,
-    metrics,
-    stop: async () => {
-      await watcher.stop();
-      await core.close();
-    },
+    app,
+    core: app.get<FleetCore>(FLEET_CORE),
+    watcher: app.get(ChainWatcher),
+    metrics: app.get(ChainWatcherMetrics),
+    stop: () => app.close(),
   };
 }
 

@@ -8,7 +8,7 @@
 import WebSocket from 'ws';
 import { Stream, type Listener } from 'xstream';
 import type { RpcStreamingClient, SubscriptionEvent } from '@cosmjs/tendermint-rpc/build/rpcclients/rpcclient';
-import type { BlockEvent } from '../domain/chain-rpc';
+import type { BlockEvent } from './chain-rpc';
 
 type JsonRpcRequest = Parameters<RpcStreamingClient['execute']>[0];
 type JsonRpcSuccessResponse = Awaited<ReturnType<RpcStreamingClient['execute']>>;

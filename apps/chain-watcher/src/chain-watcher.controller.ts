@@ -1,0 +1,18 @@
+// The chain-watcher's commands on the bus (fleet.cmd.chain-watcher.<verb>): each handler hands the
+// validated request to ChainWatcher.
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ChainStatus, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import type { FleetCommandPattern } from '@fleetvisor/messaging';
+import { ChainWatcher } from './chain-watcher';
+
+@Controller()
+export class ChainWatcherController {
+  constructor(@Inject(ChainWatcher) private readonly watcher: ChainWatcher) {}
+
+  /** Any replica answers, with each chain as its leader sees it. */
+  @MessagePattern<FleetCommandPattern>(ChainStatus)
+  status(@Payload() req: CommandRequestOf<typeof ChainStatus>): Promise<CommandResultOf<typeof ChainStatus>> {
+    return this.watcher.status(req.chainId);
+  }
+}

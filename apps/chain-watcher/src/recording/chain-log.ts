@@ -1,0 +1,85 @@
+// What the log says about one chain (stream chain-<chainId>): the state folded from its events
+// (evolve), and the seam that reads and appends it. The watcher keeps no state of its own: after a
+// restart or a failover it folds the stream again, so an unchanged version is never announced twice.
+import {
+  ChainAnomaly,
+  newEventFor,
+  sameProtocolVersion,
+  truncateRaw,
+  UpgradePlanned,
+  VersionChanged,
+  type ChainAnomalyKind,
+  type EventData,
+  type EventEnvelope,
+  type EventMetadata,
+  type ProtocolVersion,
+  type RecordedEvent,
+} from '@fleetvisor/contracts';
+import { planKey } from './upgrade-plan';
+
+export interface ChainLogState {
+  /** Events in the stream: the expected version of the next append. */
+  streamVersion: number;
+  /** Last announced version (null before the first). */
+  version: ProtocolVersion | null;
+  versionHeight: number | undefined;
+  /** planKey of every plan already announced. */
+  plans: Set<string>;
+}
+
+/** The stream of one chain in the log. */
+export interface ChainLogStore {
+  load(chainId: string): Promise<ChainLogState>;
+  /** Appends at exactly `expectedVersion`; throws WrongExpectedVersionError otherwise. Returns the new version. */
+  append(chainId: string, events: EventEnvelope[], expectedVersion: number): Promise<number>;
+}
+
+export const emptyChainLog = (): ChainLogState => ({ streamVersion: 0, version: null, versionHeight: undefined, plans: new Set() });
+
+/** The state after one more event of the stream (streamVersion is the caller's: it counts appends). */
+export function evolveChainLog(state: ChainLogState, event: Pick<EventEnvelope, 'type' | 'data'>): ChainLogState {
+  if (event.type === VersionChanged.type) {
+    const d = event.data as EventData<typeof VersionChanged>;
+    return { ...state, version: d.current, versionHeight: d.height };
+  }
+  if (event.type === UpgradePlanned.type) {
+    return { ...state, plans: new Set(state.plans).add(planKey(event.data as EventData<typeof UpgradePlanned>)) };
+  }
+  return state;
+}
+
+export function foldChainLog(events: readonly RecordedEvent[], currentVersion: number): ChainLogState {
+  return { ...events.reduce(evolveChainLog, emptyChainLog()), streamVersion: currentVersion };
+}
+
+/** Where and by whom an answer of the chain was observed. */
+export interface Observation {
+  chainId: string;
+  height: number;
+  /** Redacted endpoint that answered. */
+  endpoint: string;
+  metadata: EventMetadata;
+}
+
+export function anomalyEvent(obs: Observation, kind: ChainAnomalyKind, reason: string, raw: unknown): { event: EventEnvelope; raw: string } {
+  const rawText = truncateRaw(raw);
+  const data: EventData<typeof ChainAnomaly> = {
+    chainId: obs.chainId,
+    ...(obs.height >= 1 ? { height: obs.height } : {}),
+    endpoint: obs.endpoint,
+    kind,
+    raw: rawText,
+    reason: reason.slice(0, 2000) || kind,
+  };
+  return { event: newEventFor(ChainAnomaly, data, obs.metadata), raw: rawText };
+}
+
+/** What a valid protocol version read at a height means for the log. */
+export type VersionDecision = { kind: 'unchanged' } | { kind: 'changed'; event: EventEnvelope; current: ProtocolVersion };
+
+/** A version equal to the last announced is nothing; a different one is a VersionChanged at the observed height. */
+export function decideVersion(state: Pick<ChainLogState, 'version'>, obs: Observation, current: ProtocolVersion): VersionDecision {
+  if (state.version && sameProtocolVersion(state.version, current)) return { kind: 'unchanged' };
+  const event = newEventFor(VersionChanged, { chainId: obs.chainId, height: obs.height, previous: state.version, current }, obs.metadata);
+  return { kind: 'changed', event, current };
+}

@@ -1,0 +1,109 @@
+// Stand-ins for the chain-watcher's seams in unit tests: a chain (answers status, block results and
+// ABCI queries from tables; no WebSocket, so the watcher polls), the chain log in memory, leader
+// locks that are always free, and a NATS connection that loops requests back to this process's
+// subscriptions (so the real CommandBus, with its validation and reply shape, runs without a server).
+import { ErrorCode, type Msg, type NatsConnection } from 'nats';
+import { encodeLavaParamsResponse } from '@fleetvisor/devnet';
+import type { EventEnvelope, ProtocolVersion } from '@fleetvisor/contracts';
+import { WrongExpectedVersionError, type LeaderLock } from '@fleetvisor/event-store';
+import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
+import type { BlockEvent, ChainConnector, ChainRpc } from '../src/connection/chain-rpc';
+import { foldChainLog, type ChainLogStore } from '../src/recording/chain-log';
+
+export const V1: ProtocolVersion = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
+export const V2: ProtocolVersion = { providerTarget: '0.23.2', providerMin: '0.22.0', consumerTarget: '0.23.2', consumerMin: '0.22.0' };
+export const VERSION_CHANGE: BlockEvent = { type: 'lava_param_change', attributes: [{ key: 'param', value: 'Version' }] };
+
+export class FakeChain implements ChainConnector {
+  height = 10;
+  versionAt = new Map<number, ProtocolVersion>();
+  eventsAt = new Map<number, BlockEvent[]>();
+  paramsQueries: number[] = [];
+  planAnswer: Uint8Array = new Uint8Array(0);
+
+  constructor(readonly chainId = 'c1') {}
+
+  rpc(): ChainRpc {
+    return {
+      status: async () => ({ chainId: this.chainId, height: this.height, time: new Date() }),
+      blockEvents: async (h) => this.eventsAt.get(h) ?? [],
+      abciQuery: async (path, h) => {
+        if (path === LAVA_PARAMS_PATH) this.paramsQueries.push(h!);
+        let v = V1;
+        for (const [at, ver] of this.versionAt) if (at <= h!) v = ver;
+        return { value: path === LAVA_PARAMS_PATH ? encodeLavaParamsResponse(v) : this.planAnswer, height: h! };
+      },
+      close: () => undefined,
+    };
+  }
+
+  subscribe(): Promise<never> {
+    return Promise.reject(new Error('no WebSocket here'));
+  }
+}
+
+export class MemoryChainLog implements ChainLogStore {
+  events: EventEnvelope[] = [];
+  /** Runs once before the next append (another replica writing meanwhile). */
+  interloper: (() => void) | undefined;
+
+  async load() {
+    return foldChainLog(
+      this.events.map((e, i) => ({ ...e, streamVersion: i + 1, globalPosition: String(i), checkpoint: `1:${i}` })),
+      this.events.length,
+    );
+  }
+
+  async append(chainId: string, events: EventEnvelope[], expected: number): Promise<number> {
+    const run = this.interloper;
+    this.interloper = undefined;
+    run?.();
+    if (expected !== this.events.length) throw new WrongExpectedVersionError(`chain-${chainId}`, expected, this.events.length);
+    this.events.push(...events);
+    return this.events.length;
+  }
+}
+
+/** A lock nobody else holds. */
+export class FreeLeaderLock implements LeaderLock {
+  held = false;
+  async tryAcquire(): Promise<boolean> {
+    this.held = true;
+    return true;
+  }
+  async release(): Promise<void> {
+    this.held = false;
+  }
+  onLost(): void {}
+}
+
+type Callback = (err: Error | null, msg: Msg) => void;
+
+/** The NatsConnection calls CommandBus makes (subscribe, flush, request), looped back in memory. */
+export function loopbackNats(): NatsConnection {
+  const subscriptions = new Map<string, Callback>();
+  const nc = {
+    subscribe(subject: string, opts: { callback: Callback }) {
+      subscriptions.set(subject, opts.callback);
+      let closed = false;
+      return {
+        isClosed: () => closed,
+        drain: async () => {
+          closed = true;
+          if (subscriptions.get(subject) === opts.callback) subscriptions.delete(subject);
+        },
+      };
+    },
+    flush: async () => undefined,
+    request(subject: string, data: Uint8Array): Promise<{ data: Uint8Array }> {
+      const deliver = subscriptions.get(subject);
+      if (!deliver) return Promise.reject(Object.assign(new Error('no responders'), { code: ErrorCode.NoResponders }));
+      return new Promise((resolve) => {
+        const msg = { subject, data, headers: undefined, reply: '_INBOX.loopback', respond: (reply: Uint8Array) => (resolve({ data: reply }), true) };
+        deliver(null, msg as unknown as Msg);
+      });
+    },
+  };
+  // Only the calls above are made by CommandBus; the rest of the interface is never reached.
+  return nc as unknown as NatsConnection;
+}
