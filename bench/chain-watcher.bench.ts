@@ -1,5 +1,5 @@
 // Chain-watcher benchmark: `npm run bench:chain-watcher [-- --quick]` (or
-// `node bin/run-ts.js bench/chain-watcher.bench.ts [--quick]`).
+// `node bin/run-ts.js bench/chain-watcher.bench.ts [--quick]`); the chain-watcher runs compiled (`npm run build` first, done by the bench).
 //
 // One devnet chain (libs/devnet, real CometBFT JSON-RPC on loopback) producing a block every
 // second, one chain-watcher process (`chain-watcher run`, relay included) on its own database and
@@ -13,15 +13,14 @@
 //
 // Output: progress and a table on stderr; ONE JSON object as the last line of stdout.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { startDevnetChain } from '@fleetvisor/devnet';
 import { createTestDatabase, freePort, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
 import { summarize } from './lib/percentiles';
 import { textTable } from './lib/table';
 
-const ROOT = path.resolve(__dirname, '..');
 const LAVA_BLOCK_MS = 15_000;
 
 interface Options {
@@ -82,7 +81,8 @@ async function main(): Promise<void> {
     progress(`${opts.hosts} hosts subscribed; starting the chain-watcher process`);
 
     const port = await freePort();
-    watcher = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'apps/chain-watcher/src/main.ts'), 'chain-watcher', 'run'], {
+    const app = fleetvisorProcess(['chain-watcher', 'run']);
+    watcher = spawn(app.file, app.argv, {
       env: {
         // eslint-disable-next-line no-restricted-syntax -- the child inherits PATH, HOME
         ...process.env,

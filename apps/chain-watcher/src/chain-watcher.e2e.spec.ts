@@ -30,7 +30,7 @@ describe('chain-watcher processes', () => {
 
   const startReplica = async (host: string): Promise<Replica> => {
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'apps/chain-watcher/src/main.ts'), 'chain-watcher', 'run'], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/fleetvisor.js'), 'chain-watcher', 'run'], {
       env: { ...env, FLEETVISOR_HOST: host, FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
