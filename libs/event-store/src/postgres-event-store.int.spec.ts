@@ -220,6 +220,14 @@ describe('readStream', () => {
     expect(await store.readStream(stream, { fromVersion: 11 })).toEqual({ events: [], currentVersion: 10 });
     expect(await store.readStream(fresh())).toEqual({ events: [], currentVersion: 0 });
   });
+
+  it('streamVersions: the versions of every stream with a prefix, in one call', async () => {
+    const prefix = `host-sv${Date.now().toString(36)}`;
+    await store.appendToStream(`${prefix}-a`, pings(`${prefix}-a`, 3));
+    await store.appendToStream(`${prefix}-b`, pings(`${prefix}-b`, 1));
+    await store.appendToStream(`host-other${prefix}`, pings(`host-other${prefix}`, 2));
+    expect(await store.streamVersions(prefix)).toEqual(new Map([[`${prefix}-a`, 3], [`${prefix}-b`, 1]]));
+  });
 });
 
 // pg_snapshot_xmin is cluster-wide: a writing transaction open in another database (another test

@@ -109,6 +109,7 @@ const SQL = {
     ORDER BY e.stream_version
     LIMIT $3`,
   streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
+  streamVersions: 'SELECT stream_id, version FROM fv_streams WHERE starts_with(stream_id, $1)',
 } as const;
 
 /** A readAll batch before decoding (see readAll). */
@@ -365,6 +366,17 @@ export class PostgresEventStore implements EventStore {
   async streamVersion(stream: string): Promise<number> {
     const res = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
     return Number(res.rows[0]?.[0] ?? 0);
+  }
+
+  /**
+   * Current versions of every stream whose id starts with `prefix` (one statement): what a writer
+   * holding those streams' state in memory appends at (see handleCommand's `known`).
+   */
+  async streamVersions(prefix: string): Promise<Map<string, number>> {
+    const res = await this.pool.query(arrayQuery('fv_stream_versions', SQL.streamVersions, [prefix]));
+    const out = new Map<string, number>();
+    for (const row of res.rows as unknown[][]) out.set(String(row[0]), Number(row[1]));
+    return out;
   }
 
   /**

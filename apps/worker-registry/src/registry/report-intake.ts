@@ -26,7 +26,7 @@ import { publishDeadLetter, validationError } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { checkReport } from '../domain/report-decision';
 import { SCREEN_INVALID, SCREEN_SAME, type ScreenBatch, type ScreenedReport } from './report-screen';
-import type { ReportOutcome } from './worker-registry';
+import type { ReportOutcome } from './worker-reports';
 
 /** Consumer name of the registry's dead letters (`fleetvisor events dead-letters --consumer worker-registry`). */
 export const REPORT_DEAD_LETTER_CONSUMER = 'worker-registry';
