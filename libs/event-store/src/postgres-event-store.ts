@@ -157,7 +157,7 @@ export class PostgresEventStore implements EventStore {
       this.combiner = new AppendCombiner<PreparedAppend, AppendResult>({
         ...g,
         sendOne: (a) => this.sendAppend(a),
-        sendGroup: (as) => this.sendGroup(as),
+        sendGroup: (as) => this.sendCombined(as),
         isTransient: (e) => {
           const code = (e as { code?: string }).code;
           return code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED;
@@ -270,6 +270,21 @@ export class PostgresEventStore implements EventStore {
         if (failed === undefined) throw e;
         throw this.translateAppendError(e, prepared[failed]!.stream, prepared[failed]!.expected);
       }
+    }
+  }
+
+  /**
+   * A group of the combiner: fv_append_group, and when it asks for the careful path (an id stored
+   * already, an empty append) the same group again through fv_append_to_streams, as appendToStreams
+   * does. Splitting the group would cost a round trip and a commit per append, and ids stored
+   * already are what retried reports bring, most often when the server is slowest.
+   */
+  private async sendCombined(appends: readonly PreparedAppend[]): Promise<AppendResult[]> {
+    try {
+      return await this.sendGroup(appends);
+    } catch (e) {
+      if ((e as { code?: string }).code !== APPEND_GROUP_SLOW_PATH_SQLSTATE && !isStoredIdConflict(e)) throw e;
+      return this.sendGroup(appends, true);
     }
   }
 
