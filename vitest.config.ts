@@ -17,7 +17,7 @@ const alias = {
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
 };
-const roots = ['apps/**', 'libs/**', 'test/**'];
+const roots = ['apps/**', 'libs/**', 'test/**', 'bench/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];
 
 export default defineConfig({
