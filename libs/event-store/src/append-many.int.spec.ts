@@ -7,7 +7,7 @@ import { openEventStore, type EventStoreConnection } from './event-store-connect
 import { PostgresEventStore, type AppendedNotice } from './postgres-event-store';
 import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
 import { START_CHECKPOINT } from './types';
-import { pinged, pings, testCatalog } from './test-support/test-events';
+import { pinged, pings, testCatalog } from '../test/test-events';
 
 let db: TestDatabase;
 let conn: EventStoreConnection;

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
 import { CommandConflictError, handleCommand } from './command-handler';
 import { migrate } from './migrate';
 import { openEventStore, type EventStoreConnection } from './event-store-connection';
-import { pinged, testCatalog } from './test-support/test-events';
+import { pinged, testCatalog } from '../test/test-events';
 
 let db: TestDatabase;
 let conn: EventStoreConnection;

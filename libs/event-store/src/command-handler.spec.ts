@@ -4,7 +4,7 @@ import { CommandConflictError, handleCommand, type CommandHandlerStore } from '.
 import { WrongExpectedVersionError } from './errors';
 import { expectedVersionMatches } from './expected-version';
 import type { AppendOptions, AppendResult, ReadStreamResult } from './types';
-import { pinged } from './test-support/test-events';
+import { pinged } from '../test/test-events';
 
 /** An in-memory stream with the store's expected-version and idempotency rules; `interfere` appends as another writer before an append. */
 class MemoryStore implements CommandHandlerStore {

@@ -8,7 +8,7 @@ import { PostgresEventStore } from './postgres-event-store';
 import { DuplicateEventIdError, UnreadableEventError, WrongExpectedVersionError } from './errors';
 import { compareCheckpoints } from './checkpoint';
 import { START_CHECKPOINT } from './types';
-import { noted, pinged, pings, testCatalog } from './test-support/test-events';
+import { noted, pinged, pings, testCatalog } from '../test/test-events';
 
 let db: TestDatabase;
 let conn: EventStoreConnection;
