@@ -21,6 +21,7 @@ import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, typ
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
+import { LiveWorkers } from './registry/live-workers';
 import { ReportIntake } from './registry/report-intake';
 import { WorkerRegistry } from './registry/worker-registry';
 import { WorkerRegistryModule } from './worker-registry.module';
@@ -378,6 +379,9 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
     expect(listAfter.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired])).toEqual(listBefore.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired]));
     for (const a of agents) expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
     for (const a of agents) expect(truth((await ask(core.commands.request(WorkerInfo, { worker: a.name }))).threads)).toEqual(truth(a.threadInfos()));
+    // Each worker is loaded at its stream's version: its next append expects exactly that.
+    const live = app.get(LiveWorkers);
+    for (const a of agents) expect(live.get(a.name)!.version).toBe(await core.store.streamVersion(`worker-${a.name}`));
   });
 
   it('a rebuild of the projection from the log equals the live state', async () => {
