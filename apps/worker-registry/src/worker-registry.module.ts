@@ -88,7 +88,7 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
     {
       provide: RegistryStats,
       useFactory: (core: FleetCore, live: LiveWorkers, reports: WorkerReports, recorder: WorkerRecorder) =>
-        new RegistryStats(live, { reports: () => reports.handled, appends: () => recorder.appends, commits: () => core.store.groupCommitStats }, core.logger),
+        new RegistryStats(live, { reports: () => reports.handled, appends: () => recorder.appends, conflicts: () => recorder.conflicts, commits: () => core.store.groupCommitStats }, core.logger),
       inject: [FLEET_CORE, LiveWorkers, WorkerReports, WorkerRecorder],
     },
     {

@@ -11,6 +11,8 @@ export interface RegistryCounters {
   reports(): number;
   /** Appends that wrote events so far. */
   appends(): number;
+  /** Appends refused at a stale stream version so far. */
+  conflicts(): number;
   /** The event store's group-commit counters (undefined when it has none). */
   commits(): Readonly<AppendCombinerStats> | undefined;
 }
@@ -19,7 +21,7 @@ export class RegistryStats {
   private timer: NodeJS.Timeout | undefined;
   private loopDelay: IntervalHistogram | undefined;
   private at = 0;
-  private last = { reports: 0, appends: 0, sends: 0, sendMs: 0 };
+  private last = { reports: 0, appends: 0, conflicts: 0, sends: 0, sendMs: 0, split: 0 };
   private readonly log: Logger;
 
   constructor(
@@ -50,9 +52,16 @@ export class RegistryStats {
     this.loopDelay = undefined;
   }
 
-  private current(): { reports: number; appends: number; sends: number; sendMs: number } {
+  private current(): typeof this.last {
     const c = this.counters.commits();
-    return { reports: this.counters.reports(), appends: this.counters.appends(), sends: c?.sends ?? 0, sendMs: c?.sendMs ?? 0 };
+    return {
+      reports: this.counters.reports(),
+      appends: this.counters.appends(),
+      conflicts: this.counters.conflicts(),
+      sends: c?.sends ?? 0,
+      sendMs: c?.sendMs ?? 0,
+      split: c?.split ?? 0,
+    };
   }
 
   private logLine(): void {
@@ -74,6 +83,9 @@ export class RegistryStats {
         appendsPerSec: Math.round((cur.appends - this.last.appends) / seconds),
         commitsPerSec: Math.round(sends / seconds),
         commitMsAvg: Math.round((cur.sendMs - this.last.sendMs) / Math.max(1, sends)),
+        // Groups the log refused and that went one append at a time, and appends at a stale version.
+        splitGroups: cur.split - this.last.split,
+        conflicts: cur.conflicts - this.last.conflicts,
         ...(this.loopDelay ? { loopDelayP99Ms: Math.round(this.loopDelay.percentile(99) / 1e6) } : {}),
         heapMb: Math.round(m.heapUsed / 1048576),
         heapTotalMb: Math.round(m.heapTotal / 1048576),

@@ -27,6 +27,8 @@ export function decided(agg: WorkerState, events: EventEnvelope[]): WorkerDecisi
 export class WorkerRecorder {
   /** Appends that wrote events, since the registry started (for its stats line). */
   appends = 0;
+  /** Appends refused because the worker's stream had moved (each decided again on the log). */
+  conflicts = 0;
   private readonly log: Logger;
 
   constructor(
@@ -51,7 +53,10 @@ export class WorkerRecorder {
       // A worker not in memory is taken as a new stream; one that has events (removed, then back)
       // costs a conflict and a read.
       known: { state: before?.agg, version: before?.version ?? 0 },
-      onConflict: (e) => this.log.info({ worker: name, expected: e.expected, actual: e.actual }, 'worker stream moved since its state was taken: deciding again on the log'),
+      onConflict: (e) => {
+        this.conflicts++;
+        this.log.info({ worker: name, expected: e.expected, actual: e.actual }, 'worker stream moved since its state was taken: deciding again on the log');
+      },
     });
     if (result.appended > 0) this.appends++;
     if (result.reread) this.log.info({ worker: name, offered: result.events.length, appended: result.appended }, 'events already recorded; worker state re-read from the log');
