@@ -301,8 +301,8 @@ export class ReportIntake {
   /**
    * Replies are published together once per turn of the event loop: the NATS client writes to its
    * socket once per microtask checkpoint that published something, and replies published one by
-   * one as reports finish made that a socket write per report (a tenth of the registry's CPU at
-   * 5,000 reports/s). Gathered, a turn's replies go out in one write, at most a turn later.
+   * one as reports finish made that a socket write per report, a large share of the registry's CPU
+   * at its target report rate. Gathered, a turn's replies go out in one write, at most a turn later.
    */
   private respond(msg: Msg, reply: CommandReply): void {
     if (!msg.reply) return;
