@@ -19,7 +19,7 @@ const alias = {
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
   '@fleetvisor/lava': path.resolve(__dirname, 'libs/lava/src/index.ts'),
 };
-const roots = ['apps/**', 'libs/**', 'test/**'];
+const roots = ['apps/**', 'libs/**', 'test/**', 'bench/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];
 
 export default defineConfig({

@@ -1,7 +1,7 @@
 // Worker-registry benchmark: `npm run bench:worker-registry [-- --quick]`.
 //
 // The registry runs as a real process (`worker-registry run`, as in production); simulated sealing
-// workers (libs/devnet SealingLoad: 16 threads each walking the sealing flows, with errors) report
+// workers (bench/lib/sealing-load.ts SealingLoad: 16 threads each walking the sealing flows, with errors) report
 // to it over NATS from this process. Phases:
 //   1. nominal: 5,000 workers x 16 threads reporting every 10 s (500 reports/s), the issue's fleet;
 //   2. stress:  the same workers reporting every 960 ms (5,208 reports/s offered), the throughput target;
@@ -31,7 +31,6 @@ import {
   type EventEnvelope,
   type WorkerReport,
 } from '@fleetvisor/contracts';
-import { natsReportSender, SealingLoad, type LoadStats } from '@fleetvisor/devnet';
 import { openEventStore } from '@fleetvisor/event-store';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
@@ -41,6 +40,7 @@ import { emitResult, progress } from './lib/log';
 import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
+import { natsReportSender, SealingLoad, type LoadStats } from './lib/sealing-load';
 
 
 interface Options {

@@ -17,15 +17,14 @@ export interface WorkerRegistrySettings {
   statsLogIntervalMs: number;
   /**
    * V8 heap growth per full collection of `worker-registry run`, in percent (V8's own default grows
-   * by up to 4x; reports are short-lived garbage, so a small step keeps RSS close to the live heap).
+   * by several times; reports are short-lived garbage, so a small step keeps RSS close to the live heap).
    */
   heapGrowingPercent: number;
   /**
    * Parse and check reports on a worker thread, which also spots reports that repeat the worker's
-   * last one (report-screen.ts); false (default): on the event loop. Off by default: on the 2-core
-   * benchmark machine, where Postgres, NATS and the load generator use the second core, the thread
-   * cost ~80 MB of RSS and did not lower p99 (docs/benchmarks.md, "Worker registry"); it is for a
-   * registry with cores of its own.
+   * last one (report-screen.ts); false (default): on the event loop. Off by default: where Postgres
+   * and NATS share the registry's cores, the thread adds RSS without lowering p99 (docs/benchmarks.md,
+   * "Worker registry"); it is for a registry with cores of its own.
    */
   reportScreenThread: boolean;
 }

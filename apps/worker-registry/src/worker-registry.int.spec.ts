@@ -1,6 +1,9 @@
-// The registry against real Postgres and NATS, with agent stand-ins on the bus (the real agent
-// processes are exercised in worker-registry.e2e.spec.ts).
+// The registry against real Postgres and NATS, started as the service starts (its Nest module on
+// the Fleetvisor transport), with agent stand-ins on the bus (the real agent processes are
+// exercised in worker-registry.e2e.spec.ts).
+import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { INestMicroservice } from '@nestjs/common';
 import {
   WorkerDrain,
   WorkerErrors,
@@ -13,13 +16,16 @@ import {
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
-import { DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import { createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
-import { WorkerRegistryRuntime } from './registry/runtime';
-import { AgentStandIn } from './test-support/agent-stand-in';
+import { LiveWorkers } from './registry/live-workers';
+import { ReportIntake } from './registry/report-intake';
+import { WorkerRegistry } from './registry/worker-registry';
+import { WorkerRegistryModule } from './worker-registry.module';
+import { AgentStandIn } from '../test/agent-stand-in';
 
 const SETTINGS: WorkerRegistrySettings = {
   expirationMs: 60_000,
@@ -35,17 +41,26 @@ const SETTINGS: WorkerRegistrySettings = {
 let db: TestDatabase;
 const bus = testBusNames();
 let core: FleetCore;
-let runtime: WorkerRegistryRuntime;
+let app: INestMicroservice;
 let clockOffsetMs = 0;
 const clock = () => Date.now() + clockOffsetMs;
 const agents: AgentStandIn[] = [];
 
-async function startRuntime(): Promise<WorkerRegistryRuntime> {
-  const r = new WorkerRegistryRuntime(core, SETTINGS, { clock });
-  await r.start();
-  await r.serveCommands();
-  return r;
+/** The registry service as `worker-registry run` makes it, not yet listening (listen() loads it and serves). */
+function registryApp(): Promise<INestMicroservice> {
+  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS }, { relay: false, clock }), {
+    serviceName: 'worker-registry',
+    nest: { logger: false },
+  });
 }
+
+async function startRegistry(): Promise<INestMicroservice> {
+  const a = await registryApp();
+  await a.listen();
+  return a;
+}
+
+const registry = (): WorkerRegistry => app.get(WorkerRegistry);
 
 async function agent(name: string, threads: number, dest = `10.0.0.${agents.length + 1}:17890`): Promise<AgentStandIn> {
   const a = new AgentStandIn(core.commands, name, dest, threads);
@@ -81,12 +96,12 @@ function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
 beforeAll(async () => {
   db = await createTestDatabase('wreg');
   core = await FleetCore.open({ serviceName: 'worker-registry', config: testCoreConfig(db.url, bus), poolSize: 8 });
-  runtime = await startRuntime();
+  app = await startRegistry();
 });
 
 afterAll(async () => {
   for (const a of agents) await a.stopServing();
-  await runtime?.stop();
+  await app?.close();
   if (core) {
     for (const s of [bus.eventStreamName, deadLetterStreamName(bus.eventStreamName)]) await core.jsm.streams.delete(s).catch(() => undefined);
     await core.close();
@@ -97,7 +112,7 @@ afterAll(async () => {
 describe('worker-registry: reports', () => {
   it('registers workers, records transitions, and list/info match what the agents report', async () => {
     // This suite runs the registry with the report screen thread (e2e runs it without): it started.
-    expect(runtime.intake.screensOnThread).toBe(true);
+    expect(app.get(ReportIntake).screensOnThread).toBe(true);
     const a = await agent('w-a', 4);
     const b = await agent('w-b', 2);
     a.move(0, 'Allocated', { sectorId: 's-t01000-1' });
@@ -336,40 +351,42 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
   });
 
   it('a second registry stands by on the leader lock until the active one stops, then takes over', async () => {
-    const second = new WorkerRegistryRuntime(core, SETTINGS, { clock });
+    const second = await registryApp();
     let active = false;
-    const starting = second.start().then(() => (active = true));
+    const starting = second.listen().then(() => (active = true));
     // While the first is active, the second records nothing: a report is handled once.
     const a = agents[0]!;
     a.move(3, 'Allocated', { sectorId: 's-t01000-77' });
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 1 } });
     expect(active).toBe(false);
-    await runtime.stop();
+    await app.close();
     await expectEventually(() => expect(active).toBe(true), { timeoutMs: 10_000 });
     await starting;
-    await second.serveCommands();
-    runtime = second;
-    expect(runtime.registry.snapshot().get('w-a')!.threads.get(3)).toMatchObject({ state: 'Allocated', sectorId: 's-t01000-77' });
+    app = second;
+    expect(registry().snapshot().get('w-a')!.threads.get(3)).toMatchObject({ state: 'Allocated', sectorId: 's-t01000-77' });
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
   });
 
   it('restarted, the registry shows the same state, loaded from the projection of the log', async () => {
     const listBefore = (await ask(core.commands.request(WorkerList, {}))).workers.map(({ lastPing: _l, ...rest }) => rest);
-    const snapshot = runtime.registry.snapshot();
-    await runtime.stop();
-    runtime = await startRuntime();
-    const after = runtime.registry.snapshot();
+    const snapshot = registry().snapshot();
+    await app.close();
+    app = await startRegistry();
+    const after = registry().snapshot();
     expect(comparable(after)).toEqual(comparable(snapshot));
     // Counts come from the records until the next report (running vs waiting may differ before it).
     const listAfter = (await ask(core.commands.request(WorkerList, {}))).workers.map(({ lastPing: _l, ...rest }) => rest);
     expect(listAfter.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired])).toEqual(listBefore.map((w) => [w.name, w.threads, w.empty, w.paused, w.expired]));
     for (const a of agents) expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
     for (const a of agents) expect(truth((await ask(core.commands.request(WorkerInfo, { worker: a.name }))).threads)).toEqual(truth(a.threadInfos()));
+    // Each worker is loaded at its stream's version: its next append expects exactly that.
+    const live = app.get(LiveWorkers);
+    for (const a of agents) expect(live.get(a.name)!.version).toBe(await core.store.streamVersion(`worker-${a.name}`));
   });
 
   it('a rebuild of the projection from the log equals the live state', async () => {
-    const live = runtime.registry.snapshot();
-    await runtime.registry.projectionRunner!.whenCaughtUp();
+    const live = registry().snapshot();
+    await registry().projectionRunner!.whenCaughtUp();
     const projected = await loadWorkerAggregates(core.pool);
     const result = await core.eventStore.rebuild(new WorkerRegistryProjection(), undefined, { batchSize: 7 });
     expect(result.processed).toBeGreaterThan(30);

@@ -1,40 +1,128 @@
-// Nest shell of the worker-registry: FleetCoreModule (NATS, event store, command bus, relay), the
-// runtime over it (loaded before the transport starts serving), and the command controller.
-import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+// Nest shell of the worker-registry and its one composition root: FleetCoreModule (NATS, event
+// store, command bus, relay), the registry's plain classes as providers, and the command
+// controller. The registry loads (and waits for leadership) before the transport serves commands;
+// on shutdown the transport stops first, then the report intake and the registry, then the core.
+import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
 import { FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messaging';
 import type { WorkerRegistryConfig } from './config';
-import { WorkerRegistryRuntime } from './registry/runtime';
-import { WORKER_REGISTRY_RUNTIME, WorkerRegistryController } from './worker-registry.controller';
+import { WorkerTables } from './projection/worker-tables';
+import { LiveWorkers } from './registry/live-workers';
+import { RegistryLeadership } from './registry/registry-leadership';
+import { RegistryStats } from './registry/registry-stats';
+import { ReportIntake } from './registry/report-intake';
+import { WorkerControl } from './registry/worker-control';
+import { WorkerLiveness } from './registry/worker-liveness';
+import { WorkerQueries } from './registry/worker-queries';
+import { WorkerRecorder } from './registry/worker-recorder';
+import { WorkerRegistry } from './registry/worker-registry';
+import { WorkerReports } from './registry/worker-reports';
+import { WorkerRegistryController } from './worker-registry.controller';
 
-/** Starts the runtime with the app and stops it before the core closes. */
-class RuntimeLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(WORKER_REGISTRY_RUNTIME) private readonly runtime: WorkerRegistryRuntime) {}
+export interface WorkerRegistryModuleOptions {
+  /** Take part in the outbox relay election (default true). */
+  relay?: boolean;
+  /** Called when this registry loses its leader lock: the service must stop. */
+  onLeadershipLost?: () => void;
+  /** Time source of the registry (tests move it to expire workers). */
+  clock?: () => number;
+}
+
+/** Starts the registry, then the report intake, with the app; stops them before the core closes. */
+export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(WorkerRegistry) private readonly registry: WorkerRegistry,
+    @Inject(ReportIntake) private readonly intake: ReportIntake,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.runtime.start();
+    await this.registry.start();
+    await this.intake.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.runtime.stop();
+    await this.intake.stop();
+    await this.registry.stop();
   }
+}
+
+function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryModuleOptions): Provider[] {
+  const s = config.registry;
+  const clock = opts.clock ? { clock: opts.clock } : {};
+  return [
+    { provide: LiveWorkers, useFactory: () => new LiveWorkers() },
+    { provide: WorkerTables, useFactory: (core: FleetCore) => new WorkerTables(core.pool), inject: [FLEET_CORE] },
+    { provide: WorkerRecorder, useFactory: (core: FleetCore, live: LiveWorkers) => new WorkerRecorder(core.store, live, core.logger), inject: [FLEET_CORE, LiveWorkers] },
+    {
+      provide: WorkerReports,
+      useFactory: (core: FleetCore, live: LiveWorkers, recorder: WorkerRecorder) => new WorkerReports(live, recorder, { host: core.config.host, ...clock }),
+      inject: [FLEET_CORE, LiveWorkers, WorkerRecorder],
+    },
+    {
+      provide: WorkerControl,
+      useFactory: (core: FleetCore, live: LiveWorkers, recorder: WorkerRecorder) =>
+        new WorkerControl(live, recorder, core.commands, { host: core.config.host, agentTimeoutMs: s.agentTimeoutMs, ...clock }),
+      inject: [FLEET_CORE, LiveWorkers, WorkerRecorder],
+    },
+    {
+      provide: WorkerQueries,
+      useFactory: (core: FleetCore, live: LiveWorkers, tables: WorkerTables) => new WorkerQueries(live, core.store, tables, { expirationMs: s.expirationMs, ...clock }),
+      inject: [FLEET_CORE, LiveWorkers, WorkerTables],
+    },
+    {
+      provide: WorkerLiveness,
+      useFactory: (core: FleetCore, live: LiveWorkers, recorder: WorkerRecorder, tables: WorkerTables) =>
+        new WorkerLiveness(
+          live,
+          recorder,
+          tables,
+          { host: core.config.host, expirationMs: s.expirationMs, expiryCheckIntervalMs: s.expiryCheckIntervalMs, lastSeenFlushIntervalMs: s.lastSeenFlushIntervalMs, ...clock },
+          core.logger,
+        ),
+      inject: [FLEET_CORE, LiveWorkers, WorkerRecorder, WorkerTables],
+    },
+    {
+      provide: RegistryLeadership,
+      useFactory: (core: FleetCore) => new RegistryLeadership(core.eventStore, core.logger, opts.onLeadershipLost ? { onLost: opts.onLeadershipLost } : {}),
+      inject: [FLEET_CORE],
+    },
+    {
+      provide: RegistryStats,
+      useFactory: (core: FleetCore, live: LiveWorkers, reports: WorkerReports, recorder: WorkerRecorder) =>
+        new RegistryStats(live, { reports: () => reports.handled, appends: () => recorder.appends, conflicts: () => recorder.conflicts, commits: () => core.store.groupCommitStats }, core.logger),
+      inject: [FLEET_CORE, LiveWorkers, WorkerReports, WorkerRecorder],
+    },
+    {
+      provide: WorkerRegistry,
+      useFactory: (core: FleetCore, live: LiveWorkers, leadership: RegistryLeadership, liveness: WorkerLiveness, stats: RegistryStats) =>
+        new WorkerRegistry({ pool: core.pool, streams: core.store, live, leadership, liveness, stats, logger: core.logger, statsLogIntervalMs: s.statsLogIntervalMs }),
+      inject: [FLEET_CORE, LiveWorkers, RegistryLeadership, WorkerLiveness, RegistryStats],
+    },
+    {
+      provide: ReportIntake,
+      useFactory: (core: FleetCore, reports: WorkerReports) =>
+        new ReportIntake({
+          nc: core.nc,
+          js: core.js,
+          subjects: core.subjects,
+          logger: core.logger,
+          handle: (r) => reports.report(r),
+          handleScreened: (r) => reports.screened(r),
+          screenThread: s.reportScreenThread,
+        }),
+      inject: [FLEET_CORE, WorkerReports],
+    },
+    RegistryLifecycle,
+  ];
 }
 
 @Module({})
 export class WorkerRegistryModule {
-  static forRoot(config: WorkerRegistryConfig, opts: { relay?: boolean; onLeadershipLost?: () => void } = {}): DynamicModule {
+  static forRoot(config: WorkerRegistryConfig, opts: WorkerRegistryModuleOptions = {}): DynamicModule {
     return {
       module: WorkerRegistryModule,
       imports: [FleetCoreModule.forRoot({ serviceName: 'worker-registry', config: config.core, relay: opts.relay ?? true, poolSize: config.registry.poolSize })],
       controllers: [WorkerRegistryController],
-      providers: [
-        {
-          provide: WORKER_REGISTRY_RUNTIME,
-          useFactory: (core: FleetCore) =>
-            new WorkerRegistryRuntime(core, config.registry, opts.onLeadershipLost ? { onLeadershipLost: opts.onLeadershipLost } : {}),
-          inject: [FLEET_CORE],
-        },
-        RuntimeLifecycle,
-      ],
+      providers: registryProviders(config, opts),
     };
   }
 }

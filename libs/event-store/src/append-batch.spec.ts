@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContractViolationError } from '@fleetvisor/contracts';
 import { encodeAppendBatch } from './append-batch';
-import { noted, pinged, testCatalog } from './test-support/test-events';
+import { noted, pinged, testCatalog } from '../test/test-events';
 
 describe('encodeAppendBatch', () => {
   it('encodes valid events as one JSON array', () => {

@@ -39,7 +39,7 @@ describe('AppendCombiner', () => {
     expect(calls.map((c) => [c.kind, c.ids])).toEqual([['one', ['a']]]);
     calls[0]!.release();
     await expect(p).resolves.toBe('ok:a');
-    expect(combiner.stats).toEqual({ appends: 1, groups: 0, grouped: 0, split: 0 });
+    expect(combiner.stats).toEqual({ appends: 1, groups: 0, grouped: 0, split: 0, sends: 1, sendMs: expect.any(Number) });
   });
 
   it('groups the appends that wait for a free slot and gives each its own result', async () => {
@@ -73,6 +73,27 @@ describe('AppendCombiner', () => {
     expect(calls[2]!.ids).toEqual(['x2']);
     calls[2]!.release();
     await expect(x2).resolves.toBe('ok:x2');
+  });
+
+  it('never has two appends of one stream in flight: the second waits for the first to settle, even with a free slot', async () => {
+    const { combiner, calls, append, callsReach } = harness({ maxInFlight: 2 });
+    const x1 = combiner.submit(append('x1', 'x'));
+    const x2 = combiner.submit(append('x2', 'x'));
+    const y = combiner.submit(append('y'));
+    // Slot two takes y, which came after x2: x2 waits for x1 rather than racing it.
+    expect(calls.map((c) => c.ids)).toEqual([['x1'], ['y']]);
+    expect(combiner.waiting).toBe(1);
+    calls[1]!.release();
+    await expect(y).resolves.toBe('ok:y');
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(2);
+    calls[0]!.release();
+    await expect(x1).resolves.toBe('ok:x1');
+    await callsReach(3);
+    expect(calls[2]!.ids).toEqual(['x2']);
+    calls[2]!.release();
+    await expect(x2).resolves.toBe('ok:x2');
+    expect(combiner.stats).toMatchObject({ appends: 3, sends: 3 });
   });
 
   it('keeps a group under maxEvents and maxAppends (a larger single append still goes, alone)', async () => {

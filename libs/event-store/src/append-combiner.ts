@@ -9,9 +9,9 @@
 // written and every member is sent again on its own: a refusal then reaches only the append it
 // concerns, with the error appendToStream would have given it alone.
 //
-// Two appends to the same stream never share a group (the later one waits for the next), so a
-// stream's appends are sent in the order they were made, and expected versions mean what they mean
-// one by one.
+// Two appends to the same stream are never in flight together: the later one neither shares the
+// earlier one's group nor goes in another slot before that one settled. So a stream's appends
+// commit in the order they were made, and expected versions mean what they mean one by one.
 
 export interface CombinableAppend {
   stream: string;
@@ -50,13 +50,19 @@ export interface AppendCombinerStats {
   grouped: number;
   /** Groups that failed and were split into single appends. */
   split: number;
+  /** Sends of a group or a lone append (a split group counts once). */
+  sends: number;
+  /** Time from send to settled, summed over sends (ms). */
+  sendMs: number;
 }
 
 export class AppendCombiner<A extends CombinableAppend, R> {
   private readonly queue: Waiting<A, R>[] = [];
   private inFlight = 0;
   private pumpScheduled = false;
-  readonly stats: AppendCombinerStats = { appends: 0, groups: 0, grouped: 0, split: 0 };
+  /** Streams with an append in flight: their next appends wait until it settled. */
+  private readonly busyStreams = new Set<string>();
+  readonly stats: AppendCombinerStats = { appends: 0, groups: 0, grouped: 0, split: 0, sends: 0, sendMs: 0 };
 
   constructor(private readonly opts: AppendCombinerOptions<A, R>) {
     if (!Number.isSafeInteger(opts.maxInFlight) || opts.maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, got ${opts.maxInFlight}`);
@@ -80,9 +86,15 @@ export class AppendCombiner<A extends CombinableAppend, R> {
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const group = this.takeGroup();
+      if (!group) break;
       this.inFlight++;
+      for (const w of group) this.busyStreams.add(w.append.stream);
+      const started = performance.now();
       void this.run(group).finally(() => {
         this.inFlight--;
+        this.stats.sends++;
+        this.stats.sendMs += performance.now() - started;
+        for (const w of group) this.busyStreams.delete(w.append.stream);
         // Next turn of the event loop: callers whose appends just finished make their next ones
         // first, and those join the group this slot sends.
         if (!this.pumpScheduled) {
@@ -96,16 +108,20 @@ export class AppendCombiner<A extends CombinableAppend, R> {
     }
   }
 
-  /** The oldest waiting append, then every later one that fits, skipping streams already in. */
-  private takeGroup(): Waiting<A, R>[] {
-    const first = this.queue.shift()!;
-    const group = [first];
-    if (this.queue.length === 0) return group;
-    const streams = new Set<string>([first.append.stream]);
-    let events = first.append.count;
+  /**
+   * The oldest waiting append whose stream is not in flight, then every later one that fits,
+   * skipping streams already met; undefined when every waiting append's stream is in flight.
+   */
+  private takeGroup(): Waiting<A, R>[] | undefined {
+    const group: Waiting<A, R>[] = [];
     const rest: Waiting<A, R>[] = [];
+    const met = new Set<string>();
+    let events = 0;
     for (const w of this.queue) {
-      const fits = group.length < this.opts.maxAppends && !streams.has(w.append.stream) && events + w.append.count <= this.opts.maxEvents;
+      const stream = w.append.stream;
+      const free = !met.has(stream) && !this.busyStreams.has(stream);
+      // The first free append goes even when larger than maxEvents (alone, then).
+      const fits = free && (group.length === 0 || (group.length < this.opts.maxAppends && events + w.append.count <= this.opts.maxEvents));
       if (fits) {
         group.push(w);
         events += w.append.count;
@@ -113,8 +129,9 @@ export class AppendCombiner<A extends CombinableAppend, R> {
       // A stream met once stays out of this group even if a later append of it would fit: its
       // appends keep their order.
       else rest.push(w);
-      streams.add(w.append.stream);
+      met.add(stream);
     }
+    if (group.length === 0) return undefined;
     this.queue.length = 0;
     this.queue.push(...rest);
     return group;

@@ -7,7 +7,7 @@ import { openEventStore, type EventStoreConnection } from './event-store-connect
 import { PostgresEventStore, type AppendedNotice } from './postgres-event-store';
 import { DuplicateEventIdError, WrongExpectedVersionError } from './errors';
 import { START_CHECKPOINT } from './types';
-import { pinged, pings, testCatalog } from './test-support/test-events';
+import { pinged, pings, testCatalog } from '../test/test-events';
 
 let db: TestDatabase;
 let conn: EventStoreConnection;
@@ -269,6 +269,24 @@ describe('appendToStream group commit (concurrent appends share a transaction)',
     expect(retried).toEqual({ status: 'fulfilled', value: { nextExpectedVersion: 2, appended: 0 } });
     expect((stolen as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateEventIdError);
     expect(await countEvents([a, b])).toBe(2);
+  });
+
+  it('a group holding a retried append goes the careful way whole, in one transaction, not split', async () => {
+    const s = groupingStore();
+    const [a, b, c] = [fresh(), fresh(), fresh()];
+    const first = pings(a, 2);
+    await store.appendToStream(a, first);
+    const [, retried, fresher, third] = await Promise.all([
+      s.appendToStream(fresh(), pings('w', 0)),
+      s.appendToStream(a, first),
+      s.appendToStream(b, pings(b, 2), { expectedVersion: 'no_stream' }),
+      s.appendToStream(c, pings(c, 1)),
+    ]);
+    expect(retried).toEqual({ nextExpectedVersion: 2, appended: 0 });
+    expect([fresher!.appended, third!.appended]).toEqual([2, 1]);
+    expect(s.groupCommitStats).toMatchObject({ groups: 1, grouped: 3, split: 0 });
+    const written = await Promise.all([b, c].map((st) => s.readStream(st)));
+    expect(new Set(written.flatMap((r) => r.events.map((e) => e.checkpoint.split(':')[0]))).size).toBe(1);
   });
 
   it('two appends to one stream are never grouped: the second sees the first (expected versions in order)', async () => {

@@ -8,6 +8,8 @@ export * from './errors';
 export * from './advisory-lock-key';
 export { WRONG_EXPECTED_VERSION_SQLSTATE, DUPLICATE_EVENT_ID_SQLSTATE } from './schema/1767225600001-create-append-function';
 export * from './postgres-event-store';
+export * from './command-handler';
+export type { AppendCombinerStats } from './append-combiner';
 export * from './postgres-checkpoint-store';
 export * from './postgres-leader-lock';
 export * from './projections/projection';

@@ -8,7 +8,7 @@ import { PostgresEventStore } from './postgres-event-store';
 import { DuplicateEventIdError, UnreadableEventError, WrongExpectedVersionError } from './errors';
 import { compareCheckpoints } from './checkpoint';
 import { START_CHECKPOINT } from './types';
-import { noted, pinged, pings, testCatalog } from './test-support/test-events';
+import { noted, pinged, pings, testCatalog } from '../test/test-events';
 
 let db: TestDatabase;
 let conn: EventStoreConnection;
@@ -219,6 +219,14 @@ describe('readStream', () => {
     expect(page.currentVersion).toBe(10);
     expect(await store.readStream(stream, { fromVersion: 11 })).toEqual({ events: [], currentVersion: 10 });
     expect(await store.readStream(fresh())).toEqual({ events: [], currentVersion: 0 });
+  });
+
+  it('streamVersions: the versions of every stream with a prefix, in one call', async () => {
+    const prefix = `host-sv${Date.now().toString(36)}`;
+    await store.appendToStream(`${prefix}-a`, pings(`${prefix}-a`, 3));
+    await store.appendToStream(`${prefix}-b`, pings(`${prefix}-b`, 1));
+    await store.appendToStream(`host-other${prefix}`, pings(`host-other${prefix}`, 2));
+    expect(await store.streamVersions(prefix)).toEqual(new Map([[`${prefix}-a`, 3], [`${prefix}-b`, 1]]));
   });
 });
 

@@ -109,6 +109,7 @@ const SQL = {
     ORDER BY e.stream_version
     LIMIT $3`,
   streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
+  streamVersions: 'SELECT stream_id, version FROM fv_streams WHERE starts_with(stream_id, $1)',
 } as const;
 
 /** A readAll batch before decoding (see readAll). */
@@ -156,7 +157,7 @@ export class PostgresEventStore implements EventStore {
       this.combiner = new AppendCombiner<PreparedAppend, AppendResult>({
         ...g,
         sendOne: (a) => this.sendAppend(a),
-        sendGroup: (as) => this.sendGroup(as),
+        sendGroup: (as) => this.sendCombined(as),
         isTransient: (e) => {
           const code = (e as { code?: string }).code;
           return code === SERIALIZATION_FAILURE || code === DEADLOCK_DETECTED;
@@ -273,6 +274,21 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
+   * A group of the combiner: fv_append_group, and when it asks for the careful path (an id stored
+   * already, an empty append) the same group again through fv_append_to_streams, as appendToStreams
+   * does. Splitting the group would cost a round trip and a commit per append, and ids stored
+   * already are what retried reports bring, most often when the server is slowest.
+   */
+  private async sendCombined(appends: readonly PreparedAppend[]): Promise<AppendResult[]> {
+    try {
+      return await this.sendGroup(appends);
+    } catch (e) {
+      if ((e as { code?: string }).code !== APPEND_GROUP_SLOW_PATH_SQLSTATE && !isStoredIdConflict(e)) throw e;
+      return this.sendGroup(appends, true);
+    }
+  }
+
+  /**
    * Several appends in one transaction: fv_append_group (set-based; raises FVSLO for what only the
    * per-stream way handles), or with `careful` fv_append_to_streams. Raw errors.
    */
@@ -365,6 +381,17 @@ export class PostgresEventStore implements EventStore {
   async streamVersion(stream: string): Promise<number> {
     const res = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
     return Number(res.rows[0]?.[0] ?? 0);
+  }
+
+  /**
+   * Current versions of every stream whose id starts with `prefix` (one statement): what a writer
+   * holding those streams' state in memory appends at (see handleCommand's `known`).
+   */
+  async streamVersions(prefix: string): Promise<Map<string, number>> {
+    const res = await this.pool.query(arrayQuery('fv_stream_versions', SQL.streamVersions, [prefix]));
+    const out = new Map<string, number>();
+    for (const row of res.rows as unknown[][]) out.set(String(row[0]), Number(row[1]));
+    return out;
   }
 
   /**

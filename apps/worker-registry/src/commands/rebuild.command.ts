@@ -9,8 +9,8 @@ export const rebuildCommand = defineCliCommand({
   summary: 'Rebuild the workers and threads projection from the event log, with progress',
   options: {
     json: { type: 'boolean', description: 'progress and result as JSON lines' },
-    // 10,000 (the runner's default): 5,000 took 10-25 % longer over a log of 1M transitions, 20,000
-    // was no faster and peaked ~130 MB higher (a batch is read as one JSON text).
+    // 10,000 (the runner's default): smaller batches rebuild slower, larger ones no faster but with a
+    // higher peak of memory (a batch is read as one JSON text); docs/benchmarks.md has the figures.
     'batch-size': { type: 'string', description: 'events per transaction', default: '10000', placeholder: 'n' },
   },
   examples: ['fleetvisor worker-registry rebuild'],

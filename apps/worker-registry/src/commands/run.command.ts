@@ -20,10 +20,10 @@ export const runCommand = defineCliCommand({
   examples: ['fleetvisor worker-registry run', 'FLEETVISOR_WORKER_EXPIRATION=2m fleetvisor worker-registry run'],
   async run({ options, io }) {
     const config = readWorkerRegistryConfig();
-    // Every report is parsed JSON that is garbage a moment later (5,000 reports/s at stress). With
-    // V8's default growth the old generation grows up to ~4x the live heap (~70 MB) before a full
-    // collection, and RSS with it; growing by 20 % at a time keeps RSS near the live heap, for a
-    // few more (incremental, off-thread marked) full collections.
+    // Every report is parsed JSON that is garbage a moment later. With V8's default growth the old
+    // generation grows to several times the live heap before a full collection, and RSS with it;
+    // growing by a small step at a time keeps RSS near the live heap, for a few more (incremental,
+    // off-thread marked) full collections.
     setFlagsFromString(`--heap-growing-percent=${config.registry.heapGrowingPercent}`);
     let lostLeadership: () => void = () => undefined;
     const lost = new Promise<string>((resolve) => (lostLeadership = () => resolve('leader lock lost')));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fleetEvents, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
-import { describeIndexes } from '../registry/worker-registry';
+import { describeIndexes } from '../registry/thread-lookup';
 import { deterministicEventId } from './deterministic-id';
 import { checkReport, decideReport } from './report-decision';
 import type { WorkerAggregate } from './worker-state';

@@ -37,7 +37,7 @@ const SQL = {
   /**
    * Where the runner's batch starts (it has locked the row), and no wait for the WAL flush at
    * commit: a crash can only lose whole batches together with their checkpoint (same transaction),
-   * and those are replayed from the log. (~2-3 ms a batch on this machine.)
+   * and those are replayed from the log; the batch does not wait for a disk flush.
    */
   batchStart: `SELECT set_config('synchronous_commit', 'off', true), (SELECT checkpoint FROM fv_checkpoints WHERE name = $1) AS checkpoint`,
   reset: 'TRUNCATE fv_proj_workers, fv_proj_threads, fv_proj_worker_sectors',

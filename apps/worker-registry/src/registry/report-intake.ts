@@ -26,7 +26,7 @@ import { publishDeadLetter, validationError } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { checkReport } from '../domain/report-decision';
 import { SCREEN_INVALID, SCREEN_SAME, type ScreenBatch, type ScreenedReport } from './report-screen';
-import type { ReportOutcome } from './worker-registry';
+import type { ReportOutcome } from './worker-reports';
 
 /** Consumer name of the registry's dead letters (`fleetvisor events dead-letters --consumer worker-registry`). */
 export const REPORT_DEAD_LETTER_CONSUMER = 'worker-registry';
@@ -301,8 +301,8 @@ export class ReportIntake {
   /**
    * Replies are published together once per turn of the event loop: the NATS client writes to its
    * socket once per microtask checkpoint that published something, and replies published one by
-   * one as reports finish made that a socket write per report (a tenth of the registry's CPU at
-   * 5,000 reports/s). Gathered, a turn's replies go out in one write, at most a turn later.
+   * one as reports finish made that a socket write per report, a large share of the registry's CPU
+   * at its target report rate. Gathered, a turn's replies go out in one write, at most a turn later.
    */
   private respond(msg: Msg, reply: CommandReply): void {
     if (!msg.reply) return;

@@ -17,7 +17,7 @@ import { NO_REPORT as NO_RUN_STATE } from '../domain/worker-view';
 
 /**
  * The report schema, compiled here rather than through @fleetvisor/messaging's validationError: the
- * messaging library (Nest, nats, pg) is ~85 MB of RSS in a thread that needs none of it. The
+ * messaging library (Nest, nats, pg) costs tens of MB of RSS in a thread that needs none of it. The
  * refusal text is validationError's (`report at /path: message`; a unit test compares them).
  */
 const REPORT_CHECK = TypeCompiler.Compile(WorkerReportCommand.request);

@@ -5,7 +5,7 @@ import { migrate } from '../migrate';
 import { openEventStore, type EventStoreConnection } from '../event-store-connection';
 import { START_CHECKPOINT } from '../types';
 import { compareCheckpoints, parseCheckpoint } from '../checkpoint';
-import { noted, pinged, pings, testCatalog } from '../test-support/test-events';
+import { noted, pinged, pings, testCatalog } from '../../test/test-events';
 import { ALL_EVENT_TYPES, projectionCheckpointName, type Projection, type ProjectionTx } from './projection';
 import { ProjectionRunner, type RebuildProgress } from './projection-runner';
 import { StreamStatsProjection, readStreamStats } from './stream-stats-projection';

@@ -16,7 +16,8 @@ import {
   type ThreadTransition,
   type WorkerReport,
 } from '@fleetvisor/contracts';
-import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
+import { CommandFailure, type CommandServer } from '@fleetvisor/messaging';
+import type { AgentBus } from './local-bus';
 
 export interface StandInThread {
   index: number;
@@ -40,7 +41,7 @@ export class AgentStandIn {
   readonly calls: string[] = [];
 
   constructor(
-    private readonly bus: CommandBus,
+    private readonly bus: AgentBus,
     readonly name: string,
     public dest: string,
     threads: number,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerReportSchema, type WorkerReport } from '@fleetvisor/contracts';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ManualClock } from './clock';
-import { SealingLoad, type ReportReply } from './load';
+import { ManualClock } from '@fleetvisor/devnet';
+import { SealingLoad, type ReportReply } from './sealing-load';
 
 const checkReport = TypeCompiler.Compile(WorkerReportSchema);
 

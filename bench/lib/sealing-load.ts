@@ -21,10 +21,7 @@ import {
 } from '@fleetvisor/contracts';
 import type { CommandBus } from '@fleetvisor/messaging';
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import { systemClock, type SealingClock } from './clock';
-import type { SimulatedPlan } from './flows';
-import { seedFromString } from './rng';
-import { SimulatedWorker, type SimTransition } from './simulated-worker';
+import { seedFromString, SimulatedWorker, systemClock, type SealingClock, type SimTransition, type SimulatedPlan } from '@fleetvisor/devnet';
 
 export type ReportReply = CommandReply<CommandResultOf<typeof WorkerReportCommand>>;
 export type ReportSender = (report: WorkerReport) => Promise<ReportReply>;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
 import type { WorkerReport } from '@fleetvisor/contracts';
 import { sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
-import { natsReportSender, type ReportReply } from './load';
+import { natsReportSender, type ReportReply } from './sealing-load';
 
 let nc: NatsConnection;
 const root = testBusNames().subjectRoot;

@@ -1,0 +1,164 @@
+// WorkerControl: pause, resume, drain and remove. Pause, resume and drain go to the worker's agent
+// over the bus (AgentPause/AgentResume/AgentDrain, addressed to the worker's name); what the agent
+// did is recorded with the actor who asked. An agent that does not answer changes and records nothing.
+import {
+  AgentDrain,
+  AgentPause,
+  AgentResume,
+  CommandErrorCodes,
+  isValidStateForPlan,
+  newEventFor,
+  ThreadPaused,
+  ThreadResumed,
+  validStatesForPlan,
+  WorkerDrainStarted,
+  WorkerRemoved,
+  type CommandError,
+  type CommandRequestOf,
+  type CommandResultOf,
+  type EventMetadata,
+  type WorkerDrain,
+  type WorkerPause,
+  type WorkerRemove,
+  type WorkerResume,
+} from '@fleetvisor/contracts';
+import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
+import { drainFinishedEvent } from '../domain/report-decision';
+import { cloneAggregate, evolveWorker } from '../domain/worker-state';
+import type { LiveWorkers } from './live-workers';
+import { threadOf } from './thread-lookup';
+import { decided, type WorkerRecorder } from './worker-recorder';
+
+/** The agents of the workers, on the bus (CommandBus). */
+export type AgentCommands = Pick<CommandBus, 'request'>;
+
+export interface WorkerControlOptions {
+  /** Host of this process, recorded in event metadata. */
+  host: string;
+  /** How long a proxied command waits for the worker's agent. */
+  agentTimeoutMs: number;
+  clock?: () => number;
+}
+
+const DEFAULT_ACTOR = 'unknown';
+
+export class WorkerControl {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly live: LiveWorkers,
+    private readonly recorder: WorkerRecorder,
+    private readonly agents: AgentCommands,
+    private readonly opts: WorkerControlOptions,
+  ) {
+    this.now = opts.clock ?? Date.now;
+  }
+
+  pause(req: CommandRequestOf<typeof WorkerPause>): Promise<CommandResultOf<typeof WorkerPause>> {
+    const [name] = this.live.resolve(req.worker);
+    return this.live.queue.run(name, async () => {
+      const [, w] = this.live.resolve(name);
+      threadOf(name, w.agg, req.index);
+      const reply = await this.agents.request(AgentPause, { index: req.index }, { instance: name, timeoutMs: this.opts.agentTimeoutMs });
+      if (!reply.ok) throw this.agentFailure(name, 'pause', reply.error);
+      const changed = reply.result?.changed ?? false;
+      const actor = req.actor ?? DEFAULT_ACTOR;
+      await this.recorder.record(
+        name,
+        (agg) => {
+          const t = agg?.threads.get(req.index);
+          if (!t || t.paused) return [];
+          return decided(agg, [newEventFor(ThreadPaused, { worker: name, index: req.index, reason: 'manual', actor }, this.meta(actor))]);
+        },
+        this.now(),
+      );
+      return { worker: name, index: req.index, changed };
+    });
+  }
+
+  resume(req: CommandRequestOf<typeof WorkerResume>): Promise<CommandResultOf<typeof WorkerResume>> {
+    const [name] = this.live.resolve(req.worker);
+    return this.live.queue.run(name, async () => {
+      const [, w] = this.live.resolve(name);
+      const t = threadOf(name, w.agg, req.index);
+      // Checked here, before the agent is asked: damocles resumed to any state unchecked.
+      if (req.state !== undefined && !isValidStateForPlan(t.plan, req.state)) {
+        throw new CommandFailure(
+          CommandErrorCodes.invalidRequest,
+          `state "${req.state}" is not a state of plan ${t.plan} (thread #${req.index} of ${name}); valid states: ${validStatesForPlan(t.plan).join(', ')}`,
+        );
+      }
+      const reply = await this.agents.request(
+        AgentResume,
+        { index: req.index, ...(req.state !== undefined ? { state: req.state } : {}) },
+        { instance: name, timeoutMs: this.opts.agentTimeoutMs },
+      );
+      if (!reply.ok) throw this.agentFailure(name, 'resume', reply.error);
+      const result = reply.result!;
+      const actor = req.actor ?? DEFAULT_ACTOR;
+      await this.recorder.record(
+        name,
+        (agg) => {
+          const now = agg?.threads.get(req.index);
+          if (!now || !(now.paused || result.changed)) return [];
+          return decided(agg, [
+            newEventFor(ThreadResumed, { worker: name, index: req.index, ...(req.state !== undefined ? { state: req.state } : {}), actor }, this.meta(actor)),
+          ]);
+        },
+        this.now(),
+      );
+      return { worker: name, index: req.index, state: result.state, changed: result.changed };
+    });
+  }
+
+  drain(req: CommandRequestOf<typeof WorkerDrain>): Promise<CommandResultOf<typeof WorkerDrain>> {
+    const [name] = this.live.resolve(req.worker);
+    return this.live.queue.run(name, async () => {
+      this.live.resolve(name);
+      const reply = await this.agents.request(AgentDrain, {}, { instance: name, timeoutMs: this.opts.agentTimeoutMs });
+      if (!reply.ok) throw this.agentFailure(name, 'drain', reply.error);
+      const progress = reply.result!;
+      const actor = req.actor ?? DEFAULT_ACTOR;
+      await this.recorder.record(
+        name,
+        (agg) => {
+          // Asked again after the drain finished, with no thread resumed since: nothing new happened.
+          if (!agg || agg.worker.draining || agg.worker.drained) return [];
+          const started = newEventFor(WorkerDrainStarted, { name, actor }, this.meta(actor));
+          const state = evolveWorker(cloneAggregate(agg), started)!;
+          const finished = drainFinishedEvent(state, this.now(), this.meta());
+          return finished ? { events: [started, finished], state: evolveWorker(state, finished) } : { events: [started], state };
+        },
+        this.now(),
+      );
+      const after = this.live.get(name);
+      // Finished once the agent says so and the registry has recorded every thread paused.
+      const finished = progress.finished && after !== undefined && !after.agg.worker.draining;
+      return { worker: name, threads: progress.threads, paused: progress.paused, finished };
+    });
+  }
+
+  remove(req: CommandRequestOf<typeof WorkerRemove>): Promise<CommandResultOf<typeof WorkerRemove>> {
+    const [name] = this.live.resolve(req.worker);
+    return this.live.queue.run(name, async () => {
+      const actor = req.actor ?? DEFAULT_ACTOR;
+      const result = await this.recorder.record(
+        name,
+        (agg) => (agg ? { events: [newEventFor(WorkerRemoved, { name, actor }, this.meta(actor))], state: undefined } : []),
+        this.now(),
+      );
+      return { worker: name, removed: result.events.length > 0 };
+    });
+  }
+
+  private meta(actor?: string): EventMetadata {
+    return { host: this.opts.host, ...(actor !== undefined ? { actor } : {}) };
+  }
+
+  private agentFailure(name: string, verb: string, error: CommandError): CommandFailure {
+    if (error.code === CommandErrorCodes.unavailable || error.code === CommandErrorCodes.timeout) {
+      return new CommandFailure(CommandErrorCodes.unavailable, `worker ${name} is unreachable: its agent did not answer ${verb} (${error.message}); nothing was changed or recorded`);
+    }
+    return new CommandFailure(error.code, `worker ${name}: ${error.message}`);
+  }
+}
