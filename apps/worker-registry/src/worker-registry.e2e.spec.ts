@@ -14,8 +14,6 @@ import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, tes
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
-const RUN_TS = path.join(ROOT, 'bin', 'run-ts.js');
-const AGENT_MAIN = path.join(ROOT, 'apps', 'worker-agent', 'src', 'main.ts');
 
 const bus = testBusNames();
 let db: TestDatabase;
@@ -30,12 +28,14 @@ interface Run {
   stderr: string;
 }
 
-function spawnTracked(args: string[], extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, args, { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.resume();
+function spawnTracked(args: string[], extra: Record<string, string> = {}): ChildProcess & { errTail: () => string; output: () => string } {
+  const child = spawn(process.execPath, args, { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { errTail: () => string; output: () => string };
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-3000)));
-  (child as ChildProcess & { errTail: () => string }).errTail = () => err;
+  child.errTail = () => err;
+  child.output = () => out + err;
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -56,13 +56,12 @@ async function cliJson<T>(args: string[]): Promise<T> {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as T;
 }
 
-const REGISTRY_MAIN = path.join(ROOT, 'apps', 'worker-registry', 'src', 'main.ts');
-// The registry's own entry point (what `fleetvisor worker-registry run` launches as a child), so
-// that SIGKILL hits the registry itself, as a crash would.
-const startRegistry = () => spawnTracked([RUN_TS, REGISTRY_MAIN, 'worker-registry', 'run']);
+// The compiled `fleetvisor worker-registry run`: the started pid is the registry itself, so SIGKILL
+// hits the registry, as a crash would.
+const startRegistry = (extra: Record<string, string> = {}) => spawnTracked([BIN, 'worker-registry', 'run'], extra);
 
 function startAgent(name: string, extra: Record<string, string> = {}): ChildProcess {
-  return spawnTracked([RUN_TS, AGENT_MAIN, 'worker-agent', 'run'], {
+  return spawnTracked([BIN, 'worker-agent', 'run'], {
     FLEETVISOR_WORKER_NAME: name,
     FLEETVISOR_WORKER_DEST: `127.0.0.1:${name === 'e2e-w1' ? 17891 : 17892}`,
     FLEETVISOR_WORKER_REPORT_INTERVAL: '300ms',
@@ -202,7 +201,11 @@ describe('worker registry with real agent processes', () => {
   it('killed with SIGKILL and restarted, the registry shows the same workers and threads', async () => {
     const before = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w2']);
     await stop(registry, 'SIGKILL');
-    registry = startRegistry();
+    // Back with the report screen thread on: the compiled thread entry loads beside the compiled registry.
+    const restarted = startRegistry({ FLEETVISOR_WORKER_REGISTRY_SCREEN_THREAD: 'true', FLEETVISOR_LOG_LEVEL: 'info' });
+    registry = restarted;
+    await expectEventually(() => expect(restarted.output()).toMatch(/report screen thread started/), { timeoutMs: 60_000 });
+    expect(restarted.output()).not.toMatch(/screen thread did not start/);
     await expectEventually(async () => {
       const after = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w2']);
       // w2 is drained: nothing moves, so the state must be exactly what it was.

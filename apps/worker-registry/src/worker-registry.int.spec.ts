@@ -26,6 +26,7 @@ import { ReportIntake } from './registry/report-intake';
 import { WorkerRegistry } from './registry/worker-registry';
 import { WorkerRegistryModule } from './worker-registry.module';
 import { AgentStandIn } from '../test/agent-stand-in';
+import { sourceScreenThreadScript } from '../test/source-screen-thread';
 
 const SETTINGS: WorkerRegistrySettings = {
   expirationMs: 60_000,
@@ -48,7 +49,7 @@ const agents: AgentStandIn[] = [];
 
 /** The registry service as `worker-registry run` makes it, not yet listening (listen() loads it and serves). */
 function registryApp(): Promise<INestMicroservice> {
-  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS }, { relay: false, clock }), {
+  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS }, { relay: false, clock, screenThreadScript: sourceScreenThreadScript }), {
     serviceName: 'worker-registry',
     nest: { logger: false },
   });

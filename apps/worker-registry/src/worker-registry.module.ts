@@ -25,6 +25,8 @@ export interface WorkerRegistryModuleOptions {
   onLeadershipLost?: () => void;
   /** Time source of the registry (tests move it to expire workers). */
   clock?: () => number;
+  /** How the report screen thread is loaded (tests running from source give a loader; see ReportIntakeDeps). */
+  screenThreadScript?: () => string;
 }
 
 /** Starts the registry, then the report intake, with the app; stops them before the core closes. */
@@ -108,6 +110,7 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
           handle: (r) => reports.report(r),
           handleScreened: (r) => reports.screened(r),
           screenThread: s.reportScreenThread,
+          ...(opts.screenThreadScript ? { screenThreadScript: opts.screenThreadScript } : {}),
         }),
       inject: [FLEET_CORE, WorkerReports],
     },

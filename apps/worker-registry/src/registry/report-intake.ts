@@ -41,6 +41,8 @@ export interface ReportIntakeDeps {
   handleScreened?(report: ScreenedReport): Promise<ReportOutcome>;
   /** Parse and check reports on a worker thread (see the top of this file). */
   screenThread?: boolean;
+  /** The code a Worker evaluates to load the screen thread (default: the compiled entry beside this file). */
+  screenThreadScript?: () => string;
 }
 
 export interface ReportIntakeStats {
@@ -50,9 +52,17 @@ export interface ReportIntakeStats {
   failed: number;
 }
 
-/** The screen thread's entry, run from source through the workspace's require hook (bin/register.js). */
-const SCREEN_ENTRY_TS = path.join(__dirname, 'report-screen.thread.ts');
-const REGISTER_HOOK = path.resolve(__dirname, '../../../../bin/register.js');
+/**
+ * The screen thread as it ships: the compiled report-screen.thread.js beside this file. A caller
+ * running from TypeScript source (tests) passes its own script that loads the thread through a loader.
+ */
+export function compiledScreenThreadScript(): string {
+  const entry = path.join(__dirname, 'report-screen.thread.js');
+  if (!existsSync(entry)) {
+    throw new Error(`the report screen thread needs the compiled build: ${entry} is missing (run \`npm run build\`, or turn FLEETVISOR_WORKER_REGISTRY_SCREEN_THREAD off)`);
+  }
+  return `require(${JSON.stringify(entry)});`;
+}
 
 interface Screening {
   msg: Msg;
@@ -126,16 +136,7 @@ export class ReportIntake {
   }
 
   private async startScreener(): Promise<void> {
-    const fromSource = existsSync(SCREEN_ENTRY_TS);
-    // Run from source, the thread compiles TypeScript with SWC's native binding. A native addon
-    // first loaded by a worker thread is unloaded when that thread ends, and the next thread to
-    // load it crashes the process (SIGSEGV, seen with two registries in one test process):
-    // loading it here first keeps it for the process's life.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (fromSource) require('@swc/core');
-    const source = fromSource
-      ? `require(${JSON.stringify(REGISTER_HOOK)}); require(${JSON.stringify(SCREEN_ENTRY_TS)});`
-      : `require(${JSON.stringify(path.join(__dirname, 'report-screen.thread.js'))});`;
+    const source = (this.deps.screenThreadScript ?? compiledScreenThreadScript)();
     const worker = new Worker(source, { eval: true, name: 'worker-registry report screen' });
     // The listeners stay for the thread's life: never removeAllListeners() on a Worker, which also
     // drops Node's own newListener/removeListener hooks that start and stop its message port (the
@@ -175,6 +176,7 @@ export class ReportIntake {
     }
     worker.unref();
     this.screener = worker;
+    this.log.info('report screen thread started');
   }
 
   private toScreenThread(msg: Msg): Promise<void> {
