@@ -4,6 +4,7 @@
 // own commands and --help. `fleetvisor worker-registry run` is therefore the registry itself, one
 // process, and `up` starts each app's entry point directly (appProcess).
 import { existsSync } from 'node:fs';
+import type { SchemaMigrations } from '@fleetvisor/event-store';
 import path from 'node:path';
 
 export interface AppRoute {
@@ -62,4 +63,20 @@ export function appProcess(app: string, args: readonly string[], nodeFlags: read
   const entry = appEntryFile(app);
   const loader = compiled ? [] : [path.resolve(__dirname, '..', '..', '..', 'bin', 'run-ts.js')];
   return { file: process.execPath, argv: [...nodeFlags, ...loader, entry, ...args] };
+}
+
+/**
+ * Every app's own schema migrations (`apps/<app>/src/migrations`, exporting MIGRATIONS), loaded by
+ * path like the apps themselves: `fleetvisor migrate` and `up` apply them with the event store's.
+ */
+export async function appSchemaMigrations(apps: readonly string[] = [...new Set(APP_ROUTES.map((r) => r.app))]): Promise<SchemaMigrations> {
+  const all: SchemaMigrations[number][] = [];
+  for (const app of apps) {
+    const index = path.join(path.dirname(appEntryFile(app)), 'migrations', compiled ? 'index.js' : 'index.ts');
+    if (!existsSync(index)) continue;
+    const { MIGRATIONS } = (await import(index)) as { MIGRATIONS?: SchemaMigrations };
+    if (!Array.isArray(MIGRATIONS)) throw new Error(`${index} exports no MIGRATIONS list`);
+    all.push(...MIGRATIONS);
+  }
+  return all;
 }

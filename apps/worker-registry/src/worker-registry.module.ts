@@ -17,6 +17,7 @@ import { WorkerRecorder } from './registry/worker-recorder';
 import { WorkerRegistry } from './registry/worker-registry';
 import { WorkerReports } from './registry/worker-reports';
 import { WorkerRegistryController } from './worker-registry.controller';
+import { MIGRATIONS } from './migrations';
 
 export interface WorkerRegistryModuleOptions {
   /** Take part in the outbox relay election (default true). */
@@ -123,7 +124,7 @@ export class WorkerRegistryModule {
   static forRoot(config: WorkerRegistryConfig, opts: WorkerRegistryModuleOptions = {}): DynamicModule {
     return {
       module: WorkerRegistryModule,
-      imports: [FleetCoreModule.forRoot({ serviceName: 'worker-registry', config: config.core, relay: opts.relay ?? true, poolSize: config.registry.poolSize })],
+      imports: [FleetCoreModule.forRoot({ serviceName: 'worker-registry', config: config.core, relay: opts.relay ?? true, poolSize: config.registry.poolSize, schemaMigrations: MIGRATIONS })],
       controllers: [WorkerRegistryController],
       providers: registryProviders(config, opts),
     };

@@ -1,10 +1,10 @@
-// The TypeORM DataSource of the event store database: migrations only (the schema is never
-// synchronized), plus access to the pg Pool underneath it, which the hot paths (append, readAll,
-// projections) use directly with named prepared statements.
-import { DataSource } from 'typeorm';
-import type { Pool } from 'pg';
+// The TypeORM DataSource of the event store database: the schema migrations (the event store's and
+// the apps' own; the schema is never synchronized) and, for apps that read their tables through
+// TypeORM, its entities. The hot paths (append, readAll, projections) use a pg Pool of their own
+// (EventStoreConnection), not this one.
+import { DataSource, type EntitySchema } from 'typeorm';
 import type { Logger } from '@fleetvisor/platform';
-import { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE } from './schema/migrations';
+import { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE, type SchemaMigrations } from './schema/migrations';
 import { PinoTypeOrmLogger } from './typeorm-logger';
 
 export interface EventStoreDataSourceOptions {
@@ -14,6 +14,11 @@ export interface EventStoreDataSourceOptions {
   applicationName?: string;
   connectTimeoutMs?: number;
   logger?: Logger;
+  /** Migrations of the app's own tables, run with the event store's in timestamp order. */
+  migrations?: SchemaMigrations;
+  /** Entities the app reads and writes through TypeORM repositories. */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM's own type for entity classes
+  entities?: readonly (Function | EntitySchema)[];
 }
 
 export function createEventStoreDataSource(url: string, opts: EventStoreDataSourceOptions = {}): DataSource {
@@ -25,24 +30,11 @@ export function createEventStoreDataSource(url: string, opts: EventStoreDataSour
     connectTimeoutMS: opts.connectTimeoutMs ?? 10_000,
     synchronize: false,
     migrationsRun: false,
-    migrations: EVENT_STORE_MIGRATIONS,
+    migrations: [...EVENT_STORE_MIGRATIONS, ...(opts.migrations ?? [])],
+    entities: [...(opts.entities ?? [])],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'each',
     logging: opts.logger ? ['error', 'warn', 'migration', 'schema'] : false,
     ...(opts.logger ? { logger: new PinoTypeOrmLogger(opts.logger) } : {}),
   });
-}
-
-function isPool(value: unknown): value is Pool {
-  const v = value as Partial<Pool> | null | undefined;
-  return typeof v?.query === 'function' && typeof v?.connect === 'function';
-}
-
-/** The pg Pool of an initialized postgres DataSource (TypeORM types it as any). */
-export function poolOf(dataSource: DataSource): Pool {
-  if (!dataSource.isInitialized) throw new Error('the event store DataSource is not initialized');
-  if (dataSource.options.type !== 'postgres') throw new Error(`the event store needs a postgres DataSource, got ${dataSource.options.type}`);
-  const master: unknown = (dataSource.driver as { master?: unknown }).master;
-  if (!isPool(master)) throw new Error('the postgres DataSource has no pg Pool (replication setups are not supported)');
-  return master;
 }

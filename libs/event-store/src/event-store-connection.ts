@@ -1,12 +1,13 @@
-// One process's handle on the event store database: the DataSource (migrations), its pg Pool, and
-// the store, checkpoints, leader locks and projection runners built on them. Apps open one at
-// start-up and close it at shutdown.
-import type { Pool } from 'pg';
+// One process's handle on the event store database: a pg Pool for the hot paths (append, reads,
+// projections, with named prepared statements), the store, checkpoints, leader locks and projection
+// runners built on it, and, when an app asks for it, a TypeORM DataSource for its entities. Apps open
+// one at start-up and close it at shutdown.
+import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventCatalog } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import { createEventStoreDataSource, poolOf, type EventStoreDataSourceOptions } from './data-source';
-import { migrate } from './migrate';
+import { createEventStoreDataSource, type EventStoreDataSourceOptions } from './data-source';
+import { migrate, migrationsPending } from './migrate';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
 import { PostgresLeaderLock, type PostgresLeaderLockOptions } from './postgres-leader-lock';
@@ -19,30 +20,67 @@ export interface OpenEventStoreOptions extends EventStoreDataSourceOptions {
   catalog?: EventCatalog;
   /** Group commit of concurrent appends (PostgresEventStoreOptions.groupCommit; default on). */
   groupCommit?: PostgresEventStoreOptions['groupCommit'];
+  /** Connections of the TypeORM DataSource, when the app uses it (default 2). */
+  typeormPoolSize?: number;
 }
 
 export class EventStoreConnection {
-  readonly pool: Pool;
   readonly store: PostgresEventStore;
   readonly checkpoints: PostgresCheckpointStore;
+  private dataSource: Promise<DataSource> | undefined;
 
   private constructor(
     readonly url: string,
-    readonly dataSource: DataSource,
-    private readonly logger: Logger | undefined,
-    catalog: EventCatalog | undefined,
-    groupCommit: PostgresEventStoreOptions['groupCommit'],
+    readonly pool: Pool,
+    private readonly opts: OpenEventStoreOptions,
   ) {
-    this.pool = poolOf(dataSource);
+    const { catalog, logger, groupCommit } = opts;
     this.store = new PostgresEventStore(this.pool, { ...(catalog ? { catalog } : {}), ...(logger ? { logger } : {}), ...(groupCommit !== undefined ? { groupCommit } : {}) });
     this.checkpoints = new PostgresCheckpointStore(this.pool);
   }
 
+  private get logger(): Logger | undefined {
+    return this.opts.logger;
+  }
+
   static async open(url: string, opts: OpenEventStoreOptions = {}): Promise<EventStoreConnection> {
-    if (opts.migrate) await migrate(url, opts.logger);
-    const dataSource = createEventStoreDataSource(url, opts);
-    await dataSource.initialize();
-    return new EventStoreConnection(url, dataSource, opts.logger, opts.catalog, opts.groupCommit);
+    if (opts.migrate) await migrate(url, opts.logger, opts.migrations);
+    const pool = new Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      application_name: opts.applicationName ?? 'fleetvisor',
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    });
+    // An idle client that loses its server (a Postgres restart) must not crash the process: the
+    // next query gets a new connection, and callers see that query's error.
+    pool.on('error', (err) => opts.logger?.warn({ err }, 'idle PostgreSQL connection lost'));
+    try {
+      // Fail at open, with the server's own error, when the database cannot be reached.
+      await pool.query('SELECT 1');
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return new EventStoreConnection(url, pool, opts);
+  }
+
+  /** Whether migrations of this connection's schema (the event store's and the app's) are pending. */
+  migrationsPending(): Promise<boolean> {
+    return migrationsPending(this.url, this.opts.migrations);
+  }
+
+  /**
+   * The TypeORM DataSource over this database, with the app's entities: for tables an app reads
+   * and writes through repositories. Initialized on first use (processes that only append and
+   * read the log never open it).
+   */
+  typeorm(): Promise<DataSource> {
+    this.dataSource ??= (async () => {
+      const ds = createEventStoreDataSource(this.url, { ...this.opts, poolSize: this.opts.typeormPoolSize ?? 2 });
+      await ds.initialize();
+      return ds;
+    })();
+    return this.dataSource;
   }
 
   /** A lock for a role; it holds its own connection, outside the pool. */
@@ -59,7 +97,9 @@ export class EventStoreConnection {
   }
 
   async close(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    const ds = this.dataSource;
+    this.dataSource = undefined;
+    await Promise.allSettled([this.pool.end(), ds?.then((d) => (d.isInitialized ? d.destroy() : undefined))]);
   }
 }
 

@@ -4,5 +4,5 @@
 export * from './core';
 export * from './data-source';
 export * from './migrate';
-export { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE } from './schema/migrations';
+export { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE, type SchemaMigrations } from './schema/migrations';
 export * from './event-store-connection';

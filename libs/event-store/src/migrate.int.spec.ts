@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
-import { migrate } from './migrate';
+import type { QueryRunner } from 'typeorm';
+import { migrate, migrationsPending } from './migrate';
 import { createEventStoreDataSource } from './data-source';
 
 const ALL = [
@@ -12,7 +13,6 @@ const ALL = [
   'AppendMany1767225600004',
   'AppendGroup1767225600005',
   'JsonPayloads1767225600006',
-  'CreateWorkerRegistryProjection1767225600010',
 ];
 
 describe('migrate', () => {
@@ -49,9 +49,6 @@ describe('migrate', () => {
       'fv_migrations',
       'fv_proj_event_counts',
       'fv_proj_stream_heads',
-      'fv_proj_threads',
-      'fv_proj_worker_sectors',
-      'fv_proj_workers',
       'fv_streams',
     ]);
     expect(await migrate(db.url)).toEqual([]);
@@ -63,6 +60,28 @@ describe('migrate', () => {
     } finally {
       await ds.destroy();
     }
+  });
+
+  it("applies an app's own migrations with the event store's, in timestamp order, and reports them pending until then", async () => {
+    const db = await missingDatabase();
+    class CreateAppTable1767225599999 {
+      readonly name = 'CreateAppTable1767225599999';
+      async up(q: QueryRunner): Promise<void> {
+        await q.query('CREATE TABLE fv_app_things (id int PRIMARY KEY)');
+      }
+      async down(q: QueryRunner): Promise<void> {
+        await q.query('DROP TABLE fv_app_things');
+      }
+    }
+    expect(await migrate(db.url)).toEqual(ALL);
+    expect(await migrationsPending(db.url)).toBe(false);
+    expect(await migrationsPending(db.url, [CreateAppTable1767225599999])).toBe(true);
+    expect(await migrate(db.url, undefined, [CreateAppTable1767225599999])).toEqual(['CreateAppTable1767225599999']);
+    expect(await tables(db.url)).toContain('fv_app_things');
+    expect(await migrationsPending(db.url, [CreateAppTable1767225599999])).toBe(false);
+
+    const fresh = await missingDatabase();
+    expect(await migrate(fresh.url, undefined, [CreateAppTable1767225599999])).toEqual(['CreateAppTable1767225599999', ...ALL]);
   });
 
   it('lets concurrent processes migrate one database: each migration runs once', async () => {

@@ -1,11 +1,13 @@
 // Brings a database to the current schema: creates the database when it is missing (through the
-// `postgres` database of the same server), then runs the pending TypeORM migrations. Safe to run
+// `postgres` database of the same server), then runs the pending TypeORM migrations: the event
+// store's and those the caller adds (an app's own tables), in timestamp order. Safe to run
 // from several processes at once: they take turns on an advisory lock, and the later ones find
 // nothing pending.
 import { Client } from 'pg';
 import type { Logger } from '@fleetvisor/platform';
 import { advisoryLockKey } from './advisory-lock-key';
 import { createEventStoreDataSource } from './data-source';
+import type { SchemaMigrations } from './schema/migrations';
 
 const MIGRATE_LOCK_NAME = 'fleetvisor:event-store:migrate';
 
@@ -46,7 +48,7 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
 }
 
 /** Creates the database if needed and applies pending migrations; returns the names applied. */
-export async function migrate(databaseUrl: string, logger?: Logger): Promise<string[]> {
+export async function migrate(databaseUrl: string, logger?: Logger, migrations: SchemaMigrations = []): Promise<string[]> {
   await ensureDatabase(databaseUrl, logger);
   // TypeORM does not serialize concurrent migration runs itself; a session lock on a connection of
   // our own does, and it is released even if this process dies mid-way.
@@ -54,17 +56,28 @@ export async function migrate(databaseUrl: string, logger?: Logger): Promise<str
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockKey(MIGRATE_LOCK_NAME)]);
-    const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', ...(logger ? { logger } : {}) });
+    const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations, ...(logger ? { logger } : {}) });
     await dataSource.initialize();
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       const names = applied.map((m) => m.name);
-      if (names.length > 0) logger?.info({ migrations: names }, 'event store migrations applied');
+      if (names.length > 0) logger?.info({ migrations: names }, 'schema migrations applied');
       return names;
     } finally {
       await dataSource.destroy();
     }
   } finally {
     await lock.end();
+  }
+}
+
+/** Whether any of these migrations (the event store's and the given ones) is not applied yet. */
+export async function migrationsPending(databaseUrl: string, migrations: SchemaMigrations = []): Promise<boolean> {
+  const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations });
+  await dataSource.initialize();
+  try {
+    return await dataSource.showMigrations();
+  } finally {
+    await dataSource.destroy();
   }
 }

@@ -5,7 +5,7 @@
 import type { Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
-import { openEventStore, type EventStoreConnection, type PostgresCheckpointStore, type PostgresEventStore } from '@fleetvisor/event-store';
+import { openEventStore, type EventStoreConnection, type PostgresCheckpointStore, type PostgresEventStore, type SchemaMigrations } from '@fleetvisor/event-store';
 import { createLogger, readCoreConfig, redactUrl, type CoreConfig, type Logger } from '@fleetvisor/platform';
 import { CommandBus } from './command-bus';
 import { deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS } from './event-stream';
@@ -32,6 +32,8 @@ export interface FleetCoreOptions {
    * by an advisory lock; the default), 'verify' fails when any is pending, 'skip' does nothing.
    */
   migrations?: 'apply' | 'verify' | 'skip';
+  /** The app's own schema migrations (its tables), applied or verified with the event store's. */
+  schemaMigrations?: SchemaMigrations;
   /** Dedup window of the event stream (default 10 min, >= 2 min). */
   duplicateWindowMs?: number;
   /** Postgres pool size (default 10). */
@@ -83,6 +85,7 @@ async function openStore(opts: FleetCoreOptions, config: CoreConfig, logger: Log
   const mode = opts.migrations ?? 'apply';
   const conn = await openEventStore(config.databaseUrl, {
     migrate: mode === 'apply',
+    ...(opts.schemaMigrations ? { migrations: opts.schemaMigrations } : {}),
     poolSize: opts.poolSize ?? 10,
     applicationName: `fleetvisor:${opts.serviceName}`.slice(0, 63),
     logger,
@@ -90,7 +93,7 @@ async function openStore(opts: FleetCoreOptions, config: CoreConfig, logger: Log
   if (mode === 'verify') {
     let pending: boolean;
     try {
-      pending = await conn.dataSource.showMigrations();
+      pending = await conn.migrationsPending();
     } catch (e) {
       await conn.close();
       throw e;

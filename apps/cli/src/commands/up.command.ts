@@ -9,6 +9,7 @@ import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
+import { appSchemaMigrations } from '../app-routes';
 import { inheritedEnv, loadCliConfig } from '../config';
 import { relayComponentLine } from '../up/component-log';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
@@ -54,7 +55,7 @@ export const upCommand = defineCliCommand({
     if (!Number.isInteger(workers) || workers < 0 || workers > 200) throw new UsageError(`--workers: expected 0..200, got "${options.workers}"`);
     // Logs go to stderr so stdout carries only events.
     const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, stream: 'stderr' });
-    const app = await NestFactory.createApplicationContext(UpModule.register(config, logger), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
+    const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
       },

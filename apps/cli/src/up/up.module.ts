@@ -3,13 +3,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { FleetCoreModule } from '@fleetvisor/messaging';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
+import type { SchemaMigrations } from '@fleetvisor/event-store';
 
 @Module({})
 export class UpModule {
-  static register(config: CoreConfig, logger: Logger): DynamicModule {
+  static register(config: CoreConfig, logger: Logger, schemaMigrations: SchemaMigrations): DynamicModule {
     return {
       module: UpModule,
-      imports: [FleetCoreModule.forRoot({ serviceName: 'fleetvisor-up', config, logger, relay: true, migrations: 'apply' })],
+      imports: [FleetCoreModule.forRoot({ serviceName: 'fleetvisor-up', config, logger, relay: true, migrations: 'apply', schemaMigrations })],
     };
   }
 }

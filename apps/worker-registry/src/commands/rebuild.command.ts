@@ -3,6 +3,7 @@
 import { EventStoreConnection } from '@fleetvisor/event-store';
 import { connectOrExplain, defineCliCommand, ProgressReporter, readCoreConfig, type CliCommand } from '@fleetvisor/platform';
 import { WorkerRegistryProjection } from '../projection/worker-projection';
+import { MIGRATIONS } from '../migrations';
 
 export const rebuildCommand = defineCliCommand({
   path: ['worker-registry', 'rebuild'],
@@ -19,7 +20,7 @@ export const rebuildCommand = defineCliCommand({
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new Error('--batch-size must be an integer from 1 to 100000');
     const config = readCoreConfig();
     const log = await connectOrExplain('PostgreSQL', 'FLEETVISOR_DATABASE_URL', config.databaseUrl, () =>
-      EventStoreConnection.open(config.databaseUrl, { migrate: true, applicationName: 'fleetvisor-worker-registry-rebuild' }),
+      EventStoreConnection.open(config.databaseUrl, { migrate: true, migrations: MIGRATIONS, applicationName: 'fleetvisor-worker-registry-rebuild' }),
     );
     try {
       const reporter = new ProgressReporter((t) => io.err(t), options.json ? 'json' : io.stderrIsTTY ? 'tty' : 'lines');

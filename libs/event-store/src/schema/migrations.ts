@@ -1,5 +1,8 @@
-// The ordered list of schema migrations of the event store. Append new ones at the end; never edit
-// one that has shipped (databases record them by name in fv_migrations).
+// The ordered list of schema migrations of the event store itself. Apps own the migrations of their
+// own tables (apps/<app>/src/migrations) and pass them in; TypeORM runs the union in timestamp order.
+// Append new ones at the end; never edit one that has shipped (databases record them by name in
+// fv_migrations).
+import type { MigrationInterface } from 'typeorm';
 import { CreateEventLog1767225600000 } from './1767225600000-create-event-log';
 import { CreateAppendFunction1767225600001 } from './1767225600001-create-append-function';
 import { CreateStreamStatsProjection1767225600002 } from './1767225600002-create-stream-stats-projection';
@@ -7,9 +10,11 @@ import { AppendFastPath1767225600003 } from './1767225600003-append-fast-path';
 import { AppendMany1767225600004 } from './1767225600004-append-many';
 import { AppendGroup1767225600005 } from './1767225600005-append-group';
 import { JsonPayloads1767225600006 } from './1767225600006-json-payloads';
-import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
 
-export const EVENT_STORE_MIGRATIONS = [
+/** Migration classes, as TypeORM takes them. */
+export type SchemaMigrations = readonly (new () => MigrationInterface)[];
+
+export const EVENT_STORE_MIGRATIONS: SchemaMigrations = [
   CreateEventLog1767225600000,
   CreateAppendFunction1767225600001,
   CreateStreamStatsProjection1767225600002,
@@ -17,7 +22,6 @@ export const EVENT_STORE_MIGRATIONS = [
   AppendMany1767225600004,
   AppendGroup1767225600005,
   JsonPayloads1767225600006,
-  CreateWorkerRegistryProjection1767225600010,
 ];
 
 /** TypeORM's bookkeeping table, prefixed like every table of ours. */
