@@ -21,7 +21,7 @@ import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
-import { RunnerFixture } from '../apps/service-runner/src/testing/runner-fixture';
+import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
 import { emitResult, progress } from './lib/log';
 import { textTable } from './lib/table';

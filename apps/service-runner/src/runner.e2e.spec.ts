@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
-import { RunnerFixture } from './testing/runner-fixture';
+import { RunnerFixture } from '../test/runner-fixture';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 

@@ -7,7 +7,7 @@
 //     events older than the JetStream retention.
 // Either source feeds onVersion; the coordinator ignores versions older (by height) than the one it has.
 import { VersionChanged, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
-import { EventConsumer, Sleeper } from '@fleetvisor/messaging/core';
+import { backoffDelay, EventConsumer, Sleeper } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { RunnerLinks } from './runner-links';
 
@@ -80,7 +80,7 @@ export class VersionFollower {
         if (latest) this.handle(latest);
         return;
       } catch (e) {
-        const delay = Math.min(15_000, 500 * 2 ** Math.min(attempt - 1, 10));
+        const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 15_000 });
         if (attempt === 1 || attempt % 10 === 0) this.log.warn({ err: (e as Error).message, retryInMs: delay }, 'cannot read the chain stream from the log yet');
         await this.sleeper.sleep(delay);
       }

@@ -22,7 +22,7 @@ import {
   type TestDatabase,
 } from '@fleetvisor/testing';
 import { Runner } from '../runner';
-import { RunnerFixture } from '../testing/runner-fixture';
+import { RunnerFixture } from '../../test/runner-fixture';
 
 const silent = pino({ level: 'silent' });
 const pv = (v: string): ProtocolVersion => ({ providerTarget: v, providerMin: '0.1.0', consumerTarget: v, consumerMin: '0.1.0' });

@@ -9,6 +9,7 @@
 // on restart, and the next reconcile upgrades it again. A failed version is retried with capped
 // exponential backoff, never on every VersionChanged or block.
 import { compareStrictVersions, parseStrictVersion, ServiceUpgraded, UpgradeFailed, UpgradeRolledBack, UpgradeStarted, uuidv7, type ProtocolVersion, type UpgradeStage } from '@fleetvisor/contracts';
+import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { EventRecorder } from '../events/event-recorder';
 import type { HomeConfig, RunnerHome, ServiceDefinition } from '../home/runner-home';
@@ -282,7 +283,7 @@ export class UpgradeCoordinator {
     this.o.state.update((d) => {
       const k = failureKey(name, version);
       const attempts = (d.failures[k]?.attempts ?? 0) + 1;
-      const wait = Math.min(this.o.tuning.upgradeRetryMaxMs, this.o.tuning.upgradeRetryInitialMs * 2 ** Math.min(attempts - 1, 30));
+      const wait = backoffDelay(attempts, { initialMs: this.o.tuning.upgradeRetryInitialMs, maxMs: this.o.tuning.upgradeRetryMaxMs });
       d.failures[k] = { attempts, nextRetryAt: new Date(Date.now() + wait).toISOString(), reason: reason.slice(0, 500) };
     });
   }

@@ -9,7 +9,7 @@ import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } fr
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { Runner } from '../runner';
-import { RunnerFixture } from '../testing/runner-fixture';
+import { RunnerFixture } from '../../test/runner-fixture';
 import { fakeLavapScript, sha256Hex } from '@fleetvisor/devnet';
 
 const CHAIN = 'lava-e2e-1';
