@@ -1,5 +1,4 @@
 import { defineCliCommand } from '@fleetvisor/platform';
-import { startServiceRunner } from '../service-runner.module';
 import { directoryOption, setup } from './common';
 
 export const startCommand = defineCliCommand({
@@ -11,6 +10,8 @@ export const startCommand = defineCliCommand({
   options: { ...directoryOption },
   async run(ctx) {
     const { config, logger } = setup(ctx.options.directory);
+    // Nest is loaded by the commands that run the service only, not by every word of this entry point.
+    const { startServiceRunner } = await import('../service-runner.module');
     const runner = await startServiceRunner({ config, logger });
     const sig = await ctx.io.interrupted;
     logger.info({ signal: sig }, 'stopping services');

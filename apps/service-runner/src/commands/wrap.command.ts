@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { validBinaryName, validServiceName } from '../home/names';
-import { startServiceRunner } from '../service-runner.module';
 import { directoryOption, setup } from './common';
 
 /** Splits a command line on whitespace, honouring single and double quotes (no shell expansion). */
@@ -54,6 +53,8 @@ export const wrapCommand = defineCliCommand({
     const binary = validBinaryName(path.basename(file));
     const name = validServiceName(o.name ?? `wrapped-${binary}`);
     const { config, logger } = setup(o.directory);
+    // Nest is loaded by the commands that run the service only, not by every word of this entry point.
+    const { startServiceRunner } = await import('../service-runner.module');
     const runner = await startServiceRunner({
       config,
       logger,
