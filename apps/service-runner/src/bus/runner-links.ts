@@ -4,7 +4,6 @@
 // for it and copes with it being absent.
 import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
-import type { Subjects } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
@@ -12,7 +11,6 @@ import type { CoreConfig, Logger } from '@fleetvisor/platform';
 export class RunnerLinks {
   readonly pool: Pool;
   readonly store: PostgresEventStore;
-  readonly subjects: Subjects;
   private readonly log: Logger;
 
   constructor(
@@ -25,7 +23,6 @@ export class RunnerLinks {
     // An idle client losing its server must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log.debug({ err: e.message }, 'idle Postgres connection lost'));
     this.store = new PostgresEventStore(this.pool, { logger: this.log });
-    this.subjects = bus.subjects;
   }
 
   /** The NATS connection once the bus answered; undefined before. */
