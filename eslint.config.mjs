@@ -19,7 +19,9 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           // The CLI loads @fleetvisor/devnet lazily (start-up time), tests import it statically.
-          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet'],
+          // FleetCore loads @fleetvisor/event-store (TypeORM) lazily: edge processes import the
+          // messaging lib for its Nest transport and never open the event store.
+          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet', '@fleetvisor/event-store'],
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
@@ -49,7 +51,9 @@ export default [
         {
           enforceBuildableLibDependency: false,
           // The CLI loads @fleetvisor/devnet lazily (start-up time), tests import it statically.
-          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet'],
+          // FleetCore loads @fleetvisor/event-store (TypeORM) lazily: edge processes import the
+          // messaging lib for its Nest transport and never open the event store.
+          checkDynamicDependenciesExceptions: ['@fleetvisor/devnet', '@fleetvisor/event-store'],
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:testing'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },

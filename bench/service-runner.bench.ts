@@ -1,5 +1,5 @@
 // Service-runner benchmark: `npm run bench:service-runner [-- --quick]` (or
-// `node bin/run-ts.js bench/service-runner.bench.ts [--quick]`).
+// `node bin/run-ts.js bench/service-runner.bench.ts [--quick]`); the runner runs compiled, as its systemd unit starts it.
 //
 // One runner process (`service-runner start`, its own home, database and JetStream stream)
 // supervising 50 services on one host. The services are tiny shell "lavap" binaries (answer
@@ -21,12 +21,12 @@ import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
-import { RunnerFixture } from '../apps/service-runner/src/testing/runner-fixture';
+import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
+import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
 import { textTable } from './lib/table';
 
-const ROOT = path.resolve(__dirname, '..');
 const CHAIN = 'lava-bench-sr';
 const SERVICES = 50;
 
@@ -85,7 +85,9 @@ async function main(): Promise<void> {
     }
   };
   const startRunner = (): ChildProcess => {
-    const child = spawn(process.execPath, [...RUNNER_NODE_FLAGS, path.join(ROOT, 'bin/run-ts.js'), path.join(ROOT, 'apps/service-runner/src/main.ts'), 'start', '--directory', fx.dir], {
+    // As its systemd unit starts it: the compiled `fleetvisor start` with the unit's node flags.
+    const app = fleetvisorProcess(['start', '--directory', fx.dir], RUNNER_NODE_FLAGS);
+    const child = spawn(app.file, app.argv, {
       env: {
         PATH: '/usr/local/bin:/usr/bin:/bin',
         FLEETVISOR_DATABASE_URL: db.url,

@@ -9,13 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
-import { RunnerFixture } from './testing/runner-fixture';
+import { RunnerFixture } from '../test/runner-fixture';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
-const MAIN = path.join(ROOT, 'apps/service-runner/src/main.ts');
 const CHAIN = 'lava-e2e-2';
 const PASSWORD = 'Pw-9f3b2a-never-in-logs';
 const PASSPHRASE = 'a long passphrase for the secrets file';
@@ -46,7 +45,7 @@ function run(args: string[], stdin?: string): Promise<Run> {
 }
 
 function startRunner(): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/run-ts.js'), MAIN, 'start', '--directory', fx.dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start', '--directory', fx.dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,17 +1,17 @@
 // The runner: supervises this host's services, records their events through the spool, follows
-// VersionChanged for its chain and upgrades/rolls back, answers local control and fleet-wide
-// queries. Plain class: `fleetvisor start` (and tests, and the bench) construct and start it.
-// Nothing here waits on Postgres or NATS: both are optional at every moment.
+// VersionChanged for its chain and upgrades/rolls back, answers local control, and gives the
+// bus handlers (service-runner.module.ts) what they answer. Plain class, started and stopped by
+// the Nest shell. Nothing here waits on Postgres or NATS: both are optional at every moment.
 import path from 'node:path';
 import { DuplicateEventIdError } from '@fleetvisor/event-store/core';
-import { HOST_NAME_PATTERN, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import type { EdgeBus } from '@fleetvisor/messaging/core';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
 import { EventRecorder } from './events/event-recorder';
 import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
-import { ServicesCommands } from './bus/services-commands';
 import { VersionFollower } from './bus/version-follower';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
@@ -24,6 +24,8 @@ import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 export interface RunnerOptions {
   config: RunnerConfig;
   logger: Logger;
+  /** The bus (NATS, possibly not up yet); the app's FleetEdgeModule owns it. */
+  bus: EdgeBus;
   /** wrap: supervise exactly these (not config.yml's), do not follow versions. */
   wrapped?: ServiceDefinition[];
   /** Copy child output to this process's stdout/stderr (wrap). */
@@ -49,10 +51,11 @@ export class Runner {
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
   private follower: VersionFollower | undefined;
-  private commands: ServicesCommands | undefined;
   private control: ControlServer | undefined;
-  private homeConfig: HomeConfig | undefined;
+  /** config.yml (not in wrap mode), read once when the runner is made. */
+  private readonly homeConfig: HomeConfig | undefined;
   private password: string | undefined;
+  private stopping: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(private readonly opts: RunnerOptions) {
@@ -62,7 +65,7 @@ export class Runner {
     this.home.ensureLayout();
     this.spool = new EventSpool(this.home.spoolDir);
     this.recorder = new EventRecorder(this.spool, this.host);
-    this.links = new RunnerLinks(opts.config.core, this.log);
+    this.links = new RunnerLinks(opts.config.core, opts.bus, this.log);
     this.flusher = new SpoolFlusher({
       spool: this.spool,
       logger: this.log,
@@ -72,6 +75,12 @@ export class Runner {
     this.recorder.attach(this.flusher);
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
+    if (opts.wrapped === undefined) this.homeConfig = this.home.readConfig();
+  }
+
+  /** The chain whose VersionChanged this runner follows; undefined for `wrap`, which follows none. */
+  get chainId(): string | undefined {
+    return this.homeConfig?.chainId;
   }
 
   private keySource(): KeySource | undefined {
@@ -134,24 +143,25 @@ export class Runner {
     }
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
-    this.links.startNats();
     if (this.coordinator) {
       this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
     }
-    this.commands = new ServicesCommands(this.links, { host: this.host, list: (c) => this.list(c), status: (s) => this.status(s) }, this.log);
-    this.commands.start();
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
   }
 
+  /** A VersionChanged from the bus (the runner's durable consumer); ignored before start and in wrap mode. */
+  onVersionChanged(event: EventEnvelope): void {
+    this.follower?.handle(event);
+  }
+
   private loadDefinitions(): ServiceDefinition[] {
-    this.homeConfig = this.home.readConfig();
     const out: ServiceDefinition[] = [];
-    for (const name of this.homeConfig.services) {
+    for (const name of this.homeConfig!.services) {
       try {
         out.push(this.home.readService(name));
       } catch (e) {
@@ -205,14 +215,21 @@ export class Runner {
     return { host: this.host, status: this.status(req.service) };
   }
 
-  /** Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the log is up. */
-  async stop(reason = 'runner shutdown'): Promise<void> {
+  /**
+   * Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the
+   * log is up. Once: a second call waits for the first.
+   */
+  stop(reason = 'runner shutdown'): Promise<void> {
+    this.stopping ??= this.stopAll(reason);
+    return this.stopping;
+  }
+
+  private async stopAll(reason: string): Promise<void> {
     await this.control?.stop();
     await this.follower?.stop();
     await this.coordinator?.stop();
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
-    await this.commands?.stop();
     await this.flusher.drain(3_000);
     await this.flusher.stop();
     await this.links.close();

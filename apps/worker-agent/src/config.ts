@@ -21,7 +21,7 @@ export interface SimulatedSourceConfig {
 }
 
 export interface WorkerAgentConfig {
-  core: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host'>;
+  core: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
   /** Worker instance name: the agent serves fleet.cmd.worker-agent.<name>.<verb>. */
   name: string;
   /** Address the worker admin API answers on, as reported to the registry. */
@@ -83,7 +83,15 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
   if (temporaryErrorRate + permanentErrorRate > 1) throw new ConfigError('FLEETVISOR_WORKER_SIM_PERMANENT_ERROR_RATE', 'the two error rates add up to more than 1');
   const seedRaw = r.optionalString('FLEETVISOR_WORKER_SIM_SEED');
   return {
-    core: { natsUrl: core.natsUrl, subjectRoot: core.subjectRoot, logLevel: core.logLevel, logFormat: core.logFormat, host: core.host },
+    core: {
+      natsUrl: core.natsUrl,
+      subjectRoot: core.subjectRoot,
+      logLevel: core.logLevel,
+      logFormat: core.logFormat,
+      host: core.host,
+      eventStreamName: core.eventStreamName,
+      eventStreamMaxAgeMs: core.eventStreamMaxAgeMs,
+    },
     name,
     dest,
     source,

@@ -1,5 +1,6 @@
 // The worker-agent against real NATS: reports with threads and transitions, the agent commands
-// addressed to its name, bridge mode over real HTTP JSON-RPC, and riding out a NATS outage.
+// addressed to its name, bridge mode over real HTTP JSON-RPC, and riding out a NATS outage. The
+// agent runs as `fleetvisor worker-agent run` starts it: the Nest app of startWorkerAgent.
 // A test-side CommandBus serving WorkerReportCommand stands in for the worker-registry.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
@@ -19,7 +20,8 @@ import { expectEventually, sharedNatsUrl, startPrivateNats, testBusNames, type P
 import { BridgeSource } from './sources/bridge-source';
 import { SimulatedSource } from './sources/simulated-source';
 import type { ThreadSource } from './sources/thread-source';
-import { WorkerAgent } from './worker-agent';
+import { loadWorkerAgentConfig } from './config';
+import { startWorkerAgent, type RunningWorkerAgent } from './worker-agent.module';
 
 const logger = pino({ level: 'silent' });
 
@@ -59,10 +61,13 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-function agentWith(source: ThreadSource, natsUrl: string, root: string, name: string, reportIntervalMs = 200): WorkerAgent {
-  const agent = new WorkerAgent({ name, dest: `${name}:17890`, natsUrl, subjectRoot: root, source, logger, reportIntervalMs, reportTimeoutMs: 1_000, connectRetryMs: 100 });
-  cleanups.push(() => agent.stop());
-  return agent;
+/** The agent as `fleetvisor worker-agent run` starts it (Nest app on the bus), with this source. */
+async function agentWith(source: ThreadSource, natsUrl: string, root: string, name: string, reportIntervalMs = 200): Promise<RunningWorkerAgent> {
+  const base = loadWorkerAgentConfig({}, () => 'test-host');
+  const config = { ...base, name, dest: `${name}:17890`, reportIntervalMs, reportTimeoutMs: 1_000, core: { ...base.core, natsUrl, subjectRoot: root } };
+  const running = await startWorkerAgent(config, { logger, source });
+  cleanups.push(() => running.app.close());
+  return running;
 }
 
 describe('worker-agent on the shared NATS', () => {
@@ -83,8 +88,7 @@ describe('worker-agent on the shared NATS', () => {
 
   it('reports every thread and each transition once, with seq strictly increasing', async () => {
     const sim = new SimulatedWorker({ threads: 4, stepMs: 40, temporaryErrorRate: 0.1, permanentErrorRate: 0, seed: 3 });
-    const agent = agentWith(new SimulatedSource(sim, { tickMs: 20 }), sharedNatsUrl(), root, 'wa-report');
-    await agent.start();
+    const { agent } = await agentWith(new SimulatedSource(sim, { tickMs: 20 }), sharedNatsUrl(), root, 'wa-report');
     await expectEventually(() => expect(registry.accepted.get(agent.bootId)?.size ?? 0).toBeGreaterThan(30), { timeoutMs: 15_000 });
     const mine = registry.reports.filter((r) => r.name === 'wa-report');
     expect(mine[0]).toMatchObject({ name: 'wa-report', dest: 'wa-report:17890', version: '0.11.0-sim', bootId: agent.bootId });
@@ -99,9 +103,8 @@ describe('worker-agent on the shared NATS', () => {
     const sim = new SimulatedWorker({ threads: 3, stepMs: 50, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer', 'unseal', 'sealer'], seed: 5 });
     const name = 'wa-cmd.host-01';
     // A long interval: any report after the first comes from a command.
-    const agent = agentWith(new SimulatedSource(sim, { tickMs: 20 }), sharedNatsUrl(), root, name, 60_000);
-    await agent.start();
-    await agent.connected;
+    const { connected } = await agentWith(new SimulatedSource(sim, { tickMs: 20 }), sharedNatsUrl(), root, name, 60_000);
+    await connected;
     await expectEventually(() => expect(registry.last(name)).toBeDefined());
     const at = { instance: name, timeoutMs: 3_000 };
 
@@ -142,9 +145,8 @@ describe('worker-agent on the shared NATS', () => {
     const rpc: VenusWorkerRpcServer = await startVenusWorkerRpcServer({ worker: sim });
     cleanups.push(() => rpc.close(), () => sim.stop());
     const name = 'wa-bridge';
-    const agent = agentWith(new BridgeSource({ adminUrl: rpc.url, pollMs: 50, logger }), sharedNatsUrl(), root, name);
-    await agent.start();
-    await agent.connected;
+    const { connected } = await agentWith(new BridgeSource({ adminUrl: rpc.url, pollMs: 50, logger }), sharedNatsUrl(), root, name);
+    await connected;
     const at = { instance: name, timeoutMs: 3_000 };
 
     await expectEventually(() => expect(registry.last(name)?.transitions.length ?? 0).toBeGreaterThan(0), { timeoutMs: 10_000 });
@@ -183,8 +185,7 @@ describe('worker-agent through a NATS outage (private NATS)', () => {
     const registry = new FakeRegistry(bus);
     await registry.serve();
     const sim = new SimulatedWorker({ threads: 4, stepMs: 30, temporaryErrorRate: 0, permanentErrorRate: 0, seed: 11 });
-    const agent = agentWith(new SimulatedSource(sim, { tickMs: 10 }), nats.url, root, 'wa-outage', 150);
-    await agent.start();
+    const { agent } = await agentWith(new SimulatedSource(sim, { tickMs: 10 }), nats.url, root, 'wa-outage', 150);
     await expectEventually(() => expect(registry.accepted.get(agent.bootId)?.size ?? 0).toBeGreaterThan(10), { timeoutMs: 10_000 });
 
     await nats.shutdown();
@@ -212,8 +213,7 @@ describe('worker-agent through a NATS outage (private NATS)', () => {
     await nats.shutdown();
     const root = testBusNames().subjectRoot;
     const sim = new SimulatedWorker({ threads: 2, stepMs: 30, temporaryErrorRate: 0, permanentErrorRate: 0, seed: 12 });
-    const agent = agentWith(new SimulatedSource(sim, { tickMs: 10 }), nats.url, root, 'wa-late', 150);
-    await agent.start();
+    const { agent } = await agentWith(new SimulatedSource(sim, { tickMs: 10 }), nats.url, root, 'wa-late', 150);
     await expectEventually(() => expect(agent.outbox.size).toBeGreaterThan(10), { timeoutMs: 10_000 });
     await nats.restart();
     const { nc, bus } = await busOn(nats.url, root);

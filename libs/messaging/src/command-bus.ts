@@ -78,6 +78,13 @@ export interface RequestOptions {
 export interface ServeOptions {
   /** Serve only requests addressed to this instance: <root>.cmd.<service>.<instance>.<verb>. */
   instance?: string;
+  /**
+   * Every instance hears the service-wide subject (no queue group) and answers only what it has
+   * an answer to: a request that is invalid, a handler that returns undefined and a handler that
+   * fails get no reply, since the caller gathers the answers of many instances (requestMany)
+   * and a refusal from one must not read as an answer. Not with `instance`.
+   */
+  broadcast?: boolean;
 }
 
 const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
@@ -132,17 +139,19 @@ export class CommandBus {
   serve<C extends CommandDefinition>(def: C, handler: CommandHandler<C>, opts?: ServeOptions): CommandServer;
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts?: ServeOptions): CommandServer;
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts: ServeOptions = {}): CommandServer {
+    if (opts.broadcast && opts.instance !== undefined) throw new Error(`CommandBus.serve(${ref.service}.${ref.verb}): broadcast and instance exclude each other`);
     const subject = this.subjectOf(ref, opts.instance);
-    const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }) });
+    const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }), ...(opts.broadcast ? { broadcast: true } : {}) });
     const inFlight = new Set<Promise<void>>();
+    const queue = opts.broadcast ? undefined : opts.instance === undefined ? this.queueGroup(ref.service) : `${this.queueGroup(ref.service)}.${encodeSubjectToken(opts.instance)}`;
     const sub: Subscription = this.nc.subscribe(subject, {
-      queue: opts.instance === undefined ? this.queueGroup(ref.service) : `${this.queueGroup(ref.service)}.${encodeSubjectToken(opts.instance)}`,
+      ...(queue === undefined ? {} : { queue }),
       callback: (err, msg) => {
         if (err) {
           log.error({ err }, 'command subscription error');
           return;
         }
-        const p = this.handle(ref, handler, msg, log).finally(() => inFlight.delete(p));
+        const p = this.handle(ref, handler, msg, log, opts.broadcast === true).finally(() => inFlight.delete(p));
         inFlight.add(p);
       },
     });
@@ -161,8 +170,9 @@ export class CommandBus {
     return server;
   }
 
-  private async handle(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger): Promise<void> {
+  private async handle(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger, answersOnly: boolean): Promise<void> {
     const reply = await this.execute(ref, handler, msg, log);
+    if (answersOnly && (!reply.ok || reply.result === undefined)) return;
     if (!msg.reply) {
       log.debug('command without reply subject; result dropped');
       return;

@@ -1,5 +1,5 @@
-// @fleetvisor/messaging/core: everything of the library except the NestJS shell, for processes
-// that run without Nest (worker-agent, service-runner): Nest (~40 MB) and, through FleetCore, TypeORM are not loaded.
+// @fleetvisor/messaging/core: everything of the library except the NestJS shell and FleetCore, for
+// code that runs without Nest (the CLI's bus queries, tests, benches): neither Nest nor TypeORM is loaded.
 export * from './backoff';
 export * from './nats-connection';
 export * from './event-stream';
@@ -9,3 +9,5 @@ export * from './subject-match';
 export * from './outbox-relay';
 export * from './event-consumer';
 export * from './command-bus';
+export * from './event-consumer-factory';
+export * from './edge-bus';

@@ -5,11 +5,11 @@
 import type { Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
-import { openEventStore, type EventStoreConnection, type PostgresCheckpointStore, type PostgresEventStore, type SchemaMigrations } from '@fleetvisor/event-store';
+import type { EventStoreConnection, PostgresCheckpointStore, PostgresEventStore, SchemaMigrations } from '@fleetvisor/event-store';
 import { createLogger, readCoreConfig, redactUrl, type CoreConfig, type Logger } from '@fleetvisor/platform';
 import { CommandBus } from './command-bus';
 import { deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS } from './event-stream';
-import { EventConsumer, type EventConsumerOptions } from './event-consumer';
+import { EventConsumerFactory } from './event-consumer-factory';
 import { connectNats } from './nats-connection';
 import { DEFAULT_RELAY_LOCK_NAME, OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 
@@ -42,36 +42,7 @@ export interface FleetCoreOptions {
   natsConnectTimeoutMs?: number;
 }
 
-/** Event consumers bound to this process's connection and stream; stopped with the core. */
-export class EventConsumerFactory {
-  private readonly consumers = new Set<EventConsumer>();
-
-  constructor(
-    private readonly nc: NatsConnection,
-    private readonly subjects: Subjects,
-    private readonly streamName: string,
-    private readonly logger: Logger,
-  ) {}
-
-  /** A consumer (not started: call start()). */
-  create(opts: Omit<EventConsumerOptions, 'nc' | 'subjects' | 'streamName' | 'logger'> & { logger?: Logger }): EventConsumer {
-    const consumer = new EventConsumer({
-      ...opts,
-      nc: this.nc,
-      subjects: this.subjects,
-      streamName: this.streamName,
-      logger: opts.logger ?? this.logger,
-    });
-    this.consumers.add(consumer);
-    return consumer;
-  }
-
-  async stopAll(): Promise<void> {
-    const all = [...this.consumers];
-    this.consumers.clear();
-    await Promise.allSettled(all.map((c) => c.stop()));
-  }
-}
+export { EventConsumerFactory };
 
 export class MigrationsPendingError extends Error {
   constructor(databaseUrl: string) {
@@ -83,6 +54,9 @@ export class MigrationsPendingError extends Error {
 /** Opens the event store, applying or verifying the schema as asked. */
 async function openStore(opts: FleetCoreOptions, config: CoreConfig, logger: Logger): Promise<EventStoreConnection> {
   const mode = opts.migrations ?? 'apply';
+  // Loaded here, not at the top: the event store brings TypeORM, which a process that only imports
+  // this module for its types or for the Nest transport (an edge process) must not pay for.
+  const { openEventStore } = await import('@fleetvisor/event-store');
   const conn = await openEventStore(config.databaseUrl, {
     migrate: mode === 'apply',
     ...(opts.schemaMigrations ? { migrations: opts.schemaMigrations } : {}),

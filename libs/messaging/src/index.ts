@@ -8,3 +8,4 @@ export * from './nest/fleet-core.module';
 export * from './nest/fleet-transport';
 export * from './nest/fleet-rpc-exception.filter';
 export * from './nest/fleet-microservice';
+export * from './nest/fleet-edge.module';

@@ -1,5 +1,6 @@
 // One NATS connection per process: a short, clear failure when the server cannot be reached at
-// start-up, then reconnection forever (an outage must never end the process).
+// start-up (or, for an edge process, waiting for it), then reconnection forever (an outage must
+// never end the process). Both are nats.js's own policy, set here in one place.
 import { connect, Events, DebugEvents, type ConnectionOptions, type NatsConnection } from 'nats';
 import type { Logger } from '@fleetvisor/platform';
 
@@ -12,6 +13,13 @@ export interface ConnectNatsOptions {
   reconnectTimeWaitMs?: number;
   /** Name of the setting the URL came from, for the error message. */
   urlSetting?: string;
+  /**
+   * Wait for the server at start-up instead of failing: the client retries every
+   * reconnectTimeWaitMs until it connects (edge processes, which must start while NATS is down).
+   */
+  waitOnFirstConnect?: boolean;
+  /** With waitOnFirstConnect: give up waiting (the call rejects) once this returns true. */
+  cancelled?: () => boolean;
   /** Extra nats.js options (auth, TLS); the reconnect policy above wins. */
   extra?: Partial<ConnectionOptions>;
 }
@@ -36,18 +44,30 @@ function redactNatsUrl(url: string): string {
 export async function connectNats(url: string, logger: Logger, opts: ConnectNatsOptions = {}): Promise<NatsConnection> {
   const setting = opts.urlSetting ?? 'FLEETVISOR_NATS_URL';
   let nc: NatsConnection;
+  const timeWait = opts.reconnectTimeWaitMs ?? 500;
+  const cancelled = opts.cancelled;
   try {
     nc = await connect({
       ...opts.extra,
       servers: url,
       name: opts.name ?? opts.extra?.name,
       timeout: opts.connectTimeoutMs ?? 3_000,
-      // Only the very first connect fails fast; afterwards we reconnect forever.
-      waitOnFirstConnect: false,
+      // Only the very first connect fails fast (unless asked to wait); afterwards we reconnect forever.
+      waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
       reconnect: true,
       maxReconnectAttempts: -1,
-      reconnectTimeWait: opts.reconnectTimeWaitMs ?? 500,
+      reconnectTimeWait: timeWait,
       reconnectJitter: 100,
+      // The client asks for the next wait before each attempt; throwing there is the one way to end
+      // a wait for the first connection, which the client offers no call to abort.
+      ...(cancelled
+        ? {
+            reconnectDelayHandler: () => {
+              if (cancelled()) throw new Error('connection attempt cancelled');
+              return timeWait + Math.floor(Math.random() * 100);
+            },
+          }
+        : {}),
       pingInterval: opts.extra?.pingInterval ?? 10_000,
     });
   } catch (e) {

@@ -1,21 +1,18 @@
 // How the runner learns the protocol version of its chain:
-//   - live: a durable JetStream consumer named after the host (`service-runner-<host>`), filtered
-//     to fleet.evt.chain.<chainId>.VersionChanged. Durable, so VersionChanged published while the
-//     runner was down is delivered when it comes back.
+//   - live: VersionChanged of chain-<chainId> from the bus, handed to handle() by the
+//     @EventPattern handler of RunnerVersionController (a durable consumer named after the host,
+//     `service-runner-<host>`, so VersionChanged published while the runner was down is delivered
+//     when it comes back).
 //   - catch-up: on start (and until it succeeds), the last VersionChanged of stream
 //     chain-<chainId> read from the log — covers a new host, a consumer that was deleted, and
 //     events older than the JetStream retention.
 // Either source feeds onVersion; the coordinator ignores versions older (by height) than the one it has.
 import { VersionChanged, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
-import { EventConsumer, Sleeper } from '@fleetvisor/messaging/core';
+import { backoffDelay, Sleeper } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { RunnerLinks } from './runner-links';
 
 export type VersionListener = (v: ProtocolVersion, source: { height: number; eventId: string }) => void;
-
-export function durableNameFor(host: string): string {
-  return `service-runner-${host.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 200);
-}
 
 interface VersionChangedData {
   chainId: string;
@@ -24,14 +21,13 @@ interface VersionChangedData {
 }
 
 export class VersionFollower {
-  private consumer: EventConsumer | undefined;
   private stopped = false;
   private readonly sleeper = new Sleeper();
   private catchUp: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(
-    private readonly links: RunnerLinks,
+    private readonly links: Pick<RunnerLinks, 'store'>,
     private readonly chainId: string,
     private readonly onVersion: VersionListener,
     logger: Logger,
@@ -39,25 +35,14 @@ export class VersionFollower {
     this.log = logger.child({ component: 'version-follower', chainId });
   }
 
+  /** Starts the catch-up from the log (in the background, retried while the log is away). */
   start(): void {
     this.catchUp = this.catchUpFromLog();
-    this.links.onNats(async (nc) => {
-      if (this.stopped) return;
-      this.consumer = new EventConsumer({
-        nc,
-        subjects: this.links.subjects,
-        streamName: this.links.config.eventStreamName,
-        name: durableNameFor(this.links.config.host),
-        filter: this.links.subjects.eventFilter({ area: 'chain', streamId: this.chainId, type: VersionChanged.type }),
-        logger: this.log,
-        handler: async (event) => this.handle(event),
-      });
-      await this.consumer.start();
-    });
   }
 
-  private handle(event: EventEnvelope): void {
-    if (event.type !== VersionChanged.type) return;
+  /** A VersionChanged from the bus or the log; events of other chains are ignored. */
+  handle(event: EventEnvelope): void {
+    if (this.stopped || event.type !== VersionChanged.type) return;
     const d = event.data as VersionChangedData;
     if (d.chainId !== this.chainId) return;
     this.log.info({ height: d.height, current: d.current }, 'VersionChanged');
@@ -80,7 +65,7 @@ export class VersionFollower {
         if (latest) this.handle(latest);
         return;
       } catch (e) {
-        const delay = Math.min(15_000, 500 * 2 ** Math.min(attempt - 1, 10));
+        const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 15_000 });
         if (attempt === 1 || attempt % 10 === 0) this.log.warn({ err: (e as Error).message, retryInMs: delay }, 'cannot read the chain stream from the log yet');
         await this.sleeper.sleep(delay);
       }
@@ -91,6 +76,5 @@ export class VersionFollower {
     this.stopped = true;
     this.sleeper.interrupt();
     await this.catchUp;
-    await this.consumer?.stop();
   }
 }

@@ -1,5 +1,4 @@
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
-import { queryProtocolVersion } from '../chain/protocol-version-query';
 import { initHome } from '../home/init-home';
 import type { DownloadSettings } from '../home/runner-home';
 import { BinaryFetcher } from '../upgrades/binary-fetcher';
@@ -8,6 +7,13 @@ import { UpgradeStateStore } from '../upgrades/upgrade-state';
 import { directoryOption, jsonOption, setup } from './common';
 import { latestVersionFromLog } from './one-shot';
 import { startCommand } from './start.command';
+
+// CosmJS is loaded only when a node is asked: the runner process (which holds every command of
+// this entry point) must not pay for it.
+async function queryNode(rpc: string) {
+  const { queryProtocolVersion } = await import('../chain/protocol-version-query');
+  return queryProtocolVersion(rpc);
+}
 
 export const initCommand = defineCliCommand({
   path: ['init'],
@@ -55,7 +61,7 @@ export const initCommand = defineCliCommand({
       fetcher,
       new UpgradeStateStore(home.stateDir),
       { chainId: o['chain-id'], ...(o.node ? { node: o.node } : {}), ...(o.binary ? { binary: o.binary } : {}), autoDownload: o['auto-download'], download },
-      { fromLog: () => latestVersionFromLog(config.core, o['chain-id']!), fromNode: queryProtocolVersion },
+      { fromLog: () => latestVersionFromLog(config.core, o['chain-id']!), fromNode: queryNode },
     );
     logger.flush?.();
     if (o.json) ctx.io.out(JSON.stringify(res) + '\n');

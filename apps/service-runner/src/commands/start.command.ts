@@ -1,5 +1,4 @@
 import { defineCliCommand } from '@fleetvisor/platform';
-import { Runner } from '../runner';
 import { directoryOption, setup } from './common';
 
 export const startCommand = defineCliCommand({
@@ -11,11 +10,12 @@ export const startCommand = defineCliCommand({
   options: { ...directoryOption },
   async run(ctx) {
     const { config, logger } = setup(ctx.options.directory);
-    const runner = new Runner({ config, logger });
-    await runner.start();
+    // Nest is loaded by the commands that run the service only, not by every word of this entry point.
+    const { startServiceRunner } = await import('../service-runner.module');
+    const runner = await startServiceRunner({ config, logger });
     const sig = await ctx.io.interrupted;
     logger.info({ signal: sig }, 'stopping services');
-    await runner.stop(`runner received ${sig}`);
+    await runner.close(`runner received ${sig}`);
     logger.flush?.();
     return 0;
   },

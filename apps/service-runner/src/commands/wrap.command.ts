@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { validBinaryName, validServiceName } from '../home/names';
-import { Runner } from '../runner';
 import { directoryOption, setup } from './common';
 
 /** Splits a command line on whitespace, honouring single and double quotes (no shell expansion). */
@@ -54,15 +53,16 @@ export const wrapCommand = defineCliCommand({
     const binary = validBinaryName(path.basename(file));
     const name = validServiceName(o.name ?? `wrapped-${binary}`);
     const { config, logger } = setup(o.directory);
-    const runner = new Runner({
+    // Nest is loaded by the commands that run the service only, not by every word of this entry point.
+    const { startServiceRunner } = await import('../service-runner.module');
+    const runner = await startServiceRunner({
       config,
       logger,
       echo: true,
       wrapped: [{ name, role: 'wrapped', binary, configPath: file, args, keyringPassword: false }],
     });
-    await runner.start();
     const sig = await ctx.io.interrupted;
-    await runner.stop(`runner received ${sig}`);
+    await runner.close(`runner received ${sig}`);
     logger.flush?.();
     // The child's last words were echoed to a pipe: let them out before the process exits.
     await new Promise<void>((r) => process.stdout.write('', () => r()));

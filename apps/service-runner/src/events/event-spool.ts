@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fleetEvents, type EventEnvelope } from '@fleetvisor/contracts';
+import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import { writeFileAtomic, fsyncDir } from '../home/atomic-file';
 
@@ -174,7 +175,7 @@ export class SpoolFlusher {
             for (const g of group) this.opts.spool.reject(g.file);
           } else {
             this.failures++;
-            const delay = Math.min(this.opts.retryMaxMs ?? 5_000, (this.opts.retryInitialMs ?? 250) * 2 ** Math.min(this.failures - 1, 20));
+            const delay = backoffDelay(this.failures, { initialMs: this.opts.retryInitialMs ?? 250, maxMs: this.opts.retryMaxMs ?? 5_000 });
             if (this.failures === 1 || this.failures % 20 === 0) {
               this.log.warn({ err: (e as Error).message, pending: this.opts.spool.count(), retryInMs: delay }, 'event log unreachable; events stay spooled');
             }

@@ -21,8 +21,9 @@ import {
   type PrivatePostgres,
   type TestDatabase,
 } from '@fleetvisor/testing';
-import { Runner } from '../runner';
-import { RunnerFixture } from '../testing/runner-fixture';
+import type { Runner } from '../runner';
+import { startServiceRunner } from '../service-runner.module';
+import { RunnerFixture } from '../../test/runner-fixture';
 
 const silent = pino({ level: 'silent' });
 const pv = (v: string): ProtocolVersion => ({ providerTarget: v, providerMin: '0.1.0', consumerTarget: v, consumerMin: '0.1.0' });
@@ -42,11 +43,13 @@ async function setup(core: ReturnType<typeof testCoreConfig>, chain: string, sta
     fx.addService({ role: 'provider', from: 'p1', chainLabel: 'LAV1', port: await freePort() }),
     fx.addService({ role: 'consumer', from: 'c1', chainLabel: 'ETH1', port: await freePort() }),
   ];
-  const runner = new Runner({ config: fx.config({ healthStableMs: stableMs }), logger: silent });
   const recorded: EventEnvelope[] = [];
-  runner.recorder.onRecorded((e) => recorded.push(e));
-  cleanups.push(() => runner.stop());
-  await runner.start();
+  const running = await startServiceRunner(
+    { config: fx.config({ healthStableMs: stableMs }), logger: silent },
+    { beforeStart: (r) => r.recorder.onRecorded((e) => recorded.push(e)) },
+  );
+  const { runner } = running;
+  cleanups.push(() => running.close());
   await waitFor(() => names.every((n) => runner.services.get(n)!.svc.state === 'running'), { timeoutMs: 15_000 });
   return { fx, runner, names, recorded };
 }

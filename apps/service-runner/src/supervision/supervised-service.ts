@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceCrashLooping, ServiceExited, ServiceRestarted, ServiceStarted, ServiceStopped, type ServiceRole, type ServiceState } from '@fleetvisor/contracts';
+import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { RunnerTuning } from '../config';
 import type { EventRecorder } from '../events/event-recorder';
@@ -269,7 +270,7 @@ export class SupervisedService {
     this.crashes = this.crashes.filter((t) => now - t < this.tuning.crashWindowMs);
     this.crashes.push(now);
     this.attempt++;
-    let delay = Math.min(this.tuning.restartMaxMs, this.tuning.restartInitialMs * 2 ** Math.min(this.attempt - 1, 30));
+    let delay = backoffDelay(this.attempt, { initialMs: this.tuning.restartInitialMs, maxMs: this.tuning.restartMaxMs });
     if (this.crashes.length >= this.tuning.crashLoopCrashes) {
       delay = this.tuning.restartMaxMs;
       this.state = 'crash_looping';

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
-import { Runner } from '../runner';
-import { RunnerFixture } from '../testing/runner-fixture';
+import type { Runner } from '../runner';
+import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { RunnerFixture } from '../../test/runner-fixture';
 import { probeOnce } from './health-check';
 
 const CHAIN = 'lava-http-probe';
@@ -49,6 +50,7 @@ describe('upgrade with upgrade.probe: http', () => {
   let core: FleetCore;
   let fx: RunnerFixture;
   let runner: Runner;
+  let app: RunningServiceRunner | undefined;
   let name: string;
   let height = 10;
   let previous: ProtocolVersion | null = null;
@@ -78,13 +80,13 @@ describe('upgrade with upgrade.probe: http', () => {
     fx.writeHomeConfig({ upgrade: { probe: 'http' } });
     name = fx.addService({ role: 'provider', from: 'provider1', chainLabel: 'LAV1', port: await freePort() });
     await versionChanged(pv('0.1.0'));
-    runner = new Runner({ config: fx.config({ healthTimeoutMs: 1_500 }), logger: silent });
-    await runner.start();
+    app = await startServiceRunner({ config: fx.config({ healthTimeoutMs: 1_500 }), logger: silent });
+    runner = app.runner;
     await waitFor(() => running('0.1.0'), { timeoutMs: 15_000, message: 'service up on 0.1.0' });
   }, 60_000);
 
   afterAll(async () => {
-    await runner?.stop();
+    await app?.close();
     if (core) for (const s of [core.config.eventStreamName, `${core.config.eventStreamName}_DLQ`]) await core.jsm.streams.delete(s).catch(() => undefined);
     await core?.close();
     await db?.drop();

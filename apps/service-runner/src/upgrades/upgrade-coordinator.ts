@@ -8,15 +8,15 @@
 // state file first, so a runner killed in the middle rolls the service back to its previous link
 // on restart, and the next reconcile upgrades it again. A failed version is retried with capped
 // exponential backoff, never on every VersionChanged or block.
+// Every side effect goes through a seam (upgrade-seams.ts): the service's process, the hook, the
+// health probe, the binary source, the links, the state file and the recorder.
 import { compareStrictVersions, parseStrictVersion, ServiceUpgraded, UpgradeFailed, UpgradeRolledBack, UpgradeStarted, uuidv7, type ProtocolVersion, type UpgradeStage } from '@fleetvisor/contracts';
+import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { EventRecorder } from '../events/event-recorder';
-import type { HomeConfig, RunnerHome, ServiceDefinition } from '../home/runner-home';
-import type { SupervisedService } from '../supervision/supervised-service';
-import { BinaryFetcher, ObtainError } from './binary-fetcher';
-import type { BinaryStore } from './binary-store';
-import { checkHealth } from './health-check';
-import { runPreUpgradeHook } from './pre-upgrade-hook';
+import type { HomeConfig, ServiceDefinition } from '../home/runner-home';
+import { ObtainError } from './binary-fetcher';
+import { commandHook, processHealth, type BinaryLinks, type BinarySource, type HealthProbe, type PreUpgradeHook, type ServiceProcess, type UpgradeHome } from './upgrade-seams';
 import { failureKey, type UpgradeStateStore } from './upgrade-state';
 import { decideUpgrade, fallbackVersion } from './version-select';
 
@@ -29,15 +29,19 @@ export interface UpgradeTuning {
 }
 
 export interface UpgradeCoordinatorOptions {
-  home: RunnerHome;
-  config: HomeConfig;
-  store: BinaryStore;
-  fetcher: BinaryFetcher;
-  state: UpgradeStateStore;
-  recorder: EventRecorder;
-  services: () => ReadonlyMap<string, { def: ServiceDefinition; svc: SupervisedService }>;
+  home: UpgradeHome;
+  config: Pick<HomeConfig, 'chainId' | 'download' | 'upgrade'>;
+  store: BinaryLinks;
+  fetcher: BinarySource;
+  state: Pick<UpgradeStateStore, 'get' | 'update'>;
+  recorder: Pick<EventRecorder, 'host' | 'record'>;
+  services: () => ReadonlyMap<string, { def: ServiceDefinition; svc: ServiceProcess }>;
   tuning: UpgradeTuning;
   logger: Logger;
+  /** Default: runs the configured command (commandHook). */
+  hook?: PreUpgradeHook;
+  /** Default: the process must stay up, and answer the configured probe (processHealth). */
+  health?: HealthProbe;
 }
 
 type Outcome = 'upgraded' | 'failed' | 'skipped';
@@ -200,7 +204,7 @@ export class UpgradeCoordinator {
       return this.fail(name, fromVersion, chosen, 'verify', `${binaryPath} reports version ${reported ?? '(none)'}, expected ${chosen}`, false, rec);
     }
     if (this.o.config.upgrade.preUpgrade) {
-      const hook = await runPreUpgradeHook(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
+      const hook = await (this.o.hook ?? commandHook).run(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
       if (!hook.ok) return this.fail(name, fromVersion, chosen, 'pre_upgrade', hook.reason, false, rec);
     }
 
@@ -219,7 +223,7 @@ export class UpgradeCoordinator {
       d.inProgress[name]!.phase = 'health';
     });
     await svc.restart({ hold: true });
-    const health = await checkHealth({
+    const health = await (this.o.health ?? processHealth).check({
       exited: svc.currentExit(),
       stableMs: this.o.tuning.healthStableMs,
       timeoutMs: this.o.tuning.healthTimeoutMs,
@@ -282,7 +286,7 @@ export class UpgradeCoordinator {
     this.o.state.update((d) => {
       const k = failureKey(name, version);
       const attempts = (d.failures[k]?.attempts ?? 0) + 1;
-      const wait = Math.min(this.o.tuning.upgradeRetryMaxMs, this.o.tuning.upgradeRetryInitialMs * 2 ** Math.min(attempts - 1, 30));
+      const wait = backoffDelay(attempts, { initialMs: this.o.tuning.upgradeRetryInitialMs, maxMs: this.o.tuning.upgradeRetryMaxMs });
       d.failures[k] = { attempts, nextRetryAt: new Date(Date.now() + wait).toISOString(), reason: reason.slice(0, 500) };
     });
   }

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
-import { Runner } from '../runner';
-import { RunnerFixture } from '../testing/runner-fixture';
+import type { Runner } from '../runner';
+import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { RunnerFixture } from '../../test/runner-fixture';
 import { fakeLavapScript, sha256Hex } from '@fleetvisor/devnet';
 
 const CHAIN = 'lava-e2e-1';
@@ -20,6 +21,7 @@ let db: TestDatabase;
 let core: FleetCore;
 let fx: RunnerFixture;
 let runner: Runner;
+let app: RunningServiceRunner | undefined;
 let http: Server;
 let httpUrl: string;
 let height = 10;
@@ -67,13 +69,13 @@ beforeAll(async () => {
   names.push(fx.addService({ role: 'provider', from: 'provider1', chainLabel: 'LAV1', port: await freePort() }));
   names.push(fx.addService({ role: 'consumer', from: 'consumer', chainLabel: 'ETH1', port: await freePort() }));
   await versionChanged(pv('0.1.0'));
-  runner = new Runner({ config: fx.config(), logger: silent });
-  await runner.start();
+  app = await startServiceRunner({ config: fx.config(), logger: silent });
+  runner = app.runner;
   await waitFor(() => names.every((n) => running(n, '0.1.0')), { timeoutMs: 15_000, message: 'services up on 0.1.0' });
 });
 
 afterAll(async () => {
-  await runner?.stop();
+  await app?.close();
   if (core) for (const name of [core.config.eventStreamName, `${core.config.eventStreamName}_DLQ`]) await core.jsm.streams.delete(name).catch(() => undefined);
   await core?.close();
   await new Promise((r) => http?.close(r));

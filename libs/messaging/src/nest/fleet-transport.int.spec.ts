@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { Type } from '@sinclair/typebox';
-import { connect, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, RequestStrategy, type JetStreamManager, type NatsConnection } from 'nats';
 import { of, type Observable } from 'rxjs';
 import {
   HostOffline,
   HostOnline,
+  VersionChanged,
   createSubjects,
   defineCommand,
   newEvent,
@@ -21,10 +22,21 @@ import {
 } from '@fleetvisor/contracts';
 import { migrate } from '@fleetvisor/event-store';
 import { createLogger, type CoreConfig, type Logger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import {
+  createTestDatabase,
+  expectEventually,
+  freePort,
+  sharedNatsUrl,
+  startPrivateNats,
+  testBusNames,
+  testCoreConfig,
+  type PrivateNats,
+  type TestDatabase,
+} from '@fleetvisor/testing';
 import { CommandBus, CommandFailure } from '../command-bus';
 import { deadLetterStreamName } from '../event-stream';
 import type { FleetCore } from '../fleet-core';
+import { createFleetEdgeMicroservice, FleetEdgeModule } from './fleet-edge.module';
 import { createFleetMicroservice } from './fleet-microservice';
 import { FleetTransport, type FleetCommandContext, type FleetCommandPattern, type FleetEventContext, type FleetEventPattern } from './fleet-transport';
 import { FLEET_CORE } from './tokens';
@@ -237,5 +249,109 @@ describe('FleetTransport (Nest microservice on the Fleetvisor bus)', () => {
     await app.get<FleetCore>(FLEET_CORE).store.appendToStream(e.stream, [e]);
     await expectEventually(() => expect(next.hostOnline.map((r) => r.event)).toEqual([e]), { timeoutMs: 10_000 });
     expect(controller.hostOnline).toHaveLength(2);
+  });
+});
+
+// An edge process: FleetEdgeModule (NATS only, maybe not up yet) instead of FleetCoreModule.
+const Hello = defineCommand({
+  service: 'edge-greeter',
+  verb: 'hello',
+  description: 'Test command: says hello from an instance; quiet for names it does not know.',
+  request: Type.Object({ name: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  result: Type.Object({ from: Type.String() }, { additionalProperties: false }),
+});
+
+@Controller()
+class EdgeController {
+  readonly versions: { height: number; consumer: string }[] = [];
+
+  @MessagePattern<FleetCommandPattern>({ command: Hello, scope: 'instance' })
+  hello(@Payload() req: CommandRequestOf<typeof Hello>): CommandResultOf<typeof Hello> {
+    if (req.name === 'stranger') throw new CommandFailure('not_found', 'no stranger here');
+    return { from: `edge-1 to ${req.name}` };
+  }
+
+  @MessagePattern<FleetCommandPattern>({ command: Hello, scope: 'broadcast' })
+  helloAll(@Payload() req: CommandRequestOf<typeof Hello>): CommandResultOf<typeof Hello> | undefined {
+    return req.name === 'stranger' ? undefined : { from: 'edge-1 (broadcast)' };
+  }
+
+  @EventPattern<FleetEventPattern>({ type: 'VersionChanged', streamId: '{chainId}', durable: 'edge-{host}' })
+  onVersion(@Payload() e: EventEnvelope, @Ctx() ctx: FleetEventContext): void {
+    this.versions.push({ height: (e.data as { height: number }).height, consumer: ctx.consumer });
+  }
+}
+
+describe('FleetTransport over an EdgeBus (NATS down at start, private server)', () => {
+  const bus = testBusNames();
+  const subjects = createSubjects(bus.subjectRoot);
+  const silent = createLogger({ name: 'edge', level: 'silent', format: 'json' });
+  let nats: PrivateNats;
+
+  beforeAll(async () => {
+    nats = await startPrivateNats();
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  const edgeApp = (natsUrl: string): Promise<INestMicroservice> => {
+    const config = testCoreConfig('postgres://unused', bus, { natsUrl, host: 'edge.host-1' });
+    @Module({ imports: [FleetEdgeModule.forRoot({ serviceName: 'edge', config, logger: silent, eventStream: true, reconnectTimeWaitMs: 100 })], controllers: [EdgeController] })
+    class EdgeModule {}
+    return createFleetEdgeMicroservice(EdgeModule, {
+      transport: { serviceName: 'edge', instance: 'edge.host-1', placeholders: { host: 'edge.host-1', chainId: 'lava-edge-1' } },
+      nest: { logger: false },
+    });
+  };
+
+  it('listens while NATS is down, then serves addressed and broadcast commands and consumes events once it is up', async () => {
+    await nats.shutdown();
+    const app = await edgeApp(nats.url);
+    try {
+      await app.listen(); // resolves without NATS
+      const transport = app.getTransportServer() as FleetTransport;
+      expect(transport.bindings()).toEqual({ commands: [], consumers: [] });
+
+      await nats.restart();
+      await transport.bound();
+      const nc = await connect({ servers: nats.url });
+      try {
+        const client = new CommandBus({ nc, subjects, logger: silent });
+        expect(await client.request(Hello, { name: 'ada' }, { instance: 'edge.host-1' })).toEqual({ ok: true, result: { from: 'edge-1 to ada' } });
+        expect(await client.request(Hello, { name: 'stranger' }, { instance: 'edge.host-1' })).toEqual({ ok: false, error: { code: 'not_found', message: 'no stranger here' } });
+        // Broadcast: every instance hears it, and one that has nothing to say stays silent.
+        const gather = async (name: string): Promise<unknown[]> => {
+          const out: unknown[] = [];
+          const replies = await nc.requestMany(subjects.command('edge-greeter', 'hello'), Buffer.from(JSON.stringify({ name })), { strategy: RequestStrategy.Timer, maxWait: 500 });
+          for await (const m of replies) out.push(JSON.parse(Buffer.from(m.data).toString('utf8')));
+          return out;
+        };
+        expect(await gather('ada')).toEqual([{ ok: true, result: { from: 'edge-1 (broadcast)' } }]);
+        expect(await gather('stranger')).toEqual([]);
+        expect(await gather('')).toEqual([]); // invalid: no reply either
+
+        // The event stream was created by the edge bus; the durable name and filter come from the placeholders.
+        const e = newEvent(VersionChanged, 'lava-edge-1', { chainId: 'lava-edge-1', height: 7, previous: null, current: { providerTarget: '1.0.0', providerMin: '1.0.0', consumerTarget: '1.0.0', consumerMin: '1.0.0' } });
+        const other = newEvent(VersionChanged, 'lava-other', { chainId: 'lava-other', height: 8, previous: null, current: { providerTarget: '1.0.0', providerMin: '1.0.0', consumerTarget: '1.0.0', consumerMin: '1.0.0' } });
+        const js = nc.jetstream();
+        for (const ev of [other, e]) await js.publish(subjects.event(ev.stream, ev.type), Buffer.from(JSON.stringify(ev)), { msgID: ev.id });
+        const controller = app.get(EdgeController);
+        await expectEventually(() => expect(controller.versions).toEqual([{ height: 7, consumer: 'edge-edge_host-1' }]), { timeoutMs: 10_000 });
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('closes promptly when NATS never answered', async () => {
+    const app = await edgeApp(`nats://127.0.0.1:${await freePort()}`);
+    await app.listen();
+    const t0 = Date.now();
+    await app.close();
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect((app.getTransportServer() as FleetTransport).bindings()).toEqual({ commands: [], consumers: [] });
   });
 });

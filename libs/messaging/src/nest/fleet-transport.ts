@@ -3,6 +3,11 @@
 // @EventPattern handler to a durable EventConsumer of the app's FleetCore. Requests are validated,
 // replies have the CommandReply shape, and failing events are nak'd with backoff and dead-lettered,
 // all by the plain classes, exactly as for code that uses them directly.
+// An edge process (service-runner, worker-agent) gives it an EdgeBus instead: listen() then
+// checks the patterns and returns, and the handlers are bound once NATS answers, so the process
+// starts while NATS is down. Commands may be addressed to this instance (a host, a worker) or
+// broadcast to all instances; durable names and stream ids may hold `{placeholders}` filled from
+// the options, for what is known only at run time (the host, the chain).
 import { BaseRpcContext, RpcException, Server, type CustomTransportStrategy, type MessageHandler, type MsPattern } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import {
@@ -18,7 +23,9 @@ import {
   type Subjects,
 } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import { CommandFailure, type CommandContext, type CommandRef, type CommandServer, type UntypedCommandHandler } from '../command-bus';
+import { backoffDelay } from '../backoff';
+import { CommandFailure, type CommandContext, type CommandRef, type CommandServer, type ServeOptions, type UntypedCommandHandler } from '../command-bus';
+import { EdgeBus, EdgeBusClosedError, type FleetBus } from '../edge-bus';
 import type { EventConsumer, EventConsumerOptions, EventContext, EventHandler } from '../event-consumer';
 import type { FleetCore } from '../fleet-core';
 import type { IdempotencyGuard } from '../idempotency';
@@ -38,14 +45,30 @@ export interface FleetEventSelector extends FleetConsumerTuning {
   type?: string | readonly string[];
   area?: StreamArea;
   streamId?: string;
-  /** Durable consumer name (letters, digits, `_`, `-`). Replicas with the same name share the events. */
+  /**
+   * Durable consumer name (letters, digits, `_`, `-`). Replicas with the same name share the events.
+   * `{name}` is replaced by options.placeholders[name], whose characters a durable name cannot hold become `_`.
+   */
   durable: string;
+}
+
+/**
+ * Where a command is served: 'service' (default) on <root>.cmd.<service>.<verb> in the service's
+ * queue group; 'instance' on <root>.cmd.<service>.<instance>.<verb> (options.instance);
+ * 'broadcast' on the service-wide subject without a queue group, every instance answering only
+ * what it has an answer to (see ServeOptions.broadcast).
+ */
+export type FleetCommandScope = 'service' | 'instance' | 'broadcast';
+
+export interface FleetCommandSelector {
+  command: CommandDefinition | `${string}.${string}`;
+  scope: FleetCommandScope;
 }
 
 /** What @EventPattern accepts: an event type name, an EventDefinition, or a FleetEventSelector. */
 export type FleetEventPattern = string | EventDefinition | FleetEventSelector;
-/** What @MessagePattern accepts: a CommandDefinition (validated, typed) or `'<service>.<verb>'` (unchecked). */
-export type FleetCommandPattern = CommandDefinition | `${string}.${string}`;
+/** What @MessagePattern accepts: a CommandDefinition (validated, typed), `'<service>.<verb>'` (unchecked), or either with a scope. */
+export type FleetCommandPattern = CommandDefinition | `${string}.${string}` | FleetCommandSelector;
 
 export interface FleetTransportOptions {
   /** Prefix of default durable consumer names: `<serviceName>-<event type>`. */
@@ -57,6 +80,10 @@ export interface FleetTransportOptions {
   };
   /** Event catalog used to check pattern types and to validate events (default fleetEvents). */
   catalog?: EventCatalog;
+  /** This process's instance id (a host, a worker name): where commands of scope 'instance' are served. */
+  instance?: string;
+  /** Values of the `{name}` placeholders in event selectors' `durable` and `streamId`. */
+  placeholders?: Readonly<Record<string, string>>;
 }
 
 /** `@Ctx()` of a @MessagePattern handler. */
@@ -116,7 +143,13 @@ export interface FleetTransportBindings {
 interface CommandBinding {
   route: string;
   ref: CommandRef;
+  serve: ServeOptions;
   handler: MessageHandler;
+}
+
+interface BindingPlan {
+  commands: CommandBinding[];
+  consumers: ConsumerBinding[];
 }
 
 interface ConsumerBinding {
@@ -173,6 +206,12 @@ function isCommandRef(v: unknown): v is CommandRef {
   return isRecord(v) && typeof v.service === 'string' && typeof v.verb === 'string';
 }
 
+const SCOPES: readonly FleetCommandScope[] = ['service', 'instance', 'broadcast'];
+
+function isCommandSelector(v: unknown): v is FleetCommandSelector {
+  return isRecord(v) && 'command' in v && 'scope' in v;
+}
+
 function commandRefOf(pattern: unknown, route: string): CommandRef {
   let ref: CommandRef | undefined;
   if (typeof pattern === 'string') {
@@ -209,25 +248,38 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
   private readonly catalog: EventCatalog;
   /** The patterns as decorated (Nest keys handlers by a string form that loses the schemas). */
   private readonly patterns = new Map<string, unknown>();
-  private core: FleetCore | undefined;
+  private core: FleetBus | undefined;
   private log: Logger | undefined;
   private servers: CommandServer[] = [];
   private consumers: EventConsumer[] = [];
   private starting: Promise<void> | undefined;
+  /** Binding in the background (EdgeBus): waits for NATS, then binds. */
+  private background: Promise<void> | undefined;
   private listening = false;
+  private closing = false;
+  private markClosed!: () => void;
+  private readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
   private warnedDefaultFilter = false;
+  private markBound!: () => void;
+  private readonly boundP = new Promise<void>((resolve) => (this.markBound = resolve));
 
   /**
-   * @param core the app's FleetCore, or a function resolving it when listen() is called (the core
-   *   must be open by then; FleetCoreModule opens it while Nest builds the module graph).
+   * @param core the app's FleetCore (or another FleetBus), a function resolving it when listen()
+   *   is called (the core must be open by then; FleetCoreModule opens it while Nest builds the
+   *   module graph), or an EdgeBus, whose connection the handlers wait for.
    */
   constructor(
-    private readonly coreSource: FleetCore | (() => FleetCore | Promise<FleetCore>),
+    private readonly coreSource: FleetBus | EdgeBus | (() => FleetBus | Promise<FleetBus>),
     options: FleetTransportOptions,
   ) {
     super();
     this.options = options;
     this.catalog = options.catalog ?? fleetEvents;
+  }
+
+  /** Resolves once every handler is bound: at listen() over a FleetCore, when NATS answers over an EdgeBus. */
+  bound(): Promise<void> {
+    return this.boundP;
   }
 
   override addHandler(pattern: unknown, callback: MessageHandler, isEventHandler = false, extras: Record<string, unknown> = {}): void {
@@ -258,14 +310,17 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
 
   /** Stops the command servers and consumers this transport started (not the core: the module owns it). */
   async close(): Promise<void> {
+    this.closing = true;
+    this.markClosed();
     await this.starting?.catch(() => undefined);
+    await this.background;
     await this.stopBindings();
     this._status$.next('disconnected');
   }
 
-  /** The FleetCore the handlers are bound to (after listen()). */
+  /** The FleetCore the handlers are bound to (after listen(); over an EdgeBus, once bound). */
   unwrap<T = FleetCore>(): T {
-    if (!this.core) throw new Error('FleetTransport: not listening yet (unwrap() returns the FleetCore once listen() has run)');
+    if (!this.core) throw new Error('FleetTransport: not bound yet (unwrap() returns the FleetCore once listen() has run)');
     return this.core as unknown as T;
   }
 
@@ -279,45 +334,108 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
   }
 
   private async start(): Promise<void> {
+    if (this.coreSource instanceof EdgeBus) {
+      const edge = this.coreSource;
+      const log = edge.logger.child({ component: 'fleet-transport' });
+      this.log = log;
+      const plan = this.plan(edge.subjects);
+      this.listening = true;
+      this.background = this.bindWhenConnected(edge, plan).catch((e: unknown) => log.error({ err: e }, 'fleet transport could not bind its handlers'));
+      log.info(this.describe(plan), 'fleet transport listening; handlers are bound once NATS answers');
+      return;
+    }
     const core = typeof this.coreSource === 'function' ? await this.coreSource() : this.coreSource;
     this.core = core;
     const log = core.logger.child({ component: 'fleet-transport' });
     this.log = log;
-    // Every pattern is checked before anything starts, so a typo fails the start-up as a whole.
+    const plan = this.plan(core.subjects);
+    await this.bind(core, plan, false);
+    this.listening = true;
+    log.info(this.describe(plan), 'fleet transport listening');
+  }
+
+  /** Waits `ms`, or less when the transport closes. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      void this.closed.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Every pattern is checked before anything starts, so a typo fails the start-up as a whole. */
+  private plan(subjects: Subjects): BindingPlan {
     const commands: CommandBinding[] = [];
     const consumers: ConsumerBinding[] = [];
     for (const [route, handler] of this.messageHandlers) {
       const pattern = this.patterns.has(route) ? this.patterns.get(route) : route;
-      if (handler.isEventHandler) consumers.push(this.consumerBinding(route, pattern, handler, core.subjects));
-      else commands.push({ route, ref: commandRefOf(pattern, route), handler });
+      if (handler.isEventHandler) consumers.push(this.consumerBinding(route, pattern, handler, subjects));
+      else commands.push(this.commandBinding(route, pattern, handler));
     }
     this.checkUnique(commands, consumers);
+    return { commands, consumers };
+  }
 
+  private describe(plan: BindingPlan): Record<string, unknown> {
+    return {
+      commands: plan.commands.map((c) => `${c.ref.service}.${c.serve.instance === undefined ? '' : `${c.serve.instance}.`}${c.ref.verb}${c.serve.broadcast ? ' (broadcast)' : ''}`),
+      consumers: plan.consumers.map((c) => ({ name: c.name, filters: c.filters })),
+    };
+  }
+
+  private async bindWhenConnected(edge: EdgeBus, plan: BindingPlan): Promise<void> {
+    const ready = edge.ready().catch((e: unknown) => {
+      if (e instanceof EdgeBusClosedError) return undefined;
+      throw e;
+    });
+    const bus = await Promise.race([ready, this.closed.then(() => undefined)]);
+    if (!bus || this.closing) return;
+    this.core = bus;
+    await this.bind(bus, plan, true);
+  }
+
+  /**
+   * Starts a consumer per event binding and a command server per command binding. With `retry`
+   * (an edge process, whose NATS may go away again at any moment) a consumer that cannot start is
+   * tried again with backoff until it starts or the transport closes; otherwise the first failure
+   * fails the whole.
+   */
+  private async bind(core: FleetBus, plan: BindingPlan, retry: boolean): Promise<void> {
+    const startConsumer = async (b: ConsumerBinding): Promise<void> => {
+      const consumer = core.consumers.create({
+        ...(this.options.consumers ?? {}),
+        ...b.tuning,
+        name: b.name,
+        filter: b.filters,
+        catalog: this.catalog,
+        handler: this.eventHandler(b.handler),
+      });
+      this.consumers.push(consumer);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await consumer.start();
+          return;
+        } catch (e) {
+          if (!retry || this.closing) throw e;
+          const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 });
+          this.log?.warn({ consumer: b.name, err: e instanceof Error ? e.message : String(e), retryInMs: delay }, 'event consumer could not start yet; retrying');
+          await this.pause(delay);
+          if (this.closing) return;
+        }
+      }
+    };
     // allSettled: on a failure, every consumer has finished starting before they are all stopped.
-    const started = await Promise.allSettled(
-      consumers.map(async (b) => {
-        const consumer = core.consumers.create({
-          ...(this.options.consumers ?? {}),
-          ...b.tuning,
-          name: b.name,
-          filter: b.filters,
-          catalog: this.catalog,
-          handler: this.eventHandler(b.handler),
-        });
-        this.consumers.push(consumer);
-        await consumer.start();
-      }),
-    );
+    const started = await Promise.allSettled(plan.consumers.map(startConsumer));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const b of commands) this.servers.push(core.commands.serve(b.ref, this.commandHandler(b.handler)));
+    if (this.closing) return;
+    for (const b of plan.commands) this.servers.push(core.commands.serve(b.ref, this.commandHandler(b.handler), b.serve));
     // The server knows the subscriptions before Nest reports the service ready.
-    await core.nc.flush();
-    this.listening = true;
-    log.info(
-      { commands: commands.map((c) => `${c.ref.service}.${c.ref.verb}`), consumers: consumers.map((c) => ({ name: c.name, filters: c.filters })) },
-      'fleet transport listening',
-    );
+    if (retry) await core.nc.flush().catch(() => undefined);
+    else await core.nc.flush();
+    this.markBound();
   }
 
   private async stopBindings(): Promise<void> {
@@ -361,6 +479,27 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
     );
   }
 
+  private commandBinding(route: string, pattern: unknown, handler: MessageHandler): CommandBinding {
+    if (!isCommandSelector(pattern)) return { route, ref: commandRefOf(pattern, route), serve: {}, handler };
+    const where = `@MessagePattern(${route})`;
+    if (!SCOPES.includes(pattern.scope)) throw new Error(`${where}: scope must be one of ${SCOPES.join(', ')}`);
+    const ref = commandRefOf(pattern.command, route);
+    if (pattern.scope === 'broadcast') return { route, ref, serve: { broadcast: true }, handler };
+    if (pattern.scope === 'service') return { route, ref, serve: {}, handler };
+    const instance = this.options.instance;
+    if (instance === undefined || instance === '') throw new Error(`${where}: scope 'instance' needs the transport's instance option`);
+    return { route, ref, serve: { instance }, handler };
+  }
+
+  /** `{name}` replaced by its placeholder value; in a durable name, with what it cannot hold as `_`. */
+  private fill(text: string, where: string, durable: boolean): string {
+    return text.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+      const value = this.options.placeholders?.[name];
+      if (value === undefined) throw new Error(`${where}: no value for {${name}} (FleetTransportOptions.placeholders)`);
+      return durable ? value.replace(/[^A-Za-z0-9_-]/g, '_') : value;
+    });
+  }
+
   private consumerBinding(route: string, pattern: unknown, handler: MessageHandler, subjects: Subjects): ConsumerBinding {
     const where = `@EventPattern(${route})`;
     let selector: FleetEventSelector;
@@ -369,7 +508,9 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
     else if (isSelector(pattern)) selector = pattern;
     else throw new Error(`${where}: expected an event type, an EventDefinition or { type?, area?, streamId?, durable }`);
 
-    const { type, area, streamId, durable } = selector;
+    const { type, area } = selector;
+    const durable = this.fill(selector.durable, where, true).slice(0, 200);
+    const streamId = selector.streamId === undefined ? undefined : this.fill(selector.streamId, where, false);
     const tuning: FleetConsumerTuning = {};
     for (const k of TUNING_KEYS) if (selector[k] !== undefined) Object.assign(tuning, { [k]: selector[k] });
     if (!DURABLE_NAME.test(durable)) throw new Error(`${where}: invalid durable name "${durable}" (letters, digits, _ and - only)`);
@@ -393,7 +534,10 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
       if (other !== undefined) throw new Error(`${what} is bound twice, by ${other} and ${route}`);
       seen.set(key, route);
     };
-    for (const c of commands) claim(`cmd:${c.ref.service}.${c.ref.verb}`, c.route, `command ${c.ref.service}.${c.ref.verb}`);
+    for (const c of commands) {
+      const scope = c.serve.broadcast ? 'broadcast ' : c.serve.instance !== undefined ? 'instance ' : '';
+      claim(`cmd:${scope}${c.ref.service}.${c.ref.verb}`, c.route, `${scope}command ${c.ref.service}.${c.ref.verb}`);
+    }
     for (const c of consumers) claim(`consumer:${c.name}`, c.route, `durable consumer ${c.name}`);
   }
 }

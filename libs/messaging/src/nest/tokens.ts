@@ -15,3 +15,5 @@ export const FLEET_COMMAND_BUS = 'FLEET_COMMAND_BUS';
 export const FLEET_EVENT_CONSUMERS = 'FLEET_EVENT_CONSUMERS';
 /** The OutboxRelay, or null when the module was configured without `relay`. */
 export const FLEET_OUTBOX_RELAY = 'FLEET_OUTBOX_RELAY';
+/** The EdgeBus of an edge process (FleetEdgeModule): NATS that may come later, no Postgres. */
+export const FLEET_EDGE_BUS = 'FLEET_EDGE_BUS';

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CoreConfig } from '@fleetvisor/platform';
-import type { RunnerConfig, RunnerTuning } from '../config';
-import { createService } from '../home/create-service';
-import { RunnerHome, type HomeConfig } from '../home/runner-home';
-import { EventRecorder } from '../events/event-recorder';
-import { EventSpool } from '../events/event-spool';
-import { BinaryStore } from '../upgrades/binary-store';
+import type { RunnerConfig, RunnerTuning } from '../src/config';
+import { createService } from '../src/home/create-service';
+import { RunnerHome, type HomeConfig } from '../src/home/runner-home';
+import { EventRecorder } from '../src/events/event-recorder';
+import { EventSpool } from '../src/events/event-spool';
+import { BinaryStore } from '../src/upgrades/binary-store';
 import { consumerConfigYaml, providerConfigYaml, writeFakeLavap, type FakeLavapBehaviour } from '@fleetvisor/devnet';
 
 export const FAST_TUNING: RunnerTuning = {

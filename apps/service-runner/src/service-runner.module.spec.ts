@@ -1,0 +1,104 @@
+// Wiring of the service-runner's Nest shell, without NATS or processes: Test.createTestingModule
+// with the Runner and the edge bus overridden, FleetTransport over a recording bus. Checked here
+// is what only the wiring decides: the subjects (addressed to the host, and fleet-wide), the
+// durable VersionChanged consumer named after the host and filtered to the runner's chain, that
+// requests and events reach the runner through Nest, and that the lifecycle starts and stops it.
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { Test } from '@nestjs/testing';
+import type { INestMicroservice } from '@nestjs/common';
+import { newEvent, VersionChanged, type EventEnvelope, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport } from '@fleetvisor/messaging';
+import { testCoreConfig, testBusNames } from '@fleetvisor/testing';
+import { RecordingBus } from '../test/recording-bus';
+import { FAST_TUNING } from '../test/runner-fixture';
+import type { Runner } from './runner';
+import { RUNNER } from './service-runner.controller';
+import { runnerTransportOptions, ServiceRunnerModule } from './service-runner.module';
+
+const logger = pino({ level: 'silent' });
+const summary: ServiceSummary = { service: 'p1', role: 'provider', chainId: 'lava-1', binary: 'lavap', version: '0.1.0', state: 'running', restarts: 0 };
+
+class FakeRunner {
+  readonly host = 'host.eu-1';
+  readonly calls: string[] = [];
+  readonly versions: EventEnvelope[] = [];
+  constructor(readonly chainId: string | undefined) {}
+  async start(): Promise<void> {
+    this.calls.push('start');
+  }
+  async stop(): Promise<void> {
+    this.calls.push('stop');
+  }
+  list(chainId?: string): ServiceSummary[] {
+    return !chainId || chainId === summary.chainId ? [summary] : [];
+  }
+  status(name: string): ServiceStatus | undefined {
+    return name === 'p1' ? { ...summary, configPath: '/c/p1.yml' } : undefined;
+  }
+  onVersionChanged(e: EventEnvelope): void {
+    this.versions.push(e);
+  }
+}
+
+let app: INestMicroservice | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function wired(mode: 'start' | 'wrap'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
+  const runner = new FakeRunner(mode === 'start' ? 'lava-1' : undefined);
+  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64' };
+  const wrapped = mode === 'wrap' ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] } : {};
+  const moduleRef = await Test.createTestingModule({ imports: [ServiceRunnerModule.forRoot({ config, logger, ...wrapped })] })
+    .overrideProvider(RUNNER)
+    .useValue(runner)
+    .overrideProvider(FLEET_EDGE_BUS)
+    .useValue({ current: undefined, ready: () => new Promise(() => undefined), close: async () => undefined })
+    .compile();
+  const bus = new RecordingBus(logger);
+  app = moduleRef.createNestMicroservice({ strategy: new FleetTransport(bus, runnerTransportOptions(runner as unknown as Runner)) });
+  app.useGlobalFilters(new FleetRpcExceptionFilter());
+  await app.listen();
+  return { bus, runner };
+}
+
+describe('service-runner wiring', () => {
+  it('serves list and status addressed to the host and fleet-wide, and follows VersionChanged of its chain on a durable named after the host', async () => {
+    const { bus, runner } = await wired('start');
+    expect(runner.calls).toEqual(['start']);
+    expect(bus.served.map((s) => `${s.subject}${s.opts.broadcast ? ' (broadcast)' : ''}`).sort()).toEqual([
+      'fleet.cmd.service-runner.host%2Eeu-1.list',
+      'fleet.cmd.service-runner.host%2Eeu-1.status',
+      'fleet.cmd.service-runner.list (broadcast)',
+      'fleet.cmd.service-runner.status (broadcast)',
+    ]);
+    expect(bus.consumed.map((c) => ({ name: c.name, filter: c.filter }))).toEqual([{ name: 'service-runner-host_eu-1', filter: ['fleet.evt.chain.lava-1.VersionChanged'] }]);
+
+    const e = newEvent(VersionChanged, 'lava-1', { chainId: 'lava-1', height: 5, previous: null, current: { providerTarget: '0.2.0', providerMin: '0.1.0', consumerTarget: '0.2.0', consumerMin: '0.1.0' } });
+    await bus.deliver('service-runner-host_eu-1', e);
+    expect(runner.versions).toEqual([e]);
+  });
+
+  it('answers through the plain answers: addressed always, fleet-wide only for itself', async () => {
+    const { bus } = await wired('start');
+    const at = 'fleet.cmd.service-runner.host%2Eeu-1';
+    expect(await bus.request(`${at}.list`, {})).toEqual({ host: 'host.eu-1', services: [summary] });
+    expect(await bus.request(`${at}.status`, { service: 'p1' })).toMatchObject({ host: 'host.eu-1', status: { service: 'p1', configPath: '/c/p1.yml' } });
+    await expect(bus.request(`${at}.status`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
+    expect(await bus.request('fleet.cmd.service-runner.list', { chainId: 'lava-1' }, { broadcast: true })).toEqual({ host: 'host.eu-1', services: [summary] });
+    expect(await bus.request('fleet.cmd.service-runner.list', { host: 'other' }, { broadcast: true })).toBeUndefined();
+    expect(await bus.request('fleet.cmd.service-runner.status', { service: 'nope' }, { broadcast: true })).toBeUndefined();
+  });
+
+  it('wrap follows no chain: no VersionChanged consumer; the runner stops with the app', async () => {
+    const { bus, runner } = await wired('wrap');
+    expect(bus.consumed).toEqual([]);
+    expect(bus.served).toHaveLength(4);
+    await app!.close();
+    app = undefined;
+    expect(runner.calls).toEqual(['start', 'stop']);
+  });
+});

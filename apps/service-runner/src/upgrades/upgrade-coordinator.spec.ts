@@ -1,0 +1,316 @@
+// The upgrade coordinator's decisions, with every side effect faked (no process, no network, no
+// disk): one service at a time, health-checked; rollback to the previous binary on a failed health
+// check or hook (Cosmovisor exit codes through runPreUpgradeHook); fallback when the target cannot
+// be had; retry backoff; crash recovery; and the events it records for each.
+import { describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { fleetEvents, newEventFor, type EventData, type EventDefinition, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
+import type { ServiceDefinition } from '../home/runner-home';
+import type { ExitInfo } from '../supervision/supervised-service';
+import { ObtainError } from './binary-fetcher';
+import type { HealthResult } from './health-check';
+import { runPreUpgradeHook } from './pre-upgrade-hook';
+import { UpgradeCoordinator, type UpgradeCoordinatorOptions } from './upgrade-coordinator';
+import type { BinaryLinks, PreUpgradeHook, ServiceProcess, UpgradeHome } from './upgrade-seams';
+import type { UpgradeStateData } from './upgrade-state';
+
+const logger = pino({ level: 'silent' });
+const HOST = 'host-u1';
+const CHAIN = 'lava-unit-1';
+const pv = (target: string, min = '0.1.0'): ProtocolVersion => ({ providerTarget: target, providerMin: min, consumerTarget: target, consumerMin: min });
+const TUNING = { healthStableMs: 1, healthTimeoutMs: 1, upgradeParallelism: 1, upgradeRetryInitialMs: 60_000, upgradeRetryMaxMs: 3_600_000 };
+
+interface Recorded {
+  type: string;
+  service: string;
+  data: Record<string, unknown>;
+  correlationId: string | undefined;
+}
+
+/** A host with installed versions, links, processes and a health verdict per version, all in memory. */
+class FakeHost {
+  readonly installed = new Set<string>();
+  readonly links = new Map<string, string>();
+  /** Versions whose process fails its health check. */
+  readonly unhealthy = new Set<string>();
+  readonly timeline: string[] = [];
+  readonly events: Recorded[] = [];
+  readonly state = new MemoryState();
+  readonly procs = new Map<string, { def: ServiceDefinition; svc: ServiceProcess }>();
+
+  readonly home: UpgradeHome = {
+    serviceLink: (name) => `/h/services/${name}`,
+    currentLink: (binary) => `/h/current/${binary}`,
+    binaryPath: (version, binary) => `/h/upgrades/v${version}/${binary}`,
+    installedVersions: () => [...this.installed],
+  };
+
+  readonly store: BinaryLinks = {
+    switchLink: (link, version) => {
+      if (!this.installed.has(version)) throw new Error(`${version} is not installed`);
+      this.links.set(link, version);
+    },
+    linkedVersion: (link) => this.links.get(link),
+    reportedVersion: async (file) => /\/v([^/]+)\//.exec(file)?.[1],
+  };
+
+  readonly recorder = {
+    host: HOST,
+    record: <D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string } = {}): EventEnvelope => {
+      const event = newEventFor(def, data, { host: HOST, actor: 'test', ...opts });
+      const parsed = fleetEvents.parse(event);
+      if (!parsed.ok) throw new Error(`invalid ${def.type}: ${parsed.reason}`);
+      const d = data as Record<string, unknown>;
+      this.events.push({ type: def.type, service: String(d.service), data: d, correlationId: opts.correlationId });
+      return event;
+    },
+  };
+
+  install(...versions: string[]): void {
+    for (const v of versions) this.installed.add(v);
+  }
+
+  addProvider(name: string, version: string): void {
+    this.links.set(this.home.serviceLink(name), version);
+    const def: ServiceDefinition = { name, role: 'provider', chainId: CHAIN, binary: 'lavap', configPath: `/c/${name}.yml`, args: [], networkAddress: `127.0.0.1:${this.procs.size + 1}`, keyringPassword: false };
+    const t = this.timeline;
+    const linked = (): string => this.links.get(this.home.serviceLink(name)) ?? '?';
+    const svc: ServiceProcess = {
+      restart: async ({ hold }) => void t.push(`${name} restart ${linked()}${hold ? ' (held)' : ''}`),
+      release: () => void t.push(`${name} release`),
+      currentExit: () => new Promise<ExitInfo>(() => undefined),
+    };
+    this.procs.set(name, { def, svc });
+  }
+
+  coordinator(extra: Partial<UpgradeCoordinatorOptions> = {}): UpgradeCoordinator {
+    return new UpgradeCoordinator({
+      home: this.home,
+      config: { chainId: CHAIN, download: {}, upgrade: {} },
+      store: this.store,
+      fetcher: {
+        obtain: async (version, binary) => {
+          if (!this.installed.has(version)) throw new ObtainError('obtain', `no release ${version}`);
+          return this.home.binaryPath(version, binary);
+        },
+      },
+      state: this.state,
+      recorder: this.recorder,
+      services: () => this.procs,
+      tuning: TUNING,
+      logger,
+      health: {
+        check: async (o): Promise<HealthResult> => {
+          const name = [...this.procs.values()].find((p) => p.def.networkAddress === o.networkAddress)!.def.name;
+          const version = this.links.get(this.home.serviceLink(name))!;
+          this.timeline.push(`${name} health ${version}`);
+          return this.unhealthy.has(version) ? { ok: false, stage: 'health', reason: `no TCP answer on ${o.networkAddress}` } : { ok: true };
+        },
+      },
+      ...extra,
+    });
+  }
+
+  of(service: string): Recorded[] {
+    return this.events.filter((e) => e.service === service);
+  }
+
+  linked(service: string): string | undefined {
+    return this.links.get(this.home.serviceLink(service));
+  }
+}
+
+class MemoryState {
+  private data: UpgradeStateData = { protocol: null, inProgress: {}, failures: {} };
+  get(): Readonly<UpgradeStateData> {
+    return this.data;
+  }
+  update(fn: (d: UpgradeStateData) => void): void {
+    const next = structuredClone(this.data);
+    fn(next);
+    this.data = next;
+  }
+}
+
+async function upgradeTo(c: UpgradeCoordinator, version: ProtocolVersion, height = 10): Promise<void> {
+  c.onProtocolVersion(version, { height, eventId: `e-${height}` });
+  await c.idle();
+}
+
+describe('UpgradeCoordinator', () => {
+  it('upgrades the services below the target one at a time, each restarted on the new link and healthy before the next', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.2.0');
+    h.addProvider('p1', '0.1.0');
+    h.addProvider('p2', '0.1.0');
+    await upgradeTo(h.coordinator(), pv('0.2.0'));
+
+    expect(h.timeline).toEqual(['p1 restart 0.2.0 (held)', 'p1 health 0.2.0', 'p1 release', 'p2 restart 0.2.0 (held)', 'p2 health 0.2.0', 'p2 release']);
+    for (const s of ['p1', 'p2']) {
+      const evs = h.of(s);
+      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
+      expect(evs[0]!.data).toMatchObject({ chainId: CHAIN, fromVersion: '0.1.0', toVersion: '0.2.0' });
+      expect(evs[1]!.data).toMatchObject({ fromVersion: '0.1.0', toVersion: '0.2.0' });
+      expect(evs[1]!.correlationId).toBe(evs[0]!.correlationId);
+      expect(h.linked(s)).toBe('0.2.0');
+    }
+    expect(h.links.get('/h/current/lavap')).toBe('0.2.0'); // new services start on the newest version
+    expect(h.state.get().inProgress).toEqual({});
+  });
+
+  it('leaves a service at or above its target alone', async () => {
+    const h = new FakeHost();
+    h.install('0.2.0');
+    h.addProvider('p1', '0.2.0');
+    await upgradeTo(h.coordinator(), pv('0.2.0'));
+    expect(h.timeline).toEqual([]);
+    expect(h.events).toEqual([]);
+  });
+
+  it('rolls back to the previous binary when the new one fails its health check, and says why', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.3.0');
+    h.unhealthy.add('0.3.0');
+    h.addProvider('p1', '0.1.0');
+    const c = h.coordinator();
+    await upgradeTo(c, pv('0.3.0'));
+
+    expect(h.timeline).toEqual(['p1 restart 0.3.0 (held)', 'p1 health 0.3.0', 'p1 restart 0.1.0']);
+    expect(h.linked('p1')).toBe('0.1.0');
+    const evs = h.of('p1');
+    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+    expect(evs[1]!.data).toMatchObject({ fromVersion: '0.1.0', toVersion: '0.3.0', stage: 'health', reason: expect.stringContaining('no TCP answer') });
+    expect(evs[2]!.data).toMatchObject({ restoredVersion: '0.1.0', failedVersion: '0.3.0', reason: expect.stringMatching(/^health: no TCP answer/) });
+    expect(new Set(evs.map((e) => e.correlationId)).size).toBe(1);
+    expect(h.state.get().inProgress).toEqual({});
+
+    // The failed version waits for its backoff: the next VersionChanged does not try it again.
+    const failure = h.state.get().failures['p1@0.3.0']!;
+    expect(failure.attempts).toBe(1);
+    expect(Date.parse(failure.nextRetryAt) - Date.now()).toBeGreaterThan(TUNING.upgradeRetryInitialMs - 5_000);
+    await upgradeTo(c, pv('0.3.0'), 11);
+    expect(h.of('p1')).toHaveLength(3);
+    await c.stop();
+  });
+
+  it('waits twice as long after a second failure of the same version', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.3.0');
+    h.unhealthy.add('0.3.0');
+    h.addProvider('p1', '0.1.0');
+    const c = h.coordinator();
+    await upgradeTo(c, pv('0.3.0'));
+    // Backoff over: try again.
+    h.state.update((d) => void (d.failures['p1@0.3.0']!.nextRetryAt = new Date(Date.now() - 1).toISOString()));
+    await upgradeTo(c, pv('0.3.0'), 11);
+    const failure = h.state.get().failures['p1@0.3.0']!;
+    expect(failure.attempts).toBe(2);
+    expect(Date.parse(failure.nextRetryAt) - Date.now()).toBeGreaterThan(2 * TUNING.upgradeRetryInitialMs - 5_000);
+    await c.stop();
+  });
+
+  describe('pre-upgrade hook (Cosmovisor exit codes)', () => {
+    const withExits = (h: FakeHost, codes: number[]): PreUpgradeHook => {
+      const left = [...codes];
+      return {
+        run: (command, ctx) =>
+          runPreUpgradeHook(command, ctx, {
+            exec: async (_cmd, env) => {
+              h.timeline.push(`hook ${env.FLEETVISOR_SERVICE} ${env.FLEETVISOR_TO_VERSION}`);
+              return left.shift() ?? 0;
+            },
+            sleep: async () => undefined,
+          }),
+      };
+    };
+    const hosted = (): FakeHost => {
+      const h = new FakeHost();
+      h.install('0.1.0', '0.2.0');
+      h.addProvider('p1', '0.1.0');
+      return h;
+    };
+    const config = { chainId: CHAIN, download: {}, upgrade: { preUpgrade: '/opt/hooks/pre-upgrade' } };
+
+    it('exit 1 (not implemented) goes on with the upgrade', async () => {
+      const h = hosted();
+      await upgradeTo(h.coordinator({ config, hook: withExits(h, [1]) }), pv('0.2.0'));
+      expect(h.timeline[0]).toBe('hook p1 0.2.0');
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
+    });
+
+    it('exit 30 fails the upgrade before anything is switched: the previous binary never stopped', async () => {
+      const h = hosted();
+      await upgradeTo(h.coordinator({ config, hook: withExits(h, [30]) }), pv('0.2.0'));
+      expect(h.timeline).toEqual(['hook p1 0.2.0']); // no restart at all
+      expect(h.linked('p1')).toBe('0.1.0');
+      const evs = h.of('p1');
+      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+      expect(evs[1]!.data).toMatchObject({ stage: 'pre_upgrade', reason: 'pre-upgrade hook failed the upgrade (exit 30)' });
+      expect(evs[2]!.data).toMatchObject({ restoredVersion: '0.1.0', reason: expect.stringContaining('0.1.0 kept running, never stopped') });
+    });
+
+    it('exit 31 runs the hook again, and the upgrade goes on once it passes', async () => {
+      const h = hosted();
+      await upgradeTo(h.coordinator({ config, hook: withExits(h, [31, 31, 0]) }), pv('0.2.0'));
+      expect(h.timeline.filter((t) => t.startsWith('hook'))).toHaveLength(3);
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
+      expect(h.linked('p1')).toBe('0.2.0');
+    });
+
+    it('exit 31 until the retries run out fails the upgrade', async () => {
+      const h = hosted();
+      await upgradeTo(h.coordinator({ config, hook: withExits(h, [31, 31, 31, 31, 31, 31, 31]) }), pv('0.2.0'));
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+      expect(h.of('p1')[1]!.data).toMatchObject({ stage: 'pre_upgrade', reason: 'pre-upgrade hook asked to retry 6 times (exit 31)' });
+      expect(h.linked('p1')).toBe('0.1.0');
+    });
+  });
+
+  it('falls back to the best installed version >= min when the target cannot be had', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.2.0');
+    h.addProvider('p1', '0.1.0');
+    await upgradeTo(h.coordinator(), pv('0.3.0', '0.2.0'));
+    const evs = h.of('p1');
+    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'ServiceUpgraded']);
+    expect(evs[0]!.data).toMatchObject({ toVersion: '0.3.0' });
+    expect(evs[1]!.data).toMatchObject({ toVersion: '0.3.0', stage: 'obtain', reason: 'no release 0.3.0; falling back to 0.2.0' });
+    expect(evs[2]!.data).toMatchObject({ toVersion: '0.2.0' });
+    expect(h.linked('p1')).toBe('0.2.0');
+    expect(h.state.get().failures['p1@0.3.0']).toBeDefined(); // the target is retried later, with backoff
+  });
+
+  it('fails without touching the service when neither the target nor a fallback exists', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0');
+    h.addProvider('p1', '0.1.0');
+    await upgradeTo(h.coordinator(), pv('0.3.0'));
+    expect(h.timeline).toEqual([]);
+    expect(h.of('p1').map((e) => [e.type, e.data.stage])).toEqual([['UpgradeStarted', undefined], ['UpgradeFailed', 'obtain'], ['UpgradeRolledBack', undefined]]);
+  });
+
+  it('ignores a protocol version from an older height than the one it has', async () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.2.0', '0.3.0');
+    h.addProvider('p1', '0.1.0');
+    const c = h.coordinator();
+    await upgradeTo(c, pv('0.2.0'), 20);
+    await upgradeTo(c, pv('0.3.0'), 19);
+    expect(h.linked('p1')).toBe('0.2.0');
+    expect(h.state.get().protocol).toMatchObject({ height: 20, version: pv('0.2.0') });
+  });
+
+  it('after a crash, rolls an upgrade cut short back to the link it came from', () => {
+    const h = new FakeHost();
+    h.install('0.1.0', '0.2.0');
+    h.addProvider('p1', '0.2.0'); // the crash came after the switch
+    h.state.update((d) => {
+      d.inProgress.p1 = { correlationId: 'c-1', fromVersion: '0.1.0', toVersion: '0.2.0', phase: 'health', startedAt: new Date().toISOString() };
+    });
+    h.coordinator().recoverInterrupted();
+    expect(h.linked('p1')).toBe('0.1.0');
+    expect(h.of('p1').map((e) => [e.type, e.correlationId])).toEqual([['UpgradeFailed', 'c-1'], ['UpgradeRolledBack', 'c-1']]);
+    expect(h.of('p1')[1]!.data).toMatchObject({ restoredVersion: '0.1.0', failedVersion: '0.2.0', reason: expect.stringContaining('runner stopped during the upgrade (health)') });
+    expect(h.state.get().inProgress).toEqual({});
+  });
+});

@@ -1,0 +1,148 @@
+// The bus of an edge process (service-runner, worker-agent): NATS without Postgres, connected in
+// the background, so that the process starts and keeps working while NATS is down. nats.js waits
+// for the first connection and reconnects forever on its own (waitOnFirstConnect,
+// maxReconnectAttempts -1); this class only adds what follows a connection (the event stream, the
+// command bus, the consumers). What needs the bus awaits ready() or reads current.
+import type { NatsConnection } from 'nats';
+import { createSubjects, type Subjects } from '@fleetvisor/contracts';
+import type { CoreConfig, Logger } from '@fleetvisor/platform';
+import { backoffDelay, Sleeper } from './backoff';
+import { CommandBus } from './command-bus';
+import { EventConsumerFactory } from './event-consumer-factory';
+import { DEFAULT_DUPLICATE_WINDOW_MS, deadLetterStreamName, ensureEventStream } from './event-stream';
+import { connectNats } from './nats-connection';
+
+/** What FleetTransport binds handlers to: FleetCore is one, a connected EdgeBus gives one. */
+export interface FleetBus {
+  readonly logger: Logger;
+  readonly subjects: Subjects;
+  readonly nc: NatsConnection;
+  readonly commands: CommandBus;
+  readonly consumers: EventConsumerFactory;
+}
+
+export interface EdgeBusOptions {
+  /** Process name, for the NATS connection name (`fleetvisor:<serviceName>@<host>`). */
+  serviceName: string;
+  config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
+  logger: Logger;
+  /** Create or update the event stream (and its dead-letter stream) once connected: for a process with durable consumers. */
+  eventStream?: boolean;
+  /** How long one connection attempt may take (default 2000 ms). */
+  connectTimeoutMs?: number;
+  /** Wait between connection attempts (default 500 ms). */
+  reconnectTimeWaitMs?: number;
+}
+
+export class EdgeBusClosedError extends Error {
+  constructor() {
+    super('the edge bus was closed before NATS could be reached');
+    this.name = 'EdgeBusClosedError';
+  }
+}
+
+export class EdgeBus {
+  readonly subjects: Subjects;
+  readonly logger: Logger;
+  private bus: FleetBus | undefined;
+  private opening: Promise<FleetBus> | undefined;
+  private nc: NatsConnection | undefined;
+  private closed = false;
+  private readonly sleeper = new Sleeper();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: EdgeBusOptions) {
+    this.subjects = createSubjects(opts.config.subjectRoot);
+    this.logger = opts.logger;
+    this.log = opts.logger.child({ component: 'edge-bus' });
+  }
+
+  /** The bus once connected and set up; undefined before. */
+  get current(): FleetBus | undefined {
+    return this.bus;
+  }
+
+  /** Starts connecting (idempotent). The promise rejects with EdgeBusClosedError when closed first. */
+  ready(): Promise<FleetBus> {
+    if (!this.opening) {
+      this.opening = this.open();
+      // Callers that never await it must not see an unhandled rejection.
+      this.opening.catch(() => undefined);
+    }
+    return this.opening;
+  }
+
+  private async open(): Promise<FleetBus> {
+    const { config } = this.opts;
+    let waits = 0;
+    const nc = await connectNats(config.natsUrl, this.opts.logger, {
+      name: `fleetvisor:${this.opts.serviceName}@${config.host}`,
+      connectTimeoutMs: this.opts.connectTimeoutMs ?? 2_000,
+      reconnectTimeWaitMs: this.opts.reconnectTimeWaitMs ?? 500,
+      waitOnFirstConnect: true,
+      // Asked before every attempt, the first included: the second ask follows a failed attempt.
+      cancelled: () => {
+        if (++waits === 2 && !this.nc && !this.closed) this.log.warn('NATS unreachable; working without the bus until it answers');
+        return this.closed;
+      },
+    }).catch((e: unknown) => {
+      if (this.closed) throw new EdgeBusClosedError();
+      throw e;
+    });
+    this.nc = nc;
+    if (this.closed) {
+      await nc.close().catch(() => undefined);
+      throw new EdgeBusClosedError();
+    }
+    if (this.opts.eventStream) await this.ensureStream(nc);
+    const bus: FleetBus = {
+      logger: this.opts.logger,
+      subjects: this.subjects,
+      nc,
+      commands: new CommandBus({ nc, subjects: this.subjects, logger: this.opts.logger }),
+      consumers: new EventConsumerFactory(nc, this.subjects, config.eventStreamName, this.opts.logger),
+    };
+    this.bus = bus;
+    return bus;
+  }
+
+  /** JetStream may lag behind a (re)started server: retried until it answers or the bus closes. */
+  private async ensureStream(nc: NatsConnection): Promise<void> {
+    const { config } = this.opts;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new EdgeBusClosedError();
+      try {
+        await ensureEventStream(
+          await nc.jetstreamManager(),
+          {
+            name: config.eventStreamName,
+            subjects: this.subjects.allEvents(),
+            maxAgeMs: config.eventStreamMaxAgeMs,
+            duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+            deadLetter: { name: deadLetterStreamName(config.eventStreamName), subjects: this.subjects.allDeadLetters() },
+          },
+          this.log,
+        );
+        return;
+      } catch (e) {
+        const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 });
+        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: delay }, 'event stream not ready yet');
+        await this.sleeper.sleep(delay);
+      }
+    }
+  }
+
+  /** Stops the consumers and command servers, drains the connection; ends a wait for NATS. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sleeper.interrupt();
+    await this.opening?.catch(() => undefined);
+    const bus = this.bus;
+    if (bus) {
+      await bus.consumers.stopAll();
+      await bus.commands.close();
+    }
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => undefined);
+  }
+}
