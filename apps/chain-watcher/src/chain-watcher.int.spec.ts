@@ -22,8 +22,8 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   let n = 0;
 
   // Each test its own chain id, so streams and subjects never mix.
-  const newChain = async (opts: { chainId?: string } = {}): Promise<DevnetChain> => {
-    const chain = await startDevnetChain({ chainId: opts.chainId ?? `lava-t${++n}`, blockTimeMs: BLOCK_MS, version: V1 });
+  const newChain = async (opts: { chainId?: string; discardAbciResponses?: boolean } = {}): Promise<DevnetChain> => {
+    const chain = await startDevnetChain({ blockTimeMs: BLOCK_MS, version: V1, ...opts, chainId: opts.chainId ?? `lava-t${++n}` });
     chains.push(chain);
     return chain;
   };
@@ -109,6 +109,28 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     ]);
     expect(changes).toHaveLength(3);
     expect(again.watcher.localStatus(id)).toMatchObject({ version: V3, versionHeight: second.height });
+  });
+
+  it('a node that keeps no block results: changes made while down are found by bisection on Params, at their heights', async () => {
+    const chain = await newChain({ discardAbciResponses: true });
+    const id = chain.chainId;
+    const w = await watch(chain);
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+
+    const first = await chain.setVersion(V2);
+    await chain.waitForHeight(first.height + 4);
+    const second = await chain.setVersion(V3);
+    await chain.waitForHeight(second.height + 7);
+
+    const again = await watch(chain);
+    await processed(again, id, second.height + 8);
+    expect(versionChanges(await chainStream(again.core, id)).map((e) => e.data).slice(1)).toEqual([
+      { chainId: id, height: first.height, previous: V1, current: V2 },
+      { chainId: id, height: second.height, previous: V2, current: V3 },
+    ]);
+    expect((await chainStream(again.core, id)).filter((e) => e.type === 'ChainAnomaly')).toEqual([]);
   });
 
   it('polls that jump more heights than the scan bound lose no change: each at its height, once', async () => {

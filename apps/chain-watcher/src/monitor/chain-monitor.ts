@@ -268,7 +268,8 @@ export class ChainMonitor {
     try {
       return await this.endpoints.call((rpc) => rpc.blockEvents(height));
     } catch (e) {
-      if (!(e instanceof RpcAnswerError)) throw e;
+      // A node behind the target has not got the block yet: retried, not given up.
+      if (!(e instanceof RpcAnswerError) || /current blockchain height/.test(e.message)) throw e;
       this.log.warn({ height, err: e.message }, 'block results not served: the block is covered by Params');
       return undefined;
     }
