@@ -68,5 +68,7 @@ describe('hasVersionParamChange', () => {
     expect(hasVersionParamChange(CHANGE)).toBe(true);
     expect(hasVersionParamChange([{ type: 'lava_param_change', attributes: [{ key: 'param', value: 'EpochBlocks' }] }])).toBe(false);
     expect(hasVersionParamChange([{ type: 'transfer', attributes: [{ key: 'param', value: 'Version' }] }])).toBe(false);
+    // CometBFT 0.34 sends attributes in base64.
+    expect(hasVersionParamChange([{ type: 'lava_param_change', attributes: [{ key: 'cGFyYW0=', value: 'VmVyc2lvbg==' }] }])).toBe(true);
   });
 });

@@ -64,11 +64,17 @@ export function bisectNarrow(b: Bisection, probe: number, same: boolean): Bisect
   return same ? { lo: probe, hi: b.hi } : { lo: b.lo, hi: probe };
 }
 
+/** `param` and `Version` as CometBFT 0.34 and earlier send event attributes: base64. */
+const PARAM_B64 = Buffer.from('param').toString('base64');
+const VERSION_B64 = Buffer.from('Version').toString('base64');
+
 /** True when a block's results carry Lava's version param change. */
 export function hasVersionParamChange(events: readonly BlockEvent[]): boolean {
-  // Lava's params module emits it from the param-change proposal handler (EndBlock of gov) and
-  // from MsgUpdateParams (a tx, or a proposal's message): the monitor reads every event list of a block.
-  return events.some((e) => e.type === 'lava_param_change' && e.attributes.some((a) => a.key === 'param' && a.value === 'Version'));
+  // Lava's param-change proposal handler emits it (in gov's EndBlock); the monitor reads every event
+  // list of a block, the transactions' too.
+  return events.some(
+    (e) => e.type === 'lava_param_change' && e.attributes.some((a) => (a.key === 'param' && a.value === 'Version') || (a.key === PARAM_B64 && a.value === VERSION_B64)),
+  );
 }
 
 export type ParamsTrigger = 'lava_param_change' | 'start or gap' | 'safety net';
