@@ -6,7 +6,7 @@ import { newEventFor, VersionChanged } from '@fleetvisor/contracts';
 import { createLogger } from '@fleetvisor/platform';
 import { expectEventually } from '@fleetvisor/testing';
 import { FakeChain, MemoryChainLog, V1, V2, V3, VERSION_CHANGE } from '../../test/fakes';
-import type { ChainConnector } from '../connection/chain-rpc';
+import { RpcAnswerError, type ChainConnector } from '../connection/chain-rpc';
 import { ChainMonitor } from './chain-monitor';
 
 const CHANGE = VERSION_CHANGE;
@@ -183,4 +183,33 @@ describe('ChainMonitor', () => {
     ]);
     expect(chain.blockResultsCalls.filter((h) => h > 10)).toEqual(Array.from({ length: 100 }, (_, i) => 191 + i));
   });
+
+  it('a node that has not got a block yet is asked again, not taken for one that lost it', async () => {
+    const chain = new FakeChain();
+    const log = new MemoryChainLog();
+    let behind = 2;
+    const connector: ChainConnector = {
+      rpc: (endpoint) => {
+        const inner = chain.rpc(endpoint);
+        return {
+          ...inner,
+          blockEvents: (h) =>
+            h === 12 && behind-- > 0 ? Promise.reject(new RpcAnswerError('height 12 must be less than or equal to the current blockchain height 11', {})) : inner.blockEvents(h),
+        };
+      },
+      subscribe: () => Promise.reject(new Error('no WebSocket')),
+    };
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector, log, settings, logger, host: 'h' });
+    await monitor.start();
+    chain.versionAt.set(12, V2);
+    chain.eventsAt.set(12, [CHANGE]);
+    chain.height = 13;
+    await expectEventually(() => expect(monitor!.status().height).toBe(13));
+    expect(heights(log)).toEqual([
+      ['VersionChanged', 10],
+      ['VersionChanged', 12],
+    ]);
+    expect(chain.paramsQueries).toEqual([10, 12]);
+  });
 });
+
