@@ -189,8 +189,8 @@ describe('ChainMonitor', () => {
     const log = new MemoryChainLog();
     let behind = 2;
     const connector: ChainConnector = {
-      rpc: (endpoint) => {
-        const inner = chain.rpc(endpoint);
+      rpc: () => {
+        const inner = chain.rpc();
         return {
           ...inner,
           blockEvents: (h) =>
