@@ -138,5 +138,30 @@ describe('chain-watcher processes', () => {
     expect(history.versions[2]).toMatchObject({ height: second.height, host: standby.host });
     const text = await cli(['chain', 'versions', '--chain-id', chain.chainId]);
     expect(text.stdout).toMatch(new RegExp(`${second.height}\\s+\\S+ \\S+\\s+0\\.24\\.0/0\\.23\\.0`));
+
+    // An unknown chain is exit 1 for both commands.
+    const unknown = await cli(['chain', 'versions', '--chain-id', 'nope']);
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/chain nope is unknown/);
+    expect(await cli(['chain', 'status', '--chain-id', 'nope'])).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/chain nope is not watched/) });
+
+    // kill -9 of the last replica; two changes while none runs; a new replica records both at their heights.
+    standby.child.kill('SIGKILL');
+    await new Promise((resolve) => standby.child.once('exit', resolve));
+    const third = await chain.setVersion(version('0.25.0', '0.24.0'));
+    await chain.waitForHeight(third.height + 2);
+    const fourth = await chain.setVersion(version('0.26.0', '0.25.0'));
+    await chain.waitForHeight(fourth.height + 3);
+    await startReplica('cw-e2e-c');
+    const after = await expectEventually(async () => {
+      const v = await cli(['chain', 'versions', '--chain-id', chain.chainId, '--json']);
+      const parsed = JSON.parse(v.stdout) as { versions: { height: number; current: { providerTarget: string } }[] };
+      expect(parsed.versions).toHaveLength(5);
+      return parsed;
+    }, { timeoutMs: 15_000 });
+    expect(after.versions.slice(3).map((x) => [x.height, x.current.providerTarget])).toEqual([
+      [third.height, '0.25.0'],
+      [fourth.height, '0.26.0'],
+    ]);
   });
 });

@@ -11,6 +11,7 @@ const BLOCK_MS = 200;
 const V1 = version('0.21.0', '0.20.0');
 const V2 = version('0.23.2', '0.22.0');
 const V3 = version('0.24.0', '0.23.0');
+const V4 = version('0.25.0', '0.24.0');
 
 describe('chain-watcher (devnet, Postgres, NATS)', () => {
   let db: TestDatabase;
@@ -21,8 +22,8 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   let n = 0;
 
   // Each test its own chain id, so streams and subjects never mix.
-  const newChain = async (opts: { chainId?: string } = {}): Promise<DevnetChain> => {
-    const chain = await startDevnetChain({ chainId: opts.chainId ?? `lava-t${++n}`, blockTimeMs: BLOCK_MS, version: V1 });
+  const newChain = async (opts: { chainId?: string; discardAbciResponses?: boolean } = {}): Promise<DevnetChain> => {
+    const chain = await startDevnetChain({ blockTimeMs: BLOCK_MS, version: V1, ...opts, chainId: opts.chainId ?? `lava-t${++n}` });
     chains.push(chain);
     return chain;
   };
@@ -83,6 +84,74 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     expect(versionChanges(await chainStream(again.core, chain.chainId))).toHaveLength(2);
     expect(bus.ofType('VersionChanged')).toHaveLength(2);
     expect(again.watcher.localStatus(chain.chainId)).toMatchObject({ version: V2, versionHeight: height, mode: 'websocket', wsConnected: true });
+  });
+
+  it('changes made while the watcher was down are recorded at their own heights, in order, once', async () => {
+    const chain = await newChain();
+    const id = chain.chainId;
+    const w = await watch(chain);
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+
+    // Down: two changes at different heights, then some blocks more.
+    const first = await chain.setVersion(V2);
+    await chain.waitForHeight(first.height + 3);
+    const second = await chain.setVersion(V3);
+    await chain.waitForHeight(second.height + 5);
+
+    const again = await watch(chain);
+    await processed(again, id, second.height + 6);
+    const changes = versionChanges(await chainStream(again.core, id)).map((e) => e.data);
+    expect(changes.slice(1)).toEqual([
+      { chainId: id, height: first.height, previous: V1, current: V2 },
+      { chainId: id, height: second.height, previous: V2, current: V3 },
+    ]);
+    expect(changes).toHaveLength(3);
+    expect(again.watcher.localStatus(id)).toMatchObject({ version: V3, versionHeight: second.height });
+  });
+
+  it('a node that keeps no block results: changes made while down are found by bisection on Params, at their heights', async () => {
+    const chain = await newChain({ discardAbciResponses: true });
+    const id = chain.chainId;
+    const w = await watch(chain);
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+
+    const first = await chain.setVersion(V2);
+    await chain.waitForHeight(first.height + 4);
+    const second = await chain.setVersion(V3);
+    await chain.waitForHeight(second.height + 7);
+
+    const again = await watch(chain);
+    await processed(again, id, second.height + 8);
+    expect(versionChanges(await chainStream(again.core, id)).map((e) => e.data).slice(1)).toEqual([
+      { chainId: id, height: first.height, previous: V1, current: V2 },
+      { chainId: id, height: second.height, previous: V2, current: V3 },
+    ]);
+    expect((await chainStream(again.core, id)).filter((e) => e.type === 'ChainAnomaly')).toEqual([]);
+  });
+
+  it('polls that jump more heights than the scan bound lose no change: each at its height, once', async () => {
+    const chain = await newChain();
+    const id = chain.chainId;
+    // No WebSocket, and a poll every 10 blocks over a scan bound of 3: most blocks are never seen one by one.
+    chain.faults.dropWebSockets();
+    const w = await watch(chain, undefined, { pollIntervalMs: BLOCK_MS * 10, maxGapScan: 3, safetyNetBlocks: 1_000 });
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    const first = await chain.setVersion(V2);
+    const second = await chain.setVersion(V3);
+    const third = await chain.setVersion(V4);
+    await chain.waitForHeight(third.height + 12);
+    await processed(w, id, third.height + 12);
+    expect(w.watcher.localStatus(id)).toMatchObject({ mode: 'polling' });
+    expect(versionChanges(await chainStream(w.core, id)).map((e) => e.data)).toEqual([
+      { chainId: id, height: expect.any(Number), previous: null, current: V1 },
+      { chainId: id, height: first.height, previous: V1, current: V2 },
+      { chainId: id, height: second.height, previous: V2, current: V3 },
+      { chainId: id, height: third.height, previous: V3, current: V4 },
+    ]);
   });
 
   it('malformed or non-semver params become ChainAnomaly events, never a VersionChanged', async () => {

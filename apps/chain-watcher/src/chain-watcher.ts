@@ -76,6 +76,7 @@ export class ChainWatcher {
               wsStallMs: config.wsStallMs,
               preferredProbeMs: config.preferredProbeMs,
               maxGapScan: config.maxGapScan,
+              backfillRps: config.backfillRps,
             },
             logger: this.log,
             metrics: this.deps.metrics,

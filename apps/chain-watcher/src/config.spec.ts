@@ -37,7 +37,9 @@ describe('parseChains (FLEETVISOR_CHAINS)', () => {
 describe('loadChainWatcherConfig', () => {
   it('has defaults and validates every setting with its variable name', () => {
     const c = loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a' });
-    expect(c).toMatchObject({ pollIntervalMs: 1_000, safetyNetBlocks: 10, httpPort: 9471, leaderRetryMs: 1_000, relay: true });
+    expect(c).toMatchObject({ pollIntervalMs: 1_000, safetyNetBlocks: 10, httpPort: 9471, leaderRetryMs: 1_000, relay: true, maxGapScan: 5_000, backfillRps: 50 });
+    expect(loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a', FLEETVISOR_CHAIN_WATCHER_BACKFILL_RPS: '5' }).backfillRps).toBe(5);
+    expect(() => loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a', FLEETVISOR_CHAIN_WATCHER_BACKFILL_RPS: '0' })).toThrow(/FLEETVISOR_CHAIN_WATCHER_BACKFILL_RPS: must be >= 1/);
     expect(loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a', FLEETVISOR_CHAIN_WATCHER_POLL_INTERVAL: '250ms' }).pollIntervalMs).toBe(250);
     expect(() => loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a', FLEETVISOR_CHAIN_WATCHER_SAFETY_NET_BLOCKS: '0' })).toThrow(/FLEETVISOR_CHAIN_WATCHER_SAFETY_NET_BLOCKS: must be >= 1/);
     expect(() => loadChainWatcherConfig({ FLEETVISOR_CHAINS: 'x=http://a', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: 'abc' })).toThrow(/FLEETVISOR_CHAIN_WATCHER_HTTP_PORT/);

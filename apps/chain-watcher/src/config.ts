@@ -21,6 +21,7 @@ export interface ChainWatcherConfig {
   wsStallMs: number;
   preferredProbeMs: number;
   maxGapScan: number;
+  backfillRps: number;
   leaderRetryMs: number;
   leaderHealthCheckMs: number;
   httpHost: string;
@@ -86,7 +87,8 @@ export function loadChainWatcherConfig(env: Env = process.env): ChainWatcherConf
     wsRetryMaxMs: positive('FLEETVISOR_CHAIN_WATCHER_WS_RETRY_MAX', '5s'),
     wsStallMs: positive('FLEETVISOR_CHAIN_WATCHER_WS_STALL', '60s'),
     preferredProbeMs: positive('FLEETVISOR_CHAIN_WATCHER_PREFERRED_PROBE', '10s'),
-    maxGapScan: r.int('FLEETVISOR_CHAIN_WATCHER_MAX_GAP_SCAN', 100, { min: 1, max: 100_000 }),
+    maxGapScan: r.int('FLEETVISOR_CHAIN_WATCHER_MAX_GAP_SCAN', 5_000, { min: 1, max: 1_000_000 }),
+    backfillRps: r.int('FLEETVISOR_CHAIN_WATCHER_BACKFILL_RPS', 50, { min: 1, max: 10_000 }),
     leaderRetryMs: positive('FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY', '1s'),
     leaderHealthCheckMs: positive('FLEETVISOR_CHAIN_WATCHER_LEADER_HEALTH_CHECK', '5s'),
     httpHost: r.string('FLEETVISOR_CHAIN_WATCHER_HTTP_HOST', '0.0.0.0'),

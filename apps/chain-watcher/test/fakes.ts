@@ -7,11 +7,12 @@ import { encodeLavaParamsResponse } from '@fleetvisor/devnet';
 import type { EventEnvelope, ProtocolVersion } from '@fleetvisor/contracts';
 import { WrongExpectedVersionError, type LeaderLock } from '@fleetvisor/event-store';
 import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
-import type { BlockEvent, ChainConnector, ChainRpc } from '../src/connection/chain-rpc';
+import { RpcAnswerError, type BlockEvent, type ChainConnector, type ChainRpc } from '../src/connection/chain-rpc';
 import { foldChainLog, type ChainLogStore } from '../src/recording/chain-log';
 
 export const V1: ProtocolVersion = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
 export const V2: ProtocolVersion = { providerTarget: '0.23.2', providerMin: '0.22.0', consumerTarget: '0.23.2', consumerMin: '0.22.0' };
+export const V3: ProtocolVersion = { providerTarget: '0.24.0', providerMin: '0.23.0', consumerTarget: '0.24.0', consumerMin: '0.23.0' };
 export const VERSION_CHANGE: BlockEvent = { type: 'lava_param_change', attributes: [{ key: 'param', value: 'Version' }] };
 
 export class FakeChain implements ChainConnector {
@@ -20,15 +21,23 @@ export class FakeChain implements ChainConnector {
   eventsAt = new Map<number, BlockEvent[]>();
   paramsQueries: number[] = [];
   planAnswer: Uint8Array = new Uint8Array(0);
+  /** Lowest height served (block results and state); below it the node refuses, as a pruned node does. */
+  earliest = 1;
+  blockResultsCalls: number[] = [];
 
   constructor(readonly chainId = 'c1') {}
 
   rpc(): ChainRpc {
     return {
-      status: async () => ({ chainId: this.chainId, height: this.height, time: new Date() }),
-      blockEvents: async (h) => this.eventsAt.get(h) ?? [],
+      status: async () => ({ chainId: this.chainId, height: this.height, time: new Date(), earliestHeight: this.earliest }),
+      blockEvents: async (h) => {
+        this.blockResultsCalls.push(h);
+        if (h < this.earliest) throw new RpcAnswerError(`height ${h} is not available, lowest height is ${this.earliest}`, {});
+        return this.eventsAt.get(h) ?? [];
+      },
       abciQuery: async (path, h) => {
         if (path === LAVA_PARAMS_PATH) this.paramsQueries.push(h!);
+        if (h! < this.earliest) throw new RpcAnswerError(`failed to load state at height ${h}; version does not exist`, { code: 26 });
         let v = V1;
         for (const [at, ver] of this.versionAt) if (at <= h!) v = ver;
         return { value: path === LAVA_PARAMS_PATH ? encodeLavaParamsResponse(v) : this.planAnswer, height: h! };

@@ -32,6 +32,7 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], override
     wsStallMs: 3_000,
     preferredProbeMs: 200,
     maxGapScan: 100,
+    backfillRps: 200,
     leaderRetryMs: 100,
     leaderHealthCheckMs: 1_000,
     httpHost: '127.0.0.1',

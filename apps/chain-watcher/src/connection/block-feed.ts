@@ -84,7 +84,7 @@ export class BlockFeed {
         this.opts.onPollProblem(`endpoint ${endpoint} serves chain ${s.chainId}, not ${this.opts.chainId}`);
         return;
       }
-      await this.opts.onBlock({ height: s.height, time: s.time });
+      await this.opts.onBlock({ height: s.height, time: s.time, ...(s.earliestHeight ? { earliest: s.earliestHeight } : {}) });
     } catch (e) {
       this.opts.logger.warn({ err: (e as Error).message }, 'status poll failed');
       this.opts.onPollProblem((e as Error).message);

@@ -11,6 +11,8 @@ export interface NewBlock {
   time: Date;
   /** finalize_block_events when the NewBlock event carried them (CometBFT 0.38 does); else fetched. */
   events?: readonly BlockEvent[];
+  /** Lowest height the node serves (status earliest_block_height), when the block came from a poll. */
+  earliest?: number;
 }
 
 /** Thrown by an endpoint that answered with an error (JSON-RPC error, ABCI code != 0). */
@@ -27,8 +29,8 @@ export class RpcAnswerError extends Error {
 
 /** Queries on one endpoint. Every call has a timeout; failures throw. */
 export interface ChainRpc {
-  status(): Promise<{ chainId: string; height: number; time: Date }>;
-  /** finalize_block_events of a block (block_results). */
+  status(): Promise<{ chainId: string; height: number; time: Date; earliestHeight?: number }>;
+  /** Every event of a block (block_results: block events and the transactions'); RpcAnswerError when the node cannot serve them. */
   blockEvents(height: number): Promise<BlockEvent[]>;
   /** ABCI query at a height (latest when undefined); RpcAnswerError when the app answers code != 0. */
   abciQuery(path: string, height?: number): Promise<{ value: Uint8Array; height: number }>;

@@ -4,6 +4,7 @@
 import { Comet38Client, HttpClient } from '@cosmjs/tendermint-rpc';
 import type { BlockEvent, BlockHandlers, BlockSubscription, ChainConnector, ChainRpc, RpcMethod } from './chain-rpc';
 import { RpcAnswerError } from './chain-rpc';
+import { blockResultEvents } from './block-results';
 import { SocketRpcClient } from './socket-rpc-client';
 
 export interface CosmjsConnectorOptions {
@@ -28,14 +29,29 @@ export function webSocketUrl(endpoint: string): string {
   return u.toString();
 }
 
+/** HttpClient throws the JSON-RPC error object as its message: the node answered, with an error. */
+function answerError(e: unknown, what: string): unknown {
+  if (!(e instanceof Error)) return e;
+  try {
+    const error = JSON.parse(e.message) as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof error?.code === 'number') return new RpcAnswerError(`${what}: ${String(error.message ?? '')} ${String(error.data ?? '')}`.trim(), error);
+  } catch {
+    // not a JSON-RPC error: a transport failure
+  }
+  return e;
+}
+
 class CosmjsChainRpc implements ChainRpc {
+  private readonly http: HttpClient;
   private readonly client: Comet38Client;
+  private requestId = 0;
 
   constructor(
     private readonly endpoint: string,
     private readonly opts: CosmjsConnectorOptions,
   ) {
-    this.client = Comet38Client.create(new HttpClient(endpoint, opts.timeoutMs));
+    this.http = new HttpClient(endpoint, opts.timeoutMs);
+    this.client = Comet38Client.create(this.http);
   }
 
   private call<T>(method: RpcMethod, fn: () => Promise<T>): Promise<T> {
@@ -45,12 +61,20 @@ class CosmjsChainRpc implements ChainRpc {
 
   async status(): Promise<{ chainId: string; height: number; time: Date }> {
     const s = await this.call('status', () => this.client.status());
-    return { chainId: s.nodeInfo.network, height: s.syncInfo.latestBlockHeight, time: new Date(s.syncInfo.latestBlockTime.getTime()) };
+    const earliest = s.syncInfo.earliestBlockHeight;
+    return {
+      chainId: s.nodeInfo.network,
+      height: s.syncInfo.latestBlockHeight,
+      time: new Date(s.syncInfo.latestBlockTime.getTime()),
+      ...(earliest ? { earliestHeight: earliest } : {}),
+    };
   }
 
+  /** Read raw: CosmJS's Comet38 decoder keeps finalize_block_events only, not 0.37's begin/end_block_events. */
   async blockEvents(height: number): Promise<BlockEvent[]> {
-    const r = await this.call('block_results', () => this.client.blockResults(height));
-    return r.finalizeBlockEvents.map((e) => ({ type: e.type, attributes: e.attributes.map((a) => ({ key: a.key, value: a.value })) }));
+    const request = { jsonrpc: '2.0' as const, id: ++this.requestId, method: 'block_results', params: { height: String(height) } };
+    const r = await this.call('block_results', () => this.http.execute(request).catch((e: unknown) => Promise.reject(answerError(e, `block_results at ${height}`))));
+    return blockResultEvents(r.result);
   }
 
   async abciQuery(path: string, height?: number): Promise<{ value: Uint8Array; height: number }> {

@@ -8,6 +8,7 @@
 import WebSocket from 'ws';
 import { Stream, type Listener } from 'xstream';
 import type { RpcStreamingClient, SubscriptionEvent } from '@cosmjs/tendermint-rpc/build/rpcclients/rpcclient';
+import { blockResultEvents } from './block-results';
 import type { BlockEvent } from './chain-rpc';
 
 type JsonRpcRequest = Parameters<RpcStreamingClient['execute']>[0];
@@ -25,19 +26,13 @@ interface RawMessage {
   error?: { code?: number; message?: string; data?: string };
 }
 
+/** The block's events in a 0.38 NewBlock payload: result_finalize_block's own and its transactions'. */
 function finalizeEvents(value: Record<string, unknown> | undefined): { height: number; events: BlockEvent[] } | undefined {
-  const fb = value?.['result_finalize_block'] as { events?: unknown } | undefined;
+  const fb = value?.['result_finalize_block'] as { events?: unknown; tx_results?: unknown } | undefined;
   const header = (value?.['block'] as { header?: { height?: unknown } } | undefined)?.header;
   const height = Number(header?.height);
   if (!fb || !Array.isArray(fb.events) || !Number.isSafeInteger(height)) return undefined;
-  const events: BlockEvent[] = [];
-  for (const e of fb.events as unknown[]) {
-    const ev = e as { type?: unknown; attributes?: unknown };
-    if (typeof ev.type !== 'string') return undefined;
-    const attrs = Array.isArray(ev.attributes) ? (ev.attributes as { key?: unknown; value?: unknown }[]) : [];
-    events.push({ type: ev.type, attributes: attrs.map((a) => ({ key: String(a.key ?? ''), value: String(a.value ?? '') })) });
-  }
-  return { height, events };
+  return { height, events: blockResultEvents({ finalize_block_events: fb.events, txs_results: fb.tx_results }) };
 }
 
 export class SocketRpcClient implements RpcStreamingClient {

@@ -5,12 +5,12 @@ import { QueryCurrentPlanResponse } from 'cosmjs-types/cosmos/upgrade/v1beta1/qu
 import { newEventFor, VersionChanged } from '@fleetvisor/contracts';
 import { createLogger } from '@fleetvisor/platform';
 import { expectEventually } from '@fleetvisor/testing';
-import { FakeChain, MemoryChainLog, V1, V2, VERSION_CHANGE } from '../../test/fakes';
-import type { ChainConnector } from '../connection/chain-rpc';
+import { FakeChain, MemoryChainLog, V1, V2, V3, VERSION_CHANGE } from '../../test/fakes';
+import { RpcAnswerError, type ChainConnector } from '../connection/chain-rpc';
 import { ChainMonitor } from './chain-monitor';
 
 const CHANGE = VERSION_CHANGE;
-const settings = { safetyNetBlocks: 5, pollIntervalMs: 5, wsRetryMinMs: 1_000, wsRetryMaxMs: 1_000, wsStallMs: 10_000, preferredProbeMs: 10_000, maxGapScan: 100 };
+const settings = { safetyNetBlocks: 5, pollIntervalMs: 5, wsRetryMinMs: 1_000, wsRetryMaxMs: 1_000, wsStallMs: 10_000, preferredProbeMs: 10_000, maxGapScan: 100, backfillRps: 1_000 };
 const logger = createLogger({ name: 'test', level: 'silent', format: 'json' });
 let monitor: ChainMonitor | undefined;
 afterEach(async () => monitor?.stop());
@@ -93,4 +93,123 @@ describe('ChainMonitor', () => {
     expect(monitor.status()).toMatchObject({ endpoint: 'http://b', preferredEndpoint: false, rpcErrors: 1 });
     expect(monitor.problems()).toContain('on fallback endpoint http://b');
   });
+
+  const heights = (log: MemoryChainLog) => log.events.map((e) => [e.type, (e.data as { height: number }).height]);
+  const recorded = (chainId = 'c1', height = 3) => newEventFor(VersionChanged, { chainId, height, previous: null, current: V1 });
+
+  it('after downtime, records every change made meanwhile at its own height, in order, once', async () => {
+    const chain = new FakeChain();
+    chain.height = 30;
+    chain.versionAt.set(14, V2).set(16, V3);
+    chain.eventsAt.set(14, [CHANGE]).set(16, [CHANGE]);
+    const log = new MemoryChainLog();
+    log.events.push(recorded());
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings, logger, host: 'h' });
+    await monitor.start();
+    await expectEventually(() => expect(monitor!.status().height).toBe(30));
+    expect(heights(log)).toEqual([
+      ['VersionChanged', 3],
+      ['VersionChanged', 14],
+      ['VersionChanged', 16],
+    ]);
+    expect(log.events.slice(1).map((e) => e.data)).toEqual([
+      { chainId: 'c1', height: 14, previous: V1, current: V2 },
+      { chainId: 'c1', height: 16, previous: V2, current: V3 },
+    ]);
+    expect(chain.blockResultsCalls).toEqual(Array.from({ length: 27 }, (_, i) => 4 + i));
+
+    // A second start (takeover) resumes after height 16: nothing recorded twice.
+    await monitor.stop();
+    chain.height = 33;
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings, logger, host: 'h' });
+    await monitor.start();
+    await expectEventually(() => expect(monitor!.status().height).toBe(33));
+    expect(log.events).toHaveLength(3);
+  });
+
+  it('a change no block event explains (read Params only) is bisected to the height that carried it', async () => {
+    const chain = new FakeChain();
+    chain.height = 200;
+    chain.versionAt.set(57, V2).set(150, V3);
+    const log = new MemoryChainLog();
+    log.events.push(recorded());
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings: { ...settings, maxGapScan: 20 }, logger, host: 'h' });
+    await monitor.start();
+    await expectEventually(() => expect(monitor!.status().height).toBe(200));
+    expect(heights(log)).toEqual([
+      ['VersionChanged', 3],
+      ['VersionChanged', 57],
+      ['VersionChanged', 150],
+    ]);
+    // Blocks 4..180 were not scanned one by one: only the last 20 were.
+    expect(chain.blockResultsCalls).toEqual(Array.from({ length: 20 }, (_, i) => 181 + i));
+  });
+
+  it('blocks the node no longer serves: the change is recorded at the first height it shows, after an anomaly naming them', async () => {
+    const chain = new FakeChain();
+    chain.height = 60;
+    chain.earliest = 40;
+    chain.versionAt.set(30, V2);
+    const log = new MemoryChainLog();
+    log.events.push(recorded());
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings, logger, host: 'h' });
+    await monitor.start();
+    await expectEventually(() => expect(monitor!.status().height).toBe(60));
+    expect(heights(log)).toEqual([
+      ['VersionChanged', 3],
+      ['ChainAnomaly', 40],
+      ['VersionChanged', 40],
+    ]);
+    expect((log.events[1]!.data as { reason: string }).reason).toMatch(/blocks 4\.\.39 .*recorded at 40/);
+    expect(chain.blockResultsCalls.every((h) => h >= 40)).toBe(true);
+  });
+
+  it('a gap in the blocks seen (a poll that jumped heights) loses no change: scanned up to the bound, bisected beyond it', async () => {
+    const chain = new FakeChain();
+    const log = new MemoryChainLog();
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, log, settings: { ...settings, safetyNetBlocks: 1_000 }, logger, host: 'h' });
+    await monitor.start();
+    // 280 blocks at once, over a scan bound of 100: two changes in the older part, two in the scanned part.
+    chain.versionAt.set(120, V2).set(150, V3).set(274, V1).set(276, V2);
+    for (const h of [120, 150, 274, 276]) chain.eventsAt.set(h, [CHANGE]);
+    chain.height = 290;
+    await expectEventually(() => expect(monitor!.status().height).toBe(290));
+    expect(log.events.map((e) => [(e.data as { height: number }).height, (e.data as { current: unknown }).current])).toEqual([
+      [10, V1],
+      [120, V2],
+      [150, V3],
+      [274, V1],
+      [276, V2],
+    ]);
+    expect(chain.blockResultsCalls.filter((h) => h > 10)).toEqual(Array.from({ length: 100 }, (_, i) => 191 + i));
+  });
+
+  it('a node that has not got a block yet is asked again, not taken for one that lost it', async () => {
+    const chain = new FakeChain();
+    const log = new MemoryChainLog();
+    let behind = 2;
+    const connector: ChainConnector = {
+      rpc: () => {
+        const inner = chain.rpc();
+        return {
+          ...inner,
+          blockEvents: (h) =>
+            h === 12 && behind-- > 0 ? Promise.reject(new RpcAnswerError('height 12 must be less than or equal to the current blockchain height 11', {})) : inner.blockEvents(h),
+        };
+      },
+      subscribe: () => Promise.reject(new Error('no WebSocket')),
+    };
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector, log, settings, logger, host: 'h' });
+    await monitor.start();
+    chain.versionAt.set(12, V2);
+    chain.eventsAt.set(12, [CHANGE]);
+    chain.height = 13;
+    await expectEventually(() => expect(monitor!.status().height).toBe(13));
+    expect(heights(log)).toEqual([
+      ['VersionChanged', 10],
+      ['VersionChanged', 12],
+    ]);
+    expect(chain.paramsQueries).toEqual([10, 12]);
+  });
 });
+

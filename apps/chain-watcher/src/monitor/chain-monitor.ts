@@ -7,16 +7,17 @@
 // conflicting append (another leader wrote meanwhile) it is folded again and the same answers
 // decided again, so two leaders can never both announce a change.
 import { WrongExpectedVersionError } from '@fleetvisor/event-store';
-import type { ChainStatusEntry, ChainWatchMode, EventMetadata } from '@fleetvisor/contracts';
-import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
+import { sameProtocolVersion, type ChainStatusEntry, type ChainWatchMode, type EventMetadata } from '@fleetvisor/contracts';
+import { decodeLavaProtocolVersion, LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 import type { Logger } from '@fleetvisor/platform';
 import { BlockFeed, type BlockFeedSettings } from '../connection/block-feed';
 import { RpcAnswerError, type BlockEvent, type ChainConnector, type NewBlock } from '../connection/chain-rpc';
 import { EndpointPool, type EndpointMetrics } from '../connection/endpoint-pool';
 import { emptyChainLog, evolveChainLog, type ChainLogState, type ChainLogStore, type Observation } from '../recording/chain-log';
-import { decideAtHeight, type HeightAnswers, type HeightDecision, type QueryAnswer, type RefusalMemory } from '../recording/height-decision';
+import { decideAtHeight, type HeightAnswers, type HeightDecision, type QueryAnswer, type RefusalMemory, type UnseenBlocks } from '../recording/height-decision';
 import { CURRENT_PLAN_PATH } from '../recording/upgrade-plan';
-import { nextBlock, queriesDue, type NextBlock } from './block-schedule';
+import { bisectNarrow, bisectProbe, nextStep, queriesDue, type Bisection, type NextBlock } from './block-schedule';
+import { RequestPacer } from './request-pacer';
 
 /** What the monitor reports for /metrics. */
 export interface ChainMetricsSink extends EndpointMetrics {
@@ -32,8 +33,10 @@ export interface MonitorSettings extends BlockFeedSettings {
   safetyNetBlocks: number;
   /** While on a fallback endpoint, how often the preferred ones are probed. */
   preferredProbeMs: number;
-  /** Most blocks scanned after a gap (each costs one block_results). */
+  /** Most blocks scanned one by one after a gap (each costs one block_results); older ones are bisected. */
   maxGapScan: number;
+  /** Requests per second of a catch-up (block_results of missed blocks, bisection probes). */
+  backfillRps: number;
 }
 
 export interface ChainMonitorOptions {
@@ -50,6 +53,19 @@ export interface ChainMonitorOptions {
 
 /** Appends retried after a conflicting append before the block counts as failed. */
 const CONFLICT_RETRIES = 3;
+/** A gap of more blocks than this is a catch-up: logged at its start, every PROGRESS_MS and at its end. */
+const CATCH_UP_LOGGED = 20;
+const PROGRESS_MS = 5_000;
+
+/** How Params read at a height compare with the version on the record. */
+type ParamsReading = 'same' | 'differs' | 'unreadable';
+
+interface CatchUp {
+  from: number;
+  startedAt: number;
+  loggedAt: number;
+  changes: number;
+}
 
 export class ChainMonitor {
   private readonly chainId: string;
@@ -59,6 +75,7 @@ export class ChainMonitor {
   private readonly now: () => Date;
   private readonly endpoints: EndpointPool;
   private readonly feed: BlockFeed;
+  private readonly pacer: RequestPacer;
 
   private state: ChainLogState = emptyChainLog();
   private refusals: RefusalMemory = {};
@@ -74,6 +91,15 @@ export class ChainMonitor {
   private lastParamsQueryAt: Date | undefined;
   private draining: Promise<void> | undefined;
   private lastError: string | undefined;
+  /** Lowest height the node serves, from the last poll. */
+  private earliest: number | undefined;
+  /** The block at the target gets the queries of a first block (set at start). */
+  private firstAtTarget = false;
+  /** Blocks whose events could not be read since the last Params query. */
+  private unseen: UnseenBlocks | undefined;
+  /** Last height at which Params are known to equal the version on the record. */
+  private sameAt = 0;
+  private catchUp: CatchUp | undefined;
 
   constructor(private readonly opts: ChainMonitorOptions) {
     this.chainId = opts.chainId;
@@ -81,6 +107,7 @@ export class ChainMonitor {
     this.log = opts.logger.child({ chainId: opts.chainId });
     this.metadata = { host: opts.host, actor: 'chain-watcher' };
     this.now = opts.now ?? (() => new Date());
+    this.pacer = new RequestPacer(opts.settings.backfillRps);
     this.endpoints = new EndpointPool({
       chainId: opts.chainId,
       endpoints: opts.endpoints,
@@ -101,18 +128,28 @@ export class ChainMonitor {
     });
   }
 
-  /** Folds the log, connects, and processes the latest block (Params and plan at start). */
+  /**
+   * Folds the log, connects, and catches up from the last height on the record to the latest block
+   * (Params and plan queried there). Waits for the first block only when the record is empty; a
+   * catch-up goes on in the background.
+   */
   async start(): Promise<void> {
     this.running = true;
     this.state = await this.opts.log.load(this.chainId);
-    this.log.info({ version: this.state.version, versionHeight: this.state.versionHeight, streamVersion: this.state.streamVersion }, 'leading chain: state rebuilt from the log');
+    this.processed = this.sameAt = this.state.lastHeight;
+    this.firstAtTarget = true;
+    this.log.info(
+      { version: this.state.version, versionHeight: this.state.versionHeight, lastHeight: this.state.lastHeight, streamVersion: this.state.streamVersion },
+      'leading chain: state rebuilt from the log',
+    );
     this.endpoints.reportInUse();
     this.opts.metrics?.webSocket(this.chainId, false);
     this.feed.start();
     this.probeTimer = setInterval(() => {
       if (this.running && !this.endpoints.onPreferred) void this.endpoints.probePreferred(this.processed);
     }, this.settings.preferredProbeMs);
-    await this.feed.pollOnce();
+    const first = this.feed.pollOnce();
+    if (this.processed === 0) await first;
   }
 
   async stop(): Promise<void> {
@@ -162,6 +199,7 @@ export class ChainMonitor {
   private onBlock(block: NewBlock): Promise<void> | undefined {
     if (!this.running) return undefined;
     if (block.events) this.blockEvents.set(block.height, block.events);
+    if (block.earliest !== undefined) this.earliest = block.earliest;
     if (block.height >= this.target) {
       this.target = block.height;
       this.lastBlockTime = block.time;
@@ -175,11 +213,22 @@ export class ChainMonitor {
   private async drain(): Promise<void> {
     try {
       for (;;) {
-        const next = nextBlock(this.processed, this.target, this.settings.maxGapScan);
-        if (!next || !this.running) break;
-        if (next.skipped) this.log.warn(next.skipped, 'gap larger than the scan bound: blocks skipped, Params queried at the first scanned block');
-        await this.processBlock(next);
+        if (!this.running) break;
+        const step = nextStep(this.processed, this.target, { maxGapScan: this.settings.maxGapScan, firstAtTarget: this.firstAtTarget, ...(this.earliest ? { earliest: this.earliest } : {}) });
+        if (!step) break;
+        this.progress();
+        if (step.kind === 'block') {
+          await this.processBlock(step);
+        } else {
+          this.log.warn(
+            { from: step.from, to: step.to, why: step.kind === 'pruned' ? `pruned on the node (earliest height ${this.earliest})` : `more than ${this.settings.maxGapScan} blocks to scan` },
+            'blocks not scanned: a version change in them is found by bisection on Params',
+          );
+          this.addUnseen(step.from, step.to);
+          this.processed = step.to;
+        }
       }
+      this.progress();
       this.lastError = undefined;
     } catch (e) {
       this.lastError = `processing block ${this.processed + 1} failed: ${(e as Error).message}`;
@@ -187,10 +236,52 @@ export class ChainMonitor {
     }
   }
 
+  /** Logs a catch-up (a gap of more than a few blocks): its start, its progress now and then, its end. */
+  private progress(): void {
+    const now = Date.now();
+    const behind = this.target - this.processed;
+    if (!this.catchUp) {
+      if (behind <= CATCH_UP_LOGGED || this.processed === 0) return;
+      this.catchUp = { from: this.processed + 1, startedAt: now, loggedAt: now, changes: 0 };
+      this.log.info({ from: this.processed + 1, to: this.target, rps: this.settings.backfillRps }, 'catching up on missed blocks');
+      return;
+    }
+    if (behind <= 0) {
+      const c = this.catchUp;
+      this.catchUp = undefined;
+      this.log.info({ from: c.from, to: this.processed, changes: c.changes, ms: now - c.startedAt }, 'caught up');
+    } else if (now - this.catchUp.loggedAt >= PROGRESS_MS) {
+      this.catchUp.loggedAt = now;
+      this.log.info({ at: this.processed, target: this.target, remaining: behind, changes: this.catchUp.changes }, 'catching up');
+    }
+  }
+
+  private addUnseen(from: number, to: number): void {
+    this.unseen = { from: this.unseen?.from ?? from, to };
+  }
+
+  /** A block's events: from the NewBlock that carried them, else block_results (paced); undefined when the node cannot serve them. */
+  private async eventsOf(height: number): Promise<readonly BlockEvent[] | undefined> {
+    const known = this.blockEvents.get(height);
+    if (known) return known;
+    await this.pacer.take();
+    try {
+      return await this.endpoints.call((rpc) => rpc.blockEvents(height));
+    } catch (e) {
+      // A node behind the target has not got the block yet: retried, not given up.
+      if (!(e instanceof RpcAnswerError) || /current blockchain height/.test(e.message)) throw e;
+      this.log.warn({ height, err: e.message }, 'block results not served: the block is covered by Params');
+      return undefined;
+    }
+  }
+
   private async processBlock(block: NextBlock): Promise<void> {
     const { height } = block;
-    const events = this.blockEvents.get(height) ?? (await this.endpoints.call((rpc) => rpc.blockEvents(height)));
-    const due = queriesDue(block, events, { lastParamsHeight: this.lastParamsHeight, lastPlanHeight: this.lastPlanHeight, safetyNetBlocks: this.settings.safetyNetBlocks });
+    const events = await this.eventsOf(height);
+    if (!events) this.addUnseen(height, height);
+    // After blocks that could not be read, Params are queried at the next readable block (or the target).
+    const first = block.first || (this.unseen !== undefined && (events !== undefined || height >= this.target));
+    const due = events || first ? queriesDue({ height, first }, events ?? [], { lastParamsHeight: this.lastParamsHeight, lastPlanHeight: this.lastPlanHeight, safetyNetBlocks: this.settings.safetyNetBlocks }) : { plan: false };
     const answers: HeightAnswers = {};
     if (due.params) {
       answers.params = await this.query(LAVA_PARAMS_PATH, height);
@@ -198,14 +289,66 @@ export class ChainMonitor {
         this.lastParamsQueryAt = this.now();
         this.opts.metrics?.paramsQueried(this.chainId, this.lastParamsQueryAt);
       }
+      const reading = this.reading(answers.params);
+      // A change no block event explains (a migration, unread blocks): find where it happened.
+      if (reading === 'differs' && this.state.version && height - this.sameAt > 1 && (due.params !== 'lava_param_change' || this.unseen)) {
+        await this.bisect({ lo: this.sameAt, hi: height }, answers.params);
+        delete answers.params;
+      }
     }
     if (due.plan) answers.plan = await this.query(CURRENT_PLAN_PATH, height);
     if (answers.params || answers.plan) await this.record(height, answers, due.params);
-    if (answers.params) this.lastParamsHeight = height;
+    if (due.params) {
+      this.lastParamsHeight = height;
+      this.unseen = undefined;
+    }
     if (answers.plan) this.lastPlanHeight = height;
+    if (block.first) this.firstAtTarget = false;
     this.processed = height;
     for (const h of this.blockEvents.keys()) if (h <= height) this.blockEvents.delete(h);
     this.opts.metrics?.height(this.chainId, height);
+  }
+
+  /** Params compared with the version on the record. */
+  private reading(answer: QueryAnswer): ParamsReading {
+    if (!('value' in answer)) return 'unreadable';
+    let version;
+    try {
+      version = decodeLavaProtocolVersion(answer.value);
+    } catch {
+      return 'unreadable';
+    }
+    return this.state.version && sameProtocolVersion(this.state.version, version) ? 'same' : 'differs';
+  }
+
+  /**
+   * Records every change in (lo, hi], each at the first height whose Params show it: Params at lo
+   * are those on the record, `top` those at hi. A probe the node cannot answer ends the search:
+   * the change is then recorded at hi after a ChainAnomaly naming the blocks it could not read.
+   */
+  private async bisect(range: Bisection, top: QueryAnswer): Promise<void> {
+    const { hi } = range;
+    let { lo } = range;
+    // Each round finds the first height in (lo, hi] whose Params differ from the record, and records it.
+    while (lo < hi && this.reading(top) === 'differs') {
+      let b: Bisection = { lo, hi };
+      let found = top;
+      for (let probe = bisectProbe(b); probe !== undefined; probe = bisectProbe(b)) {
+        await this.pacer.take();
+        const answer = await this.query(LAVA_PARAMS_PATH, probe);
+        const reading = this.reading(answer);
+        if (reading === 'unreadable') {
+          this.log.warn({ height: probe, from: lo + 1, to: hi }, 'Params not readable while bisecting: the change cannot be dated');
+          await this.record(hi, { params: top }, 'bisection', { from: lo + 1, to: hi - 1 });
+          return;
+        }
+        b = bisectNarrow(b, probe, reading === 'same');
+        if (reading === 'differs') found = answer;
+      }
+      this.log.info({ height: b.hi, from: lo + 1, to: hi }, 'version change found by bisection');
+      await this.record(b.hi, { params: found }, 'bisection');
+      lo = b.hi;
+    }
   }
 
   /** An ABCI query at a height; the node's refusal is an answer too (recorded as an anomaly). */
@@ -221,11 +364,11 @@ export class ChainMonitor {
   // ---- recording ------------------------------------------------------------------------------
 
   /** Decides on the answers and appends the events; on a conflict folds the log again and decides again. */
-  private async record(height: number, answers: HeightAnswers, trigger: string | undefined): Promise<void> {
+  private async record(height: number, answers: HeightAnswers, trigger: string | undefined, unseen?: UnseenBlocks): Promise<void> {
     const obs: Observation = { chainId: this.chainId, height, endpoint: this.endpoints.currentRedacted, metadata: this.metadata };
     let decision: HeightDecision;
     for (let attempt = 0; ; attempt++) {
-      decision = decideAtHeight(this.state, this.refusals, obs, answers);
+      decision = decideAtHeight(this.state, this.refusals, obs, answers, unseen);
       if (decision.events.length === 0) break;
       try {
         const streamVersion = await this.opts.log.append(this.chainId, decision.events, this.state.streamVersion);
@@ -235,9 +378,11 @@ export class ChainMonitor {
         if (!(e instanceof WrongExpectedVersionError) || attempt >= CONFLICT_RETRIES) throw e;
         this.log.info({ expected: e.expected, actual: e.actual }, 'stream moved under us: reloading before deciding again');
         this.state = await this.opts.log.load(this.chainId);
+        this.sameAt = Math.max(this.sameAt, this.state.lastHeight);
       }
     }
     this.refusals = decision.memory;
+    if (answers.params && this.reading(answers.params) === 'same') this.sameAt = Math.max(this.sameAt, height);
     this.report(height, decision, trigger);
   }
 
@@ -247,6 +392,7 @@ export class ChainMonitor {
       if (r.recorded) this.opts.metrics?.anomaly(this.chainId, r.kind);
     }
     if (decision.version) {
+      if (this.catchUp) this.catchUp.changes++;
       this.log.info({ height, ...decision.version, trigger }, 'protocol version changed');
       this.opts.metrics?.versionChanged(this.chainId);
     }

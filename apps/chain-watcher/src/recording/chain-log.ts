@@ -23,6 +23,9 @@ export interface ChainLogState {
   /** Last announced version (null before the first). */
   version: ProtocolVersion | null;
   versionHeight: number | undefined;
+  /** Highest block height a VersionChanged or ChainAnomaly was recorded at (0 before the first):
+   * the history up to it is on the record, so a watcher resumes from there. */
+  lastHeight: number;
   /** planKey of every plan already announced. */
   plans: Set<string>;
 }
@@ -34,13 +37,17 @@ export interface ChainLogStore {
   append(chainId: string, events: EventEnvelope[], expectedVersion: number): Promise<number>;
 }
 
-export const emptyChainLog = (): ChainLogState => ({ streamVersion: 0, version: null, versionHeight: undefined, plans: new Set() });
+export const emptyChainLog = (): ChainLogState => ({ streamVersion: 0, version: null, versionHeight: undefined, lastHeight: 0, plans: new Set() });
 
 /** The state after one more event of the stream (streamVersion is the caller's: it counts appends). */
 export function evolveChainLog(state: ChainLogState, event: Pick<EventEnvelope, 'type' | 'data'>): ChainLogState {
   if (event.type === VersionChanged.type) {
     const d = event.data as EventData<typeof VersionChanged>;
-    return { ...state, version: d.current, versionHeight: d.height };
+    return { ...state, version: d.current, versionHeight: d.height, lastHeight: Math.max(state.lastHeight, d.height) };
+  }
+  if (event.type === ChainAnomaly.type) {
+    const height = (event.data as EventData<typeof ChainAnomaly>).height;
+    return height ? { ...state, lastHeight: Math.max(state.lastHeight, height) } : state;
   }
   if (event.type === UpgradePlanned.type) {
     return { ...state, plans: new Set(state.plans).add(planKey(event.data as EventData<typeof UpgradePlanned>)) };

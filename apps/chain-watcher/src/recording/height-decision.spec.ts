@@ -29,6 +29,19 @@ describe('decideAtHeight: Params', () => {
     expect(second.events[0]).toMatchObject({ type: 'VersionChanged', stream: 'chain-lava-testnet-2', metadata: obs.metadata, data: { previous: V1, current: V2 } });
   });
 
+  it('decides nothing on Params at a height the record already covers (another replica got there first)', () => {
+    const covered = { ...at(V1), lastHeight: 42 };
+    expect(decideAtHeight(covered, {}, obs, { params: params(V2) })).toMatchObject({ events: [], refusals: [] });
+    expect(decideAtHeight({ ...covered, lastHeight: 41 }, {}, obs, { params: params(V2) }).version).toEqual({ previous: V1, current: V2 });
+  });
+
+  it('a change after blocks that could not be read is recorded where it shows, after an anomaly naming the blocks', () => {
+    const d = decideAtHeight(at(V1), {}, obs, { params: params(V2) }, { from: 30, to: 41 });
+    expect(d.events.map((e) => e.type)).toEqual(['ChainAnomaly', 'VersionChanged']);
+    expect(d.events[0]!.data).toMatchObject({ kind: 'rpc_error', height: 42, reason: expect.stringMatching(/blocks 30\.\.41 .*recorded at 42/) });
+    expect(decideAtHeight(at(V1), {}, obs, { params: params(V1) }, { from: 30, to: 41 }).events).toEqual([]);
+  });
+
   it('compares numerically: 0.10.0 is a change from 0.9.0 and min 0.9.9 <= target 0.10.0', () => {
     const v = { providerTarget: '0.10.0', providerMin: '0.9.9', consumerTarget: '0.10.0', consumerMin: '0.9.9' };
     expect(decideAtHeight(at(V1), {}, obs, { params: params(v) }).version?.current).toEqual(v);

@@ -6,6 +6,11 @@
 // A bad answer (undecodable, not a strict version, min above target, an invalid plan, an error from
 // the node) is a ChainAnomaly, never a version. The same bad answer repeated is recorded once: each
 // query remembers the last anomaly it recorded, until it gets a good answer again.
+//
+// Params at a height the log already covers (another replica recorded up to there) decide nothing:
+// the record up to its last height is final, so a change is never recorded twice or out of order.
+// A change found right after blocks the node no longer serves (pruned) cannot be dated: it is
+// recorded at the first height that shows it, after a ChainAnomaly naming the unseen range.
 import { newEventFor, UpgradePlanned, type ChainAnomalyKind, type EventData, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { decodeLavaProtocolVersion, LavaParamsError } from '@fleetvisor/lava';
 import { anomalyEvent, decideVersion, type ChainLogState, type Observation } from './chain-log';
@@ -22,6 +27,12 @@ export interface HeightAnswers {
 }
 
 export type ChainQuery = keyof HeightAnswers;
+
+/** Blocks before the observed height that could not be seen (pruned on the node). */
+export interface UnseenBlocks {
+  from: number;
+  to: number;
+}
 
 /** Per query, the key of the last anomaly recorded (undefined after a good answer). */
 export type RefusalMemory = Partial<Record<ChainQuery, string>>;
@@ -48,7 +59,13 @@ export interface HeightDecision {
   memory: RefusalMemory;
 }
 
-export function decideAtHeight(state: Pick<ChainLogState, 'version' | 'plans'>, memory: RefusalMemory, obs: Observation, answers: HeightAnswers): HeightDecision {
+export function decideAtHeight(
+  state: Pick<ChainLogState, 'version' | 'plans' | 'lastHeight'>,
+  memory: RefusalMemory,
+  obs: Observation,
+  answers: HeightAnswers,
+  unseen?: UnseenBlocks,
+): HeightDecision {
   const decision: HeightDecision = { events: [], refusals: [], memory: { ...memory } };
   const refuse = (query: ChainQuery, kind: ChainAnomalyKind, reason: string, raw: unknown): void => {
     const { event, raw: rawText } = anomalyEvent(obs, kind, reason, raw);
@@ -62,7 +79,8 @@ export function decideAtHeight(state: Pick<ChainLogState, 'version' | 'plans'>, 
     delete decision.memory[query];
   };
 
-  const { params, plan } = answers;
+  const { plan } = answers;
+  const params = obs.height > state.lastHeight ? answers.params : undefined;
   if (params && 'refused' in params) {
     refuse('params', 'rpc_error', params.refused, params.raw);
   } else if (params) {
@@ -77,6 +95,12 @@ export function decideAtHeight(state: Pick<ChainLogState, 'version' | 'plans'>, 
       accept('params');
       const v = decideVersion(state, obs, version);
       if (v.kind === 'changed') {
+        if (unseen) {
+          const reason =
+            `version changed between heights ${unseen.from - 1} and ${obs.height}, but blocks ${unseen.from}..${unseen.to} are pruned on ${obs.endpoint}: ` +
+            `recorded at ${obs.height}, the first height that shows it`;
+          decision.events.push(anomalyEvent(obs, 'rpc_error', reason, { prunedFrom: unseen.from, prunedTo: unseen.to }).event);
+        }
         decision.events.push(v.event);
         decision.version = { previous: state.version, current: v.current };
       }

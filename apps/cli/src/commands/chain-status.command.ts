@@ -6,7 +6,8 @@ import { createLogger, defineCliCommand, UsageError } from '@fleetvisor/platform
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { loadCliConfig } from '../config';
 
-const versionText = (v: ProtocolVersion | undefined): string => (v ? `${v.providerTarget}/${v.providerMin}  ${v.consumerTarget}/${v.consumerMin}` : '-');
+const providerText = (v: ProtocolVersion | undefined): string => (v ? `${v.providerTarget}/${v.providerMin}` : '-');
+const consumerText = (v: ProtocolVersion | undefined): string => (v ? `${v.consumerTarget}/${v.consumerMin}` : '-');
 
 function lagText(ms: number | undefined): string {
   if (ms === undefined) return '-';
@@ -16,13 +17,14 @@ function lagText(ms: number | undefined): string {
 export function formatChainStatus(chains: readonly ChainStatusEntry[]): string {
   if (chains.length === 0) return 'no chain is watched\n';
   const rows = [
-    ['CHAIN', 'MODE', 'HEIGHT', 'LAG', 'PROVIDER target/min  CONSUMER target/min', 'SINCE', 'ENDPOINT', 'LEADER', 'PROBLEMS'],
+    ['CHAIN', 'MODE', 'HEIGHT', 'LAG', 'PROVIDER target/min', 'CONSUMER target/min', 'SINCE', 'ENDPOINT', 'LEADER', 'PROBLEMS'],
     ...chains.map((c) => [
       c.chainId,
       c.mode,
       c.height === undefined ? '-' : String(c.height),
       lagText(c.lagMs),
-      versionText(c.version),
+      providerText(c.version),
+      consumerText(c.version),
       c.versionHeight === undefined ? '-' : String(c.versionHeight),
       c.endpoint ? `${c.endpoint}${c.preferredEndpoint === false ? ' (fallback)' : ''}` : '-',
       c.leaderHost ?? '-',

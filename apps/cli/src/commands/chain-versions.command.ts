@@ -43,12 +43,19 @@ export const chainVersionsCommand = defineCliCommand({
     if (!chainId) throw new UsageError('--chain-id is required');
     if (!new RegExp(CHAIN_ID_PATTERN).test(chainId)) throw new UsageError(`--chain-id "${chainId}" is not a valid chain id`);
     const config = loadCliConfig();
-    const rows = await withEventLog(config, async (log) => {
+    const history = await withEventLog(config, async (log) => {
       const { events } = await log.store.readStream(streamName('chain', chainId));
+      if (events.length === 0) return undefined;
       return events
         .filter((e) => e.type === VersionChanged.type)
         .map((e): VersionHistoryRow => ({ ...(e.data as VersionChange), occurredAt: e.occurredAt, eventId: e.id, ...(e.metadata.host ? { host: e.metadata.host } : {}) }));
     });
+    // A chain nothing was ever recorded for is unknown, as `chain status` says of a chain not watched.
+    if (!history) {
+      io.err(`fleetvisor chain versions: chain ${chainId} is unknown: nothing recorded for it in the log (a watched chain is in FLEETVISOR_CHAINS; see 'fleetvisor chain status')\n`);
+      return 1;
+    }
+    const rows = history;
     io.out(options.json ? JSON.stringify({ chainId, versions: rows }) + '\n' : formatVersionHistory(chainId, rows));
     return 0;
   },

@@ -133,6 +133,19 @@ describe('devnet chain node through CosmJS', () => {
     await expect(qc.upgrade.currentPlan()).resolves.toBeUndefined();
   });
 
+  it('with discardAbciResponses refuses block_results as CometBFT does, and still answers Params at past heights', async () => {
+    const c = await chain({ discardAbciResponses: true });
+    const { height } = await c.setVersion(V2);
+    const client = await comet(c.rpcUrl);
+    const qc = QueryClient.withExtensions(client, setupUpgradeExtension);
+    const reply = (await (await fetch(c.rpcUrl, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'block_results', params: { height: String(height) } }) })).json()) as {
+      error: { code: number; message: string; data: string };
+    };
+    expect(reply.error).toEqual({ code: -32603, message: 'Internal error', data: 'node is not persisting finalize block responses' });
+    expect((await paramsAt(qc, height - 1)).version.providerTarget).toBe('0.21.0');
+    expect(await paramsAt(qc, height)).toEqual({ height, version: V2 });
+  });
+
   it('delivers NewBlock over WebSocket to CosmJS subscribeNewBlock, every height in order', async () => {
     const c = await chain();
     const client = await comet(c.wsUrl.replace(/\/websocket$/, ''));

@@ -19,6 +19,11 @@ export interface DevnetChainStartOptions extends DevnetChainOptions {
   retainBlocks?: number;
   /** Serve /admin/* (default true). */
   admin?: boolean;
+  /**
+   * As CometBFT's `[storage] discard_abci_responses = true`: block results are not kept, so
+   * `block_results` fails at every height (state, and so `abci_query` at a height, is kept).
+   */
+  discardAbciResponses?: boolean;
 }
 
 const MAX_BODY = 1 << 20;
@@ -78,6 +83,7 @@ class DevnetChainNode implements DevnetChain, AdminTarget {
     version: LavaVersionParams,
     retainBlocks: number,
     private readonly adminEnabled: boolean,
+    private readonly discardAbciResponses: boolean,
   ) {
     this.ledger = new ChainLedger({ chainId, initialHeight, version, retainBlocks });
     this.validator = cj.validatorIdentity(chainId);
@@ -239,6 +245,7 @@ class DevnetChainNode implements DevnetChain, AdminTarget {
       ledger: this.ledger,
       validator: this.validator,
       malformedParams: this.faults.paramsMalformed,
+      discardAbciResponses: this.discardAbciResponses,
     };
   }
 
@@ -487,6 +494,7 @@ export async function startDevnetChain(opts: DevnetChainStartOptions = {}): Prom
     opts.version ?? DEFAULT_VERSION,
     retainBlocks,
     opts.admin ?? true,
+    opts.discardAbciResponses ?? false,
   );
   await node.listen();
   return node;

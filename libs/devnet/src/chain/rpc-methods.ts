@@ -53,6 +53,8 @@ export interface RpcContext {
   validator: cj.ValidatorIdentity;
   /** Fault switch: answer the Params query with bytes that do not decode. */
   malformedParams: boolean;
+  /** The node does not keep block results (CometBFT's discard_abci_responses). */
+  discardAbciResponses?: boolean;
 }
 
 /** Parses an optional int64 height param; undefined/null/0 mean "latest". */
@@ -162,8 +164,12 @@ export function callMethod(ctx: RpcContext, method: string, rawParams: unknown):
       };
     case 'block':
       return cj.blockResponse(blockAt(ctx, params['height']), ctx.chainId, ctx.validator);
-    case 'block_results':
-      return cj.blockResults(blockAt(ctx, params['height']));
+    case 'block_results': {
+      const r = blockAt(ctx, params['height']);
+      // CometBFT's state store refuses every height when it discards ABCI responses.
+      if (ctx.discardAbciResponses) throw internalError('node is not persisting finalize block responses');
+      return cj.blockResults(r);
+    }
     case 'abci_query':
       return abciQuery(ctx, params);
     default:
