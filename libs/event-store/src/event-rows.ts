@@ -29,7 +29,7 @@ export const EVENT_COLUMNS = `e.transaction_id::text, e.global_position::text, e
  * so they are copied in too.
  *
  * The server's share of a catch-up read is mostly this text: wrapping it in brackets on the server
- * copied the whole batch twice more (two concatenations of a value of ~0.5 MB), and to_char per row
+ * copied the whole batch twice more (two concatenations of the batch text), and to_char per row
  * cost three times the microseconds the reader now formats itself; both together were a quarter of
  * the server's time per batch (docs/benchmarks.md, "Event store").
  *

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
+import { backoffDelay } from '@fleetvisor/messaging/core';
 import { appProcess } from '../app-routes';
 
 export interface ComponentSpec {
@@ -44,7 +45,7 @@ interface Running {
 
 /** Delay before restart number `restarts` (0-based) after a crash. */
 export function restartDelay(restarts: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.min(restarts, 20));
+  return backoffDelay(restarts + 1, { initialMs: baseMs, maxMs });
 }
 
 export class Stack {

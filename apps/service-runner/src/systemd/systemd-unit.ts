@@ -2,7 +2,7 @@
 // the runner stops its children (SIGTERM, SIGKILL after its grace), and systemd SIGKILLs whatever
 // is left after TimeoutStopSec. Restart=always brings the runner back after a crash; the upgrade
 // state file makes that safe mid-upgrade.
-/** Node flags for the long-running runner: a 1 MB semi-space keeps RSS ~40 MB lower at no visible CPU cost. */
+/** Node flags for the long-running runner: it allocates little once started, so a 1 MB semi-space saves memory at no visible CPU cost (docs/benchmarks.md, "Service runner"). */
 export const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export interface UnitInput {
