@@ -41,6 +41,7 @@ import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 import { natsReportSender, SealingLoad, type LoadStats } from './lib/sealing-load';
+import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
 
 
 interface Options {
@@ -373,7 +374,7 @@ async function loadPhase(
 const FLOW = SEALER_STATES.filter((s) => s !== 'Aborted' && s !== 'SyntheticPoRepNeeded');
 
 async function seedRebuildLog(url: string, transitions: number, threads: number): Promise<{ events: number; seconds: number }> {
-  const conn = await openEventStore(url, { migrate: true, poolSize: 6 });
+  const conn = await openEventStore(url, { migrate: true, migrations: WORKER_REGISTRY_MIGRATIONS, poolSize: 6 });
   const t0 = performance.now();
   const workers = Math.max(1, Math.round(transitions / (threads * 12)));
   const perWorker = Math.ceil(transitions / workers);

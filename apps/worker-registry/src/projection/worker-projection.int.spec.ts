@@ -23,6 +23,7 @@ import { openEventStore, ProjectionRunner, START_CHECKPOINT, type EventStoreConn
 import { createTestDatabase, expectEventually, type TestDatabase } from '@fleetvisor/testing';
 import { foldWorker, transitionCausation, workerOfStream, type WorkerAggregate } from '../domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './worker-projection';
+import { MIGRATIONS } from '../migrations';
 
 const dbs: TestDatabase[] = [];
 const conns: EventStoreConnection[] = [];
@@ -30,7 +31,7 @@ const conns: EventStoreConnection[] = [];
 async function freshLog(): Promise<EventStoreConnection> {
   const db = await createTestDatabase('wrproj');
   dbs.push(db);
-  const conn = await openEventStore(db.url, { migrate: true, poolSize: 4 });
+  const conn = await openEventStore(db.url, { migrate: true, migrations: MIGRATIONS, poolSize: 4 });
   conns.push(conn);
   return conn;
 }
