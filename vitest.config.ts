@@ -11,6 +11,7 @@ const alias = {
   '@fleetvisor/event-store/core': path.resolve(__dirname, 'libs/event-store/src/core.ts'),
   '@fleetvisor/event-store': path.resolve(__dirname, 'libs/event-store/src/index.ts'),
   // (more specific first: the first matching alias wins)
+  '@fleetvisor/messaging/testing': path.resolve(__dirname, 'libs/messaging/testing/index.ts'),
   '@fleetvisor/messaging/core': path.resolve(__dirname, 'libs/messaging/src/core.ts'),
   '@fleetvisor/messaging': path.resolve(__dirname, 'libs/messaging/src/index.ts'),
   '@fleetvisor/testing': path.resolve(__dirname, 'libs/testing/src/index.ts'),

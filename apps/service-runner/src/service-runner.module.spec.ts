@@ -11,7 +11,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { newEvent, VersionChanged, type EventEnvelope, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport } from '@fleetvisor/messaging';
 import { testCoreConfig, testBusNames } from '@fleetvisor/testing';
-import { RecordingBus } from '../test/recording-bus';
+import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { FAST_TUNING } from '../test/runner-fixture';
 import type { Runner } from './runner';
 import { RUNNER } from './service-runner.controller';

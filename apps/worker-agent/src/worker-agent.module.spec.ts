@@ -10,7 +10,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import type { ThreadInfo, WorkerReport } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport, type CommandBus } from '@fleetvisor/messaging';
 import { expectEventually } from '@fleetvisor/testing';
-import { RecordingBus } from '../test/recording-bus';
+import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { loadWorkerAgentConfig } from './config';
 import type { DrainProgress, ThreadSource } from './sources/thread-source';
 import { THREAD_SOURCE, WorkerAgentModule } from './worker-agent.module';

@@ -3,7 +3,7 @@
 // wiring test sees the subjects and the path from the bus through Nest to the app's logic.
 import type { NatsConnection } from 'nats';
 import { createSubjects, type EventEnvelope } from '@fleetvisor/contracts';
-import type { CommandBus, CommandRef, EventConsumerFactory, EventConsumerOptions, EventContext, FleetBus, ServeOptions, UntypedCommandHandler } from '@fleetvisor/messaging';
+import type { CommandBus, CommandRef, EventConsumerFactory, EventConsumerOptions, EventContext, FleetBus, ServeOptions, UntypedCommandHandler } from '../src';
 import type { Logger } from '@fleetvisor/platform';
 
 interface Served {
