@@ -1,10 +1,13 @@
 // The chain-watcher against the real local chain node (libs/devnet: CometBFT JSON-RPC over HTTP and
 // WebSocket on loopback), the real event log (Postgres) and the real bus (NATS JetStream, relay in
 // the watcher's FleetCore). Blocks every 200 ms keep it quick.
+import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
+import { PostgresCheckpointStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { parseScanCheckpoint, scanCheckpointName, type ScanCheckpoint } from './monitor/scan-checkpoint';
 import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
 const BLOCK_MS = 200;
@@ -16,6 +19,8 @@ const V4 = version('0.25.0', '0.24.0');
 describe('chain-watcher (devnet, Postgres, NATS)', () => {
   let db: TestDatabase;
   let core: CoreConfig;
+  let pool: Pool;
+  let checkpoints: PostgresCheckpointStore;
   const chains: DevnetChain[] = [];
   const watchers: RunningWatcher[] = [];
   const recorders: BusRecorder[] = [];
@@ -44,6 +49,8 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cw');
     core = testCoreConfig(db.url, testBusNames(), { host: 'cw-a' });
+    pool = new Pool({ connectionString: db.url, max: 1 });
+    checkpoints = new PostgresCheckpointStore(pool);
   });
   afterEach(async () => {
     await Promise.allSettled(watchers.splice(0).map((w) => w.stop()));
@@ -52,6 +59,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   });
   afterAll(async () => {
     await deleteTestStreams(core);
+    await pool?.end();
     await db?.drop();
   });
 
@@ -109,6 +117,61 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     ]);
     expect(changes).toHaveLength(3);
     expect(again.watcher.localStatus(id)).toMatchObject({ version: V3, versionHeight: second.height });
+  });
+
+  const scanCheckpoint = async (chainId: string): Promise<ScanCheckpoint | undefined> => parseScanCheckpoint(await checkpoints.load(scanCheckpointName(chainId)));
+
+  it('a restart asks the node only for the blocks after the scan checkpoint, and records a change made while down at its height', async () => {
+    const chain = await newChain();
+    const id = chain.chainId;
+    const w = await watch(chain);
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    const [first] = versionChanges(await chainStream(w.core, id));
+    const recordedAt = (first!.data as { height: number }).height;
+    // No change for a while: the last height on the record stays where it is, the checkpoint moves on.
+    await processed(w, id, recordedAt + 25);
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+    const saved = (await scanCheckpoint(id))!;
+    expect(saved.streamVersion).toBe(1);
+    expect(saved.height).toBeGreaterThanOrEqual(recordedAt + 15);
+
+    const down = await chain.setVersion(V2);
+    await chain.waitForHeight(down.height + 3);
+    chain.resetStats();
+    const again = await watch(chain);
+    await processed(again, id, down.height + 6);
+    expect(versionChanges(await chainStream(again.core, id)).map((e) => e.data)).toEqual([first!.data, { chainId: id, height: down.height, previous: V1, current: V2 }]);
+    // Blocks after the checkpoint only (those the NewBlock events brought cost none), not the ones since the record.
+    const blockResults = chain.stats().byMethod['block_results'] ?? 0;
+    expect(blockResults).toBeGreaterThanOrEqual(down.height - saved.height);
+    expect(blockResults).toBeLessThanOrEqual(chain.height() - saved.height);
+    await expectEventually(async () => expect(await scanCheckpoint(id)).toMatchObject({ height: expect.any(Number), streamVersion: 2 }));
+    expect((await scanCheckpoint(id))!.height).toBeGreaterThanOrEqual(down.height);
+  });
+
+  it('a scan checkpoint ahead of the log (a database restored to an earlier point) hides no change, not even one undone since', async () => {
+    const chain = await newChain();
+    const id = chain.chainId;
+    const w = await watch(chain);
+    await waitFor(async () => versionChanges(await chainStream(w.core, id)).length === 1);
+    await w.stop();
+    watchers.splice(watchers.indexOf(w), 1);
+
+    const changed = await chain.setVersion(V2);
+    await chain.waitForHeight(changed.height + 2);
+    const undone = await chain.setVersion(V1);
+    await chain.waitForHeight(undone.height + 3);
+    // What a watcher that recorded both would have saved, over a log that holds only the first version.
+    await checkpoints.save(scanCheckpointName(id), `${undone.height + 2}:3`);
+
+    const again = await watch(chain);
+    await processed(again, id, undone.height + 6);
+    expect(versionChanges(await chainStream(again.core, id)).map((e) => e.data).slice(1)).toEqual([
+      { chainId: id, height: changed.height, previous: V1, current: V2 },
+      { chainId: id, height: undone.height, previous: V2, current: V1 },
+    ]);
+    await expectEventually(async () => expect((await scanCheckpoint(id))?.streamVersion).toBe(3));
   });
 
   it('a node that keeps no block results: changes made while down are found by bisection on Params, at their heights', async () => {

@@ -1,5 +1,5 @@
 // The chain-watcher's Nest wiring, without servers: ChainWatcherModule compiled by @nestjs/testing
-// with its seams overridden (chain client, chain log, leader locks; FleetCore with a CommandBus on a
+// with its seams overridden (chain client, chain log, scan checkpoints, leader locks; FleetCore with a CommandBus on a
 // loopback NATS connection), served by the real FleetTransport. Each command goes the way a request
 // from the CLI goes: CommandBus -> transport -> controller -> ChainWatcher -> ChainMonitor -> fakes,
 // and back as a CommandReply checked against the contract.
@@ -11,9 +11,9 @@ import { ChainLeaderStatus, ChainStatus, createSubjects } from '@fleetvisor/cont
 import { CommandBus, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, validationError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
 import { expectEventually, testBusNames, testCoreConfig } from '@fleetvisor/testing';
-import { FakeChain, FreeLeaderLock, loopbackNats, MemoryChainLog, V1 } from '../test/fakes';
+import { FakeChain, FreeLeaderLock, loopbackNats, MemoryChainLog, MemoryCheckpoints, V1 } from '../test/fakes';
 import { watcherConfig } from '../test/watcher-harness';
-import { CHAIN_CONNECTORS, CHAIN_LEADER_LOCKS, CHAIN_LOG, ChainWatcherLifecycle, ChainWatcherModule } from './chain-watcher.module';
+import { CHAIN_CONNECTORS, CHAIN_LEADER_LOCKS, CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, ChainWatcherLifecycle, ChainWatcherModule } from './chain-watcher.module';
 import type { WatcherHealth } from './chain-watcher';
 
 const logger = createLogger({ name: 'test', level: 'silent', format: 'json' });
@@ -22,12 +22,14 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
   let app: INestMicroservice;
   let chain: FakeChain;
   let chainLog: MemoryChainLog;
+  let checkpoints: MemoryCheckpoints;
   let bus: CommandBus;
   const lockNames: string[] = [];
 
   beforeEach(async () => {
     chain = new FakeChain('c1');
     chainLog = new MemoryChainLog();
+    checkpoints = new MemoryCheckpoints();
     const core = testCoreConfig('postgres://unused', testBusNames(), { host: 'cw-wiring' });
     const subjects = createSubjects(core.subjectRoot);
     const nc = loopbackNats();
@@ -43,6 +45,8 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
       .useValue(() => chain)
       .overrideProvider(CHAIN_LOG)
       .useValue(chainLog)
+      .overrideProvider(CHAIN_SCAN_CHECKPOINTS)
+      .useValue(checkpoints)
       .overrideProvider(CHAIN_LEADER_LOCKS)
       .useValue((name: string) => (lockNames.push(name), new FreeLeaderLock()))
       .compile();
@@ -70,6 +74,7 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
     // The seams were the ones given: the chain was asked, the log written, the lock taken by name.
     expect(chain.paramsQueries).toEqual([10]);
     expect(chainLog.events.map((e) => e.type)).toEqual(['VersionChanged']);
+    expect(checkpoints.values.get('chain-watcher:scanned:c1')).toBe('10:1');
     expect(lockNames).toEqual(['chain-watcher:c1']);
   });
 

@@ -1,10 +1,19 @@
 // The Nest shell of the chain-watcher, its one composition root: FleetCoreModule (log, bus, relay),
-// the seams (chain client, chain log, leader locks) as providers, the plain ChainWatcher built from
+// the seams (chain client, chain log, scan checkpoints, leader locks) as providers, the plain ChainWatcher built from
 // them, the lifecycle that starts it with the health/metrics HTTP server, and the controller that
 // serves its commands on the Fleet transport. Tests override the seams by their tokens.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EventStore, EventStoreConnection } from '@fleetvisor/event-store';
-import { FLEET_COMMAND_BUS, FLEET_EVENT_STORE, FLEET_EVENT_STORE_CONNECTION, FLEET_LOGGER, FleetCoreModule, type CommandBus, type FleetCoreOptions } from '@fleetvisor/messaging';
+import type { CheckpointStore, CommandHandlerStore, EventStoreConnection } from '@fleetvisor/event-store';
+import {
+  FLEET_CHECKPOINT_STORE,
+  FLEET_COMMAND_BUS,
+  FLEET_EVENT_STORE,
+  FLEET_EVENT_STORE_CONNECTION,
+  FLEET_LOGGER,
+  FleetCoreModule,
+  type CommandBus,
+  type FleetCoreOptions,
+} from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { ChainWatcher, type ChainConnectors, type LeaderLocks } from './chain-watcher';
 import { ChainWatcherController } from './chain-watcher.controller';
@@ -12,14 +21,14 @@ import type { ChainWatcherConfig } from './config';
 import { CosmjsConnector } from './connection/cosmjs-connector';
 import { startHealthServer, type HealthHttpServer } from './health/http-server';
 import { ChainWatcherMetrics } from './health/metrics';
-import type { ChainLogStore } from './recording/chain-log';
-import { PostgresChainLog } from './recording/postgres-chain-log';
 
 export const CHAIN_WATCHER_CONFIG = 'CHAIN_WATCHER_CONFIG';
 /** ChainConnectors: the chain client of each chain (CosmJS against its endpoints). */
 export const CHAIN_CONNECTORS = 'CHAIN_CONNECTORS';
-/** ChainLogStore: the streams chain-<chainId> (Postgres event log). */
+/** CommandHandlerStore: the streams chain-<chainId> (the Postgres event log's readStream and appendToStream). */
 export const CHAIN_LOG = 'CHAIN_LOG';
+/** CheckpointStore: how far each chain has been scanned (fv_checkpoints). */
+export const CHAIN_SCAN_CHECKPOINTS = 'CHAIN_SCAN_CHECKPOINTS';
 /** LeaderLocks: one leader lock per chain (Postgres advisory locks). */
 export const CHAIN_LEADER_LOCKS = 'CHAIN_LEADER_LOCKS';
 
@@ -89,7 +98,8 @@ export class ChainWatcherModule {
             new CosmjsConnector({ timeoutMs: config.rpcTimeoutMs, onCall: (_endpoint, method) => metrics.rpcCall(chainId, method) }),
           inject: [ChainWatcherMetrics],
         },
-        { provide: CHAIN_LOG, useFactory: (store: EventStore): ChainLogStore => new PostgresChainLog(store), inject: [FLEET_EVENT_STORE] },
+        { provide: CHAIN_LOG, useFactory: (store: CommandHandlerStore): CommandHandlerStore => store, inject: [FLEET_EVENT_STORE] },
+        { provide: CHAIN_SCAN_CHECKPOINTS, useFactory: (checkpoints: CheckpointStore): CheckpointStore => checkpoints, inject: [FLEET_CHECKPOINT_STORE] },
         {
           provide: CHAIN_LEADER_LOCKS,
           useFactory: (connection: EventStoreConnection): LeaderLocks => (name, opts) => connection.leaderLock(name, opts),
@@ -97,9 +107,16 @@ export class ChainWatcherModule {
         },
         {
           provide: ChainWatcher,
-          useFactory: (log: ChainLogStore, leaderLock: LeaderLocks, connector: ChainConnectors, commands: CommandBus, logger: Logger, metrics: ChainWatcherMetrics) =>
-            new ChainWatcher({ config, log, leaderLock, connector, commands, logger, metrics }),
-          inject: [CHAIN_LOG, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics],
+          useFactory: (
+            store: CommandHandlerStore,
+            checkpoints: CheckpointStore,
+            leaderLock: LeaderLocks,
+            connector: ChainConnectors,
+            commands: CommandBus,
+            logger: Logger,
+            metrics: ChainWatcherMetrics,
+          ) => new ChainWatcher({ config, store, checkpoints, leaderLock, connector, commands, logger, metrics }),
+          inject: [CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics],
         },
         ChainWatcherLifecycle,
       ],

@@ -3,14 +3,13 @@
 // it leads itself, and each other chain's leader asked over the bus); health for /healthz. Plain
 // class: the Nest module builds it from its seams, the controller calls it.
 import { ChainLeaderStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
-import type { LeaderLock } from '@fleetvisor/event-store';
+import type { CheckpointStore, CommandHandlerStore, LeaderLock } from '@fleetvisor/event-store';
 import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { ChainWatcherConfig } from './config';
 import type { ChainConnector } from './connection/chain-rpc';
 import { ChainLeadership } from './leadership/chain-leadership';
 import { ChainMonitor, type ChainMetricsSink } from './monitor/chain-monitor';
-import type { ChainLogStore } from './recording/chain-log';
 
 /** The leader lock of a name (a Postgres advisory lock on its own connection). */
 export type LeaderLocks = (name: string, opts: { healthCheckIntervalMs: number }) => LeaderLock;
@@ -20,7 +19,10 @@ export type ChainConnectors = (chainId: string) => ChainConnector;
 
 export interface ChainWatcherDeps {
   config: ChainWatcherConfig;
-  log: ChainLogStore;
+  /** The event store, for the streams chain-<chainId>. */
+  store: CommandHandlerStore;
+  /** Where each chain's scanned height is kept. */
+  checkpoints: CheckpointStore;
   leaderLock: LeaderLocks;
   commands: Pick<CommandBus, 'serve' | 'request'>;
   logger: Logger;
@@ -67,7 +69,8 @@ export class ChainWatcher {
             chainId: chain.chainId,
             endpoints: chain.endpoints,
             connector,
-            log: this.deps.log,
+            store: this.deps.store,
+            checkpoints: this.deps.checkpoints,
             settings: {
               safetyNetBlocks: config.safetyNetBlocks,
               pollIntervalMs: config.pollIntervalMs,

@@ -1,14 +1,25 @@
 // Stand-ins for the chain-watcher's seams in unit tests: a chain (answers status, block results and
-// ABCI queries from tables; no WebSocket, so the watcher polls), the chain log in memory, leader
-// locks that are always free, and a NATS connection that loops requests back to this process's
+// ABCI queries from tables; no WebSocket, so the watcher polls), the chain's stream in memory with the
+// event store's expected-version rules, named checkpoints in memory, leader locks that are always free, and a NATS connection that loops requests back to this process's
 // subscriptions (so the real CommandBus, with its validation and reply shape, runs without a server).
 import { ErrorCode, type Msg, type NatsConnection } from 'nats';
 import { encodeLavaParamsResponse } from '@fleetvisor/devnet';
-import type { EventEnvelope, ProtocolVersion } from '@fleetvisor/contracts';
-import { WrongExpectedVersionError, type LeaderLock } from '@fleetvisor/event-store';
+import type { EventEnvelope, ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
+import {
+  expectedVersionMatches,
+  parseCheckpoint,
+  START_CHECKPOINT,
+  WrongExpectedVersionError,
+  type AppendOptions,
+  type AppendResult,
+  type CheckpointStore,
+  type CommandHandlerStore,
+  type LeaderLock,
+  type ReadStreamResult,
+} from '@fleetvisor/event-store';
 import { LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 import { RpcAnswerError, type BlockEvent, type ChainConnector, type ChainRpc } from '../src/connection/chain-rpc';
-import { foldChainLog, type ChainLogStore } from '../src/recording/chain-log';
+import { chainLogStream } from '../src/recording/chain-log';
 
 export const V1: ProtocolVersion = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
 export const V2: ProtocolVersion = { providerTarget: '0.23.2', providerMin: '0.22.0', consumerTarget: '0.23.2', consumerMin: '0.22.0' };
@@ -51,25 +62,64 @@ export class FakeChain implements ChainConnector {
   }
 }
 
-export class MemoryChainLog implements ChainLogStore {
+/**
+ * The event store's readStream and appendToStream over one chain's stream, in memory, with its rules:
+ * an exact expected version or 'no_stream' (else WrongExpectedVersionError), events whose ids are
+ * stored already skipped.
+ */
+export class MemoryChainLog implements CommandHandlerStore {
   events: EventEnvelope[] = [];
+  reads = 0;
+  readonly appends: AppendOptions[] = [];
   /** Runs once before the next append (another replica writing meanwhile). */
   interloper: (() => void) | undefined;
+  /** Thrown by the next append instead of storing (a database that went away). */
+  failNextAppend: Error | undefined;
 
-  async load() {
-    return foldChainLog(
-      this.events.map((e, i) => ({ ...e, streamVersion: i + 1, globalPosition: String(i), checkpoint: `1:${i}` })),
-      this.events.length,
-    );
+  constructor(readonly chainId = 'c1') {}
+
+  private check(stream: string): void {
+    if (stream !== chainLogStream(this.chainId)) throw new Error(`unexpected stream ${stream}`);
   }
 
-  async append(chainId: string, events: EventEnvelope[], expected: number): Promise<number> {
+  async readStream(stream: string): Promise<ReadStreamResult> {
+    this.check(stream);
+    this.reads++;
+    const events = this.events.map((e, i): RecordedEvent => ({ ...e, streamVersion: i + 1, globalPosition: String(i + 1), checkpoint: `1:${i + 1}` }));
+    return { events, currentVersion: this.events.length };
+  }
+
+  async appendToStream(stream: string, events: readonly EventEnvelope[], opts: AppendOptions = {}): Promise<AppendResult> {
+    this.check(stream);
+    this.appends.push(opts);
     const run = this.interloper;
     this.interloper = undefined;
     run?.();
-    if (expected !== this.events.length) throw new WrongExpectedVersionError(`chain-${chainId}`, expected, this.events.length);
-    this.events.push(...events);
-    return this.events.length;
+    const failure = this.failNextAppend;
+    this.failNextAppend = undefined;
+    if (failure) throw failure;
+    const fresh = events.filter((e) => !this.events.some((x) => x.id === e.id));
+    if (fresh.length === 0) return { nextExpectedVersion: this.events.length, appended: 0 };
+    const expected = opts.expectedVersion ?? 'any';
+    if (!expectedVersionMatches(expected, this.events.length)) throw new WrongExpectedVersionError(stream, expected, this.events.length);
+    this.events.push(...fresh);
+    return { nextExpectedVersion: this.events.length, appended: fresh.length };
+  }
+}
+
+/** Named checkpoints in memory, refusing what fv_checkpoints refuses; `saves` in order. */
+export class MemoryCheckpoints implements CheckpointStore {
+  readonly values = new Map<string, string>();
+  readonly saves: [string, string][] = [];
+
+  async load(name: string): Promise<string> {
+    return this.values.get(name) ?? START_CHECKPOINT;
+  }
+
+  async save(name: string, checkpoint: string): Promise<void> {
+    parseCheckpoint(checkpoint);
+    this.values.set(name, checkpoint);
+    this.saves.push([name, checkpoint]);
   }
 }
 

@@ -3,21 +3,25 @@
 // answered is turned into events by the params/plan decision and appended at the stream version it
 // was decided on. Blocks missed while disconnected are scanned (bounded); beyond the bound, Params
 // at the first scanned block catch any change in between.
-// The log is the only memory: the state is folded from stream chain-<chainId> at start, and on a
-// conflicting append (another leader wrote meanwhile) it is folded again and the same answers
-// decided again, so two leaders can never both announce a change.
-import { WrongExpectedVersionError } from '@fleetvisor/event-store';
+// The log is the only memory: the state is folded from stream chain-<chainId> at start, and each
+// decision goes through the event store's handleCommand at the stream version it was made on: on a
+// conflicting append (another leader wrote meanwhile) the stream is read again and the same answers
+// decided again, so two leaders can never both announce a change. How far the history is known to be
+// on the record is kept as a checkpoint (scan-checkpoint.ts), so a new leader does not scan again
+// the blocks a previous one has covered.
+import { handleCommand, type CheckpointStore, type CommandHandlerStore } from '@fleetvisor/event-store';
 import { sameProtocolVersion, type ChainStatusEntry, type ChainWatchMode, type EventMetadata } from '@fleetvisor/contracts';
 import { decodeLavaProtocolVersion, LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 import type { Logger } from '@fleetvisor/platform';
 import { BlockFeed, type BlockFeedSettings } from '../connection/block-feed';
 import { RpcAnswerError, type BlockEvent, type ChainConnector, type NewBlock } from '../connection/chain-rpc';
 import { EndpointPool, type EndpointMetrics } from '../connection/endpoint-pool';
-import { emptyChainLog, evolveChainLog, type ChainLogState, type ChainLogStore, type Observation } from '../recording/chain-log';
+import { chainLogStream, emptyChainLog, evolveChainLog, readChainLog, type ChainLogState, type Observation } from '../recording/chain-log';
 import { decideAtHeight, type HeightAnswers, type HeightDecision, type QueryAnswer, type RefusalMemory, type UnseenBlocks } from '../recording/height-decision';
 import { CURRENT_PLAN_PATH } from '../recording/upgrade-plan';
 import { bisectNarrow, bisectProbe, nextStep, queriesDue, type Bisection, type NextBlock } from './block-schedule';
 import { RequestPacer } from './request-pacer';
+import { formatScanCheckpoint, parseScanCheckpoint, resumePoint, scanCheckpointName, type ScanCheckpoint } from './scan-checkpoint';
 
 /** What the monitor reports for /metrics. */
 export interface ChainMetricsSink extends EndpointMetrics {
@@ -43,7 +47,10 @@ export interface ChainMonitorOptions {
   chainId: string;
   endpoints: readonly string[];
   connector: ChainConnector;
-  log: ChainLogStore;
+  /** The event store: chain-<chainId> is read and appended through it. */
+  store: CommandHandlerStore;
+  /** Where the scanned height is kept (scanCheckpointName). */
+  checkpoints: CheckpointStore;
   settings: MonitorSettings;
   logger: Logger;
   metrics?: ChainMetricsSink;
@@ -51,8 +58,8 @@ export interface ChainMonitorOptions {
   now?: () => Date;
 }
 
-/** Appends retried after a conflicting append before the block counts as failed. */
-const CONFLICT_RETRIES = 3;
+/** Decisions of one height (the first and those after conflicting appends) before the block counts as failed. */
+const RECORD_ATTEMPTS = 4;
 /** A gap of more blocks than this is a catch-up: logged at its start, every PROGRESS_MS and at its end. */
 const CATCH_UP_LOGGED = 20;
 const PROGRESS_MS = 5_000;
@@ -78,6 +85,8 @@ export class ChainMonitor {
   private readonly pacer: RequestPacer;
 
   private state: ChainLogState = emptyChainLog();
+  /** Events in chain-<chainId> that `state` was folded from: the expected version of the next append. */
+  private streamVersion = 0;
   private refusals: RefusalMemory = {};
   private running = false;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -99,6 +108,8 @@ export class ChainMonitor {
   private unseen: UnseenBlocks | undefined;
   /** Last height at which Params are known to equal the version on the record. */
   private sameAt = 0;
+  /** Height of the scan checkpoint last saved (or trusted at start) by this leader. */
+  private savedAt = 0;
   private catchUp: CatchUp | undefined;
 
   constructor(private readonly opts: ChainMonitorOptions) {
@@ -129,17 +140,29 @@ export class ChainMonitor {
   }
 
   /**
-   * Folds the log, connects, and catches up from the last height on the record to the latest block
-   * (Params and plan queried there). Waits for the first block only when the record is empty; a
-   * catch-up goes on in the background.
+   * Folds the log, connects, and catches up from the last height on the record (or the scan
+   * checkpoint, when it is further) to the latest block (Params and plan queried there). Waits for
+   * the first block only when the record is empty; a catch-up goes on in the background.
    */
   async start(): Promise<void> {
     this.running = true;
-    this.state = await this.opts.log.load(this.chainId);
-    this.processed = this.sameAt = this.state.lastHeight;
+    const { state, version } = await readChainLog(this.opts.store, this.chainId);
+    this.state = state;
+    this.streamVersion = version;
+    this.sameAt = state.lastHeight;
+    const checkpoint = await this.loadCheckpoint();
+    const resume = resumePoint({ lastHeight: state.lastHeight, streamVersion: version, hasVersion: state.version !== null }, checkpoint);
+    this.processed = this.savedAt = resume.from;
+    // The blocks the checkpoint skips count as unseen: Params at the next block are compared with the record.
+    if (resume.unverified) this.unseen = resume.unverified;
+    if (resume.ignored) {
+      this.log.warn({ checkpoint, lastHeight: state.lastHeight, why: resume.ignored }, 'scan checkpoint not used: resuming from the last height on the record');
+      // Replaced now: once the log has grown past its stream version, it would look trustworthy again.
+      await this.saveCheckpoint(true);
+    }
     this.firstAtTarget = true;
     this.log.info(
-      { version: this.state.version, versionHeight: this.state.versionHeight, lastHeight: this.state.lastHeight, streamVersion: this.state.streamVersion },
+      { version: state.version, versionHeight: state.versionHeight, lastHeight: state.lastHeight, streamVersion: version, scannedTo: resume.from },
       'leading chain: state rebuilt from the log',
     );
     this.endpoints.reportInUse();
@@ -219,6 +242,7 @@ export class ChainMonitor {
         this.progress();
         if (step.kind === 'block') {
           await this.processBlock(step);
+          await this.saveCheckpoint();
         } else {
           this.log.warn(
             { from: step.from, to: step.to, why: step.kind === 'pruned' ? `pruned on the node (earliest height ${this.earliest})` : `more than ${this.settings.maxGapScan} blocks to scan` },
@@ -363,27 +387,63 @@ export class ChainMonitor {
 
   // ---- recording ------------------------------------------------------------------------------
 
-  /** Decides on the answers and appends the events; on a conflict folds the log again and decides again. */
+  /**
+   * Decides on the answers and appends the events at the stream version decided on; on a conflict
+   * handleCommand reads the stream again and they are decided again on what the other writer recorded.
+   */
   private async record(height: number, answers: HeightAnswers, trigger: string | undefined, unseen?: UnseenBlocks): Promise<void> {
     const obs: Observation = { chainId: this.chainId, height, endpoint: this.endpoints.currentRedacted, metadata: this.metadata };
-    let decision: HeightDecision;
-    for (let attempt = 0; ; attempt++) {
-      decision = decideAtHeight(this.state, this.refusals, obs, answers, unseen);
-      if (decision.events.length === 0) break;
-      try {
-        const streamVersion = await this.opts.log.append(this.chainId, decision.events, this.state.streamVersion);
-        this.state = { ...decision.events.reduce<ChainLogState>(evolveChainLog, this.state), streamVersion };
-        break;
-      } catch (e) {
-        if (!(e instanceof WrongExpectedVersionError) || attempt >= CONFLICT_RETRIES) throw e;
-        this.log.info({ expected: e.expected, actual: e.actual }, 'stream moved under us: reloading before deciding again');
-        this.state = await this.opts.log.load(this.chainId);
-        this.sameAt = Math.max(this.sameAt, this.state.lastHeight);
-      }
-    }
+    let decided: { decision: HeightDecision; on: ChainLogState } | undefined;
+    const result = await handleCommand(
+      this.opts.store,
+      chainLogStream(this.chainId),
+      (state) => {
+        // The refusal memory moves on only with a decision that is recorded: every attempt starts from the same one.
+        decided = { decision: decideAtHeight(state, this.refusals, obs, answers, unseen), on: state };
+        return decided.decision.events;
+      },
+      {
+        evolve: evolveChainLog,
+        initialState: emptyChainLog,
+        known: { state: this.state, version: this.streamVersion },
+        maxAttempts: RECORD_ATTEMPTS,
+        onConflict: (e) => this.log.info({ expected: e.expected, actual: e.actual }, 'stream moved under us: reading it again before deciding again'),
+      },
+    );
+    const { decision, on } = decided!;
+    // Decided again on what another writer recorded: the history up to its last height is on the record.
+    if (result.attempts > 1) this.sameAt = Math.max(this.sameAt, on.lastHeight);
+    this.state = result.state;
+    this.streamVersion = result.version;
     this.refusals = decision.memory;
     if (answers.params && this.reading(answers.params) === 'same') this.sameAt = Math.max(this.sameAt, height);
     this.report(height, decision, trigger);
+  }
+
+  /** The scan checkpoint; a store that cannot be read, or a value this code did not write, costs a longer scan, nothing else. */
+  private async loadCheckpoint(): Promise<ScanCheckpoint | undefined> {
+    const name = scanCheckpointName(this.chainId);
+    try {
+      const value = await this.opts.checkpoints.load(name);
+      const checkpoint = parseScanCheckpoint(value);
+      if (!checkpoint) this.log.warn({ name, value }, 'scan checkpoint unreadable: ignored');
+      return checkpoint;
+    } catch (e) {
+      this.log.warn({ err: e, name }, 'scan checkpoint not loaded: resuming from the last height on the record');
+      return undefined;
+    }
+  }
+
+  /** Saves how far the history is on the record (sameAt), when it moved; a failed save costs a longer scan after a restart. */
+  private async saveCheckpoint(always = false): Promise<void> {
+    if (this.sameAt <= this.savedAt && !always) return;
+    const checkpoint = { height: this.sameAt, streamVersion: this.streamVersion };
+    try {
+      await this.opts.checkpoints.save(scanCheckpointName(this.chainId), formatScanCheckpoint(checkpoint));
+      this.savedAt = checkpoint.height;
+    } catch (e) {
+      this.log.warn({ err: e, checkpoint }, 'scan checkpoint not saved');
+    }
   }
 
   private report(height: number, decision: HeightDecision, trigger: string | undefined): void {

@@ -16,13 +16,13 @@ describe('foldChainLog', () => {
       recorded(newEventFor(UpgradePlanned, { chainId: obs.chainId, name: 'v3', height: 900, info: '' }), 2),
       recorded(newEventFor(VersionChanged, { chainId: obs.chainId, height: 20, previous: V1, current: V2 }), 3),
     ];
-    const s = foldChainLog(events, 3);
-    expect(s).toMatchObject({ streamVersion: 3, version: V2, versionHeight: 20 });
+    const s = foldChainLog(events);
+    expect(s).toMatchObject({ version: V2, versionHeight: 20, lastHeight: 20 });
     expect(s.plans.has(planKey({ name: 'v3', height: 900, info: '' }))).toBe(true);
   });
 
   it('evolves without touching the state it was given (a failed append leaves the state as it was)', () => {
-    const before = foldChainLog([], 0);
+    const before = foldChainLog([]);
     const after = evolveChainLog(before, newEventFor(UpgradePlanned, { chainId: obs.chainId, name: 'v4', height: 950, info: '' }));
     expect(after.plans.size).toBe(1);
     expect(before.plans.size).toBe(0);

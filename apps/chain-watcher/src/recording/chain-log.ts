@@ -1,10 +1,11 @@
 // What the log says about one chain (stream chain-<chainId>): the state folded from its events
-// (evolve), and the seam that reads and appends it. The watcher keeps no state of its own: after a
+// (evolve), read through the event store's readStream. The watcher keeps no state of its own: after a
 // restart or a failover it folds the stream again, so an unchanged version is never announced twice.
 import {
   ChainAnomaly,
   newEventFor,
   sameProtocolVersion,
+  streamName,
   truncateRaw,
   UpgradePlanned,
   VersionChanged,
@@ -15,11 +16,10 @@ import {
   type ProtocolVersion,
   type RecordedEvent,
 } from '@fleetvisor/contracts';
+import type { CommandHandlerStore } from '@fleetvisor/event-store';
 import { planKey } from './upgrade-plan';
 
 export interface ChainLogState {
-  /** Events in the stream: the expected version of the next append. */
-  streamVersion: number;
   /** Last announced version (null before the first). */
   version: ProtocolVersion | null;
   versionHeight: number | undefined;
@@ -30,16 +30,12 @@ export interface ChainLogState {
   plans: Set<string>;
 }
 
-/** The stream of one chain in the log. */
-export interface ChainLogStore {
-  load(chainId: string): Promise<ChainLogState>;
-  /** Appends at exactly `expectedVersion`; throws WrongExpectedVersionError otherwise. Returns the new version. */
-  append(chainId: string, events: EventEnvelope[], expectedVersion: number): Promise<number>;
-}
+/** The stream of a chain's history. */
+export const chainLogStream = (chainId: string): string => streamName('chain', chainId);
 
-export const emptyChainLog = (): ChainLogState => ({ streamVersion: 0, version: null, versionHeight: undefined, lastHeight: 0, plans: new Set() });
+export const emptyChainLog = (): ChainLogState => ({ version: null, versionHeight: undefined, lastHeight: 0, plans: new Set() });
 
-/** The state after one more event of the stream (streamVersion is the caller's: it counts appends). */
+/** The state after one more event of the stream; the state it is given is left as it was. */
 export function evolveChainLog(state: ChainLogState, event: Pick<EventEnvelope, 'type' | 'data'>): ChainLogState {
   if (event.type === VersionChanged.type) {
     const d = event.data as EventData<typeof VersionChanged>;
@@ -55,8 +51,14 @@ export function evolveChainLog(state: ChainLogState, event: Pick<EventEnvelope, 
   return state;
 }
 
-export function foldChainLog(events: readonly RecordedEvent[], currentVersion: number): ChainLogState {
-  return { ...events.reduce(evolveChainLog, emptyChainLog()), streamVersion: currentVersion };
+export function foldChainLog(events: readonly Pick<RecordedEvent, 'type' | 'data'>[]): ChainLogState {
+  return events.reduce(evolveChainLog, emptyChainLog());
+}
+
+/** The chain's stream folded, with its version (0: no stream): what appends are decided on. */
+export async function readChainLog(store: Pick<CommandHandlerStore, 'readStream'>, chainId: string): Promise<{ state: ChainLogState; version: number }> {
+  const { events, currentVersion } = await store.readStream(chainLogStream(chainId));
+  return { state: foldChainLog(events), version: currentVersion };
 }
 
 /** Where and by whom an answer of the chain was observed. */
