@@ -2,7 +2,7 @@
 // validated request to ChainWatcher.
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ChainStatus, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import { ChainLeaderStatus, ChainStatus, type ChainStatusEntry, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
 import type { FleetCommandPattern } from '@fleetvisor/messaging';
 import { ChainWatcher } from './chain-watcher';
 
@@ -14,5 +14,14 @@ export class ChainWatcherController {
   @MessagePattern<FleetCommandPattern>(ChainStatus)
   status(@Payload() req: CommandRequestOf<typeof ChainStatus>): Promise<CommandResultOf<typeof ChainStatus>> {
     return this.watcher.status(req.chainId);
+  }
+
+  /**
+   * Between replicas: every replica hears it; the one leading the chain answers, the others
+   * return nothing, which a broadcast command leaves unanswered.
+   */
+  @MessagePattern<FleetCommandPattern>({ command: ChainLeaderStatus, scope: 'broadcast' })
+  leaderStatus(@Payload() req: CommandRequestOf<typeof ChainLeaderStatus>): ChainStatusEntry | undefined {
+    return this.watcher.localStatus(req.chainId);
   }
 }

@@ -85,13 +85,17 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
     expect(unchecked).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
   });
 
-  it('serves leader-status of the chain it leads, addressed to that chain', async () => {
+  it('answers leader-status for the chain it leads, and stays silent for a chain it does not lead', async () => {
     const reply = await expectEventually(async () => {
-      const r = await bus.request(ChainLeaderStatus, {}, { instance: 'c1' });
+      const r = await bus.request(ChainLeaderStatus, { chainId: 'c1' }, { timeoutMs: 1_000 });
       expect(r.ok && r.result?.height).toBe(10);
       return r;
     });
     expect(reply.ok && reply.result).toMatchObject({ chainId: 'c1', leaderHost: 'cw-wiring', version: V1 });
+    // Another replica may lead c9: a refusal from this one would read as that chain's answer.
+    const silent = await bus.request(ChainLeaderStatus, { chainId: 'c9' }, { timeoutMs: 300 });
+    expect(silent.ok).toBe(false);
+    expect(silent.ok ? undefined : silent.error.code).not.toBe('not_found');
   });
 
   it('starts the health server with the watcher and stops serving on close', async () => {

@@ -4,7 +4,7 @@
 // class: the Nest module builds it from its seams, the controller calls it.
 import { ChainLeaderStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
 import type { CheckpointStore, CommandHandlerStore, LeaderLock } from '@fleetvisor/event-store';
-import { CommandFailure, type CommandBus, type CommandServer } from '@fleetvisor/messaging';
+import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { ChainWatcherConfig } from './config';
 import type { ChainConnector } from './connection/chain-rpc';
@@ -85,26 +85,18 @@ export class ChainWatcher {
             metrics: this.deps.metrics,
             host: config.core.host,
           });
-          let server: CommandServer | undefined;
           try {
             await monitor.start();
+            // From here the controller's leader-status handler answers for this chain.
             this.monitors.set(chain.chainId, monitor);
-            // Served by hand, not by a @MessagePattern: it is addressed to the chain
-            // (<root>.cmd.chain-watcher.<chainId>.leader-status) and served only while this replica
-            // leads it, and the Nest transport binds neither instance subjects nor handlers that come
-            // and go with leadership.
-            server = this.deps.commands.serve(ChainLeaderStatus, async () => monitor.status(), { instance: chain.chainId });
-            await server.ready;
           } catch (e) {
             this.monitors.delete(chain.chainId);
-            await server?.stop();
             await monitor.stop();
             throw e;
           }
           return {
             stop: async () => {
               this.monitors.delete(chain.chainId);
-              await server?.stop();
               await monitor.stop();
             },
           };
@@ -133,7 +125,7 @@ export class ChainWatcher {
   async status(chainId?: string): Promise<{ chains: ChainStatusEntry[] }> {
     const ids = chainId ? [chainId] : this.deps.config.chains.map((c) => c.chainId);
     if (chainId && !this.leaderships.has(chainId)) {
-      const remote = await this.deps.commands.request(ChainLeaderStatus, {}, { instance: chainId, timeoutMs: 2_000 });
+      const remote = await this.deps.commands.request(ChainLeaderStatus, { chainId }, { timeoutMs: 2_000 });
       if (!remote.ok || !remote.result) throw new CommandFailure('not_found', `chain ${chainId} is not watched (watched: ${[...this.leaderships.keys()].join(', ')})`);
       return { chains: [remote.result] };
     }
@@ -141,7 +133,7 @@ export class ChainWatcher {
       ids.map(async (id): Promise<ChainStatusEntry> => {
         const local = this.localStatus(id);
         if (local) return local;
-        const remote = await this.deps.commands.request(ChainLeaderStatus, {}, { instance: id, timeoutMs: 2_000 });
+        const remote = await this.deps.commands.request(ChainLeaderStatus, { chainId: id }, { timeoutMs: 2_000 });
         if (remote.ok && remote.result) return remote.result;
         return { chainId: id, mode: 'no_leader', wsConnected: false, rpcErrors: 0, problems: [`no replica leads this chain: ${remote.ok ? 'empty reply' : remote.error.message}`.slice(0, 500)] };
       }),

@@ -154,11 +154,18 @@ export function loopbackNats(): NatsConnection {
       };
     },
     flush: async () => undefined,
-    request(subject: string, data: Uint8Array): Promise<{ data: Uint8Array }> {
+    request(subject: string, data: Uint8Array, opts: { timeout?: number } = {}): Promise<{ data: Uint8Array }> {
       const deliver = subscriptions.get(subject);
       if (!deliver) return Promise.reject(Object.assign(new Error('no responders'), { code: ErrorCode.NoResponders }));
-      return new Promise((resolve) => {
-        const msg = { subject, data, headers: undefined, reply: '_INBOX.loopback', respond: (reply: Uint8Array) => (resolve({ data: reply }), true) };
+      return new Promise((resolve, reject) => {
+        // A subscriber that does not answer (a broadcast command it has no answer to) times out, as on NATS.
+        const timer = setTimeout(() => reject(Object.assign(new Error('TIMEOUT'), { code: ErrorCode.Timeout })), opts.timeout ?? 5_000);
+        const respond = (reply: Uint8Array) => {
+          clearTimeout(timer);
+          resolve({ data: reply });
+          return true;
+        };
+        const msg = { subject, data, headers: undefined, reply: '_INBOX.loopback', respond };
         deliver(null, msg as unknown as Msg);
       });
     },

@@ -48,7 +48,8 @@ export const ChainStatus = defineCommand({
 export const ChainLeaderStatus = defineCommand({
   service: SERVICE,
   verb: 'leader-status',
-  description: 'Internal: the status of one chain, answered only by its current leader (addressed with instance = chainId).',
-  request: Type.Object({}, { additionalProperties: false }),
+  description:
+    'Internal: the status of one chain. Every replica hears it (no queue group); only the replica that leads the chain answers, the others stay silent.',
+  request: Type.Object({ chainId: ChainId() }, { additionalProperties: false }),
   result: ChainStatusEntrySchema,
 });
