@@ -6,7 +6,7 @@
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fleetEvents, sameProtocolVersion, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import type { INestMicroservice } from '@nestjs/common';
-import { createFleetMicroservice, deadLetterStreamName, FLEET_CORE, type FleetCore } from '@fleetvisor/messaging';
+import { createFleetMicroservice, deadLetterStreamName, FLEET_CORE, type FleetCore, listenOrClose } from '@fleetvisor/messaging';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { ChainWatcher } from '../src/chain-watcher';
 import { ChainWatcherModule } from '../src/chain-watcher.module';
@@ -45,12 +45,7 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], override
 export async function startWatcher(config: ChainWatcherConfig): Promise<RunningWatcher> {
   const module = ChainWatcherModule.forRoot(config, { relay: config.relay ? { idleIntervalMs: 10, standbyRetryMs: 200 } : false, defaultMetrics: false });
   const app = await createFleetMicroservice(module, { serviceName: 'chain-watcher', nest: { logger: false } });
-  try {
-    await app.listen();
-  } catch (e) {
-    await app.close();
-    throw e;
-  }
+  await listenOrClose(app);
   return {
     app,
     core: app.get<FleetCore>(FLEET_CORE),

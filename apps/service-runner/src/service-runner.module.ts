@@ -3,7 +3,7 @@
 // app and stopped before the bus closes, and the bus handlers. startServiceRunner is the one
 // composition root: `fleetvisor start`, `fleetvisor wrap` and the tests start the runner through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
-import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions } from '@fleetvisor/messaging';
+import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
 import { Runner, validHost, type RunnerOptions } from './runner';
 import { RUNNER, ServicesController, VersionController } from './service-runner.controller';
 
@@ -66,11 +66,11 @@ export async function startServiceRunner(opts: ServiceRunnerSettings, hooks: { b
   const runner = app.get<Runner>(RUNNER);
   try {
     hooks.beforeStart?.(runner);
-    await app.listen();
   } catch (e) {
     await app.close();
     throw e;
   }
+  await listenOrClose(app);
   return {
     app,
     runner,

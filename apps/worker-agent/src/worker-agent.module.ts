@@ -2,7 +2,7 @@
 // source and the agent over it, and the command controller. startWorkerAgent is the one
 // composition root: `fleetvisor worker-agent run` and the tests start the agent through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
-import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport } from '@fleetvisor/messaging';
+import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, listenOrClose } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { WorkerAgentConfig } from './config';
 import { createThreadSource } from './create-source';
@@ -73,12 +73,7 @@ export async function startWorkerAgent(config: WorkerAgentConfig, opts: { logger
     transport: { serviceName: 'worker-agent', instance: config.name },
     nest: { logger: false },
   });
-  try {
-    await app.listen();
-  } catch (e) {
-    await app.close();
-    throw e;
-  }
+  await listenOrClose(app);
   const agent = app.get<WorkerAgent>(WORKER_AGENT);
   const transport = app.getTransportServer() as FleetTransport;
   const connected = transport.bound().then(() => agent.serving(transport.bindings().commands[0]?.subject.replace(/\.[^.]+$/, '.*') ?? ''));

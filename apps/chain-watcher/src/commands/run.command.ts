@@ -1,5 +1,5 @@
 // `fleetvisor chain-watcher run`: the chain-watcher service in the foreground.
-import { createFleetMicroservice } from '@fleetvisor/messaging';
+import { createFleetMicroservice, listenOrClose } from '@fleetvisor/messaging';
 import { createLogger, defineCliCommand, PinoNestLogger, type CliCommand } from '@fleetvisor/platform';
 import { ChainWatcherLifecycle, ChainWatcherModule } from '../chain-watcher.module';
 import { loadChainWatcherConfig } from '../config';
@@ -21,12 +21,7 @@ export const runCommand = defineCliCommand({
       serviceName: 'chain-watcher',
       nest: { logger: new PinoNestLogger(logger) },
     });
-    try {
-      await app.listen();
-    } catch (e) {
-      await app.close();
-      throw e;
-    }
+    await listenOrClose(app);
     logger.info({ httpPort: app.get(ChainWatcherLifecycle).httpPort, host: config.core.host }, 'chain-watcher running; Ctrl-C stops');
     const signal = await io.interrupted;
     logger.info({ signal }, 'shutting down');

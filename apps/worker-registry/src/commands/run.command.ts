@@ -1,6 +1,6 @@
 // `fleetvisor worker-registry run`: the registry service in the foreground.
 import { setFlagsFromString } from 'node:v8';
-import { createFleetMicroservice } from '@fleetvisor/messaging';
+import { createFleetMicroservice, listenOrClose } from '@fleetvisor/messaging';
 import { defineCliCommand, type CliCommand } from '@fleetvisor/platform';
 import { readWorkerRegistryConfig } from '../config';
 import { WorkerRegistryModule } from '../worker-registry.module';
@@ -32,12 +32,7 @@ export const runCommand = defineCliCommand({
       serviceName: 'worker-registry',
       nest: { logger: false },
     });
-    try {
-      await app.listen();
-    } catch (e) {
-      await app.close();
-      throw e;
-    }
+    await listenOrClose(app);
     io.err(`worker-registry: serving on ${config.core.subjectRoot}.cmd.worker-registry.* (expiration ${config.registry.expirationMs} ms)\n`);
     const why = await Promise.race([io.interrupted, lost]);
     io.err(`worker-registry: ${why}, stopping\n`);

@@ -63,3 +63,18 @@ export async function createFleetMicroservice(appModule: Type<unknown> | Dynamic
   app.useGlobalFilters(new FleetRpcExceptionFilter());
   return app;
 }
+
+/**
+ * Starts serving. When that fails (a server unreachable, a pattern refused), what the app opened
+ * (its core, its connections) is closed before the error goes on, so a failed start leaves no
+ * handle behind to keep the process alive.
+ */
+export async function listenOrClose<A extends INestMicroservice>(app: A): Promise<A> {
+  try {
+    await app.listen();
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  return app;
+}
