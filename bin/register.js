@@ -1,10 +1,11 @@
-// Runs the workspace's TypeScript from source: a require hook that transpiles each .ts file with
+// Development only (benches, scripts, tests of a thread loaded from source): runs the workspace's
+// TypeScript from source, a require hook that transpiles each .ts file with
 // SWC on load (CommonJS, ES2022, legacy decorators with metadata for NestJS, inline source maps
 // for stack traces) and resolves the @fleetvisor/* aliases of tsconfig.base.json.
 //
-// It replaces @swc-node/register, which loads the TypeScript compiler to read tsconfig: ~60 MB of
-// memory and ~0.4 s in every process. The settings here mirror tsconfig.base.json (checked by
-// test/register.e2e.spec.ts); type checking stays with `npm run typecheck`.
+// It replaces @swc-node/register, which loads the TypeScript compiler to read tsconfig in every
+// process. What ships is compiled instead (`npm run build`, ADR 0005);
+// type checking stays with `npm run typecheck`.
 'use strict';
 const crypto = require('node:crypto');
 const fs = require('node:fs');

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs a TypeScript entry point from source: SWC transpiles on load (with decorator metadata
+// Development only (benches, scripts): runs a TypeScript entry point from source: SWC transpiles on load (with decorator metadata
 // for NestJS) and tsconfig paths resolve the @fleetvisor/* libraries (bin/register.js). Usage: run-ts.js <file.ts> [args]
 'use strict';
 const path = require('node:path');
