@@ -103,6 +103,9 @@ describe('runCli', () => {
     expect(await runCli('fv', [delegated, tail], ['worker-agent', 'pause', '--index', '3', '--help'], io, 'pre')).toBe(7);
     expect(got).toEqual([['pause', '--index', '3', '--help']]);
     expect(out.join('')).toBe('');
+    const m = memoryIo();
+    expect(await runCli('fv', [delegated, tail], ['worker-agnt'], m.io, 'pre')).toBe(2);
+    expect(m.err.join('')).toMatch(/Did you mean worker-agent\?/);
   });
 });
 

@@ -136,7 +136,6 @@ function buildProgram(program: string, commands: readonly CliEntry[], io: CliIo,
   configure(root, program);
   const groups = new Map<string, Command>([['', root]]);
   for (const cmd of commands) {
-    if (!isLazy(cmd) && cmd.passThrough) continue;
     let parent = root;
     for (let i = 0; i < cmd.path.length - 1; i++) {
       const key = cmd.path.slice(0, i + 1).join(' ');
@@ -149,8 +148,8 @@ function buildProgram(program: string, commands: readonly CliEntry[], io: CliIo,
       parent = group;
     }
     const label = `${program} ${cmd.path.join(' ')}`;
-    if (isLazy(cmd)) {
-      // Not selected by this command line: known by name only, for "did you mean".
+    if (isLazy(cmd) || cmd.passThrough) {
+      // Not selected by this command line (or handed on unparsed): known by name only, for "did you mean".
       parent.addCommand(new Command(cmd.path.at(-1)!).summary(cmd.summary));
       continue;
     }
