@@ -17,6 +17,7 @@ import { Stack, type ComponentSpec } from '../up/stack';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
+import { LiveView } from '../up/live-view';
 
 
 export const upCommand = defineCliCommand({
@@ -28,13 +29,17 @@ export const upCommand = defineCliCommand({
     '(devnet, CometBFT JSON-RPC) and the services as child processes — chain-watcher on the devnet, ' +
     'worker-registry, simulated sealing workers each with its worker-agent, and a service-runner for a ' +
     'demo host with a lavap provider and consumer (simulated binaries, published with checksums by a ' +
-    'local release server; 0.23.1 is a broken release that gets rolled back) — then prints every ' +
-    'event published on the bus. Services that die are restarted with backoff. Stop with Ctrl-C.\n\n' +
+    'local release server; 0.23.1 is a broken release that gets rolled back) — then shows what an ' +
+    'operator watches: version changes, upgrades and rollbacks, anomalies, pauses and drains with who asked, ' +
+    'workers expiring and returning, and a fleet summary every --summary-every (every event with --verbose, ' +
+    'as JSON with --json). Services that die are restarted with backoff. Stop with Ctrl-C.\n\n' +
     'Try, from another terminal: fleetvisor devnet set-version --provider-target 0.22.1 --provider-min 0.21.0 ' +
     '--consumer-target 0.22.1 --consumer-min 0.21.0; fleetvisor chain status; fleetvisor worker list; ' +
     'fleetvisor worker pause sim-worker-01 0.',
   options: {
-    json: { type: 'boolean', description: 'events as JSON lines on stdout (logs stay on stderr)' },
+    json: { type: 'boolean', description: 'every event as a JSON line on stdout, logs as JSON on stderr (for scripts)' },
+    verbose: { type: 'boolean', description: 'every event, one line each (default: what an operator watches, and a fleet summary)' },
+    'summary-every': { type: 'string', description: 'how often the live view prints its fleet summary', default: '10s', placeholder: 'duration' },
     'no-tail': { type: 'boolean', description: 'run without printing events' },
     'backbone-only': { type: 'boolean', description: 'run only the backbone (schema, streams, relay): no devnet, no services' },
     'no-devnet': { type: 'boolean', description: 'no local chain: the chain-watcher watches FLEETVISOR_CHAINS' },
@@ -44,7 +49,7 @@ export const upCommand = defineCliCommand({
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
     'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
   },
-  examples: ['fleetvisor up', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
+  examples: ['fleetvisor up', 'fleetvisor up --verbose', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
   async run({ options, io }) {
     const config = loadCliConfig();
     const blockTimeMs = parseDuration(options['block-time']);
@@ -53,8 +58,11 @@ export const upCommand = defineCliCommand({
     if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65_535) throw new UsageError(`--devnet-port: expected a port number, got "${options['devnet-port']}"`);
     const workers = Number(options.workers);
     if (!Number.isInteger(workers) || workers < 0 || workers > 200) throw new UsageError(`--workers: expected 0..200, got "${options.workers}"`);
-    // Logs go to stderr so stdout carries only events.
-    const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: config.logFormat, stream: 'stderr' });
+    const summaryEveryMs = parseDuration(options['summary-every']);
+    if (summaryEveryMs === undefined || summaryEveryMs < 1_000) throw new UsageError(`--summary-every: expected a duration of at least 1s, got "${options['summary-every']}"`);
+    // Logs go to stderr so stdout carries only events; readable lines unless scripts asked for JSON.
+    const logFormat = options.json ? 'json' : config.logFormat === 'auto' ? 'pretty' : config.logFormat;
+    const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: logFormat, stream: 'stderr' });
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
@@ -62,15 +70,21 @@ export const upCommand = defineCliCommand({
     );
     await app.init();
     const core = app.get<FleetCore>(FLEET_CORE);
+    const view = options['no-tail'] || options.json || options.verbose ? undefined : new LiveView();
     const tail = options['no-tail']
       ? undefined
       : await startBusTail({
           js: core.js,
           streamName: config.eventStreamName,
           filterSubject: core.subjects.allEvents(),
-          onEvent: (e) => io.out((options.json ? formatEventJson(e) : formatEventLine(e)) + '\n'),
+          onEvent: (e) => {
+            const line = view ? view.onEvent(e) : options.json ? formatEventJson(e) : formatEventLine(e);
+            if (line !== undefined) io.out(line + '\n');
+          },
           onInvalid: (subject, reason) => logger.warn({ subject, reason }, 'invalid message on the event stream'),
         });
+    const summaries = view ? setInterval(() => io.out(view.summary() + '\n'), summaryEveryMs) : undefined;
+    summaries?.unref();
     const hostStream = config.host;
     await core.store.appendToStream(`host-${hostStream}`, [
       newEvent(HostOnline, hostStream, { host: config.host, process: 'fleetvisor-up', pid: process.pid, fleetvisorVersion: fleetvisorVersion() }, { host: config.host, actor: 'fleetvisor-up' }),
@@ -91,6 +105,7 @@ export const upCommand = defineCliCommand({
         newEvent(HostOffline, hostStream, { host: config.host, process: 'fleetvisor-up', pid: process.pid, reason: `received ${signal}` }, { host: config.host, actor: 'fleetvisor-up' }),
       ])
       .catch((err: unknown) => logger.warn({ err }, 'could not record HostOffline'));
+    if (summaries) clearInterval(summaries);
     await tail?.stop();
     await app.close();
   },

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_EXAMPLES, fleetEvents, newEventFor, type EventDefinition } from '@fleetvisor/contracts';
+import { LiveView } from './live-view';
+
+function example(type: keyof typeof EVENT_EXAMPLES, data: object = {}, actor?: string) {
+  const def = fleetEvents.get(type) as EventDefinition;
+  return newEventFor(def, { ...(EVENT_EXAMPLES[type] as object), ...data } as never, actor ? { actor } : {}, { occurredAt: new Date('2026-12-07T02:11:03.120Z') });
+}
+
+describe('LiveView', () => {
+  it('prints one readable line for what an operator watches, naming who asked', () => {
+    const view = new LiveView();
+    expect(view.onEvent(example('VersionChanged'))).toMatch(/^02:11:03  VersionChanged\s+lava-\S+ at height \d+: provider \d+\.\d+\.\d+ \(min \d+\.\d+\.\d+\), consumer/);
+    expect(view.onEvent(example('UpgradeRolledBack'))).toBe('02:11:03  UpgradeRolledBack   host-01/consumer-ETH1: back on 0.23.1, 0.23.2 failed (crashed at start (exit code 1))');
+    expect(view.onEvent(example('ThreadPaused', { reason: 'manual', lastError: undefined }, 'alice@ops'))).toMatch(/ThreadPaused .*w-01 .*\(by alice@ops\)$/);
+  });
+
+  it('counts routine events instead of printing them, and sums them up once per summary', () => {
+    const view = new LiveView();
+    for (let i = 0; i < 5; i++) expect(view.onEvent(example('ThreadStateChanged'))).toBeUndefined();
+    expect(view.onEvent(example('ServiceStarted'))).toBeUndefined();
+    expect(view.summary()).toMatch(/6 more events: 5 ThreadStateChanged, 1 ServiceStarted$/);
+    expect(view.summary()).toMatch(/no other events$/);
+  });
+
+  it('keeps the fleet picture: chain version, workers (expired ones), each service on its version', () => {
+    const view = new LiveView();
+    view.onEvent(example('VersionChanged'));
+    view.onEvent(example('WorkerRegistered'));
+    view.onEvent(example('WorkerRegistered', { name: 'w-02' }));
+    view.onEvent(example('WorkerExpired', { name: 'w-02' }));
+    view.onEvent(example('ServiceStarted'));
+    expect(view.state()).toMatchObject({ workers: 2, expiredWorkers: 1 });
+    view.onEvent(example('ServiceUpgraded'));
+    expect(view.state().services.get('host-01/consumer-ETH1')).toBe('0.23.2');
+    view.onEvent(example('UpgradeRolledBack'));
+    expect(view.state().services.get('host-01/consumer-ETH1')).toBe('0.23.1');
+    view.onEvent(example('WorkerReturned', { name: 'w-02' }));
+    view.onEvent(example('WorkerRemoved', { name: 'w-01' }));
+    expect(view.summary()).toMatch(/^fleet: chain lava-\S+ \d+\.\d+\.\d+ \| 1 worker \| 1 service \(host-01\/consumer-ETH1 0\.23\.1\)/);
+  });
+});

@@ -1,0 +1,151 @@
+// What `fleetvisor up` shows a person while it runs: one line for each event that wants an
+// operator's eye (version changes, upgrades and rollbacks, anomalies, what someone asked for and
+// who, workers that expire or come back, services that crash), and every few seconds one line that
+// sums the fleet up. Thread state changes and other routine events are counted into that line,
+// not printed: they are most of the traffic. `--verbose` prints every event, `--json` every event
+// as JSON for scripts. Plain logic: the command feeds it events and prints what it returns.
+import type { EventEnvelope, RecordedEvent } from '@fleetvisor/contracts';
+
+type AnyEvent = EventEnvelope | RecordedEvent;
+
+/** Event types shown one line each. */
+export const WATCHED_TYPES: ReadonlySet<string> = new Set([
+  'VersionChanged',
+  'UpgradePlanned',
+  'ChainAnomaly',
+  'UpgradeStarted',
+  'ServiceUpgraded',
+  'UpgradeFailed',
+  'UpgradeRolledBack',
+  'ServiceCrashLooping',
+  'ServiceCreated',
+  'ThreadPaused',
+  'ThreadResumed',
+  'WorkerDrainStarted',
+  'WorkerDrainFinished',
+  'WorkerRegistered',
+  'WorkerExpired',
+  'WorkerReturned',
+  'WorkerRemoved',
+  'HostOnline',
+  'HostOffline',
+]);
+
+function field(data: unknown, key: string): unknown {
+  return typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+}
+
+/** The part of a stream id after its area: `service-host/name` -> `host/name`. */
+function subjectOf(stream: string): string {
+  const dash = stream.indexOf('-');
+  return dash < 0 ? stream : stream.slice(dash + 1);
+}
+
+function describe(e: AnyEvent): string {
+  const d = e.data;
+  switch (e.type) {
+    case 'VersionChanged': {
+      const cur = field(d, 'current');
+      return `${str(field(d, 'chainId'))} at height ${str(field(d, 'height'))}: provider ${str(field(cur, 'providerTarget'))} (min ${str(field(cur, 'providerMin'))}), consumer ${str(field(cur, 'consumerTarget'))} (min ${str(field(cur, 'consumerMin'))})`;
+    }
+    case 'ServiceUpgraded':
+      return `${subjectOf(e.stream)}: ${str(field(d, 'fromVersion'))} -> ${str(field(d, 'toVersion'))}`;
+    case 'UpgradeStarted':
+      return `${subjectOf(e.stream)}: ${str(field(d, 'fromVersion'))} -> ${str(field(d, 'toVersion'))} (${str(field(d, 'reason'))})`;
+    case 'UpgradeFailed':
+      return `${subjectOf(e.stream)}: ${str(field(d, 'toVersion'))} failed at ${str(field(d, 'stage'))}: ${str(field(d, 'reason'))}`;
+    case 'UpgradeRolledBack':
+      return `${subjectOf(e.stream)}: back on ${str(field(d, 'restoredVersion'))}, ${str(field(d, 'failedVersion'))} failed (${str(field(d, 'reason'))})`;
+    default: {
+      const data = JSON.stringify(d);
+      return `${subjectOf(e.stream)} ${data.length > 140 ? data.slice(0, 139) + '…' : data}`;
+    }
+  }
+}
+
+export interface FleetSummary {
+  workers: number;
+  expiredWorkers: number;
+  services: Map<string, string>;
+  chainVersion: string | undefined;
+}
+
+export class LiveView {
+  private readonly workers = new Map<string, { expired: boolean }>();
+  private readonly services = new Map<string, string>();
+  private chainVersion: string | undefined;
+  private counted = new Map<string, number>();
+
+  /** The line to print for this event, or undefined when it is only counted. */
+  onEvent(e: AnyEvent): string | undefined {
+    this.fold(e);
+    if (!WATCHED_TYPES.has(e.type)) {
+      this.counted.set(e.type, (this.counted.get(e.type) ?? 0) + 1);
+      return undefined;
+    }
+    const actor = e.metadata?.actor;
+    const time = e.occurredAt.slice(11, 19);
+    return `${time}  ${e.type.padEnd(19)} ${describe(e)}${actor ? `  (by ${actor})` : ''}`;
+  }
+
+  /** One line about the fleet and what was counted since the last summary (which it resets). */
+  summary(): string {
+    const expired = [...this.workers.values()].filter((w) => w.expired).length;
+    const services = [...this.services.entries()].map(([name, v]) => `${name} ${v}`).join(', ');
+    const total = [...this.counted.values()].reduce((a, b) => a + b, 0);
+    const top = [...this.counted.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([t, n]) => `${n} ${t}`)
+      .join(', ');
+    this.counted = new Map();
+    const parts = [
+      `chain ${this.chainVersion ?? 'not seen yet'}`,
+      `${this.workers.size} worker${this.workers.size === 1 ? '' : 's'}${expired ? ` (${expired} expired)` : ''}`,
+      `${this.services.size} service${this.services.size === 1 ? '' : 's'}${services ? ` (${services})` : ''}`,
+      total ? `${total} more event${total === 1 ? '' : 's'}: ${top}` : 'no other events',
+    ];
+    return `fleet: ${parts.join(' | ')}`;
+  }
+
+  /** The fleet as the events so far describe it. */
+  state(): FleetSummary {
+    return { workers: this.workers.size, expiredWorkers: [...this.workers.values()].filter((w) => w.expired).length, services: new Map(this.services), chainVersion: this.chainVersion };
+  }
+
+  private fold(e: AnyEvent): void {
+    const d = e.data;
+    switch (e.type) {
+      case 'VersionChanged': {
+        const cur = field(d, 'current');
+        this.chainVersion = `${str(field(d, 'chainId'))} ${str(field(cur, 'providerTarget'))}`;
+        break;
+      }
+      case 'WorkerRegistered':
+      case 'WorkerReturned':
+        this.workers.set(String(field(d, 'name')), { expired: false });
+        break;
+      case 'WorkerExpired':
+        this.workers.set(String(field(d, 'name')), { expired: true });
+        break;
+      case 'WorkerRemoved':
+        this.workers.delete(String(field(d, 'name')));
+        break;
+      case 'ServiceStarted': {
+        const v = str(field(d, 'version'));
+        if (v) this.services.set(subjectOf(e.stream), v);
+        break;
+      }
+      case 'ServiceUpgraded':
+      case 'UpgradeRolledBack': {
+        const v = str(field(d, e.type === 'ServiceUpgraded' ? 'toVersion' : 'restoredVersion'));
+        if (v) this.services.set(subjectOf(e.stream), v);
+        break;
+      }
+    }
+  }
+}
