@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ContractViolationError } from '@fleetvisor/contracts';
-import { encodeAppendBatch } from './append-batch';
+import { Type } from '@sinclair/typebox';
+import { ContractViolationError, defineEvent, EventCatalog, uuidv7, type EventEnvelope } from '@fleetvisor/contracts';
+import { encodeAppendBatch, MAX_EVENT_BYTES } from './append-batch';
 import { noted, pinged, testCatalog } from '../test/test-events';
 
 describe('encodeAppendBatch', () => {
@@ -36,5 +37,26 @@ describe('encodeAppendBatch', () => {
   it('rejects the same event id twice in one append', () => {
     const e = pinged('host-a', 1);
     expect(() => encodeAppendBatch(testCatalog, 'host-a', [e, { ...e }])).toThrow(/appears twice/);
+  });
+});
+
+describe('encodeAppendBatch, event size', () => {
+  const Blob = defineEvent({
+    type: 'Blob',
+    area: 'system',
+    description: 'test: a large payload',
+    schema: Type.Object({ text: Type.String({ maxLength: 2_000_000 }) }, { additionalProperties: false }),
+  });
+  const catalog = new EventCatalog([Blob]);
+  const blob = (chars: number): EventEnvelope => ({ id: uuidv7(), type: 'Blob', stream: 'system-x', version: 1, data: { text: 'x'.repeat(chars) }, metadata: {}, occurredAt: new Date().toISOString() });
+
+  it('refuses an event larger than the relay can publish, naming it, its size and the limit', () => {
+    const big = blob(MAX_EVENT_BYTES);
+    expect(() => encodeAppendBatch(catalog, 'system-x', [blob(10), big])).toThrow(new RegExp(`event #1 \\(Blob ${big.id}\\) of the append to "system-x" is \\d+ bytes as JSON; an event may be at most ${MAX_EVENT_BYTES}`));
+  });
+
+  it('takes events up to the limit, also when together they are larger', () => {
+    const events = [blob(MAX_EVENT_BYTES - 1_000), blob(MAX_EVENT_BYTES - 1_000)];
+    expect(encodeAppendBatch(catalog, 'system-x', events).count).toBe(2);
   });
 });

@@ -16,3 +16,4 @@ export * from './projections/projection';
 export * from './projections/projection-runner';
 export * from './projections/stream-stats';
 export * from './projections/stream-stats-projection';
+export { MAX_EVENT_BYTES } from './append-batch';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, millis, StorageType, type JetStreamManager, type NatsConnection } from 'nats';
 import { createSubjects } from '@fleetvisor/contracts';
 import { sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
-import { deadLetterStreamName, ensureEventStream } from './event-stream';
+import { DEFAULT_DEAD_LETTER_MAX_BYTES, DEFAULT_EVENT_STREAM_MAX_BYTES, DEFAULT_EVENT_STREAM_MAX_MSG_SIZE, deadLetterStreamName, ensureEventStream } from './event-stream';
 
 const bus = testBusNames();
 const subjects = createSubjects(bus.subjectRoot);
@@ -36,6 +36,26 @@ describe('ensureEventStream', () => {
     const dl = await jsm.streams.info(deadLetterStreamName(bus.eventStreamName));
     expect(dl.config.subjects).toEqual([subjects.allDeadLetters()]);
     expect(dl.config.storage).toBe(StorageType.File);
+    // Bounded: a flood of publishes cannot fill the server's disk, nor one message be arbitrarily large.
+    expect(ev.config.max_bytes).toBe(DEFAULT_EVENT_STREAM_MAX_BYTES);
+    expect(ev.config.max_msg_size).toBe(DEFAULT_EVENT_STREAM_MAX_MSG_SIZE);
+    expect(dl.config.max_bytes).toBe(DEFAULT_DEAD_LETTER_MAX_BYTES);
+  });
+
+  it('refuses a message over the size limit, and keeps taking events', async () => {
+    const js = nc.jetstream();
+    await expect(js.publish(subjects.event('host-h', 'HostOffline'), new Uint8Array(DEFAULT_EVENT_STREAM_MAX_MSG_SIZE + 1))).rejects.toThrow(/maximum|size/i);
+    const ack = await js.publish(subjects.event('host-h', 'HostOffline'), Buffer.from('{}'));
+    expect(ack.stream).toBe(bus.eventStreamName);
+  });
+
+  it('puts the limits on a stream created without them (an earlier release)', async () => {
+    await jsm.streams.update(bus.eventStreamName, { ...(await jsm.streams.info(bus.eventStreamName)).config, max_bytes: -1, max_msg_size: -1 });
+    const r = await ensureEventStream(jsm, base);
+    expect(r.events.action).toBe('updated');
+    const ev = await jsm.streams.info(bus.eventStreamName);
+    expect([ev.config.max_bytes, ev.config.max_msg_size]).toEqual([DEFAULT_EVENT_STREAM_MAX_BYTES, DEFAULT_EVENT_STREAM_MAX_MSG_SIZE]);
+    await jsm.streams.purge(bus.eventStreamName);
   });
 
   it('leaves a stream with the same configuration alone', async () => {

@@ -17,6 +17,16 @@ import type { Logger } from '@fleetvisor/platform';
 export const MIN_DUPLICATE_WINDOW_MS = 120_000;
 export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
 export const DEFAULT_DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3_600_000;
+/**
+ * Storage and message-size limits. The log in Postgres is the record, so the stream only needs to
+ * hold what consumers have not read yet; a bound keeps a flood of publishes from filling the
+ * server's disk. An event is at most MAX_EVENT_BYTES (refused at append), so the event stream's
+ * message limit leaves room for the relay's headers; the dead-letter stream keeps an offending
+ * message whole (up to the server's max_payload), so it has a storage bound only.
+ */
+export const DEFAULT_EVENT_STREAM_MAX_BYTES = 8 * 1024 ** 3;
+export const DEFAULT_EVENT_STREAM_MAX_MSG_SIZE = 512 * 1024;
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 1024 ** 3;
 
 export interface StreamSpec {
   name: string;
@@ -25,6 +35,10 @@ export interface StreamSpec {
   maxAgeMs: number;
   duplicateWindowMs?: number;
   description?: string;
+  /** Bytes the stream may hold; -1 = no limit (default). The oldest messages go first. */
+  maxBytes?: number;
+  /** Largest message the stream accepts; -1 = the server's max_payload (default). */
+  maxMsgSize?: number;
 }
 
 export interface EnsureStreamResult {
@@ -59,6 +73,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     discard: DiscardPolicy.Old,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(duplicateWindowMs),
+    max_bytes: spec.maxBytes ?? -1,
+    max_msg_size: spec.maxMsgSize ?? -1,
     num_replicas: 1,
     ...(spec.description ? { description: spec.description } : {}),
   };
@@ -88,6 +104,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     !sameSubjects(cfg.subjects, spec.subjects) ||
     millis(cfg.max_age) !== spec.maxAgeMs ||
     millis(cfg.duplicate_window) !== duplicateWindowMs ||
+    cfg.max_bytes !== wanted.max_bytes ||
+    cfg.max_msg_size !== wanted.max_msg_size ||
     (spec.description !== undefined && cfg.description !== spec.description);
   if (!differs) return { name: spec.name, action: 'unchanged', info: current };
   const info = await jsm.streams.update(spec.name, {
@@ -95,10 +113,12 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     subjects: spec.subjects,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(duplicateWindowMs),
+    max_bytes: wanted.max_bytes,
+    max_msg_size: wanted.max_msg_size,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   });
   logger?.info(
-    { stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, duplicateWindowMs },
+    { stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, duplicateWindowMs, maxBytes: wanted.max_bytes, maxMsgSize: wanted.max_msg_size },
     'JetStream stream configuration updated',
   );
   return { name: spec.name, action: 'updated', info };
@@ -112,11 +132,15 @@ export interface EventStreamOptions {
   maxAgeMs: number;
   /** >= 120000; default 10 minutes. Duplicate publishes (same Nats-Msg-Id) inside it are dropped. */
   duplicateWindowMs?: number;
+  /** Default DEFAULT_EVENT_STREAM_MAX_BYTES. */
+  maxBytes?: number;
+  /** Default DEFAULT_EVENT_STREAM_MAX_MSG_SIZE. */
+  maxMsgSize?: number;
   /**
    * Dead-letter stream. Default: `<name>_DLQ` capturing `<root>.dlq.>`, the root taken from
    * `subjects` (`<root>.evt.>`). `false` skips it.
    */
-  deadLetter?: { name?: string; subjects?: string | string[]; maxAgeMs?: number } | false;
+  deadLetter?: { name?: string; subjects?: string | string[]; maxAgeMs?: number; maxBytes?: number } | false;
 }
 
 export interface EnsureEventStreamResult {
@@ -144,6 +168,8 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
       subjects: Array.isArray(opts.subjects) ? opts.subjects : [opts.subjects],
       maxAgeMs: opts.maxAgeMs,
       duplicateWindowMs,
+      maxBytes: opts.maxBytes ?? DEFAULT_EVENT_STREAM_MAX_BYTES,
+      maxMsgSize: opts.maxMsgSize ?? DEFAULT_EVENT_STREAM_MAX_MSG_SIZE,
       description: 'Fleetvisor events, published by the outbox relay from the Postgres log (Nats-Msg-Id = event id)',
     },
     logger,
@@ -164,6 +190,7 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
       subjects: Array.isArray(dlSubjects) ? dlSubjects : [dlSubjects],
       maxAgeMs: dl.maxAgeMs ?? DEFAULT_DEAD_LETTER_MAX_AGE_MS,
       duplicateWindowMs: MIN_DUPLICATE_WINDOW_MS,
+      maxBytes: dl.maxBytes ?? DEFAULT_DEAD_LETTER_MAX_BYTES,
       description: 'Fleetvisor dead letters: malformed bus messages and events a consumer could not handle',
     },
     logger,
