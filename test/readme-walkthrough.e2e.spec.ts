@@ -3,7 +3,8 @@
 // README says (a version change upgrades the demo services; the broken release is rolled back).
 // If the README changes, this test runs the new commands.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ let upErr = '';
 describe('the README walk-through (compiled program)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('fvt_readme');
-    env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_HOST: 'readme-host', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' } as NodeJS.ProcessEnv;
+    env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_HOST: 'readme-host', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0', FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-readme-up-')) } as NodeJS.ProcessEnv;
   });
 
   afterAll(async () => {

@@ -1,5 +1,7 @@
 // The `fleetvisor` command as an operator runs it: real processes, real Postgres and NATS.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { Client } from 'pg';
@@ -31,6 +33,8 @@ const env = {
   FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
   FLEETVISOR_HOST: 'e2e-host',
   FLEETVISOR_LOG_FORMAT: 'json',
+  // This suite's own demo host: `up` stops what an earlier up left in its state directory.
+  FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-cli-up-')),
 };
 
 function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; result: Promise<Run>; stdout: () => string; stderr: () => string } {

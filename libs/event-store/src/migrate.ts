@@ -47,6 +47,24 @@ export async function ensureDatabase(databaseUrl: string, logger?: Logger): Prom
   }
 }
 
+/** Drops the database named in the URL (closing its connections first). True when it existed. */
+export async function dropDatabase(databaseUrl: string, logger?: Logger): Promise<boolean> {
+  const name = databaseNameOf(databaseUrl);
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  const admin = new Client({ connectionString: adminUrl.toString(), application_name: 'fleetvisor-migrate' });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!found.rowCount) return false;
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    logger?.info({ database: name }, 'dropped database');
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Creates the database if needed and applies pending migrations; returns the names applied. */
 export async function migrate(databaseUrl: string, logger?: Logger, migrations: SchemaMigrations = []): Promise<string[]> {
   await ensureDatabase(databaseUrl, logger);

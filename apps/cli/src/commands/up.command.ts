@@ -4,13 +4,16 @@
 // worker-registry, simulated worker-agents), and prints every event that reaches the bus until
 // interrupted.
 import 'reflect-metadata';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
-import { inheritedEnv, loadCliConfig } from '../config';
+import { inheritedEnv, loadCliConfig, upStateDir, type CliConfig } from '../config';
+import { reapLeftovers } from '../up/leftovers';
 import { relayComponentLine } from '../up/component-log';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { Stack, type ComponentSpec } from '../up/stack';
@@ -48,8 +51,10 @@ export const upCommand = defineCliCommand({
     'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
     'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
+    'state-dir': { type: 'string', description: 'where the demo host and its state are kept between starts (default $FLEETVISOR_UP_STATE_DIR, else ~/.fleetvisor-up)', placeholder: 'dir' },
+    reset: { type: 'boolean', description: 'start clean: remove the state directory, drop the database and delete the JetStream streams of this configuration' },
   },
-  examples: ['fleetvisor up', 'fleetvisor up --verbose', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
+  examples: ['fleetvisor up', 'fleetvisor up --reset', 'fleetvisor up --verbose', 'fleetvisor up --workers 10 --block-time 500ms', 'fleetvisor up --backbone-only --json', 'FLEETVISOR_LOG_LEVEL=debug fleetvisor up'],
   async run({ options, io }) {
     const config = loadCliConfig();
     const blockTimeMs = parseDuration(options['block-time']);
@@ -63,6 +68,9 @@ export const upCommand = defineCliCommand({
     // Logs go to stderr so stdout carries only events; readable lines unless scripts asked for JSON.
     const logFormat = options.json ? 'json' : config.logFormat === 'auto' ? 'pretty' : config.logFormat;
     const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: logFormat, stream: 'stderr' });
+    const stateDir = path.resolve(options['state-dir'] ?? upStateDir());
+    const state = await takeStateDir(stateDir, logger);
+    if (options.reset) await resetState(stateDir, config, logger);
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
@@ -95,7 +103,7 @@ export const upCommand = defineCliCommand({
     );
     const services = options['backbone-only']
       ? undefined
-      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'], runner: !options['no-runner'] });
+      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'], runner: !options['no-runner'], stateDir });
     logger.info('press Ctrl-C to stop');
     const signal = await io.interrupted;
     logger.info({ signal }, 'shutting down');
@@ -108,10 +116,62 @@ export const upCommand = defineCliCommand({
     if (summaries) clearInterval(summaries);
     await tail?.stop();
     await app.close();
+    state.release();
   },
 });
 
+/**
+ * Makes the state directory this up's: refuses it while another live up holds it (its demo
+ * processes would be stopped below), then stops what an earlier up that was killed left running.
+ */
+async function takeStateDir(stateDir: string, logger: Logger): Promise<{ release(): void }> {
+  mkdirSync(stateDir, { recursive: true });
+  const pidFile = path.join(stateDir, 'up.pid');
+  const holder = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (Number.isInteger(holder) && holder !== process.pid && processRunning(holder)) {
+    throw new Error(`another fleetvisor up (pid ${holder}) is using ${stateDir}: stop it, or give this one --state-dir <other dir>`);
+  }
+  writeFileSync(pidFile, `${process.pid}\n`);
+  const reaped = await reapLeftovers(stateDir);
+  if (reaped.length > 0) {
+    logger.warn({ stateDir, processes: reaped.map((p) => ({ pid: p.pid, command: p.command.slice(0, 200) })) }, 'stopped processes an earlier fleetvisor up left running');
+  }
+  return {
+    release: () => {
+      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
+    },
+  };
+}
+
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `--reset`: the demo host's directory, the event log database and the streams, gone. */
+async function resetState(stateDir: string, config: CliConfig, logger: Logger): Promise<void> {
+  for (const entry of readdirSync(stateDir)) if (entry !== 'up.pid') rmSync(path.join(stateDir, entry), { recursive: true, force: true });
+  const { dropDatabase } = await import('@fleetvisor/event-store');
+  await dropDatabase(config.databaseUrl, logger);
+  const { connectNats, deadLetterStreamName } = await import('@fleetvisor/messaging/core');
+  const nc = await connectNats(config.natsUrl, logger);
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName)]) {
+      if (await jsm.streams.delete(name).catch(() => false)) logger.info({ stream: name }, 'deleted JetStream stream');
+    }
+  } finally {
+    await nc.close();
+  }
+  logger.info({ stateDir, database: redactUrl(config.databaseUrl) }, 'reset: starting clean');
+}
+
 interface ServicesOptions {
+  stateDir: string;
   chainId: string;
   blockTimeMs: number;
   devnetPort: number;
@@ -175,7 +235,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   let demo: DemoRunner | undefined;
   if (opts.runner && devnet) {
     // A demo host: the operator's own init + create-service, then `start` as a component.
-    demo = await prepareDemoRunner({ logger, env, chainId: opts.chainId, rpcUrl: devnet.rpcUrl, onLine: (line) => relayComponentLine(logger, 'service-runner', line) });
+    demo = await prepareDemoRunner({ logger, env, chainId: opts.chainId, rpcUrl: devnet.rpcUrl, directory: path.join(opts.stateDir, 'demo-host'), onLine: (line) => relayComponentLine(logger, 'service-runner', line) });
     components.push(demo.component);
   }
   for (const c of components) stack.start(c);

@@ -5,8 +5,7 @@
 // `fleetvisor devnet set-version` and watch the runner upgrade them (0.23.1 crashes at start: it
 // is rolled back).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
@@ -51,21 +50,49 @@ async function runApp(logger: Logger, onLine: (line: string) => void, app: strin
   logger.debug({ args }, 'demo host prepared a step');
 }
 
-export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainId: string; rpcUrl: string; onLine: (line: string) => void }): Promise<DemoRunner> {
+/** Listen ports of the demo services: chosen once, kept in the demo host's directory for later starts. */
+interface DemoPorts {
+  provider: number;
+  consumer: number;
+  consumerMetrics: number;
+}
+
+async function demoPorts(directory: string): Promise<DemoPorts> {
+  const file = path.join(directory, 'demo-ports.json');
+  if (existsSync(file)) {
+    const p = JSON.parse(readFileSync(file, 'utf8')) as Partial<DemoPorts>;
+    if (Number.isInteger(p.provider) && Number.isInteger(p.consumer) && Number.isInteger(p.consumerMetrics)) return p as DemoPorts;
+  }
+  const ports = { provider: await freePort(), consumer: await freePort(), consumerMetrics: await freePort() };
+  writeFileSync(file, JSON.stringify(ports) + '\n');
+  return ports;
+}
+
+/**
+ * The demo host in `directory`, kept between starts of `up`: the first start makes it with the
+ * operator's own `init` and `create-service`; a later start runs them again over the same home
+ * (both update what is there), so the host keeps its installed binaries and upgrade history and
+ * only the addresses of this start (local chain, release server) change.
+ */
+export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainId: string; rpcUrl: string; directory: string; onLine: (line: string) => void }): Promise<DemoRunner> {
   const { startLavapReleaseServer, providerConfigYaml, consumerConfigYaml } = await import('@fleetvisor/devnet');
-  const directory = mkdtempSync(path.join(tmpdir(), 'fleetvisor-up-host-'));
+  const directory = opts.directory;
+  mkdirSync(directory, { recursive: true });
+  const again = existsSync(path.join(directory, 'demo-ports.json'));
   const releases = await startLavapReleaseServer({ releases: [...DEMO_RELEASES] });
   try {
     const env: Env = { ...opts.env, FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_LOG_FORMAT: 'json' };
     const run = (args: string[]) => runApp(opts.logger, opts.onLine, 'service-runner', args, env);
     await run(['init', '--directory', directory, '--chain-id', opts.chainId, '--node', opts.rpcUrl, '--auto-download', '--manifest-url', releases.manifestUrlTemplate]);
+    const ports = await demoPorts(directory);
     const provider = path.join(directory, 'provider1-LAV1.yml');
     const consumer = path.join(directory, 'consumer-ETH1.yml');
-    writeFileSync(provider, providerConfigYaml('LAV1', `127.0.0.1:${await freePort()}`, opts.rpcUrl));
-    writeFileSync(consumer, consumerConfigYaml('ETH1', `127.0.0.1:${await freePort()}`, `127.0.0.1:${await freePort()}`));
+    writeFileSync(provider, providerConfigYaml('LAV1', `127.0.0.1:${ports.provider}`, opts.rpcUrl));
+    writeFileSync(consumer, consumerConfigYaml('ETH1', `127.0.0.1:${ports.consumer}`, `127.0.0.1:${ports.consumerMetrics}`));
     const common = ['--geolocation', '1', '--keyring-backend', 'test', '--chain-id', opts.chainId, '--node', opts.rpcUrl];
     await run(['create-service', 'provider', provider, '--from', 'provider1', ...common]);
     await run(['create-service', 'consumer', consumer, '--from', 'consumer', ...common]);
+    if (again) opts.logger.info({ directory }, 'demo host kept from an earlier start (`fleetvisor up --reset` starts clean)');
     opts.logger.info({ directory, releases: releases.manifestUrlTemplate }, 'demo host ready: provider1-LAV1 and consumer-ETH1 on lavap');
     return {
       directory,
@@ -78,14 +105,10 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
         // Short health window and retry so the demo moves at the pace of the local chain.
         env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL: '30s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
       },
-      close: async () => {
-        await releases.close();
-        rmSync(directory, { recursive: true, force: true });
-      },
+      close: () => releases.close(),
     };
   } catch (e) {
     await releases.close();
-    rmSync(directory, { recursive: true, force: true });
     throw e;
   }
 }

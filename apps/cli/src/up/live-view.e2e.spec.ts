@@ -1,6 +1,8 @@
 // `fleetvisor up` without --json, as a person runs it with its output piped: readable lines, the
 // events an operator watches, a fleet summary, and not the flood of thread state changes.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,7 +28,7 @@ describe('fleetvisor up, live view (compiled)', () => {
 
   it('prints what an operator watches and a fleet summary, readable, without the thread-state flood', async () => {
     db = await createTestDatabase('fvt_live');
-    const env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_LOG_FORMAT: 'auto', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' };
+    const env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_LOG_FORMAT: 'auto', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0', FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-live-up-')) };
     up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--workers', '1', '--no-runner', '--block-time', '300ms', '--summary-every', '1s'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
