@@ -77,6 +77,10 @@ describe('fleetvisor up, started again (compiled)', () => {
     await expectEventually(() => expect(reset.err()).toMatch(/reset: starting clean/), { timeoutMs: 60_000 });
     await expectEventually(() => expect(started(reset.out())).toHaveLength(2), { timeoutMs: 90_000 });
     expect(reset.err()).not.toMatch(/demo host kept from an earlier start/);
+    // The log starts over too: only this start's services are in it, not the four before.
+    const log = spawnSync(process.execPath, [BIN, 'events', 'tail', '--from', 'beginning', '--once', '--type', 'ServiceStarted', '--json'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(log.status, log.stderr).toBe(0);
+    expect(log.stdout.trim().split('\n').filter((l) => l.includes('"type":"ServiceStarted"'))).toHaveLength(2);
     reset.child.kill('SIGINT');
     expect(await new Promise<number | null>((resolve) => reset.child.once('exit', (c) => resolve(c)))).toBe(0);
   });
