@@ -21,7 +21,7 @@ function walkthroughCommands(readme: string): string[] {
   if (!block) throw new Error('README: no bash block after "Try from another terminal"');
   return block[1]!
     .split('\n')
-    .map((l) => l.replace(/\s+#.*$/, '').trim())
+    .map((l) => l.replace(/(^|\s+)#.*$/, '').trim())
     .filter((l) => l !== '');
 }
 
