@@ -71,22 +71,49 @@ export function pgConnectionSettings(target: DatabaseTarget): PgConnectionSettin
 
 /** Raised when Postgres refuses the login: names the variable that holds the password. */
 export class DatabaseCredentialsRefusedError extends Error {
-  /** The server's SQLSTATE (28P01 / 28000), kept so callers still see a connect failure. */
+  constructor(
+    message: string,
+    /** The server's SQLSTATE (28P01 / 28000), kept so callers still see a connect failure. */
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'DatabaseCredentialsRefusedError';
+  }
+}
+
+/** Raised when TLS with Postgres fails: names the TLS variables. */
+export class DatabaseTlsError extends Error {
   readonly code: string;
 
-  constructor(serverMessage: string, code: string, variable: string) {
-    super(`PostgreSQL refused the credentials (${serverMessage}): check ${variable}`);
-    this.name = 'DatabaseCredentialsRefusedError';
+  constructor(detail: string, code: string) {
+    super(`TLS with PostgreSQL failed (${detail}): check FLEETVISOR_DATABASE_SSLMODE and FLEETVISOR_DATABASE_SSL_CA`);
+    this.name = 'DatabaseTlsError';
     this.code = code;
   }
 }
 
-/** A refused login becomes DatabaseCredentialsRefusedError; anything else is returned as it is. */
+const TLS_FAILURE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_SSL|ERR_TLS/;
+
+/**
+ * A refused login becomes DatabaseCredentialsRefusedError, a failed TLS handshake DatabaseTlsError,
+ * each naming the variables to fix; anything else is returned as it is.
+ */
 export function explainPgRefusal(e: unknown, target: DatabaseTarget): unknown {
   const code = (e as { code?: unknown })?.code;
-  if (code !== '28P01' && code !== '28000') return e;
+  const message = e instanceof Error ? e.message : String(e);
   const creds = typeof target === 'string' ? undefined : target.database;
+  if (/client password must be a string/.test(message)) {
+    // pg's own wording when the server asks for a password (SCRAM) and there is none.
+    return new DatabaseCredentialsRefusedError(
+      'PostgreSQL asks for a password and none is configured: set FLEETVISOR_DATABASE_PASSWORD or FLEETVISOR_DATABASE_PASSWORD_FILE',
+      '28P01',
+    );
+  }
+  if (typeof code === 'string' && TLS_FAILURE_CODES.test(code)) return new DatabaseTlsError(message, code);
+  if (/does not support SSL/i.test(message)) return new DatabaseTlsError(message, 'SSL_NOT_SUPPORTED');
+  if (code !== '28P01' && code !== '28000') return e;
   const variable = creds?.passwordVariable ?? 'FLEETVISOR_DATABASE_PASSWORD / FLEETVISOR_DATABASE_PASSWORD_FILE';
+  // 28000: no pg_hba.conf line lets this login in, often one that requires TLS.
   const tls = code === '28000' ? ' and FLEETVISOR_DATABASE_SSLMODE' : '';
-  return new DatabaseCredentialsRefusedError((e as Error).message, code, `${variable}${tls}`);
+  return new DatabaseCredentialsRefusedError(`PostgreSQL refused the credentials (${message}): check ${variable}${tls}`, code);
 }
