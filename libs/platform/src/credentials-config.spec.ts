@@ -4,6 +4,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readCoreConfig, redactUrl, Secret, type Env } from './config';
+import { createLogger } from './logger';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fv-creds-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,10 +19,14 @@ const SEED = 'SUAIBDPBAUTWCWBKIO6XHQNINK5FWJW4OHLXC3HQ2KFE4PEJUA44CNHTC4'; // a 
 const CREDS = `-----BEGIN NATS USER JWT-----\neyJ0eXAi.fake.jwt\n------END NATS USER JWT------\n\n-----BEGIN USER NKEY SEED-----\n${SEED}\n------END USER NKEY SEED------\n`;
 const SECRETS = ['n4ts-pw', 't0ken-xyz', SEED, 'eyJ0eXAi.fake.jwt', 'pg-pw-1', 'url-pw-9'];
 
-/** What a log line (pino: JSON) and a printed object (util.inspect) show of the config. */
+/** What a log line (our pino logger), a printed object (util.inspect) and string conversion show of the config. */
 function shown(env: Env): string {
   const c = readCoreConfig(env, () => 'box');
-  return JSON.stringify(c) + inspect(c, { depth: 10 }) + String(c.nats.auth && Object.values(c.nats.auth).join(' '));
+  let logged = '';
+  const log = createLogger({ name: 'creds-test', level: 'info', format: 'json', destination: { write: (line: string) => void (logged += line) } });
+  log.info({ config: c }, 'starting');
+  expect(logged).toContain('"config":');
+  return logged + JSON.stringify(c) + inspect(c, { depth: 10 }) + String(c.nats.auth && Object.values(c.nats.auth).join(' '));
 }
 
 function errorOf(env: Env): ConfigError {
