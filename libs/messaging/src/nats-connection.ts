@@ -206,7 +206,12 @@ export async function connectNats(target: NatsTarget, logger: Logger, opts: Conn
           log.info({ server: s.data }, 'NATS reconnected');
           break;
         case Events.Error:
-          log.error({ err: s.data }, 'NATS async error');
+          // After a reconnection the server may refuse credentials it accepted before (rotated or revoked).
+          if (typeof s.data === 'string' && AUTH_ERROR_CODES.has(s.data)) {
+            log.error({ err: s.data }, new NatsCredentialsRefusedError(url, settings.auth?.variables ?? [], s.data).message);
+          } else {
+            log.error({ err: s.data }, 'NATS async error');
+          }
           break;
         case DebugEvents.StaleConnection:
           log.warn('NATS connection stale');

@@ -11,6 +11,7 @@ import {
   createTestCa,
   createTestDatabase,
   credentialsDir,
+  expectEventually,
   natsNkeySetup,
   natsOperatorSetup,
   natsTlsConfig,
@@ -117,6 +118,23 @@ describe('NATS credentials', () => {
       const err = await refusal(connectNats(config({ FLEETVISOR_NATS_URL: nats.url.replace('nats://', 'nats://fleet:nope@') }), logger));
       expect(err.message).toMatch(/refused the credentials \(Authorization Violation\): check FLEETVISOR_NATS_URL$/);
     });
+  });
+
+  it('a password changed on the server: the reconnecting client logs the refusal naming the variables, then closes', async () => {
+    const oldPassword = 'old-' + Math.random().toString(36).slice(2);
+    const newPassword = 'new-' + Math.random().toString(36).slice(2);
+    secrets.push(oldPassword, newPassword);
+    const nats = await start(natsUserPasswordConfig('fleet', oldPassword));
+    let logged = '';
+    const log = pino({ level: 'info' }, { write: (line: string) => void (logged += line) });
+    const nc = await connectNats(config({ FLEETVISOR_NATS_URL: nats.url, FLEETVISOR_NATS_USER: 'fleet', FLEETVISOR_NATS_PASSWORD: oldPassword }), log, { reconnectTimeWaitMs: 50 });
+    writeFileSync(nats.configFile!, natsUserPasswordConfig('fleet', newPassword));
+    await nats.restart();
+    const closedWith = await nc.closed();
+    expect(closedWith).toBeInstanceOf(Error);
+    await expectEventually(() => expect(logged).toContain('NATS connection closed with an error'));
+    expect(logged).toContain(`NATS at ${nats.url} refused the credentials (AUTHORIZATION_VIOLATION): check FLEETVISOR_NATS_USER / FLEETVISOR_NATS_PASSWORD`);
+    for (const s of secrets) expect(logged).not.toContain(s);
   });
 
   describe('token', () => {

@@ -43,6 +43,8 @@ export interface PrivateNats extends PrivateServer {
   readonly monitorPort: number;
   /** `http://127.0.0.1:<monitorPort>` (/healthz, /varz, /jsz). */
   readonly monitorUrl: string;
+  /** The configuration file written from opts.config; rewrite it and restart() to change the server's auth. */
+  readonly configFile?: string;
 }
 
 export function findNatsServer(explicit?: string): string {
@@ -203,6 +205,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
       return `http://${host}:${monitorPort}`;
     },
     storeDir,
+    ...(opts.config !== undefined ? { configFile } : {}),
     ...lifecycleMethods(life),
     logTail: async (lines) => tailFile(logFile, lines),
   };
