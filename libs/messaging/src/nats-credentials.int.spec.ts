@@ -221,7 +221,7 @@ describe('NATS credentials', () => {
       [nats, plain] = await Promise.all([start(natsTlsConfig(server, ca.caFile), true), start('')]);
     });
 
-    it('a FleetCore-less EdgeBus connects over tls:// with the CA and its client certificate', async () => {
+    it('an EdgeBus connects over tls:// with the CA and its client certificate, and sets up its stream', async () => {
       const edge = new EdgeBus({ serviceName: 'creds-test', config: config({ FLEETVISOR_NATS_URL: nats.url.replace('nats://', 'tls://'), ...tlsEnv }), logger, eventStream: true });
       try {
         const bus = await edge.ready();
