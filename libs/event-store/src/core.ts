@@ -12,6 +12,7 @@ export * from './command-handler';
 export type { AppendCombinerStats } from './append-combiner';
 export * from './postgres-checkpoint-store';
 export * from './postgres-leader-lock';
+export * from './pg-connection';
 export * from './projections/projection';
 export * from './projections/projection-runner';
 export * from './projections/stream-stats';

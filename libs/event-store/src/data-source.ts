@@ -5,6 +5,7 @@
 import { DataSource, type EntitySchema } from 'typeorm';
 import type { Logger } from '@fleetvisor/platform';
 import { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE, type SchemaMigrations } from './schema/migrations';
+import { pgConnectionSettings, type DatabaseTarget } from './pg-connection';
 import { PinoTypeOrmLogger } from './typeorm-logger';
 
 export interface EventStoreDataSourceOptions {
@@ -21,10 +22,12 @@ export interface EventStoreDataSourceOptions {
   entities?: readonly (Function | EntitySchema)[];
 }
 
-export function createEventStoreDataSource(url: string, opts: EventStoreDataSourceOptions = {}): DataSource {
+export function createEventStoreDataSource(target: DatabaseTarget, opts: EventStoreDataSourceOptions = {}): DataSource {
+  const { connectionString, ssl } = pgConnectionSettings(target);
   return new DataSource({
     type: 'postgres',
-    url,
+    url: connectionString,
+    ...(ssl !== undefined ? { ssl } : {}),
     applicationName: opts.applicationName ?? 'fleetvisor',
     poolSize: opts.poolSize ?? 10,
     connectTimeoutMS: opts.connectTimeoutMs ?? 10_000,

@@ -8,6 +8,7 @@ import type { EventCatalog } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import { createEventStoreDataSource, type EventStoreDataSourceOptions } from './data-source';
 import { migrate, migrationsPending } from './migrate';
+import { databaseUrlOf, explainPgRefusal, pgConnectionSettings, type DatabaseTarget } from './pg-connection';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 import { PostgresCheckpointStore } from './postgres-checkpoint-store';
 import { PostgresLeaderLock, type PostgresLeaderLockOptions } from './postgres-leader-lock';
@@ -29,11 +30,15 @@ export class EventStoreConnection {
   readonly checkpoints: PostgresCheckpointStore;
   private dataSource: Promise<DataSource> | undefined;
 
+  /** The database URL, without a password. */
+  readonly url: string;
+
   private constructor(
-    readonly url: string,
+    private readonly target: DatabaseTarget,
     readonly pool: Pool,
     private readonly opts: OpenEventStoreOptions,
   ) {
+    this.url = databaseUrlOf(target);
     const { catalog, logger, groupCommit } = opts;
     this.store = new PostgresEventStore(this.pool, { ...(catalog ? { catalog } : {}), ...(logger ? { logger } : {}), ...(groupCommit !== undefined ? { groupCommit } : {}) });
     this.checkpoints = new PostgresCheckpointStore(this.pool);
@@ -43,10 +48,10 @@ export class EventStoreConnection {
     return this.opts.logger;
   }
 
-  static async open(url: string, opts: OpenEventStoreOptions = {}): Promise<EventStoreConnection> {
-    if (opts.migrate) await migrate(url, opts.logger, opts.migrations);
+  static async open(target: DatabaseTarget, opts: OpenEventStoreOptions = {}): Promise<EventStoreConnection> {
+    if (opts.migrate) await migrate(target, opts.logger, opts.migrations);
     const pool = new Pool({
-      connectionString: url,
+      ...pgConnectionSettings(target),
       max: opts.poolSize ?? 10,
       application_name: opts.applicationName ?? 'fleetvisor',
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
@@ -59,14 +64,14 @@ export class EventStoreConnection {
       await pool.query('SELECT 1');
     } catch (e) {
       await pool.end().catch(() => undefined);
-      throw e;
+      throw explainPgRefusal(e, target);
     }
-    return new EventStoreConnection(url, pool, opts);
+    return new EventStoreConnection(target, pool, opts);
   }
 
   /** Whether migrations of this connection's schema (the event store's and the app's) are pending. */
   migrationsPending(): Promise<boolean> {
-    return migrationsPending(this.url, this.opts.migrations);
+    return migrationsPending(this.target, this.opts.migrations);
   }
 
   /**
@@ -76,7 +81,7 @@ export class EventStoreConnection {
    */
   typeorm(): Promise<DataSource> {
     this.dataSource ??= (async () => {
-      const ds = createEventStoreDataSource(this.url, { ...this.opts, poolSize: this.opts.typeormPoolSize ?? 2 });
+      const ds = createEventStoreDataSource(this.target, { ...this.opts, poolSize: this.opts.typeormPoolSize ?? 2 });
       await ds.initialize();
       return ds;
     })();
@@ -85,7 +90,7 @@ export class EventStoreConnection {
 
   /** A lock for a role; it holds its own connection, outside the pool. */
   leaderLock(name: string, opts: PostgresLeaderLockOptions = {}): PostgresLeaderLock {
-    return new PostgresLeaderLock(this.url, name, { ...(this.logger ? { logger: this.logger } : {}), ...opts });
+    return new PostgresLeaderLock(pgConnectionSettings(this.target), name, { ...(this.logger ? { logger: this.logger } : {}), ...opts });
   }
 
   projectionRunner(projection: Projection, opts: ProjectionRunnerOptions = {}): ProjectionRunner {
@@ -103,6 +108,7 @@ export class EventStoreConnection {
   }
 }
 
-export function openEventStore(url: string, opts: OpenEventStoreOptions = {}): Promise<EventStoreConnection> {
-  return EventStoreConnection.open(url, opts);
+/** `target`: a CoreConfig (URL, password, TLS) or a bare URL. */
+export function openEventStore(target: DatabaseTarget, opts: OpenEventStoreOptions = {}): Promise<EventStoreConnection> {
+  return EventStoreConnection.open(target, opts);
 }

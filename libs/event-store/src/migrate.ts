@@ -7,12 +7,13 @@ import { Client } from 'pg';
 import type { Logger } from '@fleetvisor/platform';
 import { advisoryLockKey } from './advisory-lock-key';
 import { createEventStoreDataSource } from './data-source';
+import { databaseUrlOf, explainPgRefusal, pgConnectionSettings, withDatabaseName, type DatabaseTarget } from './pg-connection';
 import type { SchemaMigrations } from './schema/migrations';
 
 const MIGRATE_LOCK_NAME = 'fleetvisor:event-store:migrate';
 
-function databaseNameOf(databaseUrl: string): string {
-  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+function databaseNameOf(target: DatabaseTarget): string {
+  const name = decodeURIComponent(new URL(databaseUrlOf(target)).pathname.replace(/^\//, ''));
   if (name === '') throw new Error('the database URL names no database');
   return name;
 }
@@ -22,12 +23,13 @@ function quoteIdent(name: string): string {
 }
 
 /** Creates the database named in the URL when missing. True when it was created. */
-export async function ensureDatabase(databaseUrl: string, logger?: Logger): Promise<boolean> {
-  const name = databaseNameOf(databaseUrl);
-  const adminUrl = new URL(databaseUrl);
-  adminUrl.pathname = '/postgres';
-  const admin = new Client({ connectionString: adminUrl.toString(), application_name: 'fleetvisor-migrate' });
-  await admin.connect();
+export async function ensureDatabase(target: DatabaseTarget, logger?: Logger): Promise<boolean> {
+  const name = databaseNameOf(target);
+  const adminTarget = withDatabaseName(target, 'postgres');
+  const admin = new Client({ ...pgConnectionSettings(adminTarget), application_name: 'fleetvisor-migrate' });
+  await admin.connect().catch((e: unknown) => {
+    throw explainPgRefusal(e, target);
+  });
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount) return false;
@@ -66,15 +68,17 @@ export async function dropDatabase(databaseUrl: string, logger?: Logger): Promis
 }
 
 /** Creates the database if needed and applies pending migrations; returns the names applied. */
-export async function migrate(databaseUrl: string, logger?: Logger, migrations: SchemaMigrations = []): Promise<string[]> {
-  await ensureDatabase(databaseUrl, logger);
+export async function migrate(target: DatabaseTarget, logger?: Logger, migrations: SchemaMigrations = []): Promise<string[]> {
+  await ensureDatabase(target, logger);
   // TypeORM does not serialize concurrent migration runs itself; a session lock on a connection of
   // our own does, and it is released even if this process dies mid-way.
-  const lock = new Client({ connectionString: databaseUrl, application_name: 'fleetvisor-migrate' });
-  await lock.connect();
+  const lock = new Client({ ...pgConnectionSettings(target), application_name: 'fleetvisor-migrate' });
+  await lock.connect().catch((e: unknown) => {
+    throw explainPgRefusal(e, target);
+  });
   try {
     await lock.query('SELECT pg_advisory_lock($1::bigint)', [advisoryLockKey(MIGRATE_LOCK_NAME)]);
-    const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations, ...(logger ? { logger } : {}) });
+    const dataSource = createEventStoreDataSource(target, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations, ...(logger ? { logger } : {}) });
     await dataSource.initialize();
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
@@ -90,8 +94,8 @@ export async function migrate(databaseUrl: string, logger?: Logger, migrations: 
 }
 
 /** Whether any of these migrations (the event store's and the given ones) is not applied yet. */
-export async function migrationsPending(databaseUrl: string, migrations: SchemaMigrations = []): Promise<boolean> {
-  const dataSource = createEventStoreDataSource(databaseUrl, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations });
+export async function migrationsPending(target: DatabaseTarget, migrations: SchemaMigrations = []): Promise<boolean> {
+  const dataSource = createEventStoreDataSource(target, { poolSize: 1, applicationName: 'fleetvisor-migrate', migrations });
   await dataSource.initialize();
   try {
     return await dataSource.showMigrations();

@@ -24,7 +24,7 @@ export interface FleetBus {
 export interface EdgeBusOptions {
   /** Process name, for the NATS connection name (`fleetvisor:<serviceName>@<host>`). */
   serviceName: string;
-  config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
+  config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'> & Partial<Pick<CoreConfig, 'nats'>>;
   logger: Logger;
   /** Create or update the event stream (and its dead-letter stream) once connected: for a process with durable consumers. */
   eventStream?: boolean;
@@ -75,7 +75,7 @@ export class EdgeBus {
   private async open(): Promise<FleetBus> {
     const { config } = this.opts;
     let waits = 0;
-    const nc = await connectNats(config.natsUrl, this.opts.logger, {
+    const nc = await connectNats(config, this.opts.logger, {
       name: `fleetvisor:${this.opts.serviceName}@${config.host}`,
       connectTimeoutMs: this.opts.connectTimeoutMs ?? 2_000,
       reconnectTimeWaitMs: this.opts.reconnectTimeWaitMs ?? 500,

@@ -57,7 +57,7 @@ async function openStore(opts: FleetCoreOptions, config: CoreConfig, logger: Log
   // Loaded here, not at the top: the event store brings TypeORM, which a process that only imports
   // this module for its types or for the Nest transport (an edge process) must not pay for.
   const { openEventStore } = await import('@fleetvisor/event-store');
-  const conn = await openEventStore(config.databaseUrl, {
+  const conn = await openEventStore(config, {
     migrate: mode === 'apply',
     ...(opts.schemaMigrations ? { migrations: opts.schemaMigrations } : {}),
     poolSize: opts.poolSize ?? 10,
@@ -111,7 +111,7 @@ export class FleetCore {
       cleanups.push(() => eventStore.close());
       const { store, checkpoints, pool } = eventStore;
 
-      const nc = await connectNats(config.natsUrl, logger, {
+      const nc = await connectNats(config, logger, {
         name: `fleetvisor:${opts.serviceName}@${config.host}`,
         ...(opts.natsConnectTimeoutMs !== undefined ? { connectTimeoutMs: opts.natsConnectTimeoutMs } : {}),
       });

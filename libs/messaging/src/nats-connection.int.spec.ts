@@ -21,10 +21,13 @@ describe('connectNats', () => {
     expect(Date.now() - t0).toBeLessThan(3_000);
   });
 
-  it('hides a password in the URL', async () => {
+  it('hides credentials in the URL (they are taken out of it and used as credentials)', async () => {
     const port = await freePort();
-    const err = (await connectNats(`nats://fleet:s3cret@127.0.0.1:${port}`, logger, { connectTimeoutMs: 500 }).catch((e: unknown) => e)) as Error;
-    expect(err.message).not.toContain('s3cret');
-    expect(err.message).toContain('fleet:***@');
+    for (const url of [`nats://fleet:s3cret@127.0.0.1:${port}`, `nats://s3cret@127.0.0.1:${port}`]) {
+      const err = (await connectNats(url, logger, { connectTimeoutMs: 500 }).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(NatsUnavailableError);
+      expect(err.message).not.toContain('s3cret');
+      expect(err.message).toContain(`at nats://127.0.0.1:${port} (set FLEETVISOR_NATS_URL`);
+    }
   });
 });

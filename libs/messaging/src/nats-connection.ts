@@ -1,8 +1,13 @@
 // One NATS connection per process: a short, clear failure when the server cannot be reached at
 // start-up (or, for an edge process, waiting for it), then reconnection forever (an outage must
-// never end the process). Both are nats.js's own policy, set here in one place.
-import { connect, Events, DebugEvents, type ConnectionOptions, type NatsConnection } from 'nats';
-import type { Logger } from '@fleetvisor/platform';
+// never end the process). Both are nats.js's own policy, set here in one place. Every NATS
+// connection of every process opens here, with the credentials and TLS settings of its config
+// (FLEETVISOR_NATS_*), and a refusal names the variable to fix.
+import { connect, credsAuthenticator, DebugEvents, Events, nkeyAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+import { redactUrl, Secret, type CoreConfig, type Logger, type NatsAuth, type NatsClientSettings } from '@fleetvisor/platform';
+
+/** Where to connect: a CoreConfig (URL, credentials, TLS), or a bare URL (tests, tools). */
+export type NatsTarget = string | (Pick<CoreConfig, 'natsUrl'> & Partial<Pick<CoreConfig, 'nats'>>);
 
 export interface ConnectNatsOptions {
   /** Connection name shown in server monitoring. */
@@ -20,7 +25,7 @@ export interface ConnectNatsOptions {
   waitOnFirstConnect?: boolean;
   /** With waitOnFirstConnect: give up waiting (the call rejects) once this returns true. */
   cancelled?: () => boolean;
-  /** Extra nats.js options (auth, TLS); the reconnect policy above wins. */
+  /** Extra nats.js options; the reconnect policy above and the configured credentials and TLS win. */
   extra?: Partial<ConnectionOptions>;
 }
 
@@ -37,12 +42,127 @@ export class NatsUnavailableError extends Error {
   }
 }
 
-function redactNatsUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@').replace(/\/\/([^:/@]+)@/, '//***@');
+const ALL_CREDENTIAL_VARIABLES =
+  'FLEETVISOR_NATS_USER + FLEETVISOR_NATS_PASSWORD, FLEETVISOR_NATS_TOKEN, FLEETVISOR_NATS_NKEY_SEED or FLEETVISOR_NATS_CREDS';
+
+/** Raised when the server refuses the credentials (or wants some): names the variables to fix. */
+export class NatsCredentialsRefusedError extends Error {
+  constructor(readonly url: string, readonly variables: readonly string[], serverMessage: string) {
+    super(
+      variables.length > 0
+        ? `NATS at ${redactNatsUrl(url)} refused the credentials (${serverMessage}): check ${variables.join(' / ')}`
+        : `NATS at ${redactNatsUrl(url)} requires credentials (${serverMessage}): set ${ALL_CREDENTIAL_VARIABLES}`,
+    );
+    this.name = 'NatsCredentialsRefusedError';
+  }
 }
 
-export async function connectNats(url: string, logger: Logger, opts: ConnectNatsOptions = {}): Promise<NatsConnection> {
+const TLS_VARIABLES_HINT =
+  "check FLEETVISOR_NATS_TLS_CA (the CA that signed the server's certificate), FLEETVISOR_NATS_TLS_CERT / FLEETVISOR_NATS_TLS_KEY " +
+  '(a client certificate the server accepts) and a tls:// FLEETVISOR_NATS_URL';
+
+/** Raised when TLS with NATS fails: names the TLS variables. */
+export class NatsTlsError extends Error {
+  constructor(readonly url: string, detail: string, summary = 'failed') {
+    super(`TLS with NATS at ${redactNatsUrl(url)} ${summary} (${detail}): ${TLS_VARIABLES_HINT}`);
+    this.name = 'NatsTlsError';
+  }
+}
+
+function redactNatsUrl(url: string): string {
+  return redactUrl(url);
+}
+
+/** `nats://user:pass@host` or `nats://token@host`, as nats-server's own clients read them (nats.js does not). */
+function splitUrlCredentials(rawUrl: string): { url: string; auth?: NatsAuth } {
+  let u: URL;
+  try {
+    u = new URL(rawUrl);
+  } catch {
+    return { url: rawUrl };
+  }
+  if (u.username === '' && u.password === '') return { url: rawUrl };
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  const variables = ['FLEETVISOR_NATS_URL'];
+  return {
+    url: u.toString(),
+    auth: pass !== '' ? { kind: 'user-password', user, password: new Secret(pass), variables } : { kind: 'token', token: new Secret(user), variables },
+  };
+}
+
+function resolveTarget(target: NatsTarget): { url: string; settings: NatsClientSettings } {
+  if (typeof target !== 'string') {
+    const split = splitUrlCredentials(target.natsUrl);
+    const settings = target.nats ?? {};
+    return { url: split.url, settings: settings.auth || !split.auth ? settings : { ...settings, auth: split.auth } };
+  }
+  const split = splitUrlCredentials(target);
+  const tls = target.startsWith('tls://') ? { tls: {} } : {};
+  return { url: split.url, settings: { ...(split.auth ? { auth: split.auth } : {}), ...tls } };
+}
+
+/** nats.js's own options for the configured credentials and TLS. */
+function securityOptions(settings: NatsClientSettings): Partial<ConnectionOptions> {
+  const out: Partial<ConnectionOptions> = {};
+  const auth = settings.auth;
+  const bytes = (secret: Secret) => () => new TextEncoder().encode(secret.reveal());
+  switch (auth?.kind) {
+    case undefined:
+      break;
+    case 'user-password':
+      out.user = auth.user;
+      out.pass = auth.password.reveal();
+      break;
+    case 'token':
+      out.token = auth.token.reveal();
+      break;
+    case 'nkey':
+      out.authenticator = nkeyAuthenticator(bytes(auth.seed));
+      break;
+    case 'creds':
+      out.authenticator = credsAuthenticator(bytes(auth.creds));
+      break;
+  }
+  if (settings.tls) {
+    const { caFile, certFile, keyFile } = settings.tls;
+    out.tls = { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) };
+  }
+  return out;
+}
+
+const AUTH_ERROR_CODES = new Set(['AUTHORIZATION_VIOLATION', 'AUTHENTICATION_EXPIRED', 'ACCOUNT_EXPIRED', 'AUTHENTICATION_TIMEOUT']);
+
+function isTlsFailure(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown; chainedError?: unknown };
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : '';
+  if (code === 'TLS' || (code === 'SERVER_OPT_NA' && message === 'tls')) return true;
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return true;
+  return err?.chainedError !== undefined && isTlsFailure(err.chainedError);
+}
+
+/** A start-up failure turned into the error that names what to fix. */
+function explainConnectFailure(e: unknown, url: string, setting: string, settings: NatsClientSettings): Error {
+  const code = (e as { code?: unknown })?.code;
+  const message = e instanceof Error ? e.message.replace(/^'|'$/g, '') : String(e);
+  if (typeof code === 'string' && AUTH_ERROR_CODES.has(code)) return new NatsCredentialsRefusedError(url, settings.auth?.variables ?? [], message);
+  if (isTlsFailure(e)) {
+    const chained = (e as { chainedError?: unknown }).chainedError;
+    const detail = code === 'SERVER_OPT_NA' ? 'the server offers no TLS' : chained instanceof Error ? chained.message : message;
+    return new NatsTlsError(url, detail);
+  }
+  // A server that refuses the client certificate ends the handshake without a protocol error, so
+  // the client only sees the connection never complete.
+  if (settings.tls && code === 'TIMEOUT') return new NatsTlsError(url, 'TIMEOUT; a server that refuses a client certificate closes without saying why', 'did not complete');
+  return new NatsUnavailableError(url, setting, e);
+}
+
+export async function connectNats(target: NatsTarget, logger: Logger, opts: ConnectNatsOptions = {}): Promise<NatsConnection> {
   const setting = opts.urlSetting ?? 'FLEETVISOR_NATS_URL';
+  const { url, settings } = resolveTarget(target);
   let nc: NatsConnection;
   const timeWait = opts.reconnectTimeWaitMs ?? 500;
   const cancelled = opts.cancelled;
@@ -69,9 +189,10 @@ export async function connectNats(url: string, logger: Logger, opts: ConnectNats
           }
         : {}),
       pingInterval: opts.extra?.pingInterval ?? 10_000,
+      ...securityOptions(settings),
     });
   } catch (e) {
-    throw new NatsUnavailableError(url, setting, e);
+    throw explainConnectFailure(e, url, setting, settings);
   }
   const log = logger.child({ component: 'nats' });
   log.info({ server: nc.getServer() }, 'connected to NATS');
@@ -85,7 +206,12 @@ export async function connectNats(url: string, logger: Logger, opts: ConnectNats
           log.info({ server: s.data }, 'NATS reconnected');
           break;
         case Events.Error:
-          log.error({ err: s.data }, 'NATS async error');
+          // After a reconnection the server may refuse credentials it accepted before (rotated or revoked).
+          if (typeof s.data === 'string' && AUTH_ERROR_CODES.has(s.data)) {
+            log.error({ err: s.data }, new NatsCredentialsRefusedError(url, settings.auth?.variables ?? [], s.data).message);
+          } else {
+            log.error({ err: s.data }, 'NATS async error');
+          }
           break;
         case DebugEvents.StaleConnection:
           log.warn('NATS connection stale');
@@ -96,7 +222,8 @@ export async function connectNats(url: string, logger: Logger, opts: ConnectNats
     }
   })().catch(() => undefined);
   void nc.closed().then((err) => {
-    if (err) log.error({ err }, 'NATS connection closed with an error');
+    // Credentials revoked or rotated on the server while this process kept the old ones.
+    if (err) log.error({ err: explainConnectFailure(err, url, setting, settings) }, 'NATS connection closed with an error');
     else log.debug('NATS connection closed');
   });
   return nc;

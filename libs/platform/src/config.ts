@@ -1,4 +1,6 @@
-import { hostname as osHostname } from "node:os";
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { inspect } from 'node:util';
 // Typed, validated configuration read once from the environment. Each app declares its own
 // config module with these readers; nothing else in the code reads process.env.
 export class ConfigError extends Error {
@@ -82,15 +84,91 @@ export function envReader(env: Env = process.env): EnvReader {
   };
 }
 
-/** Hides the password part of a URL so it can be logged or shown in an error. */
+/**
+ * Hides the password part of a URL so it can be logged or shown in an error; in a NATS URL a lone
+ * user part is a token (`nats://token@host`) and is hidden too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@');
+  const r = url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@');
+  return /^(nats|tls|wss?):\/\//i.test(r) ? r.replace(/\/\/([^:/@]+)@/, '//***@') : r;
+}
+
+/**
+ * A secret read from the configuration (a password, a token, a seed, a .creds file). It keeps the
+ * value in a private field and shows itself as `[redacted]` to JSON.stringify (pino), util.inspect
+ * and string conversion, so a logged or printed config cannot leak it; only reveal() gives it.
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  toJSON(): string {
+    return '[redacted]';
+  }
+
+  toString(): string {
+    return '[redacted]';
+  }
+
+  [inspect.custom](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+/**
+ * How a process proves itself to NATS, with the variables it came from (named when the server
+ * refuses). One method per connection: the server checks exactly one.
+ */
+export type NatsAuth =
+  | { readonly kind: 'user-password'; readonly user: string; readonly password: Secret; readonly variables: readonly string[] }
+  | { readonly kind: 'token'; readonly token: Secret; readonly variables: readonly string[] }
+  | { readonly kind: 'nkey'; readonly seed: Secret; readonly variables: readonly string[] }
+  /** The contents of a .creds file (user JWT + NKey seed), read at start. */
+  | { readonly kind: 'creds'; readonly creds: Secret; readonly file: string; readonly variables: readonly string[] };
+
+/** TLS towards NATS; files are checked readable at start and read by the client at each connection. */
+export interface NatsTlsSettings {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface NatsClientSettings {
+  /** Undefined: connect without credentials. */
+  readonly auth?: NatsAuth;
+  /** Set (possibly empty): TLS is required (a tls:// URL, a CA or a client certificate was given). */
+  readonly tls?: NatsTlsSettings;
+}
+
+export type DatabaseSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export const DATABASE_SSL_MODES: readonly DatabaseSslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
+
+/** Postgres credentials and TLS kept apart from the URL (which then carries no password). */
+export interface DatabaseCredentials {
+  readonly password?: Secret;
+  /** The variable the password came from, named when the server refuses it. */
+  readonly passwordVariable?: string;
+  /** Undefined: whatever the URL says (its `sslmode`, else no TLS). */
+  readonly sslMode?: DatabaseSslMode;
+  /** PEM contents of FLEETVISOR_DATABASE_SSL_CA, read at start. */
+  readonly sslCa?: string;
 }
 
 /** Settings every Fleetvisor process shares: where the log and the bus are, how to log. */
 export interface CoreConfig {
+  /** The database URL without its password (safe to log); the password is in `database`. */
   databaseUrl: string;
+  database: DatabaseCredentials;
+  /** The NATS URL without credentials (safe to log); they are in `nats`. */
   natsUrl: string;
+  nats: NatsClientSettings;
   /** Root token of every NATS subject (`fleet`); tests use their own. */
   subjectRoot: string;
   /** JetStream stream holding all events. */
@@ -108,9 +186,15 @@ export const CORE_DEFAULTS = {
 
 export function readCoreConfig(env: Env = process.env, hostname: () => string = osHostname): CoreConfig {
   const r = envReader(env);
+  const databaseUrl = r.url('FLEETVISOR_DATABASE_URL', CORE_DEFAULTS.databaseUrl, ['postgres', 'postgresql']);
+  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
+  const database = readDatabaseCredentials(env, databaseUrl);
+  const nats = readNatsClientSettings(env, natsUrl);
   return {
-    databaseUrl: r.url('FLEETVISOR_DATABASE_URL', CORE_DEFAULTS.databaseUrl, ['postgres', 'postgresql']),
-    natsUrl: r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']),
+    databaseUrl: database.url,
+    database: database.credentials,
+    natsUrl: nats.url,
+    nats: nats.settings,
     subjectRoot: (() => {
       const v = r.string('FLEETVISOR_SUBJECT_ROOT', 'fleet');
       if (!/^[a-z][a-z0-9_]{0,31}$/.test(v)) throw new ConfigError('FLEETVISOR_SUBJECT_ROOT', `lowercase letters, digits and _ only, got "${v}"`);
@@ -125,6 +209,140 @@ export function readCoreConfig(env: Env = process.env, hostname: () => string = 
     logLevel: r.oneOf('FLEETVISOR_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
     logFormat: r.oneOf('FLEETVISOR_LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     host: r.string('FLEETVISOR_HOST', hostname()),
+  };
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+/** A file's contents for a setting, or a ConfigError naming the variable (never the contents). */
+function readConfigFile(variable: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(variable, `cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function checkReadable(variable: string, file: string): string {
+  try {
+    accessSync(file, fsConstants.R_OK);
+  } catch (e) {
+    throw new ConfigError(variable, `cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return file;
+}
+
+/**
+ * A secret given either in NAME or in a file named by NAME_FILE (for secret stores that mount
+ * files). Returns the secret and the variable it came from.
+ */
+function readSecret(env: Env, name: string): { secret: Secret; variable: string } | undefined {
+  const fileVar = `${name}_FILE`;
+  const direct = nonEmpty(env, name);
+  const file = nonEmpty(env, fileVar);
+  if (direct !== undefined && file !== undefined) throw new ConfigError(fileVar, `${name} is set too; set only one of them`);
+  if (direct !== undefined) return { secret: new Secret(direct), variable: name };
+  if (file === undefined) return undefined;
+  // A trailing newline is what editors and `echo` add, never part of the secret.
+  const value = readConfigFile(fileVar, file).replace(/\r?\n$/, '');
+  if (value === '') throw new ConfigError(fileVar, `"${file}" is empty`);
+  return { secret: new Secret(value), variable: fileVar };
+}
+
+const NKEY_USER_SEED = /^SU[A-Z2-7]{56}$/;
+
+function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settings: NatsClientSettings } {
+  const u = new URL(rawUrl);
+  let fromUrl: NatsAuth | undefined;
+  if (u.username !== '' || u.password !== '') {
+    const user = decodeURIComponent(u.username);
+    const pass = decodeURIComponent(u.password);
+    // NATS's own convention: `nats://user:pass@host`, or `nats://token@host` for a token.
+    fromUrl = pass !== ''
+      ? { kind: 'user-password', user, password: new Secret(pass), variables: ['FLEETVISOR_NATS_URL'] }
+      : { kind: 'token', token: new Secret(user), variables: ['FLEETVISOR_NATS_URL'] };
+    u.username = '';
+    u.password = '';
+  }
+  const url = fromUrl ? u.toString() : rawUrl;
+
+  const found: NatsAuth[] = fromUrl ? [fromUrl] : [];
+  const user = nonEmpty(env, 'FLEETVISOR_NATS_USER');
+  const password = readSecret(env, 'FLEETVISOR_NATS_PASSWORD');
+  if (user !== undefined && !password) throw new ConfigError('FLEETVISOR_NATS_PASSWORD', 'FLEETVISOR_NATS_USER is set, its password is missing (FLEETVISOR_NATS_PASSWORD or FLEETVISOR_NATS_PASSWORD_FILE)');
+  if (user === undefined && password) throw new ConfigError('FLEETVISOR_NATS_USER', `${password.variable} is set, the user it belongs to is missing`);
+  if (user !== undefined && password) found.push({ kind: 'user-password', user, password: password.secret, variables: ['FLEETVISOR_NATS_USER', password.variable] });
+  const token = readSecret(env, 'FLEETVISOR_NATS_TOKEN');
+  if (token) found.push({ kind: 'token', token: token.secret, variables: [token.variable] });
+  const seed = readSecret(env, 'FLEETVISOR_NATS_NKEY_SEED');
+  if (seed) {
+    if (!NKEY_USER_SEED.test(seed.secret.reveal())) throw new ConfigError(seed.variable, 'not an NKey user seed (58 characters starting with SU)');
+    found.push({ kind: 'nkey', seed: seed.secret, variables: [seed.variable] });
+  }
+  const credsFile = nonEmpty(env, 'FLEETVISOR_NATS_CREDS');
+  if (credsFile !== undefined) {
+    const creds = readConfigFile('FLEETVISOR_NATS_CREDS', credsFile);
+    if (!/BEGIN NATS USER JWT/.test(creds) || !/BEGIN USER NKEY SEED/.test(creds)) {
+      throw new ConfigError('FLEETVISOR_NATS_CREDS', `"${credsFile}" is not a NATS .creds file (a user JWT and its NKey seed)`);
+    }
+    found.push({ kind: 'creds', creds: new Secret(creds), file: credsFile, variables: ['FLEETVISOR_NATS_CREDS'] });
+  }
+  if (found.length > 1) {
+    const names = found.map((a) => a.variables.join(' + ')).join(', ');
+    throw new ConfigError(found[1]!.variables[0]!, `more than one NATS credential is set (${names}); a connection uses exactly one`);
+  }
+
+  const caFile = nonEmpty(env, 'FLEETVISOR_NATS_TLS_CA');
+  const certFile = nonEmpty(env, 'FLEETVISOR_NATS_TLS_CERT');
+  const keyFile = nonEmpty(env, 'FLEETVISOR_NATS_TLS_KEY');
+  if (certFile !== undefined && keyFile === undefined) throw new ConfigError('FLEETVISOR_NATS_TLS_KEY', 'FLEETVISOR_NATS_TLS_CERT is set, the key of that certificate is missing');
+  if (keyFile !== undefined && certFile === undefined) throw new ConfigError('FLEETVISOR_NATS_TLS_CERT', 'FLEETVISOR_NATS_TLS_KEY is set, the certificate it belongs to is missing');
+  const tlsWanted = u.protocol === 'tls:' || caFile !== undefined || certFile !== undefined;
+  const tls: NatsTlsSettings | undefined = tlsWanted
+    ? {
+        ...(caFile !== undefined ? { caFile: checkReadable('FLEETVISOR_NATS_TLS_CA', caFile) } : {}),
+        ...(certFile !== undefined ? { certFile: checkReadable('FLEETVISOR_NATS_TLS_CERT', certFile) } : {}),
+        ...(keyFile !== undefined ? { keyFile: checkReadable('FLEETVISOR_NATS_TLS_KEY', keyFile) } : {}),
+      }
+    : undefined;
+  return { url, settings: { ...(found[0] ? { auth: found[0] } : {}), ...(tls ? { tls } : {}) } };
+}
+
+function readDatabaseCredentials(env: Env, rawUrl: string): { url: string; credentials: DatabaseCredentials } {
+  const u = new URL(rawUrl);
+  const inUrl = u.password !== '' ? decodeURIComponent(u.password) : undefined;
+  const password = readSecret(env, 'FLEETVISOR_DATABASE_PASSWORD');
+  if (inUrl !== undefined && password) {
+    throw new ConfigError(password.variable, 'FLEETVISOR_DATABASE_URL carries a password too; give it one way');
+  }
+  let url = rawUrl;
+  if (inUrl !== undefined) {
+    u.password = '';
+    url = u.toString();
+  }
+  const r = envReader(env);
+  const modeRaw = nonEmpty(env, 'FLEETVISOR_DATABASE_SSLMODE');
+  const sslMode = modeRaw === undefined ? undefined : r.oneOf('FLEETVISOR_DATABASE_SSLMODE', DATABASE_SSL_MODES, 'verify-full');
+  const caFile = nonEmpty(env, 'FLEETVISOR_DATABASE_SSL_CA');
+  if ((sslMode !== undefined || caFile !== undefined) && u.searchParams.has('sslmode')) {
+    throw new ConfigError(sslMode !== undefined ? 'FLEETVISOR_DATABASE_SSLMODE' : 'FLEETVISOR_DATABASE_SSL_CA', 'FLEETVISOR_DATABASE_URL has an sslmode parameter too; give TLS settings one way');
+  }
+  if (caFile !== undefined && sslMode === 'disable') throw new ConfigError('FLEETVISOR_DATABASE_SSL_CA', 'is set while FLEETVISOR_DATABASE_SSLMODE is disable');
+  const sslCa = caFile === undefined ? undefined : readConfigFile('FLEETVISOR_DATABASE_SSL_CA', caFile);
+  if (sslCa !== undefined && !sslCa.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('FLEETVISOR_DATABASE_SSL_CA', `"${caFile}" holds no PEM certificate`);
+  // A CA without a mode means the operator wants the server checked against it.
+  const mode = sslMode ?? (sslCa !== undefined ? 'verify-full' : undefined);
+  const secret = password ?? (inUrl !== undefined ? { secret: new Secret(inUrl), variable: 'FLEETVISOR_DATABASE_URL' } : undefined);
+  return {
+    url,
+    credentials: {
+      ...(secret ? { password: secret.secret, passwordVariable: secret.variable } : {}),
+      ...(mode ? { sslMode: mode } : {}),
+      ...(sslCa !== undefined ? { sslCa } : {}),
+    },
   };
 }
 

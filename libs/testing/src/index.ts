@@ -9,3 +9,4 @@ export * from './private-postgres';
 export * from './private-nats';
 export * from './test-core-config';
 export * from './processes';
+export * from './credential-setups';

@@ -2,6 +2,7 @@
 // restart the bus without touching the shared one on 4222.
 import { get as httpGet } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readTestingConfig } from './config';
@@ -26,6 +27,12 @@ export interface PrivateNatsOptions extends PrivateServerOptions {
   jetstream?: boolean;
   /** Extra nats-server arguments. */
   args?: string[];
+  /**
+   * A nats-server configuration (its text: authorization, tls, operator, resolver blocks), written
+   * into the instance folder and given with `-c`; the address, ports and JetStream flags above still
+   * win. Process backend only. Files it names must be readable by nats-server.
+   */
+  config?: string;
 }
 
 export interface PrivateNats extends PrivateServer {
@@ -36,6 +43,8 @@ export interface PrivateNats extends PrivateServer {
   readonly monitorPort: number;
   /** `http://127.0.0.1:<monitorPort>` (/healthz, /varz, /jsz). */
   readonly monitorUrl: string;
+  /** The configuration file written from opts.config; rewrite it and restart() to change the server's auth. */
+  readonly configFile?: string;
 }
 
 export function findNatsServer(explicit?: string): string {
@@ -102,6 +111,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
   let monitorPort = opts.monitorPort ?? (await freePort());
 
   if (backend.kind === 'container') {
+    if (opts.config !== undefined) throw new Error('startPrivateNats: a server config (opts.config) needs the process backend');
     const storeDir = '/data';
     const life = new ContainerServerLifecycle(
       backend.tc,
@@ -142,6 +152,8 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
   const baseDir = createInstanceDir(opts.baseDir ?? tmpdir(), 'fv-nats-');
   const storeDir = path.join(baseDir, 'store');
   const logFile = path.join(baseDir, 'nats-server.log');
+  const configFile = path.join(baseDir, 'nats-server.conf');
+  if (opts.config !== undefined) writeFileSync(configFile, opts.config, { mode: 0o600 });
 
   const life = new ProcessServerLifecycle(
     {
@@ -152,6 +164,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
         ManagedProcess.spawn({
           command: bin,
           args: [
+            ...(opts.config !== undefined ? ['-c', configFile] : []),
             '-a', host,
             '-p', String(port),
             '-m', String(monitorPort),
@@ -192,6 +205,7 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
       return `http://${host}:${monitorPort}`;
     },
     storeDir,
+    ...(opts.config !== undefined ? { configFile } : {}),
     ...lifecycleMethods(life),
     logTail: async (lines) => tailFile(logFile, lines),
   };
