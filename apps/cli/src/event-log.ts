@@ -6,7 +6,7 @@ import type { CliConfig } from './config';
 
 export async function withEventLog<T>(config: CliConfig, fn: (log: EventStoreConnection) => Promise<T>): Promise<T> {
   const log = await connectOrExplain('PostgreSQL', 'FLEETVISOR_DATABASE_URL', config.databaseUrl, () =>
-    EventStoreConnection.open(config.databaseUrl, { applicationName: 'fleetvisor-cli' }),
+    EventStoreConnection.open(config, { applicationName: 'fleetvisor-cli' }),
   );
   try {
     const t = await log.pool.query<{ t: string | null }>("SELECT to_regclass('fv_events')::text AS t");

@@ -50,12 +50,12 @@ export async function ensureDatabase(target: DatabaseTarget, logger?: Logger): P
 }
 
 /** Drops the database named in the URL (closing its connections first). True when it existed. */
-export async function dropDatabase(databaseUrl: string, logger?: Logger): Promise<boolean> {
-  const name = databaseNameOf(databaseUrl);
-  const adminUrl = new URL(databaseUrl);
-  adminUrl.pathname = '/postgres';
-  const admin = new Client({ connectionString: adminUrl.toString(), application_name: 'fleetvisor-migrate' });
-  await admin.connect();
+export async function dropDatabase(target: DatabaseTarget, logger?: Logger): Promise<boolean> {
+  const name = databaseNameOf(target);
+  const admin = new Client({ ...pgConnectionSettings(withDatabaseName(target, 'postgres')), application_name: 'fleetvisor-migrate' });
+  await admin.connect().catch((e: unknown) => {
+    throw explainPgRefusal(e, target);
+  });
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!found.rowCount) return false;

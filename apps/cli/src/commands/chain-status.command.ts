@@ -55,7 +55,7 @@ export const chainStatusCommand = defineCliCommand({
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError('--timeout must be a positive integer (ms)');
     const config = loadCliConfig();
     const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
-    const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
+    const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
     try {
       const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
       const reply = await bus.request(ChainStatus, chainId ? { chainId } : {}, { timeoutMs });

@@ -31,7 +31,7 @@ export const eventsDeadLettersCommand = defineCliCommand({
     if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
     const config = loadCliConfig();
     const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
-    const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
+    const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
     try {
       const jsm = await nc.jetstreamManager();
       const stream = deadLetterStreamName(config.eventStreamName);

@@ -16,7 +16,7 @@ export const migrateCommand = defineCliCommand({
   examples: ['fleetvisor migrate', 'FLEETVISOR_DATABASE_URL=postgres://postgres@db:5432/fleetvisor fleetvisor migrate --json'],
   async run({ options, io }) {
     const config = loadCliConfig();
-    const applied = await connectOrExplain('PostgreSQL', 'FLEETVISOR_DATABASE_URL', config.databaseUrl, async () => migrate(config.databaseUrl, undefined, await appSchemaMigrations()));
+    const applied = await connectOrExplain('PostgreSQL', 'FLEETVISOR_DATABASE_URL', config.databaseUrl, async () => migrate(config, undefined, await appSchemaMigrations()));
     if (options.json) {
       io.out(JSON.stringify({ database: redactUrl(config.databaseUrl), applied }) + '\n');
     } else if (applied.length === 0) {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
-import { FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
+import { connectNats, deadLetterStreamName, FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
@@ -156,9 +156,8 @@ function processRunning(pid: number): boolean {
 async function resetState(stateDir: string, config: CliConfig, logger: Logger): Promise<void> {
   for (const entry of readdirSync(stateDir)) if (entry !== 'up.pid') rmSync(path.join(stateDir, entry), { recursive: true, force: true });
   const { dropDatabase } = await import('@fleetvisor/event-store');
-  await dropDatabase(config.databaseUrl, logger);
-  const { connectNats, deadLetterStreamName } = await import('@fleetvisor/messaging/core');
-  const nc = await connectNats(config.natsUrl, logger);
+  await dropDatabase(config, logger);
+  const nc = await connectNats(config, logger);
   try {
     const jsm = await nc.jetstreamManager();
     for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName)]) {

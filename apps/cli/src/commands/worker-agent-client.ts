@@ -22,7 +22,7 @@ export function agentName(option: string | undefined): string {
 export async function askAgent<C extends CommandDefinition>(def: C, name: string, payload: CommandRequestOf<C>): Promise<CommandResultOf<C>> {
   const config = loadCliConfig();
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
-  const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
+  const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
   try {
     const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
     const reply: CommandReply<CommandResultOf<C>> = await bus.request(def, payload, { instance: name, timeoutMs: 5_000 });

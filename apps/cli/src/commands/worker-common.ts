@@ -39,7 +39,7 @@ export type Ask = <C extends CommandDefinition>(def: C, payload: CommandRequestO
 export async function withRegistry<T>(fn: (ask: Ask) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
-  const nc = await connectNats(config.natsUrl, logger, { name: 'fleetvisor-cli' });
+  const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
   try {
     const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
     const ask: Ask = async (def, payload, timeoutMs = 10_000) => {

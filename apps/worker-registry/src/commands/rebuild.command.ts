@@ -20,7 +20,7 @@ export const rebuildCommand = defineCliCommand({
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 100_000) throw new Error('--batch-size must be an integer from 1 to 100000');
     const config = readCoreConfig();
     const log = await connectOrExplain('PostgreSQL', 'FLEETVISOR_DATABASE_URL', config.databaseUrl, () =>
-      EventStoreConnection.open(config.databaseUrl, { migrate: true, migrations: MIGRATIONS, applicationName: 'fleetvisor-worker-registry-rebuild' }),
+      EventStoreConnection.open(config, { migrate: true, migrations: MIGRATIONS, applicationName: 'fleetvisor-worker-registry-rebuild' }),
     );
     try {
       const reporter = new ProgressReporter((t) => io.err(t), options.json ? 'json' : io.stderrIsTTY ? 'tty' : 'lines');
