@@ -40,6 +40,24 @@ export interface RunnerConfig {
   secretsKeyFile: string | undefined;
   /** Platform key for release manifests (linux/amd64...). */
   platform: string;
+  /**
+   * What every child (service, pre-upgrade hook, build command) gets of the runner's own
+   * environment: PATH, HOME, and LANG / TZ when set. Never a FLEETVISOR_* setting: a child that
+   * could read the database URL or the secrets passphrase could decrypt the keyring password.
+   */
+  childEnvironment: Record<string, string>;
+}
+
+export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** The runner's environment as handed to children (see RunnerConfig.childEnvironment). */
+export function childEnvironmentFrom(env: Env): Record<string, string> {
+  const out: Record<string, string> = { PATH: env['PATH'] || DEFAULT_CHILD_PATH };
+  for (const name of ['HOME', 'LANG', 'TZ'] as const) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
 }
 
 function goArch(arch: string): string {
@@ -79,5 +97,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     secretsPassphrase: env['FLEETVISOR_SECRETS_PASSPHRASE'] === undefined || env['FLEETVISOR_SECRETS_PASSPHRASE'] === '' ? undefined : env['FLEETVISOR_SECRETS_PASSPHRASE'],
     secretsKeyFile,
     platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
+    childEnvironment: childEnvironmentFrom(env),
   };
 }

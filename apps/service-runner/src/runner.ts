@@ -18,6 +18,7 @@ import { reapOrphan, SupervisedService } from './supervision/supervised-service'
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator } from './upgrades/upgrade-coordinator';
+import { commandHook } from './upgrades/upgrade-seams';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 
@@ -118,6 +119,7 @@ export class Runner {
           ...(def.keyringPassword ? { password: () => this.password } : {}),
           ...(this.opts.echo ? { echo: true } : {}),
           ...(wrap ? { cwd: process.cwd() } : {}),
+          env: { ...this.opts.config.childEnvironment, ...def.env },
         },
         t,
         wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
@@ -138,6 +140,7 @@ export class Runner {
         services: () => this.services,
         tuning: t,
         logger: this.log,
+        hook: commandHook(this.opts.config.childEnvironment),
       });
       this.coordinator.recoverInterrupted();
     }

@@ -15,6 +15,7 @@ import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import type { EventRecorder } from '../events/event-recorder';
 import type { HomeConfig, ServiceDefinition } from '../home/runner-home';
+import { DEFAULT_CHILD_PATH } from '../config';
 import { ObtainError } from './binary-fetcher';
 import { commandHook, processHealth, type BinaryLinks, type BinarySource, type HealthProbe, type PreUpgradeHook, type ServiceProcess, type UpgradeHome } from './upgrade-seams';
 import { failureKey, type UpgradeStateStore } from './upgrade-state';
@@ -38,7 +39,7 @@ export interface UpgradeCoordinatorOptions {
   services: () => ReadonlyMap<string, { def: ServiceDefinition; svc: ServiceProcess }>;
   tuning: UpgradeTuning;
   logger: Logger;
-  /** Default: runs the configured command (commandHook). */
+  /** Default: runs the configured command with PATH only (commandHook). */
   hook?: PreUpgradeHook;
   /** Default: the process must stay up, and answer the configured probe (processHealth). */
   health?: HealthProbe;
@@ -204,7 +205,7 @@ export class UpgradeCoordinator {
       return this.fail(name, fromVersion, chosen, 'verify', `${binaryPath} reports version ${reported ?? '(none)'}, expected ${chosen}`, false, rec);
     }
     if (this.o.config.upgrade.preUpgrade) {
-      const hook = await (this.o.hook ?? commandHook).run(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
+      const hook = await (this.o.hook ?? commandHook({ PATH: DEFAULT_CHILD_PATH })).run(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
       if (!hook.ok) return this.fail(name, fromVersion, chosen, 'pre_upgrade', hook.reason, false, rec);
     }
 
