@@ -21,9 +21,6 @@ export interface RunnerTuning {
   healthTimeoutMs: number;
   /** Services restarted at once during an upgrade (1 = rolling). */
   upgradeParallelism: number;
-  /** Wait before retrying a failed upgrade to the same version; doubles up to retryMaxMs. */
-  upgradeRetryInitialMs: number;
-  upgradeRetryMaxMs: number;
   /** Per-service log file size before it is rotated, and rotated files kept. */
   logMaxBytes: number;
   logFiles: number;
@@ -77,8 +74,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     healthStableMs: r.duration('FLEETVISOR_RUNNER_HEALTH_STABLE', '5s'),
     healthTimeoutMs: r.duration('FLEETVISOR_RUNNER_HEALTH_TIMEOUT', '30s'),
     upgradeParallelism: r.int('FLEETVISOR_RUNNER_UPGRADE_PARALLELISM', 1, { min: 1, max: 1000 }),
-    upgradeRetryInitialMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL', '1m'),
-    upgradeRetryMaxMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_MAX', '1h'),
     logMaxBytes: r.int('FLEETVISOR_RUNNER_LOG_MAX_BYTES', 50 * 1024 * 1024, { min: 1024 }),
     logFiles: r.int('FLEETVISOR_RUNNER_LOG_FILES', 5, { min: 1, max: 100 }),
   };

@@ -22,8 +22,6 @@ export const FAST_TUNING: RunnerTuning = {
   healthStableMs: 400,
   healthTimeoutMs: 2_000,
   upgradeParallelism: 1,
-  upgradeRetryInitialMs: 600_000,
-  upgradeRetryMaxMs: 3_600_000,
   logMaxBytes: 1024 * 1024,
   logFiles: 2,
 };

@@ -130,8 +130,9 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     expect(fx.home.linkedVersion(fx.home.serviceLink(n))).toBe('0.2.0');
     // The consumer's target did not change: it was left alone.
     expect(running(names[1]!, '0.2.0')).toBe(true);
-    // Retried later with backoff, not at once: the failure is remembered in the state file.
-    expect(runner.state.get().failures[`${n}@0.3.0`]?.attempts).toBe(1);
+    // Quarantined, not retried by a timer: remembered in the state file and said in the log.
+    expect(runner.state.get().quarantine[n]?.['0.3.0']).toMatchObject({ stage: 'start' });
+    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toContain('VersionQuarantined'), { timeoutMs: 10_000 });
   });
 
   it('a download whose checksum does not match is refused and deleted; nothing changes', async () => {
