@@ -409,4 +409,32 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     expect(badTimeout.code).not.toBe(0);
     expect(badTimeout.stderr).toContain('--timeout must be a whole number of milliseconds');
   }, 60_000);
+
+  it('upgrades rollback (over the bus, with its actor) switches to an installed version, health-checked, and quarantines the one it left', async () => {
+    const before = await lastVersion(PROVIDER);
+    const refused = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.3.0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`0.3.0 is quarantined for ${PROVIDER}`);
+    const r = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.2.0', '--actor', 'bob@ops', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ host: HOST, service: PROVIDER, fromVersion: '0.2.5', version: '0.2.0', outcome: 'switched' });
+    expect(linked(PROVIDER)).toBe('v0.2.0');
+    await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.0', { timeoutMs: 10_000 });
+    const evs = await expectEventually(
+      async () => {
+        const e = (await serviceEvents(PROVIDER)).filter((x) => x.streamVersion > before && /^(Upgrade|ServiceUpgraded|VersionQuarantined)/.test(x.type));
+        expect(e.map((x) => x.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded', 'VersionQuarantined']);
+        return e;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(evs[0]!.data).toMatchObject({ fromVersion: '0.2.5', toVersion: '0.2.0', actor: 'bob@ops' });
+    expect(evs[0]!.metadata.actor).toBe('bob@ops');
+    expect(evs[2]!.data).toMatchObject({ version: '0.2.5', stage: 'operator_rollback' });
+    // The chain's next version change does not bring 0.2.5 back.
+    const { height } = await chain.setVersion(pv('0.9.0', '0.2.0', '0.2.0', '0.2.0'));
+    await versionChangedAt(height);
+    await runnerSaw(height);
+    expect(linked(PROVIDER)).toBe('v0.2.0');
+  }, 60_000);
 });

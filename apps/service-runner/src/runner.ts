@@ -224,6 +224,13 @@ export class Runner {
     return { host: this.host, service, lifted: this.coordinator.retry(service, version, actor) };
   }
 
+  /** `upgrades rollback`: to an installed version, health-checked; the version left is quarantined. */
+  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
+    if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to roll back');
+    const r = await this.coordinator.rollback(service, version, actor);
+    return { host: this.host, service, version, ...r };
+  }
+
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') return { host: this.host, services: this.list() };
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };

@@ -1,14 +1,14 @@
 // The runner on the bus. ServicesList / ServicesStatus / UpgradesList are served twice over:
 // addressed to this host (<root>.cmd.service-runner.<host>.<verb>) and fleet-wide
 // (<root>.cmd.service-runner.<verb>, every runner hears it and answers only for itself);
-// UpgradeRetry only addressed. VersionChanged of the runner's chain comes
+// UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
 // through a durable consumer named after the host. Each handler hands over to the plain logic.
 import { Controller, Inject } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { ServicesList, ServicesStatus, UpgradeRetry, UpgradesList, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
+import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
 import type { FleetCommandPattern, FleetEventPattern } from '@fleetvisor/messaging';
 import { answerFleetList, answerFleetStatus, answerList, answerStatus } from './bus/services-answers';
-import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradesList } from './bus/upgrades-answers';
+import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradeRollback, answerUpgradesList } from './bus/upgrades-answers';
 import type { Runner } from './runner';
 
 export const RUNNER = 'RUNNER';
@@ -57,6 +57,11 @@ export class VersionController {
   @MessagePattern<FleetCommandPattern>({ command: UpgradeRetry, scope: 'instance' })
   upgradeRetry(@Payload() req: CommandRequestOf<typeof UpgradeRetry>): CommandResultOf<typeof UpgradeRetry> {
     return answerUpgradeRetry(this.runner, req);
+  }
+
+  @MessagePattern<FleetCommandPattern>({ command: UpgradeRollback, scope: 'instance' })
+  upgradeRollback(@Payload() req: CommandRequestOf<typeof UpgradeRollback>): Promise<CommandResultOf<typeof UpgradeRollback>> {
+    return answerUpgradeRollback(this.runner, req);
   }
 
   @EventPattern<FleetEventPattern>({ type: 'VersionChanged', streamId: '{chainId}', durable: 'service-runner-{host}' })

@@ -49,6 +49,10 @@ class FakeRunner {
     if (service !== 'p1') throw new UpgradeRequestError('not_found', `no service ${service} on host.eu-1; it has: p1`);
     return { host: this.host, service, lifted: ['0.3.0'] };
   }
+  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' }> {
+    this.calls.push(`rollback ${service} ${version} by ${actor ?? '?'}`);
+    return { host: this.host, service, fromVersion: '0.3.0', version, outcome: 'switched' };
+  }
 }
 const upgrades: ServiceUpgrades = { service: 'p1', role: 'provider', binary: 'lavap', running: '0.1.0', linked: '0.1.0', installed: ['0.3.0', '0.1.0'], quarantined: [{ version: '0.3.0', stage: 'health', reason: 'no TCP answer', at: '2026-01-01T00:00:00.000Z' }] };
 
@@ -84,6 +88,7 @@ describe('service-runner wiring', () => {
       'fleet.cmd.service-runner.host%2Eeu-1.status',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-list',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-retry',
+      'fleet.cmd.service-runner.host%2Eeu-1.upgrades-rollback',
       'fleet.cmd.service-runner.list (broadcast)',
       'fleet.cmd.service-runner.status (broadcast)',
       'fleet.cmd.service-runner.upgrades-list (broadcast)',
@@ -114,6 +119,8 @@ describe('service-runner wiring', () => {
     expect(await bus.request('fleet.cmd.service-runner.upgrades-list', { host: 'other' }, { broadcast: true })).toBeUndefined();
     expect(await bus.request(`${at}.upgrades-retry`, { service: 'p1', actor: 'alice@ops' })).toEqual({ host: 'host.eu-1', service: 'p1', lifted: ['0.3.0'] });
     expect(runner.calls).toContain('retry p1 * by alice@ops');
+    expect(await bus.request(`${at}.upgrades-rollback`, { service: 'p1', version: '0.1.0', actor: 'bob' })).toEqual({ host: 'host.eu-1', service: 'p1', fromVersion: '0.3.0', version: '0.1.0', outcome: 'switched' });
+    expect(runner.calls).toContain('rollback p1 0.1.0 by bob');
     await expect(bus.request(`${at}.upgrades-retry`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
   });
 

@@ -1,9 +1,10 @@
-// `fleetvisor upgrades list|retry`: what each service runs, has installed and has quarantined, and
-// the operator's way to try a quarantined version again. `list` asks this host's runner through
-// its control socket, or the fleet (--fleet [--host H]) over the bus; `retry` is a command over the
-// bus addressed to one host (this one by default), recorded as QuarantineLifted with its actor.
+// `fleetvisor upgrades list|retry|rollback`: what each service runs, has installed and has
+// quarantined; trying a quarantined version again; going back to an installed version. `list` asks
+// this host's runner through its control socket, or the fleet (--fleet [--host H]) over the bus;
+// `retry` and `rollback` are commands over the bus addressed to one host (this one by default),
+// recorded with their actor.
 import { userInfo } from 'node:os';
-import { UpgradeRetry, UpgradesList, type ServiceUpgrades } from '@fleetvisor/contracts';
+import { UpgradeRetry, UpgradeRollback, UpgradesList, type CommandResultOf, type ServiceUpgrades } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError, type CliCommand } from '@fleetvisor/platform';
 import { validServiceName, validVersion } from '../home/names';
 import { validHost } from '../runner';
@@ -81,4 +82,33 @@ const retryCommand = defineCliCommand({
   },
 });
 
-export const upgradesCommands: CliCommand[] = [listCommand as unknown as CliCommand, retryCommand as unknown as CliCommand];
+const rollbackCommand = defineCliCommand({
+  path: ['upgrades', 'rollback'],
+  args: '<service>',
+  summary: 'switch a service to an installed version (--version), health-checked; the version it leaves is quarantined',
+  options: {
+    ...directoryOption,
+    version: { type: 'string', description: 'the installed version to run (required)', placeholder: 'X.Y.Z' },
+    host: { type: 'string', description: "the runner's host (default: FLEETVISOR_HOST of this machine)", placeholder: 'host' },
+    actor: { type: 'string', description: 'who asks, recorded in the events (default: user@cli)', placeholder: 'name' },
+    timeout: { type: 'string', description: 'how long to wait for the switch and its health check (ms)', default: '120000', placeholder: 'ms' },
+    ...jsonOption,
+  },
+  async run(ctx) {
+    const [name, ...rest] = ctx.positionals;
+    if (!name || rest.length) throw new UsageError('expected: upgrades rollback <service> --version X.Y.Z');
+    const o = ctx.options;
+    if (o.version === undefined) throw new UsageError('--version is required');
+    const service = validServiceName(name);
+    const version = validVersion(o.version);
+    const { config, logger } = setup(o.directory);
+    const host = validHost(o.host ?? config.core.host);
+    const r = (await askHost(config, logger, UpgradeRollback, { service, version, actor: o.actor ?? defaultActor() }, host, timeoutMs(o.timeout))) as CommandResultOf<typeof UpgradeRollback>;
+    if (o.json) ctx.io.out(JSON.stringify(r) + '\n');
+    else if (r.outcome === 'switched') ctx.io.out(`${r.host}/${r.service}: ${r.fromVersion} -> ${r.version}, healthy; ${r.fromVersion} is quarantined\n`);
+    else ctx.io.out(`${r.host}/${r.service}: ${r.version} failed (${r.reason ?? 'see UpgradeFailed'}); back on ${r.fromVersion}\n`);
+    return r.outcome === 'switched' ? 0 : 1;
+  },
+});
+
+export const upgradesCommands: CliCommand[] = [listCommand as unknown as CliCommand, retryCommand as unknown as CliCommand, rollbackCommand as unknown as CliCommand];

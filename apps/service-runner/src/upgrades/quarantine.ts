@@ -4,11 +4,11 @@
 // target seen again, at a higher height or with other mins, is not). A quarantined version is
 // never retried by a timer: only the chain announcing it anew or an operator's `upgrades retry`
 // lifts it.
-import { compareStrictVersions, parseStrictVersion, type ProtocolVersion, type ServiceRole, type UpgradeStage } from '@fleetvisor/contracts';
+import { compareStrictVersions, parseStrictVersion, type ProtocolVersion, type QuarantineStage, type ServiceRole } from '@fleetvisor/contracts';
 import { roleVersions } from './version-select';
 
 export interface QuarantineRecord {
-  stage: UpgradeStage;
+  stage: QuarantineStage;
   reason: string;
   /** ISO time it was quarantined. */
   at: string;

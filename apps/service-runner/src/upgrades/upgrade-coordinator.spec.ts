@@ -268,6 +268,37 @@ describe('UpgradeCoordinator', () => {
       expect(h.of('p1')[0]!.data).toMatchObject({ restoredVersion: '0.1.0', failedVersion: '0.3.0', reason: expect.stringContaining('0.3.0 is quarantined') });
     });
 
+    it('upgrades rollback: to an installed version, health-checked, with the actor; the version left is quarantined', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      h.events.length = 0;
+      h.timeline.length = 0;
+      expect(await c.rollback('p1', '0.1.0', 'alice@ops')).toEqual({ fromVersion: '0.4.0', outcome: 'switched' });
+      expect(h.timeline).toEqual(['p1 restart 0.1.0 (held)', 'p1 health 0.1.0', 'p1 release']);
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded', 'VersionQuarantined']);
+      expect(h.of('p1')[0]!.data).toMatchObject({ fromVersion: '0.4.0', toVersion: '0.1.0', actor: 'alice@ops', reason: 'rollback to 0.1.0 requested by alice@ops' });
+      expect(h.of('p1')[2]!.data).toMatchObject({ version: '0.4.0', stage: 'operator_rollback', reason: 'rolled back to 0.1.0 by alice@ops' });
+      // The chain's target (0.4.0, now quarantined) does not bring it back.
+      c.reconcile();
+      await c.idle();
+      expect(h.linked('p1')).toBe('0.1.0');
+      await expect(c.rollback('p1', '0.9.9', 'alice@ops')).rejects.toThrow(/0.9.9 is not installed for p1; installed: 0.4.0, 0.3.0, 0.1.0/);
+      await expect(c.rollback('p1', '0.3.0', 'alice@ops')).rejects.toThrow(/0.3.0 is quarantined for p1 .*upgrades retry p1 --version 0.3.0/);
+      await expect(c.rollback('p1', '0.1.0', 'alice@ops')).rejects.toThrow(/p1 already runs 0.1.0/);
+      await expect(c.rollback('nope', '0.1.0', undefined)).rejects.toThrow(/no service nope/);
+    });
+
+    it('a rollback to a version that fails its health check goes back and quarantines that version', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      h.unhealthy.add('0.1.0');
+      h.events.length = 0;
+      expect(await c.rollback('p1', '0.1.0', 'bob')).toMatchObject({ fromVersion: '0.4.0', outcome: 'failed', reason: expect.stringMatching(/^health: /) });
+      expect(h.linked('p1')).toBe('0.4.0');
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
+      expect(c.quarantineOf('p1')['0.4.0']).toBeUndefined();
+    });
+
     it('lists running, linked, installed and quarantined versions', async () => {
       const { c } = await broken();
       expect(c.upgradesOf('p1', '0.1.0')).toMatchObject({

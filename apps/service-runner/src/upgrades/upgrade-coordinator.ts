@@ -23,6 +23,7 @@ import {
   uuidv7,
   VersionQuarantined,
   type ProtocolVersion,
+  type QuarantineStage,
   type ServiceUpgrades,
   type UpgradeStage,
 } from '@fleetvisor/contracts';
@@ -148,6 +149,48 @@ export class UpgradeCoordinator {
     for (const v of versions) this.lift(name, v, 'upgrades retry', actor ? { actor } : {});
     this.reconcile();
     return versions;
+  }
+
+  /**
+   * An operator's `upgrades rollback`: switches the service to an installed version, health-checked
+   * like any upgrade and serialized with the reconcile passes. The version it leaves is quarantined
+   * (operator_rollback): otherwise the next VersionChanged would bring it straight back.
+   */
+  async rollback(name: string, version: string, actor: string | undefined): Promise<{ fromVersion: string; outcome: 'switched' | 'failed'; reason?: string }> {
+    const entry = this.o.services().get(name);
+    if (!entry) throw new UpgradeRequestError('not_found', `no service ${name} on ${this.o.recorder.host}; it has: ${[...this.o.services().keys()].join(', ') || '(none)'}`);
+    return this.exclusive(async () => {
+      const { def } = entry;
+      const from = this.o.store.linkedVersion(this.o.home.serviceLink(name));
+      const installed = this.o.home.installedVersions(def.binary);
+      if (!installed.includes(version)) throw new UpgradeRequestError('invalid_request', `${version} is not installed for ${name}; installed: ${installed.sort((a, b) => compareStrictVersions(b, a)).join(', ') || '(none)'}`);
+      if (from === version) throw new UpgradeRequestError('invalid_request', `${name} already runs ${version}`);
+      const q = this.quarantineOf(name)[version];
+      if (q) throw new UpgradeRequestError('invalid_request', `${version} is quarantined for ${name} (${q.stage}: ${q.reason}); \`upgrades retry ${name} --version ${version}\` first`);
+      const who = actor ?? 'an operator';
+      const outcome = await this.upgradeOne(name, from ?? 'unknown', version, version, `rollback to ${version} requested by ${who}`, actor ? { actor } : {}, true, from);
+      if (outcome !== 'upgraded') {
+        const failed = this.quarantineOf(name)[version];
+        return { fromVersion: from ?? 'unknown', outcome: 'failed' as const, reason: failed ? `${failed.stage}: ${failed.reason}` : 'the switch failed; see UpgradeFailed' };
+      }
+      return { fromVersion: from ?? 'unknown', outcome: 'switched' as const };
+    });
+  }
+
+  /** Runs fn when no pass runs, and keeps passes out until it is done (a reconcile asked meanwhile runs after). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const work = fn();
+    this.running = work
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.reconcile();
+        }
+      });
+    return work;
   }
 
   /** `upgrades list` for one service: what runs, what its link selects, what is installed or quarantined. */
@@ -285,7 +328,8 @@ export class UpgradeCoordinator {
     await Promise.all(Array.from({ length: Math.min(parallelism, todo.length) }, worker));
   }
 
-  private async upgradeOne(name: string, from: string, target: string, min: string, reason: string, cause: Cause, installedOnly: boolean): Promise<Outcome> {
+  /** `leaving`: a version an operator rolls back from, quarantined once the rollback is healthy. */
+  private async upgradeOne(name: string, from: string, target: string, min: string, reason: string, cause: Cause, installedOnly: boolean, leaving?: string): Promise<Outcome> {
     const entry = this.o.services().get(name);
     if (!entry) return 'skipped';
     const { def, svc } = entry;
@@ -294,7 +338,7 @@ export class UpgradeCoordinator {
     const rec = { correlationId, ...(cause.causationId ? { causationId: cause.causationId } : {}) };
     const t0 = Date.now();
     const fromVersion = parseStrictVersion(from) ? from : 'unknown';
-    this.o.recorder.record(UpgradeStarted, { ...ids, chainId: this.o.config.chainId, fromVersion, toVersion: target, reason, ...(cause.actor ? { actor: cause.actor } : {}) }, rec);
+    this.o.recorder.record(UpgradeStarted, { ...ids, chainId: this.o.config.chainId, fromVersion, toVersion: target, reason, ...(cause.actor ? { actor: cause.actor } : {}) }, { ...rec, ...(cause.actor ? { actor: cause.actor } : {}) });
     this.log.info({ service: name, from, to: target, reason }, 'upgrade started');
 
     // Obtain the target, else the best installed version >= min that has not failed here.
@@ -353,6 +397,7 @@ export class UpgradeCoordinator {
       });
       this.advanceCurrent(def.binary, chosen);
       this.o.recorder.record(ServiceUpgraded, { ...ids, fromVersion, toVersion: chosen, durationMs: Date.now() - t0 }, rec);
+      if (leaving) this.quarantine(name, leaving, 'operator_rollback', `rolled back to ${chosen} by ${cause.actor ?? 'an operator'}`, { ...rec, ...(cause.actor ? { actor: cause.actor } : {}) });
       this.log.info({ service: name, from, to: chosen, ms: Date.now() - t0 }, 'upgrade successful');
       return 'upgraded';
     }
@@ -402,7 +447,7 @@ export class UpgradeCoordinator {
     return 'failed';
   }
 
-  private quarantine(name: string, version: string, stage: UpgradeStage, reason: string, rec: { correlationId: string; causationId?: string }): void {
+  private quarantine(name: string, version: string, stage: QuarantineStage, reason: string, rec: { correlationId: string; causationId?: string; actor?: string }): void {
     if (!parseStrictVersion(version) || this.quarantineOf(name)[version]) return;
     const text = reason.slice(0, 1900);
     this.o.state.update((d) => {

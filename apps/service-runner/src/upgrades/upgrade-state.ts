@@ -7,7 +7,7 @@
 //                names a quarantined version)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isProtocolVersion, parseStrictVersion, UPGRADE_STAGES, type ProtocolVersion } from '@fleetvisor/contracts';
+import { isProtocolVersion, parseStrictVersion, QUARANTINE_STAGES, type ProtocolVersion } from '@fleetvisor/contracts';
 import { writeFileAtomic } from '../home/atomic-file';
 import type { QuarantineRecord } from './quarantine';
 
@@ -61,7 +61,7 @@ export class UpgradeStateStore {
       const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<UpgradeStateData> & { failures?: unknown };
       const quarantine = raw.quarantine ?? quarantineFromFailures(raw.failures);
       for (const versions of Object.values(quarantine)) {
-        for (const q of Object.values(versions)) if (!(UPGRADE_STAGES as readonly string[]).includes(q.stage)) q.stage = 'start';
+        for (const q of Object.values(versions)) if (!(QUARANTINE_STAGES as readonly string[]).includes(q.stage)) q.stage = 'start';
       }
       return {
         protocol: raw.protocol && isProtocolVersion(raw.protocol.version) ? raw.protocol : null,

@@ -144,8 +144,10 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     const pid = runner.services.get(n)!.svc.pid;
     // consumer_min 0.4.0: no installed version may stand in for the target.
     await versionChanged({ providerTarget: '0.3.0', providerMin: '0.1.0', consumerTarget: '0.4.0', consumerMin: '0.4.0' });
-    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']), { timeoutMs: 15_000 });
-    const [, failed, rolledBack] = (await serviceEvents(n)).slice(before);
+    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']), { timeoutMs: 15_000 });
+    const [, failed, rolledBack, quarantined] = (await serviceEvents(n)).slice(before);
+    // A binary that failed its checksum is not fetched again on the next reconcile.
+    expect(quarantined!.data).toMatchObject({ version: '0.4.0', stage: 'verify' });
     expect(failed!.data).toMatchObject({ stage: 'verify', toVersion: '0.4.0' });
     expect((failed!.data as { reason: string }).reason).toMatch(/checksum mismatch/);
     // The running version never stopped; the rollback event says so, with the reason.

@@ -4,7 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
-import { SERVICE_ROLES, UPGRADE_STAGES } from '../events/service';
+import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
 
 const SERVICE = 'service-runner';
 
@@ -66,7 +66,7 @@ export const ServicesStatus = defineCommand({
 export const QuarantinedVersionSchema = Type.Object(
   {
     version: StrictVersion(),
-    stage: StringEnum(UPGRADE_STAGES, 'Where it failed'),
+    stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
     reason: Reason(),
     at: DateTime({ description: 'When it was quarantined' }),
   },
@@ -104,4 +104,24 @@ export const UpgradeRetry = defineCommand({
     'Recorded as QuarantineLifted with the actor. not_found names the services, invalid_request when nothing is quarantined.',
   request: Type.Object({ service: ServiceName(), version: Type.Optional(StrictVersion()), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
   result: Type.Object({ host: HostName(), service: ServiceName(), lifted: Type.Array(StrictVersion(), { maxItems: 1000 }) }, { additionalProperties: false }),
+});
+
+export const UpgradeRollback = defineCommand({
+  service: SERVICE,
+  verb: 'upgrades-rollback',
+  description:
+    'Switch a service to an installed version, health-checked like an upgrade (UpgradeStarted with the actor, then ServiceUpgraded, or UpgradeFailed + UpgradeRolledBack). ' +
+    'The version it leaves is quarantined (operator_rollback), so the chain\'s target does not bring it back. not_found names the services; invalid_request for a version that is not installed, quarantined, or already linked.',
+  request: Type.Object({ service: ServiceName(), version: StrictVersion(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      host: HostName(),
+      service: ServiceName(),
+      fromVersion: BinaryVersion(),
+      version: StrictVersion(),
+      outcome: StringEnum(['switched', 'failed'] as const, 'switched: runs the version and passed its health check; failed: back on fromVersion'),
+      reason: Type.Optional(Reason()),
+    },
+    { additionalProperties: false },
+  ),
 });

@@ -12,6 +12,10 @@ export type ServiceRole = (typeof SERVICE_ROLES)[number];
 export const UPGRADE_STAGES = ['obtain', 'verify', 'switch', 'start', 'health', 'pre_upgrade'] as const;
 export type UpgradeStage = (typeof UPGRADE_STAGES)[number];
 
+/** Why a version is quarantined: the stage where its upgrade failed, or an operator rolled it back (`upgrades rollback`). */
+export const QUARANTINE_STAGES = [...UPGRADE_STAGES, 'operator_rollback'] as const;
+export type QuarantineStage = (typeof QUARANTINE_STAGES)[number];
+
 const ids = {
   host: HostName({ description: 'Host the service runs on' }),
   service: ServiceName(),
@@ -190,14 +194,14 @@ export const VersionQuarantined = defineEvent({
   type: 'VersionQuarantined',
   area: 'service',
   description:
-    'A version failed for this service (health check, start, checksum, obtain, verify, pre-upgrade hook) and is set aside: it is not tried again automatically, ' +
+    'A version failed for this service (health check, start, checksum, obtain, verify, pre-upgrade hook) or an operator rolled it back, and is set aside: it is not tried again automatically, ' +
     'never started at runner start, and no fallback candidate, until the chain announces it anew or an operator runs `upgrades retry`.',
   ...stream,
   schema: Type.Object(
     {
       ...ids,
       version: BinaryVersion({ description: 'The version set aside for this service' }),
-      stage: StringEnum(UPGRADE_STAGES, 'Where it failed'),
+      stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
       reason: Reason({ description: 'Why (the UpgradeFailed reason)' }),
     },
     { additionalProperties: false },
