@@ -77,6 +77,10 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
   const upgradeEvents = async (service: string, afterVersion: number) =>
     (await serviceEvents(service)).filter((e) => e.streamVersion > afterVersion && /^(Upgrade|ServiceUpgraded)/.test(e.type));
   const lastVersion = async (service: string) => (await serviceEvents(service)).at(-1)?.streamVersion ?? 0;
+  const stateFile = () => JSON.parse(readFileSync(path.join(dir, '.fleetvisor', 'state', 'upgrade-state.json'), 'utf8')) as { protocol: { height?: number } | null; quarantine: Record<string, Record<string, { reason: string }>> };
+  /** The runner has taken the protocol version at `height` in (and reconciled on it). */
+  const runnerSaw = (height: number) => waitFor(() => stateFile().protocol?.height === height, { timeoutMs: 15_000, message: `runner took the version at height ${height}` });
+  const pidOf = (service: string): number => (JSON.parse(readFileSync(path.join(dir, '.fleetvisor', 'state', `${service}.pid`), 'utf8')) as { pid: number }).pid;
   /** `v<X.Y.Z>` of the binary a service's link points at. */
   const linked = (service: string): string => path.basename(path.dirname(readlinkSync(path.join(dir, '.fleetvisor', 'services', `${service}.bin`))));
   const blockTime = async (height: number): Promise<number> => {
@@ -125,6 +129,9 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
       FLEETVISOR_RUNNER_STOP_GRACE: '2s',
       FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
       FLEETVISOR_RUNNER_RESTART_MAX: '1s',
+      // The runner before quarantines retried a failed version after this backoff; the tests below
+      // would see that retry. The runner now reads no such setting.
+      FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL: '100ms',
     };
     spawnProc([CLI, 'chain-watcher', 'run']);
     // The watcher records the chain's version when it first sees the chain.
@@ -262,9 +269,88 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     expect(readFileSync(path.join(dir, '.fleetvisor', 'logs', `${PROVIDER}.log`), 'utf8')).toContain('panic: fake crash at start');
     expect(await upgradeEvents(CONSUMER, before[CONSUMER]!)).toEqual([]);
     expect(await banner(ports[CONSUMER]!)).toBe('lavap 0.2.0');
+    // The failed version is quarantined for the provider, with the attempt's correlation and the VersionChanged as its cause.
+    const quarantined = await expectEventually(
+      async () => {
+        const q = (await serviceEvents(PROVIDER)).filter((e) => e.streamVersion > before[PROVIDER]! && e.type === 'VersionQuarantined');
+        expect(q).toHaveLength(1);
+        return q[0]!;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(quarantined.data).toMatchObject({ host: HOST, service: PROVIDER, version: '0.3.0', stage: 'start' });
+    expect(quarantined.metadata.correlationId).toBe(evs[0]!.metadata.correlationId);
+    expect(evs[0]!.metadata.causationId).toBe((await versionChangedAt(height)).id);
   }, 60_000);
 
-  it('a target that cannot be had falls back to the highest usable version >= min (not the one that just failed), and keeps its backoff', async () => {
+  it('the quarantined release is not retried: a later VersionChanged with the same provider target restarts nothing', async () => {
+    const before = await lastVersion(PROVIDER);
+    const pid = pidOf(PROVIDER);
+    // Only the consumer's min moves: a new VersionChanged, the provider's target still the broken 0.3.0.
+    const { height } = await chain.setVersion(pv('0.3.0', '0.1.0', '0.2.0', '0.2.0'));
+    await versionChangedAt(height);
+    await runnerSaw(height);
+    expect(await upgradeEvents(PROVIDER, before)).toEqual([]);
+    expect(pidOf(PROVIDER)).toBe(pid); // never stopped
+    const started = (await serviceEvents(PROVIDER)).filter((e) => e.type === 'UpgradeStarted' && (e.data as { toVersion: string }).toVersion === '0.3.0');
+    expect(started).toHaveLength(1);
+    expect(await banner(ports[PROVIDER]!)).toBe('lavap 0.2.0');
+  }, 60_000);
+
+  it('a runner started again brings the services up on the good version, not the quarantined one; upgrades list shows why', async () => {
+    const before = await lastVersion(PROVIDER);
+    runner.child.kill('SIGTERM');
+    await new Promise((r) => runner.child.once('exit', r));
+    runner = spawnProc([CLI, 'start', '--directory', dir]);
+    await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.0' && (await banner(ports[CONSUMER]!)) === 'lavap 0.2.0', {
+      timeoutMs: 30_000,
+      message: `both services up again on 0.2.0; runner output:\n${runner.output().slice(-3000)}`,
+    });
+    // Another VersionChanged, processed by the new runner: still nothing tried on the provider.
+    const { height } = await chain.setVersion(pv('0.3.0', '0.1.0', '0.2.0', '0.1.0'));
+    await versionChangedAt(height);
+    await runnerSaw(height);
+    expect(await upgradeEvents(PROVIDER, before)).toEqual([]);
+    expect(linked(PROVIDER)).toBe('v0.2.0');
+
+    type Row = { host: string; services: { service: string; running?: string; linked?: string; installed: string[]; quarantined: { version: string; stage: string; reason: string; at: string }[] }[] };
+    for (const args of [[], ['--fleet', '--timeout', '1500'], ['--fleet', '--host', HOST]]) {
+      const list = await cli(['upgrades', 'list', ...args, '--json']);
+      expect(list.code, list.stderr).toBe(0);
+      const rows = JSON.parse(list.stdout) as Row[];
+      expect(rows.map((r) => r.host)).toEqual([HOST]);
+      const provider = rows[0]!.services.find((x) => x.service === PROVIDER)!;
+      expect(provider).toMatchObject({ running: '0.2.0', linked: '0.2.0', installed: ['0.3.0', '0.2.0', '0.1.0'] });
+      expect(provider.quarantined).toEqual([{ version: '0.3.0', stage: 'start', reason: expect.stringMatching(/exited with code 1/), at: expect.any(String) }]);
+      expect(rows[0]!.services.find((x) => x.service === CONSUMER)!.quarantined).toEqual([]);
+    }
+    const text = await cli(['upgrades', 'list']);
+    expect(text.stdout).toMatch(/HOST\s+SERVICE\s+ROLE\s+RUNNING\s+LINKED\s+INSTALLED\s+QUARANTINED/);
+    expect(text.stdout).toMatch(new RegExp(`${HOST}/${PROVIDER} 0\\.3\\.0 since .*\\(start\\): .*exited with code 1`));
+  }, 90_000);
+
+  it('upgrades retry (a command over the bus to the host, with its actor) tries the quarantined version again once', async () => {
+    const before = await lastVersion(PROVIDER);
+    const bad = await cli(['upgrades', 'retry', PROVIDER, '--version', '0.2.0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`0.2.0 of ${PROVIDER} is not quarantined; quarantined: 0.3.0`);
+    const retry = await cli(['upgrades', 'retry', PROVIDER, '--actor', 'alice@ops', '--json']);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(JSON.parse(retry.stdout)).toEqual({ host: HOST, service: PROVIDER, lifted: ['0.3.0'] });
+    const evs = await expectEventually(
+      async () => {
+        const e = (await serviceEvents(PROVIDER)).filter((x) => x.streamVersion > before && /^(Upgrade|ServiceUpgraded|VersionQuarantined|QuarantineLifted)/.test(x.type));
+        expect(e.map((x) => x.type)).toEqual(['QuarantineLifted', 'UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
+        return e;
+      },
+      { timeoutMs: 20_000, message: `retried and rolled back; runner output:\n${runner.output().slice(-3000)}` },
+    );
+    expect(evs[0]!.data).toMatchObject({ version: '0.3.0', reason: 'upgrades retry', actor: 'alice@ops' });
+    expect(evs[0]!.metadata.actor).toBe('alice@ops');
+    await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.0', { timeoutMs: 10_000 });
+  }, 60_000);
+
+  it('a target that cannot be had falls back to the highest usable version >= min (not the quarantined one), and is quarantined itself', async () => {
     // 0.2.5 is installed by hand; 0.3.0 is installed too but failed a moment ago; 0.9.0 is published nowhere.
     writeFakeLavap(path.join(dir, '.fleetvisor', 'upgrades', 'v0.2.5'), { version: '0.2.5' });
     const before = await lastVersion(PROVIDER);
@@ -284,9 +370,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     expect(evs[2]!.data).toMatchObject({ fromVersion: '0.2.0', toVersion: '0.2.5' });
     expect(linked(PROVIDER)).toBe('v0.2.5');
     await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.5', { timeoutMs: 10_000 });
-    // The unavailable target keeps its backoff (retried later, not on every reconcile).
-    const state = JSON.parse(readFileSync(path.join(dir, '.fleetvisor', 'state', 'upgrade-state.json'), 'utf8')) as { failures: Record<string, { nextRetryAt: string }> };
-    expect(Date.parse(state.failures[`${PROVIDER}@0.9.0`]!.nextRetryAt)).toBeGreaterThan(Date.now());
+    // The unavailable target is quarantined (not asked for again on every reconcile or by a timer).
+    expect(stateFile().quarantine[PROVIDER]!['0.9.0']!.reason).toMatch(/HTTP 404/);
     expect(releases.requests('/releases/v0.9.0/manifest.json')).toBe(1);
   }, 60_000);
 
@@ -323,5 +408,33 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     const badTimeout = await cli(['services', 'list', '--fleet', '--timeout', 'soon']);
     expect(badTimeout.code).not.toBe(0);
     expect(badTimeout.stderr).toContain('--timeout must be a whole number of milliseconds');
+  }, 60_000);
+
+  it('upgrades rollback (over the bus, with its actor) switches to an installed version, health-checked, and quarantines the one it left', async () => {
+    const before = await lastVersion(PROVIDER);
+    const refused = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.3.0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`0.3.0 is quarantined for ${PROVIDER}`);
+    const r = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.2.0', '--actor', 'bob@ops', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ host: HOST, service: PROVIDER, fromVersion: '0.2.5', version: '0.2.0', outcome: 'switched' });
+    expect(linked(PROVIDER)).toBe('v0.2.0');
+    await waitFor(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.0', { timeoutMs: 10_000 });
+    const evs = await expectEventually(
+      async () => {
+        const e = (await serviceEvents(PROVIDER)).filter((x) => x.streamVersion > before && /^(Upgrade|ServiceUpgraded|VersionQuarantined)/.test(x.type));
+        expect(e.map((x) => x.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded', 'VersionQuarantined']);
+        return e;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(evs[0]!.data).toMatchObject({ fromVersion: '0.2.5', toVersion: '0.2.0', actor: 'bob@ops' });
+    expect(evs[0]!.metadata.actor).toBe('bob@ops');
+    expect(evs[2]!.data).toMatchObject({ version: '0.2.5', stage: 'operator_rollback' });
+    // The chain's next version change does not bring 0.2.5 back.
+    const { height } = await chain.setVersion(pv('0.9.0', '0.2.0', '0.2.0', '0.2.0'));
+    await versionChangedAt(height);
+    await runnerSaw(height);
+    expect(linked(PROVIDER)).toBe('v0.2.0');
   }, 60_000);
 });

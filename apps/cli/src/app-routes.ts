@@ -24,6 +24,7 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['start'], app: 'service-runner', summary: "Run the service-runner: supervise this host's services, upgrade on VersionChanged (start --help)" },
   { path: ['wrap'], app: 'service-runner', summary: 'Supervise one process, for containers (wrap --cmd "<binary args>")' },
   { path: ['services'], app: 'service-runner', summary: 'Services of this host or the fleet: services list|status|restart|stop|start|logs (--help)' },
+  { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|retry|rollback (--help)' },
   { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password encrypted at rest (secrets set-password --help)' },
   { path: ['install-systemd'], app: 'service-runner', summary: 'Write a systemd unit for the service-runner (install-systemd --help)' },
 ];

@@ -21,9 +21,6 @@ export interface RunnerTuning {
   healthTimeoutMs: number;
   /** Services restarted at once during an upgrade (1 = rolling). */
   upgradeParallelism: number;
-  /** Wait before retrying a failed upgrade to the same version; doubles up to retryMaxMs. */
-  upgradeRetryInitialMs: number;
-  upgradeRetryMaxMs: number;
   /** Per-service log file size before it is rotated, and rotated files kept. */
   logMaxBytes: number;
   logFiles: number;
@@ -40,6 +37,24 @@ export interface RunnerConfig {
   secretsKeyFile: string | undefined;
   /** Platform key for release manifests (linux/amd64...). */
   platform: string;
+  /**
+   * What every child (service, pre-upgrade hook, build command) gets of the runner's own
+   * environment: PATH, HOME, and LANG / TZ when set. Never a FLEETVISOR_* setting: a child that
+   * could read the database URL or the secrets passphrase could decrypt the keyring password.
+   */
+  childEnvironment: Record<string, string>;
+}
+
+export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** The runner's environment as handed to children (see RunnerConfig.childEnvironment). */
+export function childEnvironmentFrom(env: Env): Record<string, string> {
+  const out: Record<string, string> = { PATH: env['PATH'] || DEFAULT_CHILD_PATH };
+  for (const name of ['HOME', 'LANG', 'TZ'] as const) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
 }
 
 function goArch(arch: string): string {
@@ -59,8 +74,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     healthStableMs: r.duration('FLEETVISOR_RUNNER_HEALTH_STABLE', '5s'),
     healthTimeoutMs: r.duration('FLEETVISOR_RUNNER_HEALTH_TIMEOUT', '30s'),
     upgradeParallelism: r.int('FLEETVISOR_RUNNER_UPGRADE_PARALLELISM', 1, { min: 1, max: 1000 }),
-    upgradeRetryInitialMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL', '1m'),
-    upgradeRetryMaxMs: r.duration('FLEETVISOR_RUNNER_UPGRADE_RETRY_MAX', '1h'),
     logMaxBytes: r.int('FLEETVISOR_RUNNER_LOG_MAX_BYTES', 50 * 1024 * 1024, { min: 1024 }),
     logFiles: r.int('FLEETVISOR_RUNNER_LOG_FILES', 5, { min: 1, max: 100 }),
   };
@@ -79,5 +92,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     secretsPassphrase: env['FLEETVISOR_SECRETS_PASSPHRASE'] === undefined || env['FLEETVISOR_SECRETS_PASSPHRASE'] === '' ? undefined : env['FLEETVISOR_SECRETS_PASSPHRASE'],
     secretsKeyFile,
     platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
+    childEnvironment: childEnvironmentFrom(env),
   };
 }

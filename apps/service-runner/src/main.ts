@@ -1,4 +1,4 @@
-// Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|services ...|secrets ...|install-systemd`
+// Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|services ...|upgrades ...|secrets ...|install-systemd`
 // hand the process over to this file (apps/cli/src/app-routes.ts).
 import 'reflect-metadata';
 import { runMain, type CliCommand } from '@fleetvisor/platform';
@@ -8,6 +8,7 @@ import { installSystemdCommand } from './commands/install-systemd.command';
 import { secretsSetPasswordCommand } from './commands/secrets.command';
 import { servicesCommands } from './commands/services.command';
 import { startCommand } from './commands/start.command';
+import { upgradesCommands } from './commands/upgrades.command';
 import { wrapCommand } from './commands/wrap.command';
 
 export const COMMANDS: readonly CliCommand[] = [
@@ -16,6 +17,7 @@ export const COMMANDS: readonly CliCommand[] = [
   startCommand,
   wrapCommand,
   ...servicesCommands,
+  ...upgradesCommands,
   secretsSetPasswordCommand,
   installSystemdCommand,
 ] as unknown as CliCommand[];

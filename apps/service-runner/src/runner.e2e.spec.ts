@@ -68,6 +68,21 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+/** /proc/<pid>/environ as a map. */
+const environOf = (pid: number): Record<string, string> =>
+  Object.fromEntries(
+    readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+/** A child's environment holds the runner's PATH, HOME and TZ and the service's own variables, nothing else. */
+function expectChildEnvironment(pid: number, own: Record<string, string>): void {
+  const childEnv = environOf(pid);
+  expect(childEnv).toEqual({ PATH: env['PATH'], HOME: env['HOME'], TZ: 'UTC', ...own });
+  const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
+  for (const secret of [PASSPHRASE, db.url, PASSWORD]) expect(raw).not.toContain(secret);
+}
 const pidOf = (service: string): number | undefined => {
   const f = path.join(fx.home.stateDir, `${service}.pid`);
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { pid: number }).pid : undefined;
@@ -97,6 +112,8 @@ beforeAll(async () => {
     FLEETVISOR_RUNNER_STOP_GRACE: '2s',
     FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
     FLEETVISOR_RUNNER_RESTART_MAX: '1s',
+    TZ: 'UTC',
+    RUNNER_ONLY_SETTING: 'not-for-children',
   };
   ports = [await freePort(), await freePort()];
   fx.install('0.1.0', 'ok', sha256Hex(PASSWORD));
@@ -155,12 +172,21 @@ describe('fleetvisor service-runner commands', () => {
     expect(readFileSync(path.join(fx.home.secretsDir, 'keyring-password.enc'), 'utf8')).not.toContain(PASSWORD);
   });
 
-  it('a runner killed with SIGKILL in the middle of an upgrade rolls it back on restart and finishes it', async () => {
-    const r1 = startRunner();
-    await waitFor(() => existsSync(fx.home.logFile('provider1-LAV1')) && readFileSync(fx.home.logFile('provider1-LAV1'), 'utf8').includes('keyring unlocked'), {
+  let r1: ReturnType<typeof startRunner>;
+  const PROVIDER1_ENV = { LAVA_LOG_FORMAT: 'json', GOMAXPROCS: '2' };
+
+  it('a supervised service starts with PATH, HOME, TZ and its own variables: no FLEETVISOR_* setting, database URL or passphrase', async () => {
+    fx.home.writeService({ ...fx.home.readService('provider1-LAV1'), env: PROVIDER1_ENV });
+    r1 = startRunner();
+    await waitFor(() => ['provider1-LAV1', 'provider2-LAV2'].every((s) => existsSync(fx.home.logFile(s)) && readFileSync(fx.home.logFile(s), 'utf8').includes('keyring unlocked')), {
       timeoutMs: 30_000,
-      message: 'provider unlocked its keyring',
+      message: 'both providers unlocked their keyrings',
     });
+    expectChildEnvironment(pidOf('provider1-LAV1')!, PROVIDER1_ENV);
+    expectChildEnvironment(pidOf('provider2-LAV2')!, {});
+  });
+
+  it('a runner killed with SIGKILL in the middle of an upgrade rolls it back on restart and finishes it', async () => {
     const list = await run(['services', 'list', '--json']);
     expect(JSON.parse(list.stdout).map((s: { service: string; state: string; version: string }) => [s.service, s.state, s.version])).toEqual([
       ['provider1-LAV1', 'running', '0.1.0'],
@@ -207,7 +233,8 @@ describe('fleetvisor service-runner commands', () => {
     // The keyring password is nowhere: not in logs, events, spool, state, process args or environment.
     const pid = status[0]!.status.pid;
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain(PASSWORD);
-    expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(PASSWORD);
+    // A child started by an upgrade gets the same explicit environment.
+    expectChildEnvironment(pid, interrupted === 'provider1-LAV1' ? PROVIDER1_ENV : {});
     const all = await core.store.readAll('0:0', 10_000);
     expect(JSON.stringify(all.events)).not.toContain(PASSWORD);
     const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : d.isFile() ? [path.join(dir, d.name)] : []));

@@ -4,7 +4,7 @@
 // the Nest shell. Nothing here waits on Postgres or NATS: both are optional at every moment.
 import path from 'node:path';
 import { DuplicateEventIdError } from '@fleetvisor/event-store/core';
-import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
@@ -18,6 +18,7 @@ import { reapOrphan, SupervisedService } from './supervision/supervised-service'
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator } from './upgrades/upgrade-coordinator';
+import { commandHook } from './upgrades/upgrade-seams';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 
@@ -118,6 +119,7 @@ export class Runner {
           ...(def.keyringPassword ? { password: () => this.password } : {}),
           ...(this.opts.echo ? { echo: true } : {}),
           ...(wrap ? { cwd: process.cwd() } : {}),
+          env: { ...this.opts.config.childEnvironment, ...def.env },
         },
         t,
         wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
@@ -138,8 +140,10 @@ export class Runner {
         services: () => this.services,
         tuning: t,
         logger: this.log,
+        hook: commandHook(this.opts.config.childEnvironment),
       });
       this.coordinator.recoverInterrupted();
+      this.coordinator.avoidQuarantinedAtStart();
     }
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
@@ -204,8 +208,32 @@ export class Runner {
     };
   }
 
+  /** `upgrades list`: per service, running / linked / installed / quarantined versions (none in wrap mode). */
+  upgrades(): ServiceUpgrades[] {
+    const out: ServiceUpgrades[] = [];
+    for (const [name, { svc }] of this.services) {
+      const u = this.coordinator?.upgradesOf(name, svc.version);
+      if (u) out.push(u);
+    }
+    return out;
+  }
+
+  /** `upgrades retry`: lifts the quarantine (QuarantineLifted with the actor) and tries the target again. */
+  retryUpgrade(service: string, version: string | undefined, actor: string | undefined): { host: string; service: string; lifted: string[] } {
+    if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to retry');
+    return { host: this.host, service, lifted: this.coordinator.retry(service, version, actor) };
+  }
+
+  /** `upgrades rollback`: to an installed version, health-checked; the version left is quarantined. */
+  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
+    if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to roll back');
+    const r = await this.coordinator.rollback(service, version, actor);
+    return { host: this.host, service, version, ...r };
+  }
+
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') return { host: this.host, services: this.list() };
+    if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     const e = this.services.get(req.service);
     if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
     if (req.op === 'status') return { host: this.host, status: this.status(req.service) };

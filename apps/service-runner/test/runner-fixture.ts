@@ -22,8 +22,6 @@ export const FAST_TUNING: RunnerTuning = {
   healthStableMs: 400,
   healthTimeoutMs: 2_000,
   upgradeParallelism: 1,
-  upgradeRetryInitialMs: 600_000,
-  upgradeRetryMaxMs: 3_600_000,
   logMaxBytes: 1024 * 1024,
   logFiles: 2,
 };
@@ -51,7 +49,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -59,6 +59,7 @@ export const COMMANDS: readonly CliEntry[] = [
   app('start'),
   app('wrap'),
   app('services'),
+  app('upgrades'),
   app('secrets'),
   app('install-systemd'),
 ];

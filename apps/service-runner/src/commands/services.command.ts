@@ -3,7 +3,7 @@
 // --host H only H's runner (its addressed subject, so a missing host or service is an error).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ErrorCode, RequestStrategy } from 'nats';
-import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type CommandDefinition, type CommandRequestOf, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -14,7 +14,7 @@ import { directoryOption, duration, jsonOption, setup, table } from './common';
 import type { RunnerConfig } from '../config';
 import type { Logger } from '@fleetvisor/platform';
 
-const fleetOptions = {
+export const fleetOptions = {
   fleet: { type: 'boolean', description: 'ask every runner of the fleet over the bus' },
   host: { type: 'string', description: 'with --fleet: ask only this host\'s runner (an error if it does not answer)', placeholder: 'host' },
   timeout: { type: 'string', description: 'with --fleet: how long to gather replies, or to wait for --host (ms)', default: '2000', placeholder: 'ms' },
@@ -22,7 +22,7 @@ const fleetOptions = {
 
 const replyCheck = TypeCompiler.Compile(CommandReplySchema);
 
-async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
+export async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
   const subjects = createSubjects(config.core.subjectRoot);
   const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
   try {
@@ -47,18 +47,18 @@ async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payl
   }
 }
 
-function timeoutMs(text: string | undefined): number {
+export function timeoutMs(text: string | undefined): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 600_000) throw new UsageError(`--timeout must be a whole number of milliseconds between 1 and 600000, got "${text}"`);
   return n;
 }
 
 /** One runner, on its addressed subject (<root>.cmd.service-runner.<host>.<verb>): its answer, or an error saying why there is none. */
-async function askHost(config: RunnerConfig, logger: Logger, def: typeof ServicesList | typeof ServicesStatus, payload: Record<string, unknown>, host: string, timeout: number): Promise<unknown> {
+export async function askHost(config: RunnerConfig, logger: Logger, def: CommandDefinition, payload: Record<string, unknown>, host: string, timeout: number): Promise<unknown> {
   const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
   try {
     const bus = new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger });
-    const reply = await bus.request(def as typeof ServicesList, payload as { chainId?: string }, { instance: host, timeoutMs: timeout });
+    const reply = await bus.request(def, payload as CommandRequestOf<CommandDefinition>, { instance: host, timeoutMs: timeout });
     if (!reply.ok) throw new Error(reply.error.message.includes(host) ? reply.error.message : `${host}: ${reply.error.message}`);
     return reply.result;
   } finally {
@@ -66,7 +66,7 @@ async function askHost(config: RunnerConfig, logger: Logger, def: typeof Service
   }
 }
 
-async function local(config: RunnerConfig, req: ControlRequest): Promise<unknown> {
+export async function local(config: RunnerConfig, req: ControlRequest): Promise<unknown> {
   const socket = new RunnerHome(config.directory).socketPath;
   let reply: ControlReply;
   try {

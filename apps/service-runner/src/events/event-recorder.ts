@@ -23,10 +23,11 @@ export class EventRecorder {
     return () => this.listeners.delete(fn);
   }
 
-  record<D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string; causationId?: string } = {}): EventEnvelope {
+  /** opts.actor: the operator a command came from, instead of the runner itself. */
+  record<D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string; causationId?: string; actor?: string } = {}): EventEnvelope {
     const event = newEventFor(def, data, {
       host: this.host,
-      actor: this.actor,
+      actor: opts.actor ?? this.actor,
       ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
       ...(opts.causationId ? { causationId: opts.causationId } : {}),
     });

@@ -94,6 +94,16 @@ export function createService(home: RunnerHome, store: BinaryStore, recorder: Ev
   };
   const defFile = home.serviceFile(name);
   const existed = existsSync(defFile);
+  // The operator's `env:` is not create-service's to drop: it is kept across a re-create.
+  if (existed) {
+    let priorEnv: Record<string, string> | undefined;
+    try {
+      priorEnv = home.readService(name).env;
+    } catch {
+      // an unreadable definition is replaced whole, as before
+    }
+    if (priorEnv) definition.env = priorEnv;
+  }
   const same = existed && existsSync(configPath) && readFileSync(defFile, 'utf8') === serializeServiceDefinition(definition) && readFileSync(configPath, 'utf8') === text;
   let linkedVersion = store.linkedVersion(home.serviceLink(name));
   if (!linkedVersion) {

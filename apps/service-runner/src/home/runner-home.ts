@@ -65,6 +65,11 @@ export interface ServiceDefinition {
   networkAddress?: string;
   /** Feed the stored keyring password when the child prompts for it. */
   keyringPassword: boolean;
+  /**
+   * The service's own environment variables (services/<name>.yml `env:`). The child gets these
+   * and the runner's PATH, HOME, LANG and TZ, nothing else of the runner's environment.
+   */
+  env?: Record<string, string>;
 }
 
 export class HomeError extends Error {
@@ -154,6 +159,27 @@ export function serializeHomeConfig(c: HomeConfig): string {
   });
 }
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/**
+ * A service's `env:` mapping. FLEETVISOR_* names are refused: they are the runner's own settings
+ * (database URL, secrets passphrase...), and a child must never be handed them.
+ */
+export function parseServiceEnv(v: unknown, file: string): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  const o = asRecord(v, `${file}: env`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(o)) {
+    if (!ENV_NAME.test(k)) throw new HomeError(`${file}: env: "${k}" is not a variable name (letters, digits, _)`);
+    if (/^FLEETVISOR_/i.test(k)) throw new HomeError(`${file}: env: ${k}: FLEETVISOR_* variables are the runner's own and are never given to a service`);
+    if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') throw new HomeError(`${file}: env.${k} must be a string`);
+    const text = String(val);
+    if (text.includes('\0')) throw new HomeError(`${file}: env.${k} must not contain a NUL character`);
+    out[k] = text;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 export function parseServiceDefinition(text: string, file: string): ServiceDefinition {
   const o = asRecord(parseYaml(text), file);
   const role = o['role'];
@@ -164,6 +190,7 @@ export function parseServiceDefinition(text: string, file: string): ServiceDefin
   if (typeof configPath !== 'string' || !path.isAbsolute(configPath)) throw new HomeError(`${file}: config must be an absolute path`);
   const chainId = o['chain-id'] === undefined ? undefined : validChainId(o['chain-id']);
   const networkAddress = optString(o, 'network-address', file);
+  const env = parseServiceEnv(o['env'], file);
   return {
     name: validServiceName(o['name']),
     role: role as ServiceRole,
@@ -173,6 +200,7 @@ export function parseServiceDefinition(text: string, file: string): ServiceDefin
     args: args as string[],
     ...(networkAddress ? { networkAddress } : {}),
     keyringPassword: o['keyring-password'] === true,
+    ...(env ? { env } : {}),
   };
 }
 
@@ -186,6 +214,7 @@ export function serializeServiceDefinition(d: ServiceDefinition): string {
     args: d.args,
     ...(d.networkAddress ? { 'network-address': d.networkAddress } : {}),
     'keyring-password': d.keyringPassword,
+    ...(d.env && Object.keys(d.env).length ? { env: d.env } : {}),
   });
 }
 

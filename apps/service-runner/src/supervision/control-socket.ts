@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 
-export type ControlRequest = { op: 'list' } | { op: 'status' | 'restart' | 'stop' | 'start'; service: string };
+export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start'; service: string };
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
 
 export class ControlServer {

@@ -39,6 +39,8 @@ export interface SupervisedSpec {
   echo?: boolean;
   /** Working directory (default: the config file's folder). */
   cwd?: string;
+  /** The child's whole environment (nothing of the runner's is inherited beyond what is here). */
+  env: Record<string, string>;
 }
 
 export interface ExitInfo {
@@ -185,6 +187,7 @@ export class SupervisedService {
     try {
       child = spawn(binaryPath, this.spec.args, {
         cwd: this.spec.cwd ?? path.dirname(this.spec.configPath),
+        env: this.spec.env,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
     } catch (e) {

@@ -6,6 +6,7 @@ import { existsSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, s
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunnerHome } from '../home/runner-home';
+import { DEFAULT_CHILD_PATH } from '../config';
 import { fsyncDir } from '../home/atomic-file';
 
 /** First X.Y.Z in `<binary> version` output (lavap prints e.g. "0.23.2" or "v0.23.2"). */
@@ -62,7 +63,7 @@ export class BinaryStore {
     if (cached && cached.mtimeMs === mtimeMs) return cached.version;
     const ask = () =>
       new Promise<{ version: string | undefined; busy: boolean }>((resolve) => {
-        execFile(binaryPath, ['version'], { timeout: 10_000, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
+        execFile(binaryPath, ['version'], { timeout: 10_000, maxBuffer: 64 * 1024, env: { PATH: DEFAULT_CHILD_PATH } }, (err, stdout, stderr) => {
           if (err && !stdout) return resolve({ version: undefined, busy: (err as NodeJS.ErrnoException).code === 'ETXTBSY' });
           resolve({ version: parseVersionOutput(`${stdout}\n${stderr}`), busy: false });
         });

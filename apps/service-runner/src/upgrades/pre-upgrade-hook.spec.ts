@@ -31,7 +31,13 @@ describe('runPreUpgradeHook', () => {
       sleep: async (ms) => void waits.push(ms),
     });
     expect(result).toEqual({ ok: true });
-    expect(envs[0]).toEqual({ FLEETVISOR_SERVICE: 'p1', FLEETVISOR_FROM_VERSION: '0.1.0', FLEETVISOR_TO_VERSION: '0.2.0', FLEETVISOR_BINARY: '/x/lavap' });
+    expect(envs[0]).toEqual({ PATH: '/usr/local/bin:/usr/bin:/bin', FLEETVISOR_SERVICE: 'p1', FLEETVISOR_FROM_VERSION: '0.1.0', FLEETVISOR_TO_VERSION: '0.2.0', FLEETVISOR_BINARY: '/x/lavap' });
     expect(waits).toEqual([100, 200, 400]);
+  });
+
+  it("gives the hook the runner's child environment and its own variables, nothing else", async () => {
+    const envs: Record<string, string>[] = [];
+    await runPreUpgradeHook('/hook', ctx, { baseEnv: { PATH: '/opt/bin', HOME: '/home/op', TZ: 'UTC' }, exec: async (_c, env) => (envs.push(env), 0) });
+    expect(envs[0]).toEqual({ PATH: '/opt/bin', HOME: '/home/op', TZ: 'UTC', FLEETVISOR_SERVICE: 'p1', FLEETVISOR_FROM_VERSION: '0.1.0', FLEETVISOR_TO_VERSION: '0.2.0', FLEETVISOR_BINARY: '/x/lavap' });
   });
 });

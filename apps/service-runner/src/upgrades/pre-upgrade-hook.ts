@@ -22,6 +22,8 @@ export interface HookOptions {
   retryDelayMs?: number;
   retryMaxMs?: number;
   timeoutMs?: number;
+  /** What the hook gets besides its own variables (PATH, HOME...); nothing else is inherited. */
+  baseEnv?: Record<string, string>;
   exec?: HookExec;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -38,13 +40,15 @@ export function judgeHookExit(code: number | null, attempt: number, maxRetries: 
 
 export const spawnHook: HookExec = (command, env, timeoutMs) =>
   new Promise((resolve) => {
-    const child = spawn(command, [], { stdio: 'ignore', env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, timeout: timeoutMs });
+    const child = spawn(command, [], { stdio: 'ignore', env, timeout: timeoutMs });
     child.once('error', () => resolve(127));
     child.once('exit', (code) => resolve(code));
   });
 
 export async function runPreUpgradeHook(command: string, ctx: HookContext, opts: HookOptions = {}): Promise<HookResult> {
   const env = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    ...opts.baseEnv,
     FLEETVISOR_SERVICE: ctx.service,
     FLEETVISOR_FROM_VERSION: ctx.fromVersion,
     FLEETVISOR_TO_VERSION: ctx.toVersion,

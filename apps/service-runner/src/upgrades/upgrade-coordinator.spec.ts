@@ -1,7 +1,8 @@
 // The upgrade coordinator's decisions, with every side effect faked (no process, no network, no
 // disk): one service at a time, health-checked; rollback to the previous binary on a failed health
 // check or hook (Cosmovisor exit codes through runPreUpgradeHook); fallback when the target cannot
-// be had; retry backoff; crash recovery; and the events it records for each.
+// be had; quarantine of a failed version (no timer retries it, only a new announcement or
+// `upgrades retry`); start on the last good version; crash recovery; and the events it records.
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { fleetEvents, newEventFor, type EventData, type EventDefinition, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
@@ -18,13 +19,14 @@ const logger = pino({ level: 'silent' });
 const HOST = 'host-u1';
 const CHAIN = 'lava-unit-1';
 const pv = (target: string, min = '0.1.0'): ProtocolVersion => ({ providerTarget: target, providerMin: min, consumerTarget: target, consumerMin: min });
-const TUNING = { healthStableMs: 1, healthTimeoutMs: 1, upgradeParallelism: 1, upgradeRetryInitialMs: 60_000, upgradeRetryMaxMs: 3_600_000 };
+const TUNING = { healthStableMs: 1, healthTimeoutMs: 1, upgradeParallelism: 1 };
 
 interface Recorded {
   type: string;
   service: string;
   data: Record<string, unknown>;
   correlationId: string | undefined;
+  causationId: string | undefined;
 }
 
 /** A host with installed versions, links, processes and a health verdict per version, all in memory. */
@@ -56,12 +58,12 @@ class FakeHost {
 
   readonly recorder = {
     host: HOST,
-    record: <D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string } = {}): EventEnvelope => {
+    record: <D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string; causationId?: string } = {}): EventEnvelope => {
       const event = newEventFor(def, data, { host: HOST, actor: 'test', ...opts });
       const parsed = fleetEvents.parse(event);
       if (!parsed.ok) throw new Error(`invalid ${def.type}: ${parsed.reason}`);
       const d = data as Record<string, unknown>;
-      this.events.push({ type: def.type, service: String(d.service), data: d, correlationId: opts.correlationId });
+      this.events.push({ type: def.type, service: String(d.service), data: d, correlationId: opts.correlationId, causationId: opts.causationId });
       return event;
     },
   };
@@ -121,7 +123,7 @@ class FakeHost {
 }
 
 class MemoryState {
-  private data: UpgradeStateData = { protocol: null, inProgress: {}, failures: {} };
+  private data: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {} };
   get(): Readonly<UpgradeStateData> {
     return this.data;
   }
@@ -178,35 +180,136 @@ describe('UpgradeCoordinator', () => {
     expect(h.timeline).toEqual(['p1 restart 0.3.0 (held)', 'p1 health 0.3.0', 'p1 restart 0.1.0']);
     expect(h.linked('p1')).toBe('0.1.0');
     const evs = h.of('p1');
-    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
     expect(evs[1]!.data).toMatchObject({ fromVersion: '0.1.0', toVersion: '0.3.0', stage: 'health', reason: expect.stringContaining('no TCP answer') });
     expect(evs[2]!.data).toMatchObject({ restoredVersion: '0.1.0', failedVersion: '0.3.0', reason: expect.stringMatching(/^health: no TCP answer/) });
+    expect(evs[3]!.data).toMatchObject({ version: '0.3.0', stage: 'health', reason: expect.stringContaining('no TCP answer') });
     expect(new Set(evs.map((e) => e.correlationId)).size).toBe(1);
+    // Every event of the attempt names the VersionChanged that caused it.
+    expect(evs.map((e) => e.causationId)).toEqual(['e-10', 'e-10', 'e-10', 'e-10']);
     expect(h.state.get().inProgress).toEqual({});
-
-    // The failed version waits for its backoff: the next VersionChanged does not try it again.
-    const failure = h.state.get().failures['p1@0.3.0']!;
-    expect(failure.attempts).toBe(1);
-    expect(Date.parse(failure.nextRetryAt) - Date.now()).toBeGreaterThan(TUNING.upgradeRetryInitialMs - 5_000);
-    await upgradeTo(c, pv('0.3.0'), 11);
-    expect(h.of('p1')).toHaveLength(3);
+    expect(h.state.get().quarantine.p1?.['0.3.0']).toMatchObject({ stage: 'health' });
+    expect(h.state.get().lastGood.p1).toBe('0.1.0');
     await c.stop();
   });
 
-  it('waits twice as long after a second failure of the same version', async () => {
-    const h = new FakeHost();
-    h.install('0.1.0', '0.3.0');
-    h.unhealthy.add('0.3.0');
-    h.addProvider('p1', '0.1.0');
-    const c = h.coordinator();
-    await upgradeTo(c, pv('0.3.0'));
-    // Backoff over: try again.
-    h.state.update((d) => void (d.failures['p1@0.3.0']!.nextRetryAt = new Date(Date.now() - 1).toISOString()));
-    await upgradeTo(c, pv('0.3.0'), 11);
-    const failure = h.state.get().failures['p1@0.3.0']!;
-    expect(failure.attempts).toBe(2);
-    expect(Date.parse(failure.nextRetryAt) - Date.now()).toBeGreaterThan(2 * TUNING.upgradeRetryInitialMs - 5_000);
-    await c.stop();
+  describe('quarantine: a failed version is not retried into an outage', () => {
+    const broken = async (): Promise<{ h: FakeHost; c: UpgradeCoordinator }> => {
+      const h = new FakeHost();
+      h.install('0.1.0', '0.3.0', '0.4.0');
+      h.unhealthy.add('0.3.0');
+      h.addProvider('p1', '0.1.0');
+      const c = h.coordinator();
+      await upgradeTo(c, pv('0.3.0'), 10);
+      h.timeline.length = 0;
+      h.events.length = 0;
+      return { h, c };
+    };
+
+    it('the same target again (a replay at a higher height, another min, a reconcile) restarts nothing', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.3.0'), 11);
+      await upgradeTo(c, pv('0.3.0', '0.0.9'), 12);
+      c.reconcile();
+      await c.idle();
+      expect(h.timeline).toEqual([]);
+      expect(h.events).toEqual([]);
+      expect(h.linked('p1')).toBe('0.1.0');
+    });
+
+    it('a different target is acted on; the quarantined one is no fallback', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      expect(h.linked('p1')).toBe('0.4.0');
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
+      const fresh = await broken();
+      // 0.5.0 cannot be had; 0.3.0 is installed and in range but quarantined: 0.4.0 is chosen.
+      fresh.h.installed.delete('0.4.0');
+      await upgradeTo(fresh.c, pv('0.5.0', '0.2.0'), 11);
+      expect(fresh.h.timeline).toEqual([]);
+      expect(fresh.h.of('p1').map((e) => [e.type, e.data.stage])).toEqual([
+        ['UpgradeStarted', undefined],
+        ['UpgradeFailed', 'obtain'],
+        ['UpgradeRolledBack', undefined],
+        ['VersionQuarantined', 'obtain'],
+      ]);
+    });
+
+    it('the chain announcing the version anew lifts the quarantine (QuarantineLifted) and tries it', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      h.unhealthy.delete('0.3.0');
+      h.install('0.3.0');
+      h.events.length = 0;
+      await upgradeTo(c, pv('0.3.0', '0.3.0'), 12); // below its running 0.4.0: nothing to do, but lifted
+      expect(h.of('p1').map((e) => [e.type, e.causationId])).toEqual([['QuarantineLifted', 'e-12']]);
+      expect(h.of('p1')[0]!.data).toMatchObject({ version: '0.3.0', reason: 'provider_target set to 0.3.0 again at height 12' });
+      expect(c.quarantineOf('p1')).toEqual({});
+    });
+
+    it('upgrades retry lifts it with the actor and tries the target again at once', async () => {
+      const { h, c } = await broken();
+      h.unhealthy.delete('0.3.0');
+      expect(c.retry('p1', undefined, 'alice@ops')).toEqual(['0.3.0']);
+      await c.idle();
+      expect(h.of('p1').map((e) => e.type)).toEqual(['QuarantineLifted', 'UpgradeStarted', 'ServiceUpgraded']);
+      expect(h.of('p1')[0]!.data).toMatchObject({ version: '0.3.0', reason: 'upgrades retry', actor: 'alice@ops' });
+      expect(h.linked('p1')).toBe('0.3.0');
+      expect(() => c.retry('p1', '0.3.0', 'alice@ops')).toThrow(/0.3.0 of p1 is not quarantined/);
+      expect(() => c.retry('nope', undefined, undefined)).toThrow(/no service nope on host-u1; it has: p1/);
+    });
+
+    it('at start, a service linked to a quarantined version is switched to the last good one before it starts', async () => {
+      const { h, c } = await broken();
+      h.links.set(h.home.serviceLink('p1'), '0.3.0'); // e.g. relinked by hand, or by init from the log's last target
+      c.avoidQuarantinedAtStart();
+      expect(h.linked('p1')).toBe('0.1.0');
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeRolledBack']);
+      expect(h.of('p1')[0]!.data).toMatchObject({ restoredVersion: '0.1.0', failedVersion: '0.3.0', reason: expect.stringContaining('0.3.0 is quarantined') });
+    });
+
+    it('upgrades rollback: to an installed version, health-checked, with the actor; the version left is quarantined', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      h.events.length = 0;
+      h.timeline.length = 0;
+      expect(await c.rollback('p1', '0.1.0', 'alice@ops')).toEqual({ fromVersion: '0.4.0', outcome: 'switched' });
+      expect(h.timeline).toEqual(['p1 restart 0.1.0 (held)', 'p1 health 0.1.0', 'p1 release']);
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded', 'VersionQuarantined']);
+      expect(h.of('p1')[0]!.data).toMatchObject({ fromVersion: '0.4.0', toVersion: '0.1.0', actor: 'alice@ops', reason: 'rollback to 0.1.0 requested by alice@ops' });
+      expect(h.of('p1')[2]!.data).toMatchObject({ version: '0.4.0', stage: 'operator_rollback', reason: 'rolled back to 0.1.0 by alice@ops' });
+      // The chain's target (0.4.0, now quarantined) does not bring it back.
+      c.reconcile();
+      await c.idle();
+      expect(h.linked('p1')).toBe('0.1.0');
+      await expect(c.rollback('p1', '0.9.9', 'alice@ops')).rejects.toThrow(/0.9.9 is not installed for p1; installed: 0.4.0, 0.3.0, 0.1.0/);
+      await expect(c.rollback('p1', '0.3.0', 'alice@ops')).rejects.toThrow(/0.3.0 is quarantined for p1 .*upgrades retry p1 --version 0.3.0/);
+      await expect(c.rollback('p1', '0.1.0', 'alice@ops')).rejects.toThrow(/p1 already runs 0.1.0/);
+      await expect(c.rollback('nope', '0.1.0', undefined)).rejects.toThrow(/no service nope/);
+    });
+
+    it('a rollback to a version that fails its health check goes back and quarantines that version', async () => {
+      const { h, c } = await broken();
+      await upgradeTo(c, pv('0.4.0'), 11);
+      h.unhealthy.add('0.1.0');
+      h.events.length = 0;
+      expect(await c.rollback('p1', '0.1.0', 'bob')).toMatchObject({ fromVersion: '0.4.0', outcome: 'failed', reason: expect.stringMatching(/^health: /) });
+      expect(h.linked('p1')).toBe('0.4.0');
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
+      expect(c.quarantineOf('p1')['0.4.0']).toBeUndefined();
+    });
+
+    it('lists running, linked, installed and quarantined versions', async () => {
+      const { c } = await broken();
+      expect(c.upgradesOf('p1', '0.1.0')).toMatchObject({
+        service: 'p1',
+        role: 'provider',
+        running: '0.1.0',
+        linked: '0.1.0',
+        installed: ['0.4.0', '0.3.0', '0.1.0'],
+        quarantined: [{ version: '0.3.0', stage: 'health', reason: expect.stringContaining('no TCP answer'), at: expect.any(String) }],
+      });
+    });
   });
 
   describe('pre-upgrade hook (Cosmovisor exit codes)', () => {
@@ -244,7 +347,7 @@ describe('UpgradeCoordinator', () => {
       expect(h.timeline).toEqual(['hook p1 0.2.0']); // no restart at all
       expect(h.linked('p1')).toBe('0.1.0');
       const evs = h.of('p1');
-      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
       expect(evs[1]!.data).toMatchObject({ stage: 'pre_upgrade', reason: 'pre-upgrade hook failed the upgrade (exit 30)' });
       expect(evs[2]!.data).toMatchObject({ restoredVersion: '0.1.0', reason: expect.stringContaining('0.1.0 kept running, never stopped') });
     });
@@ -260,7 +363,7 @@ describe('UpgradeCoordinator', () => {
     it('exit 31 until the retries run out fails the upgrade', async () => {
       const h = hosted();
       await upgradeTo(h.coordinator({ config, hook: withExits(h, [31, 31, 31, 31, 31, 31, 31]) }), pv('0.2.0'));
-      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']);
+      expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
       expect(h.of('p1')[1]!.data).toMatchObject({ stage: 'pre_upgrade', reason: 'pre-upgrade hook asked to retry 6 times (exit 31)' });
       expect(h.linked('p1')).toBe('0.1.0');
     });
@@ -272,12 +375,13 @@ describe('UpgradeCoordinator', () => {
     h.addProvider('p1', '0.1.0');
     await upgradeTo(h.coordinator(), pv('0.3.0', '0.2.0'));
     const evs = h.of('p1');
-    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'ServiceUpgraded']);
+    expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'VersionQuarantined', 'ServiceUpgraded']);
     expect(evs[0]!.data).toMatchObject({ toVersion: '0.3.0' });
     expect(evs[1]!.data).toMatchObject({ toVersion: '0.3.0', stage: 'obtain', reason: 'no release 0.3.0; falling back to 0.2.0' });
-    expect(evs[2]!.data).toMatchObject({ toVersion: '0.2.0' });
+    expect(evs[2]!.data).toMatchObject({ version: '0.3.0', stage: 'obtain' });
+    expect(evs[3]!.data).toMatchObject({ toVersion: '0.2.0' });
     expect(h.linked('p1')).toBe('0.2.0');
-    expect(h.state.get().failures['p1@0.3.0']).toBeDefined(); // the target is retried later, with backoff
+    expect(h.state.get().quarantine.p1?.['0.3.0']).toBeDefined(); // not asked for again until announced anew or retried
   });
 
   it('fails without touching the service when neither the target nor a fallback exists', async () => {
@@ -286,7 +390,7 @@ describe('UpgradeCoordinator', () => {
     h.addProvider('p1', '0.1.0');
     await upgradeTo(h.coordinator(), pv('0.3.0'));
     expect(h.timeline).toEqual([]);
-    expect(h.of('p1').map((e) => [e.type, e.data.stage])).toEqual([['UpgradeStarted', undefined], ['UpgradeFailed', 'obtain'], ['UpgradeRolledBack', undefined]]);
+    expect(h.of('p1').map((e) => [e.type, e.data.stage])).toEqual([['UpgradeStarted', undefined], ['UpgradeFailed', 'obtain'], ['UpgradeRolledBack', undefined], ['VersionQuarantined', 'obtain']]);
   });
 
   it('ignores a protocol version from an older height than the one it has', async () => {

@@ -6,26 +6,41 @@
 //   UpgradeRolledBack without a restart when the failure came before the switch).
 // Services are restarted `parallelism` at a time (1 = rolling). Every step is written to the
 // state file first, so a runner killed in the middle rolls the service back to its previous link
-// on restart, and the next reconcile upgrades it again. A failed version is retried with capped
-// exponential backoff, never on every VersionChanged or block.
+// on restart, and the next reconcile upgrades it again. A version that fails (VersionQuarantined)
+// is quarantined for that service: never retried by a timer, never a fallback, never started at
+// runner start; only the chain announcing it anew or `upgrades retry` lifts it (quarantine.ts), so
+// a broken release cannot keep restarting the healthy services.
 // Every side effect goes through a seam (upgrade-seams.ts): the service's process, the hook, the
 // health probe, the binary source, the links, the state file and the recorder.
-import { compareStrictVersions, parseStrictVersion, ServiceUpgraded, UpgradeFailed, UpgradeRolledBack, UpgradeStarted, uuidv7, type ProtocolVersion, type UpgradeStage } from '@fleetvisor/contracts';
-import { backoffDelay } from '@fleetvisor/messaging/core';
+import {
+  compareStrictVersions,
+  parseStrictVersion,
+  QuarantineLifted,
+  ServiceUpgraded,
+  UpgradeFailed,
+  UpgradeRolledBack,
+  UpgradeStarted,
+  uuidv7,
+  VersionQuarantined,
+  type ProtocolVersion,
+  type QuarantineStage,
+  type ServiceUpgrades,
+  type UpgradeStage,
+} from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import type { EventRecorder } from '../events/event-recorder';
 import type { HomeConfig, ServiceDefinition } from '../home/runner-home';
+import { DEFAULT_CHILD_PATH } from '../config';
 import { ObtainError } from './binary-fetcher';
 import { commandHook, processHealth, type BinaryLinks, type BinarySource, type HealthProbe, type PreUpgradeHook, type ServiceProcess, type UpgradeHome } from './upgrade-seams';
-import { failureKey, type UpgradeStateStore } from './upgrade-state';
+import { liftedByVersionChange, startVersion, tryable, type ServiceQuarantine } from './quarantine';
+import type { UpgradeStateStore } from './upgrade-state';
 import { decideUpgrade, fallbackVersion } from './version-select';
 
 export interface UpgradeTuning {
   healthStableMs: number;
   healthTimeoutMs: number;
   upgradeParallelism: number;
-  upgradeRetryInitialMs: number;
-  upgradeRetryMaxMs: number;
 }
 
 export interface UpgradeCoordinatorOptions {
@@ -38,7 +53,7 @@ export interface UpgradeCoordinatorOptions {
   services: () => ReadonlyMap<string, { def: ServiceDefinition; svc: ServiceProcess }>;
   tuning: UpgradeTuning;
   logger: Logger;
-  /** Default: runs the configured command (commandHook). */
+  /** Default: runs the configured command with PATH only (commandHook). */
   hook?: PreUpgradeHook;
   /** Default: the process must stay up, and answer the configured probe (processHealth). */
   health?: HealthProbe;
@@ -46,10 +61,26 @@ export interface UpgradeCoordinatorOptions {
 
 type Outcome = 'upgraded' | 'failed' | 'skipped';
 
+/** Thrown for an operator's request that cannot be done (unknown service, nothing quarantined...). */
+export class UpgradeRequestError extends Error {
+  override name = 'UpgradeRequestError';
+  constructor(
+    readonly code: 'not_found' | 'invalid_request',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Who and what caused an upgrade attempt (metadata of its events). */
+interface Cause {
+  causationId?: string;
+  actor?: string;
+}
+
 export class UpgradeCoordinator {
   private running: Promise<void> | undefined;
   private again = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly log: Logger;
 
@@ -65,12 +96,146 @@ export class UpgradeCoordinator {
       return;
     }
     if (!cur || JSON.stringify(cur.version) !== JSON.stringify(version) || cur.height !== source.height) {
+      this.liftAnnounced(cur?.version, version, source);
       this.o.state.update((d) => {
         d.protocol = { version, ...(source.height !== undefined ? { height: source.height } : {}), ...(source.eventId ? { eventId: source.eventId } : {}) };
       });
       this.log.info({ version, height: source.height }, 'protocol version');
     }
     this.reconcile();
+  }
+
+  /** A target the chain announces anew is tried again, even if it failed here before. */
+  private liftAnnounced(before: ProtocolVersion | undefined, after: ProtocolVersion, source: { height?: number; eventId?: string }): void {
+    for (const [name, { def }] of this.o.services()) {
+      for (const version of liftedByVersionChange(def.role, before, after, this.quarantineOf(name))) {
+        const reason = `${def.role}_target set to ${version} again${source.height !== undefined ? ` at height ${source.height}` : ''}`;
+        this.lift(name, version, reason, source.eventId ? { causationId: source.eventId } : {});
+      }
+    }
+  }
+
+  private lift(name: string, version: string, reason: string, cause: Cause): void {
+    this.o.state.update((d) => {
+      if (d.quarantine[name]) delete d.quarantine[name]![version];
+      if (d.quarantine[name] && Object.keys(d.quarantine[name]!).length === 0) delete d.quarantine[name];
+    });
+    this.o.recorder.record(
+      QuarantineLifted,
+      { host: this.o.recorder.host, service: name, version, reason, ...(cause.actor ? { actor: cause.actor } : {}) },
+      { ...(cause.causationId ? { causationId: cause.causationId } : {}), ...(cause.actor ? { actor: cause.actor } : {}) },
+    );
+    this.log.info({ service: name, version, reason }, 'quarantine lifted');
+  }
+
+  quarantineOf(name: string): ServiceQuarantine {
+    return this.o.state.get().quarantine[name] ?? {};
+  }
+
+  /**
+   * An operator's `upgrades retry`: lifts the quarantine of `version` (default: every quarantined
+   * version of the service) and reconciles, so the chain's target is tried again now.
+   */
+  retry(name: string, version: string | undefined, actor: string | undefined): string[] {
+    if (!this.o.services().has(name)) {
+      throw new UpgradeRequestError('not_found', `no service ${name} on ${this.o.recorder.host}; it has: ${[...this.o.services().keys()].join(', ') || '(none)'}`);
+    }
+    const q = this.quarantineOf(name);
+    const versions = version === undefined ? Object.keys(q) : [version];
+    if (versions.length === 0 || versions.some((v) => !q[v])) {
+      const has = Object.keys(q);
+      throw new UpgradeRequestError('invalid_request', `${version ?? 'no version'} of ${name} is not quarantined${has.length ? `; quarantined: ${has.join(', ')}` : ''}`);
+    }
+    for (const v of versions) this.lift(name, v, 'upgrades retry', actor ? { actor } : {});
+    this.reconcile();
+    return versions;
+  }
+
+  /**
+   * An operator's `upgrades rollback`: switches the service to an installed version, health-checked
+   * like any upgrade and serialized with the reconcile passes. The version it leaves is quarantined
+   * (operator_rollback): otherwise the next VersionChanged would bring it straight back.
+   */
+  async rollback(name: string, version: string, actor: string | undefined): Promise<{ fromVersion: string; outcome: 'switched' | 'failed'; reason?: string }> {
+    const entry = this.o.services().get(name);
+    if (!entry) throw new UpgradeRequestError('not_found', `no service ${name} on ${this.o.recorder.host}; it has: ${[...this.o.services().keys()].join(', ') || '(none)'}`);
+    return this.exclusive(async () => {
+      const { def } = entry;
+      const from = this.o.store.linkedVersion(this.o.home.serviceLink(name));
+      const installed = this.o.home.installedVersions(def.binary);
+      if (!installed.includes(version)) throw new UpgradeRequestError('invalid_request', `${version} is not installed for ${name}; installed: ${installed.sort((a, b) => compareStrictVersions(b, a)).join(', ') || '(none)'}`);
+      if (from === version) throw new UpgradeRequestError('invalid_request', `${name} already runs ${version}`);
+      const q = this.quarantineOf(name)[version];
+      if (q) throw new UpgradeRequestError('invalid_request', `${version} is quarantined for ${name} (${q.stage}: ${q.reason}); \`upgrades retry ${name} --version ${version}\` first`);
+      const who = actor ?? 'an operator';
+      const outcome = await this.upgradeOne(name, from ?? 'unknown', version, version, `rollback to ${version} requested by ${who}`, actor ? { actor } : {}, true, from);
+      if (outcome !== 'upgraded') {
+        const failed = this.quarantineOf(name)[version];
+        return { fromVersion: from ?? 'unknown', outcome: 'failed' as const, reason: failed ? `${failed.stage}: ${failed.reason}` : 'the switch failed; see UpgradeFailed' };
+      }
+      return { fromVersion: from ?? 'unknown', outcome: 'switched' as const };
+    });
+  }
+
+  /** Runs fn when no pass runs, and keeps passes out until it is done (a reconcile asked meanwhile runs after). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const work = fn();
+    this.running = work
+      .then(() => undefined, () => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.reconcile();
+        }
+      });
+    return work;
+  }
+
+  /** `upgrades list` for one service: what runs, what its link selects, what is installed or quarantined. */
+  upgradesOf(name: string, running: string | undefined): ServiceUpgrades | undefined {
+    const entry = this.o.services().get(name);
+    if (!entry) return undefined;
+    const { def } = entry;
+    const linked = this.o.store.linkedVersion(this.o.home.serviceLink(name));
+    return {
+      service: name,
+      role: def.role,
+      binary: def.binary,
+      ...(running ? { running } : {}),
+      ...(linked ? { linked } : {}),
+      installed: this.o.home.installedVersions(def.binary).sort((a, b) => compareStrictVersions(b, a)),
+      quarantined: Object.entries(this.quarantineOf(name))
+        .map(([version, r]) => ({ version, stage: r.stage, reason: r.reason.slice(0, 2000), at: r.at }))
+        .sort((a, b) => compareStrictVersions(b.version, a.version)),
+    };
+  }
+
+  /**
+   * Before services start: a service whose link names a quarantined version is switched to the
+   * last version it ran healthily (or the newest usable one below), recorded as a rollback.
+   */
+  avoidQuarantinedAtStart(): void {
+    for (const [name, { def }] of this.o.services()) {
+      if (def.role === 'wrapped') continue;
+      const link = this.o.home.serviceLink(name);
+      const linked = this.o.store.linkedVersion(link);
+      const decision = startVersion({ linked, quarantined: this.quarantineOf(name), lastGood: this.o.state.get().lastGood[name], installed: this.o.home.installedVersions(def.binary) });
+      if (decision.kind === 'keep') continue;
+      if (decision.kind === 'stuck') {
+        this.log.error({ service: name, linked }, decision.reason);
+        continue;
+      }
+      try {
+        this.o.store.switchLink(link, decision.version, def.binary);
+      } catch (e) {
+        this.log.error({ service: name, err: (e as Error).message }, 'cannot switch away from a quarantined version');
+        continue;
+      }
+      this.o.recorder.record(UpgradeRolledBack, { host: this.o.recorder.host, service: name, restoredVersion: decision.version, failedVersion: linked!, reason: decision.reason.slice(0, 2000) });
+      this.log.warn({ service: name, from: linked, to: decision.version }, decision.reason);
+    }
   }
 
   /** Runs a reconcile pass (serialized; a request during one runs another after it). */
@@ -98,7 +263,6 @@ export class UpgradeCoordinator {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.idle();
   }
 
@@ -131,13 +295,26 @@ export class UpgradeCoordinator {
   private async pass(): Promise<void> {
     const protocol = this.o.state.get().protocol;
     if (!protocol) return;
-    const todo: { name: string; target: string; min: string; reason: string; from: string }[] = [];
+    const cause: Cause = protocol.eventId ? { causationId: protocol.eventId } : {};
+    const todo: { name: string; target: string; min: string; reason: string; from: string; installedOnly: boolean }[] = [];
     for (const [name, { def }] of this.o.services()) {
       if (def.role === 'wrapped' || (def.chainId && def.chainId !== this.o.config.chainId)) continue;
       const from = this.o.store.linkedVersion(this.o.home.serviceLink(name));
       const d = decideUpgrade(def.role, protocol.version, from);
       if (d.kind === 'none') continue;
-      todo.push({ name, target: d.target, min: d.min, reason: d.reason, from: from ?? 'unknown' });
+      const q = this.quarantineOf(name);
+      if (!tryable(q, d.target)) {
+        // The target failed here: only an installed version in [min, target) that did not fail
+        // and is newer than what runs is worth a restart.
+        const fallback = fallbackVersion(this.o.home.installedVersions(def.binary).filter((v) => tryable(q, v)), d.min, d.target, from);
+        if (!fallback) {
+          this.log.debug({ service: name, target: d.target }, 'target is quarantined; staying on the running version');
+          continue;
+        }
+        todo.push({ name, target: fallback, min: d.min, reason: `${d.reason}; ${d.target} is quarantined, moving to installed ${fallback}`, from: from ?? 'unknown', installedOnly: true });
+        continue;
+      }
+      todo.push({ name, target: d.target, min: d.min, reason: d.reason, from: from ?? 'unknown', installedOnly: false });
     }
     if (todo.length === 0) return;
     const parallelism = Math.max(1, this.o.config.upgrade.parallelism ?? this.o.tuning.upgradeParallelism);
@@ -145,57 +322,39 @@ export class UpgradeCoordinator {
     const worker = async (): Promise<void> => {
       while (next < todo.length && !this.stopped) {
         const t = todo[next++]!;
-        await this.upgradeOne(t.name, t.from, t.target, t.min, t.reason);
+        await this.upgradeOne(t.name, t.from, t.target, t.min, t.reason, cause, t.installedOnly);
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallelism, todo.length) }, worker));
-    this.scheduleRetry();
   }
 
-  private scheduleRetry(): void {
-    const failures = Object.values(this.o.state.get().failures);
-    if (failures.length === 0 || this.stopped) return;
-    const soonest = Math.min(...failures.map((f) => Date.parse(f.nextRetryAt)));
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.reconcile();
-    }, Math.max(100, soonest - Date.now()));
-    this.retryTimer.unref();
-  }
-
-  private async upgradeOne(name: string, from: string, target: string, min: string, reason: string): Promise<Outcome> {
+  /** `leaving`: a version an operator rolls back from, quarantined once the rollback is healthy. */
+  private async upgradeOne(name: string, from: string, target: string, min: string, reason: string, cause: Cause, installedOnly: boolean, leaving?: string): Promise<Outcome> {
     const entry = this.o.services().get(name);
     if (!entry) return 'skipped';
     const { def, svc } = entry;
-    const prior = this.o.state.get().failures[failureKey(name, target)];
-    if (prior && Date.parse(prior.nextRetryAt) > Date.now()) return 'skipped';
     const ids = { host: this.o.recorder.host, service: name };
     const correlationId = uuidv7();
-    const rec = { correlationId };
+    const rec = { correlationId, ...(cause.causationId ? { causationId: cause.causationId } : {}) };
     const t0 = Date.now();
     const fromVersion = parseStrictVersion(from) ? from : 'unknown';
-    this.o.recorder.record(UpgradeStarted, { ...ids, chainId: this.o.config.chainId, fromVersion, toVersion: target, reason }, rec);
+    this.o.recorder.record(UpgradeStarted, { ...ids, chainId: this.o.config.chainId, fromVersion, toVersion: target, reason, ...(cause.actor ? { actor: cause.actor } : {}) }, { ...rec, ...(cause.actor ? { actor: cause.actor } : {}) });
     this.log.info({ service: name, from, to: target, reason }, 'upgrade started');
 
-    // Obtain the target, else the best installed version >= min.
+    // Obtain the target, else the best installed version >= min that has not failed here.
     let chosen = target;
     let binaryPath: string;
     try {
-      binaryPath = await this.o.fetcher.obtain(target, def.binary, this.o.config.download);
+      binaryPath = installedOnly ? this.o.home.binaryPath(target, def.binary) : await this.o.fetcher.obtain(target, def.binary, this.o.config.download);
     } catch (e) {
       const stage: UpgradeStage = e instanceof ObtainError ? e.stage : 'obtain';
-      // A version that failed for this service and is still in its backoff is no candidate.
-      const failures = this.o.state.get().failures;
-      const usable = this.o.home.installedVersions(def.binary).filter((v) => {
-        const f = failures[failureKey(name, v)];
-        return !f || Date.parse(f.nextRetryAt) <= Date.now();
-      });
-      const fallback = fallbackVersion(usable, min, target, from);
-      if (!fallback) return this.fail(name, fromVersion, target, stage, (e as Error).message, false, rec);
-      this.log.warn({ service: name, target, fallback, err: (e as Error).message }, 'target unavailable; using the best installed version >= min');
-      this.o.recorder.record(UpgradeFailed, { ...ids, fromVersion, toVersion: target, stage, reason: `${(e as Error).message}; falling back to ${fallback}` }, rec);
-      this.recordFailure(name, target, (e as Error).message);
+      const message = (e as Error).message;
+      const q = this.quarantineOf(name);
+      const fallback = fallbackVersion(this.o.home.installedVersions(def.binary).filter((v) => tryable(q, v)), min, target, from);
+      if (!fallback) return this.fail(name, fromVersion, target, stage, message, false, rec);
+      this.log.warn({ service: name, target, fallback, err: message }, 'target unavailable; using the best installed version >= min');
+      this.o.recorder.record(UpgradeFailed, { ...ids, fromVersion, toVersion: target, stage, reason: `${message}; falling back to ${fallback}`.slice(0, 1900) }, rec);
+      this.quarantine(name, target, stage, message, rec);
       chosen = fallback;
       binaryPath = this.o.home.binaryPath(fallback, def.binary);
     }
@@ -204,7 +363,7 @@ export class UpgradeCoordinator {
       return this.fail(name, fromVersion, chosen, 'verify', `${binaryPath} reports version ${reported ?? '(none)'}, expected ${chosen}`, false, rec);
     }
     if (this.o.config.upgrade.preUpgrade) {
-      const hook = await (this.o.hook ?? commandHook).run(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
+      const hook = await (this.o.hook ?? commandHook({ PATH: DEFAULT_CHILD_PATH })).run(this.o.config.upgrade.preUpgrade, { service: name, fromVersion, toVersion: chosen, binaryPath });
       if (!hook.ok) return this.fail(name, fromVersion, chosen, 'pre_upgrade', hook.reason, false, rec);
     }
 
@@ -233,28 +392,32 @@ export class UpgradeCoordinator {
     if (health.ok) {
       svc.release();
       this.clearInProgress(name);
-      // Failures of this version and older ones are forgotten; a newer target that could not be
-      // had (we fell back) keeps its backoff, so it is retried later, not on every reconcile.
       this.o.state.update((d) => {
-        for (const k of Object.keys(d.failures)) {
-          if (!k.startsWith(`${name}@`)) continue;
-          const v = k.slice(name.length + 1);
-          if (!parseStrictVersion(v) || compareStrictVersions(v, chosen) <= 0) delete d.failures[k];
-        }
+        d.lastGood[name] = chosen;
       });
       this.advanceCurrent(def.binary, chosen);
       this.o.recorder.record(ServiceUpgraded, { ...ids, fromVersion, toVersion: chosen, durationMs: Date.now() - t0 }, rec);
+      if (leaving) this.quarantine(name, leaving, 'operator_rollback', `rolled back to ${chosen} by ${cause.actor ?? 'an operator'}`, { ...rec, ...(cause.actor ? { actor: cause.actor } : {}) });
       this.log.info({ service: name, from, to: chosen, ms: Date.now() - t0 }, 'upgrade successful');
       return 'upgraded';
     }
     return this.fail(name, fromVersion, chosen, health.stage, health.reason, true, rec);
   }
 
-  private async fail(name: string, fromVersion: string, toVersion: string, stage: UpgradeStage, reason: string, changed: boolean, rec: { correlationId: string }): Promise<Outcome> {
+  private async fail(name: string, fromVersion: string, toVersion: string, stage: UpgradeStage, reason: string, changed: boolean, rec: { correlationId: string; causationId?: string }): Promise<Outcome> {
     const ids = { host: this.o.recorder.host, service: name };
     this.o.recorder.record(UpgradeFailed, { ...ids, fromVersion, toVersion, stage, reason: reason.slice(0, 1900) }, rec);
     this.log.error({ service: name, to: toVersion, stage, reason }, 'upgrade failed');
-    this.recordFailure(name, toVersion, reason);
+    if (parseStrictVersion(fromVersion)) {
+      this.o.state.update((d) => {
+        d.lastGood[name] = fromVersion;
+      });
+    }
+    // A relink that failed says nothing about the version; every other failure does. Recorded
+    // after the rollback, which is what the operator needs first.
+    const quarantine = (): void => {
+      if (stage !== 'switch') this.quarantine(name, toVersion, stage, reason, rec);
+    };
     if (!changed) {
       // Nothing had been switched (no binary, bad checksum, wrong version, pre-upgrade hook): the
       // previous binary is still linked and still running. Said as a rollback all the same, so
@@ -266,6 +429,7 @@ export class UpgradeCoordinator {
           rec,
         );
       }
+      quarantine();
       return 'failed';
     }
     const entry = this.o.services().get(name)!;
@@ -279,16 +443,18 @@ export class UpgradeCoordinator {
     this.clearInProgress(name);
     this.o.recorder.record(UpgradeRolledBack, { ...ids, restoredVersion: fromVersion, failedVersion: toVersion, reason: `${stage}: ${reason}`.slice(0, 1900) }, rec);
     this.log.warn({ service: name, restored: fromVersion, failed: toVersion }, 'rolled back');
+    quarantine();
     return 'failed';
   }
 
-  private recordFailure(name: string, version: string, reason: string): void {
+  private quarantine(name: string, version: string, stage: QuarantineStage, reason: string, rec: { correlationId: string; causationId?: string; actor?: string }): void {
+    if (!parseStrictVersion(version) || this.quarantineOf(name)[version]) return;
+    const text = reason.slice(0, 1900);
     this.o.state.update((d) => {
-      const k = failureKey(name, version);
-      const attempts = (d.failures[k]?.attempts ?? 0) + 1;
-      const wait = backoffDelay(attempts, { initialMs: this.o.tuning.upgradeRetryInitialMs, maxMs: this.o.tuning.upgradeRetryMaxMs });
-      d.failures[k] = { attempts, nextRetryAt: new Date(Date.now() + wait).toISOString(), reason: reason.slice(0, 500) };
+      (d.quarantine[name] ??= {})[version] = { stage, reason: text, at: new Date().toISOString() };
     });
+    this.o.recorder.record(VersionQuarantined, { host: this.o.recorder.host, service: name, version, stage, reason: text }, rec);
+    this.log.warn({ service: name, version, stage }, 'version quarantined for this service: not retried until the chain announces it anew or `upgrades retry`');
   }
 
   private clearInProgress(name: string): void {

@@ -37,5 +37,6 @@ export type BinaryLinks = Pick<BinaryStore, 'switchLink' | 'linkedVersion' | 're
 /** Where binaries and links live (RunnerHome). */
 export type UpgradeHome = Pick<RunnerHome, 'serviceLink' | 'currentLink' | 'binaryPath' | 'installedVersions'>;
 
-export const commandHook: PreUpgradeHook = { run: (command, ctx) => runPreUpgradeHook(command, ctx) };
+/** The hook command, run with `baseEnv` (the runner's child environment) and the hook's own variables only. */
+export const commandHook = (baseEnv: Record<string, string>): PreUpgradeHook => ({ run: (command, ctx) => runPreUpgradeHook(command, ctx, { baseEnv }) });
 export const processHealth: HealthProbe = { check: checkHealth };

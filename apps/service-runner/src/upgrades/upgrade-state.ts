@@ -2,11 +2,14 @@
 // runner killed at any point (kill -9 included) knows on restart what it was doing:
 //   protocol     the last protocol version seen (from the bus, the log or the node) and its source
 //   inProgress   per service: the upgrade under way, with the version to go back to
-//   failures     per service and version: attempts and when to try again (backoff, not every block)
+//   quarantine   per service: the versions that failed for it, why and when (quarantine.ts)
+//   lastGood     per service: the last version it ran healthily (what it starts on when its link
+//                names a quarantined version)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { isProtocolVersion, type ProtocolVersion } from '@fleetvisor/contracts';
+import { isProtocolVersion, parseStrictVersion, QUARANTINE_STAGES, type ProtocolVersion } from '@fleetvisor/contracts';
 import { writeFileAtomic } from '../home/atomic-file';
+import type { QuarantineRecord } from './quarantine';
 
 export interface InProgressUpgrade {
   correlationId: string;
@@ -16,16 +19,30 @@ export interface InProgressUpgrade {
   startedAt: string;
 }
 
-export interface UpgradeFailureRecord {
-  attempts: number;
-  nextRetryAt: string;
-  reason: string;
-}
-
 export interface UpgradeStateData {
   protocol: { version: ProtocolVersion; height?: number; eventId?: string } | null;
   inProgress: Record<string, InProgressUpgrade>;
-  failures: Record<string, UpgradeFailureRecord>;
+  /** service -> version -> why it is quarantined. */
+  quarantine: Record<string, Record<string, QuarantineRecord>>;
+  /** service -> the last version it ran healthily. */
+  lastGood: Record<string, string>;
+}
+
+/**
+ * A state file written before quarantines existed held `failures` ("<service>@<version>" with a
+ * retry time): each of those versions failed, so each is quarantined now.
+ */
+function quarantineFromFailures(failures: unknown): UpgradeStateData['quarantine'] {
+  const out: UpgradeStateData['quarantine'] = {};
+  if (typeof failures !== 'object' || failures === null) return out;
+  for (const [key, f] of Object.entries(failures as Record<string, { reason?: unknown; nextRetryAt?: unknown }>)) {
+    const at = key.lastIndexOf('@');
+    const service = key.slice(0, at);
+    const version = key.slice(at + 1);
+    if (at < 1 || !parseStrictVersion(version)) continue;
+    (out[service] ??= {})[version] = { stage: 'start', reason: typeof f?.reason === 'string' && f.reason ? f.reason : 'failed before', at: new Date().toISOString() };
+  }
+  return out;
 }
 
 export class UpgradeStateStore {
@@ -38,14 +55,19 @@ export class UpgradeStateStore {
   }
 
   private load(): UpgradeStateData {
-    const empty: UpgradeStateData = { protocol: null, inProgress: {}, failures: {} };
+    const empty: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {} };
     if (!existsSync(this.file)) return empty;
     try {
-      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<UpgradeStateData>;
+      const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<UpgradeStateData> & { failures?: unknown };
+      const quarantine = raw.quarantine ?? quarantineFromFailures(raw.failures);
+      for (const versions of Object.values(quarantine)) {
+        for (const q of Object.values(versions)) if (!(QUARANTINE_STAGES as readonly string[]).includes(q.stage)) q.stage = 'start';
+      }
       return {
         protocol: raw.protocol && isProtocolVersion(raw.protocol.version) ? raw.protocol : null,
         inProgress: raw.inProgress ?? {},
-        failures: raw.failures ?? {},
+        quarantine,
+        lastGood: raw.lastGood ?? {},
       };
     } catch {
       return empty;
@@ -64,4 +86,3 @@ export class UpgradeStateStore {
   }
 }
 
-export const failureKey = (service: string, version: string): string => `${service}@${version}`;

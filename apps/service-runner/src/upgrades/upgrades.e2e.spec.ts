@@ -130,8 +130,9 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     expect(fx.home.linkedVersion(fx.home.serviceLink(n))).toBe('0.2.0');
     // The consumer's target did not change: it was left alone.
     expect(running(names[1]!, '0.2.0')).toBe(true);
-    // Retried later with backoff, not at once: the failure is remembered in the state file.
-    expect(runner.state.get().failures[`${n}@0.3.0`]?.attempts).toBe(1);
+    // Quarantined, not retried by a timer: remembered in the state file and said in the log.
+    expect(runner.state.get().quarantine[n]?.['0.3.0']).toMatchObject({ stage: 'start' });
+    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toContain('VersionQuarantined'), { timeoutMs: 10_000 });
   });
 
   it('a download whose checksum does not match is refused and deleted; nothing changes', async () => {
@@ -143,8 +144,10 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     const pid = runner.services.get(n)!.svc.pid;
     // consumer_min 0.4.0: no installed version may stand in for the target.
     await versionChanged({ providerTarget: '0.3.0', providerMin: '0.1.0', consumerTarget: '0.4.0', consumerMin: '0.4.0' });
-    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack']), { timeoutMs: 15_000 });
-    const [, failed, rolledBack] = (await serviceEvents(n)).slice(before);
+    await expectEventually(async () => expect((await serviceEvents(n)).slice(before).map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']), { timeoutMs: 15_000 });
+    const [, failed, rolledBack, quarantined] = (await serviceEvents(n)).slice(before);
+    // A binary that failed its checksum is not fetched again on the next reconcile.
+    expect(quarantined!.data).toMatchObject({ version: '0.4.0', stage: 'verify' });
     expect(failed!.data).toMatchObject({ stage: 'verify', toVersion: '0.4.0' });
     expect((failed!.data as { reason: string }).reason).toMatch(/checksum mismatch/);
     // The running version never stopped; the rollback event says so, with the reason.

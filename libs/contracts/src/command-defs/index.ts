@@ -2,7 +2,7 @@
 // <root>.cmd.<service>.<instance>.<verb> for one worker-agent).
 import type { CommandDefinition } from '../commands';
 import { ChainLeaderStatus, ChainStatus } from './chain-watcher';
-import { ServicesList, ServicesStatus } from './service-runner';
+import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
@@ -28,6 +28,9 @@ export const COMMAND_DEFINITIONS = {
   AgentDrain,
   ServicesList,
   ServicesStatus,
+  UpgradesList,
+  UpgradeRetry,
+  UpgradeRollback,
   ChainStatus,
   ChainLeaderStatus,
 } as const;

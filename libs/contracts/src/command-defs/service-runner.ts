@@ -3,8 +3,8 @@
 // one reply per matching host until its timeout.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, ServiceName, StringEnum } from '../fields';
-import { SERVICE_ROLES } from '../events/service';
+import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
+import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
 
 const SERVICE = 'service-runner';
 
@@ -61,4 +61,67 @@ export const ServicesStatus = defineCommand({
   description: 'Detailed status of one service (on every host that has it, unless host is given). not_found lists the services that exist.',
   request: Type.Object({ service: ServiceName(), host: Type.Optional(HostName()) }, { additionalProperties: false }),
   result: Type.Object({ host: HostName(), status: ServiceStatusSchema }, { additionalProperties: false }),
+});
+
+export const QuarantinedVersionSchema = Type.Object(
+  {
+    version: StrictVersion(),
+    stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
+    reason: Reason(),
+    at: DateTime({ description: 'When it was quarantined' }),
+  },
+  { additionalProperties: false, description: 'A version set aside for a service after it failed' },
+);
+export type QuarantinedVersion = Static<typeof QuarantinedVersionSchema>;
+
+export const ServiceUpgradesSchema = Type.Object(
+  {
+    service: ServiceName(),
+    role: StringEnum(SERVICE_ROLES),
+    binary: BinaryName(),
+    running: Type.Optional(BinaryVersion({ description: 'Version the running process reported' })),
+    linked: Type.Optional(StrictVersion({ description: 'Version its link selects (what the next start runs)' })),
+    installed: Type.Array(StrictVersion(), { maxItems: 1000, description: 'Installed versions of its binary, newest first' }),
+    quarantined: Type.Array(QuarantinedVersionSchema, { maxItems: 1000 }),
+  },
+  { additionalProperties: false, description: 'One service of `upgrades list`' },
+);
+export type ServiceUpgrades = Static<typeof ServiceUpgradesSchema>;
+
+export const UpgradesList = defineCommand({
+  service: SERVICE,
+  verb: 'upgrades-list',
+  description: 'Per service of each runner: running, linked, installed and quarantined versions (one reply per host).',
+  request: Type.Object({ host: Type.Optional(HostName()) }, { additionalProperties: false }),
+  result: Type.Object({ host: HostName(), services: Type.Array(ServiceUpgradesSchema, { maxItems: 10_000 }) }, { additionalProperties: false }),
+});
+
+export const UpgradeRetry = defineCommand({
+  service: SERVICE,
+  verb: 'upgrades-retry',
+  description:
+    'Lift the quarantine of a service\'s version (default: every quarantined version of it) and reconcile: the chain\'s target is tried again. ' +
+    'Recorded as QuarantineLifted with the actor. not_found names the services, invalid_request when nothing is quarantined.',
+  request: Type.Object({ service: ServiceName(), version: Type.Optional(StrictVersion()), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  result: Type.Object({ host: HostName(), service: ServiceName(), lifted: Type.Array(StrictVersion(), { maxItems: 1000 }) }, { additionalProperties: false }),
+});
+
+export const UpgradeRollback = defineCommand({
+  service: SERVICE,
+  verb: 'upgrades-rollback',
+  description:
+    'Switch a service to an installed version, health-checked like an upgrade (UpgradeStarted with the actor, then ServiceUpgraded, or UpgradeFailed + UpgradeRolledBack). ' +
+    'The version it leaves is quarantined (operator_rollback), so the chain\'s target does not bring it back. not_found names the services; invalid_request for a version that is not installed, quarantined, or already linked.',
+  request: Type.Object({ service: ServiceName(), version: StrictVersion(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      host: HostName(),
+      service: ServiceName(),
+      fromVersion: BinaryVersion(),
+      version: StrictVersion(),
+      outcome: StringEnum(['switched', 'failed'] as const, 'switched: runs the version and passed its health check; failed: back on fromVersion'),
+      reason: Type.Optional(Reason()),
+    },
+    { additionalProperties: false },
+  ),
 });

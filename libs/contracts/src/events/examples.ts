@@ -64,6 +64,8 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
     reason: 'sha256 mismatch: expected 3f2a..., got 9b1c...',
   },
   UpgradeRolledBack: { host: 'host-01', service: 'consumer-ETH1', restoredVersion: '0.23.1', failedVersion: '0.23.2', reason: 'crashed at start (exit code 1)' },
+  VersionQuarantined: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', stage: 'start', reason: 'exited with code 1 before it was healthy' },
+  QuarantineLifted: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', reason: 'upgrades retry', actor: 'alice@ops-console' },
   WorkerRegistered: { name: 'w-01', dest: '10.0.0.5:17890', version: 'v0.9.1', threads: 16 },
   WorkerUpdated: { name: 'w-01', dest: '10.0.0.5:17890', version: 'v0.9.2', threads: 16, changed: ['version'] },
   ThreadStateChanged: {

@@ -16,6 +16,8 @@ import {
   UpgradeFailed,
   UpgradeRolledBack,
   UpgradeStarted,
+  VersionQuarantined,
+  QuarantineLifted,
 } from './service';
 import { ApiCallsRecorded } from './stats';
 import {
@@ -70,6 +72,9 @@ export const EVENT_DEFINITIONS = {
   WorkerDrainFinished,
   // stats
   ApiCallsRecorded,
+  // service (added later; at the end so that the examples' ids of the others stay as they are)
+  VersionQuarantined,
+  QuarantineLifted,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

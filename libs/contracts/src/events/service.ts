@@ -12,6 +12,10 @@ export type ServiceRole = (typeof SERVICE_ROLES)[number];
 export const UPGRADE_STAGES = ['obtain', 'verify', 'switch', 'start', 'health', 'pre_upgrade'] as const;
 export type UpgradeStage = (typeof UPGRADE_STAGES)[number];
 
+/** Why a version is quarantined: the stage where its upgrade failed, or an operator rolled it back (`upgrades rollback`). */
+export const QUARANTINE_STAGES = [...UPGRADE_STAGES, 'operator_rollback'] as const;
+export type QuarantineStage = (typeof QUARANTINE_STAGES)[number];
+
 const ids = {
   host: HostName({ description: 'Host the service runs on' }),
   service: ServiceName(),
@@ -131,6 +135,7 @@ export const UpgradeStarted = defineEvent({
       fromVersion: BinaryVersion({ description: 'Version running now' }),
       toVersion: BinaryVersion({ description: 'Version it moves to' }),
       reason: Reason({ description: 'Why, e.g. "consumer_target 0.23.2 > running 0.22.1"' }),
+      actor: Type.Optional(Actor({ description: 'Who asked, when an operator did (upgrades retry / rollback); absent when the chain\'s version caused it' })),
     },
     { additionalProperties: false },
   ),
@@ -180,6 +185,40 @@ export const UpgradeRolledBack = defineEvent({
       restoredVersion: BinaryVersion({ description: 'Version running again' }),
       failedVersion: BinaryVersion({ description: 'Version that failed' }),
       reason: Reason(),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const VersionQuarantined = defineEvent({
+  type: 'VersionQuarantined',
+  area: 'service',
+  description:
+    'A version failed for this service (health check, start, checksum, obtain, verify, pre-upgrade hook) or an operator rolled it back, and is set aside: it is not tried again automatically, ' +
+    'never started at runner start, and no fallback candidate, until the chain announces it anew or an operator runs `upgrades retry`.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      version: BinaryVersion({ description: 'The version set aside for this service' }),
+      stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
+      reason: Reason({ description: 'Why (the UpgradeFailed reason)' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const QuarantineLifted = defineEvent({
+  type: 'QuarantineLifted',
+  area: 'service',
+  description: 'A quarantined version may be tried again for this service: an operator asked (`upgrades retry`, with the actor) or the chain announced it anew.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      version: BinaryVersion(),
+      reason: Reason({ description: 'Why, e.g. "upgrades retry" or "provider_target set to 0.23.1 again at height 1200"' }),
+      actor: Type.Optional(Actor()),
     },
     { additionalProperties: false },
   ),
