@@ -167,6 +167,22 @@ describe('worker-agent on the shared NATS', () => {
     await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).flatMap((r) => r.transitions).some((t) => t.index === 1 && t.next === 'C1Done')).toBe(true));
     expect(rpc.requests).toBeGreaterThan(5);
   });
+  it('bridge mode: reports a change as soon as a poll sees it, at most one report per poll, heartbeat or not', async () => {
+    const sim = new SimulatedWorker({ threads: 4, stepMs: 30, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 13 });
+    sim.start(10);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    cleanups.push(() => rpc.close(), () => sim.stop());
+    const name = 'wa-bridge-now';
+    const pollMs = 100;
+    const { connected } = await agentWith(new BridgeSource({ adminUrl: rpc.url, pollMs, logger }), sharedNatsUrl(), root, name, 60_000);
+    await connected;
+    const startedAt = Date.now();
+    // The threads change all the time: every poll finds something new, with the heartbeat a minute away.
+    await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).length).toBeGreaterThan(8), { timeoutMs: 10_000 });
+    const polls = (Date.now() - startedAt) / pollMs;
+    // One report at connect, then at most one per poll.
+    expect(registry.reports.filter((r) => r.name === name).length).toBeLessThanOrEqual(Math.ceil(polls) + 2);
+  });
 });
 
 describe('worker-agent through a NATS outage (private NATS)', () => {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentThreadList, createSubjects, type ThreadInfo, type WorkerSummary } from '@fleetvisor/contracts';
+import { AgentThreadList, createSubjects, WorkerInfo, type ThreadInfo, type WorkerSummary } from '@fleetvisor/contracts';
 import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
@@ -237,7 +237,56 @@ describe('worker registry with real agent processes', () => {
   });
 });
 
+/** One VenusWorker JSON-RPC call, as damocles-worker's own CLI makes it (a change made on the worker, not through Fleetvisor). */
+async function venusWorkerCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(body.error.message);
+  return body.result;
+}
+
+async function workerInfo(name: string): Promise<{ worker: WorkerSummary; threads: ThreadInfo[] }> {
+  const reply = await commands.request(WorkerInfo, { worker: name }, { timeoutMs: 5_000 });
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.result!;
+}
+
 describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', () => {
+  it('a change made on the worker reaches worker info at once, long before the next heartbeat', async () => {
+    // Steps of a minute: nothing moves on its own during the test, only the pause made below.
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 60_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 21 });
+    sim.start(20);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    try {
+      const agent = startAgent('e2e-bridge-now', {
+        FLEETVISOR_WORKER_SOURCE: 'bridge',
+        FLEETVISOR_WORKER_ADMIN_URL: rpc.url,
+        FLEETVISOR_WORKER_DEST: rpc.dest,
+        FLEETVISOR_WORKER_BRIDGE_POLL: '200ms',
+        FLEETVISOR_WORKER_REPORT_INTERVAL: '60s',
+      });
+      // The agent's first report (sent once it serves its commands) registers the worker.
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-now')).threads.map((t) => t.threadState)).not.toContain('paused'), {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+      });
+      const pausedAt = Date.now();
+      expect(await venusWorkerCall(rpc.url, 'VenusWorker.WorkerPause', [1])).toBe(true);
+      // The next heartbeat is a minute away: only a report made on the change can show it in time.
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-now')).threads[1]).toMatchObject({ threadState: 'paused' }), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+      expect(Date.now() - pausedAt).toBeLessThan(10_000);
+      const paused = (await streamEvents('e2e-bridge-now')).filter((e) => e.type === 'ThreadPaused');
+      expect(paused.map((e) => [e.data['index'], e.data['reason']])).toEqual([[1, 'manual']]);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+
   it('lists the bridged worker, and pause/resume reach the worker through the agent', async () => {
     const sim = new SimulatedWorker({ threads: 3, stepMs: 150, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 7 });
     sim.start(20);

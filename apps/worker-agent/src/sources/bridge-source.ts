@@ -9,6 +9,13 @@ import { diffSnapshots, parseWorkerList } from './damocles-threads';
 import { ThreadSourceError, type DrainProgress, type ThreadSource } from './thread-source';
 import { JsonRpcCallError, VenusWorkerClient, VenusWorkerUnreachableError } from './venus-worker-client';
 
+/** What a report shows of the threads, elapsed time aside (it changes on every list). */
+export function threadsSignature(threads: readonly ThreadInfo[]): string {
+  let s = '';
+  for (const t of threads) s += `${t.index}\u0001${t.plan}\u0001${t.threadState}\u0001${t.state}\u0001${t.sectorId ?? ''}\u0001${t.location ?? ''}\u0001${t.stage ?? ''}\u0001${t.lastError ?? ''}\u0002`;
+  return s;
+}
+
 export interface BridgeSourceOptions {
   adminUrl: string;
   pollMs: number;
@@ -25,8 +32,11 @@ export class BridgeSource implements ThreadSource {
   private snapshot: ThreadInfo[] | undefined;
   private workerVersion = 'unknown';
   private onTransition: ((t: NewTransition) => void) | undefined;
+  private onChange: (() => void) | undefined;
+  /** What reports show of the last list (threadsSignature): a poll that finds it changed asks for a report. */
+  private seen: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<ThreadInfo[]> | undefined;
+  private refreshing: Promise<unknown> | undefined;
   private reportedSkips = new Set<string>();
   private unreachable = false;
 
@@ -36,12 +46,23 @@ export class BridgeSource implements ThreadSource {
     this.now = opts.now ?? Date.now;
   }
 
-  async start(onTransition: (t: NewTransition) => void): Promise<void> {
+  async start(onTransition: (t: NewTransition) => void, onChange?: () => void): Promise<void> {
     this.onTransition = onTransition;
+    this.onChange = onChange;
     this.workerVersion = await this.client.workerVersion().catch(() => 'unknown');
     if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(this.workerVersion)) this.workerVersion = this.workerVersion.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
     await this.refresh().catch(() => undefined);
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.opts.pollMs);
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
+  }
+
+  /**
+   * One poll: a change since the last list (by anyone: this poll, a report's or a command's list)
+   * asks for one report. Lists made for a report or a command do not ask (the report is on its
+   * way, a command reports itself), so a poll asks at most once.
+   */
+  private async poll(): Promise<void> {
+    const listed = await this.list().catch(() => undefined);
+    if (listed?.changed) this.onChange?.();
   }
 
   async stop(): Promise<void> {
@@ -83,14 +104,19 @@ export class BridgeSource implements ThreadSource {
   }
 
   /** Lists the worker now, records the transitions since the last list, returns the threads. */
-  refresh(): Promise<ThreadInfo[]> {
+  async refresh(): Promise<ThreadInfo[]> {
+    return (await this.list()).threads;
+  }
+
+  /** `changed`: what reports show differs from the list before this one. */
+  private list(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
     // One list at a time, so consecutive snapshots are diffed in order.
-    const run = (this.refreshing ?? Promise.resolve([])).catch(() => []).then(() => this.listOnce());
+    const run = (this.refreshing ?? Promise.resolve()).catch(() => undefined).then(() => this.listOnce());
     this.refreshing = run;
     return run;
   }
 
-  private async listOnce(): Promise<ThreadInfo[]> {
+  private async listOnce(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
     const raw = await this.rpc(() => this.client.workerList());
     const parsed = parseWorkerList(raw);
     for (const s of parsed.skipped) {
@@ -100,7 +126,10 @@ export class BridgeSource implements ThreadSource {
     }
     if (this.snapshot && this.onTransition) for (const t of diffSnapshots(this.snapshot, parsed.threads, new Date(this.now()))) this.onTransition(t);
     this.snapshot = parsed.threads;
-    return parsed.threads;
+    const signature = threadsSignature(parsed.threads);
+    const changed = this.seen !== undefined && signature !== this.seen;
+    this.seen = signature;
+    return { threads: parsed.threads, changed };
   }
 
   private async thread(index: number): Promise<ThreadInfo> {
