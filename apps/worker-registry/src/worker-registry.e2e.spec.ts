@@ -287,6 +287,46 @@ describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', 
     }
   });
 
+  it('a worker endpoint that stops answering shows as unreachable (not as a dead agent), its threads not running; then reachable again', async () => {
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 60_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 22 });
+    sim.start(20);
+    let rpc = await startVenusWorkerRpcServer({ worker: sim });
+    const port = rpc.port;
+    try {
+      const agent = startAgent('e2e-bridge-down', {
+        FLEETVISOR_WORKER_SOURCE: 'bridge',
+        FLEETVISOR_WORKER_ADMIN_URL: rpc.url,
+        FLEETVISOR_WORKER_DEST: rpc.dest,
+        FLEETVISOR_WORKER_BRIDGE_POLL: '200ms',
+        FLEETVISOR_WORKER_REPORT_INTERVAL: '300ms',
+      });
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-down')).threads).toHaveLength(2), { timeoutMs: 60_000, intervalMs: 300 });
+      await rpc.close();
+      await expectEventually(async () => {
+        const info = await workerInfo('e2e-bridge-down');
+        expect(info.worker).toMatchObject({ expired: false, running: 0, unreachable: expect.stringMatching(/unreachable: ECONNREFUSED/) });
+        expect(info.threads.map((t) => t.threadState)).toEqual(['unknown', 'unknown']);
+      }, { timeoutMs: 15_000, intervalMs: 200 });
+      const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+      expect(workers.find((w) => w.name === 'e2e-bridge-down')).toMatchObject({ expired: false, threads: 2, unreachable: expect.any(String) });
+      // The agent goes on reporting meanwhile: the worker does not expire (3 s here) and the event is recorded once.
+      const lastPing = Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing);
+      await expectEventually(async () => expect(Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing)).toBeGreaterThan(lastPing + 1_000), { timeoutMs: 10_000 });
+      rpc = await startVenusWorkerRpcServer({ worker: sim, port });
+      await expectEventually(async () => {
+        const info = await workerInfo('e2e-bridge-down');
+        expect(info.worker.unreachable).toBeUndefined();
+        expect(info.threads.map((t) => t.threadState)).toEqual(sim.list().map((t) => t.thread_state.state.toLowerCase()));
+      }, { timeoutMs: 15_000, intervalMs: 200 });
+      const types = (await streamEvents('e2e-bridge-down')).map((e) => e.type).filter((t) => t.startsWith('Worker'));
+      expect(types).toEqual(['WorkerRegistered', 'WorkerUnreachable', 'WorkerReachable']);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+
   it('lists the bridged worker, and pause/resume reach the worker through the agent', async () => {
     const sim = new SimulatedWorker({ threads: 3, stepMs: 150, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 7 });
     sim.start(20);

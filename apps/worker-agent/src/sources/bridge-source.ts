@@ -49,8 +49,7 @@ export class BridgeSource implements ThreadSource {
   async start(onTransition: (t: NewTransition) => void, onChange?: () => void): Promise<void> {
     this.onTransition = onTransition;
     this.onChange = onChange;
-    this.workerVersion = await this.client.workerVersion().catch(() => 'unknown');
-    if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(this.workerVersion)) this.workerVersion = this.workerVersion.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
+    await this.learnVersion();
     await this.refresh().catch(() => undefined);
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
   }
@@ -73,6 +72,12 @@ export class BridgeSource implements ThreadSource {
 
   version(): string {
     return this.workerVersion;
+  }
+
+  /** WorkerVersion, made fit for a report; 'unknown' until the worker answers it. */
+  private async learnVersion(): Promise<void> {
+    const v = await this.client.workerVersion().catch(() => 'unknown');
+    this.workerVersion = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(v) ? v : v.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
   }
 
   threads(): Promise<ThreadInfo[]> {
@@ -118,6 +123,8 @@ export class BridgeSource implements ThreadSource {
 
   private async listOnce(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
     const raw = await this.rpc(() => this.client.workerList());
+    // A worker that did not answer at start is asked its version once it answers.
+    if (this.workerVersion === 'unknown') await this.learnVersion();
     const parsed = parseWorkerList(raw);
     for (const s of parsed.skipped) {
       if (this.reportedSkips.has(s)) continue;

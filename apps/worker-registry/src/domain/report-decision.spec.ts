@@ -108,6 +108,32 @@ describe('decideReport', () => {
   });
 });
 
+describe('decideReport: a worker its agent cannot reach', () => {
+  it('records WorkerUnreachable once, keeps the threads, and WorkerReachable when it is listed again', async () => {
+    const s = apply(undefined, report({ threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)] })).next!;
+    const down = report({ sentAt: '2026-01-02T03:04:14.000Z', version: 'unknown', threads: [], unreachable: 'damocles-worker admin API at http://10.0.0.1:17890/ unreachable: ECONNREFUSED' });
+    const d = apply(s, down);
+    expect(d.events.map((e) => [e.type, e.data])).toEqual([['WorkerUnreachable', { name: 'w1', error: down.unreachable }]]);
+    expect(d.next!.worker).toMatchObject({ unreachable: down.unreachable, unreachableSince: new Date(NOW).toISOString(), threads: 2, version: '1.0.0' });
+    expect(d.next!.threads.get(0)).toMatchObject({ state: 'Allocated', sectorId: 's-1' });
+    // Still down: nothing new (not one event per report).
+    expect(apply(d.next, { ...down, sentAt: '2026-01-02T03:04:24.000Z', unreachable: 'another error text' }).events).toEqual([]);
+    const back = decideReport(d.next, report({ sentAt: '2026-01-02T03:04:34.000Z', threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)] }), {
+      nowMs: NOW + 30_000,
+      host: 'h',
+    });
+    expect(back.events.map((e) => [e.type, e.data])).toEqual([['WorkerReachable', { name: 'w1', unreachableMs: 30_000 }]]);
+    expect(back.next!.worker.unreachable).toBeUndefined();
+  });
+
+  it('registers a worker first seen unreachable without threads, then learns them', () => {
+    const d = apply(undefined, report({ threads: [], unreachable: 'timeout' }));
+    expect(d.events.map((e) => e.type)).toEqual(['WorkerRegistered', 'WorkerUnreachable']);
+    const back = apply(d.next, report({ sentAt: '2026-01-02T03:04:14.000Z' }));
+    expect(back.events.map((e) => e.type)).toEqual(['WorkerReachable', 'WorkerUpdated', 'ThreadStateChanged', 'ThreadStateChanged']);
+  });
+});
+
 describe('checkReport', () => {
   it('refuses what the schema cannot see, naming it', () => {
     expect(checkReport(report())).toBeUndefined();

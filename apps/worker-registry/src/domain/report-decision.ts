@@ -6,6 +6,8 @@
 // threads as reported (a thread seen for the first time, or whose state/sector/location differs
 // without a transition saying why, gets an `observed` ThreadStateChanged), pauses and resumes
 // nobody asked the registry for, and the end of a drain. A report that matches the state yields none.
+// A report of a worker its agent cannot reach (`unreachable`) yields WorkerUnreachable once (and
+// WorkerReachable with the next report that lists it again), its transitions, and nothing about threads.
 import {
   isValidStateForPlan,
   newEventFor,
@@ -14,8 +16,10 @@ import {
   ThreadResumed,
   ThreadStateChanged,
   WorkerDrainFinished,
+  WorkerReachable,
   WorkerRegistered,
   WorkerReturned,
+  WorkerUnreachable,
   WorkerUpdated,
   type EventEnvelope,
   type EventMetadata,
@@ -127,10 +131,17 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
         }),
       );
     }
+    if (report.unreachable === undefined && w.unreachable !== undefined) {
+      const sinceMs = w.unreachableSince === undefined ? opts.nowMs : Date.parse(w.unreachableSince);
+      emit(newEventFor(WorkerReachable, { name, unreachableMs: Math.max(0, opts.nowMs - sinceMs) }, base, { id: idFor('WorkerReachable'), occurredAt: now }));
+    }
     const changed: ('dest' | 'version' | 'threads')[] = [];
-    if (w.dest !== report.dest) changed.push('dest');
-    if (w.version !== report.version) changed.push('version');
-    if (w.threads !== report.threads.length) changed.push('threads');
+    // A report of an unreachable worker says nothing about its version or threads.
+    if (report.unreachable === undefined) {
+      if (w.dest !== report.dest) changed.push('dest');
+      if (w.version !== report.version) changed.push('version');
+      if (w.threads !== report.threads.length) changed.push('threads');
+    }
     if (changed.length > 0) {
       emit(
         newEventFor(WorkerUpdated, { name, dest: report.dest, version: report.version, threads: report.threads.length, changed }, base, {
@@ -165,6 +176,14 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
       }),
     );
     acceptedSeq = tr.seq;
+  }
+
+  if (report.unreachable !== undefined) {
+    if (agg!.worker.unreachable === undefined) {
+      emit(newEventFor(WorkerUnreachable, { name, error: report.unreachable }, base, { id: idFor('WorkerUnreachable'), occurredAt: now }));
+    }
+    // Nothing to reconcile: the agent could not see the threads.
+    return { events, next: agg, acceptedSeq };
   }
 
   // Reconcile with the threads as they are now (read through `agg`: an emit replaces it with a copy).

@@ -20,8 +20,11 @@ export interface WorkerRecord {
   bootId?: string;
   acceptedSeq: number;
   lastEventAt: string;
-  /** Last report as the events know it (registration, return); the registry refreshes it from heartbeats. */
+  /** Last report as the events know it (registration, expiry, return); the registry refreshes it from heartbeats. */
   lastSeen: string;
+  /** The agent reports that the worker's admin API does not answer: the error (WorkerUnreachable), and since when. */
+  unreachable?: string;
+  unreachableSince?: string;
 }
 
 export interface ThreadRecord {
@@ -100,6 +103,8 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
       acceptedSeq: 0,
       lastEventAt: at,
       lastSeen: at,
+      unreachable: undefined,
+      unreachableSince: undefined,
     };
     if (agg) {
       // Registered again without a removal in between (e.g. the log was edited): keep the threads.
@@ -189,6 +194,14 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
     case 'WorkerReturned':
       w.expired = false;
       w.lastSeen = at;
+      return agg;
+    case 'WorkerUnreachable':
+      w.unreachable = d['error'] as string;
+      w.unreachableSince = at;
+      return agg;
+    case 'WorkerReachable':
+      w.unreachable = undefined;
+      w.unreachableSince = undefined;
       return agg;
     case 'WorkerRemoved':
       return undefined;

@@ -43,6 +43,12 @@ export function historyEntry(e: RecordedEvent): WorkerHistoryEntry | undefined {
     case 'WorkerReturned':
       put('reason', `back after ${String(d['absentMs'])} ms`);
       break;
+    case 'WorkerUnreachable':
+      put('reason', `worker admin API does not answer its agent: ${s('error')}`);
+      break;
+    case 'WorkerReachable':
+      put('reason', `worker admin API answers again after ${String(d['unreachableMs'])} ms`);
+      break;
     case 'WorkerDrainFinished':
       put('reason', `all threads paused after ${String(d['durationMs'])} ms`);
       break;

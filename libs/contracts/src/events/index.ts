@@ -27,7 +27,9 @@ import {
   WorkerExpired,
   WorkerRegistered,
   WorkerRemoved,
+  WorkerReachable,
   WorkerReturned,
+  WorkerUnreachable,
   WorkerUpdated,
 } from './worker';
 
@@ -65,6 +67,8 @@ export const EVENT_DEFINITIONS = {
   ThreadResumed,
   WorkerExpired,
   WorkerReturned,
+  WorkerUnreachable,
+  WorkerReachable,
   WorkerRemoved,
   WorkerDrainStarted,
   WorkerDrainFinished,

@@ -241,6 +241,26 @@ export const WorkerReturned = defineEvent({
   ),
 });
 
+export const WorkerUnreachable = defineEvent({
+  type: 'WorkerUnreachable',
+  area: 'worker',
+  description:
+    "The worker's agent reports, but the worker's admin API (VenusWorker JSON-RPC) does not answer it: the agent is alive, the worker is not reachable. Recorded once, when it stops answering.",
+  ...byName,
+  schema: Type.Object(
+    { name: WorkerName(), error: Reason({ description: 'Why the agent could not list the worker (connection refused, timeout, ...)' }) },
+    { additionalProperties: false },
+  ),
+});
+
+export const WorkerReachable = defineEvent({
+  type: 'WorkerReachable',
+  area: 'worker',
+  description: "The worker's admin API answers its agent again after WorkerUnreachable.",
+  ...byName,
+  schema: Type.Object({ name: WorkerName(), unreachableMs: DurationMs('How long it did not answer, as the registry saw it') }, { additionalProperties: false }),
+});
+
 export const WorkerRemoved = defineEvent({
   type: 'WorkerRemoved',
   area: 'worker',
