@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fleetEvents, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
+import { fleetEvents, newEventFor, WorkerExpired, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
 import { describeIndexes } from '../registry/thread-lookup';
 import { deterministicEventId } from './deterministic-id';
 import { checkReport, decideReport } from './report-decision';
-import type { WorkerAggregate } from './worker-state';
+import { cloneAggregate, evolveWorker, type WorkerAggregate } from './worker-state';
 
 const BOOT = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 const NOW = Date.parse('2026-01-02T03:04:05.000Z');
@@ -105,6 +105,16 @@ describe('decideReport', () => {
     ]);
     expect(d.events[2]!.data).toEqual({ name: 'w1', durationMs: 5_000 });
     expect(d.next!.worker).toMatchObject({ draining: false, drained: true });
+  });
+});
+
+describe('decideReport: a worker back after WorkerExpired', () => {
+  it('measures the absence from its last report (the WorkerExpired lastSeen), not from its registration', () => {
+    const s = apply(undefined, report()).next!;
+    const lastReport = new Date(NOW + 100_000).toISOString();
+    const expired = evolveWorker(cloneAggregate(s), newEventFor(WorkerExpired, { name: 'w1', lastSeen: lastReport, expirationMs: 60_000 }, {}, { occurredAt: new Date(NOW + 170_000) }))!;
+    const back = decideReport(expired, report({ sentAt: new Date(NOW + 250_000).toISOString() }), { nowMs: NOW + 250_000, host: 'h' });
+    expect(back.events.map((e) => [e.type, e.data])).toEqual([['WorkerReturned', { name: 'w1', lastSeen: lastReport, absentMs: 150_000 }]]);
   });
 });
 

@@ -190,6 +190,8 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
     }
     case 'WorkerExpired':
       w.expired = true;
+      // Its last report (heartbeats are not events): what WorkerReturned measures the absence from.
+      if (typeof d['lastSeen'] === 'string') w.lastSeen = d['lastSeen'];
       return agg;
     case 'WorkerReturned':
       w.expired = false;
