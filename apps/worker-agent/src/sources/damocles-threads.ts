@@ -77,8 +77,10 @@ export function parseWorkerList(raw: unknown): ParsedThreads {
 
 /**
  * Transitions between two snapshots of the same worker: a thread whose job state changed on the
- * same sector moved prev -> next; a thread on a new sector is reported from Empty to where it is
- * now (the end of the old sector was not seen). No event name: bridge mode does not see it.
+ * same sector moved prev -> next. A thread whose sector is gone (no job, or another sector) ended
+ * that task: its sector moved from its last seen state to Empty (damocles drops the job after its
+ * last state, so a poll rarely sees Finished; whether it finished or was aborted is not known here),
+ * and a new sector is reported from Empty to where it is now. No event name: bridge mode does not see it.
  */
 export function diffSnapshots(before: readonly ThreadInfo[], after: readonly ThreadInfo[], at: Date): NewTransition[] {
   const prevByIndex = new Map(before.map((t) => [t.index, t]));
@@ -91,7 +93,12 @@ export function diffSnapshots(before: readonly ThreadInfo[], after: readonly Thr
       if (p.state === t.state) continue;
       prev = p.state;
     } else {
-      if (t.sectorId === undefined || t.state === 'Empty') continue; // the old task ended; nothing new yet
+      if (p.sectorId !== undefined && p.state !== 'Empty') {
+        const end: NewTransition = { index: t.index, plan: t.plan, prev: p.state, next: 'Empty', at: at.toISOString(), sectorId: p.sectorId };
+        if (p.location !== undefined) end.location = p.location;
+        out.push(end);
+      }
+      if (t.sectorId === undefined || t.state === 'Empty') continue; // nothing new yet
       prev = 'Empty';
     }
     const tr: NewTransition = { index: t.index, plan: t.plan, prev, next: t.state, at: at.toISOString() };

@@ -108,6 +108,18 @@ describe('decideReport', () => {
   });
 });
 
+describe('decideReport: the end of a sector', () => {
+  it('records the end transition on the sector that ended; the thread is then Empty without a sector, and nothing more is observed', () => {
+    const s = apply(undefined, report({ threads: [thread(0, { state: 'ProofSubmitted', sectorId: 's-1', threadState: 'waiting' })] })).next!;
+    const end = { seq: 1, index: 0, plan: 'sealer' as const, prev: 'ProofSubmitted', next: 'Empty', sectorId: 's-1', location: '/s/0', at: '2026-01-02T03:04:10.000Z' };
+    const d = apply(s, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0)], transitions: [end] }));
+    expect(d.events.map((e) => [e.type, (e.data as { sectorId?: string }).sectorId, (e.data as { next: string }).next])).toEqual([['ThreadStateChanged', 's-1', 'Empty']]);
+    expect(d.next!.threads.get(0)).toMatchObject({ state: 'Empty', sectorId: undefined });
+    // A worker that still names the old sector on an Empty thread changes nothing either.
+    expect(apply(d.next, report({ sentAt: '2026-01-02T03:04:24.000Z', threads: [thread(0, { sectorId: 's-1' })], transitions: [end] })).events).toEqual([]);
+  });
+});
+
 describe('decideReport: a worker back after WorkerExpired', () => {
   it('measures the absence from its last report (the WorkerExpired lastSeen), not from its registration', () => {
     const s = apply(undefined, report()).next!;

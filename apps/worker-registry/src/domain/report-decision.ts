@@ -189,7 +189,9 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
   // Reconcile with the threads as they are now (read through `agg`: an emit replaces it with a copy).
   for (const t of report.threads) {
     const cur = agg!.threads.get(t.index);
-    if (!cur || cur.plan !== t.plan || cur.state !== t.state || cur.sectorId !== t.sectorId || cur.location !== t.location) {
+    // An Empty thread is recorded without a sector (see evolveWorker), whatever the worker still names.
+    const sectorId = t.state === 'Empty' ? undefined : t.sectorId;
+    if (!cur || cur.plan !== t.plan || cur.state !== t.state || cur.sectorId !== sectorId || cur.location !== t.location) {
       emit(
         newEventFor(
           ThreadStateChanged,
@@ -201,7 +203,7 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
             next: t.state,
             event: cur ? 'observed' : 'registered',
             ...(t.location !== undefined ? { location: t.location } : {}),
-            ...(t.sectorId !== undefined ? { sectorId: t.sectorId } : {}),
+            ...(sectorId !== undefined ? { sectorId } : {}),
           },
           base,
           { id: idFor('ThreadStateChanged', t.index), occurredAt: now },

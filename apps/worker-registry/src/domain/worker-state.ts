@@ -127,6 +127,8 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
     case 'ThreadStateChanged': {
       const index = d['index'] as number;
       const prev = agg.threads.get(index);
+      // A thread back in Empty has no task: the sector of the event is the one that ended.
+      const sectorId = d['next'] === 'Empty' ? undefined : str(d, 'sectorId');
       const failure = d['failure'] as { desc: string } | undefined;
       // A failure sets the error; progress to another state clears it; a same-state note keeps it.
       const lastError = failure ? failure.desc : d['prev'] !== d['next'] ? undefined : prev?.lastError;
@@ -136,7 +138,7 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
         prev.plan = d['plan'] as SealingPlan;
         prev.state = d['next'] as string;
         prev.location = str(d, 'location');
-        prev.sectorId = str(d, 'sectorId');
+        prev.sectorId = sectorId;
         prev.lastError = lastError;
         prev.updatedAt = at;
       } else {
@@ -148,7 +150,7 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
           plan: d['plan'] as SealingPlan,
           state: d['next'] as string,
           location: str(d, 'location'),
-          sectorId: str(d, 'sectorId'),
+          sectorId,
           paused: false,
           pausedAt: undefined,
           pauseReason: undefined,
