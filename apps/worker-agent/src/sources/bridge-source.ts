@@ -2,7 +2,7 @@
 // WorkerList, derives transitions from consecutive snapshots, passes pause/resume through, and
 // drains by pausing every running thread: damocles checks for a pause between two states (the
 // planner loop calls `interrupted()` before each step), so each thread stops at its next boundary.
-import type { ThreadInfo } from '@fleetvisor/contracts';
+import type { PauseReason, ThreadInfo } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import type { NewTransition } from '../report/transition-outbox';
 import { diffSnapshots, parseWorkerList } from './damocles-threads';
@@ -12,7 +12,7 @@ import { JsonRpcCallError, VenusWorkerClient, VenusWorkerUnreachableError } from
 /** What a report shows of the threads, elapsed time aside (it changes on every list). */
 export function threadsSignature(threads: readonly ThreadInfo[]): string {
   let s = '';
-  for (const t of threads) s += `${t.index}\u0001${t.plan}\u0001${t.threadState}\u0001${t.state}\u0001${t.sectorId ?? ''}\u0001${t.location ?? ''}\u0001${t.stage ?? ''}\u0001${t.lastError ?? ''}\u0002`;
+  for (const t of threads) s += `${t.index}\u0001${t.plan}\u0001${t.threadState}\u0001${t.pauseReason ?? ''}\u0001${t.state}\u0001${t.sectorId ?? ''}\u0001${t.location ?? ''}\u0001${t.stage ?? ''}\u0001${t.lastError ?? ''}\u0002`;
   return s;
 }
 
@@ -38,6 +38,8 @@ export class BridgeSource implements ThreadSource {
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<unknown> | undefined;
   private reportedSkips = new Set<string>();
+  /** Why threads this agent paused are paused (damocles' WorkerList does not say). */
+  private readonly pausedBy = new Map<number, PauseReason>();
   private unreachable = false;
 
   constructor(private readonly opts: BridgeSourceOptions) {
@@ -87,6 +89,8 @@ export class BridgeSource implements ThreadSource {
   async pause(index: number): Promise<boolean> {
     const t = await this.thread(index);
     if (t.threadState === 'paused') return false;
+    // Known before the pause shows in a list.
+    this.pausedBy.set(index, 'manual');
     const ok = await this.rpc(() => this.client.workerPause(index));
     await this.refresh().catch(() => undefined);
     return ok;
@@ -102,7 +106,11 @@ export class BridgeSource implements ThreadSource {
 
   async drain(): Promise<DrainProgress> {
     const threads = await this.refresh();
-    for (const t of threads) if (t.threadState !== 'paused') await this.rpc(() => this.client.workerPause(t.index));
+    for (const t of threads) {
+      if (t.threadState === 'paused') continue;
+      this.pausedBy.set(t.index, 'drain');
+      await this.rpc(() => this.client.workerPause(t.index));
+    }
     const after = await this.refresh();
     const paused = after.filter((t) => t.threadState === 'paused').length;
     return { threads: after.length, paused, finished: paused === after.length };
@@ -126,6 +134,15 @@ export class BridgeSource implements ThreadSource {
     // A worker that did not answer at start is asked its version once it answers.
     if (this.workerVersion === 'unknown') await this.learnVersion();
     const parsed = parseWorkerList(raw);
+    for (const t of parsed.threads) {
+      if (t.threadState !== 'paused') {
+        this.pausedBy.delete(t.index);
+        continue;
+      }
+      // damocles pauses a thread itself on a permanent or critical error.
+      const reason = this.pausedBy.get(t.index) ?? (t.lastError !== undefined && /^(permanent|critical)\b/i.test(t.lastError) ? 'error' : undefined);
+      if (reason !== undefined) t.pauseReason = reason;
+    }
     for (const s of parsed.skipped) {
       if (this.reportedSkips.has(s)) continue;
       this.reportedSkips.add(s);

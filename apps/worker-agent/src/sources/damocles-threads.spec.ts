@@ -31,11 +31,25 @@ describe('parseWorkerList (damocles WorkerList -> ThreadInfo)', () => {
     ]);
   });
 
+  it('reports threads of plans Fleetvisor has no state list for (niporep, supra, future ones) with their states as given', () => {
+    const { threads, skipped } = parseWorkerList([
+      item({ plan: 'niporep', job_state: 'PC1Done' }),
+      item({ index: 1, plan: 'supra', job_id: null, job_state: '', thread_state: { state: 'Idle' } }),
+      item({ index: 2, plan: 'someday', job_state: 'StateNobodyKnows' }),
+    ]);
+    expect(skipped).toEqual([]);
+    expect(threads.map((t) => [t.index, t.plan, t.state, t.threadState])).toEqual([
+      [0, 'niporep', 'PC1Done', 'running'],
+      [1, 'supra', 'Empty', 'idle'],
+      [2, 'someday', 'StateNobodyKnows', 'running'],
+    ]);
+  });
+
   it('leaves out what the contracts cannot carry, saying why', () => {
-    const { threads, skipped } = parseWorkerList([item({ plan: 'niporep' }), item({ index: 2, job_state: 'Nope' }), 'x', item({ index: 3, thread_state: {} })]);
+    const { threads, skipped } = parseWorkerList([item({ plan: 'Not A Plan' }), item({ index: 2, job_state: 'Nope' }), 'x', item({ index: 3, thread_state: {} })]);
     expect(threads).toEqual([]);
     expect(skipped).toEqual([
-      'thread #0: plan "niporep" is not one the registry knows',
+      'thread #0: plan "Not A Plan" is not a plan name',
       'thread #2: job_state "Nope" is not a state of plan sealer',
       'malformed item "x"',
       'thread #3: unreadable thread_state {}',

@@ -108,6 +108,18 @@ describe('decideReport', () => {
   });
 });
 
+describe('decideReport: plans and pause reasons as the agent gives them', () => {
+  it('records a thread of another damocles plan with its states, and takes the pause reason the agent knows', () => {
+    const s = apply(undefined, report({ threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1)] }));
+    expect(s.next!.threads.get(0)).toMatchObject({ plan: 'niporep', state: 'Allocated' });
+    const d = apply(s.next, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1, { threadState: 'paused', pauseReason: 'drain' })] }));
+    expect(d.events.map((e) => [e.type, (e.data as { reason?: string }).reason])).toEqual([['ThreadPaused', 'drain']]);
+    // An error pause needs its error: without one the registry decides as before.
+    const e = apply(s.next, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1, { threadState: 'paused', pauseReason: 'error' })] }));
+    expect(e.events.map((x) => (x.data as { reason?: string }).reason)).toEqual(['manual']);
+  });
+});
+
 describe('decideReport: the end of a sector', () => {
   it('records the end transition on the sector that ended; the thread is then Empty without a sector, and nothing more is observed', () => {
     const s = apply(undefined, report({ threads: [thread(0, { state: 'ProofSubmitted', sectorId: 's-1', threadState: 'waiting' })] })).next!;

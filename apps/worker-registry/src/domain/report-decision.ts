@@ -9,9 +9,9 @@
 // A report of a worker its agent cannot reach (`unreachable`) yields WorkerUnreachable once (and
 // WorkerReachable with the next report that lists it again), its transitions, and nothing about threads.
 import {
-  isValidStateForPlan,
   newEventFor,
-  PLAN_STATES,
+  planStateProblem,
+  stateFitsPlan,
   ThreadPaused,
   ThreadResumed,
   ThreadStateChanged,
@@ -31,7 +31,8 @@ import { deterministicEventId } from './deterministic-id';
 import { evolveWorker, transitionCausation, type WorkerAggregate } from './worker-state';
 
 /** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
-const isValidState = isValidStateForPlan;
+const fitsPlan = stateFitsPlan;
+const stateProblem = planStateProblem;
 
 export interface ReportDecision {
   events: EventEnvelope[];
@@ -43,15 +44,15 @@ export interface ReportDecision {
 
 /**
  * What the schema cannot say about a report: unique thread indexes, states that belong to each
- * thread's plan, transitions in strictly increasing seq order. Returns the first problem.
+ * thread's plan (when Fleetvisor knows the plan: another damocles plan's states are taken as given), transitions in strictly increasing seq order. Returns the first problem.
  */
 export function checkReport(report: WorkerReport): string | undefined {
-  const validState = isValidState;
+  const validState = fitsPlan;
   const seen = new Set<number>();
   for (const t of report.threads) {
     if (seen.has(t.index)) return `thread index ${t.index} appears twice in threads`;
     seen.add(t.index);
-    if (!validState(t.plan, t.state)) return `thread #${t.index}: state "${t.state}" is not a state of plan ${t.plan} (valid: ${PLAN_STATES[t.plan].join(', ')})`;
+    if (!validState(t.plan, t.state)) return `thread #${t.index}: state ${stateProblem(t.plan, t.state)}`;
   }
   let lastSeq = 0;
   for (const tr of report.transitions) {
@@ -59,7 +60,7 @@ export function checkReport(report: WorkerReport): string | undefined {
     lastSeq = tr.seq;
     for (const field of ['prev', 'next'] as const) {
       if (!validState(tr.plan, tr[field])) {
-        return `transition seq ${tr.seq} (thread #${tr.index}): ${field} "${tr[field]}" is not a state of plan ${tr.plan} (valid: ${PLAN_STATES[tr.plan].join(', ')})`;
+        return `transition seq ${tr.seq} (thread #${tr.index}): ${field} ${stateProblem(tr.plan, tr[field])}`;
       }
     }
   }
@@ -73,6 +74,8 @@ export function agentActor(worker: string): string {
 }
 
 function pauseReasonOf(reported: ThreadInfo, draining: boolean): PauseReason {
+  // The agent's word first (it paused the thread, or saw why); an error pause needs its error.
+  if (reported.pauseReason !== undefined && (reported.pauseReason !== 'error' || reported.lastError !== undefined)) return reported.pauseReason;
   if (reported.lastError !== undefined && /^(permanent|critical)\b/i.test(reported.lastError)) return 'error';
   if (draining) return 'drain';
   return reported.lastError !== undefined ? 'error' : 'manual';

@@ -2,7 +2,7 @@
 // (`evolveWorker`) that produces it. The live registry and the projection tables both use this
 // fold, so a rebuild from the log gives exactly the live state. Heartbeat-only facts (last-seen,
 // the volatile part of each thread: running/waiting, elapsed, stage) are not here: see worker-view.ts.
-import { HISTORY_ENTRY_TYPES, type EventEnvelope, type EventMetadata, type PauseReason, type SealingPlan } from '@fleetvisor/contracts';
+import { HISTORY_ENTRY_TYPES, type EventEnvelope, type EventMetadata, type PauseReason } from '@fleetvisor/contracts';
 
 export interface WorkerRecord {
   name: string;
@@ -30,7 +30,8 @@ export interface WorkerRecord {
 export interface ThreadRecord {
   worker: string;
   index: number;
-  plan: SealingPlan;
+  /** A plan of SEALING_PLANS, or another damocles plan as the worker names it. */
+  plan: string;
   state: string;
   location?: string;
   sectorId?: string;
@@ -135,7 +136,7 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
       if (prev) {
         // Updated in place: a rebuild folds a million of these, and a new record per event was most
         // of its garbage. (Callers that must keep the old state fold into a copy: cloneAggregate.)
-        prev.plan = d['plan'] as SealingPlan;
+        prev.plan = d['plan'] as string;
         prev.state = d['next'] as string;
         prev.location = str(d, 'location');
         prev.sectorId = sectorId;
@@ -147,7 +148,7 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
         const t: ThreadRecord = {
           worker: w.name,
           index,
-          plan: d['plan'] as SealingPlan,
+          plan: d['plan'] as string,
           state: d['next'] as string,
           location: str(d, 'location'),
           sectorId,

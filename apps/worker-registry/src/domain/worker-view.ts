@@ -161,6 +161,7 @@ export function threadView(rec: ThreadRecord, reported: ReportedThreads | undefi
     plan: rec.plan,
     threadState,
     ...(elapsedMs !== undefined ? { elapsedMs } : {}),
+    ...(threadState === 'paused' && rec.pauseReason !== undefined ? { pauseReason: rec.pauseReason } : {}),
     state: rec.state,
     ...(stage !== undefined ? { stage } : {}),
     ...(lastError !== undefined ? { lastError } : {}),

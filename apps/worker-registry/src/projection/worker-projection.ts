@@ -14,7 +14,7 @@
 // rebuild, another runner), so it never holds what the tables do not; a worker missing from it is
 // read from the tables (one row per worker), except after a reset (the tables were empty).
 import type { ClientBase, Pool } from 'pg';
-import type { RecordedEvent, SealingPlan, PauseReason } from '@fleetvisor/contracts';
+import type { RecordedEvent, PauseReason } from '@fleetvisor/contracts';
 import { ALL_EVENT_TYPES, compareCheckpoints, projectionCheckpointName, START_CHECKPOINT, type Projection, type ProjectionTx } from '@fleetvisor/event-store';
 import { evolveWorker, workerOfStream, WORKER_EVENT_TYPES, type ThreadRecord, type WorkerAggregate, type WorkerRecord } from '../domain/worker-state';
 import { IndexSet } from './index-set';
@@ -100,7 +100,7 @@ function threadFromRow(r: ThreadRow): ThreadRecord {
   return {
     worker: r.worker,
     index: r.idx,
-    plan: r.plan as SealingPlan,
+    plan: r.plan,
     state: r.state,
     location: r.location ?? undefined,
     sectorId: r.sector_id ?? undefined,

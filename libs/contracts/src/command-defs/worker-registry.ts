@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { Actor, BinaryVersion, DateTime, DurationMs, Reason, StateName, StringEnum, ThreadIndex, WorkerName } from '../fields';
-import { FailureSchema, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
+import { FailureSchema, PAUSE_REASONS, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
 
 const SERVICE = 'worker-registry';
 
@@ -45,6 +45,7 @@ export const ThreadInfoSchema = Type.Object(
     plan: SealingPlanField(),
     threadState: StringEnum(THREAD_RUN_STATES, 'idle, paused, running or waiting (unknown: the worker is expired or unreachable)'),
     elapsedMs: Type.Optional(DurationMs('Time in threadState (PausedElapsed when paused)')),
+    pauseReason: Type.Optional(StringEnum(PAUSE_REASONS, 'Why a paused thread paused, when known (manual, error, drain)')),
     state: StateName({ description: 'Job state' }),
     stage: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Job stage, e.g. PC1' })),
     lastError: Type.Optional(Reason({ description: 'Last error, e.g. "permanent: ..."' })),
