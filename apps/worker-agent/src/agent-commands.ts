@@ -2,7 +2,7 @@
 // (damocles' VenusWorker.WorkerList / WorkerPause / WorkerResume, plus drain). Plain logic over a
 // ThreadSource: checks the index and the resume state first (errors name what exists), then asks
 // the source, then asks for a report at once so the registry sees the change promptly.
-import { validStatesForPlan, type AgentDrain, type AgentPause, type AgentResume, type AgentThreadList, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import { isSealingPlan, validStatesForPlan, type AgentDrain, type AgentPause, type AgentResume, type AgentThreadList, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
 import type { WorkerIdentity } from './report/worker-reporter';
 import { ThreadSourceError, type ThreadSource } from './sources/thread-source';
@@ -37,6 +37,12 @@ export class AgentCommands {
   async resume(req: CommandRequestOf<typeof AgentResume>): Promise<CommandResultOf<typeof AgentResume>> {
     const t = await this.existing(req.index);
     if (req.state !== undefined) {
+      if (!isSealingPlan(t.plan)) {
+        throw new CommandFailure(
+          'invalid_request',
+          `cannot resume thread #${req.index} in state "${req.state}": the states of plan ${t.plan} are not known to Fleetvisor, so the state cannot be checked; resume it without a state`,
+        );
+      }
       const valid = validStatesForPlan(t.plan);
       if (!valid.includes(req.state)) {
         throw new CommandFailure('invalid_request', `state "${req.state}" is not a state of plan ${t.plan} (thread #${req.index}); valid: ${valid.join(', ')}`);

@@ -12,6 +12,7 @@ import {
   AgentThreadList,
   createSubjects,
   WorkerReportCommand,
+  type ThreadTransition,
   type WorkerReport,
 } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging/core';
@@ -166,6 +167,47 @@ describe('worker-agent on the shared NATS', () => {
     expect(await bus.request(AgentResume, { index: 1, state: 'C1Done' }, at)).toEqual({ ok: true, result: { index: 1, state: 'C1Done', changed: true } });
     await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).flatMap((r) => r.transitions).some((t) => t.index === 1 && t.next === 'C1Done')).toBe(true));
     expect(rpc.requests).toBeGreaterThan(5);
+  });
+  it('bridge mode: every sector that is left behind ends with a transition to Empty on that sector', async () => {
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 15, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer', 'unseal'], seed: 17 });
+    sim.start(5);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    cleanups.push(() => rpc.close(), () => sim.stop());
+    const name = 'wa-bridge-ends';
+    const { connected } = await agentWith(new BridgeSource({ adminUrl: rpc.url, pollMs: 60, logger }), sharedNatsUrl(), root, name, 100);
+    await connected;
+    const transitions = () => registry.reports.filter((r) => r.name === name).flatMap((r) => r.transitions);
+    const sectorsOf = (index: number) => new Set(transitions().filter((t) => t.index === index && t.sectorId !== undefined).map((t) => t.sectorId));
+    await expectEventually(() => {
+      expect(sectorsOf(0).size).toBeGreaterThan(3);
+      expect(sectorsOf(1).size).toBeGreaterThan(3);
+    }, { timeoutMs: 20_000 });
+    for (const index of [0, 1]) {
+      let last: ThreadTransition | undefined;
+      const gaps: string[] = [];
+      for (const t of transitions().filter((x) => x.index === index)) {
+        if (last?.sectorId !== undefined && t.sectorId !== last.sectorId && last.next !== 'Empty') gaps.push(`${last.sectorId} ${last.next} -> ${t.sectorId ?? '-'} ${t.next}`);
+        last = t;
+      }
+      expect(gaps).toEqual([]);
+    }
+  });
+
+  it('bridge mode: reports a change as soon as a poll sees it, at most one report per poll, heartbeat or not', async () => {
+    const sim = new SimulatedWorker({ threads: 4, stepMs: 30, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 13 });
+    sim.start(10);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    cleanups.push(() => rpc.close(), () => sim.stop());
+    const name = 'wa-bridge-now';
+    const pollMs = 100;
+    const { connected } = await agentWith(new BridgeSource({ adminUrl: rpc.url, pollMs, logger }), sharedNatsUrl(), root, name, 60_000);
+    await connected;
+    const startedAt = Date.now();
+    // The threads change all the time: every poll finds something new, with the heartbeat a minute away.
+    await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).length).toBeGreaterThan(8), { timeoutMs: 10_000 });
+    const polls = (Date.now() - startedAt) / pollMs;
+    // One report at connect, then at most one per poll.
+    expect(registry.reports.filter((r) => r.name === name).length).toBeLessThanOrEqual(Math.ceil(polls) + 2);
   });
 });
 

@@ -53,7 +53,10 @@ export class WorkerAgent {
 
   /** Starts the source and the reporter; the first report goes out once the commands are served (serving()). */
   async start(): Promise<void> {
-    await this.opts.source.start((t) => this.outbox.add(t));
+    await this.opts.source.start(
+      (t) => this.outbox.add(t),
+      () => void this.reporter.reportNow(),
+    );
     this.reporter.start(this.opts.reportIntervalMs, { immediate: false });
     this.log.info({ source: this.opts.source.kind, dest: this.opts.dest, bootId: this.bootId, reportIntervalMs: this.opts.reportIntervalMs }, 'worker-agent started');
   }

@@ -2,11 +2,13 @@
 // `worker-agent run` processes in simulated mode, and the `fleetvisor worker …` CLI, on real
 // Postgres and NATS.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentThreadList, createSubjects, type ThreadInfo, type WorkerSummary } from '@fleetvisor/contracts';
+import { AgentDrain, AgentThreadList, createSubjects, WorkerInfo, type ThreadInfo, type WorkerSummary } from '@fleetvisor/contracts';
 import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
@@ -237,7 +239,169 @@ describe('worker registry with real agent processes', () => {
   });
 });
 
+/** One VenusWorker JSON-RPC call, as damocles-worker's own CLI makes it (a change made on the worker, not through Fleetvisor). */
+async function venusWorkerCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(body.error.message);
+  return body.result;
+}
+
+async function workerInfo(name: string): Promise<{ worker: WorkerSummary; threads: ThreadInfo[] }> {
+  const reply = await commands.request(WorkerInfo, { worker: name }, { timeoutMs: 5_000 });
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.result!;
+}
+
 describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', () => {
+  it('a change made on the worker reaches worker info at once, long before the next heartbeat', async () => {
+    // Steps of a minute: nothing moves on its own during the test, only the pause made below.
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 60_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 21 });
+    sim.start(20);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    try {
+      const agent = startAgent('e2e-bridge-now', {
+        FLEETVISOR_WORKER_SOURCE: 'bridge',
+        FLEETVISOR_WORKER_ADMIN_URL: rpc.url,
+        FLEETVISOR_WORKER_DEST: rpc.dest,
+        FLEETVISOR_WORKER_BRIDGE_POLL: '200ms',
+        FLEETVISOR_WORKER_REPORT_INTERVAL: '60s',
+      });
+      // The agent's first report (sent once it serves its commands) registers the worker.
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-now')).threads.map((t) => t.threadState)).not.toContain('paused'), {
+        timeoutMs: 60_000,
+        intervalMs: 300,
+      });
+      const pausedAt = Date.now();
+      expect(await venusWorkerCall(rpc.url, 'VenusWorker.WorkerPause', [1])).toBe(true);
+      // The next heartbeat is a minute away: only a report made on the change can show it in time.
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-now')).threads[1]).toMatchObject({ threadState: 'paused' }), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+      });
+      expect(Date.now() - pausedAt).toBeLessThan(10_000);
+      const paused = (await streamEvents('e2e-bridge-now')).filter((e) => e.type === 'ThreadPaused');
+      expect(paused.map((e) => [e.data['index'], e.data['reason']])).toEqual([[1, 'manual']]);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+
+  it('a worker endpoint that stops answering shows as unreachable (not as a dead agent), its threads not running; then reachable again', async () => {
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 60_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 22 });
+    sim.start(20);
+    let rpc = await startVenusWorkerRpcServer({ worker: sim });
+    const port = rpc.port;
+    try {
+      const agent = startAgent('e2e-bridge-down', {
+        FLEETVISOR_WORKER_SOURCE: 'bridge',
+        FLEETVISOR_WORKER_ADMIN_URL: rpc.url,
+        FLEETVISOR_WORKER_DEST: rpc.dest,
+        FLEETVISOR_WORKER_BRIDGE_POLL: '200ms',
+        FLEETVISOR_WORKER_REPORT_INTERVAL: '300ms',
+      });
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-down')).threads).toHaveLength(2), { timeoutMs: 60_000, intervalMs: 300 });
+      await rpc.close();
+      await expectEventually(async () => {
+        const info = await workerInfo('e2e-bridge-down');
+        expect(info.worker).toMatchObject({ expired: false, running: 0, unreachable: expect.stringMatching(/unreachable: ECONNREFUSED/) });
+        expect(info.threads.map((t) => t.threadState)).toEqual(['unknown', 'unknown']);
+      }, { timeoutMs: 15_000, intervalMs: 200 });
+      const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
+      expect(workers.find((w) => w.name === 'e2e-bridge-down')).toMatchObject({ expired: false, threads: 2, unreachable: expect.any(String) });
+      // The agent goes on reporting meanwhile: the worker does not expire (3 s here) and the event is recorded once.
+      const lastPing = Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing);
+      await expectEventually(async () => expect(Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing)).toBeGreaterThan(lastPing + 1_000), { timeoutMs: 10_000 });
+      rpc = await startVenusWorkerRpcServer({ worker: sim, port });
+      await expectEventually(async () => {
+        const info = await workerInfo('e2e-bridge-down');
+        expect(info.worker.unreachable).toBeUndefined();
+        expect(info.threads.map((t) => t.threadState)).toEqual(sim.list().map((t) => t.thread_state.state.toLowerCase()));
+      }, { timeoutMs: 15_000, intervalMs: 200 });
+      const types = (await streamEvents('e2e-bridge-down')).map((e) => e.type).filter((t) => t.startsWith('Worker'));
+      expect(types).toEqual(['WorkerRegistered', 'WorkerUnreachable', 'WorkerReachable']);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+
+  it('threads of damocles plans Fleetvisor has no state list for are reported with their states as the worker gives them', async () => {
+    // A damocles-worker admin endpoint with a niporep and a supra thread beside a sealer one.
+    const threads = [
+      { location: '/data/s0', plan: 'sealer', job_id: 's-t01000-1', index: 0, thread_state: { state: 'Running', elapsed: 3 }, job_state: 'PC1Done', job_stage: 'PC1', last_error: null },
+      { location: '/data/s1', plan: 'niporep', job_id: 's-t01000-2', index: 1, thread_state: { state: 'Running', elapsed: 5 }, job_state: 'Allocated', job_stage: null, last_error: null },
+      { location: '/data/s2', plan: 'supra', job_id: null, index: 2, thread_state: { state: 'Idle' }, job_state: '', job_stage: null, last_error: null },
+    ];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const { id, method } = JSON.parse(body) as { id: number; method: string };
+        const result = method === 'VenusWorker.WorkerList' ? threads : method === 'VenusWorker.WorkerVersion' ? 'v0.12.0' : null;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dest = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const agent = startAgent('e2e-bridge-plans', { FLEETVISOR_WORKER_SOURCE: 'bridge', FLEETVISOR_WORKER_ADMIN_URL: `http://${dest}/`, FLEETVISOR_WORKER_DEST: dest, FLEETVISOR_WORKER_BRIDGE_POLL: '100ms' });
+      await expectEventually(async () => {
+        const info = await workerInfo('e2e-bridge-plans');
+        expect(info.threads.map((t) => [t.index, t.plan, t.state, t.threadState])).toEqual([
+          [0, 'sealer', 'PC1Done', 'running'],
+          [1, 'niporep', 'Allocated', 'running'],
+          [2, 'supra', 'Empty', 'idle'],
+        ]);
+      }, { timeoutMs: 60_000, intervalMs: 300 });
+      threads[1]!.job_state = 'PC1Done';
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-plans')).threads[1]!.state).toBe('PC1Done'), { timeoutMs: 10_000, intervalMs: 200 });
+      const changes = (await streamEvents('e2e-bridge-plans')).filter((e) => e.type === 'ThreadStateChanged' && e.data['index'] === 1);
+      expect(changes.map((e) => [e.data['plan'], e.data['prev'], e.data['next']])).toEqual([
+        ['niporep', 'Empty', 'Allocated'],
+        ['niporep', 'Allocated', 'PC1Done'],
+      ]);
+      // A state cannot be checked for such a plan: a resume to one is refused, naming why.
+      const r = await cli(['worker', 'resume', 'e2e-bridge-plans', '1', 'PC2Done']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('the states of plan niporep are not known to Fleetvisor');
+      await stop(agent);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('a pause the agent made itself is recorded with the reason it knows (drain asked of the agent directly)', async () => {
+    const sim = new SimulatedWorker({ threads: 2, stepMs: 60_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 23 });
+    sim.start(20);
+    const rpc = await startVenusWorkerRpcServer({ worker: sim });
+    try {
+      const agent = startAgent('e2e-bridge-why', { FLEETVISOR_WORKER_SOURCE: 'bridge', FLEETVISOR_WORKER_ADMIN_URL: rpc.url, FLEETVISOR_WORKER_DEST: rpc.dest, FLEETVISOR_WORKER_BRIDGE_POLL: '100ms' });
+      await expectEventually(async () => expect((await workerInfo('e2e-bridge-why')).threads).toHaveLength(2), { timeoutMs: 60_000, intervalMs: 300 });
+      // `fleetvisor worker-agent drain` on the worker's host: the registry did not ask for it.
+      const drained = await commands.request(AgentDrain, {}, { instance: 'e2e-bridge-why', timeoutMs: 5_000 });
+      expect(drained).toMatchObject({ ok: true, result: { threads: 2, paused: 2 } });
+      await expectEventually(async () => {
+        const paused = (await streamEvents('e2e-bridge-why')).filter((e) => e.type === 'ThreadPaused');
+        expect(paused.map((e) => [e.data['index'], e.data['reason']]).sort()).toEqual([
+          [0, 'drain'],
+          [1, 'drain'],
+        ]);
+      }, { timeoutMs: 10_000, intervalMs: 200 });
+      expect((await workerInfo('e2e-bridge-why')).threads.map((t) => [t.threadState, t.pauseReason])).toEqual([
+        ['paused', 'drain'],
+        ['paused', 'drain'],
+      ]);
+      await stop(agent);
+    } finally {
+      sim.stop();
+      await rpc.close();
+    }
+  });
+
   it('lists the bridged worker, and pause/resume reach the worker through the agent', async () => {
     const sim = new SimulatedWorker({ threads: 3, stepMs: 150, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 7 });
     sim.start(20);

@@ -335,7 +335,14 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
     expect((await events('w-a')).filter((e) => e.type === 'WorkerExpired')).toHaveLength(1);
     clockOffsetMs += 1_000;
     await b.report();
-    expect((await events('w-b')).at(-1)).toMatchObject({ type: 'WorkerReturned', data: { name: 'w-b' } });
+    const bEvents = await events('w-b');
+    expect(bEvents.at(-1)).toMatchObject({ type: 'WorkerReturned', data: { name: 'w-b' } });
+    // The absence runs from the last report (the lastSeen of the WorkerExpired before), not from registration.
+    const expiredB = bEvents.filter((e) => e.type === 'WorkerExpired').at(-1)!;
+    const returnedB = bEvents.at(-1)!;
+    const lastSeen = (expiredB.data as { lastSeen: string }).lastSeen;
+    expect(Date.parse(lastSeen)).toBeGreaterThan(Date.parse(bEvents.find((e) => e.type === 'WorkerRegistered')!.occurredAt));
+    expect(returnedB.data).toEqual({ name: 'w-b', lastSeen, absentMs: Date.parse(returnedB.occurredAt) - Date.parse(lastSeen) });
     expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-b')!.expired).toBe(false);
     for (const a of agents) await a.report();
   });

@@ -11,7 +11,6 @@ import {
   WorkerReportCommand,
   type CommandReply,
   type CommandResultOf,
-  type SealingPlan,
   type ThreadInfo,
   type ThreadTransition,
   type WorkerReport,
@@ -21,7 +20,7 @@ import type { AgentBus } from './local-bus';
 
 export interface StandInThread {
   index: number;
-  plan: SealingPlan;
+  plan: string;
   state: string;
   sectorId?: string;
   location?: string;

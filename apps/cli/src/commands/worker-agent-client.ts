@@ -48,7 +48,7 @@ export function formatElapsed(ms: number | undefined): string {
   return parts.join(' ');
 }
 
-const RUN_LABEL: Record<ThreadInfo['threadState'], string> = { idle: 'Idle', paused: 'Paused', running: 'Running', waiting: 'Waiting' };
+const RUN_LABEL: Record<ThreadInfo['threadState'], string> = { idle: 'Idle', paused: 'Paused', running: 'Running', waiting: 'Waiting', unknown: 'Unknown' };
 
 /** Columns like `damocles-worker worker list`: #, location, Plan, SectorID, State, Stage, ThreadState, LastErr. */
 export function threadTable(threads: readonly ThreadInfo[]): string {

@@ -105,19 +105,23 @@ describe('WorkerReporter', () => {
     expect(sent.map((r) => r.transitions.map((t) => t.seq))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
   });
 
-  it('does not report when the worker cannot be listed', async () => {
+  it('reports a worker that cannot be listed as unreachable, with the error and no threads', async () => {
     const outbox = new TransitionOutbox();
+    const sent: WorkerReport[] = [];
     const reporter = new WorkerReporter({
       identity: () => ({ name: 'w', dest: 'd:1', version: '1' }),
       threads: async () => {
-        throw new Error('damocles-worker admin API unreachable');
+        throw new Error('damocles-worker admin API at http://d:1/ unreachable: ECONNREFUSED');
       },
       outbox,
       logger,
-      send: async () => {
-        throw new Error('must not be called');
+      send: async (r) => {
+        sent.push(r);
+        return accept(r);
       },
     });
-    expect(await reporter.reportNow()).toMatchObject({ ok: false, error: { code: 'source_unavailable' } });
+    expect(await reporter.reportNow()).toMatchObject({ ok: true });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ name: 'w', threads: [], unreachable: 'damocles-worker admin API at http://d:1/ unreachable: ECONNREFUSED' });
   });
 });

@@ -1,4 +1,5 @@
-// Sends WorkerReportCommand: every interval, and right after a command changed something. One
+// Sends WorkerReportCommand: every interval, and right after a command changed something. A worker
+// that cannot be listed is reported too, as unreachable (with the error, and no threads). One
 // report at a time; a report asked for while one is in flight is sent once that one is done (with
 // the newest state). On success the registry's acceptedSeq drops the acknowledged transitions;
 // on failure (NATS down, registry away, timeout) they stay in the outbox and go with the next
@@ -96,11 +97,14 @@ export class WorkerReporter {
   }
 
   private async sendOnce(): Promise<ReportOutcome> {
-    let threads: ThreadInfo[];
+    let threads: ThreadInfo[] = [];
+    let unreachable: string | undefined;
     try {
       threads = await this.deps.threads();
     } catch (e) {
-      return this.failed({ code: 'source_unavailable', message: `cannot list the worker's threads: ${e instanceof Error ? e.message : String(e)}` }, 0);
+      // Reported all the same: the registry tells a worker that does not answer its (live) agent
+      // from an agent that is gone (which stops reporting and expires).
+      unreachable = (e instanceof Error ? e.message : String(e)).slice(0, 2000) || 'the worker could not be listed';
     }
     const transitions = this.deps.outbox.pending(this.maxPerReport);
     const report: WorkerReport = {
@@ -108,6 +112,7 @@ export class WorkerReporter {
       bootId: this.deps.outbox.bootId,
       sentAt: new Date(this.now()).toISOString(),
       threads,
+      ...(unreachable !== undefined ? { unreachable } : {}),
       transitions,
     };
     this.counters.sent++;

@@ -2,12 +2,19 @@
 // WorkerList, derives transitions from consecutive snapshots, passes pause/resume through, and
 // drains by pausing every running thread: damocles checks for a pause between two states (the
 // planner loop calls `interrupted()` before each step), so each thread stops at its next boundary.
-import type { ThreadInfo } from '@fleetvisor/contracts';
+import type { PauseReason, ThreadInfo } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import type { NewTransition } from '../report/transition-outbox';
 import { diffSnapshots, parseWorkerList } from './damocles-threads';
 import { ThreadSourceError, type DrainProgress, type ThreadSource } from './thread-source';
 import { JsonRpcCallError, VenusWorkerClient, VenusWorkerUnreachableError } from './venus-worker-client';
+
+/** What a report shows of the threads, elapsed time aside (it changes on every list). */
+export function threadsSignature(threads: readonly ThreadInfo[]): string {
+  let s = '';
+  for (const t of threads) s += `${t.index}\u0001${t.plan}\u0001${t.threadState}\u0001${t.pauseReason ?? ''}\u0001${t.state}\u0001${t.sectorId ?? ''}\u0001${t.location ?? ''}\u0001${t.stage ?? ''}\u0001${t.lastError ?? ''}\u0002`;
+  return s;
+}
 
 export interface BridgeSourceOptions {
   adminUrl: string;
@@ -25,9 +32,14 @@ export class BridgeSource implements ThreadSource {
   private snapshot: ThreadInfo[] | undefined;
   private workerVersion = 'unknown';
   private onTransition: ((t: NewTransition) => void) | undefined;
+  private onChange: (() => void) | undefined;
+  /** What reports show of the last list (threadsSignature): a poll that finds it changed asks for a report. */
+  private seen: string | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<ThreadInfo[]> | undefined;
+  private refreshing: Promise<unknown> | undefined;
   private reportedSkips = new Set<string>();
+  /** Why threads this agent paused are paused (damocles' WorkerList does not say). */
+  private readonly pausedBy = new Map<number, PauseReason>();
   private unreachable = false;
 
   constructor(private readonly opts: BridgeSourceOptions) {
@@ -36,12 +48,22 @@ export class BridgeSource implements ThreadSource {
     this.now = opts.now ?? Date.now;
   }
 
-  async start(onTransition: (t: NewTransition) => void): Promise<void> {
+  async start(onTransition: (t: NewTransition) => void, onChange?: () => void): Promise<void> {
     this.onTransition = onTransition;
-    this.workerVersion = await this.client.workerVersion().catch(() => 'unknown');
-    if (!/^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(this.workerVersion)) this.workerVersion = this.workerVersion.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
+    this.onChange = onChange;
+    await this.learnVersion();
     await this.refresh().catch(() => undefined);
-    this.timer = setInterval(() => void this.refresh().catch(() => undefined), this.opts.pollMs);
+    this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
+  }
+
+  /**
+   * One poll: a change since the last list (by anyone: this poll, a report's or a command's list)
+   * asks for one report. Lists made for a report or a command do not ask (the report is on its
+   * way, a command reports itself), so a poll asks at most once.
+   */
+  private async poll(): Promise<void> {
+    const listed = await this.list().catch(() => undefined);
+    if (listed?.changed) this.onChange?.();
   }
 
   async stop(): Promise<void> {
@@ -54,6 +76,12 @@ export class BridgeSource implements ThreadSource {
     return this.workerVersion;
   }
 
+  /** WorkerVersion, made fit for a report; 'unknown' until the worker answers it. */
+  private async learnVersion(): Promise<void> {
+    const v = await this.client.workerVersion().catch(() => 'unknown');
+    this.workerVersion = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(v) ? v : v.replace(/[^0-9A-Za-z.+_-]/g, '_').replace(/^[^0-9A-Za-z]+/, '').slice(0, 64) || 'unknown';
+  }
+
   threads(): Promise<ThreadInfo[]> {
     return this.refresh();
   }
@@ -61,6 +89,8 @@ export class BridgeSource implements ThreadSource {
   async pause(index: number): Promise<boolean> {
     const t = await this.thread(index);
     if (t.threadState === 'paused') return false;
+    // Known before the pause shows in a list.
+    this.pausedBy.set(index, 'manual');
     const ok = await this.rpc(() => this.client.workerPause(index));
     await this.refresh().catch(() => undefined);
     return ok;
@@ -76,23 +106,43 @@ export class BridgeSource implements ThreadSource {
 
   async drain(): Promise<DrainProgress> {
     const threads = await this.refresh();
-    for (const t of threads) if (t.threadState !== 'paused') await this.rpc(() => this.client.workerPause(t.index));
+    for (const t of threads) {
+      if (t.threadState === 'paused') continue;
+      this.pausedBy.set(t.index, 'drain');
+      await this.rpc(() => this.client.workerPause(t.index));
+    }
     const after = await this.refresh();
     const paused = after.filter((t) => t.threadState === 'paused').length;
     return { threads: after.length, paused, finished: paused === after.length };
   }
 
   /** Lists the worker now, records the transitions since the last list, returns the threads. */
-  refresh(): Promise<ThreadInfo[]> {
+  async refresh(): Promise<ThreadInfo[]> {
+    return (await this.list()).threads;
+  }
+
+  /** `changed`: what reports show differs from the list before this one. */
+  private list(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
     // One list at a time, so consecutive snapshots are diffed in order.
-    const run = (this.refreshing ?? Promise.resolve([])).catch(() => []).then(() => this.listOnce());
+    const run = (this.refreshing ?? Promise.resolve()).catch(() => undefined).then(() => this.listOnce());
     this.refreshing = run;
     return run;
   }
 
-  private async listOnce(): Promise<ThreadInfo[]> {
+  private async listOnce(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
     const raw = await this.rpc(() => this.client.workerList());
+    // A worker that did not answer at start is asked its version once it answers.
+    if (this.workerVersion === 'unknown') await this.learnVersion();
     const parsed = parseWorkerList(raw);
+    for (const t of parsed.threads) {
+      if (t.threadState !== 'paused') {
+        this.pausedBy.delete(t.index);
+        continue;
+      }
+      // damocles pauses a thread itself on a permanent or critical error.
+      const reason = this.pausedBy.get(t.index) ?? (t.lastError !== undefined && /^(permanent|critical)\b/i.test(t.lastError) ? 'error' : undefined);
+      if (reason !== undefined) t.pauseReason = reason;
+    }
     for (const s of parsed.skipped) {
       if (this.reportedSkips.has(s)) continue;
       this.reportedSkips.add(s);
@@ -100,7 +150,10 @@ export class BridgeSource implements ThreadSource {
     }
     if (this.snapshot && this.onTransition) for (const t of diffSnapshots(this.snapshot, parsed.threads, new Date(this.now()))) this.onTransition(t);
     this.snapshot = parsed.threads;
-    return parsed.threads;
+    const signature = threadsSignature(parsed.threads);
+    const changed = this.seen !== undefined && signature !== this.seen;
+    this.seen = signature;
+    return { threads: parsed.threads, changed };
   }
 
   private async thread(index: number): Promise<ThreadInfo> {

@@ -31,11 +31,25 @@ describe('parseWorkerList (damocles WorkerList -> ThreadInfo)', () => {
     ]);
   });
 
+  it('reports threads of plans Fleetvisor has no state list for (niporep, supra, future ones) with their states as given', () => {
+    const { threads, skipped } = parseWorkerList([
+      item({ plan: 'niporep', job_state: 'PC1Done' }),
+      item({ index: 1, plan: 'supra', job_id: null, job_state: '', thread_state: { state: 'Idle' } }),
+      item({ index: 2, plan: 'someday', job_state: 'StateNobodyKnows' }),
+    ]);
+    expect(skipped).toEqual([]);
+    expect(threads.map((t) => [t.index, t.plan, t.state, t.threadState])).toEqual([
+      [0, 'niporep', 'PC1Done', 'running'],
+      [1, 'supra', 'Empty', 'idle'],
+      [2, 'someday', 'StateNobodyKnows', 'running'],
+    ]);
+  });
+
   it('leaves out what the contracts cannot carry, saying why', () => {
-    const { threads, skipped } = parseWorkerList([item({ plan: 'niporep' }), item({ index: 2, job_state: 'Nope' }), 'x', item({ index: 3, thread_state: {} })]);
+    const { threads, skipped } = parseWorkerList([item({ plan: 'Not A Plan' }), item({ index: 2, job_state: 'Nope' }), 'x', item({ index: 3, thread_state: {} })]);
     expect(threads).toEqual([]);
     expect(skipped).toEqual([
-      'thread #0: plan "niporep" is not one the registry knows',
+      'thread #0: plan "Not A Plan" is not a plan name',
       'thread #2: job_state "Nope" is not a state of plan sealer',
       'malformed item "x"',
       'thread #3: unreadable thread_state {}',
@@ -54,9 +68,24 @@ describe('diffSnapshots', () => {
     ]);
   });
 
-  it('reports a new sector from Empty, and nothing when only the run state changed', () => {
-    expect(diffSnapshots(snap({ job_state: 'Finished' }), snap({ job_id: 's-t01000-43', job_state: 'Allocated' }), at)).toMatchObject([{ prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-43' }]);
+  it('reports the end of a sector and a new sector from Empty, and nothing when only the run state changed', () => {
+    expect(diffSnapshots(snap({ job_state: 'Finished' }), snap({ job_id: 's-t01000-43', job_state: 'Allocated' }), at)).toMatchObject([
+      { prev: 'Finished', next: 'Empty', sectorId: 's-t01000-42' },
+      { prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-43' },
+    ]);
     expect(diffSnapshots(snap({}), snap({ thread_state: { state: 'Paused', elapsed: 1 } }), at)).toEqual([]);
-    expect(diffSnapshots(snap({ job_state: 'Finished' }), snap({ job_id: null, job_state: '' }), at)).toEqual([]);
+  });
+
+  it('records the end of each sector, also when no poll saw Finished (ProofSubmitted, then no job)', () => {
+    expect(diffSnapshots(snap({ job_state: 'ProofSubmitted' }), snap({ job_id: null, job_state: '' }), at)).toEqual([
+      { index: 0, plan: 'sealer', prev: 'ProofSubmitted', next: 'Empty', at: '2025-01-01T00:00:00.000Z', location: '/data/store0', sectorId: 's-t01000-42' },
+    ]);
+    // Straight to the next sector: the old one ends, the new one starts.
+    expect(diffSnapshots(snap({ job_state: 'ProofSubmitted' }), snap({ job_id: 's-t01000-43', job_state: 'PieceAdded' }), at).map((t) => [t.sectorId, t.prev, t.next])).toEqual([
+      ['s-t01000-42', 'ProofSubmitted', 'Empty'],
+      ['s-t01000-43', 'Empty', 'PieceAdded'],
+    ]);
+    // A thread that was idle has nothing to end.
+    expect(diffSnapshots(snap({ job_id: null, job_state: '' }), snap({ job_id: null, job_state: '' }), at)).toEqual([]);
   });
 });

@@ -6,17 +6,18 @@
 // since Aug 2023: {"state":"Running","elapsed":100,"proc":"..."} / {"state":"Idle"}, elapsed in
 // seconds; the release before used {"type":"Running","secs":100}. Both are read. A thread without
 // a job has job_state "" and location "-" when it has no store.
-import { isSealingPlan, isValidStateForPlan, SectorId, STATE_NAME_PATTERN, type ThreadInfo } from '@fleetvisor/contracts';
+import { SEALING_PLAN_PATTERN, SectorId, STATE_NAME_PATTERN, stateFitsPlan, type ThreadInfo } from '@fleetvisor/contracts';
 import type { NewTransition } from '../report/transition-outbox';
 
 export interface ParsedThreads {
   threads: ThreadInfo[];
-  /** Why items were left out (unknown plan, malformed item). */
+  /** Why items were left out (malformed item, a state outside its known plan). */
   skipped: string[];
 }
 
 const RUN_STATES: Record<string, ThreadInfo['threadState']> = { Idle: 'idle', Paused: 'paused', Running: 'running', Waiting: 'waiting' };
 const STATE_NAME = new RegExp(STATE_NAME_PATTERN);
+const PLAN_NAME = new RegExp(SEALING_PLAN_PATTERN);
 const SECTOR_ID = new RegExp(SectorId().pattern ?? '^.+$');
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -45,8 +46,9 @@ export function parseWorkerList(raw: unknown): ParsedThreads {
       continue;
     }
     const plan = o['plan'];
-    if (typeof plan !== 'string' || !isSealingPlan(plan)) {
-      skipped.push(`thread #${index}: plan ${JSON.stringify(plan)} is not one the registry knows`);
+    // A plan Fleetvisor has no state list for (niporep, supra, a future one) is reported as given.
+    if (typeof plan !== 'string' || plan.length > 32 || !PLAN_NAME.test(plan)) {
+      skipped.push(`thread #${index}: plan ${JSON.stringify(plan)?.slice(0, 100)} is not a plan name`);
       continue;
     }
     const rs = runState(o['thread_state']);
@@ -55,7 +57,7 @@ export function parseWorkerList(raw: unknown): ParsedThreads {
       continue;
     }
     const jobState = typeof o['job_state'] === 'string' && o['job_state'] !== '' ? o['job_state'] : 'Empty';
-    if (!STATE_NAME.test(jobState) || !isValidStateForPlan(plan, jobState)) {
+    if (!STATE_NAME.test(jobState) || !stateFitsPlan(plan, jobState)) {
       skipped.push(`thread #${index}: job_state "${jobState}" is not a state of plan ${plan}`);
       continue;
     }
@@ -77,8 +79,10 @@ export function parseWorkerList(raw: unknown): ParsedThreads {
 
 /**
  * Transitions between two snapshots of the same worker: a thread whose job state changed on the
- * same sector moved prev -> next; a thread on a new sector is reported from Empty to where it is
- * now (the end of the old sector was not seen). No event name: bridge mode does not see it.
+ * same sector moved prev -> next. A thread whose sector is gone (no job, or another sector) ended
+ * that task: its sector moved from its last seen state to Empty (damocles drops the job after its
+ * last state, so a poll rarely sees Finished; whether it finished or was aborted is not known here),
+ * and a new sector is reported from Empty to where it is now. No event name: bridge mode does not see it.
  */
 export function diffSnapshots(before: readonly ThreadInfo[], after: readonly ThreadInfo[], at: Date): NewTransition[] {
   const prevByIndex = new Map(before.map((t) => [t.index, t]));
@@ -91,7 +95,12 @@ export function diffSnapshots(before: readonly ThreadInfo[], after: readonly Thr
       if (p.state === t.state) continue;
       prev = p.state;
     } else {
-      if (t.sectorId === undefined || t.state === 'Empty') continue; // the old task ended; nothing new yet
+      if (p.sectorId !== undefined && p.state !== 'Empty') {
+        const end: NewTransition = { index: t.index, plan: t.plan, prev: p.state, next: 'Empty', at: at.toISOString(), sectorId: p.sectorId };
+        if (p.location !== undefined) end.location = p.location;
+        out.push(end);
+      }
+      if (t.sectorId === undefined || t.state === 'Empty') continue; // nothing new yet
       prev = 'Empty';
     }
     const tr: NewTransition = { index: t.index, plan: t.plan, prev, next: t.state, at: at.toISOString() };

@@ -11,8 +11,12 @@ export interface DrainProgress {
 
 export interface ThreadSource {
   readonly kind: 'simulated' | 'bridge';
-  /** Starts producing transitions; `onTransition` gets each one as the source sees it. */
-  start(onTransition: (t: NewTransition) => void): Promise<void>;
+  /**
+   * Starts producing transitions; `onTransition` gets each one as the source sees it. A source that
+   * learns the worker's state by polling calls `onChange` (at most once per poll) when what a report
+   * shows changed since it last looked, so the agent reports it without waiting for the heartbeat.
+   */
+  start(onTransition: (t: NewTransition) => void, onChange?: () => void): Promise<void>;
   stop(): Promise<void>;
   /** Worker software version. */
   version(): string;

@@ -15,13 +15,26 @@ export class VenusWorkerUnreachableError extends Error {
   override name = 'VenusWorkerUnreachableError';
 }
 
+/** The endpoint as errors name it: no user info or query (they may carry a credential). */
+function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 export class VenusWorkerClient {
   private nextId = 1;
+  private readonly shown: string;
 
   constructor(
     readonly url: string,
     private readonly timeoutMs = 5_000,
-  ) {}
+  ) {
+    this.shown = shownUrl(url);
+  }
 
   workerList(): Promise<unknown> {
     return this.call('VenusWorker.WorkerList', []);
@@ -52,14 +65,14 @@ export class VenusWorkerClient {
       });
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause?.code;
-      throw new VenusWorkerUnreachableError(`damocles-worker admin API at ${this.url} unreachable: ${cause ?? (e instanceof Error ? e.message : String(e))}`);
+      throw new VenusWorkerUnreachableError(`damocles-worker admin API at ${this.shown} unreachable: ${cause ?? (e instanceof Error ? e.message : String(e))}`);
     }
     const text = await res.text().catch(() => '');
     let body: { result?: unknown; error?: { code?: unknown; message?: unknown } };
     try {
       body = JSON.parse(text) as typeof body;
     } catch {
-      throw new VenusWorkerUnreachableError(`damocles-worker admin API at ${this.url} answered HTTP ${res.status} without JSON-RPC`);
+      throw new VenusWorkerUnreachableError(`damocles-worker admin API at ${this.shown} answered HTTP ${res.status} without JSON-RPC`);
     }
     if (body.error) {
       throw new JsonRpcCallError(typeof body.error.code === 'number' ? body.error.code : -32603, typeof body.error.message === 'string' ? body.error.message : 'error');

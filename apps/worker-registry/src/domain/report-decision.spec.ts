@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fleetEvents, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
+import { fleetEvents, newEventFor, WorkerExpired, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
 import { describeIndexes } from '../registry/thread-lookup';
 import { deterministicEventId } from './deterministic-id';
 import { checkReport, decideReport } from './report-decision';
-import type { WorkerAggregate } from './worker-state';
+import { cloneAggregate, evolveWorker, type WorkerAggregate } from './worker-state';
 
 const BOOT = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
 const NOW = Date.parse('2026-01-02T03:04:05.000Z');
@@ -105,6 +105,66 @@ describe('decideReport', () => {
     ]);
     expect(d.events[2]!.data).toEqual({ name: 'w1', durationMs: 5_000 });
     expect(d.next!.worker).toMatchObject({ draining: false, drained: true });
+  });
+});
+
+describe('decideReport: plans and pause reasons as the agent gives them', () => {
+  it('records a thread of another damocles plan with its states, and takes the pause reason the agent knows', () => {
+    const s = apply(undefined, report({ threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1)] }));
+    expect(s.next!.threads.get(0)).toMatchObject({ plan: 'niporep', state: 'Allocated' });
+    const d = apply(s.next, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1, { threadState: 'paused', pauseReason: 'drain' })] }));
+    expect(d.events.map((e) => [e.type, (e.data as { reason?: string }).reason])).toEqual([['ThreadPaused', 'drain']]);
+    // An error pause needs its error: without one the registry decides as before.
+    const e = apply(s.next, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0, { plan: 'niporep', state: 'Allocated', sectorId: 's-9' }), thread(1, { threadState: 'paused', pauseReason: 'error' })] }));
+    expect(e.events.map((x) => (x.data as { reason?: string }).reason)).toEqual(['manual']);
+  });
+});
+
+describe('decideReport: the end of a sector', () => {
+  it('records the end transition on the sector that ended; the thread is then Empty without a sector, and nothing more is observed', () => {
+    const s = apply(undefined, report({ threads: [thread(0, { state: 'ProofSubmitted', sectorId: 's-1', threadState: 'waiting' })] })).next!;
+    const end = { seq: 1, index: 0, plan: 'sealer' as const, prev: 'ProofSubmitted', next: 'Empty', sectorId: 's-1', location: '/s/0', at: '2026-01-02T03:04:10.000Z' };
+    const d = apply(s, report({ sentAt: '2026-01-02T03:04:14.000Z', threads: [thread(0)], transitions: [end] }));
+    expect(d.events.map((e) => [e.type, (e.data as { sectorId?: string }).sectorId, (e.data as { next: string }).next])).toEqual([['ThreadStateChanged', 's-1', 'Empty']]);
+    expect(d.next!.threads.get(0)).toMatchObject({ state: 'Empty', sectorId: undefined });
+    // A worker that still names the old sector on an Empty thread changes nothing either.
+    expect(apply(d.next, report({ sentAt: '2026-01-02T03:04:24.000Z', threads: [thread(0, { sectorId: 's-1' })], transitions: [end] })).events).toEqual([]);
+  });
+});
+
+describe('decideReport: a worker back after WorkerExpired', () => {
+  it('measures the absence from its last report (the WorkerExpired lastSeen), not from its registration', () => {
+    const s = apply(undefined, report()).next!;
+    const lastReport = new Date(NOW + 100_000).toISOString();
+    const expired = evolveWorker(cloneAggregate(s), newEventFor(WorkerExpired, { name: 'w1', lastSeen: lastReport, expirationMs: 60_000 }, {}, { occurredAt: new Date(NOW + 170_000) }))!;
+    const back = decideReport(expired, report({ sentAt: new Date(NOW + 250_000).toISOString() }), { nowMs: NOW + 250_000, host: 'h' });
+    expect(back.events.map((e) => [e.type, e.data])).toEqual([['WorkerReturned', { name: 'w1', lastSeen: lastReport, absentMs: 150_000 }]]);
+  });
+});
+
+describe('decideReport: a worker its agent cannot reach', () => {
+  it('records WorkerUnreachable once, keeps the threads, and WorkerReachable when it is listed again', async () => {
+    const s = apply(undefined, report({ threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)] })).next!;
+    const down = report({ sentAt: '2026-01-02T03:04:14.000Z', version: 'unknown', threads: [], unreachable: 'damocles-worker admin API at http://10.0.0.1:17890/ unreachable: ECONNREFUSED' });
+    const d = apply(s, down);
+    expect(d.events.map((e) => [e.type, e.data])).toEqual([['WorkerUnreachable', { name: 'w1', error: down.unreachable }]]);
+    expect(d.next!.worker).toMatchObject({ unreachable: down.unreachable, unreachableSince: new Date(NOW).toISOString(), threads: 2, version: '1.0.0' });
+    expect(d.next!.threads.get(0)).toMatchObject({ state: 'Allocated', sectorId: 's-1' });
+    // Still down: nothing new (not one event per report).
+    expect(apply(d.next, { ...down, sentAt: '2026-01-02T03:04:24.000Z', unreachable: 'another error text' }).events).toEqual([]);
+    const back = decideReport(d.next, report({ sentAt: '2026-01-02T03:04:34.000Z', threads: [thread(0, { state: 'Allocated', sectorId: 's-1', threadState: 'running' }), thread(1)] }), {
+      nowMs: NOW + 30_000,
+      host: 'h',
+    });
+    expect(back.events.map((e) => [e.type, e.data])).toEqual([['WorkerReachable', { name: 'w1', unreachableMs: 30_000 }]]);
+    expect(back.next!.worker.unreachable).toBeUndefined();
+  });
+
+  it('registers a worker first seen unreachable without threads, then learns them', () => {
+    const d = apply(undefined, report({ threads: [], unreachable: 'timeout' }));
+    expect(d.events.map((e) => e.type)).toEqual(['WorkerRegistered', 'WorkerUnreachable']);
+    const back = apply(d.next, report({ sentAt: '2026-01-02T03:04:14.000Z' }));
+    expect(back.events.map((e) => e.type)).toEqual(['WorkerReachable', 'WorkerUpdated', 'ThreadStateChanged', 'ThreadStateChanged']);
   });
 });
 

@@ -6,16 +6,20 @@
 // threads as reported (a thread seen for the first time, or whose state/sector/location differs
 // without a transition saying why, gets an `observed` ThreadStateChanged), pauses and resumes
 // nobody asked the registry for, and the end of a drain. A report that matches the state yields none.
+// A report of a worker its agent cannot reach (`unreachable`) yields WorkerUnreachable once (and
+// WorkerReachable with the next report that lists it again), its transitions, and nothing about threads.
 import {
-  isValidStateForPlan,
   newEventFor,
-  PLAN_STATES,
+  planStateProblem,
+  stateFitsPlan,
   ThreadPaused,
   ThreadResumed,
   ThreadStateChanged,
   WorkerDrainFinished,
+  WorkerReachable,
   WorkerRegistered,
   WorkerReturned,
+  WorkerUnreachable,
   WorkerUpdated,
   type EventEnvelope,
   type EventMetadata,
@@ -27,7 +31,8 @@ import { deterministicEventId } from './deterministic-id';
 import { evolveWorker, transitionCausation, type WorkerAggregate } from './worker-state';
 
 /** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */
-const isValidState = isValidStateForPlan;
+const fitsPlan = stateFitsPlan;
+const stateProblem = planStateProblem;
 
 export interface ReportDecision {
   events: EventEnvelope[];
@@ -39,15 +44,15 @@ export interface ReportDecision {
 
 /**
  * What the schema cannot say about a report: unique thread indexes, states that belong to each
- * thread's plan, transitions in strictly increasing seq order. Returns the first problem.
+ * thread's plan (when Fleetvisor knows the plan: another damocles plan's states are taken as given), transitions in strictly increasing seq order. Returns the first problem.
  */
 export function checkReport(report: WorkerReport): string | undefined {
-  const validState = isValidState;
+  const validState = fitsPlan;
   const seen = new Set<number>();
   for (const t of report.threads) {
     if (seen.has(t.index)) return `thread index ${t.index} appears twice in threads`;
     seen.add(t.index);
-    if (!validState(t.plan, t.state)) return `thread #${t.index}: state "${t.state}" is not a state of plan ${t.plan} (valid: ${PLAN_STATES[t.plan].join(', ')})`;
+    if (!validState(t.plan, t.state)) return `thread #${t.index}: state ${stateProblem(t.plan, t.state)}`;
   }
   let lastSeq = 0;
   for (const tr of report.transitions) {
@@ -55,7 +60,7 @@ export function checkReport(report: WorkerReport): string | undefined {
     lastSeq = tr.seq;
     for (const field of ['prev', 'next'] as const) {
       if (!validState(tr.plan, tr[field])) {
-        return `transition seq ${tr.seq} (thread #${tr.index}): ${field} "${tr[field]}" is not a state of plan ${tr.plan} (valid: ${PLAN_STATES[tr.plan].join(', ')})`;
+        return `transition seq ${tr.seq} (thread #${tr.index}): ${field} ${stateProblem(tr.plan, tr[field])}`;
       }
     }
   }
@@ -69,6 +74,8 @@ export function agentActor(worker: string): string {
 }
 
 function pauseReasonOf(reported: ThreadInfo, draining: boolean): PauseReason {
+  // The agent's word first (it paused the thread, or saw why); an error pause needs its error.
+  if (reported.pauseReason !== undefined && (reported.pauseReason !== 'error' || reported.lastError !== undefined)) return reported.pauseReason;
   if (reported.lastError !== undefined && /^(permanent|critical)\b/i.test(reported.lastError)) return 'error';
   if (draining) return 'drain';
   return reported.lastError !== undefined ? 'error' : 'manual';
@@ -127,10 +134,17 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
         }),
       );
     }
+    if (report.unreachable === undefined && w.unreachable !== undefined) {
+      const sinceMs = w.unreachableSince === undefined ? opts.nowMs : Date.parse(w.unreachableSince);
+      emit(newEventFor(WorkerReachable, { name, unreachableMs: Math.max(0, opts.nowMs - sinceMs) }, base, { id: idFor('WorkerReachable'), occurredAt: now }));
+    }
     const changed: ('dest' | 'version' | 'threads')[] = [];
-    if (w.dest !== report.dest) changed.push('dest');
-    if (w.version !== report.version) changed.push('version');
-    if (w.threads !== report.threads.length) changed.push('threads');
+    // A report of an unreachable worker says nothing about its version or threads.
+    if (report.unreachable === undefined) {
+      if (w.dest !== report.dest) changed.push('dest');
+      if (w.version !== report.version) changed.push('version');
+      if (w.threads !== report.threads.length) changed.push('threads');
+    }
     if (changed.length > 0) {
       emit(
         newEventFor(WorkerUpdated, { name, dest: report.dest, version: report.version, threads: report.threads.length, changed }, base, {
@@ -167,10 +181,20 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
     acceptedSeq = tr.seq;
   }
 
+  if (report.unreachable !== undefined) {
+    if (agg!.worker.unreachable === undefined) {
+      emit(newEventFor(WorkerUnreachable, { name, error: report.unreachable }, base, { id: idFor('WorkerUnreachable'), occurredAt: now }));
+    }
+    // Nothing to reconcile: the agent could not see the threads.
+    return { events, next: agg, acceptedSeq };
+  }
+
   // Reconcile with the threads as they are now (read through `agg`: an emit replaces it with a copy).
   for (const t of report.threads) {
     const cur = agg!.threads.get(t.index);
-    if (!cur || cur.plan !== t.plan || cur.state !== t.state || cur.sectorId !== t.sectorId || cur.location !== t.location) {
+    // An Empty thread is recorded without a sector (see evolveWorker), whatever the worker still names.
+    const sectorId = t.state === 'Empty' ? undefined : t.sectorId;
+    if (!cur || cur.plan !== t.plan || cur.state !== t.state || cur.sectorId !== sectorId || cur.location !== t.location) {
       emit(
         newEventFor(
           ThreadStateChanged,
@@ -182,7 +206,7 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
             next: t.state,
             event: cur ? 'observed' : 'registered',
             ...(t.location !== undefined ? { location: t.location } : {}),
-            ...(t.sectorId !== undefined ? { sectorId: t.sectorId } : {}),
+            ...(sectorId !== undefined ? { sectorId } : {}),
           },
           base,
           { id: idFor('ThreadStateChanged', t.index), occurredAt: now },

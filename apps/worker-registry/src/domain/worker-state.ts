@@ -2,7 +2,7 @@
 // (`evolveWorker`) that produces it. The live registry and the projection tables both use this
 // fold, so a rebuild from the log gives exactly the live state. Heartbeat-only facts (last-seen,
 // the volatile part of each thread: running/waiting, elapsed, stage) are not here: see worker-view.ts.
-import { HISTORY_ENTRY_TYPES, type EventEnvelope, type EventMetadata, type PauseReason, type SealingPlan } from '@fleetvisor/contracts';
+import { HISTORY_ENTRY_TYPES, type EventEnvelope, type EventMetadata, type PauseReason } from '@fleetvisor/contracts';
 
 export interface WorkerRecord {
   name: string;
@@ -20,14 +20,18 @@ export interface WorkerRecord {
   bootId?: string;
   acceptedSeq: number;
   lastEventAt: string;
-  /** Last report as the events know it (registration, return); the registry refreshes it from heartbeats. */
+  /** Last report as the events know it (registration, expiry, return); the registry refreshes it from heartbeats. */
   lastSeen: string;
+  /** The agent reports that the worker's admin API does not answer: the error (WorkerUnreachable), and since when. */
+  unreachable?: string;
+  unreachableSince?: string;
 }
 
 export interface ThreadRecord {
   worker: string;
   index: number;
-  plan: SealingPlan;
+  /** A plan of SEALING_PLANS, or another damocles plan as the worker names it. */
+  plan: string;
   state: string;
   location?: string;
   sectorId?: string;
@@ -100,6 +104,8 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
       acceptedSeq: 0,
       lastEventAt: at,
       lastSeen: at,
+      unreachable: undefined,
+      unreachableSince: undefined,
     };
     if (agg) {
       // Registered again without a removal in between (e.g. the log was edited): keep the threads.
@@ -122,16 +128,18 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
     case 'ThreadStateChanged': {
       const index = d['index'] as number;
       const prev = agg.threads.get(index);
+      // A thread back in Empty has no task: the sector of the event is the one that ended.
+      const sectorId = d['next'] === 'Empty' ? undefined : str(d, 'sectorId');
       const failure = d['failure'] as { desc: string } | undefined;
       // A failure sets the error; progress to another state clears it; a same-state note keeps it.
       const lastError = failure ? failure.desc : d['prev'] !== d['next'] ? undefined : prev?.lastError;
       if (prev) {
         // Updated in place: a rebuild folds a million of these, and a new record per event was most
         // of its garbage. (Callers that must keep the old state fold into a copy: cloneAggregate.)
-        prev.plan = d['plan'] as SealingPlan;
+        prev.plan = d['plan'] as string;
         prev.state = d['next'] as string;
         prev.location = str(d, 'location');
-        prev.sectorId = str(d, 'sectorId');
+        prev.sectorId = sectorId;
         prev.lastError = lastError;
         prev.updatedAt = at;
       } else {
@@ -140,10 +148,10 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
         const t: ThreadRecord = {
           worker: w.name,
           index,
-          plan: d['plan'] as SealingPlan,
+          plan: d['plan'] as string,
           state: d['next'] as string,
           location: str(d, 'location'),
-          sectorId: str(d, 'sectorId'),
+          sectorId,
           paused: false,
           pausedAt: undefined,
           pauseReason: undefined,
@@ -185,10 +193,20 @@ export function evolveWorker(agg: WorkerAggregate | undefined, event: FoldableEv
     }
     case 'WorkerExpired':
       w.expired = true;
+      // Its last report (heartbeats are not events): what WorkerReturned measures the absence from.
+      if (typeof d['lastSeen'] === 'string') w.lastSeen = d['lastSeen'];
       return agg;
     case 'WorkerReturned':
       w.expired = false;
       w.lastSeen = at;
+      return agg;
+    case 'WorkerUnreachable':
+      w.unreachable = d['error'] as string;
+      w.unreachableSince = at;
+      return agg;
+    case 'WorkerReachable':
+      w.unreachable = undefined;
+      w.unreachableSince = undefined;
       return agg;
     case 'WorkerRemoved':
       return undefined;

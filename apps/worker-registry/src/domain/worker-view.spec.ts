@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ThreadInfo } from '@fleetvisor/contracts';
 import type { ThreadRecord, WorkerAggregate } from './worker-state';
-import { countThreads, ReportedThreads, threadView, threadViews } from './worker-view';
+import { countThreads, ReportedThreads, summaryView, threadView, threadViews } from './worker-view';
 
 function rec(index: number, over: Partial<ThreadRecord> = {}): ThreadRecord {
   return {
@@ -84,5 +84,30 @@ describe('ReportedThreads', () => {
     const counts = { empty: 9, paused: 9, running: 9, waiting: 9, errors: 9 };
     expect(countThreads(a, reported, counts)).toBe(counts);
     expect(counts).toEqual({ empty: 1, paused: 1, running: 1, waiting: 0, errors: 0 });
+  });
+});
+
+describe('a worker nobody can see', () => {
+  it('shows no thread of an expired or unreachable worker as running: unknown, paused ones stay paused', () => {
+    const reported = ReportedThreads.of(
+      [
+        { index: 0, plan: 'sealer', threadState: 'running', elapsedMs: 5, state: 'PC1Done', stage: 'PC1' },
+        { index: 1, plan: 'sealer', threadState: 'paused', state: 'PC1Done' },
+      ],
+      0,
+    );
+    const a = agg([rec(0), rec(1, { paused: true, pausedAt: '1970-01-01T00:00:00.000Z' })]);
+    const counts = countThreads(a, reported);
+    expect(counts).toMatchObject({ running: 1, paused: 1 });
+    expect(threadViews(a, reported, 1_000, true).map((t) => [t.threadState, t.stage])).toEqual([
+      ['unknown', undefined],
+      ['paused', undefined],
+    ]);
+    expect(threadViews(a, reported, 1_000).map((t) => t.threadState)).toEqual(['running', 'paused']);
+    // Silent past the expiration: nothing counted as running.
+    expect(summaryView(a, counts, 0, 10_000, 5_000)).toMatchObject({ expired: true, running: 0, waiting: 0, paused: 1 });
+    expect(summaryView(a, counts, 0, 1_000, 5_000)).toMatchObject({ expired: false, running: 1 });
+    a.worker.unreachable = 'ECONNREFUSED';
+    expect(summaryView(a, counts, 0, 1_000, 5_000)).toMatchObject({ expired: false, running: 0, unreachable: 'ECONNREFUSED' });
   });
 });

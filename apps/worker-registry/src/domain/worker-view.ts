@@ -136,15 +136,20 @@ function shownRunState(rec: ThreadRecord, reported: ReportedThreads | undefined,
   return { state: rec.paused ? 'paused' : rec.state === 'Empty' ? 'idle' : 'running', agrees: false };
 }
 
-/** One thread as `worker info` shows it. */
-export function threadView(rec: ThreadRecord, reported: ReportedThreads | undefined, nowMs: number): ThreadInfo {
+/**
+ * One thread as `worker info` shows it. `stale`: the worker is expired or its agent cannot reach it,
+ * so what the thread does now is not known; a thread not recorded as paused shows `unknown`.
+ */
+export function threadView(rec: ThreadRecord, reported: ReportedThreads | undefined, nowMs: number, stale = false): ThreadInfo {
   const slot = reported ? reported.slot(rec.index) : -1;
-  const { state: threadState, agrees } = shownRunState(rec, reported, slot);
+  const shown = shownRunState(rec, reported, slot);
+  const agrees = shown.agrees && !stale;
+  const threadState: ThreadInfo['threadState'] = stale && !rec.paused ? 'unknown' : shown.state;
   let elapsedMs: number | undefined;
   if (agrees) {
     const e = reported!.elapsedMs(slot);
     if (e !== undefined) elapsedMs = e + Math.max(0, nowMs - reported!.atMs);
-  } else if (rec.paused && rec.pausedAt) {
+  } else if (threadState === 'paused' && rec.pausedAt) {
     elapsedMs = Math.max(0, nowMs - Date.parse(rec.pausedAt));
   }
   const lastError = slot >= 0 ? reported!.lastError(slot) : rec.lastError;
@@ -156,14 +161,21 @@ export function threadView(rec: ThreadRecord, reported: ReportedThreads | undefi
     plan: rec.plan,
     threadState,
     ...(elapsedMs !== undefined ? { elapsedMs } : {}),
+    ...(threadState === 'paused' && rec.pauseReason !== undefined ? { pauseReason: rec.pauseReason } : {}),
     state: rec.state,
     ...(stage !== undefined ? { stage } : {}),
     ...(lastError !== undefined ? { lastError } : {}),
   };
 }
 
-export function threadViews(agg: WorkerAggregate, reported: ReportedThreads | undefined, nowMs: number): ThreadInfo[] {
-  return [...agg.threads.values()].sort((a, b) => a.index - b.index).map((t) => threadView(t, reported, nowMs));
+export function threadViews(agg: WorkerAggregate, reported: ReportedThreads | undefined, nowMs: number, stale = false): ThreadInfo[] {
+  return [...agg.threads.values()].sort((a, b) => a.index - b.index).map((t) => threadView(t, reported, nowMs, stale));
+}
+
+/** The worker is silent past the expiration (or recorded expired), or its agent cannot reach it: its threads' run states are not known. */
+export function isStale(agg: WorkerAggregate, lastSeenMs: number, nowMs: number, expirationMs: number): boolean {
+  const w = agg.worker;
+  return w.expired || w.unreachable !== undefined || nowMs - lastSeenMs > expirationMs;
 }
 
 /** Counts for `worker list`, written into `into` (no view objects built: this runs on every report). */
@@ -184,14 +196,18 @@ export function countThreads(agg: WorkerAggregate, reported: ReportedThreads | u
 
 export function summaryView(agg: WorkerAggregate, counts: ThreadCounts, lastSeenMs: number, nowMs: number, expirationMs: number): WorkerSummary {
   const w = agg.worker;
+  // Nothing is known to run or wait on a worker nobody can see.
+  const stale = isStale(agg, lastSeenMs, nowMs, expirationMs);
   return {
     name: w.name,
     dest: w.dest,
     version: w.version,
     threads: w.threads,
     ...counts,
+    ...(stale ? { running: 0, waiting: 0 } : {}),
     lastPing: new Date(lastSeenMs).toISOString(),
     expired: w.expired || nowMs - lastSeenMs > expirationMs,
     draining: w.draining,
+    ...(w.unreachable !== undefined ? { unreachable: w.unreachable } : {}),
   };
 }

@@ -4,5 +4,6 @@
 // record them by name in fv_migrations).
 import type { SchemaMigrations } from '@fleetvisor/event-store';
 import { CreateWorkerRegistryProjection1767225600010 } from './1767225600010-create-worker-registry-projection';
+import { WorkerUnreachable1767225600011 } from './1767225600011-worker-unreachable';
 
-export const MIGRATIONS: SchemaMigrations = [CreateWorkerRegistryProjection1767225600010];
+export const MIGRATIONS: SchemaMigrations = [CreateWorkerRegistryProjection1767225600010, WorkerUnreachable1767225600011];

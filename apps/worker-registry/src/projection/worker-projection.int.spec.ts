@@ -13,7 +13,9 @@ import {
   WorkerExpired,
   WorkerRegistered,
   WorkerRemoved,
+  WorkerReachable,
   WorkerReturned,
+  WorkerUnreachable,
   WorkerUpdated,
   type EventEnvelope,
   type EventMetadata,
@@ -243,6 +245,10 @@ describe('WorkerRegistryProjection', () => {
       // Registered again without a removal: keeps its threads, registration time and seq.
       newEventFor(WorkerRegistered, { name: 'w-1', dest: '10.0.0.9:1', version: 'v2', threads: 3 }, {}, at(24)),
       newEventFor(ThreadStateChanged, { worker: 'ghost', index: 0, plan: 'sealer', prev: 'Empty', next: 'Allocated', sectorId: 's-t01000-7' }, {}, at(25)),
+      // The agent of w-2 cannot reach its worker, then can again; w-1's cannot (and stays so).
+      newEventFor(WorkerUnreachable, { name: 'w-2', error: 'ECONNREFUSED' }, {}, at(26)),
+      newEventFor(WorkerReachable, { name: 'w-2', unreachableMs: 1_000 }, {}, at(27)),
+      newEventFor(WorkerUnreachable, { name: 'w-1', error: 'timeout' }, {}, at(28)),
     ];
     await appendEach(conn, [...first, ...second]);
     const log = await readLog(conn, first.length + second.length);
@@ -273,6 +279,8 @@ describe('WorkerRegistryProjection', () => {
     expect(w1.threads.get(2)).toMatchObject({ paused: true, pauseReason: 'error', lastError: undefined, state: 'PieceAdded' });
     expect(w1.worker).toMatchObject({ bootId: '00000000-0000-4000-8000-000000000002', acceptedSeq: 1, dest: '10.0.0.9:1', version: 'v2', registeredAt: batch1[0]!.occurredAt });
     expect([...expectedWorkers(log).get('w-2')!.threads.keys()]).toEqual([1]);
+    expect(w1.worker).toMatchObject({ unreachable: 'timeout', unreachableSince: new Date(BASE + 28_000).toISOString() });
+    expect(expectedWorkers(log).get('w-2')!.worker).toMatchObject({ unreachable: undefined, unreachableSince: undefined });
   });
 
   it.each([1, 2, 3])('random log %i: rebuilt, and followed by runners with warm, cold and stale indexes, the tables equal the fold', async (seed) => {

@@ -14,7 +14,7 @@
 // rebuild, another runner), so it never holds what the tables do not; a worker missing from it is
 // read from the tables (one row per worker), except after a reset (the tables were empty).
 import type { ClientBase, Pool } from 'pg';
-import type { RecordedEvent, SealingPlan, PauseReason } from '@fleetvisor/contracts';
+import type { RecordedEvent, PauseReason } from '@fleetvisor/contracts';
 import { ALL_EVENT_TYPES, compareCheckpoints, projectionCheckpointName, START_CHECKPOINT, type Projection, type ProjectionTx } from '@fleetvisor/event-store';
 import { evolveWorker, workerOfStream, WORKER_EVENT_TYPES, type ThreadRecord, type WorkerAggregate, type WorkerRecord } from '../domain/worker-state';
 import { IndexSet } from './index-set';
@@ -29,7 +29,8 @@ const SQL = {
       array_agg(t.idx) FILTER (WHERE t.idx NOT BETWEEN 0 AND 30) AS others
     FROM fv_proj_workers w LEFT JOIN fv_proj_threads t ON t.worker = w.name
     WHERE w.name = ANY($1::text[]) GROUP BY w.name`,
-  allWorkers: `SELECT name, dest, version, threads, registered_at, expired, draining, drain_started_at, drained, boot_id, accepted_seq, last_event_at, last_seen
+  allWorkers: `SELECT name, dest, version, threads, registered_at, expired, draining, drain_started_at, drained, boot_id, accepted_seq, last_event_at, last_seen,
+      unreachable, unreachable_since
     FROM fv_proj_workers`,
   allThreads: `SELECT worker, idx, plan, state, location, sector_id, paused, paused_at, pause_reason, last_error, updated_at FROM fv_proj_threads`,
   flushLastSeen: `UPDATE fv_proj_workers w SET last_seen = greatest(w.last_seen, v.seen)
@@ -57,6 +58,8 @@ interface WorkerRow {
   accepted_seq: string;
   last_event_at: Date;
   last_seen: Date;
+  unreachable: string | null;
+  unreachable_since: Date | null;
 }
 
 interface ThreadRow {
@@ -88,6 +91,8 @@ function workerFromRow(r: WorkerRow): WorkerRecord {
     acceptedSeq: Number(r.accepted_seq),
     lastEventAt: r.last_event_at.toISOString(),
     lastSeen: r.last_seen.toISOString(),
+    unreachable: r.unreachable ?? undefined,
+    unreachableSince: r.unreachable_since ? r.unreachable_since.toISOString() : undefined,
   };
 }
 
@@ -95,7 +100,7 @@ function threadFromRow(r: ThreadRow): ThreadRecord {
   return {
     worker: r.worker,
     index: r.idx,
-    plan: r.plan as SealingPlan,
+    plan: r.plan,
     state: r.state,
     location: r.location ?? undefined,
     sectorId: r.sector_id ?? undefined,
@@ -213,6 +218,8 @@ function storedWorker(name: string, k: IndexEntry): WorkerAggregate {
       acceptedSeq: k.acceptedSeq,
       lastEventAt: stored,
       lastSeen: stored,
+      unreachable: stored,
+      unreachableSince: stored,
     },
     threads: new Map(),
   };
@@ -258,6 +265,8 @@ const WORKER_PATCH: readonly PatchColumn<WorkerRecord>[] = [
   { column: 'last_event_at', type: 'timestamptz', get: (w) => w.lastEventAt },
   // Heartbeats move last_seen too (flushLastSeen): never back.
   { column: 'last_seen', type: 'timestamptz', get: (w) => w.lastSeen, set: 'greatest(t.last_seen, v.last_seen)' },
+  { column: 'unreachable', type: 'text', get: (w) => w.unreachable },
+  { column: 'unreachable_since', type: 'timestamptz', get: (w) => w.unreachableSince },
   // Always known: the stand-in carries them from the index.
   { column: 'boot_id', type: 'text', get: (w) => w.bootId },
   { column: 'accepted_seq', type: 'bigint', get: (w) => w.acceptedSeq },

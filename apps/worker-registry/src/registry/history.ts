@@ -43,6 +43,12 @@ export function historyEntry(e: RecordedEvent): WorkerHistoryEntry | undefined {
     case 'WorkerReturned':
       put('reason', `back after ${String(d['absentMs'])} ms`);
       break;
+    case 'WorkerUnreachable':
+      put('reason', `worker admin API does not answer its agent: ${s('error')}`);
+      break;
+    case 'WorkerReachable':
+      put('reason', `worker admin API answers again after ${String(d['unreachableMs'])} ms`);
+      break;
     case 'WorkerDrainFinished':
       put('reason', `all threads paused after ${String(d['durationMs'])} ms`);
       break;
@@ -77,7 +83,8 @@ export function sectorHistory(events: readonly RecordedEvent[], sectorId: string
     const d = e.data as Data;
     const index = typeof d['index'] === 'number' ? d['index'] : undefined;
     if (e.type === 'ThreadStateChanged' && index !== undefined) {
-      current.set(index, typeof d['sectorId'] === 'string' ? d['sectorId'] : undefined);
+      // Back in Empty, the thread's sector has ended (the event names the one that did).
+      current.set(index, typeof d['sectorId'] === 'string' && d['next'] !== 'Empty' ? d['sectorId'] : undefined);
       if (d['sectorId'] === sectorId) out.push(historyEntry(e)!);
     } else if ((e.type === 'ThreadPaused' || e.type === 'ThreadResumed') && index !== undefined && current.get(index) === sectorId) {
       out.push({ ...historyEntry(e)!, sectorId });

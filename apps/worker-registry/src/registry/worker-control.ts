@@ -6,6 +6,7 @@ import {
   AgentPause,
   AgentResume,
   CommandErrorCodes,
+  isSealingPlan,
   isValidStateForPlan,
   newEventFor,
   ThreadPaused,
@@ -82,6 +83,12 @@ export class WorkerControl {
       const [, w] = this.live.resolve(name);
       const t = threadOf(name, w.agg, req.index);
       // Checked here, before the agent is asked: damocles resumed to any state unchecked.
+      if (req.state !== undefined && !isSealingPlan(t.plan)) {
+        throw new CommandFailure(
+          CommandErrorCodes.invalidRequest,
+          `cannot resume thread #${req.index} of ${name} in state "${req.state}": the states of plan ${t.plan} are not known to Fleetvisor, so the state cannot be checked; resume it without a state, or with the worker's own tools`,
+        );
+      }
       if (req.state !== undefined && !isValidStateForPlan(t.plan, req.state)) {
         throw new CommandFailure(
           CommandErrorCodes.invalidRequest,

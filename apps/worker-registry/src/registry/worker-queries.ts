@@ -15,7 +15,7 @@ import {
 } from '@fleetvisor/contracts';
 import type { EventStore } from '@fleetvisor/event-store';
 import { CommandFailure } from '@fleetvisor/messaging';
-import { summaryView, threadViews } from '../domain/worker-view';
+import { isStale, summaryView, threadViews } from '../domain/worker-view';
 import { sectorHistory, workerHistory } from './history';
 import { workerStream, type LiveWorkers } from './live-workers';
 import { unknownIndex } from './thread-lookup';
@@ -84,7 +84,8 @@ export class WorkerQueries {
   info(req: CommandRequestOf<typeof WorkerInfo>): CommandResultOf<typeof WorkerInfo> {
     const [, w] = this.live.resolve(req.worker);
     const now = this.now();
-    return { worker: summaryView(w.agg, w.counts, w.lastSeenMs, now, this.opts.expirationMs), threads: threadViews(w.agg, w.reported, now) };
+    const stale = isStale(w.agg, w.lastSeenMs, now, this.opts.expirationMs);
+    return { worker: summaryView(w.agg, w.counts, w.lastSeenMs, now, this.opts.expirationMs), threads: threadViews(w.agg, w.reported, now, stale) };
   }
 
   errors(): CommandResultOf<typeof WorkerErrors> {

@@ -9,7 +9,7 @@
 //   JSON-RPC (VenusWorker.WorkerList / WorkerPause / WorkerResume) plus drain.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { BinaryVersion, DateTime, StateName, ThreadIndex, WorkerName } from '../fields';
+import { BinaryVersion, DateTime, Reason, StateName, ThreadIndex, WorkerName } from '../fields';
 import { FailureSchema, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
 import { ThreadInfoSchema } from './worker-registry';
 
@@ -39,7 +39,13 @@ export const WorkerReportSchema = Type.Object(
     version: BinaryVersion({ description: 'Worker software version' }),
     bootId: Type.String({ format: 'uuid', description: 'Changes each time the agent starts; scopes transition seq numbers' }),
     sentAt: DateTime(),
-    threads: Type.Array(ThreadInfoSchema, { maxItems: 65_536, description: 'Every thread, as `worker info` shows it' }),
+    threads: Type.Array(ThreadInfoSchema, { maxItems: 65_536, description: 'Every thread, as `worker info` shows it (none when unreachable)' }),
+    unreachable: Type.Optional(
+      Reason({
+        description:
+          "The agent could not list the worker (its admin API did not answer): the error. The report then says nothing about the worker's threads, version or thread count.",
+      }),
+    ),
     transitions: Type.Array(ThreadTransitionSchema, {
       maxItems: 100_000,
       description: 'Transitions since the last acknowledged report, in seq order',

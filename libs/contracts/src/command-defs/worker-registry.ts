@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { Actor, BinaryVersion, DateTime, DurationMs, Reason, StateName, StringEnum, ThreadIndex, WorkerName } from '../fields';
-import { FailureSchema, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
+import { FailureSchema, PAUSE_REASONS, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
 
 const SERVICE = 'worker-registry';
 
@@ -28,12 +28,14 @@ export const WorkerSummarySchema = Type.Object(
     lastPing: DateTime({ description: 'Last report' }),
     expired: Type.Boolean({ description: 'Silent past the expiration (shown as LastPing!)' }),
     draining: Type.Boolean({ description: 'A drain is in progress' }),
+    unreachable: Type.Optional(Reason({ description: "The agent reports, but the worker's admin API does not answer it: the error (WorkerUnreachable)" })),
   },
   { additionalProperties: false, description: 'One line of `worker list`' },
 );
 export type WorkerSummary = Static<typeof WorkerSummarySchema>;
 
-export const THREAD_RUN_STATES = ['idle', 'paused', 'running', 'waiting'] as const;
+/** `unknown`: the registry cannot know (the worker is expired, or its agent cannot reach it); agents do not send it. */
+export const THREAD_RUN_STATES = ['idle', 'paused', 'running', 'waiting', 'unknown'] as const;
 
 export const ThreadInfoSchema = Type.Object(
   {
@@ -41,8 +43,9 @@ export const ThreadInfoSchema = Type.Object(
     location: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Local store location' })),
     sectorId: Type.Optional(SectorId()),
     plan: SealingPlanField(),
-    threadState: StringEnum(THREAD_RUN_STATES, 'idle, paused, running or waiting'),
+    threadState: StringEnum(THREAD_RUN_STATES, 'idle, paused, running or waiting (unknown: the worker is expired or unreachable)'),
     elapsedMs: Type.Optional(DurationMs('Time in threadState (PausedElapsed when paused)')),
+    pauseReason: Type.Optional(StringEnum(PAUSE_REASONS, 'Why a paused thread paused, when known (manual, error, drain)')),
     state: StateName({ description: 'Job state' }),
     stage: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Job stage, e.g. PC1' })),
     lastError: Type.Optional(Reason({ description: 'Last error, e.g. "permanent: ..."' })),
@@ -121,6 +124,8 @@ export const HISTORY_ENTRY_TYPES = [
   'ThreadResumed',
   'WorkerExpired',
   'WorkerReturned',
+  'WorkerUnreachable',
+  'WorkerReachable',
   'WorkerRemoved',
   'WorkerDrainStarted',
   'WorkerDrainFinished',

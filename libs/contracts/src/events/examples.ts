@@ -82,6 +82,8 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   ThreadResumed: { worker: 'w-01', index: 3, state: 'PC1Done', actor: 'alice' },
   WorkerExpired: { name: 'w-01', lastSeen: '2025-01-15T08:00:00.000Z', expirationMs: 600_000 },
   WorkerReturned: { name: 'w-01', lastSeen: '2025-01-15T08:00:00.000Z', absentMs: 900_000 },
+  WorkerUnreachable: { name: 'w-01', error: 'damocles-worker admin API at http://10.0.0.5:17890/ unreachable: ECONNREFUSED' },
+  WorkerReachable: { name: 'w-01', unreachableMs: 42_000 },
   WorkerRemoved: { name: 'w-01', actor: 'alice' },
   WorkerDrainStarted: { name: 'w-01', actor: 'alice' },
   WorkerDrainFinished: { name: 'w-01', durationMs: 1_800_000 },

@@ -29,7 +29,9 @@ import {
   WorkerExpired,
   WorkerRegistered,
   WorkerRemoved,
+  WorkerReachable,
   WorkerReturned,
+  WorkerUnreachable,
   WorkerUpdated,
 } from './worker';
 
@@ -67,6 +69,8 @@ export const EVENT_DEFINITIONS = {
   ThreadResumed,
   WorkerExpired,
   WorkerReturned,
+  WorkerUnreachable,
+  WorkerReachable,
   WorkerRemoved,
   WorkerDrainStarted,
   WorkerDrainFinished,

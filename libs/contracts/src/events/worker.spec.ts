@@ -4,6 +4,7 @@ import { exampleEnvelope } from './examples';
 import {
   isValidStateForPlan,
   PLAN_STATES,
+  stateFitsPlan,
   REBUILD_STATES,
   SEALER_STATES,
   SEALING_PLANS,
@@ -44,6 +45,8 @@ describe('sealing plans and states', () => {
     expect(isValidStateForPlan('rebuild', 'SealedChecked')).toBe(true);
     expect(isValidStateForPlan('sealer', 'SealedChecked')).toBe(false);
     expect(isValidStateForPlan('nope', 'Empty')).toBe(false);
+    expect(stateFitsPlan('nope', 'Whatever')).toBe(true);
+    expect(stateFitsPlan('sealer', 'Whatever')).toBe(false);
     expect(isValidStateForPlan('sealer', 'empty')).toBe(false);
   });
 
@@ -55,7 +58,9 @@ describe('sealing plans and states', () => {
     expect(fleetEvents.parse(withData({ plan: 'sealer', prev: 'C2Done', next: 'Aborted', failure: { level: 'abort', desc: 'x' } })).ok).toBe(true);
     const r = fleetEvents.parse(withData({ plan: 'wdpost', prev: 'Bogus', next: 'Generated' }));
     expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^ThreadStateChanged data: prev "Bogus" is not a state of plan wdpost/) });
-    expect(fleetEvents.parse(withData({ plan: 'supra' })).ok).toBe(false);
+    // Another damocles plan: its states as the worker gives them; a plan name must still be one.
+    expect(fleetEvents.parse(withData({ plan: 'supra', prev: 'Anything', next: 'Else' })).ok).toBe(true);
+    expect(fleetEvents.parse(withData({ plan: 'Not A Plan' })).ok).toBe(false);
     expect(fleetEvents.parse(withData({ failure: { level: 'fatal', desc: 'x' } }))).toEqual({
       ok: false,
       reason: 'ThreadStateChanged data at /failure/level: Expected one of "temporary", "permanent", "critical", "abort"',

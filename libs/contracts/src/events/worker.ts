@@ -83,6 +83,21 @@ export function isValidStateForPlan(plan: string, state: string): boolean {
   return isSealingPlan(plan) && PLAN_STATES[plan].includes(state);
 }
 
+/**
+ * Whether a thread of `plan` can be in `state`: one of the plan's states for the plans Fleetvisor
+ * knows; any state for another damocles plan (niporep, supra, a future one), whose states are
+ * recorded as the worker gives them.
+ */
+export function stateFitsPlan(plan: string, state: string): boolean {
+  return isSealingPlan(plan) ? PLAN_STATES[plan].includes(state) : true;
+}
+
+/** Why `state` does not fit `plan` (stateFitsPlan), or undefined. */
+export function planStateProblem(plan: string, state: string): string | undefined {
+  if (stateFitsPlan(plan, state)) return undefined;
+  return `"${state}" is not a state of plan ${plan} (valid: ${PLAN_STATES[plan as SealingPlan].join(', ')})`;
+}
+
 // ---- field schemas ----
 
 export const FAILURE_LEVELS = ['temporary', 'permanent', 'critical', 'abort'] as const;
@@ -95,7 +110,15 @@ export const WorkerDest = () =>
   Type.String({ minLength: 1, maxLength: 512, pattern: '^[^\\s@]+$', description: 'Address the worker admin API answers on (host:port or URL)' });
 export const SectorId = () =>
   Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', description: 'Sector id, e.g. s-t01000-42' });
-export const SealingPlanField = () => StringEnum(SEALING_PLANS, 'Sealing plan the thread runs');
+/** damocles planner names are short lowercase words (sealer, snapup, niporep, ...). */
+export const SEALING_PLAN_PATTERN = '^[a-z][a-z0-9_-]*$';
+export const SealingPlanField = () =>
+  Type.String({
+    minLength: 1,
+    maxLength: 32,
+    pattern: SEALING_PLAN_PATTERN,
+    description: `Sealing plan the thread runs: ${SEALING_PLANS.join(', ')}, or another damocles plan (niporep, supra, ...), whose states are recorded as the worker gives them`,
+  });
 export const FailureSchema = Type.Object(
   {
     level: StringEnum(FAILURE_LEVELS, 'temporary (retried), permanent / critical (thread pauses), abort (task dropped)'),
@@ -153,7 +176,7 @@ export const WorkerUpdated = defineEvent({
 export const ThreadStateChanged = defineEvent({
   type: 'ThreadStateChanged',
   area: 'worker',
-  description: 'A sealing thread moved from one state to another (prev and next are states of its plan).',
+  description: 'A sealing thread moved from one state to another (prev and next are states of its plan; for a plan Fleetvisor does not know, as the worker gave them).',
   ...byWorker,
   schema: Type.Object(
     {
@@ -170,9 +193,8 @@ export const ThreadStateChanged = defineEvent({
   ),
   validate(d) {
     for (const field of ['prev', 'next'] as const) {
-      if (!isValidStateForPlan(d.plan, d[field])) {
-        return `${field} "${d[field]}" is not a state of plan ${d.plan} (valid: ${PLAN_STATES[d.plan].join(', ')})`;
-      }
+      const problem = planStateProblem(d.plan, d[field]);
+      if (problem) return `${field} ${problem}`;
     }
     return undefined;
   },
@@ -239,6 +261,26 @@ export const WorkerReturned = defineEvent({
     },
     { additionalProperties: false },
   ),
+});
+
+export const WorkerUnreachable = defineEvent({
+  type: 'WorkerUnreachable',
+  area: 'worker',
+  description:
+    "The worker's agent reports, but the worker's admin API (VenusWorker JSON-RPC) does not answer it: the agent is alive, the worker is not reachable. Recorded once, when it stops answering.",
+  ...byName,
+  schema: Type.Object(
+    { name: WorkerName(), error: Reason({ description: 'Why the agent could not list the worker (connection refused, timeout, ...)' }) },
+    { additionalProperties: false },
+  ),
+});
+
+export const WorkerReachable = defineEvent({
+  type: 'WorkerReachable',
+  area: 'worker',
+  description: "The worker's admin API answers its agent again after WorkerUnreachable.",
+  ...byName,
+  schema: Type.Object({ name: WorkerName(), unreachableMs: DurationMs('How long it did not answer, as the registry saw it') }, { additionalProperties: false }),
 });
 
 export const WorkerRemoved = defineEvent({

@@ -338,6 +338,7 @@ export class SimulatedWorker {
         state: t.state,
       };
       if (t.sectorId !== undefined) info.sectorId = t.sectorId;
+      if (info.threadState === 'paused' && t.pauseReason !== undefined) info.pauseReason = t.pauseReason;
       if (stage !== undefined) info.stage = stage;
       if (t.lastError !== undefined) info.lastError = t.lastError;
       return info;
