@@ -43,9 +43,24 @@ export interface RunnerConfig {
    * could read the database URL or the secrets passphrase could decrypt the keyring password.
    */
   childEnvironment: Record<string, string>;
+  /**
+   * How this runner reaches the log and the bus, as the operator set it (FLEETVISOR_DATABASE_* and
+   * FLEETVISOR_NATS_*: URLs, users, secrets or the files holding them, TLS files): what the unit of
+   * `install-systemd` must give the runner it starts, in its 0600 environment file.
+   */
+  connectionSettings: Record<string, string>;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+/** The FLEETVISOR_DATABASE_* and FLEETVISOR_NATS_* settings present in env (RunnerConfig.connectionSettings). */
+export function connectionSettingsFrom(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (/^FLEETVISOR_(DATABASE|NATS)_[A-Z_]+$/.test(name) && value !== undefined && value !== '') out[name] = value;
+  }
+  return out;
+}
 
 /** The runner's environment as handed to children (see RunnerConfig.childEnvironment). */
 export function childEnvironmentFrom(env: Env): Record<string, string> {
@@ -93,5 +108,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     secretsKeyFile,
     platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
     childEnvironment: childEnvironmentFrom(env),
+    connectionSettings: connectionSettingsFrom(env),
   };
 }

@@ -21,7 +21,7 @@ export interface SimulatedSourceConfig {
 }
 
 export interface WorkerAgentConfig {
-  core: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
+  core: Pick<CoreConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
   /** Worker instance name: the agent serves fleet.cmd.worker-agent.<name>.<verb>. */
   name: string;
   /** Address the worker admin API answers on, as reported to the registry. */
@@ -85,6 +85,7 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
   return {
     core: {
       natsUrl: core.natsUrl,
+      nats: core.nats,
       subjectRoot: core.subjectRoot,
       logLevel: core.logLevel,
       logFormat: core.logFormat,

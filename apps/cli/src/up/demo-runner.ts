@@ -102,8 +102,8 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
         args: ['start'],
         // As its systemd unit starts it: the runner allocates little once started.
         nodeFlags: ['--max-semi-space-size=1'],
-        // Short health window and retry so the demo moves at the pace of the local chain.
-        env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_UPGRADE_RETRY_INITIAL: '30s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
+        // A short health window so the demo moves at the pace of the local chain.
+        env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
       },
       close: () => releases.close(),
     };

@@ -4,7 +4,7 @@
 // for it and copes with it being absent.
 import { Pool } from 'pg';
 import type { NatsConnection } from 'nats';
-import { PostgresEventStore } from '@fleetvisor/event-store/core';
+import { pgConnectionSettings, PostgresEventStore } from '@fleetvisor/event-store/core';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 
@@ -19,7 +19,7 @@ export class RunnerLinks {
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'links' });
-    this.pool = new Pool({ connectionString: config.databaseUrl, max: 3, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000, application_name: 'fleetvisor:service-runner' });
+    this.pool = new Pool({ ...pgConnectionSettings(config), max: 3, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000, application_name: 'fleetvisor:service-runner' });
     // An idle client losing its server must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log.debug({ err: e.message }, 'idle Postgres connection lost'));
     this.store = new PostgresEventStore(this.pool, { logger: this.log });

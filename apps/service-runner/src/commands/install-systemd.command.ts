@@ -27,6 +27,9 @@ export const installSystemdCommand = defineCliCommand({
         FLEETVISOR_HOST: config.core.host,
         FLEETVISOR_DATABASE_URL: config.core.databaseUrl,
         FLEETVISOR_NATS_URL: config.core.natsUrl,
+        // As the operator gave them (a password, or the file that holds it; TLS files): the URLs
+        // above are the config's, without credentials, so these must come along.
+        ...config.connectionSettings,
         FLEETVISOR_SUBJECT_ROOT: config.core.subjectRoot,
         FLEETVISOR_EVENT_STREAM: config.core.eventStreamName,
         FLEETVISOR_LOG_FORMAT: 'json',

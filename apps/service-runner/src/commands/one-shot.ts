@@ -1,7 +1,7 @@
 // One-shot commands (init, create-service) record events to the spool like the runner does, then
 // try once to flush them; if the log is away they stay spooled and the runner records them later.
 import { Pool } from 'pg';
-import { PostgresEventStore } from '@fleetvisor/event-store/core';
+import { PostgresEventStore, pgConnectionSettings } from '@fleetvisor/event-store/core';
 import { VersionChanged, streamName, type ProtocolVersion } from '@fleetvisor/contracts';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 import { EventRecorder } from '../events/event-recorder';
@@ -16,7 +16,7 @@ export function openRecorder(home: RunnerHome, core: CoreConfig): { spool: Event
 }
 
 function pool(core: CoreConfig): Pool {
-  const p = new Pool({ connectionString: core.databaseUrl, max: 1, connectionTimeoutMillis: 2_000 });
+  const p = new Pool({ ...pgConnectionSettings(core), max: 1, connectionTimeoutMillis: 2_000 });
   p.on('error', () => undefined);
   return p;
 }

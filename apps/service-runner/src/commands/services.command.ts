@@ -24,7 +24,7 @@ const replyCheck = TypeCompiler.Compile(CommandReplySchema);
 
 export async function askFleet(config: RunnerConfig, logger: Logger, verb: string, payload: unknown, timeoutMs: number): Promise<unknown[]> {
   const subjects = createSubjects(config.core.subjectRoot);
-  const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
+  const nc = await connectNats(config.core, logger, { name: 'fleetvisor:services-cli' });
   try {
     const out: unknown[] = [];
     const replies = await nc.requestMany(subjects.command('service-runner', verb), Buffer.from(JSON.stringify(payload)), { strategy: RequestStrategy.Timer, maxWait: timeoutMs });
@@ -55,7 +55,7 @@ export function timeoutMs(text: string | undefined): number {
 
 /** One runner, on its addressed subject (<root>.cmd.service-runner.<host>.<verb>): its answer, or an error saying why there is none. */
 export async function askHost(config: RunnerConfig, logger: Logger, def: CommandDefinition, payload: Record<string, unknown>, host: string, timeout: number): Promise<unknown> {
-  const nc = await connectNats(config.core.natsUrl, logger, { name: 'fleetvisor:services-cli' });
+  const nc = await connectNats(config.core, logger, { name: 'fleetvisor:services-cli' });
   try {
     const bus = new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger });
     const reply = await bus.request(def, payload as CommandRequestOf<CommandDefinition>, { instance: host, timeoutMs: timeout });
