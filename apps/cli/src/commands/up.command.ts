@@ -21,6 +21,7 @@ import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
 import { LiveView } from '../up/live-view';
+import { chainResumePoint, type ChainResume, type ChainVersion } from '../up/chain-resume';
 
 
 export const upCommand = defineCliCommand({
@@ -103,7 +104,16 @@ export const upCommand = defineCliCommand({
     );
     const services = options['backbone-only']
       ? undefined
-      : await startServices(logger, { chainId: options['chain-id'], blockTimeMs, devnetPort, workers, devnet: !options['no-devnet'], runner: !options['no-runner'], stateDir });
+      : await startServices(logger, {
+          chainId: options['chain-id'],
+          blockTimeMs,
+          devnetPort,
+          workers,
+          devnet: !options['no-devnet'],
+          runner: !options['no-runner'],
+          stateDir,
+          chainResume: () => devnetResume(core, options['chain-id'], stateDir),
+        });
     logger.info('press Ctrl-C to stop');
     const signal = await io.interrupted;
     logger.info({ signal }, 'shutting down');
@@ -171,6 +181,8 @@ async function resetState(stateDir: string, config: CliConfig, logger: Logger): 
 
 interface ServicesOptions {
   stateDir: string;
+  /** Where the local chain continues from (chain-resume.ts). */
+  chainResume: () => Promise<ChainResume | undefined>;
   chainId: string;
   blockTimeMs: number;
   devnetPort: number;
@@ -197,9 +209,22 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   if (opts.devnet) {
     // Loaded here so that commands which never start a chain don't pay for it.
     const { startDevnetChain } = await import('@fleetvisor/devnet');
-    devnet = await startDevnetChain({ chainId: opts.chainId, port: opts.devnetPort, blockTimeMs: opts.blockTimeMs });
-    chains = `${opts.chainId}=${devnet.rpcUrl}`;
-    logger.info({ chainId: opts.chainId, rpc: devnet.rpcUrl, blockTimeMs: opts.blockTimeMs }, 'local chain (devnet) is producing blocks');
+    const resume = await opts.chainResume();
+    const chain = await startDevnetChain({ chainId: opts.chainId, port: opts.devnetPort, blockTimeMs: opts.blockTimeMs, ...(resume ?? {}) });
+    const savedFile = path.join(opts.stateDir, 'devnet.json');
+    devnet = {
+      rpcUrl: chain.rpcUrl,
+      stop: async () => {
+        // What the next start continues from, besides the log (a killed up leaves only the log).
+        writeFileSync(savedFile, JSON.stringify({ chainId: opts.chainId, height: chain.height(), version: chain.version() }) + '\n');
+        await chain.stop();
+      },
+    };
+    chains = `${opts.chainId}=${chain.rpcUrl}`;
+    logger.info(
+      { chainId: opts.chainId, rpc: chain.rpcUrl, blockTimeMs: opts.blockTimeMs, ...(resume ? { continuesAt: resume.initialHeight } : {}) },
+      resume ? 'local chain (devnet) continues where the log left it' : 'local chain (devnet) is producing blocks',
+    );
   }
   const stack = new Stack({ logger, baseEnv: { ...env, FLEETVISOR_LOG_FORMAT: 'json' }, onLine: (component, line) => relayComponentLine(logger, component, line) });
   const components: ComponentSpec[] = [];
@@ -245,6 +270,20 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
       await devnet?.stop();
     },
   };
+}
+
+/** The local chain's resume point from the log, the watcher's scan checkpoint and what the last up saved. */
+async function devnetResume(core: FleetCore, chainId: string, stateDir: string): Promise<ChainResume | undefined> {
+  const { events } = await core.store.readStream(`chain-${chainId}`);
+  // The chain-watcher's scan checkpoint (its scanCheckpointName; apps do not import each other).
+  const scanCheckpoint = await core.checkpoints.find(`chain-watcher:scanned:${chainId}`);
+  const savedFile = path.join(stateDir, 'devnet.json');
+  let saved: { height: number; version?: ChainVersion } | undefined;
+  if (existsSync(savedFile)) {
+    const s = JSON.parse(readFileSync(savedFile, 'utf8')) as { chainId?: string; height?: number; version?: ChainVersion };
+    if (s.chainId === chainId && typeof s.height === 'number') saved = { height: s.height, ...(s.version ? { version: s.version } : {}) };
+  }
+  return chainResumePoint({ events, scanCheckpoint, saved });
 }
 
 /** NATS failures already name FLEETVISOR_NATS_URL (NatsUnavailableError); name the database's too. */
