@@ -9,6 +9,10 @@
 // report -> visible: a prober picks reports as they are sent and asks the registry (`worker info`,
 // answered from the same in-memory state as `worker list`) until the worker's LastPing shows it.
 // A full `worker list` of every worker is timed too.
+//   bridge: a few workers bridged by real `worker-agent run` processes (FLEETVISOR_WORKER_SOURCE=
+//      bridge, default poll and heartbeat) to libs/devnet's venus-worker JSON-RPC server; threads are
+//      paused and resumed on that endpoint (as damocles' own CLI does) and each change is timed until
+//      `worker info` shows it;
 //   3. rebuild: a log of 1,000,000 thread transitions (150,000 with --quick) is appended into a
 //      database of its own, then `worker-registry rebuild` replays it into the projection.
 // Output: progress and a table on stderr; ONE JSON object as the last line of stdout.
@@ -41,6 +45,7 @@ import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 import { natsReportSender, SealingLoad, type LoadStats } from './lib/sealing-load';
+import { SimulatedWorker, startVenusWorkerRpcServer, type VenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
 
 
@@ -58,6 +63,9 @@ interface Options {
   rebuildBatch: number;
   /** Postgres connections of the registry process. */
   pool: number;
+  /** Bridged workers and the changes made on their endpoints in the bridge phase. */
+  bridgeWorkers: number;
+  bridgeChanges: number;
 }
 
 const USAGE = `usage: npm run bench:worker-registry [-- options]
@@ -71,6 +79,8 @@ const USAGE = `usage: npm run bench:worker-registry [-- options]
   --rebuild-transitions N thread transitions in the rebuild log (default 1000000, quick 150000)
   --pool N                Postgres connections of the registry (default 32)
   --rebuild-batch N       events per transaction of the rebuild (default 10000)
+  --bridge-workers N      workers bridged by worker-agent processes in the bridge phase (default 4, quick 3)
+  --bridge-changes N      pauses/resumes made on their endpoints and timed (default 100, quick 30)
   --registry-gc           run the registry with --expose-gc: its stats lines show the live heap
   --registry-cpu-prof D   run the registry and rebuild processes with --cpu-prof into directory D
   --stop-after-nominal    skip the stress and rebuild phases`;
@@ -88,6 +98,8 @@ function parseOptions(argv: string[]): Options {
     rebuildTransitions: quick ? 150_000 : 1_000_000,
     rebuildBatch: 10_000,
     pool: 32,
+    bridgeWorkers: quick ? 3 : 4,
+    bridgeChanges: quick ? 30 : 100,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -110,6 +122,8 @@ function parseOptions(argv: string[]): Options {
     else if (a === '--rebuild-transitions') o.rebuildTransitions = n;
     else if (a === '--pool') o.pool = n;
     else if (a === '--rebuild-batch') o.rebuildBatch = n;
+    else if (a === '--bridge-workers') o.bridgeWorkers = n;
+    else if (a === '--bridge-changes') o.bridgeChanges = n;
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   return o;
@@ -368,6 +382,120 @@ async function loadPhase(
   return result;
 }
 
+// ---- bridge mode: a change on the worker -> visible in the registry ----
+
+interface BridgePhaseResult {
+  workers: number;
+  changes: number;
+  /** Changes the endpoint refused (a pause of a thread that was not running): not timed. */
+  refused: number;
+  visibleP50Ms: number;
+  visibleP99Ms: number;
+  visibleMaxMs: number;
+  agentPollMs: number;
+  heartbeatMs: number;
+}
+
+/** One VenusWorker JSON-RPC call, as damocles-worker's own CLI makes it. */
+async function venusWorkerCall(url: string, method: string, params: unknown[]): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+async function bridgePhase(opts: Options, env: NodeJS.ProcessEnv, bus: CommandBus): Promise<BridgePhaseResult> {
+  const threads = 4;
+  const sims: SimulatedWorker[] = [];
+  const rpcs: VenusWorkerRpcServer[] = [];
+  const agents: ChildProcess[] = [];
+  const names = Array.from({ length: opts.bridgeWorkers }, (_, i) => `bridge-w${i + 1}`);
+  const info = async (name: string) => {
+    const r = await bus.request(WorkerInfo, { worker: name }, { timeoutMs: 5_000 });
+    return r.ok ? r.result! : undefined;
+  };
+  try {
+    for (const [i, name] of names.entries()) {
+      // Steps of an hour: nothing moves on its own, only the changes made below.
+      const sim = new SimulatedWorker({ threads, stepMs: 3_600_000, jitter: 0, temporaryErrorRate: 0, permanentErrorRate: 0, plans: ['sealer'], seed: 100 + i });
+      sim.start(50);
+      sims.push(sim);
+      const rpc = await startVenusWorkerRpcServer({ worker: sim });
+      rpcs.push(rpc);
+      // The agent's defaults, written out: bridge poll 1 s, heartbeat 10 s.
+      const app = fleetvisorProcess(['worker-agent', 'run']);
+      const child = spawn(app.file, app.argv, {
+        env: { ...env, FLEETVISOR_LOG_LEVEL: 'warn', FLEETVISOR_WORKER_NAME: name, FLEETVISOR_WORKER_SOURCE: 'bridge', FLEETVISOR_WORKER_ADMIN_URL: rpc.url, FLEETVISOR_WORKER_DEST: rpc.dest, FLEETVISOR_WORKER_BRIDGE_POLL: '1s', FLEETVISOR_WORKER_REPORT_INTERVAL: '10s' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+      child.once('exit', (code) => {
+        if (code !== 0 && code !== null) progress(`bridge: agent ${name} exited with ${code}: ${err}`);
+      });
+      agents.push(child);
+    }
+    progress(`bridge: ${names.length} workers x ${threads} threads bridged by worker-agent processes; waiting for them to register`);
+    const deadline = Date.now() + 60_000;
+    for (const name of names) {
+      while ((await info(name))?.threads.length !== threads) {
+        if (Date.now() > deadline) throw new Error(`bridge: ${name} did not register within 60 s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const times: number[] = [];
+    let refused = 0;
+    const paused = names.map(() => new Array<boolean>(threads).fill(false));
+    for (let c = 0; c < opts.bridgeChanges; c++) {
+      // A pause between changes that does not follow the agent's poll period, so the changes land
+      // at every point of it.
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 700)));
+      const w = c % names.length;
+      const t = Math.floor(c / names.length) % threads;
+      const pause = !paused[w]![t];
+      const at = performance.now();
+      const done = await venusWorkerCall(rpcs[w]!.url, pause ? 'VenusWorker.WorkerPause' : 'VenusWorker.WorkerResume', pause ? [t] : [t, null]);
+      if (done !== true) {
+        refused++;
+        continue;
+      }
+      paused[w]![t] = pause;
+      for (;;) {
+        const th = (await info(names[w]!))?.threads[t];
+        if (th && (th.threadState === 'paused') === pause) break;
+        if (performance.now() - at > 30_000) throw new Error(`bridge: a ${pause ? 'pause' : 'resume'} of ${names[w]} #${t} was not visible within 30 s`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      times.push(Math.round(performance.now() - at));
+      if ((c + 1) % 10 === 0) progress(`bridge: ${c + 1}/${opts.bridgeChanges} changes`);
+    }
+    times.sort((a, b) => a - b);
+    const result: BridgePhaseResult = {
+      workers: names.length,
+      changes: times.length,
+      refused,
+      visibleP50Ms: pct(times, 50),
+      visibleP99Ms: pct(times, 99),
+      visibleMaxMs: times.at(-1) ?? 0,
+      agentPollMs: 1_000,
+      heartbeatMs: 10_000,
+    };
+    progress(`bridge: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await Promise.all(
+      agents.map(async (a) => {
+        if (a.exitCode !== null || a.signalCode !== null) return;
+        const exited = new Promise((r) => a.once('exit', r));
+        a.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    for (const sim of sims) sim.stop();
+    for (const rpc of rpcs) await rpc.close();
+  }
+}
+
 // ---- phase 3: rebuild ----
 
 /** The sealer flow as a cycle of transitions (Empty -> ... -> Finished -> Empty). */
@@ -501,6 +629,7 @@ async function main(): Promise<void> {
     const nominal = await loadPhase('nominal', opts, 10_000, opts.nominalSeconds, bus, nc, subjectRoot, registry, 1, db.url);
     if (process.argv.includes('--stop-after-nominal')) throw new Error('stopped after nominal (--stop-after-nominal)');
     const stress = await loadPhase('stress', opts, opts.stressIntervalMs, opts.stressSeconds, bus, nc, subjectRoot, registry, 2, db.url);
+    const bridge = await bridgePhase(opts, env, bus);
     await registry.stop();
     registry = undefined;
 
@@ -517,6 +646,7 @@ async function main(): Promise<void> {
       { metric: 'p99 report -> visible (stress), ms', target: '<= 250', value: stress.visibleP99Ms, pass: stress.visibleP99Ms <= 250 },
       { metric: 'p99 report -> visible (nominal), ms', target: '<= 250', value: nominal.visibleP99Ms, pass: nominal.visibleP99Ms <= 250 },
       { metric: 'registry peak RSS, MB', target: '<= 300', value: Math.max(nominal.registryPeakRssMb, stress.registryPeakRssMb), pass: Math.max(nominal.registryPeakRssMb, stress.registryPeakRssMb) <= 300 },
+      { metric: 'p99 change on a bridged worker -> visible, ms', target: '<= 1500', value: bridge.visibleP99Ms, pass: bridge.visibleP99Ms <= 1_500 },
       {
         metric: `rebuild of ${rebuild.processed.toLocaleString('en-US')} events, s`,
         target: opts.rebuildTransitions >= 1_000_000 ? '<= 10' : '(not judged below 1M)',
@@ -542,6 +672,11 @@ async function main(): Promise<void> {
           ]),
         ) +
         '\n' +
+        textTable(
+          ['bridge', 'workers', 'changes timed', 'refused', 'visible p50 / p99 / max ms', 'agent poll / heartbeat ms'],
+          [['bridge', String(bridge.workers), String(bridge.changes), String(bridge.refused), `${bridge.visibleP50Ms} / ${bridge.visibleP99Ms} / ${bridge.visibleMaxMs}`, `${bridge.agentPollMs} / ${bridge.heartbeatMs}`]],
+        ) +
+        '\n' +
         textTable(['target', 'wanted', 'measured', ''], targets.map((t) => [t.metric, t.target, String(t.value), t.pass ? 'PASS' : 'FAIL'])) +
         '\n',
     );
@@ -558,6 +693,7 @@ async function main(): Promise<void> {
       rebuildEventsPerSec: rebuild.eventsPerSec,
       nominal,
       stress,
+      bridge,
       rebuild: { ...rebuild, seededTransitions: seeded.events, seedSeconds: seeded.seconds },
       targets,
       pass: targets.every((t) => t.pass),

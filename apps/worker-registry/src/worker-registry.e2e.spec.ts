@@ -200,6 +200,30 @@ describe('worker registry with real agent processes', () => {
     expect(types.indexOf('WorkerDrainFinished')).toBeGreaterThan(types.indexOf('WorkerDrainStarted'));
   });
 
+  it('`fleetvisor events rebuild worker-registry` rebuilds the projection through the registry app, with progress', async () => {
+    const sql = async (text: string, values: unknown[] = []) => {
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        return (await c.query<Record<string, unknown>>(text, values)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    // A projection row gone wrong (e2e-w2 is drained: nothing the live registry writes touches dest).
+    await sql("UPDATE fv_proj_workers SET dest = 'corrupt:1' WHERE name = 'e2e-w2'");
+    const r = await cli(['events', 'rebuild', 'worker-registry', '--json', '--batch-size', '500']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { projection: string; processed: number };
+    expect(result.projection).toBe('worker-registry');
+    expect(result.processed).toBeGreaterThan(20);
+    expect(r.stderr).toMatch(/"progress":\{"processed":\d+/);
+    expect(await sql("SELECT dest FROM fv_proj_workers WHERE name = 'e2e-w2'")).toEqual([{ dest: '127.0.0.1:17892' }]);
+    const bad = await cli(['events', 'rebuild', 'worker-registry', '--batch-size', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--batch-size must be an integer from 1 to 100000/);
+  });
+
   it('killed with SIGKILL and restarted, the registry shows the same workers and threads', async () => {
     const before = await cliJson<{ threads: ThreadInfo[] }>(['worker', 'info', 'e2e-w2']);
     await stop(registry, 'SIGKILL');
@@ -311,6 +335,9 @@ describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', 
       }, { timeoutMs: 15_000, intervalMs: 200 });
       const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
       expect(workers.find((w) => w.name === 'e2e-bridge-down')).toMatchObject({ expired: false, threads: 2, unreachable: expect.any(String) });
+      // The human tables say so where a person looks first.
+      expect((await cli(['worker', 'list'])).stdout).toMatch(/^e2e-bridge-down UNREACHABLE\s/m);
+      expect((await cli(['worker', 'info', 'e2e-bridge-down'])).stdout.split('\n')[1]).toMatch(/^UNREACHABLE: the agent reports, the worker does not answer it: .*ECONNREFUSED/);
       // The agent goes on reporting meanwhile: the worker does not expire (3 s here) and the event is recorded once.
       const lastPing = Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing);
       await expectEventually(async () => expect(Date.parse((await workerInfo('e2e-bridge-down')).worker.lastPing)).toBeGreaterThan(lastPing + 1_000), { timeoutMs: 10_000 });

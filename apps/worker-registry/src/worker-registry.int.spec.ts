@@ -13,6 +13,9 @@ import {
   WorkerPause,
   WorkerRemove,
   WorkerResume,
+  newEventFor,
+  ThreadPaused,
+  WorkerRegistered,
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
@@ -233,6 +236,25 @@ describe('worker-registry: commands proxied to the agent', () => {
     const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }));
     expect(info.threads[1]).toMatchObject({ state: 'Allocated', threadState: 'running' });
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
+  });
+
+  it('an event another writer appends to a worker stream reaches the running registry, and its next append follows it', async () => {
+    // `core` is another process's connection to the log (its own pool), like `fleetvisor events append`.
+    const before = (await events('w-b')).length;
+    agents[1]!.threads[1]!.paused = true; // paused on the worker, and recorded by a tool of the operator's
+    await core.store.appendToStream('worker-w-b', [newEventFor(ThreadPaused, { worker: 'w-b', index: 1, reason: 'manual', actor: 'erin' }, { actor: 'erin' })]);
+    await expectEventually(async () => {
+      const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-b' }));
+      expect(info.threads[1]).toMatchObject({ threadState: 'paused', pauseReason: 'manual' });
+    });
+    expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-b')).toMatchObject({ paused: 1 });
+    // A worker only another writer knows appears too.
+    await core.store.appendToStream('worker-w-x', [newEventFor(WorkerRegistered, { name: 'w-x', dest: '10.0.9.9:17890', version: '1.2.0', threads: 0 })]);
+    await expectEventually(async () => expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-x' }))).worker.dest).toBe('10.0.9.9:17890'));
+    // The registry's own next decision is taken on the folded state: the resume appends without a conflict.
+    expect(await ask(core.commands.request(WorkerResume, { worker: 'w-b', index: 1, actor: 'erin' }))).toMatchObject({ changed: true });
+    expect(types((await events('w-b')).slice(before))).toEqual(['ThreadPaused', 'ThreadResumed']);
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-x', actor: 'erin' }))).toEqual({ worker: 'w-x', removed: true });
   });
 
   it('refuses a resume state outside the plan, listing the valid ones, without asking the agent or recording anything', async () => {

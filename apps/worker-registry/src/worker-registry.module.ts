@@ -6,6 +6,7 @@ import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, typ
 import { FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messaging';
 import type { WorkerRegistryConfig } from './config';
 import { WorkerTables } from './projection/worker-tables';
+import { ForeignEvents } from './registry/foreign-events';
 import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
 import { RegistryStats } from './registry/registry-stats';
@@ -94,11 +95,12 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
         new RegistryStats(live, { reports: () => reports.handled, appends: () => recorder.appends, conflicts: () => recorder.conflicts, commits: () => core.store.groupCommitStats }, core.logger),
       inject: [FLEET_CORE, LiveWorkers, WorkerReports, WorkerRecorder],
     },
+    { provide: ForeignEvents, useFactory: (core: FleetCore, live: LiveWorkers) => new ForeignEvents(live, core.store, core.logger), inject: [FLEET_CORE, LiveWorkers] },
     {
       provide: WorkerRegistry,
-      useFactory: (core: FleetCore, live: LiveWorkers, leadership: RegistryLeadership, liveness: WorkerLiveness, stats: RegistryStats) =>
-        new WorkerRegistry({ pool: core.pool, streams: core.store, live, leadership, liveness, stats, logger: core.logger, statsLogIntervalMs: s.statsLogIntervalMs }),
-      inject: [FLEET_CORE, LiveWorkers, RegistryLeadership, WorkerLiveness, RegistryStats],
+      useFactory: (core: FleetCore, live: LiveWorkers, foreign: ForeignEvents, leadership: RegistryLeadership, liveness: WorkerLiveness, stats: RegistryStats) =>
+        new WorkerRegistry({ pool: core.pool, streams: core.store, live, foreign, leadership, liveness, stats, logger: core.logger, statsLogIntervalMs: s.statsLogIntervalMs }),
+      inject: [FLEET_CORE, LiveWorkers, ForeignEvents, RegistryLeadership, WorkerLiveness, RegistryStats],
     },
     {
       provide: ReportIntake,

@@ -100,20 +100,30 @@ export function formatTime(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '');
 }
 
+/**
+ * `worker list`: an unreachable worker (its agent reports, its admin API does not answer) is marked
+ * UNREACHABLE beside its name, with the error below the table: its counts are the last recorded.
+ */
 export function formatWorkerList(workers: readonly WorkerSummary[], nowMs: number, expirationMs: number): string {
   if (workers.length === 0) return 'no workers are registered\n';
-  return table(
+  const out = table(
     ['Name', 'Dest', 'Version', 'Threads', 'Empty', 'Paused', 'Running', 'Waiting', 'Errors', 'LastPing'],
     workers.map((w) => {
       const stale = w.expired || nowMs - Date.parse(w.lastPing) > expirationMs;
       const ping = `${formatTime(w.lastPing)} (${formatElapsed(Math.max(0, nowMs - Date.parse(w.lastPing)))} ago)${stale ? ' !' : ''}`;
-      return [w.name + (w.draining ? ' (draining)' : ''), w.dest, w.version, String(w.threads), String(w.empty), String(w.paused), String(w.running), String(w.waiting), String(w.errors), ping];
+      const name = w.name + (w.unreachable !== undefined ? ' UNREACHABLE' : '') + (w.draining ? ' (draining)' : '');
+      return [name, w.dest, w.version, String(w.threads), String(w.empty), String(w.paused), String(w.running), String(w.waiting), String(w.errors), ping];
     }),
   );
+  const unreachable = workers.filter((w) => w.unreachable !== undefined);
+  if (unreachable.length === 0) return out;
+  return out + '\n' + unreachable.map((w) => `${w.name} UNREACHABLE: the agent reports, the worker does not answer it: ${w.unreachable}\n`).join('');
 }
 
 export function formatWorkerInfo(worker: WorkerSummary, threads: readonly ThreadInfo[]): string {
-  const head = `${worker.name}  ${worker.dest}  version ${worker.version}  ${worker.threads} threads${worker.draining ? '  (draining)' : ''}${worker.expired ? '  (expired: silent since ' + formatTime(worker.lastPing) + ')' : ''}\n`;
+  const head =
+    `${worker.name}  ${worker.dest}  version ${worker.version}  ${worker.threads} threads${worker.draining ? '  (draining)' : ''}${worker.expired ? '  (expired: silent since ' + formatTime(worker.lastPing) + ')' : ''}\n` +
+    (worker.unreachable !== undefined ? `UNREACHABLE: the agent reports, the worker does not answer it: ${worker.unreachable}\n` : '');
   if (threads.length === 0) return head + 'no threads\n';
   return (
     head +

@@ -1,6 +1,7 @@
 // WorkerRegistry: the registry's life. It waits to be the one active registry (RegistryLeadership),
 // catches the projection up with the log, loads every worker from it into memory (LiveWorkers, with
-// the version of each worker's stream), then follows the log with the projection runner and starts
+// the version of each worker's stream), then follows the log with the projection runner (which also
+// brings what other writers append to worker streams into memory: ForeignEvents) and starts
 // the expiry checks, last-seen flushes and stats. The use cases (WorkerReports, WorkerControl,
 // WorkerQueries, WorkerLiveness) work on that memory; the projection (same fold) is the durable
 // read model, and a rebuild of it from the log gives the same workers and threads.
@@ -9,6 +10,7 @@ import { PostgresEventStore, ProjectionRunner } from '@fleetvisor/event-store';
 import type { Logger } from '@fleetvisor/platform';
 import { cloneAggregate, type WorkerAggregate } from '../domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from '../projection/worker-projection';
+import type { ForeignEvents } from './foreign-events';
 import { workerStream, type LiveWorkers } from './live-workers';
 import type { RegistryLeadership } from './registry-leadership';
 import type { RegistryStats } from './registry-stats';
@@ -19,6 +21,8 @@ export interface WorkerRegistryParts {
   /** Versions of the worker streams (PostgresEventStore.streamVersions). */
   streams: Pick<PostgresEventStore, 'streamVersions'>;
   live: LiveWorkers;
+  /** Folds what other writers append to worker streams into `live` as the runner applies it. */
+  foreign: ForeignEvents;
   leadership: RegistryLeadership;
   liveness: WorkerLiveness;
   stats: RegistryStats;
@@ -48,11 +52,12 @@ export class WorkerRegistry {
     // a transaction per append. Polling every 200 ms applies the same events in a few big batches
     // (the projection is the durable read model; the live view is in memory already).
     const quietStore = new PostgresEventStore(pool, { logger: this.log });
-    this.runner = new ProjectionRunner(pool, quietStore, new WorkerRegistryProjection(), { batchSize: 1_000, pollIntervalMs: 200, logger: this.log });
+    this.runner = new ProjectionRunner(pool, quietStore, this.parts.foreign.following(new WorkerRegistryProjection()), { batchSize: 1_000, pollIntervalMs: 200, logger: this.log });
     const caughtUp = await this.runner.catchUp();
     const loaded = await loadWorkerAggregates(pool);
     const versions = await this.parts.streams.streamVersions(workerStream(''));
     for (const [name, agg] of loaded) live.set(name, agg, versions.get(workerStream(name)) ?? 0, Date.parse(agg.worker.lastSeen));
+    this.parts.foreign.active = true;
     await this.runner.start();
     this.parts.liveness.start();
     this.parts.stats.start(this.parts.statsLogIntervalMs);
@@ -68,6 +73,8 @@ export class WorkerRegistry {
     await this.parts.live.queue.idle();
     await this.parts.liveness.flushSeen();
     await this.runner?.stop();
+    this.parts.foreign.active = false;
+    await this.parts.live.queue.idle();
     await this.parts.leadership.release();
     this.started = false;
   }
