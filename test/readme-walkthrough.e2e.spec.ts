@@ -1,7 +1,8 @@
 // The README's walk-through, exactly as written: `fleetvisor up` (the compiled program), then every
 // command of the "Try from another terminal" block, each expected to succeed and to do what the
 // README says (a version change upgrades the demo services; the broken release is rolled back).
-// If the README changes, this test runs the new commands.
+// If the README changes, this test runs the new commands. Then a second start, as a user's second
+// `npm start`: the demo comes back on the last good version.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,5 +93,21 @@ describe('the README walk-through (compiled program)', () => {
     up.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => up!.once('exit', (c) => resolve(c)));
     expect(code, upErr.slice(-2000)).toBe(0);
+
+    // A second `npm start` after the walk-through: the same demo host and log, the chain continuing
+    // where it was. Both services come back on the last good version, not the broken one the chain
+    // still names, and nothing is tried again.
+    upOut = '';
+    upErr = '';
+    up = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--block-time', '500ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stdout!.on('data', (d: Buffer) => (upOut += d.toString()));
+    up.stderr!.on('data', (d: Buffer) => (upErr += d.toString()));
+    await expectEventually(() => expect(events('ServiceStarted')).toHaveLength(2), { timeoutMs: 90_000 });
+    for (const line of events('ServiceStarted')) expect(line).toMatch(/"version":"0\.22\.1"/);
+    await expectEventually(() => expect(upErr).toMatch(/local chain \(devnet\) continues where the log left it/), { timeoutMs: 30_000 });
+    expect(events('UpgradeStarted').filter((l) => l.includes('"toVersion":"0.23.1"'))).toHaveLength(0);
+    up.kill('SIGINT');
+    const again = await new Promise<number | null>((resolve) => up!.once('exit', (c) => resolve(c)));
+    expect(again, upErr.slice(-2000)).toBe(0);
   });
 });
