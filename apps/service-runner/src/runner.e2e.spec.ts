@@ -194,6 +194,18 @@ describe('fleetvisor service-runner commands', () => {
     ]);
     const fleet = await run(['services', 'list', '--fleet', '--json', '--timeout', '1500']);
     expect(JSON.parse(fleet.stdout).map((s: { host: string; service: string }) => `${s.host}/${s.service}`)).toEqual(['host-e2e2/provider1-LAV1', 'host-e2e2/provider2-LAV2']);
+    // Query commands print no log lines on stderr (FLEETVISOR_LOG_LEVEL is info here); the local
+    // list says, on stderr, which home and control socket it asked.
+    expect(list.stderr).toBe('');
+    expect(fleet.stderr).toBe('');
+    const text = await run(['services', 'list']);
+    expect(text.stdout).toMatch(/^HOST +SERVICE/);
+    expect(text.stderr).toBe(`home ${fx.home.root}, control socket ${fx.home.socketPath}\n`);
+    for (const args of [['services', 'status', 'provider1-LAV1', '--fleet', '--json'], ['upgrades', 'list', '--fleet', '--json'], ['upgrades', 'list', '--json']]) {
+      const q = await run([...args, '--timeout', '1500']);
+      expect(q.code, q.stderr).toBe(0);
+      expect(q.stderr, args.join(' ')).toBe('');
+    }
     const oldPids = ['provider1-LAV1', 'provider2-LAV2'].map((s) => pidOf(s)!);
 
     await versionChanged(pv('0.2.0'));
