@@ -83,7 +83,7 @@ export async function local(config: RunnerConfig, req: ControlRequest): Promise<
     if (code === 'ENOENT' || code === 'ECONNREFUSED') {
       const demo = path.join(config.upStateDir, 'demo-host');
       throw new Error(
-        `no runner is running for ${lookedAt(config)} (${code === 'ENOENT' ? 'no socket there' : 'nothing listens on it'}). ` +
+        `no runner is running on this host for ${lookedAt(config)} (${code === 'ENOENT' ? 'no socket there' : 'nothing listens on it'}). ` +
           `Start one with \`fleetvisor start\`; for the \`fleetvisor up\` demo host use --directory ${demo} (its state directory is FLEETVISOR_UP_STATE_DIR, default ~/.fleetvisor-up); ` +
           `or ask every runner over the bus with --fleet`,
       );

@@ -48,7 +48,7 @@ describe('services list with no runner for the home', () => {
     const r = await cli(['services', 'list', '--directory', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`no runner is running for home ${dir}/.fleetvisor, control socket ${dir}/.fleetvisor/`);
+    expect(r.stderr).toContain(`no runner is running on this host for home ${dir}/.fleetvisor, control socket ${dir}/.fleetvisor/`);
     expect(r.stderr).toContain(`for the \`fleetvisor up\` demo host use --directory ${base}/.fleetvisor-up/demo-host`);
     expect(r.stderr).toContain('FLEETVISOR_UP_STATE_DIR');
     expect(r.stderr).toContain('--fleet');
@@ -59,7 +59,7 @@ describe('services list with no runner for the home', () => {
     const up = path.join(base, 'up-state');
     const r = await cli(['services', 'list'], { FLEETVISOR_UP_STATE_DIR: up });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no runner is running for home ${base}/.fleetvisor,`);
+    expect(r.stderr).toContain(`no runner is running on this host for home ${base}/.fleetvisor,`);
     expect(r.stderr).toContain(`--directory ${up}/demo-host`);
   }, 30_000);
 });
