@@ -2,6 +2,7 @@
 // runner does on disk lives under the home (`<directory>/.fleetvisor`); the bus and the log come
 // from the shared core settings (FLEETVISOR_DATABASE_URL, FLEETVISOR_NATS_URL, ...).
 import { homedir } from 'node:os';
+import path from 'node:path';
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
 
 export interface RunnerTuning {
@@ -49,6 +50,11 @@ export interface RunnerConfig {
    * `install-systemd` must give the runner it starts, in its 0600 environment file.
    */
   connectionSettings: Record<string, string>;
+  /**
+   * Where `fleetvisor up` keeps its demo host (FLEETVISOR_UP_STATE_DIR, default ~/.fleetvisor-up;
+   * the host's directory is its demo-host/): named when no runner answers for the home asked.
+   */
+  upStateDir: string;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -109,5 +115,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
     childEnvironment: childEnvironmentFrom(env),
     connectionSettings: connectionSettingsFrom(env),
+    upStateDir: path.resolve(env['FLEETVISOR_UP_STATE_DIR'] || path.join(homedir(), '.fleetvisor-up')),
   };
 }

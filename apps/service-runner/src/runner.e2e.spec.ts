@@ -115,7 +115,7 @@ beforeAll(async () => {
     TZ: 'UTC',
     RUNNER_ONLY_SETTING: 'not-for-children',
   };
-  ports = [await freePort(), await freePort()];
+  ports = [await freePort(), await freePort(), await freePort()];
   fx.install('0.1.0', 'ok', sha256Hex(PASSWORD));
   fx.install('0.2.0', 'ok', sha256Hex(PASSWORD));
   await versionChanged(pv('0.1.0'));
@@ -149,7 +149,7 @@ describe('fleetvisor service-runner commands', () => {
     const args = ['create-service', 'provider', cfg, '--geolocation', '1', '--from', 'provider1', '--keyring-backend', 'file', '--chain-id', CHAIN, '--json'];
     const first = await run(args);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ service: 'provider1-LAV1', outcome: 'created', linkedVersion: '0.1.0' });
+    expect(JSON.parse(first.stdout)).toMatchObject({ service: 'provider1-LAV1', outcome: 'created', linkedVersion: '0.1.0', runner: { outcome: 'no-runner' } });
     const again = await run(args);
     expect(JSON.parse(again.stdout)).toMatchObject({ outcome: 'unchanged' });
 
@@ -194,6 +194,18 @@ describe('fleetvisor service-runner commands', () => {
     ]);
     const fleet = await run(['services', 'list', '--fleet', '--json', '--timeout', '1500']);
     expect(JSON.parse(fleet.stdout).map((s: { host: string; service: string }) => `${s.host}/${s.service}`)).toEqual(['host-e2e2/provider1-LAV1', 'host-e2e2/provider2-LAV2']);
+    // Query commands print no log lines on stderr (FLEETVISOR_LOG_LEVEL is info here); the local
+    // list says, on stderr, which home and control socket it asked.
+    expect(list.stderr).toBe('');
+    expect(fleet.stderr).toBe('');
+    const text = await run(['services', 'list']);
+    expect(text.stdout).toMatch(/^HOST +SERVICE/);
+    expect(text.stderr).toBe(`home ${fx.home.root}, control socket ${fx.home.socketPath}\n`);
+    for (const args of [['services', 'status', 'provider1-LAV1', '--fleet', '--json'], ['upgrades', 'list', '--fleet', '--json'], ['upgrades', 'list', '--json']]) {
+      const q = await run([...args, '--timeout', '1500']);
+      expect(q.code, q.stderr).toBe(0);
+      expect(q.stderr, args.join(' ')).toBe('');
+    }
     const oldPids = ['provider1-LAV1', 'provider2-LAV2'].map((s) => pidOf(s)!);
 
     await versionChanged(pv('0.2.0'));
@@ -242,8 +254,33 @@ describe('fleetvisor service-runner commands', () => {
     expect(r1.output() + r2.output()).not.toContain(PASSWORD);
     expect(readFileSync(fx.home.logFile(interrupted), 'utf8')).toContain('keyring unlocked');
 
+    // A service created while the runner runs is handed to it and started, no restart; its
+    // events are recorded as for any service.
+    const cfg3 = path.join(fx.dir, 'p3.yml');
+    writeFileSync(cfg3, providerConfigYaml('LAV3', `127.0.0.1:${ports[2]}`));
+    const create3 = ['create-service', 'provider', cfg3, '--geolocation', '1', '--from', 'provider3', '--keyring-backend', 'test', '--chain-id', CHAIN];
+    const added = await run([...create3, '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    const took = JSON.parse(added.stdout) as { outcome: string; runner: { outcome: string; pid: number; state: string } };
+    expect(took).toMatchObject({ outcome: 'created', runner: { outcome: 'started', state: 'running' } });
+    expect(alive(took.runner.pid)).toBe(true);
+    expect(pidOf('provider3-LAV3')).toBe(took.runner.pid);
+    // Linked, like any new service, to the current binary: the chain's 0.2.0.
+    expect(fx.home.linkedVersion(fx.home.serviceLink('provider3-LAV3'))).toBe('0.2.0');
+    await expectEventually(async () => {
+      const recorded = await events('provider3-LAV3');
+      expect(recorded.map((e) => e.type)).toEqual(['ServiceCreated', 'ServiceStarted']);
+      expect(recorded[1]!.data).toMatchObject({ pid: took.runner.pid, version: '0.2.0' });
+    }, { timeoutMs: 20_000 });
+    const listed = JSON.parse((await run(['services', 'list', '--json'])).stdout) as { service: string; state: string; version: string }[];
+    expect(listed.find((s) => s.service === 'provider3-LAV3')).toMatchObject({ state: 'running', version: '0.2.0' });
+    const again3 = await run(create3);
+    expect(again3.code).toBe(0);
+    expect(again3.stdout).toContain('unchanged provider3-LAV3');
+    expect(again3.stdout).toContain('the running runner already supervises it');
+
     // SIGTERM: the runner stops its children and exits cleanly.
-    const pids = ['provider1-LAV1', 'provider2-LAV2'].map((s) => pidOf(s)!);
+    const pids = ['provider1-LAV1', 'provider2-LAV2', 'provider3-LAV3'].map((s) => pidOf(s)!);
     r2.child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => r2.child.once('exit', (c) => r(c)));
     expect(code).toBe(0);

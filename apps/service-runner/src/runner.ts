@@ -10,6 +10,7 @@ import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
 import { EventRecorder } from './events/event-recorder';
 import { EventSpool, SpoolFlusher } from './events/event-spool';
+import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
 import { VersionFollower } from './bus/version-follower';
@@ -94,40 +95,9 @@ export class Runner {
   async start(): Promise<void> {
     const wrap = this.opts.wrapped !== undefined;
     const defs = wrap ? this.opts.wrapped! : this.loadDefinitions();
-    if (defs.some((d) => d.keyringPassword)) {
-      const pw = new KeyringPasswordStore(this.home.secretsDir);
-      const src = this.keySource();
-      if (pw.exists() && src) this.password = pw.get(src);
-      else this.log.warn('a service wants the keyring password but none is stored or no key is configured (FLEETVISOR_SECRETS_PASSPHRASE / FLEETVISOR_SECRETS_KEY_FILE)');
-    }
+    if (defs.some((d) => d.keyringPassword)) this.loadPassword();
+    for (const def of defs) this.supervise(def);
     const t = this.opts.config.tuning;
-    for (const def of defs) {
-      const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
-      reapOrphan(pidFile, this.log);
-      const svc = new SupervisedService(
-        {
-          name: def.name,
-          role: def.role,
-          ...(def.chainId ? { chainId: def.chainId } : {}),
-          binary: def.binary,
-          command: wrap ? def.configPath : this.home.serviceLink(def.name),
-          args: def.args,
-          configPath: def.configPath,
-          ...(def.networkAddress ? { networkAddress: def.networkAddress } : {}),
-          logFile: this.home.logFile(def.name),
-          pidFile,
-          ...(def.keyringPassword ? { password: () => this.password } : {}),
-          ...(this.opts.echo ? { echo: true } : {}),
-          ...(wrap ? { cwd: process.cwd() } : {}),
-          env: { ...this.opts.config.childEnvironment, ...def.env },
-        },
-        t,
-        wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
-        this.recorder,
-        this.log,
-      );
-      this.services.set(def.name, { def, svc });
-    }
     if (!wrap) {
       const cfg = this.homeConfig!;
       this.coordinator = new UpgradeCoordinator({
@@ -156,6 +126,64 @@ export class Runner {
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  private loadPassword(): void {
+    const pw = new KeyringPasswordStore(this.home.secretsDir);
+    const src = this.keySource();
+    if (pw.exists() && src) this.password = pw.get(src);
+    else this.log.warn('a service wants the keyring password but none is stored or no key is configured (FLEETVISOR_SECRETS_PASSPHRASE / FLEETVISOR_SECRETS_KEY_FILE)');
+  }
+
+  /** Makes the supervisor of one service and registers it (not started). */
+  private supervise(def: ServiceDefinition): SupervisedService {
+    const wrap = this.opts.wrapped !== undefined;
+    const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
+    reapOrphan(pidFile, this.log);
+    const svc = new SupervisedService(
+      {
+        name: def.name,
+        role: def.role,
+        ...(def.chainId ? { chainId: def.chainId } : {}),
+        binary: def.binary,
+        command: wrap ? def.configPath : this.home.serviceLink(def.name),
+        args: def.args,
+        configPath: def.configPath,
+        ...(def.networkAddress ? { networkAddress: def.networkAddress } : {}),
+        logFile: this.home.logFile(def.name),
+        pidFile,
+        ...(def.keyringPassword ? { password: () => this.password } : {}),
+        ...(this.opts.echo ? { echo: true } : {}),
+        ...(wrap ? { cwd: process.cwd() } : {}),
+        env: { ...this.opts.config.childEnvironment, ...def.env },
+      },
+      this.opts.config.tuning,
+      wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
+      this.recorder,
+      this.log,
+    );
+    this.services.set(def.name, { def, svc });
+    return svc;
+  }
+
+  /**
+   * `create-service` while this runner runs: takes up a service newly listed in config.yml and
+   * starts it, as a service of the start would be (its events recorded, its version followed).
+   * A service it already supervises is left as it is.
+   */
+  async addService(name: string): Promise<{ host: string; outcome: 'started' | 'already-supervised'; status: ServiceStatus | undefined }> {
+    if (this.opts.wrapped !== undefined) throw new Error('this runner runs `wrap` and supervises only the wrapped process: start a runner for this home with `fleetvisor start`');
+    if (this.stopping) throw new Error('the runner is stopping');
+    if (this.services.has(name)) return { host: this.host, outcome: 'already-supervised', status: this.status(name) };
+    if (!this.home.readConfig().services.includes(name)) throw new Error(`${name} is not listed in ${this.home.configFile}`);
+    const def = this.home.readService(name);
+    if (def.keyringPassword && this.password === undefined) this.loadPassword();
+    const svc = this.supervise(def);
+    this.log.info({ service: name }, 'service added while running');
+    await svc.start();
+    // Its link was set to the installed current version: bring it to the chain's target like the others.
+    this.coordinator?.reconcile();
+    return { host: this.host, outcome: 'started', status: this.status(name) };
   }
 
   /** A VersionChanged from the bus (the runner's durable consumer); ignored before start and in wrap mode. */
@@ -234,6 +262,7 @@ export class Runner {
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') return { host: this.host, services: this.list() };
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
+    if (req.op === 'add') return this.addService(validServiceName(req.service));
     const e = this.services.get(req.service);
     if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
     if (req.op === 'status') return { host: this.host, status: this.status(req.service) };

@@ -49,7 +49,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -8,10 +8,15 @@ export const directoryOption = {
 } as const;
 export const jsonOption = { json: { type: 'boolean', description: 'print JSON for scripts' } } as const;
 
-export function setup(directory: string | undefined, name = 'service-runner'): { config: RunnerConfig; home: RunnerHome; logger: Logger } {
+/**
+ * `query: true` for commands that only show something (services list|status, upgrades list): their
+ * logger is at warn, so stderr carries no connection chatter, only problems.
+ */
+export function setup(directory: string | undefined, opts: { name?: string; query?: boolean } = {}): { config: RunnerConfig; home: RunnerHome; logger: Logger } {
   const base = loadRunnerConfig();
   const config = directory ? { ...base, directory } : base;
-  const logger = createLogger({ name, level: config.core.logLevel, format: config.core.logFormat, stream: 'stderr' });
+  const level = opts.query && !['warn', 'error', 'fatal', 'silent'].includes(config.core.logLevel) ? 'warn' : config.core.logLevel;
+  const logger = createLogger({ name: opts.name ?? 'service-runner', level, format: config.core.logFormat, stream: 'stderr' });
   return { config, home: new RunnerHome(config.directory), logger };
 }
 

@@ -5,7 +5,7 @@ import { BinaryFetcher } from '../upgrades/binary-fetcher';
 import { BinaryStore } from '../upgrades/binary-store';
 import { UpgradeStateStore } from '../upgrades/upgrade-state';
 import { directoryOption, jsonOption, setup } from './common';
-import { latestVersionFromLog } from './one-shot';
+import { versionFromBus, versionFromLog } from './one-shot';
 import { startCommand } from './start.command';
 
 // CosmJS is loaded only when a node is asked: the runner process (which holds every command of
@@ -15,11 +15,13 @@ async function queryNode(rpc: string) {
   return queryProtocolVersion(rpc);
 }
 
+const OBTAINED = { downloaded: 'downloaded, checksum verified', built: 'built by the build command' } as const;
+
 export const initCommand = defineCliCommand({
   path: ['init'],
   summary: 'create the runner home (~/.fleetvisor), install and link the binary of the current protocol version',
   description:
-    'Reads the protocol version of the chain from the event log (recorded by the chain-watcher) or, failing that, from --node ' +
+    'Reads the protocol version of the chain from the event log (recorded by the chain-watcher), failing that from the chain-watcher over the bus, then from --node ' +
     '(ABCI query /lavanet.lava.protocol.Query/Params). The binary for provider_target must be in upgrades/v<X.Y.Z>/ or be ' +
     'downloaded (--auto-download with --manifest-url or --url-template + checksum). Safe to run again.',
   options: {
@@ -61,11 +63,11 @@ export const initCommand = defineCliCommand({
       fetcher,
       new UpgradeStateStore(home.stateDir),
       { chainId: o['chain-id'], ...(o.node ? { node: o.node } : {}), ...(o.binary ? { binary: o.binary } : {}), autoDownload: o['auto-download'], download },
-      { fromLog: () => latestVersionFromLog(config.core, o['chain-id']!), fromNode: queryNode },
+      { fromLog: () => versionFromLog(config.core, o['chain-id']!), fromBus: () => versionFromBus(config.core, o['chain-id']!, logger), fromNode: queryNode },
     );
     logger.flush?.();
     if (o.json) ctx.io.out(JSON.stringify(res) + '\n');
-    else ctx.io.out(`home ${res.home}\nprotocol version from the ${res.source}: ${res.version}\nbinary ${res.binaryPath}${res.downloaded ? ' (downloaded, checksum verified)' : ''}\n`);
+    else ctx.io.out(`home ${res.home}\nprotocol version from the ${res.source}: ${res.version}\nbinary ${res.binaryPath}${res.obtained === 'installed' ? '' : ` (${OBTAINED[res.obtained]})`}\n`);
     if (o['auto-start']) return startCommand.run({ options: { directory: o.directory }, positionals: [], io: ctx.io });
     return 0;
   },

@@ -19,6 +19,7 @@ let chain: DevnetChain;
 let releases: LavapReleaseServer;
 let base: string;
 let env: Record<string, string>;
+let closed: number;
 
 function init(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -46,7 +47,7 @@ beforeAll(async () => {
   chain = await startDevnetChain({ chainId: CHAIN, blockTimeMs: 1000, version: { providerTarget: '0.7.1', providerMin: '0.7.0', consumerTarget: '0.7.0', consumerMin: '0.6.0' } });
   releases = await startLavapReleaseServer({ releases: [{ version: '0.7.1' }, { version: '0.8.0', wrongChecksum: true }] });
   base = mkdtempSync(path.join(tmpdir(), 'fv-init-node-'));
-  const closed = await freePort();
+  closed = await freePort();
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: base,
@@ -71,7 +72,7 @@ describe('fleetvisor init --node (no log available)', () => {
     const dir = freshDir();
     const r = await init(dir, ['--node', chain.rpcUrl, '--auto-download', '--url-template', releases.urlTemplate, '--checksum-url', releases.checksumUrlTemplate, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(lastJson(r.stdout)).toMatchObject({ source: 'node', version: '0.7.1', downloaded: true });
+    expect(lastJson(r.stdout)).toMatchObject({ source: 'node', version: '0.7.1', downloaded: true, obtained: 'downloaded' });
     expect(current(dir)).toBe('v0.7.1');
     expect(readFileSync(path.join(home(dir), 'upgrades', 'v0.7.1', 'lavap'))).toEqual(releases.binary('0.7.1'));
     const [os, arch] = releases.platform.split('/');
@@ -107,26 +108,47 @@ describe('fleetvisor init --node (no log available)', () => {
     expect(existsSync(path.join(home(dir), 'config.yml'))).toBe(false);
   }, 30_000);
 
-  it('builds the version with the configured build command (FLEETVISOR_BUILD_VERSION/OUTPUT); a failing build is a clear error', async () => {
+  it('builds the version with the configured build command (FLEETVISOR_BUILD_VERSION/OUTPUT) and says it was built; a failing build shows the end of its stderr, secrets blanked', async () => {
     const src = path.join(base, 'src');
     writeFakeLavap(src, { version: '0.7.1', fileName: 'lavap-0.7.1' });
     const dir = freshDir();
-    const failing = await init(dir, ['--node', chain.rpcUrl, '--auto-download', '--build-command', 'exit 2']);
+    const noisy = 'for i in $(seq 1 30); do echo "compile step $i" >&2; done; echo "fetch https://builder:hunter2@git.example.org/lava.git?token=s3cr3t failed" >&2; echo "GITHUB_TOKEN=ghp_abc123 rejected" >&2; exit 2';
+    const failing = await init(dir, ['--node', chain.rpcUrl, '--auto-download', '--build-command', noisy]);
     expect(failing.code).toBe(1);
-    expect(failing.stderr).toContain('build command exited with 2');
+    expect(failing.stderr).toContain('build command exited with 2; the end of its stderr:');
+    expect(failing.stderr).toContain('compile step 30');
+    expect(failing.stderr).toContain('compile step 13');
+    expect(failing.stderr).not.toContain('compile step 12\n');
+    expect(failing.stderr).toContain('fetch https://***@git.example.org/lava.git?*** failed');
+    expect(failing.stderr).toContain('GITHUB_TOKEN=*** rejected');
+    expect(failing.stderr).not.toMatch(/hunter2|s3cr3t|ghp_abc123/);
     expect(current(dir)).toBeUndefined();
 
-    const r = await init(dir, ['--node', chain.rpcUrl, '--auto-download', '--build-command', `cp ${src}/lavap-$FLEETVISOR_BUILD_VERSION "$FLEETVISOR_BUILD_OUTPUT"`, '--json']);
+    const build = `cp ${src}/lavap-$FLEETVISOR_BUILD_VERSION "$FLEETVISOR_BUILD_OUTPUT"`;
+    const r = await init(dir, ['--node', chain.rpcUrl, '--auto-download', '--build-command', build, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(lastJson(r.stdout)).toMatchObject({ source: 'node', version: '0.7.1', downloaded: true });
+    expect(lastJson(r.stdout)).toMatchObject({ source: 'node', version: '0.7.1', downloaded: false, obtained: 'built' });
     expect(current(dir)).toBe('v0.7.1');
+
+    const text = await init(freshDir(), ['--node', chain.rpcUrl, '--auto-download', '--build-command', build]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/binary \S+\/upgrades\/v0\.7\.1\/lavap \(built by the build command\)\n/);
+    expect(text.stdout).not.toContain('downloaded');
   }, 60_000);
 
-  it('with neither a log nor --node it says what to give, and links nothing', async () => {
+  it('with no version anywhere it names why for each source: the log, the bus, the node, with the setting to fix', async () => {
     const dir = freshDir();
     const r = await init(dir, ['--auto-download']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no VersionChanged for ${CHAIN} in the log and no --node to ask: give --node <rpc>`);
+    expect(r.stderr).toContain(`cannot learn the protocol version of ${CHAIN}:`);
+    expect(r.stderr).toContain(`log: the event log is unreachable: cannot reach PostgreSQL at postgres://postgres@127.0.0.1:${closed}/nothing (set by FLEETVISOR_DATABASE_URL)`);
+    expect(r.stderr).toContain(`bus: the bus is unreachable: cannot connect to NATS at nats://127.0.0.1:${closed} (set FLEETVISOR_NATS_URL`);
+    expect(r.stderr).toContain('node: no node to ask: give --node <rpc>');
     expect(current(dir)).toBeUndefined();
+
+    const nodeDown = await init(freshDir(), ['--auto-download', '--node', `http://127.0.0.1:${closed}`]);
+    expect(nodeDown.code).toBe(1);
+    expect(nodeDown.stderr).toContain(`node: the node http://127.0.0.1:${closed} is unreachable (set by --node or node: in config.yml):`);
+    expect(nodeDown.stderr).toContain('log: the event log is unreachable');
   }, 30_000);
 });

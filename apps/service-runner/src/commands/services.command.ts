@@ -2,6 +2,7 @@
 // control socket; `list`/`status` with --fleet ask every runner over the bus, or with --fleet
 // --host H only H's runner (its addressed subject, so a missing host or service is an error).
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { ErrorCode, RequestStrategy } from 'nats';
 import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type CommandDefinition, type CommandRequestOf, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
@@ -66,6 +67,12 @@ export async function askHost(config: RunnerConfig, logger: Logger, def: Command
   }
 }
 
+/** Which home and control socket a local command asks, as said to the operator. */
+export function lookedAt(config: RunnerConfig): string {
+  const home = new RunnerHome(config.directory);
+  return `home ${home.root}, control socket ${home.socketPath}`;
+}
+
 export async function local(config: RunnerConfig, req: ControlRequest): Promise<unknown> {
   const socket = new RunnerHome(config.directory).socketPath;
   let reply: ControlReply;
@@ -73,7 +80,14 @@ export async function local(config: RunnerConfig, req: ControlRequest): Promise<
     reply = await controlRequest(socket, req);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw new Error(`no runner is running on this host (${socket}); start one with \`fleetvisor start\``);
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+      const demo = path.join(config.upStateDir, 'demo-host');
+      throw new Error(
+        `no runner is running on this host for ${lookedAt(config)} (${code === 'ENOENT' ? 'no socket there' : 'nothing listens on it'}). ` +
+          `Start one with \`fleetvisor start\`; for the \`fleetvisor up\` demo host use --directory ${demo} (its state directory is FLEETVISOR_UP_STATE_DIR, default ~/.fleetvisor-up); ` +
+          `or ask every runner over the bus with --fleet`,
+      );
+    }
     throw e;
   }
   if (!reply.ok) throw new Error(reply.error);
@@ -94,7 +108,7 @@ const listCommand = defineCliCommand({
   options: { ...directoryOption, ...fleetOptions, 'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' }, ...jsonOption },
   async run(ctx) {
     const o = ctx.options;
-    const { config, logger } = setup(o.directory);
+    const { config, logger } = setup(o.directory, { query: true });
     let rows: (ServiceSummary & { host: string })[];
     if (o.fleet) {
       const wait = timeoutMs(o.timeout);
@@ -103,6 +117,8 @@ const listCommand = defineCliCommand({
       rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s })));
     } else {
       const r = (await local(config, { op: 'list' })) as { host: string; services: ServiceSummary[] };
+      // Said on stderr so the table (and --json) stay as they are for scripts.
+      if (!o.json) ctx.io.err(`${lookedAt(config)}\n`);
       rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s }));
     }
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
@@ -139,7 +155,7 @@ const statusCommand = defineCliCommand({
     if (!name) throw new UsageError('expected a service name');
     validServiceName(name);
     const o = ctx.options;
-    const { config, logger } = setup(o.directory);
+    const { config, logger } = setup(o.directory, { query: true });
     const results: { host: string; status: ServiceStatus }[] = !o.fleet
       ? [(await local(config, { op: 'status', service: name })) as { host: string; status: ServiceStatus }]
       : o.host

@@ -42,7 +42,7 @@ const listCommand = defineCliCommand({
   options: { ...directoryOption, ...fleetOptions, ...jsonOption },
   async run(ctx) {
     const o = ctx.options;
-    const { config, logger } = setup(o.directory);
+    const { config, logger } = setup(o.directory, { query: true });
     let results: HostUpgrades[];
     if (o.fleet) {
       const wait = timeoutMs(o.timeout);

@@ -1,10 +1,11 @@
 // Local control of a running `fleetvisor start`: a Unix socket in the home (mode 0600), one JSON
 // request per line, one JSON reply per line. `fleetvisor services list|status|restart|stop|start`
-// on the same host talk to it.
+// on the same host talk to it, and `create-service` hands a new service to it.
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 
-export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start'; service: string };
+/** `add`: take up a service `create-service` just defined (see Runner.addService). */
+export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start' | 'add'; service: string };
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
 
 export class ControlServer {

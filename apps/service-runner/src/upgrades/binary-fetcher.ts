@@ -25,6 +25,31 @@ export class ObtainError extends Error {
   }
 }
 
+/** How a missing binary was obtained. */
+export type ObtainedBy = 'downloaded' | 'built';
+
+/** Lines of a failed build's stderr kept for its error. */
+const BUILD_TAIL_LINES = 20;
+const BUILD_TAIL_BYTES = 64 * 1024;
+
+/**
+ * The last lines of a build's stderr, fit for an error message: URL credentials and query strings
+ * and `name=value` pairs whose name says secret are blanked, control characters dropped.
+ */
+export function buildErrorTail(stderr: string, lines = BUILD_TAIL_LINES): string {
+  const kept = stderr.replace(/\r\n?/g, '\n').split('\n').filter((l) => l.trim() !== '').slice(-lines);
+  return kept
+    .map((l) =>
+      l
+        .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+        .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@')
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#]*/gi, '$1?***')
+        .replace(/\b([A-Za-z0-9_]*(?:token|secret|password|passwd|apikey|api_key|credential|auth)[A-Za-z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1$2***')
+        .slice(0, 400),
+    )
+    .join('\n');
+}
+
 export interface DownloadProgress {
   version: string;
   receivedBytes: number;
@@ -112,26 +137,34 @@ export class BinaryFetcher {
 
   /** Installs upgrades/v<version>/<binary> from the configured source. Returns its path. */
   async obtain(version: string, binary: string, settings: DownloadSettings): Promise<string> {
+    return (await this.obtainBinary(version, binary, settings)).path;
+  }
+
+  /** Like obtain, and says how: downloaded and checksum-verified, or built (or 'installed' when it was there). */
+  async obtainBinary(version: string, binary: string, settings: DownloadSettings): Promise<{ path: string; obtainedBy: ObtainedBy | 'installed' }> {
     validVersion(version);
     validBinaryName(binary);
     const { home } = this.opts;
     const dest = home.binaryPath(version, binary);
-    if (existsSync(dest)) return dest;
+    if (existsSync(dest)) return { path: dest, obtainedBy: 'installed' };
+    let obtainedBy: ObtainedBy;
     mkdirSync(home.tmpDir, { recursive: true });
     const tmp = path.join(home.tmpDir, `${binary}-${version}-${randomBytes(6).toString('hex')}`);
     try {
       if (settings.manifestUrl || settings.urlTemplate) {
         const { url, sha256 } = await this.resolveDownload(version, settings);
         await this.download(url, tmp, sha256, version);
+        obtainedBy = 'downloaded';
       } else if (settings.buildCommand) {
         await this.build(version, tmp, settings.buildCommand);
+        obtainedBy = 'built';
       } else {
         throw new ObtainError('obtain', `version ${version} of ${binary} is not in ${home.upgradesDir} and no download or build is configured (config.yml download:)`);
       }
       chmodSync(tmp, 0o755);
       mkdirSync(home.versionDir(version), { recursive: true });
       renameSync(tmp, dest);
-      return dest;
+      return { path: dest, obtainedBy };
     } finally {
       rmSync(tmp, { force: true });
     }
@@ -204,14 +237,22 @@ export class BinaryFetcher {
     return new Promise((resolve, reject) => {
       // The version was validated (strict X.Y.Z) and goes through the environment, never into the command text.
       const child = spawn('/bin/sh', ['-c', command], {
-        stdio: 'ignore',
+        stdio: ['ignore', 'ignore', 'pipe'],
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', FLEETVISOR_BUILD_VERSION: version, FLEETVISOR_BUILD_OUTPUT: output },
         timeout: this.opts.buildTimeoutMs ?? 30 * 60_000,
       });
+      // Only the end of stderr matters for the error: keep a bounded window of it.
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString('utf8');
+        if (stderr.length > BUILD_TAIL_BYTES) stderr = stderr.slice(-BUILD_TAIL_BYTES);
+      });
       child.once('error', (e) => reject(new ObtainError('obtain', `build command failed to start: ${e.message}`)));
-      child.once('exit', (code, signal) => {
-        if (code === 0 && existsSync(output)) resolve();
-        else reject(new ObtainError('obtain', `build command ${code === 0 ? 'produced no file at FLEETVISOR_BUILD_OUTPUT' : `exited with ${code ?? signal}`}`));
+      child.once('close', (code, signal) => {
+        if (code === 0 && existsSync(output)) return resolve();
+        const tail = buildErrorTail(stderr);
+        const what = code === 0 ? 'produced no file at FLEETVISOR_BUILD_OUTPUT' : `exited with ${code ?? signal}`;
+        reject(new ObtainError('obtain', `build command ${what}${tail ? `; the end of its stderr:\n${tail}` : ' (nothing on stderr)'}`));
       });
     });
   }
