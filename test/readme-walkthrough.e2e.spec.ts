@@ -7,9 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, expectEventually, fleetvisorEnv, testBusNames, sharedNatsUrl, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, testBusNames, type TestDatabase, deleteTestStreams } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -45,10 +44,7 @@ describe('the README walk-through (compiled program)', () => {
       await new Promise((resolve) => up!.once('exit', resolve));
     }
     await db?.drop().catch(() => undefined);
-    const nc = await connect({ servers: sharedNatsUrl() });
-    const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
+    await deleteTestStreams(bus);
   });
 
   it('runs every command the README tells a new user to try, against `npm start`', async () => {

@@ -1,5 +1,6 @@
 // Per-suite bus names, so suites sharing one NATS server never see each other's messages.
 import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
 import { readTestingConfig } from './config';
 
 export interface TestBusNames {
@@ -16,4 +17,15 @@ export function testBusNames(): TestBusNames {
 
 export function sharedNatsUrl(): string {
   return readTestingConfig().natsUrl;
+}
+
+/** Deletes a suite's event stream and its dead-letter stream from the shared NATS (after the suite). */
+export async function deleteTestStreams(bus: TestBusNames, natsUrl: string = sharedNatsUrl()): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
 }

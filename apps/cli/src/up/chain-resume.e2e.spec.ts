@@ -5,9 +5,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, testBusNames, type TestDatabase, deleteTestStreams } from '@fleetvisor/testing';
 
 const BIN = path.resolve(__dirname, '../../../../bin/fleetvisor.js');
 const bus = testBusNames();
@@ -41,10 +40,7 @@ describe('fleetvisor up, the local chain across starts (compiled)', () => {
     for (const u of ups) if (u.exitCode === null) u.kill('SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
     await db?.drop().catch(() => undefined);
-    const nc = await connect({ servers: sharedNatsUrl() });
-    const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
+    await deleteTestStreams(bus);
   });
 
   it("continues the chain of the log, and records a change of the second run after the first run's", async () => {

@@ -4,9 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, testBusNames, type TestDatabase, deleteTestStreams } from '@fleetvisor/testing';
 
 const BIN = path.resolve(__dirname, '../../../../bin/fleetvisor.js');
 const bus = testBusNames();
@@ -20,10 +19,7 @@ describe('fleetvisor up, live view (compiled)', () => {
       await new Promise((resolve) => up!.once('exit', resolve));
     }
     await db?.drop().catch(() => undefined);
-    const nc = await connect({ servers: sharedNatsUrl() });
-    const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
+    await deleteTestStreams(bus);
   });
 
   it('prints what an operator watches and a fleet summary, readable, without the thread-state flood', async () => {

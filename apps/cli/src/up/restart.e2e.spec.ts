@@ -6,9 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, expectEventually, fleetvisorEnv, processAlive, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, processAlive, testBusNames, type TestDatabase, deleteTestStreams } from '@fleetvisor/testing';
 import { findLeftovers } from './leftovers';
 
 const BIN = path.resolve(__dirname, '../../../../bin/fleetvisor.js');
@@ -35,10 +34,7 @@ describe('fleetvisor up, started again (compiled)', () => {
     for (const p of findLeftovers(stateDir)) process.kill(p.pid, 'SIGKILL');
     rmSync(stateDir, { recursive: true, force: true });
     await db?.drop().catch(() => undefined);
-    const nc = await connect({ servers: sharedNatsUrl() });
-    const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
+    await deleteTestStreams(bus);
   });
 
   it('stops what a killed up left running, keeps its demo host, refuses a second up on the same state, and --reset starts clean', async () => {
