@@ -2,8 +2,7 @@
 // runner does on disk lives under the home (`<directory>/.fleetvisor`); the bus and the log come
 // from the shared core settings (FLEETVISOR_DATABASE_URL, FLEETVISOR_NATS_URL, ...).
 import { homedir } from 'node:os';
-import path from 'node:path';
-import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+import { ConfigError, envReader, readCoreConfig, readUpStateDir, type CoreConfig, type Env } from '@fleetvisor/platform';
 
 export interface RunnerTuning {
   /** SIGTERM → SIGKILL grace when stopping a child. */
@@ -115,6 +114,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     platform: r.string('FLEETVISOR_RUNNER_PLATFORM', `${process.platform}/${goArch(process.arch)}`),
     childEnvironment: childEnvironmentFrom(env),
     connectionSettings: connectionSettingsFrom(env),
-    upStateDir: path.resolve(env['FLEETVISOR_UP_STATE_DIR'] || path.join(homedir(), '.fleetvisor-up')),
+    upStateDir: readUpStateDir(env),
   };
 }

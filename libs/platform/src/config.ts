@@ -1,5 +1,6 @@
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
+import { homedir, hostname as osHostname } from 'node:os';
+import path from 'node:path';
 import { inspect } from 'node:util';
 // Typed, validated configuration read once from the environment. Each app declares its own
 // config module with these readers; nothing else in the code reads process.env.
@@ -363,4 +364,13 @@ export function readParentPid(env: Env = process.env): number | undefined {
 /** This process's environment plus `extra`: what a child process it starts gets. */
 export function environmentWith(extra: Record<string, string>, env: Env = process.env): Record<string, string | undefined> {
   return { ...env, ...extra };
+}
+
+/**
+ * Where `fleetvisor up` keeps its demo host and state between starts (FLEETVISOR_UP_STATE_DIR,
+ * default ~/.fleetvisor-up): read by up itself and named by the service-runner's hints.
+ */
+export function readUpStateDir(env: Env = process.env): string {
+  const v = env['FLEETVISOR_UP_STATE_DIR'];
+  return path.resolve(v !== undefined && v !== '' ? v : path.join(homedir(), '.fleetvisor-up'));
 }

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { connectNats, deadLetterStreamName, FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
-import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, redactUrl } from '@fleetvisor/platform';
+import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
-import { inheritedEnv, loadCliConfig, upStateDir, type CliConfig } from '../config';
-import { reapLeftovers } from '../up/leftovers';
+import { inheritedEnv, loadCliConfig, type CliConfig } from '../config';
+import { processRunning, reapLeftovers } from '../up/leftovers';
 import { relayComponentLine } from '../up/component-log';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { Stack, type ComponentSpec } from '../up/stack';
@@ -69,7 +69,7 @@ export const upCommand = defineCliCommand({
     // Logs go to stderr so stdout carries only events; readable lines unless scripts asked for JSON.
     const logFormat = options.json ? 'json' : config.logFormat === 'auto' ? 'pretty' : config.logFormat;
     const logger = createLogger({ name: 'fleetvisor-up', level: config.logLevel, format: logFormat, stream: 'stderr' });
-    const stateDir = path.resolve(options['state-dir'] ?? upStateDir());
+    const stateDir = path.resolve(options['state-dir'] ?? readUpStateDir());
     const state = await takeStateDir(stateDir, logger);
     if (options.reset) await resetState(stateDir, config, logger);
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
@@ -151,15 +151,6 @@ async function takeStateDir(stateDir: string, logger: Logger): Promise<{ release
       if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(process.pid)) rmSync(pidFile, { force: true });
     },
   };
-}
-
-function processRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** `--reset`: the demo host's directory, the event log database and the streams, gone. */

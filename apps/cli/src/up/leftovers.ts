@@ -38,7 +38,8 @@ export function findLeftovers(stateDir: string, opts: { procRoot?: string; self?
   return found;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (one we may not signal counts). */
+export function processRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -58,8 +59,8 @@ export async function reapLeftovers(stateDir: string, opts: { graceMs?: number; 
     }
   }
   const deadline = Date.now() + (opts.graceMs ?? 3_000);
-  while (found.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const p of found.filter((x) => alive(x.pid))) {
+  while (found.some((p) => processRunning(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const p of found.filter((x) => processRunning(x.pid))) {
     try {
       process.kill(p.pid, 'SIGKILL');
     } catch {
