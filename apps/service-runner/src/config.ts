@@ -3,6 +3,7 @@
 // from the shared core settings (FLEETVISOR_DATABASE_URL, FLEETVISOR_NATS_URL, ...).
 import { homedir } from 'node:os';
 import { ConfigError, envReader, readCoreConfig, readUpStateDir, type CoreConfig, type Env } from '@fleetvisor/platform';
+import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
 
 export interface RunnerTuning {
   /** SIGTERM → SIGKILL grace when stopping a child. */
@@ -54,6 +55,12 @@ export interface RunnerConfig {
    * the host's directory is its demo-host/): named when no runner answers for the home asked.
    */
   upStateDir: string;
+  /**
+   * The fleet's trust roots (FLEETVISOR_TRUST_ROOT(_FILE)): operators' upgrade commands, and chain
+   * events, are acted on only when they verify (ADR 0006); and the signing key the runner's own
+   * one-shot commands (`upgrades retry`, …) sign with.
+   */
+  trust: TrustConfig;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -62,7 +69,7 @@ export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 export function connectionSettingsFrom(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (/^FLEETVISOR_(DATABASE|NATS)_[A-Z_]+$/.test(name) && value !== undefined && value !== '') out[name] = value;
+    if (/^FLEETVISOR_((DATABASE|NATS)_[A-Z_]+|TRUST_ROOT(_FILE)?)$/.test(name) && value !== undefined && value !== '') out[name] = value;
   }
   return out;
 }
@@ -115,5 +122,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     childEnvironment: childEnvironmentFrom(env),
     connectionSettings: connectionSettingsFrom(env),
     upStateDir: readUpStateDir(env),
+    trust: readTrustConfig(env),
   };
 }

@@ -18,7 +18,7 @@ import { ControlServer, type ControlRequest } from './supervision/control-socket
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
-import { UpgradeCoordinator } from './upgrades/upgrade-coordinator';
+import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
 import { commandHook } from './upgrades/upgrade-seams';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
@@ -247,15 +247,15 @@ export class Runner {
   }
 
   /** `upgrades retry`: lifts the quarantine (QuarantineLifted with the actor) and tries the target again. */
-  retryUpgrade(service: string, version: string | undefined, actor: string | undefined): { host: string; service: string; lifted: string[] } {
+  retryUpgrade(service: string, version: string | undefined, by: OperatorCommand | undefined): { host: string; service: string; lifted: string[] } {
     if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to retry');
-    return { host: this.host, service, lifted: this.coordinator.retry(service, version, actor) };
+    return { host: this.host, service, lifted: this.coordinator.retry(service, version, by) };
   }
 
   /** `upgrades rollback`: to an installed version, health-checked; the version left is quarantined. */
-  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
+  async rollbackUpgrade(service: string, version: string, by: OperatorCommand | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
     if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to roll back');
-    const r = await this.coordinator.rollback(service, version, actor);
+    const r = await this.coordinator.rollback(service, version, by);
     return { host: this.host, service, version, ...r };
   }
 

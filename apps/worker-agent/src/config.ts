@@ -4,6 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { WORKER_NAME_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
 import { DEFAULT_SIMULATED_PLANS, isSimulatedPlan, type SimulatedPlan } from '@fleetvisor/devnet';
+import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
 
 export const WORKER_AGENT_SOURCES = ['simulated', 'bridge'] as const;
 export type WorkerAgentSource = (typeof WORKER_AGENT_SOURCES)[number];
@@ -24,6 +25,8 @@ export interface WorkerAgentConfig {
   core: Pick<CoreConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
   /** Worker instance name: the agent serves fleet.cmd.worker-agent.<name>.<verb>. */
   name: string;
+  /** The fleet's trust roots: pause/resume/drain are carried out only when signed by an operator or a central service (ADR 0006). */
+  trust: TrustConfig;
   /** Address the worker admin API answers on, as reported to the registry. */
   dest: string;
   source: WorkerAgentSource;
@@ -94,6 +97,7 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
       eventStreamMaxAgeMs: core.eventStreamMaxAgeMs,
     },
     name,
+    trust: readTrustConfig(env),
     dest,
     source,
     adminUrl,

@@ -19,8 +19,8 @@ import {
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
-import { createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { commandTrustOf, createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, testTrustConfig, type TestDatabase } from '@fleetvisor/testing';
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
@@ -52,7 +52,7 @@ const agents: AgentStandIn[] = [];
 
 /** The registry service as `worker-registry run` makes it, not yet listening (listen() loads it and serves). */
 function registryApp(): Promise<INestMicroservice> {
-  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS }, { relay: false, clock, screenThreadScript: sourceScreenThreadScript }), {
+  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS, trust: testTrustConfig('service', 'worker-registry') }, { relay: false, clock, screenThreadScript: sourceScreenThreadScript }), {
     serviceName: 'worker-registry',
     nest: { logger: false },
   });
@@ -99,7 +99,13 @@ function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
 
 beforeAll(async () => {
   db = await createTestDatabase('wreg');
-  core = await FleetCore.open({ serviceName: 'worker-registry', config: testCoreConfig(db.url, bus), poolSize: 8 });
+  // The test's bus signs as operator "test-operator" (what the CLI does) and verifies, for the agent stand-ins, what the registry signs.
+  core = await FleetCore.open({
+    serviceName: 'worker-registry',
+    config: testCoreConfig(db.url, bus),
+    poolSize: 8,
+    commandTrust: commandTrustOf(testTrustConfig('admin', 'test-operator'), 'test', { verifies: true, signs: true }),
+  });
   app = await startRegistry();
 });
 
@@ -220,19 +226,20 @@ describe('worker-registry: reports', () => {
 describe('worker-registry: commands proxied to the agent', () => {
   it('pause and resume round trip, recorded with their actor', async () => {
     const a = agents[0]!;
-    const p = await ask(core.commands.request(WorkerPause, { worker: 'w-a', index: 1, actor: 'alice' }));
+    const p = await ask(core.commands.request(WorkerPause, { worker: 'w-a', index: 1 }));
     expect(p).toEqual({ worker: 'w-a', index: 1, changed: true });
     expect(a.threads[1]!.paused).toBe(true);
     const last = (await events('w-a')).at(-1)!;
-    expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'alice' }, metadata: { actor: 'alice' } });
+    // the actor is the verified signer of the command, never a field of the request
+    expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'test-operator' }, metadata: { actor: 'test-operator' } });
     // Visible at once, and the agent's next report (now paused) adds nothing.
     expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }))).threads[1]!.threadState).toBe('paused');
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
 
-    const r = await ask(core.commands.request(WorkerResume, { worker: '10.0.0.1:17890', index: 1, state: 'Allocated', actor: 'bob' }));
+    const r = await ask(core.commands.request(WorkerResume, { worker: '10.0.0.1:17890', index: 1, state: 'Allocated' }));
     expect(r).toEqual({ worker: 'w-a', index: 1, state: 'Allocated', changed: true });
     expect(a.threads[1]).toMatchObject({ paused: false, state: 'Allocated' });
-    expect((await events('w-a')).at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, state: 'Allocated', actor: 'bob' } });
+    expect((await events('w-a')).at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, state: 'Allocated', actor: 'test-operator' } });
     const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }));
     expect(info.threads[1]).toMatchObject({ state: 'Allocated', threadState: 'running' });
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
@@ -252,9 +259,9 @@ describe('worker-registry: commands proxied to the agent', () => {
     await core.store.appendToStream('worker-w-x', [newEventFor(WorkerRegistered, { name: 'w-x', dest: '10.0.9.9:17890', version: '1.2.0', threads: 0 })]);
     await expectEventually(async () => expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-x' }))).worker.dest).toBe('10.0.9.9:17890'));
     // The registry's own next decision is taken on the folded state: the resume appends without a conflict.
-    expect(await ask(core.commands.request(WorkerResume, { worker: 'w-b', index: 1, actor: 'erin' }))).toMatchObject({ changed: true });
+    expect(await ask(core.commands.request(WorkerResume, { worker: 'w-b', index: 1 }))).toMatchObject({ changed: true });
     expect(types((await events('w-b')).slice(before))).toEqual(['ThreadPaused', 'ThreadResumed']);
-    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-x', actor: 'erin' }))).toEqual({ worker: 'w-x', removed: true });
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-x' }))).toEqual({ worker: 'w-x', removed: true });
   });
 
   it('refuses a resume state outside the plan, listing the valid ones, without asking the agent or recording anything', async () => {
@@ -303,9 +310,9 @@ describe('worker-registry: commands proxied to the agent', () => {
   it('drain: started, threads pause with reason drain, finished when all are paused', async () => {
     const c = await agent('w-c', 3);
     await c.report();
-    const first = await ask(core.commands.request(WorkerDrain, { worker: 'w-c', actor: 'carol' }));
+    const first = await ask(core.commands.request(WorkerDrain, { worker: 'w-c' }));
     expect(first).toEqual({ worker: 'w-c', threads: 3, paused: 0, finished: false });
-    expect((await events('w-c')).at(-1)).toMatchObject({ type: 'WorkerDrainStarted', data: { name: 'w-c', actor: 'carol' } });
+    expect((await events('w-c')).at(-1)).toMatchObject({ type: 'WorkerDrainStarted', data: { name: 'w-c', actor: 'test-operator' } });
     expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-c')!.draining).toBe(true);
     for (let i = 0; i < 3; i++) {
       c.drainStep();
@@ -326,8 +333,8 @@ describe('worker-registry: commands proxied to the agent', () => {
     expect(h.entries.map((e) => [e.type, e.prev, e.next, e.actor])).toEqual([
       ['ThreadStateChanged', 'Empty', 'Allocated', undefined],
       ['ThreadStateChanged', 'Allocated', 'PieceAdded', undefined],
-      ['ThreadPaused', undefined, undefined, 'alice'],
-      ['ThreadResumed', undefined, 'Allocated', 'bob'],
+      ['ThreadPaused', undefined, undefined, 'test-operator'],
+      ['ThreadResumed', undefined, 'Allocated', 'test-operator'],
     ]);
     expect(h.entries.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
     await expectEventually(async () => {
@@ -370,7 +377,7 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
   });
 
   it('remove forgets a worker; its next report registers it anew', async () => {
-    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-c', actor: 'dave' }))).toEqual({ worker: 'w-c', removed: true });
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-c' }))).toEqual({ worker: 'w-c', removed: true });
     expect((await ask(core.commands.request(WorkerList, {}))).workers.map((w) => w.name)).toEqual(['w-a', 'w-b']);
     const c = agents[2]!;
     c.reboot();

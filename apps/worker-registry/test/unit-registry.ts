@@ -64,7 +64,7 @@ export function unitRegistry(): UnitRegistry {
   const live = new LiveWorkers();
   const recorder = new WorkerRecorder(log, live, logger);
   const reports = new WorkerReports(live, recorder, { host: 'test-host', clock });
-  const control = new WorkerControl(live, recorder, bus.asBus(), { host: 'test-host', agentTimeoutMs: 1_000, clock });
+  const control = new WorkerControl(live, recorder, bus.asBus(), log, { host: 'test-host', agentTimeoutMs: 1_000, clock });
   const queries = new WorkerQueries(live, log, tables, { expirationMs: EXPIRATION_MS, clock });
   const liveness = new WorkerLiveness(
     live,

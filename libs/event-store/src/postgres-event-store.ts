@@ -378,6 +378,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** Current version of a stream (0 when it does not exist). */
+  /** Whether the log holds an event with this id (the unique index on event_id). */
+  async hasEvent(eventId: string): Promise<boolean> {
+    const res = await this.pool.query('SELECT 1 FROM fv_events WHERE event_id = $1', [eventId]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
   async streamVersion(stream: string): Promise<number> {
     const res = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
     return Number(res.rows[0]?.[0] ?? 0);

@@ -9,5 +9,6 @@ export * from './subject-match';
 export * from './outbox-relay';
 export * from './event-consumer';
 export * from './command-bus';
+export * from './command-trust';
 export * from './event-consumer-factory';
 export * from './edge-bus';

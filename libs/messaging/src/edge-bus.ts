@@ -7,7 +7,7 @@ import type { NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 import { backoffDelay, Sleeper } from './backoff';
-import { CommandBus } from './command-bus';
+import { CommandBus, type CommandTrust } from './command-bus';
 import { EventConsumerFactory } from './event-consumer-factory';
 import { DEFAULT_DUPLICATE_WINDOW_MS, deadLetterStreamName, ensureEventStream } from './event-stream';
 import { connectNats } from './nats-connection';
@@ -32,6 +32,8 @@ export interface EdgeBusOptions {
   connectTimeoutMs?: number;
   /** Wait between connection attempts (default 500 ms). */
   reconnectTimeWaitMs?: number;
+  /** Signing and verification of commands (ADR 0006): this host's trust roots, and its key if it signs. */
+  commandTrust?: CommandTrust;
 }
 
 export class EdgeBusClosedError extends Error {
@@ -99,7 +101,7 @@ export class EdgeBus {
       logger: this.opts.logger,
       subjects: this.subjects,
       nc,
-      commands: new CommandBus({ nc, subjects: this.subjects, logger: this.opts.logger }),
+      commands: new CommandBus({ nc, subjects: this.subjects, logger: this.opts.logger, ...this.opts.commandTrust }),
       consumers: new EventConsumerFactory(nc, this.subjects, config.eventStreamName, this.opts.logger),
     };
     this.bus = bus;

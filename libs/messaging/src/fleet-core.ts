@@ -7,7 +7,7 @@ import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
 import type { EventStoreConnection, PostgresCheckpointStore, PostgresEventStore, SchemaMigrations } from '@fleetvisor/event-store';
 import { createLogger, readCoreConfig, redactUrl, type CoreConfig, type Logger } from '@fleetvisor/platform';
-import { CommandBus } from './command-bus';
+import { CommandBus, type CommandTrust } from './command-bus';
 import { deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS } from './event-stream';
 import { EventConsumerFactory } from './event-consumer-factory';
 import { connectNats } from './nats-connection';
@@ -40,6 +40,8 @@ export interface FleetCoreOptions {
   poolSize?: number;
   /** First NATS connection attempt timeout (default 3000 ms). */
   natsConnectTimeoutMs?: number;
+  /** Signing and verification of commands (ADR 0006): the service's key and the fleet's trust roots. */
+  commandTrust?: CommandTrust;
 }
 
 export { EventConsumerFactory };
@@ -129,7 +131,7 @@ export class FleetCore {
         },
         logger,
       );
-      const commands = new CommandBus({ nc, subjects, logger });
+      const commands = new CommandBus({ nc, subjects, logger, ...opts.commandTrust });
       const consumers = new EventConsumerFactory(nc, subjects, config.eventStreamName, logger);
       let relay: OutboxRelay | undefined;
       if (opts.relay) {

@@ -87,6 +87,7 @@ export const AgentThreadList = defineCommand({
 export const AgentPause = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'pause',
+  role: 'operate',
   instance: 'name',
   description: 'Pause one thread (VenusWorker.WorkerPause). not_found names the valid indexes; changed=false when already paused.',
   request: Type.Object({ index: ThreadIndex() }, { additionalProperties: false }),
@@ -96,6 +97,7 @@ export const AgentPause = defineCommand({
 export const AgentResume = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'resume',
+  role: 'operate',
   instance: 'name',
   description: 'Resume one paused thread, optionally in another state of its plan (VenusWorker.WorkerResume(index, set_to)).',
   request: Type.Object({ index: ThreadIndex(), state: Type.Optional(StateName()) }, { additionalProperties: false }),
@@ -108,6 +110,7 @@ export const AgentResume = defineCommand({
 export const AgentDrain = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'drain',
+  role: 'operate',
   instance: 'name',
   description: 'Each thread pauses at its next state boundary and takes no new task; asking again reports progress.',
   request: Type.Object({}, { additionalProperties: false }),
