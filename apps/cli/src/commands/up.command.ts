@@ -22,6 +22,7 @@ import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
 import { LiveView } from '../up/live-view';
 import { chainResumePoint, type ChainResume, type ChainVersion } from '../up/chain-resume';
+import { provisionLocalTrust } from '../up/local-trust';
 
 
 export const upCommand = defineCliCommand({
@@ -194,7 +195,12 @@ function pick(env: Readonly<Record<string, string | undefined>>, names: string[]
 
 /** The local chain (in this process) and the services (child processes), stopped together. */
 async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ stop(): Promise<void> }> {
-  const env = inheritedEnv();
+  const inherited = inheritedEnv();
+  // Every demo process trusts the local root (and the operator's own, if set); see local-trust.ts.
+  const trust = provisionLocalTrust(path.join(opts.stateDir, 'keys'), inherited as NodeJS.ProcessEnv);
+  if (trust.created) logger.info({ keys: trust.dir }, 'made the local fleet\'s keys: a root, and keys for the chain-watcher, the registry and you (operator.key.json, used by the CLI when FLEETVISOR_SIGNING_KEY_FILE is not set)');
+  const { FLEETVISOR_TRUST_ROOT: _inline, ...withoutInlineRoot } = inherited;
+  const env: typeof inherited = { ...withoutInlineRoot, FLEETVISOR_TRUST_ROOT_FILE: trust.rootsFile };
   let devnet: { rpcUrl: string; stop(): Promise<void> } | undefined;
   let chains = env['FLEETVISOR_CHAINS'];
   if (opts.devnet) {
@@ -222,6 +228,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   if (chains) {
     components.push({ name: 'chain-watcher', app: 'chain-watcher', args: ['chain-watcher', 'run'], env: {
         FLEETVISOR_CHAINS: chains,
+        FLEETVISOR_SIGNING_KEY_FILE: trust.chainWatcherKey,
         FLEETVISOR_CHAIN_WATCHER_RELAY: 'false',
         // Tuned to the local chain's block time: a silent socket is dropped after 4 blocks, a
         // standby tries the lock twice per block (takeover within two blocks).
@@ -237,7 +244,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   // A 2 x 32 MB young generation: at thousands of reports a second each report's parsed JSON is
   // garbage within milliseconds, and twice the default room halves the scavenges and what they
   // promote (docs/benchmarks.md, worker registry; docs/operations.md, process memory).
-  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'], nodeFlags: ['--max-semi-space-size=32'] });
+  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'], nodeFlags: ['--max-semi-space-size=32'], env: { FLEETVISOR_SIGNING_KEY_FILE: trust.registryKey } });
   for (let i = 1; i <= opts.workers; i++) {
     const name = `sim-worker-${String(i).padStart(2, '0')}`;
     components.push({
