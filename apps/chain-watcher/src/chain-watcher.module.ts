@@ -86,6 +86,9 @@ export class ChainWatcherModule {
           ...(options.logger ? { logger: options.logger } : {}),
           relay: options.relay ?? config.relay,
           migrations: 'apply',
+          // The hosts' events reach the log through the central services (ADR 0006); the watcher's
+          // replicas share the intake's queue group with the registry's.
+          eventIntake: true,
         }),
       ],
       controllers: [ChainWatcherController],
