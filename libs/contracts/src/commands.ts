@@ -37,6 +37,11 @@ export interface CommandDefinition<TReq extends TSchema = TSchema, TRes extends 
    * instance token is, e.g. 'name' for fleet.cmd.worker-agent.<name>.<verb>. Documentation only.
    */
   readonly instance?: string;
+  /**
+   * Set for scoped commands (CommandBus `serve(def, h, { scoped: true })`): what the last token
+   * names, e.g. 'host' for fleet.cmd.event-intake.append.<host>. Documentation only.
+   */
+  readonly scope?: string;
 }
 
 /** Service and verb names: lowercase words joined by '-' (they are subject tokens). */

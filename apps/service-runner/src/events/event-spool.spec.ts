@@ -24,7 +24,7 @@ describe('event spool', () => {
       retryInitialMs: 10,
       retryMaxMs: 20,
       sink: () => ({
-        append: async (_stream, events) => {
+        append: async (events) => {
           if (!up) throw new Error('ECONNREFUSED');
           for (const e of events) {
             if (!stored.has(e.id)) order.push(e.id); // idempotent by id, like the log

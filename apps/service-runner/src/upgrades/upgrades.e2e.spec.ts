@@ -10,6 +10,7 @@ import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { serveTestIntake } from '../../test/intake';
 import { RunnerFixture } from '../../test/runner-fixture';
 import { fakeLavapScript, sha256Hex } from '@fleetvisor/devnet';
 
@@ -51,6 +52,8 @@ beforeAll(async () => {
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e' });
   core = await FleetCore.open({ serviceName: 'runner-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
   core.start();
+  // The central event intake: the runner holds no database credentials and sends its events here.
+  await serveTestIntake(core);
   http = createServer((req, res) => {
     const body = served.get(req.url ?? '');
     if (body === undefined) return void res.writeHead(404).end();

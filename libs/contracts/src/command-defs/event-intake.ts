@@ -23,7 +23,7 @@ const EventId = () => Type.String({ pattern: UUID_PATTERN, description: 'Event i
 export const EventIntakeAppend = defineCommand({
   service: 'event-intake',
   verb: 'append',
-  instance: 'host (scoped: the last subject token, <root>.cmd.event-intake.append.<host>)',
+  scope: 'host',
   description:
     "A host's events for the log. Refused whole (forbidden, nothing appended) unless host equals the subject's host and every event is valid, " +
     'in service-<host>/… or host-<host>, with metadata.host = host. Idempotent by event id: a re-sent batch stores each event once.',
