@@ -25,6 +25,19 @@ describe('VersionFollower', () => {
     expect(asked).toBe(0);
   });
 
+  it('asks the chain-watcher when the stream cannot be read', async () => {
+    const { seen, follower } = follow({
+      fromStream: async () => {
+        throw new Error('JetStream not ready');
+      },
+      fromWatcher: async () => changed('lava-1', 8, '0.2.5'),
+    });
+    follower.start();
+    await waitFor(() => seen.length === 1);
+    await follower.stop();
+    expect(seen).toEqual([{ v: '0.2.5', height: 8 }]);
+  });
+
   it("asks the chain-watcher for the log's copy when the stream no longer holds it, retrying while nobody answers", async () => {
     let attempts = 0;
     const { seen, follower } = follow({

@@ -79,7 +79,12 @@ export class VersionFollower {
   private async catchUpOnce(): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
-        const fromStream = await this.source.fromStream();
+        // A stream that cannot be read (JetStream lagging after a restart, a consumer refused) is
+        // not the end: the chain-watcher has the log's copy, which is never older than the stream's.
+        const fromStream = await this.source.fromStream().catch((e: unknown) => {
+          this.log.debug({ err: (e as Error).message }, 'cannot read the event stream; asking the chain-watcher');
+          return undefined;
+        });
         if (fromStream !== undefined && this.accept(fromStream, 'stream')) return;
         // Not in the stream any more (or what it held was refused): the log's copy, via the chain-watcher.
         const fromWatcher = await this.source.fromWatcher();
