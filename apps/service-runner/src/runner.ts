@@ -13,7 +13,7 @@ import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
-import { VersionFollower } from './bus/version-follower';
+import { BusNotReadyError, VersionFollower } from './bus/version-follower';
 import { versionEventFromStream, versionEventFromWatcher } from './bus/version-source';
 import { isIntakeRefusal } from './events/intake-sink';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
@@ -118,7 +118,7 @@ export class Runner {
       const chainId = this.homeConfig!.chainId;
       const bus = (): NonNullable<RunnerLinks['current']> => {
         const b = this.links.current;
-        if (!b) throw new Error('NATS has not answered yet');
+        if (!b) throw new BusNotReadyError();
         return b;
       };
       this.follower = new VersionFollower(

@@ -24,6 +24,14 @@ export interface VersionCatchUp {
   fromWatcher(): Promise<unknown>;
 }
 
+/** Thrown by a source while NATS has not answered yet: retried quietly (the bus says it is unreachable). */
+export class BusNotReadyError extends Error {
+  constructor() {
+    super('NATS has not answered yet');
+    this.name = 'BusNotReadyError';
+  }
+}
+
 /** How a VersionChanged reached the runner. */
 export type VersionEventVia = 'bus' | VersionEventOrigin;
 
@@ -92,7 +100,8 @@ export class VersionFollower {
         return;
       } catch (e) {
         const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 15_000 });
-        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ err: (e as Error).message, retryInMs: delay }, "cannot read the chain's newest VersionChanged yet");
+        const quiet = e instanceof BusNotReadyError && attempt < 10;
+        if (!quiet && (attempt === 1 || attempt % 10 === 0)) this.log.warn({ err: (e as Error).message, retryInMs: delay }, "cannot read the chain's newest VersionChanged yet");
         await this.sleeper.sleep(delay);
       }
     }
