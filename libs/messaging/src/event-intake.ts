@@ -47,8 +47,6 @@ export interface EventIntakeOptions {
   logger: Logger;
   /** Default: the fleet's event catalog. */
   catalog?: Pick<EventCatalog, 'parse' | 'get'>;
-  /** Called once per refused batch (metrics). */
-  onRefused?: (reason: IntakeRefusal, host: string) => void;
 }
 
 export type IntakeRequest = CommandRequestOf<typeof EventIntakeAppend>;
@@ -66,12 +64,19 @@ export class EventIntake {
   private readonly catalog: Pick<EventCatalog, 'parse' | 'get'>;
   private readonly log: Logger;
   private readonly refusals = new Map<IntakeRefusal, number>();
+  private readonly refusalListeners = new Set<(reason: IntakeRefusal, host: string) => void>();
   private appendedTotal = 0;
   private alreadyStoredTotal = 0;
 
   constructor(private readonly opts: EventIntakeOptions) {
     this.catalog = opts.catalog ?? fleetEvents;
     this.log = opts.logger.child({ component: 'event-intake' });
+  }
+
+  /** Calls `fn` once per refused batch (a service's metrics); returns the unsubscribe function. */
+  onRefusal(fn: (reason: IntakeRefusal, host: string) => void): () => void {
+    this.refusalListeners.add(fn);
+    return () => this.refusalListeners.delete(fn);
   }
 
   /** Counters since start: refusals by reason, events appended, events that were stored already. */
@@ -152,7 +157,7 @@ export class EventIntake {
   /** Counts and logs a refusal (subject, reason, the event's id and type, never its contents). */
   private refuse(reason: IntakeRefusal, ctx: IntakeContext, host: string, message: string, code: string = 'forbidden', event?: { id?: string; type?: string }): CommandFailure {
     this.refusals.set(reason, (this.refusals.get(reason) ?? 0) + 1);
-    this.opts.onRefused?.(reason, host);
+    for (const fn of this.refusalListeners) fn(reason, host);
     this.log.warn(
       { subject: ctx.subject, host, reason, ...(event?.id ? { eventId: event.id } : {}), ...(event?.type ? { eventType: event.type } : {}) },
       `event batch refused: ${message}`,
