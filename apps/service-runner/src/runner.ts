@@ -13,8 +13,7 @@ import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
-import { BusNotReadyError, VersionFollower } from './bus/version-follower';
-import { versionEventFromStream, versionEventFromWatcher } from './bus/version-source';
+import { VersionFollower } from './bus/version-follower';
 import { isIntakeRefusal } from './events/intake-sink';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
@@ -116,23 +115,7 @@ export class Runner {
     for (const { svc } of this.services.values()) await svc.start();
     if (this.coordinator) {
       const chainId = this.homeConfig!.chainId;
-      const bus = (): NonNullable<RunnerLinks['current']> => {
-        const b = this.links.current;
-        if (!b) throw new BusNotReadyError();
-        return b;
-      };
-      this.follower = new VersionFollower(
-        {
-          fromStream: async () => {
-            const b = bus();
-            return versionEventFromStream({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.opts.config.core.eventStreamName }, chainId);
-          },
-          fromWatcher: () => versionEventFromWatcher(bus().commands, chainId),
-        },
-        chainId,
-        (v, s) => this.coordinator!.onProtocolVersion(v, s),
-        this.log,
-      );
+      this.follower = new VersionFollower(this.links.versionCatchUp(chainId), chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();

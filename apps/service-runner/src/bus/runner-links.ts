@@ -8,6 +8,8 @@ import type { EdgeBus, FleetBus } from '@fleetvisor/messaging/core';
 import type { BusConfig } from '@fleetvisor/platform';
 import type { EventSink } from '../events/event-spool';
 import { IntakeSink } from '../events/intake-sink';
+import { BusNotReadyError, type VersionCatchUp } from './version-follower';
+import { versionEventFromStream, versionEventFromWatcher } from './version-source';
 
 export class RunnerLinks {
   constructor(
@@ -29,5 +31,21 @@ export class RunnerLinks {
   sink(): EventSink | undefined {
     const bus = this.bus.current;
     return bus ? new IntakeSink(bus.commands, this.config.host) : undefined;
+  }
+
+  /** Where the version follower catches up on `chainId`: the event stream, then the chain-watcher. */
+  versionCatchUp(chainId: string): VersionCatchUp {
+    const bus = (): FleetBus => {
+      const b = this.bus.current;
+      if (!b) throw new BusNotReadyError();
+      return b;
+    };
+    return {
+      fromStream: async () => {
+        const b = bus();
+        return versionEventFromStream({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.config.eventStreamName }, chainId);
+      },
+      fromWatcher: async () => versionEventFromWatcher(bus().commands, chainId),
+    };
   }
 }
