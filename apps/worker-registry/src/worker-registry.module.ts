@@ -1,5 +1,5 @@
 // Nest shell of the worker-registry and its one composition root: FleetCoreModule (NATS, event
-// store, command bus, relay), the registry's plain classes as providers, and the command
+// store, command bus, relay, the hosts' event intake), the registry's plain classes as providers, and the command
 // controller. The registry loads (and waits for leadership) before the transport serves commands;
 // on shutdown the transport stops first, then the report intake and the registry, then the core.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
@@ -133,6 +133,7 @@ export class WorkerRegistryModule {
           relay: opts.relay ?? true,
           poolSize: config.registry.poolSize,
           schemaMigrations: MIGRATIONS,
+          eventIntake: true,
           commandTrust: commandTrustOf(config.trust, 'worker-registry', { verifies: true, signs: true }),
         }),
       ],

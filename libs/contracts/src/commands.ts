@@ -48,6 +48,11 @@ export interface CommandDefinition<TReq extends TSchema = TSchema, TRes extends 
    * that key's name. Unset for queries.
    */
   readonly role?: KeyRole;
+  /**
+   * Set for scoped commands (CommandBus `serve(def, h, { scoped: true })`): what the last token
+   * names, e.g. 'host' for fleet.cmd.event-intake.append.<host>. Documentation only.
+   */
+  readonly scope?: string;
 }
 
 /** Service and verb names: lowercase words joined by '-' (they are subject tokens). */

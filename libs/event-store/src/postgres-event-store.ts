@@ -109,6 +109,7 @@ const SQL = {
     ORDER BY e.stream_version
     LIMIT $3`,
   streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
+  storedIds: 'SELECT event_id::text, stream_id FROM fv_events WHERE event_id = ANY ($1::uuid[])',
   streamVersions: 'SELECT stream_id, version FROM fv_streams WHERE starts_with(stream_id, $1)',
 } as const;
 
@@ -375,6 +376,18 @@ export class PostgresEventStore implements EventStore {
     const res = await this.pool.query(arrayQuery('fv_last_committed', SQL.lastCommitted, []));
     const row = res.rows[0];
     return row ? formatCheckpoint(String(row[0]), String(row[1])) : START_CHECKPOINT;
+  }
+
+  /**
+   * Which of `ids` the log holds already, with the stream each is stored in (one indexed
+   * statement): what an intake tells a sender that re-sent a batch.
+   */
+  async storedEventIds(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const res = await this.pool.query(arrayQuery('fv_stored_ids', SQL.storedIds, [ids]));
+    for (const row of res.rows as unknown[][]) out.set(String(row[0]), String(row[1]));
+    return out;
   }
 
   /** Current version of a stream (0 when it does not exist). */

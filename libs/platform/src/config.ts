@@ -185,15 +185,26 @@ export const CORE_DEFAULTS = {
   natsUrl: 'nats://127.0.0.1:4222',
 };
 
+/**
+ * The settings of a process that holds no database credentials (a host's service-runner and
+ * worker-agent, ADR 0006): CoreConfig without the log. Read by readBusConfig, which never looks at
+ * FLEETVISOR_DATABASE_*.
+ */
+export type BusConfig = Omit<CoreConfig, 'databaseUrl' | 'database'>;
+
 export function readCoreConfig(env: Env = process.env, hostname: () => string = osHostname): CoreConfig {
   const r = envReader(env);
   const databaseUrl = r.url('FLEETVISOR_DATABASE_URL', CORE_DEFAULTS.databaseUrl, ['postgres', 'postgresql']);
-  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
   const database = readDatabaseCredentials(env, databaseUrl);
+  return { databaseUrl: database.url, database: database.credentials, ...readBusConfig(env, hostname) };
+}
+
+/** The bus and logging settings only (FLEETVISOR_NATS_*, subject root, stream, log, host); FLEETVISOR_DATABASE_* is not read. */
+export function readBusConfig(env: Env = process.env, hostname: () => string = osHostname): BusConfig {
+  const r = envReader(env);
+  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
   const nats = readNatsClientSettings(env, natsUrl);
   return {
-    databaseUrl: database.url,
-    database: database.credentials,
     natsUrl: nats.url,
     nats: nats.settings,
     subjectRoot: (() => {

@@ -10,6 +10,7 @@ import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { serveTestIntake } from '../../test/intake';
 import { RunnerFixture } from '../../test/runner-fixture';
 import { probeOnce } from './health-check';
 
@@ -72,6 +73,8 @@ describe('upgrade with upgrade.probe: http', () => {
     const config = testCoreConfig(db.url, bus, { host: 'host-http-probe' });
     core = await FleetCore.open({ serviceName: 'http-probe-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
     core.start();
+    // The central event intake: the runner holds no database credentials and sends its events here.
+    await serveTestIntake(core);
     fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-');
     fx.install('0.1.0');
     fx.install('0.2.0', 'no-listen');

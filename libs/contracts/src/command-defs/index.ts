@@ -1,7 +1,8 @@
 // Every command Fleetvisor defines (NATS request-reply on <root>.cmd.<service>.<verb>, or
 // <root>.cmd.<service>.<instance>.<verb> for one worker-agent).
 import type { CommandDefinition } from '../commands';
-import { ChainLeaderStatus, ChainStatus } from './chain-watcher';
+import { ChainLeaderStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
+import { EventIntakeAppend } from './event-intake';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
@@ -10,6 +11,7 @@ export * from './service-runner';
 export * from './worker-registry';
 export * from './worker-agent';
 export * from './chain-watcher';
+export * from './event-intake';
 
 export const COMMAND_DEFINITIONS = {
   WorkerList,
@@ -33,6 +35,8 @@ export const COMMAND_DEFINITIONS = {
   UpgradeRollback,
   ChainStatus,
   ChainLeaderStatus,
+  ChainVersionEvent,
+  EventIntakeAppend,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);
