@@ -265,7 +265,8 @@ async function loadPhase(
   };
   // The reports go as plain NATS request-reply, the message a worker-agent sends (see natsReportSender:
   // the same bytes as CommandBus.request without its per-request timer and stack capture).
-  const sender = natsReportSender(nc, createSubjects(subjectRoot).command(WorkerReportCommand.service, WorkerReportCommand.verb), { timeoutMs: 30_000 });
+  const reportSubjects = createSubjects(subjectRoot);
+  const sender = natsReportSender(nc, (r) => reportSubjects.scopedCommand(WorkerReportCommand.service, WorkerReportCommand.verb, r.name), { timeoutMs: 30_000 });
   const send = (r: WorkerReport) => {
     const t = Date.now();
     sentAt.set(r.name, t);
