@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { createTestStreams, createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
 import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
 import { fleetvisorProcess } from './lib/compiled-app';
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('bench_sr');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'bench-host' });
+  await createTestStreams(config);
   const core = await FleetCore.open({ serviceName: 'bench-sr', config, relay: { idleIntervalMs: 20 }, logger: pino({ level: 'silent' }) });
   core.start();
   const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-');

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import { PostgresCheckpointStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams, createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { parseScanCheckpoint, scanCheckpointName, type ScanCheckpoint } from './monitor/scan-checkpoint';
 import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
@@ -49,6 +49,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cw');
     core = testCoreConfig(db.url, testBusNames(), { host: 'cw-a' });
+    await createTestStreams(core);
     pool = new Pool({ connectionString: db.url, max: 1 });
     checkpoints = new PostgresCheckpointStore(pool);
   });

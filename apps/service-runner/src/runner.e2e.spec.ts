@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestStreams, createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
 import { RunnerFixture } from '../test/runner-fixture';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -94,6 +94,7 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner_cli');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e2' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-cli-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
   fx = new RunnerFixture(config, CHAIN, 'fv-cli-');

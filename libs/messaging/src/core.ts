@@ -11,3 +11,4 @@ export * from './event-consumer';
 export * from './command-bus';
 export * from './event-consumer-factory';
 export * from './edge-bus';
+export * from './migrate-streams';

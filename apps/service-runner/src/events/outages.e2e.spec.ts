@@ -9,6 +9,7 @@ import { newEvent, VersionChanged, type EventEnvelope, type ProtocolVersion } fr
 import { migrate } from '@fleetvisor/event-store';
 import { FleetCore } from '@fleetvisor/messaging';
 import {
+  createTestStreams,
   createTestDatabase,
   expectEventually,
   freePort,
@@ -113,6 +114,7 @@ describe('NATS down during an upgrade', () => {
     cleanups.push(() => db.drop());
     const bus = testBusNames();
     const config = testCoreConfig(db.url, bus, { host: 'host-nats', natsUrl: nats.url });
+    await createTestStreams(config);
     const fc = await FleetCore.open({ serviceName: 'nats-outage', config, relay: { idleIntervalMs: 50 }, logger: silent });
     cleanups.push(() => fc.close());
     fc.start();

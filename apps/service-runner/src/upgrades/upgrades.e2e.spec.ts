@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams, createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { RunnerFixture } from '../../test/runner-fixture';
@@ -49,6 +49,7 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
   core.start();
   http = createServer((req, res) => {
