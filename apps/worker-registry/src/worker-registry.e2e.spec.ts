@@ -12,7 +12,8 @@ import { AgentDrain, AgentThreadList, createSubjects, WorkerInfo, type ThreadInf
 import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { createTestStreams, createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -109,7 +110,7 @@ let agent2: ChildProcess;
 
 beforeAll(async () => {
   db = await createTestDatabase('wrege2e');
-  await createTestStreams(bus);
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   env = fleetvisorEnv(
     { databaseUrl: db.url, bus },
     {

@@ -22,7 +22,8 @@ import {
 } from '@fleetvisor/contracts';
 import { fleetvisorVersion } from '@fleetvisor/platform';
 import { createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
-import { createTestStreams, createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { sharedNatsUrl, createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
@@ -101,7 +102,7 @@ function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
 
 beforeAll(async () => {
   db = await createTestDatabase('wreg');
-  await createTestStreams(bus);
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   core = await FleetCore.open({ serviceName: 'worker-registry', config: testCoreConfig(db.url, bus), poolSize: 8 });
   app = await startRegistry();
 });

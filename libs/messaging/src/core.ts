@@ -12,3 +12,4 @@ export * from './command-bus';
 export * from './event-consumer-factory';
 export * from './edge-bus';
 export * from './migrate-streams';
+export * from './nats-permissions';

@@ -146,6 +146,12 @@ export interface NatsClientSettings {
   readonly auth?: NatsAuth;
   /** Set (possibly empty): TLS is required (a tls:// URL, a CA or a client certificate was given). */
   readonly tls?: NatsTlsSettings;
+  /**
+   * FLEETVISOR_NATS_INBOX_PREFIX: where this process's replies arrive (nats.js `inboxPrefix`). Each
+   * identity of `fleetvisor nats-config` may subscribe only its own prefix, so no one reads another's
+   * replies. Undefined: nats.js's `_INBOX`.
+   */
+  readonly inboxPrefix?: string;
 }
 
 export type DatabaseSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -309,7 +315,12 @@ function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settin
         ...(keyFile !== undefined ? { keyFile: checkReadable('FLEETVISOR_NATS_TLS_KEY', keyFile) } : {}),
       }
     : undefined;
-  return { url, settings: { ...(found[0] ? { auth: found[0] } : {}), ...(tls ? { tls } : {}) } };
+  const inboxPrefix = nonEmpty(env, 'FLEETVISOR_NATS_INBOX_PREFIX');
+  // Subject tokens without wildcards: the client appends `.<id>` to it for each inbox.
+  if (inboxPrefix !== undefined && !/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) {
+    throw new ConfigError('FLEETVISOR_NATS_INBOX_PREFIX', `subject tokens of letters, digits, _, - and $ joined by dots, got "${inboxPrefix}"`);
+  }
+  return { url, settings: { ...(found[0] ? { auth: found[0] } : {}), ...(tls ? { tls } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) } };
 }
 
 function readDatabaseCredentials(env: Env, rawUrl: string): { url: string; credentials: DatabaseCredentials } {

@@ -9,7 +9,6 @@ import { newEvent, VersionChanged, type EventEnvelope, type ProtocolVersion } fr
 import { migrate } from '@fleetvisor/event-store';
 import { FleetCore } from '@fleetvisor/messaging';
 import {
-  createTestStreams,
   createTestDatabase,
   expectEventually,
   freePort,
@@ -22,6 +21,7 @@ import {
   type PrivatePostgres,
   type TestDatabase,
 } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner } from '../service-runner.module';
 import { RunnerFixture } from '../../test/runner-fixture';
