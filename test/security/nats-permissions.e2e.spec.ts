@@ -11,10 +11,10 @@ import path from 'node:path';
 import { connect, Events, nkeyAuthenticator, nkeys, type NatsConnection, type NatsError } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentPause, createSubjects } from '@fleetvisor/contracts';
-import { CommandBus } from '@fleetvisor/messaging/core';
-import { createLogger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, inheritedEnvironment, startPrivateNats, testBusNames, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
+import { AgentPause, createSubjects, HostOnline, newEvent, type EventEnvelope } from '@fleetvisor/contracts';
+import { CommandBus, connectNats, EdgeBus, runnerDurableName } from '@fleetvisor/messaging/core';
+import { createLogger, readCoreConfig } from '@fleetvisor/platform';
+import { createTestCa, createTestDatabase, expectEventually, inheritedEnvironment, startPrivateNats, testBusNames, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -40,8 +40,8 @@ let identities: Identity[];
 const connections: NatsConnection[] = [];
 const children = new Set<ChildProcess>();
 
-function generate(args: string[]): { identities: Identity[]; tls: boolean; config: string } {
-  const r = spawnSync(process.execPath, [BIN, 'nats-config', '--dir', dir, '--root', root, '--stream', bus.eventStreamName, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
+function generate(args: string[], into = dir): { identities: Identity[]; tls: boolean; config: string } {
+  const r = spawnSync(process.execPath, [BIN, 'nats-config', '--dir', into, '--root', root, '--stream', bus.eventStreamName, '--json', ...args], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`nats-config exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout) as { identities: Identity[]; tls: boolean; config: string };
 }
@@ -323,5 +323,57 @@ describe('the real services under their generated credentials', () => {
     });
     expect(registry.output()).not.toMatch(/Permissions Violation/i);
     expect(agent.output()).not.toMatch(/Permissions Violation/i);
+  });
+});
+
+describe("a host's runner is confined to its host", () => {
+  it('takes only its own host commands and pulls only its own durable consumer, with the library a runner uses', async () => {
+    const config = { ...readCoreConfig(envFor('runner-h1')), logLevel: 'silent' as const };
+    expect(config.nats.inboxPrefix).toBe(identity('runner-h1').inboxPrefix);
+    const edge = new EdgeBus({ serviceName: 'service-runner', config, logger, eventStream: true });
+    try {
+      const runner = await edge.ready();
+      expect(await subscriptionRefusal(runner.nc, subjects.instanceCommand('service-runner', 'h1', 'upgrades-rollback'))).toBeUndefined();
+      expect((await subscriptionRefusal(runner.nc, subjects.instanceCommand('service-runner', 'h2', 'upgrades-rollback')))?.code).toBe('PERMISSIONS_VIOLATION');
+      const received: EventEnvelope[] = [];
+      const own = runner.consumers.create({ name: runnerDurableName('h1'), filter: subjects.eventFilter({ area: 'host' }), deliverPolicy: 'new', handler: async (e) => void received.push(e) });
+      await own.start();
+      const other = runner.consumers.create({ name: runnerDurableName('h2'), filter: subjects.eventFilter({ area: 'host' }), handler: async () => undefined });
+      await expect(other.start()).rejects.toThrow();
+      // An event the relay's identity publishes reaches the runner's own consumer, which acks it.
+      const e = newEvent(HostOnline, 'h1', { host: 'h1', process: 'perms-e2e', pid: 1, fleetvisorVersion: '0.1.0' }, { host: 'h1', actor: 'perms-e2e' });
+      const { nc } = await connectAs('worker-registry');
+      await nc.jetstream().publish(subjects.event(e.stream, e.type), new TextEncoder().encode(JSON.stringify(e)), { msgID: e.id });
+      await expectEventually(() => expect(received.map((x) => x.id)).toEqual([e.id]));
+      const admin = await adminJsm();
+      await expectEventually(async () => expect((await admin.consumers.info(bus.eventStreamName, runnerDurableName('h1'))).num_ack_pending).toBe(0));
+      await own.stop();
+    } finally {
+      await edge.close();
+    }
+  });
+});
+
+describe('the generated configuration with TLS', () => {
+  it('is served by nats-server 2.9 with client certificates required, and an identity connects with its seed and certificate', async () => {
+    const tlsDir = mkdtempSync(path.join(tmpdir(), 'fv-perms-tls-'));
+    let server: PrivateNats | undefined;
+    try {
+      const ca = createTestCa(tlsDir);
+      const cert = ca.issue('nats-server', 'server');
+      const client = ca.issue('cli-client', 'client');
+      const out = generate(['--worker', 'w1', '--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--tls-ca', ca.caFile], path.join(tlsDir, 'nats'));
+      expect(out.tls).toBe(true);
+      server = await startPrivateNats({ config: readFileSync(out.config, 'utf8'), jetstream: true });
+      const seedFile = out.identities.find((i) => i.id === 'cli')!.seedFile;
+      const env = { FLEETVISOR_NATS_URL: server.url.replace('nats://', 'tls://'), FLEETVISOR_NATS_NKEY_SEED_FILE: seedFile, FLEETVISOR_NATS_TLS_CA: ca.caFile };
+      const nc = await connectNats(readCoreConfig({ ...env, FLEETVISOR_NATS_TLS_CERT: client.certFile, FLEETVISOR_NATS_TLS_KEY: client.keyFile }), logger);
+      expect(nc.info?.tls_required).toBe(true);
+      await nc.close();
+      await expect(connectNats(readCoreConfig(env), logger, { connectTimeoutMs: 1_000 })).rejects.toThrow(/TLS/);
+    } finally {
+      await server?.stop();
+      rmSync(tlsDir, { recursive: true, force: true });
+    }
   });
 });
