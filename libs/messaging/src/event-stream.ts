@@ -228,6 +228,10 @@ export interface FleetStreamsOptions {
   duplicateWindowMs?: number;
   /** The key-revocation bucket; default keysBucketName(subjectRoot); false: none. */
   keysBucket?: string | false;
+  /** Default DEFAULT_EVENT_STREAM_MAX_BYTES (test suites ask for less: JetStream reserves it on the server). */
+  eventStreamMaxBytes?: number;
+  /** Default DEFAULT_DEAD_LETTER_MAX_BYTES. */
+  deadLetterMaxBytes?: number;
 }
 
 export interface FleetStreamsResult {
@@ -250,7 +254,8 @@ export async function ensureFleetStreams(nc: NatsConnection, opts: FleetStreamsO
       subjects: `${opts.subjectRoot}.evt.>`,
       maxAgeMs: opts.eventStreamMaxAgeMs,
       ...(opts.duplicateWindowMs !== undefined ? { duplicateWindowMs: opts.duplicateWindowMs } : {}),
-      deadLetter: { name: deadLetterStreamName(opts.eventStreamName), subjects: `${opts.subjectRoot}.dlq.>` },
+      ...(opts.eventStreamMaxBytes !== undefined ? { maxBytes: opts.eventStreamMaxBytes } : {}),
+      deadLetter: { name: deadLetterStreamName(opts.eventStreamName), subjects: `${opts.subjectRoot}.dlq.>`, ...(opts.deadLetterMaxBytes !== undefined ? { maxBytes: opts.deadLetterMaxBytes } : {}) },
     },
     logger,
   );

@@ -12,11 +12,23 @@ export interface TestStreamsTarget {
   natsUrl: string;
 }
 
-/** `createTestStreams(config)` with a suite's CoreConfig, or `createTestStreams({ ...bus, natsUrl: sharedNatsUrl() })`. */
-export async function createTestStreams(target: TestStreamsTarget, opts: { maxAgeMs?: number } = {}): Promise<FleetStreamsResult> {
+/**
+ * `createTestStreams(config)` with a suite's CoreConfig, or `createTestStreams({ ...bus, natsUrl: sharedNatsUrl() })`.
+ * Smaller storage limits than production (64 MiB, 16 MiB): JetStream reserves a stream's max_bytes
+ * on the server, and suites of several runs share one. The key bucket only with `keys: true` (no
+ * suite needs it yet, and a suite that deletes its two streams then leaves nothing behind).
+ */
+export async function createTestStreams(target: TestStreamsTarget, opts: { maxAgeMs?: number; keys?: boolean } = {}): Promise<FleetStreamsResult> {
   const nc = await connect({ servers: target.natsUrl });
   try {
-    return await ensureFleetStreams(nc, { subjectRoot: target.subjectRoot, eventStreamName: target.eventStreamName, eventStreamMaxAgeMs: opts.maxAgeMs ?? 3_600_000 });
+    return await ensureFleetStreams(nc, {
+      subjectRoot: target.subjectRoot,
+      eventStreamName: target.eventStreamName,
+      eventStreamMaxAgeMs: opts.maxAgeMs ?? 3_600_000,
+      eventStreamMaxBytes: 64 * 1024 ** 2,
+      deadLetterMaxBytes: 16 * 1024 ** 2,
+      ...(opts.keys ? {} : { keysBucket: false as const }),
+    });
   } finally {
     await nc.close();
   }
