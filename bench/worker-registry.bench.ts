@@ -45,6 +45,7 @@ import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 import { natsReportSender, SealingLoad, type LoadStats } from './lib/sealing-load';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { SimulatedWorker, startVenusWorkerRpcServer, type VenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
 
@@ -623,6 +624,8 @@ async function main(): Promise<void> {
       FLEETVISOR_WORKER_EXPIRATION: '10m',
       FLEETVISOR_WORKER_REGISTRY_POOL_SIZE: String(opts.pool),
     };
+    // Streams belong to migrate; the registry only checks them.
+    await createTestStreams({ subjectRoot, eventStreamName: streamName, natsUrl: sharedNatsUrl() });
     progress(`starting the registry process (database ${db.name}, subjects ${subjectRoot}.*)`);
     registry = await RegistryProcess.start(env, nc, subjectRoot);
     const bus = new CommandBus({ nc, subjects: createSubjects(subjectRoot), logger: createLogger({ name: 'bench', level: 'silent', format: 'json', stream: 'stderr' }) });
