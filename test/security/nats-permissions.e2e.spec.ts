@@ -52,7 +52,7 @@ function identity(id: string): Identity {
   return i;
 }
 
-/** What a process of this identity runs with: its env file, plus where the servers are. */
+/** What a process of this identity runs with: its env file (subject root and stream included), plus where the servers are. */
 function envFor(id: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const fromFile: Record<string, string> = {};
   for (const line of readFileSync(identity(id).envFile, 'utf8').split('\n')) {
@@ -63,7 +63,6 @@ function envFor(id: string, extra: Record<string, string> = {}): NodeJS.ProcessE
     ...inheritedEnvironment(),
     FLEETVISOR_NATS_URL: nats.url,
     FLEETVISOR_DATABASE_URL: db.url,
-    FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
     FLEETVISOR_LOG_FORMAT: 'json',
     FLEETVISOR_LOG_LEVEL: 'warn',
     ...fromFile,

@@ -163,6 +163,7 @@ describe('renderNatsServerConfig', () => {
     expect(env).toContain('FLEETVISOR_NATS_NKEY_SEED_FILE=/etc/fv/agent-w1.nk\n');
     expect(env).toContain('FLEETVISOR_NATS_INBOX_PREFIX=_INBOX_agent_w1\n');
     expect(env).toContain('FLEETVISOR_WORKER_NAME=w1\n');
-    expect(renderIdentityEnv({ identity: byId('runner-h1'), seedFile: '/x', root: 'tabc' })).toMatch(/FLEETVISOR_SUBJECT_ROOT=tabc\n[\s\S]*FLEETVISOR_HOST=h1\n/);
+    expect(renderIdentityEnv({ identity: byId('runner-h1'), seedFile: '/x', root: 'tabc', eventStream: 'T_ABC' })).toMatch(/FLEETVISOR_SUBJECT_ROOT=tabc\nFLEETVISOR_EVENT_STREAM=T_ABC\n[\s\S]*FLEETVISOR_HOST=h1\n/);
+    expect(env).not.toContain('FLEETVISOR_EVENT_STREAM');
   });
 });

@@ -359,13 +359,14 @@ export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
 }
 
 /** The env file of one identity: what its process needs to connect as it. */
-export function renderIdentityEnv(opts: { identity: NatsIdentity; seedFile: string; root: string; natsUrl?: string; tlsCaFile?: string }): string {
+export function renderIdentityEnv(opts: { identity: NatsIdentity; seedFile: string; root: string; eventStream?: string; natsUrl?: string; tlsCaFile?: string }): string {
   const lines = [
     `# Fleetvisor NATS identity ${opts.identity.id} (${opts.identity.role}): ${opts.identity.description}`,
     `FLEETVISOR_NATS_NKEY_SEED_FILE=${opts.seedFile}`,
     `FLEETVISOR_NATS_INBOX_PREFIX=${opts.identity.inboxPrefix}`,
   ];
   if (opts.root !== 'fleet') lines.push(`FLEETVISOR_SUBJECT_ROOT=${opts.root}`);
+  if (opts.eventStream !== undefined && opts.eventStream !== 'FLEET_EVENTS') lines.push(`FLEETVISOR_EVENT_STREAM=${opts.eventStream}`);
   if (opts.natsUrl) lines.push(`FLEETVISOR_NATS_URL=${opts.natsUrl}`);
   if (opts.tlsCaFile) lines.push(`FLEETVISOR_NATS_TLS_CA=${opts.tlsCaFile}`, '# and, since the server verifies clients: FLEETVISOR_NATS_TLS_CERT / FLEETVISOR_NATS_TLS_KEY of this host');
   if (opts.identity.role === 'service-runner') lines.push(`FLEETVISOR_HOST=${opts.identity.subject!}`);

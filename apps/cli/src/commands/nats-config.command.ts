@@ -111,7 +111,7 @@ export const natsConfigCommand = defineCliCommand({
       users.push({ identity, publicKey });
       writeFileAtomic(
         envFile,
-        renderIdentityEnv({ identity, seedFile, root: options.root, ...(options['nats-url'] ? { natsUrl: options['nats-url'] } : {}), ...(caFile ? { tlsCaFile: caFile } : {}) }),
+        renderIdentityEnv({ identity, seedFile, root: options.root, eventStream: options.stream, ...(options['nats-url'] ? { natsUrl: options['nats-url'] } : {}), ...(caFile ? { tlsCaFile: caFile } : {}) }),
         0o600,
       );
       written.push({ id: identity.id, role: identity.role, ...(identity.subject ? { for: identity.subject } : {}), publicKey, seedFile, envFile, inboxPrefix: identity.inboxPrefix, created });
