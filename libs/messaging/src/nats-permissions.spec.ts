@@ -82,6 +82,9 @@ describe('natsIdentities', () => {
     expect(canPublish('runner-h1', '$JS.API.CONSUMER.MSG.NEXT.FLEET_EVENTS.service-runner-h2')).toBe(false);
     expect(canPublish('runner-h1', '$JS.ACK.FLEET_EVENTS.service-runner-h2.1.5.5.1700000000.0')).toBe(false);
     expect(runnerDurableName('node.example')).toBe('service-runner-node_example');
+    // Catch-up reads one message by subject; no ordered consumer (its name could be anyone's).
+    expect(canPublish('runner-h1', '$JS.API.STREAM.MSG.GET.FLEET_EVENTS')).toBe(true);
+    expect(canPublish('runner-h1', '$JS.API.CONSUMER.CREATE.FLEET_EVENTS.abc_1.fleet.evt.chain.lava-1.VersionChanged')).toBe(false);
   });
 
   it('lets no one but admin create, update, purge or delete a stream, or write the key bucket', () => {

@@ -194,6 +194,11 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
           allow: [
             ...jsBasics(stream),
             ...consumeOne(stream, durable),
+            // Catching up on its chain's last VersionChanged: a read of one message by subject
+            // (STREAM.MSG.GET with last_by_subj), not an ordered consumer, whose random name no
+            // permission could tell from another runner's durable.
+            `$JS.API.STREAM.MSG.GET.${stream}`,
+            `$JS.API.DIRECT.GET.${stream}.>`,
             `${root}.dlq.${encodeSubjectToken(durable)}`,
             `${cmd}.event-intake.append.${token}`,
             `${cmd}.stats-collector.push.${token}`,
