@@ -24,7 +24,6 @@ describe('natsIdentities', () => {
       'chain-watcher',
       'worker-registry',
       'stats-collector',
-      'event-intake',
       'gateway',
       'runner-h1',
       `runner-${safeIdToken('node.example')}`,
@@ -38,7 +37,7 @@ describe('natsIdentities', () => {
 
   it('lets only the central services (where the relay runs) publish events', () => {
     const publishers = everyone().filter((id) => canPublish(id, 'fleet.evt.chain.lava-1.VersionChanged'));
-    expect(publishers).toEqual(['chain-watcher', 'worker-registry', 'stats-collector', 'event-intake', 'gateway']);
+    expect(publishers).toEqual(['chain-watcher', 'worker-registry', 'stats-collector', 'gateway']);
   });
 
   it("a worker's agent subscribes only its own worker's commands and publishes only its own report", () => {
@@ -71,6 +70,8 @@ describe('natsIdentities', () => {
     expect(canSubscribe('runner-h1', 'fleet.cmd.service-runner.upgrades-rollback')).toBe(false);
     expect(canPublish('runner-h1', 'fleet.cmd.event-intake.append.h1')).toBe(true);
     expect(canPublish('runner-h1', 'fleet.cmd.event-intake.append.node%2Eexample')).toBe(false);
+    // The intake is served by the chain-watcher and the registry.
+    expect(everyone().filter((id) => canSubscribe(id, 'fleet.cmd.event-intake.append.h1'))).toEqual(['chain-watcher', 'worker-registry']);
   });
 
   it("a runner pulls and acks only its own durable consumer", () => {

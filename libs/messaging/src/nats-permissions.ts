@@ -4,10 +4,10 @@
 // writes the files; the tests read the same permissions.
 //
 // Who holds what (docs/security.md "Permissions" has the table):
-// - central services (chain-watcher, worker-registry, stats-collector, event-intake, gateway): the
+// - central services (chain-watcher, worker-registry, stats-collector, gateway): the
 //   outbox relay runs inside them (one leader, elected in Postgres), so they are the only identities
 //   that may publish events (<root>.evt.>). Each serves its own commands, consumes the event stream
-//   and writes dead letters.
+//   and writes dead letters; chain-watcher and worker-registry also serve the hosts' event intake.
 // - the service-runner of each host: takes only its host's commands (<root>.cmd.service-runner.<host>.*)
 //   and the fleet-wide read-only queries; consumes only its own durable consumer; sends only its own
 //   host's event intake and stats.
@@ -28,7 +28,10 @@ export const NATS_ROLES = ['central', 'service-runner', 'worker-agent', 'cli', '
 export type NatsRole = (typeof NATS_ROLES)[number];
 
 /** The central services: each its own identity, all holding the relay's permission to publish events. */
-export const CENTRAL_SERVICES = ['chain-watcher', 'worker-registry', 'stats-collector', 'event-intake', 'gateway'] as const;
+export const CENTRAL_SERVICES = ['chain-watcher', 'worker-registry', 'stats-collector', 'gateway'] as const;
+
+/** The central services that serve the hosts' event intake (<root>.cmd.event-intake.append.<host>). */
+const EVENT_INTAKE_HOSTS: readonly CentralService[] = ['chain-watcher', 'worker-registry'];
 export type CentralService = (typeof CENTRAL_SERVICES)[number];
 
 /** The fleet-wide read-only queries every runner hears (broadcast); anything a runner executes is addressed. */
@@ -161,7 +164,7 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
       `$JS.ACK.${stream}.>`,
       ...keysRead(bucket),
     ];
-    const subscribe = [`${ib}.>`, `${cmd}.${service}.>`];
+    const subscribe = [`${ib}.>`, `${cmd}.${service}.>`, ...(EVENT_INTAKE_HOSTS.includes(service) ? [`${cmd}.event-intake.>`] : [])];
     // Requests each sends to others (beyond its own service, e.g. chain-watcher leader-status).
     if (service === 'chain-watcher') publish.push(`${cmd}.chain-watcher.>`);
     if (service === 'worker-registry') publish.push(`${cmd}.worker-agent.*.*`);
@@ -203,6 +206,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
             `${cmd}.event-intake.append.${token}`,
             `${cmd}.stats-collector.push.${token}`,
             `${cmd}.chain-watcher.status`,
+            // Its chain's last VersionChanged from the watcher when the stream no longer has it.
+            `${cmd}.chain-watcher.version-event`,
             ...keysRead(bucket),
           ],
         },

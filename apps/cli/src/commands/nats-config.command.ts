@@ -59,7 +59,7 @@ export const natsConfigCommand = defineCliCommand({
   summary: 'Write a nats-server configuration with one NKey user per Fleetvisor identity and least-privilege permissions',
   description:
     'One NKey user per identity, each with only the subjects it needs (docs/security.md, "Permissions"): the central services ' +
-    '(chain-watcher, worker-registry, stats-collector, event-intake, gateway; the outbox relay runs inside them, so they alone may ' +
+    '(chain-watcher, worker-registry, stats-collector, gateway; the outbox relay runs inside them, so they alone may ' +
     'publish events), the service-runner of each --host, the worker-agent of each --worker, operators\' CLI, a read-only bus tool, ' +
     'and admin (streams: run `fleetvisor migrate` with it). Writes <dir>/nats-server.conf, and per identity <dir>/identities/<id>.nk ' +
     '(its seed, mode 0600) and <dir>/identities/<id>.env (FLEETVISOR_NATS_NKEY_SEED_FILE, FLEETVISOR_NATS_INBOX_PREFIX, ...). ' +
