@@ -21,6 +21,7 @@ import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { serveTestIntake } from '../apps/service-runner/test/intake';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('bench_sr');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'bench-host' });
+  await createTestStreams(config);
   const core = await FleetCore.open({ serviceName: 'bench-sr', config, relay: { idleIntervalMs: 20 }, logger: pino({ level: 'silent' }) });
   core.start();
   // The central event intake (the runner holds no database credentials), as a registry serves it.

@@ -8,6 +8,7 @@ import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import { PostgresCheckpointStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { parseScanCheckpoint, scanCheckpointName, type ScanCheckpoint } from './monitor/scan-checkpoint';
 import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
@@ -50,6 +51,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cw');
     core = testCoreConfig(db.url, testBusNames(), { host: 'cw-a' });
+    await createTestStreams(core);
     pool = new Pool({ connectionString: db.url, max: 1 });
     checkpoints = new PostgresCheckpointStore(pool);
   });

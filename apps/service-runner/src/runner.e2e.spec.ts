@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { RunnerFixture } from '../test/runner-fixture';
 import { serveTestIntake } from '../test/intake';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
@@ -96,6 +97,7 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner_cli');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e2' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-cli-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
   await serveTestIntake(core);

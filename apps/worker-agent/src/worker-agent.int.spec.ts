@@ -32,7 +32,11 @@ class FakeRegistry {
   readonly accepted = new Map<string, Set<number>>();
   constructor(readonly bus: CommandBus) {}
   async serve(): Promise<void> {
-    await this.bus.serve(WorkerReportCommand, async (r) => {
+    await this.bus.serve(
+      WorkerReportCommand,
+      async (r, ctx) => {
+      // The agent reports on its own worker's subject (<root>.cmd.worker-registry.report.<name>).
+      if (ctx.scope !== r.name) throw new Error(`report of ${r.name} came on the subject of ${ctx.scope}`);
       this.reports.push(r);
       const seen = this.accepted.get(r.bootId) ?? new Set<number>();
       this.accepted.set(r.bootId, seen);
@@ -45,7 +49,9 @@ class FakeRegistry {
       let acceptedSeq = 0;
       while (seen.has(acceptedSeq + 1)) acceptedSeq++;
       return { appended, acceptedSeq };
-    }).ready;
+      },
+      { scoped: true },
+    ).ready;
   }
   last(name: string): WorkerReport | undefined {
     return this.reports.filter((r) => r.name === name).at(-1);

@@ -16,11 +16,14 @@ import {
   newEventFor,
   ThreadPaused,
   WorkerRegistered,
+  WorkerReportCommand,
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
+import { fleetvisorVersion } from '@fleetvisor/platform';
 import { commandTrustOf, createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, testTrustConfig, type TestDatabase } from '@fleetvisor/testing';
+import { sharedNatsUrl, createTestDatabase, expectEventually, testBusNames, testCoreConfig, testTrustConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
@@ -99,6 +102,7 @@ function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
 
 beforeAll(async () => {
   db = await createTestDatabase('wreg');
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   // The test's bus signs as operator "test-operator" (what the CLI does) and verifies, for the agent stand-ins, what the registry signs.
   core = await FleetCore.open({
     serviceName: 'worker-registry',
@@ -186,7 +190,7 @@ describe('worker-registry: reports', () => {
   });
 
   it('dead-letters malformed reports with a clear reason, replies invalid_request, and records nothing', async () => {
-    const subject = `${bus.subjectRoot}.cmd.worker-registry.report`;
+    const subject = `${bus.subjectRoot}.cmd.worker-registry.report.w-a`;
     const a = agents[0]!;
     const good = a.buildReport();
     const bad = [
@@ -221,6 +225,7 @@ describe('worker-registry: reports', () => {
     }
     expect(letters[1]!.header.get(DeadLetterHeaders.reason)).toMatch(/^report from "w-a" refused/);
   });
+
 });
 
 describe('worker-registry: commands proxied to the agent', () => {
@@ -430,5 +435,44 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
     const rebuilt = await loadWorkerAggregates(core.pool);
     expect(comparable(rebuilt)).toEqual(comparable(live));
     expect(comparable(projected)).toEqual(comparable(live));
+  });
+});
+
+// Last: its workers would change what the tests above count.
+describe('worker-registry: scoped reports', () => {
+  it('refuses (forbidden) a report whose body names another worker than its subject, and records nothing', async () => {
+    const x = await agent('w-scope-x', 1);
+    const y = await agent('w-scope-y', 1);
+    expect(await x.report()).toMatchObject({ ok: true });
+    expect(await y.report()).toMatchObject({ ok: true });
+    y.move(0, 'Allocated', { sectorId: 's-t01000-77' });
+    const forged = y.buildReport();
+    const beforeX = (await events('w-scope-x')).length;
+    const beforeY = (await events('w-scope-y')).length;
+    const lastPing = (await ask(core.commands.request(WorkerInfo, { worker: 'w-scope-y' }))).worker.lastPing;
+    // y's report sent on x's subject (what x's credential may publish): refused.
+    const reply = await core.commands.request(WorkerReportCommand, forged, { scope: 'w-scope-x', timeoutMs: 5_000 });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(!reply.ok && reply.error.message).toMatch(/report\.w-scope-x may only be for worker "w-scope-x", this one is for "w-scope-y"/);
+    expect((await events('w-scope-x')).length).toBe(beforeX);
+    expect((await events('w-scope-y')).length).toBe(beforeY);
+    // Not even a heartbeat: y's last ping is what it was.
+    expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-scope-y' }))).worker.lastPing).toBe(lastPing);
+    expect(app.get(ReportIntake).stats.forbidden).toBeGreaterThanOrEqual(1);
+    // The same report on its own subject is taken.
+    expect(await y.report(forged)).toMatchObject({ ok: true, result: { appended: 1 } });
+  });
+
+  it('answers the old unscoped report subject with upgrade_required naming the new subject and version, and records nothing', async () => {
+    const x = agents.find((a) => a.name === 'w-scope-x')!;
+    x.move(0, 'Allocated', { sectorId: 's-t01000-88' });
+    const before = (await events('w-scope-x')).length;
+    const msg = await core.nc.request(`${bus.subjectRoot}.cmd.worker-registry.report`, Buffer.from(JSON.stringify(x.buildReport())), { timeout: 5_000 });
+    const reply = JSON.parse(Buffer.from(msg.data).toString()) as { ok: boolean; error: { code: string; message: string } };
+    expect(reply.ok).toBe(false);
+    expect(reply.error.code).toBe('upgrade_required');
+    expect(reply.error.message).toContain(`${bus.subjectRoot}.cmd.worker-registry.report.<worker>`);
+    expect(reply.error.message).toContain(`upgrade the worker-agent to Fleetvisor ${fleetvisorVersion()}`);
+    expect((await events('w-scope-x')).length).toBe(before);
   });
 });

@@ -73,7 +73,7 @@ export function unitRegistry(): UnitRegistry {
     { host: 'test-host', expirationMs: EXPIRATION_MS, expiryCheckIntervalMs: 60_000, lastSeenFlushIntervalMs: 60_000, clock },
     logger,
   );
-  bus.serve(WorkerReportCommand, async (r) => reports.report(r as never));
+  bus.serve(WorkerReportCommand, async (r) => reports.report(r as never), { scoped: true });
   let n = 0;
   const agent = async (name: string, threads: number, dest = `10.0.0.${++n}:17890`): Promise<AgentStandIn> => {
     const a = new AgentStandIn(bus.asBus(), name, dest, threads);

@@ -13,3 +13,5 @@ export * from './command-trust';
 export * from './event-consumer-factory';
 export * from './edge-bus';
 export * from './event-intake';
+export * from './migrate-streams';
+export * from './nats-permissions';

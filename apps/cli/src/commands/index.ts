@@ -26,7 +26,8 @@ export const PREAMBLE = 'fleetvisor — one control plane for blockchain infrast
 
 export const COMMANDS: readonly CliEntry[] = [
   lazyCommand({ path: ['up'], summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers', load: async () => (await import('./up.command')).upCommand }),
-  lazyCommand({ path: ['migrate'], summary: 'Create the database if missing and apply pending schema migrations', load: async () => (await import('./migrate.command')).migrateCommand }),
+  lazyCommand({ path: ['migrate'], summary: 'Create the database and the JetStream streams if missing, and bring both to this version', load: async () => (await import('./migrate.command')).migrateCommand }),
+  lazyCommand({ path: ['nats-config'], summary: 'Write a nats-server configuration with one NKey user per Fleetvisor identity and least-privilege permissions', load: async () => (await import('./nats-config.command')).natsConfigCommand }),
   lazyCommand({ path: ['keys', 'init'], summary: "Make the fleet's admin root key (offline): the key file and the trust root to give every process", load: async () => (await import('./keys.command')).keysInitCommand }),
   lazyCommand({ path: ['keys', 'create'], summary: 'Make a key with a role (read, operate, admin, chain-watcher, service), certified by the root key', load: async () => (await import('./keys.command')).keysCreateCommand }),
   lazyCommand({ path: ['keys', 'list'], summary: "The fleet's key certificates and revocations (from the key bucket)", load: async () => (await import('./keys.command')).keysListCommand }),

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
-import { connectNats, deadLetterStreamName, FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
+import { connectNats, deadLetterStreamName, FLEET_CORE, keysBucketName, migrateFleetStreams, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
@@ -29,7 +29,7 @@ export const upCommand = defineCliCommand({
   path: ['up'],
   summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers',
   description:
-    'Creates the database and applies migrations, makes sure the JetStream streams exist, runs the ' +
+    'Runs migrate first (creates the database and applies migrations, creates or updates the JetStream streams), runs the ' +
     'outbox relay (one leader across all processes; others stand by), starts a local chain node ' +
     '(devnet, CometBFT JSON-RPC) and the services as child processes — chain-watcher on the devnet, ' +
     'worker-registry, simulated sealing workers each with its worker-agent, and a service-runner for a ' +
@@ -73,6 +73,9 @@ export const upCommand = defineCliCommand({
     const stateDir = path.resolve(options['state-dir'] ?? readUpStateDir());
     const state = await takeStateDir(stateDir, logger);
     if (options.reset) await resetState(stateDir, config, logger);
+    // `migrate` first: the database schema is applied by the backbone below (migrations 'apply'),
+    // the JetStream streams by migrate's own function, since no service creates them any more.
+    await migrateFleetStreams(config, logger);
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
@@ -162,7 +165,7 @@ async function resetState(stateDir: string, config: CliConfig, logger: Logger): 
   const nc = await connectNats(config, logger);
   try {
     const jsm = await nc.jetstreamManager();
-    for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName)]) {
+    for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName), `KV_${keysBucketName(config.subjectRoot)}`]) {
       if (await jsm.streams.delete(name).catch(() => false)) logger.info({ stream: name }, 'deleted JetStream stream');
     }
   } finally {

@@ -22,6 +22,7 @@ import {
   type PrivatePostgres,
   type TestDatabase,
 } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner } from '../service-runner.module';
 import { RunnerFixture } from '../../test/runner-fixture';
@@ -119,6 +120,7 @@ describe('NATS down during an upgrade', () => {
     cleanups.push(() => db.drop());
     const bus = testBusNames();
     const config = testCoreConfig(db.url, bus, { host: 'host-nats', natsUrl: nats.url });
+    await createTestStreams(config);
     const fc = await FleetCore.open({ serviceName: 'nats-outage', config, relay: { idleIntervalMs: 50 }, logger: silent });
     cleanups.push(() => fc.close());
     fc.start();

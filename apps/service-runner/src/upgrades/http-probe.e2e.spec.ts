@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { serveTestIntake } from '../../test/intake';
@@ -71,6 +72,7 @@ describe('upgrade with upgrade.probe: http', () => {
     db = await createTestDatabase('fvt_http_probe');
     const bus = testBusNames();
     const config = testCoreConfig(db.url, bus, { host: 'host-http-probe' });
+    await createTestStreams(config);
     core = await FleetCore.open({ serviceName: 'http-probe-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
     core.start();
     // The central event intake: the runner holds no database credentials and sends its events here.

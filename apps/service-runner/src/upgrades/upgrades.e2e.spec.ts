@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { serveTestIntake } from '../../test/intake';
@@ -50,6 +51,7 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
   core.start();
   // The central event intake: the runner holds no database credentials and sends its events here.

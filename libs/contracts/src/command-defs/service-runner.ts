@@ -1,6 +1,9 @@
-// service-runner commands (fleet.cmd.service-runner.<verb>). Every runner subscribes (no queue
-// group); a runner answers only when `host` is absent or names its own host, so a caller gathers
-// one reply per matching host until its timeout.
+// service-runner commands. Each is served addressed to one host (fleet.cmd.service-runner.<host>.<verb>,
+// the host in the subject so a NATS permission lets only that host's runner take it). The read-only
+// queries (list, status, upgrades-list) are also served fleet-wide (fleet.cmd.service-runner.<verb>):
+// every runner hears them (no queue group) and answers only when `host` is absent or names its own
+// host, so a caller gathers one reply per matching host until its timeout. Anything a runner
+// executes (upgrades-retry, upgrades-rollback) is addressed only.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
