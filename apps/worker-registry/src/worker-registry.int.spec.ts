@@ -17,6 +17,7 @@ import {
   ThreadPaused,
   WorkerRegistered,
   WorkerReportCommand,
+  createSubjects,
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
@@ -440,6 +441,35 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
 
 // Last: its workers would change what the tests above count.
 describe('worker-registry: scoped reports', () => {
+  it('without the screen thread too: a report for another worker never reaches the registry, one for its own does', async () => {
+    const other = createSubjects(testBusNames().subjectRoot);
+    const handled: string[] = [];
+    const intake = new ReportIntake({
+      nc: core.nc,
+      js: core.js,
+      subjects: other,
+      logger: core.logger,
+      handle: async (r) => {
+        handled.push(r.name);
+        return { appended: 0, acceptedSeq: 0 } as never;
+      },
+    });
+    await intake.start();
+    try {
+      expect(intake.screensOnThread).toBe(false);
+      const report = new AgentStandIn(core.commands, 'w-main-1', '10.9.9.9:1', 1).buildReport();
+      const ask = async (subject: string) => JSON.parse(Buffer.from((await core.nc.request(subject, Buffer.from(JSON.stringify(report)), { timeout: 5_000 })).data).toString()) as { ok: boolean; error?: { code: string } };
+      expect((await ask(other.scopedCommand('worker-registry', 'report', 'w-main-2'))).error?.code).toBe('forbidden');
+      expect((await ask(other.command('worker-registry', 'report'))).error?.code).toBe('upgrade_required');
+      expect(handled).toEqual([]);
+      expect((await ask(other.scopedCommand('worker-registry', 'report', 'w-main-1'))).ok).toBe(true);
+      expect(handled).toEqual(['w-main-1']);
+      expect(intake.stats).toMatchObject({ forbidden: 1, outdated: 1, handled: 1 });
+    } finally {
+      await intake.stop();
+    }
+  });
+
   it('refuses (forbidden) a report whose body names another worker than its subject, and records nothing', async () => {
     const x = await agent('w-scope-x', 1);
     const y = await agent('w-scope-y', 1);
