@@ -1,12 +1,12 @@
 // Where a host reads its chain's newest VersionChanged without the log (it holds no database
 // credentials, ADR 0006):
 //   1. the event stream (FLEET_EVENTS): the last message on <root>.evt.chain.<chainId>.VersionChanged,
-//      read with an ordered (ephemeral) consumer delivering the last message per subject, so nothing
-//      durable is left behind;
+//      read by subject (STREAM.MSG.GET last_by_subj): no consumer at all, so a runner's NATS
+//      permissions need no consumer but its own durable one (nats-config);
 //   2. when the stream no longer holds it (past its max age, or a stream re-created): the
 //      chain-watcher's `version-event` query, which returns the envelope the log stores, unchanged.
 // Both give the whole envelope as recorded, so the receiver can check it (its signature, next).
-import { DeliverPolicy, type JetStreamClient } from 'nats';
+import type { JetStreamClient } from 'nats';
 import { ChainVersionEvent, VersionChanged, streamName, type EventEnvelope, type Subjects } from '@fleetvisor/contracts';
 import type { CommandBus } from '@fleetvisor/messaging/core';
 
@@ -25,35 +25,29 @@ export interface VersionSourceBus {
   eventStreamName: string;
 }
 
-/** How long the stream read waits for the last message before it counts as absent. */
-const STREAM_WAIT_MS = 1_500;
-
 function isStreamMissing(e: unknown): boolean {
   return /stream not found/i.test(e instanceof Error ? e.message : String(e));
 }
 
+/** JetStream's "no message found" (10037): the stream holds no message on that subject. */
+function isNoMessage(e: unknown): boolean {
+  return (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(e instanceof Error ? e.message : String(e));
+}
+
 /** The last VersionChanged of the chain the event stream holds, or undefined. */
 export async function versionEventFromStream(bus: Pick<VersionSourceBus, 'js' | 'subjects' | 'eventStreamName'>, chainId: string): Promise<unknown> {
-  let consumer;
+  let m;
   try {
-    consumer = await bus.js.consumers.get(bus.eventStreamName, {
-      filterSubjects: bus.subjects.event(streamName('chain', chainId), VersionChanged.type),
-      deliver_policy: DeliverPolicy.LastPerSubject,
-    });
+    const stream = await bus.js.streams.get(bus.eventStreamName);
+    m = await stream.getMessage({ last_by_subj: bus.subjects.event(streamName('chain', chainId), VersionChanged.type) });
   } catch (e) {
-    if (isStreamMissing(e)) return undefined;
+    if (isStreamMissing(e) || isNoMessage(e)) return undefined;
     throw e;
   }
   try {
-    const m = await consumer.next({ expires: STREAM_WAIT_MS });
-    if (!m) return undefined;
-    try {
-      return m.json();
-    } catch {
-      return { unreadable: 'payload is not JSON' };
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
+    return m.json();
+  } catch {
+    return { unreadable: 'payload is not JSON' };
   }
 }
 
