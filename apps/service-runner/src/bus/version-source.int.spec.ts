@@ -1,5 +1,5 @@
 // Where a host without database credentials reads its chain's newest VersionChanged, against the
-// real JetStream: the last message per subject of the event stream (ordered consumer, nothing
+// real JetStream: the last message per subject of the event stream (read by subject, nothing
 // durable left behind), and the chain-watcher's version-event query when the stream holds none.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
