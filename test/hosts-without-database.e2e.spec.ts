@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
-import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, inheritedEnvironment, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -64,6 +65,7 @@ describe('a service-runner and a worker-agent without any database setting', () 
     pool = new Pool({ connectionString: db.url, max: 2 });
     store = new PostgresEventStore(pool);
     dir = mkdtempSync(path.join(tmpdir(), 'fv-nodb-host-'));
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
     // The central side holds the database credentials: the registry serves the event intake and relays the log.
     spawnProc(['worker-registry', 'run'], fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_HOST: 'nodb-central', FLEETVISOR_LOG_LEVEL: 'warn' }));
     // The host's environment is built from nothing: PATH, HOME, the bus, the host's own settings.
@@ -74,6 +76,8 @@ describe('a service-runner and a worker-agent without any database setting', () 
       FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
       FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
       FLEETVISOR_HOST: HOST,
+      // Hosts hold the fleet's trust root (to verify chain events and commands), never a database setting.
+      FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',
       FLEETVISOR_RUNNER_HEALTH_STABLE: '1s',

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, providerConfigYaml, startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, testTrust, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,9 +55,9 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     procs.push(p);
     return p;
   };
-  const cli = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--directory', dir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args, '--directory', dir], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -336,7 +336,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     const bad = await cli(['upgrades', 'retry', PROVIDER, '--version', '0.2.0']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`0.2.0 of ${PROVIDER} is not quarantined; quarantined: 0.3.0`);
-    const retry = await cli(['upgrades', 'retry', PROVIDER, '--actor', 'alice@ops', '--json']);
+    // The actor is whoever signed the command (ADR 0006): alice's operate key.
+    const retry = await cli(['upgrades', 'retry', PROVIDER, '--json'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('operate', 'alice@ops') });
     expect(retry.code, retry.stderr).toBe(0);
     expect(JSON.parse(retry.stdout)).toEqual({ host: HOST, service: PROVIDER, lifted: ['0.3.0'] });
     const evs = await expectEventually(
@@ -417,7 +418,7 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     const refused = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.3.0']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`0.3.0 is quarantined for ${PROVIDER}`);
-    const r = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.2.0', '--actor', 'bob@ops', '--json']);
+    const r = await cli(['upgrades', 'rollback', PROVIDER, '--version', '0.2.0', '--json'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('admin', 'bob@ops') });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ host: HOST, service: PROVIDER, fromVersion: '0.2.5', version: '0.2.0', outcome: 'switched' });
     expect(linked(PROVIDER)).toBe('v0.2.0');

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentThreadList, COMMAND_AUTH_HEADER, createSubjects, WorkerInfo, WorkerPause } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { encodeCommandAuth, signCommand } from '@fleetvisor/trust';
 
 const BIN = path.resolve(__dirname, '../../bin/fleetvisor.js');
@@ -62,6 +63,7 @@ async function loggedTypes(): Promise<{ type: string; actor: string | null }[]> 
 beforeAll(async () => {
   db = await createTestDatabase('forgedcmd');
   nc = await connect({ servers: sharedNatsUrl() });
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   start(['worker-registry', 'run'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('service', 'worker-registry') });
   start(['worker-agent', 'run'], {
     FLEETVISOR_WORKER_NAME: WORKER,
@@ -79,6 +81,7 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
   await nc?.close();
+  await deleteTestStreams(bus);
   await db?.drop();
 });
 

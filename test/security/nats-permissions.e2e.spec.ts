@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentPause, createSubjects, HostOnline, newEvent, type EventEnvelope } from '@fleetvisor/contracts';
 import { CommandBus, connectNats, EdgeBus, runnerDurableName } from '@fleetvisor/messaging/core';
 import { createLogger, readCoreConfig } from '@fleetvisor/platform';
-import { createTestCa, createTestDatabase, expectEventually, inheritedEnvironment, startPrivateNats, testBusNames, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
+import { createTestCa, createTestDatabase, expectEventually, inheritedEnvironment, startPrivateNats, testBusNames, testTrust, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -65,6 +65,8 @@ function envFor(id: string, extra: Record<string, string> = {}): NodeJS.ProcessE
     FLEETVISOR_DATABASE_URL: db.url,
     FLEETVISOR_LOG_FORMAT: 'json',
     FLEETVISOR_LOG_LEVEL: 'warn',
+    // Signing keys (ADR 0006): the registry passes operators' commands on with its service key, the CLI signs as an operator.
+    ...(id === 'worker-registry' ? testTrust().env('service', 'worker-registry') : id === 'cli' ? testTrust().env('operate', 'cli-operator') : testTrust().env()),
     ...fromFile,
     ...extra,
   };
@@ -195,9 +197,9 @@ describe('an agent is confined to its own worker', () => {
     }
     const agent = await connectAs('agent-w1');
     let served = 0;
-    const server = new CommandBus({ nc: agent.nc, subjects, logger }).serve(AgentPause, async (req) => ({ index: req.index, changed: ++served > 0 }), { instance: 'w1' });
+    const server = new CommandBus({ nc: agent.nc, subjects, logger, auth: { verifier: testTrust().verifier() } }).serve(AgentPause, async (req) => ({ index: req.index, changed: ++served > 0 }), { instance: 'w1' });
     await server.ready;
-    const registry = new CommandBus({ nc: (await connectAs('worker-registry')).nc, subjects, logger });
+    const registry = new CommandBus({ nc: (await connectAs('worker-registry')).nc, subjects, logger, signer: testTrust().signer('service', 'worker-registry') });
     for (let i = 0; i < 7; i++) expect(await registry.request(AgentPause, { index: i }, { instance: 'w1', timeoutMs: 5_000 })).toEqual({ ok: true, result: { index: i, changed: true } });
     expect(served).toBe(7);
     await server.stop();
@@ -301,7 +303,7 @@ describe('the real services under their generated credentials', () => {
       { timeoutMs: 60_000 },
     );
     expect(list).toHaveLength(1);
-    const pause = run(['worker', 'pause', 'w1', '0', '--actor', 'perms-e2e', '--json'], cli);
+    const pause = run(['worker', 'pause', 'w1', '0', '--json'], cli);
     expect(pause.status, pause.stderr).toBe(0);
     expect(JSON.parse(pause.stdout)).toMatchObject({ worker: 'w1', index: 0, changed: true });
     const pg = new Client({ connectionString: db.url });

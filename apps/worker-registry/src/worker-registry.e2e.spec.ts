@@ -12,7 +12,7 @@ import { AgentDrain, AgentThreadList, createSubjects, WorkerInfo, type ThreadInf
 import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -61,7 +61,8 @@ async function cliJson<T>(args: string[]): Promise<T> {
 
 // The compiled `fleetvisor worker-registry run`: the started pid is the registry itself, so SIGKILL
 // hits the registry, as a crash would.
-const startRegistry = (extra: Record<string, string> = {}) => spawnTracked([BIN, 'worker-registry', 'run'], extra);
+const startRegistry = (extra: Record<string, string> = {}) =>
+  spawnTracked([BIN, 'worker-registry', 'run'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('service', 'worker-registry'), ...extra });
 
 function startAgent(name: string, extra: Record<string, string> = {}): ChildProcess {
   return spawnTracked([BIN, 'worker-agent', 'run'], {
@@ -116,6 +117,8 @@ beforeAll(async () => {
     {
       FLEETVISOR_HOST: 'e2e-host',
       FLEETVISOR_LOG_LEVEL: 'warn',
+      // The CLI signs as operator e2e-op (the actor of what it does); the registry passes commands on with its service key.
+      FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('operate', 'e2e-op'),
       FLEETVISOR_WORKER_EXPIRATION: '3s',
       FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '200ms',
       FLEETVISOR_WORKER_LAST_SEEN_FLUSH_INTERVAL: '200ms',
@@ -151,7 +154,7 @@ afterAll(async () => {
 describe('worker registry with real agent processes', () => {
   it('pause through the CLI reaches the agent; info then matches the agent exactly', async () => {
     for (const i of [0, 1, 2, 3]) {
-      const r = await cli(['worker', 'pause', 'e2e-w1', String(i), '--actor', 'e2e-op']);
+      const r = await cli(['worker', 'pause', 'e2e-w1', String(i)]);
       expect(r.code, r.stderr).toBe(0);
     }
     const truth = await agentTruth('e2e-w1');
@@ -181,7 +184,7 @@ describe('worker registry with real agent processes', () => {
   });
 
   it('resume through the CLI is recorded with its actor and the thread runs again', async () => {
-    const r = await cli(['worker', 'resume', 'e2e-w1', '1', '--actor', 'e2e-op']);
+    const r = await cli(['worker', 'resume', 'e2e-w1', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/e2e-w1 thread #1 resumed in \w+/);
     expect((await agentTruth('e2e-w1'))[1]!.threadState).not.toBe('paused');
@@ -450,7 +453,7 @@ describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', 
         { timeoutMs: 60_000, intervalMs: 500 },
       );
       // Named by its address, as damocles' manager names workers.
-      const p = await cli(['worker', 'pause', rpc.dest, '0', '--actor', 'e2e-op']);
+      const p = await cli(['worker', 'pause', rpc.dest, '0']);
       expect(p.code, p.stderr).toBe(0);
       expect(sim.list()[0]!.thread_state.state).toBe('Paused');
       await expectEventually(async () => {
@@ -461,7 +464,7 @@ describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', 
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain('state "Unsealed" is not a state of plan sealer');
       expect(sim.list()[0]!.thread_state.state).toBe('Paused');
-      const r = await cli(['worker', 'resume', 'e2e-bridge', '0', 'Allocated', '--actor', 'e2e-op']);
+      const r = await cli(['worker', 'resume', 'e2e-bridge', '0', 'Allocated']);
       expect(r.code, r.stderr).toBe(0);
       expect(sim.list()[0]!.thread_state.state).not.toBe('Paused');
       const events = await streamEvents('e2e-bridge');

@@ -19,7 +19,8 @@ import {
   newEventFor,
   type EventEnvelope,
 } from '@fleetvisor/contracts';
-import { createTestDatabase, deleteTestStreams, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '../testing';
 import { CommandBus } from './command-bus';
 import { EventIntake, serveEventIntake } from './event-intake';
 import { FleetCore } from './fleet-core';
@@ -51,6 +52,7 @@ beforeAll(async () => {
     },
   });
   const logger = pino({ level: 'info' }, sink);
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   core = await FleetCore.open({ serviceName: 'intake-int', config: testCoreConfig(db.url, bus, { host: 'central' }), logger });
   intake = new EventIntake({ store: core.store, logger });
   await serveEventIntake(core.commands, intake).ready;
