@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, providerConfigYaml, startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, testTrust, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -117,6 +117,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
       FLEETVISOR_HOST: HOST,
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',
+      // The fleet's trust root (the runner verifies chain events), and the key the chain-watcher signs them with.
+      ...testTrust().env('chain-watcher'),
       // chain-watcher
       FLEETVISOR_CHAINS: `${CHAIN}=${chain.rpcUrl}`,
       FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0',
