@@ -8,7 +8,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { signEvent } from '@fleetvisor/trust';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment, testTrust } from '@fleetvisor/testing';
 import { RunnerFixture } from '../test/runner-fixture';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -55,7 +56,7 @@ function startRunner(): { child: ChildProcess; output: () => string } {
 
 async function versionChanged(current: ProtocolVersion): Promise<void> {
   height += 10;
-  await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+  await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
   previous = current;
 }
 

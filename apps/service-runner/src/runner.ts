@@ -4,8 +4,19 @@
 // the Nest shell. Nothing here waits on Postgres or NATS: both are optional at every moment.
 import path from 'node:path';
 import { DuplicateEventIdError } from '@fleetvisor/event-store/core';
-import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
+import {
+  ForgeryRejected,
+  HOST_NAME_PATTERN,
+  type EventData,
+  type EventEnvelope,
+  type PendingVerification,
+  type ServiceStatus,
+  type ServiceSummary,
+  type ServiceUpgrades,
+  type VersionChanged,
+} from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
+import { forgeryRejectedData, keysBucketName, RefusalReporter, requireTrustRoots, TrustVerifier, watchRevocations, type RevocationWatch } from '@fleetvisor/trust';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
 import { EventRecorder } from './events/event-recorder';
@@ -13,7 +24,9 @@ import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
+import { ChainEventGate } from './bus/chain-event-gate';
 import { VersionFollower } from './bus/version-follower';
+import { NodeConfirmer } from './chain/node-confirmation';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
@@ -52,6 +65,12 @@ export class Runner {
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
+  /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
+  readonly refusals: RefusalReporter;
+  /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
+  readonly verifier: TrustVerifier | undefined;
+  private gate: ChainEventGate | undefined;
+  private revocations: RevocationWatch | undefined;
   private follower: VersionFollower | undefined;
   private control: ControlServer | undefined;
   /** config.yml (not in wrap mode), read once when the runner is made. */
@@ -78,6 +97,9 @@ export class Runner {
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
     if (opts.wrapped === undefined) this.homeConfig = this.home.readConfig();
+    // A runner that follows a chain acts only on chain events signed by a key of the fleet's root.
+    this.verifier = opts.wrapped === undefined ? new TrustVerifier(requireTrustRoots({ roots: opts.config.trustRoots }, 'the service-runner')) : undefined;
+    this.refusals = new RefusalReporter({ logger: this.log, onReport: (r) => this.recorder.record(ForgeryRejected, forgeryRejectedData(this.host, r)) });
   }
 
   /** The chain whose VersionChanged this runner follows; undefined for `wrap`, which follows none. */
@@ -118,7 +140,23 @@ export class Runner {
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
     if (this.coordinator) {
-      this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
+      const coordinator = this.coordinator;
+      this.gate = new ChainEventGate({
+        chainId: this.homeConfig!.chainId,
+        verifier: this.verifier!,
+        refusals: this.refusals,
+        ...(this.opts.config.chainRpc ? { node: new NodeConfirmer(this.opts.config.chainRpc) } : {}),
+        subjects: this.opts.bus.subjects,
+        logger: this.log,
+        retryInitialMs: t.verifyRetryInitialMs,
+        retryMaxMs: t.verifyRetryMaxMs,
+        act: (e) => {
+          const d = e.data as EventData<typeof VersionChanged>;
+          coordinator.onProtocolVersion(d.current, { height: d.height, eventId: e.id });
+        },
+      });
+      this.watchRevocations();
+      this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, this.gate, this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
@@ -126,6 +164,23 @@ export class Runner {
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  /** Revocations over the bus (the fleet_keys bucket of the subject root), once NATS answers. */
+  private watchRevocations(): void {
+    const verifier = this.verifier!;
+    this.opts.bus
+      .ready()
+      .then((bus) => {
+        if (this.stopping) return;
+        this.revocations = watchRevocations(bus.nc, verifier, { logger: this.log, bucket: keysBucketName(this.opts.config.core.subjectRoot) });
+      })
+      .catch(() => undefined); // the bus closed before it answered: nothing to watch
+  }
+
+  /** The chain event held for its own node's confirmation (highest height), if any. */
+  pendingVerification(): PendingVerification | undefined {
+    return this.gate?.pendingVerification();
   }
 
   private loadPassword(): void {
@@ -260,7 +315,10 @@ export class Runner {
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {
-    if (req.op === 'list') return { host: this.host, services: this.list() };
+    if (req.op === 'list') {
+      const pending = this.pendingVerification();
+      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}) };
+    }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
     const e = this.services.get(req.service);
@@ -284,6 +342,10 @@ export class Runner {
   private async stopAll(reason: string): Promise<void> {
     await this.control?.stop();
     await this.follower?.stop();
+    this.gate?.stop();
+    await this.revocations?.stop();
+    // Refusals not reported yet are recorded now, to leave with the spool.
+    this.refusals.stop();
     await this.coordinator?.stop();
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();

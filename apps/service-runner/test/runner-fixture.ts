@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CoreConfig } from '@fleetvisor/platform';
+import { testTrust } from '@fleetvisor/testing';
 import type { RunnerConfig, RunnerTuning } from '../src/config';
 import { createService } from '../src/home/create-service';
 import { RunnerHome, type HomeConfig } from '../src/home/runner-home';
@@ -24,6 +25,8 @@ export const FAST_TUNING: RunnerTuning = {
   upgradeParallelism: 1,
   logMaxBytes: 1024 * 1024,
   logFiles: 2,
+  verifyRetryInitialMs: 100,
+  verifyRetryMaxMs: 500,
 };
 
 export interface FixtureService {
@@ -49,7 +52,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trustRoots: [testTrust().root.publicKey], chainRpc: undefined, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -3,6 +3,7 @@
 // and report it as an event, at most once per source per window. Every refusal is counted and logged;
 // only the reports to the event log are limited, so a flood of forgeries costs one event per source
 // per minute, not one per forgery. Generic over the kind: chain events, commands and reports share it.
+import type { EventData, ForgeryRejected } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 
 export type RefusalKind = 'event' | 'command' | 'report';
@@ -142,4 +143,19 @@ export class RefusalReporter {
       this.log.error({ err: (e as Error).message, source }, 'refusal report not recorded');
     }
   }
+}
+
+/** The ForgeryRejected data of a report, cut to the event's bounds. */
+export function forgeryRejectedData(host: string, r: RefusalReport): EventData<typeof ForgeryRejected> {
+  return {
+    host,
+    kind: r.kind,
+    source: r.source.slice(0, 300) || 'unknown',
+    subject: r.subject.slice(0, 300) || 'unknown',
+    reason: r.reason.slice(0, 1000) || r.code,
+    refused: r.refused,
+    ...(r.id ? { eventId: r.id.slice(0, 200) } : {}),
+    ...(r.signer?.name ? { signerName: r.signer.name.slice(0, 100) } : {}),
+    ...(r.signer?.kid ? { signerKid: r.signer.kid.slice(0, 100) } : {}),
+  };
 }

@@ -8,6 +8,12 @@ import type { Logger } from '@fleetvisor/platform';
 import type { TrustVerifier } from './verifier';
 
 export const KEYS_BUCKET = 'fleet_keys';
+
+/**
+ * The revocation bucket of a subject root: `fleet_keys` for the default root `fleet`, `<root>_keys`
+ * for another (test suites and side-by-side installations each have their own, as their streams).
+ */
+export const keysBucketName = (subjectRoot = 'fleet'): string => (subjectRoot === 'fleet' ? KEYS_BUCKET : `${subjectRoot}_keys`);
 export const REVOKED_PREFIX = 'revoked.';
 
 /** The KV key of a key's revocation. */

@@ -6,13 +6,13 @@
 //   - catch-up: on start (and until it succeeds), the last VersionChanged of stream
 //     chain-<chainId> read from the log — covers a new host, a consumer that was deleted, and
 //     events older than the JetStream retention.
-// Either source feeds onVersion; the coordinator ignores versions older (by height) than the one it has.
+// Either source goes through the chain event gate (verified before anything acts on it, ADR 0006);
+// what passes reaches the coordinator, which ignores versions older (by height) than the one it has.
 import { VersionChanged, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { backoffDelay, Sleeper } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
+import type { ChainEventGate } from './chain-event-gate';
 import type { RunnerLinks } from './runner-links';
-
-export type VersionListener = (v: ProtocolVersion, source: { height: number; eventId: string }) => void;
 
 interface VersionChangedData {
   chainId: string;
@@ -29,7 +29,7 @@ export class VersionFollower {
   constructor(
     private readonly links: Pick<RunnerLinks, 'store'>,
     private readonly chainId: string,
-    private readonly onVersion: VersionListener,
+    private readonly gate: Pick<ChainEventGate, 'accept'>,
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'version-follower', chainId });
@@ -46,7 +46,7 @@ export class VersionFollower {
     const d = event.data as VersionChangedData;
     if (d.chainId !== this.chainId) return;
     this.log.info({ height: d.height, current: d.current }, 'VersionChanged');
-    this.onVersion(d.current, { height: d.height, eventId: event.id });
+    void this.gate.accept(event);
   }
 
   /** Reads chain-<id> from the log until it succeeds once; hands over the newest VersionChanged. */

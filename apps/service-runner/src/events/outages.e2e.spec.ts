@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { migrate } from '@fleetvisor/event-store';
 import { FleetCore } from '@fleetvisor/messaging';
+import { signEvent } from '@fleetvisor/trust';
 import {
   createTestDatabase,
   expectEventually,
@@ -20,6 +21,7 @@ import {
   type PrivateNats,
   type PrivatePostgres,
   type TestDatabase,
+  testTrust,
 } from '@fleetvisor/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner } from '../service-runner.module';
@@ -117,10 +119,10 @@ describe('NATS down during an upgrade', () => {
     cleanups.push(() => fc.close());
     fc.start();
     const chain = 'lava-nats-1';
-    await fc.store.appendToStream(`chain-${chain}`, [newEvent(VersionChanged, chain, { chainId: chain, height: 1, previous: null, current: pv('0.1.0') })]);
+    await fc.store.appendToStream(`chain-${chain}`, [signEvent(newEvent(VersionChanged, chain, { chainId: chain, height: 1, previous: null, current: pv('0.1.0') }), testTrust().signer('chain-watcher'))]);
     const { fx, runner, names } = await setup(config, chain, 1_500);
 
-    await fc.store.appendToStream(`chain-${chain}`, [newEvent(VersionChanged, chain, { chainId: chain, height: 2, previous: pv('0.1.0'), current: pv('0.2.0') })]);
+    await fc.store.appendToStream(`chain-${chain}`, [signEvent(newEvent(VersionChanged, chain, { chainId: chain, height: 2, previous: pv('0.1.0'), current: pv('0.2.0') }), testTrust().signer('chain-watcher'))]);
     await waitFor(() => Object.keys(runner.state.get().inProgress).length > 0, { timeoutMs: 15_000, message: 'upgrade under way' });
     await nats.kill();
     await waitFor(() => names.every((n) => fx.home.linkedVersion(fx.home.serviceLink(n)) === '0.2.0' && runner.services.get(n)!.svc.state === 'running'), {

@@ -7,7 +7,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { signEvent } from '@fleetvisor/trust';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, testTrust } from '@fleetvisor/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { RunnerFixture } from '../../test/runner-fixture';
@@ -57,7 +58,7 @@ describe('upgrade with upgrade.probe: http', () => {
 
   const versionChanged = async (current: ProtocolVersion) => {
     height += 10;
-    await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+    await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
     previous = current;
   };
   const events = async (): Promise<RecordedEvent[]> => (await core.store.readStream(`service-${fx.core.host}/${name}`)).events;
