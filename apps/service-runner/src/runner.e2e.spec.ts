@@ -109,6 +109,8 @@ beforeAll(async () => {
     FLEETVISOR_LOG_FORMAT: 'json',
     FLEETVISOR_LOG_LEVEL: 'info',
     FLEETVISOR_SECRETS_PASSPHRASE: PASSPHRASE,
+    // The fleet's trust root: the runner acts only on chain events signed by a key it certified.
+    FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
     FLEETVISOR_RUNNER_HEALTH_STABLE: '3s',
     FLEETVISOR_RUNNER_STOP_GRACE: '2s',
     FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
