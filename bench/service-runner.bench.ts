@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { createTestDatabase, freePort, testBusNames, testCoreConfig, testTrust } from '@fleetvisor/testing';
+import { signEvent } from '@fleetvisor/trust';
 import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
 import { fleetvisorProcess } from './lib/compiled-app';
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   const config = testCoreConfig(db.url, bus, { host: 'bench-host' });
   const core = await FleetCore.open({ serviceName: 'bench-sr', config, relay: { idleIntervalMs: 20 }, logger: pino({ level: 'silent' }) });
   core.start();
-  const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-');
+  const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-', [testTrust().root.publicKey]);
   let runner: ChildProcess | undefined;
   let height = 1;
   let previous: ProtocolVersion | null = null;
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     const current = pv(v);
     height++;
     const t = Date.now();
-    await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+    await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
     previous = current;
     return t;
   };
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
         FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
         FLEETVISOR_HOST: 'bench-host',
+        FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
         FLEETVISOR_LOG_LEVEL: 'warn',
         FLEETVISOR_LOG_FORMAT: 'json',
         FLEETVISOR_RUNNER_HEALTH_STABLE: `${stableMs}ms`,

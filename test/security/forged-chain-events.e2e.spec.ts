@@ -75,7 +75,7 @@ beforeAll(async () => {
   // What `fleetvisor migrate` makes: the revocation bucket of this subject root.
   await attacker.jetstream().views.kv(keysBucketName(bus.subjectRoot), { history: 1 });
 
-  fx = new RunnerFixture(config, CHAIN, 'fv-sec-');
+  fx = new RunnerFixture(config, CHAIN, 'fv-sec-', [testTrust().root.publicKey]);
   for (const v of ['0.1.0', '0.2.0', '0.3.0', '0.9.0']) fx.install(v);
   fx.setCurrent('0.1.0');
   fx.writeHomeConfig();
@@ -184,7 +184,7 @@ describe('forged chain events (security)', () => {
   });
 
   it('`fleetvisor start` refuses to run without the fleet\'s trust root, naming FLEETVISOR_TRUST_ROOT_FILE', async () => {
-    const other = new RunnerFixture(fx.core, CHAIN, 'fv-sec-noroot-');
+    const other = new RunnerFixture(fx.core, CHAIN, 'fv-sec-noroot-', [testTrust().root.publicKey]);
     try {
       other.writeHomeConfig();
       const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_HOST: 'sec-noroot', HOME: other.dir });

@@ -66,7 +66,7 @@ beforeAll(async () => {
   core.start();
   chain = await startDevnetChain({ chainId: CHAIN, blockTimeMs: 200, version: pv('0.1.0') });
 
-  fx = new RunnerFixture(config, CHAIN, 'fv-sec-node-');
+  fx = new RunnerFixture(config, CHAIN, 'fv-sec-node-', [testTrust().root.publicKey]);
   for (const v of ['0.1.0', '0.2.0', '0.9.0']) fx.install(v);
   fx.setCurrent('0.1.0');
   fx.writeHomeConfig();

@@ -36,7 +36,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     return chain;
   };
   const watch = async (chain: DevnetChain, endpoints = [chain.rpcUrl], overrides = {}, host = 'cw-a'): Promise<RunningWatcher> => {
-    const w = await startWatcher(watcherConfig({ ...core, host }, [{ chainId: chain.chainId, endpoints }], overrides));
+    const w = await startWatcher(watcherConfig({ ...core, host }, [{ chainId: chain.chainId, endpoints }], testTrust().signer('chain-watcher'), overrides));
     watchers.push(w);
     return w;
   };

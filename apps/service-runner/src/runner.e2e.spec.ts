@@ -97,7 +97,7 @@ beforeAll(async () => {
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e2' });
   core = await FleetCore.open({ serviceName: 'runner-cli-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
-  fx = new RunnerFixture(config, CHAIN, 'fv-cli-');
+  fx = new RunnerFixture(config, CHAIN, 'fv-cli-', [testTrust().root.publicKey]);
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: fx.dir,

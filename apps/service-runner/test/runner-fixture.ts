@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CoreConfig } from '@fleetvisor/platform';
-import { testTrust } from '@fleetvisor/testing';
 import type { RunnerConfig, RunnerTuning } from '../src/config';
 import { createService } from '../src/home/create-service';
 import { RunnerHome, type HomeConfig } from '../src/home/runner-home';
@@ -45,6 +44,8 @@ export class RunnerFixture {
     readonly core: CoreConfig,
     readonly chainId: string,
     prefix = 'fv-runner-',
+    /** The trust root(s) the runner verifies chain events with (tests pass the test trust's root). */
+    readonly trustRoots: string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(tmpdir(), prefix));
     this.home = new RunnerHome(this.dir);
@@ -52,7 +53,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trustRoots: [testTrust().root.publicKey], chainRpc: undefined, ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trustRoots: this.trustRoots, chainRpc: undefined, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from 'nats';
-import { expectEventually, sharedNatsUrl } from '@fleetvisor/testing';
+import { envReader } from '@fleetvisor/platform';
 import { issueCertificate, signRevocation } from './certificates';
 import { generateKeyPair } from './keys';
 import { revocationKey, watchRevocations } from './revocation-watch';
@@ -18,11 +18,26 @@ const certOf = (name: string) => {
   return issueCertificate(root, { name, role: 'chain-watcher', publicKey: key.publicKey });
 };
 
+// The shared test NATS (as @fleetvisor/testing reads it; not imported: testing depends on this library).
+const NATS_URL = envReader().url('FLEETVISOR_TEST_NATS_URL', 'nats://127.0.0.1:4222', ['nats', 'tls']);
+
+async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 let nc: NatsConnection;
 const bucket = `fleet_keys_t${randomBytes(4).toString('hex')}`;
 
 beforeAll(async () => {
-  nc = await connect({ servers: sharedNatsUrl() });
+  nc = await connect({ servers: NATS_URL });
 });
 
 afterAll(async () => {
@@ -47,7 +62,7 @@ describe('watchRevocations', () => {
     const watch = watchRevocations(nc, verifier, { logger, bucket, retryInitialMs: 50, retryMaxMs: 100, onRefused: (key, reason) => refused.push(`${key}: ${reason}`) });
     try {
       // Missing bucket: retried several times, said once.
-      await expectEventually(() => expect(watch.failures).toBeGreaterThanOrEqual(4));
+      await eventually(() => expect(watch.failures).toBeGreaterThanOrEqual(4));
       expect(lines.filter((l) => String(l['msg']).includes('cannot watch key revocations'))).toHaveLength(1);
 
       const early = certOf('early');
@@ -55,14 +70,14 @@ describe('watchRevocations', () => {
       const kv = await nc.jetstream().views.kv(bucket, { history: 1 });
       await kv.put(revocationKey(early.kid), JSON.stringify(signRevocation(root, early.kid, { reason: 'leaked' })));
       await watch.ready;
-      await expectEventually(() => expect(verifier.isRevoked(early.kid)).toBe(true));
+      await eventually(() => expect(verifier.isRevoked(early.kid)).toBe(true));
       expect(verifier.checkCertificate(early)).toMatchObject({ ok: false, reason: expect.stringContaining('revoked') });
 
       // A revocation not signed by the root, and one filed under another key, are refused.
       await kv.put(revocationKey(late.kid), JSON.stringify(signRevocation(stranger, late.kid)));
       const other = certOf('other');
       await kv.put(revocationKey(other.kid), JSON.stringify(signRevocation(root, late.kid)));
-      await expectEventually(() => expect(refused).toHaveLength(2));
+      await eventually(() => expect(refused).toHaveLength(2));
       expect(refused[0]).toContain('not signed by a trusted root');
       expect(refused[1]).toContain(`not ${other.kid}`);
       expect(verifier.isRevoked(late.kid)).toBe(false);
@@ -70,7 +85,7 @@ describe('watchRevocations', () => {
 
       // Heard while watching.
       await kv.put(revocationKey(late.kid), JSON.stringify(signRevocation(root, late.kid)));
-      await expectEventually(() => expect(verifier.isRevoked(late.kid)).toBe(true));
+      await eventually(() => expect(verifier.isRevoked(late.kid)).toBe(true));
       expect(watch.taken).toBe(2);
     } finally {
       await watch.stop();

@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 async function setup(core: ReturnType<typeof testCoreConfig>, chain: string, stableMs = 400): Promise<{ fx: RunnerFixture; runner: Runner; names: string[]; recorded: EventEnvelope[] }> {
-  const fx = new RunnerFixture(core, chain);
+  const fx = new RunnerFixture(core, chain, undefined, [testTrust().root.publicKey]);
   cleanups.push(async () => fx.remove());
   fx.install('0.1.0');
   fx.install('0.2.0');

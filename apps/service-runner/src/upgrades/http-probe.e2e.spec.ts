@@ -73,7 +73,7 @@ describe('upgrade with upgrade.probe: http', () => {
     const config = testCoreConfig(db.url, bus, { host: 'host-http-probe' });
     core = await FleetCore.open({ serviceName: 'http-probe-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
     core.start();
-    fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-');
+    fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-', [testTrust().root.publicKey]);
     fx.install('0.1.0');
     fx.install('0.2.0', 'no-listen');
     fx.install('0.3.0');

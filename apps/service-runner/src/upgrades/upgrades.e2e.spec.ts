@@ -60,7 +60,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  fx = new RunnerFixture(config, CHAIN);
+  fx = new RunnerFixture(config, CHAIN, undefined, [testTrust().root.publicKey]);
   fx.install('0.1.0');
   fx.install('0.2.0');
   fx.install('0.3.0', 'crash-at-start');
