@@ -13,7 +13,7 @@ import {
   type ServiceStatus,
   type ServiceSummary,
   type ServiceUpgrades,
-  type VersionChanged,
+  VersionChanged,
 } from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import { forgeryRejectedData, keysBucketName, RefusalReporter, requireTrustRoots, TrustVerifier, watchRevocations, type RevocationWatch } from '@fleetvisor/trust';
@@ -151,6 +151,8 @@ export class Runner {
         retryInitialMs: t.verifyRetryInitialMs,
         retryMaxMs: t.verifyRetryMaxMs,
         act: (e) => {
+          // The coordinator follows versions; a verified UpgradePlanned has nothing to act on here yet.
+          if (e.type !== VersionChanged.type) return;
           const d = e.data as EventData<typeof VersionChanged>;
           coordinator.onProtocolVersion(d.current, { height: d.height, eventId: e.id });
         },
