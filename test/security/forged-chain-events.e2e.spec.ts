@@ -34,12 +34,15 @@ let bus: ReturnType<typeof testBusNames>;
 const logLines: Record<string, unknown>[] = [];
 const names: string[] = [];
 let previous: ProtocolVersion | null = null;
+/** The real changes the tests record, by target. */
+const reals = new Map<string, EventEnvelope>();
 
 /** A VersionChanged as the chain-watcher records it: signed, appended to the log, published by the relay. */
 async function realChange(height: number, current: ProtocolVersion): Promise<EventEnvelope> {
   const e = signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'));
   await core.store.appendToStream(`chain-${CHAIN}`, [e]);
   previous = current;
+  reals.set(current.providerTarget, e);
   return e;
 }
 
@@ -181,6 +184,33 @@ describe('forged chain events (security)', () => {
     expect(names.every((n) => running(n, '0.3.0'))).toBe(true);
     expect(await upgradeTargets()).not.toContain('0.9.0');
     expect(runner.state.get().protocol).toMatchObject({ height: 30 });
+  });
+
+  it('a new host replays the stream, forgeries included: it ends on the last real version, caused by it, and acts on no forgery (not even one of a key revoked before it started)', async () => {
+    const fx2 = new RunnerFixture({ ...fx.core, host: 'sec-new-host' }, CHAIN, 'fv-sec-new-', [testTrust().root.publicKey]);
+    let app2: RunningServiceRunner | undefined;
+    try {
+      for (const v of ['0.1.0', '0.2.0', '0.3.0', '0.9.0']) fx2.install(v);
+      fx2.setCurrent('0.1.0');
+      fx2.writeHomeConfig();
+      const name = fx2.addService({ role: 'provider', from: 'provider9', chainLabel: 'LAV9', port: await freePort() });
+      app2 = await startServiceRunner({ config: fx2.config(), logger: pino({ level: 'silent' }) });
+      const r2 = app2.runner;
+      // Its durable consumer is new: JetStream delivers the whole stream, 26 forgeries among the real changes.
+      await waitFor(() => r2.refusals.total('event') >= 26, { timeoutMs: 20_000, message: 'every forgery in the stream refused' });
+      const real3 = reals.get('0.3.0')!;
+      await waitFor(() => r2.state.get().protocol?.eventId === real3.id, { timeoutMs: 10_000, message: 'on the last real change' });
+      await waitFor(() => r2.services.get(name)!.svc.version === '0.3.0' && r2.services.get(name)!.svc.state === 'running', { timeoutMs: 20_000, message: 'upgraded to 0.3.0' });
+      expect(r2.state.get().protocol).toMatchObject({ height: 30, version: pv('0.3.0') });
+      const started = (await core.store.readStream(`service-sec-new-host/${name}`)).events.filter((e) => e.type === 'UpgradeStarted');
+      // Each upgrade names the real change that caused it (0.2.0 may come first while the stream replays).
+      for (const e of started) expect(e.metadata.causationId).toBe(reals.get((e.data as { toVersion: string }).toVersion)?.id);
+      expect(started.at(-1)!.data).toMatchObject({ toVersion: '0.3.0' });
+      expect(r2.refusals.totals()).toEqual(expect.arrayContaining([{ kind: 'event', code: 'forbidden', count: 2 }]));
+    } finally {
+      await app2?.close();
+      fx2.remove();
+    }
   });
 
   it('`fleetvisor start` refuses to run without the fleet\'s trust root, naming FLEETVISOR_TRUST_ROOT_FILE', async () => {

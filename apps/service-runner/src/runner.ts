@@ -141,11 +141,13 @@ export class Runner {
     for (const { svc } of this.services.values()) await svc.start();
     if (this.coordinator) {
       const coordinator = this.coordinator;
+      const revocationsHeard = this.watchRevocations();
       this.gate = new ChainEventGate({
         chainId: this.homeConfig!.chainId,
         verifier: this.verifier!,
         refusals: this.refusals,
         ...(this.opts.config.chainRpc ? { node: new NodeConfirmer(this.opts.config.chainRpc) } : {}),
+        revocationsHeard,
         subjects: this.opts.bus.subjects,
         logger: this.log,
         retryInitialMs: t.verifyRetryInitialMs,
@@ -157,7 +159,6 @@ export class Runner {
           coordinator.onProtocolVersion(d.current, { height: d.height, eventId: e.id });
         },
       });
-      this.watchRevocations();
       this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, this.gate, this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
@@ -168,16 +169,21 @@ export class Runner {
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
   }
 
-  /** Revocations over the bus (the fleet_keys bucket of the subject root), once NATS answers. */
-  private watchRevocations(): void {
+  /**
+   * Revocations over the bus (the fleet_keys bucket of the subject root), once NATS answers. The
+   * promise resolves when they are heard (or the bucket is known not to exist); it stays pending
+   * while NATS is away, and chain events wait for it.
+   */
+  private watchRevocations(): Promise<void> {
     const verifier = this.verifier!;
-    this.opts.bus
-      .ready()
-      .then((bus) => {
+    return this.opts.bus.ready().then(
+      async (bus) => {
         if (this.stopping) return;
         this.revocations = watchRevocations(bus.nc, verifier, { logger: this.log, bucket: keysBucketName(this.opts.config.core.subjectRoot) });
-      })
-      .catch(() => undefined); // the bus closed before it answered: nothing to watch
+        await this.revocations.ready;
+      },
+      () => new Promise<void>(() => undefined), // the bus closed before it answered: the runner is stopping
+    );
   }
 
   /** The chain event held for its own node's confirmation (highest height), if any. */

@@ -63,13 +63,14 @@ describe('watchRevocations', () => {
     try {
       // Missing bucket: retried several times, said once.
       await eventually(() => expect(watch.failures).toBeGreaterThanOrEqual(4));
+      // No bucket, no revocation: ready says so, so that receivers waiting for it do not wait forever.
+      await watch.ready;
       expect(lines.filter((l) => String(l['msg']).includes('cannot watch key revocations'))).toHaveLength(1);
 
       const early = certOf('early');
       const late = certOf('late');
       const kv = await nc.jetstream().views.kv(bucket, { history: 1 });
       await kv.put(revocationKey(early.kid), JSON.stringify(signRevocation(root, early.kid, { reason: 'leaked' })));
-      await watch.ready;
       await eventually(() => expect(verifier.isRevoked(early.kid)).toBe(true));
       expect(verifier.checkCertificate(early)).toMatchObject({ ok: false, reason: expect.stringContaining('revoked') });
 
@@ -87,6 +88,20 @@ describe('watchRevocations', () => {
       await kv.put(revocationKey(late.kid), JSON.stringify(signRevocation(root, late.kid)));
       await eventually(() => expect(verifier.isRevoked(late.kid)).toBe(true));
       expect(watch.taken).toBe(2);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it('is ready only once the revocations already in the bucket are taken', async () => {
+    const kv = await nc.jetstream().views.kv(bucket);
+    const early = certOf('before-start');
+    await kv.put(revocationKey(early.kid), JSON.stringify(signRevocation(root, early.kid)));
+    const verifier = new TrustVerifier([root.publicKey]);
+    const watch = watchRevocations(nc, verifier, { logger: pino({ level: 'silent' }), bucket });
+    try {
+      await watch.ready;
+      expect(verifier.isRevoked(early.kid)).toBe(true);
     } finally {
       await watch.stop();
     }

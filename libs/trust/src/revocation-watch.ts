@@ -33,13 +33,23 @@ export interface RevocationWatchOptions {
 }
 
 export interface RevocationWatch {
-  /** Resolves once the revocations in the bucket at the first successful watch are all taken. */
+  /**
+   * Resolves once the revocations in the bucket are all taken (the first watch delivered them), or
+   * once the bucket is known not to exist (no bucket, no revocation). Not while NATS cannot say:
+   * a receiver that waits for it never acts on a signature before it has heard the revocations.
+   */
   readonly ready: Promise<void>;
   /** Revocations taken so far. */
   readonly taken: number;
   /** Failed attempts to watch the bucket so far (missing bucket, NATS away). */
   readonly failures: number;
   stop(): Promise<void>;
+}
+
+/** JetStream's answer when the bucket's stream does not exist (404, err_code 10059). */
+function isMissingBucket(e: unknown): boolean {
+  const err = e as { code?: unknown; api_error?: { err_code?: number } };
+  return err?.api_error?.err_code === 10059 || (err?.code === '404' && /stream not found/i.test(String((e as Error).message)));
 }
 
 export function watchRevocations(nc: NatsConnection, verifier: TrustVerifier, opts: RevocationWatchOptions): RevocationWatch {
@@ -109,6 +119,7 @@ export function watchRevocations(nc: NatsConnection, verifier: TrustVerifier, op
         if (stopped) break;
         failures++;
         failedAttempts++;
+        if (isMissingBucket(e)) markReady();
         if (!saidMissing) {
           saidMissing = true;
           log.warn({ err: (e as Error).message }, `cannot watch key revocations in KV bucket ${bucket} (made by \`fleetvisor migrate\`): retrying with backoff; revocations are not heard until then`);

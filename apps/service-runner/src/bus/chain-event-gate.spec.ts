@@ -25,7 +25,7 @@ class ScriptedNode implements ChainEventConfirmer {
 let gate: ChainEventGate | undefined;
 afterEach(() => gate?.stop());
 
-function makeGate(node?: ChainEventConfirmer) {
+function makeGate(node?: ChainEventConfirmer, revocationsHeard?: Promise<void>) {
   const acted: EventEnvelope[] = [];
   const refused: Refusal[] = [];
   const verifier = testTrust().verifier();
@@ -35,6 +35,7 @@ function makeGate(node?: ChainEventConfirmer) {
     refusals: { refuse: (r) => refused.push(r) },
     act: (e) => acted.push(e),
     ...(node ? { node } : {}),
+    ...(revocationsHeard ? { revocationsHeard } : {}),
     subjects: createSubjects('fleet'),
     logger: pino({ level: 'silent' }),
     retryInitialMs: 20,
@@ -125,5 +126,22 @@ describe('ChainEventGate', () => {
     expect(gate.pendingVerification()).toBeUndefined();
     node.answer = { kind: 'confirmed' };
     expect(acted).toEqual([]);
+  });
+
+  it('verifies nothing before the revocations are heard: an event of a key revoked while the runner was away is refused, not acted on', async () => {
+    let heard!: () => void;
+    const { gate, acted, refused, verifier } = makeGate(undefined, new Promise<void>((r) => (heard = r)));
+    const signer = testTrust().signer('chain-watcher', 'revoked-while-away');
+    const outcome = gate.accept(signed(changed(99, '0.9.0'), signer));
+    const good = gate.accept(signed(changed(100, '0.2.0')));
+    await new Promise((r) => setImmediate(r));
+    expect(acted).toEqual([]);
+    // The watch delivers what the bucket holds, then says it is ready.
+    verifier.addRevocation(signRevocation(testTrust().root, signer.cert.kid));
+    heard();
+    expect(await outcome).toBe('refused');
+    expect(await good).toBe('acted');
+    expect(refused.map((r) => r.reason)).toEqual([expect.stringContaining('is revoked')]);
+    expect(acted.map((e) => (e.data as { height: number }).height)).toEqual([100]);
   });
 });

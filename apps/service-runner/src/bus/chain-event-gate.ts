@@ -23,6 +23,11 @@ export interface ChainEventGateOptions {
   act: (event: EventEnvelope) => void;
   /** The runner's own node, when configured. */
   node?: ChainEventConfirmer;
+  /**
+   * Resolves once the revocations are heard (RevocationWatch.ready): nothing is verified before,
+   * so a runner that starts does not act on an event of a key revoked while it was away.
+   */
+  revocationsHeard?: Promise<void>;
   /** For the subject named in logs and reports. */
   subjects: Pick<Subjects, 'event'>;
   logger: Logger;
@@ -53,6 +58,8 @@ export class ChainEventGate {
   private readonly log: Logger;
   private readonly now: () => number;
   private stopped = false;
+  private revocationsKnown = false;
+  private saidWaiting = false;
 
   constructor(private readonly o: ChainEventGateOptions) {
     this.log = o.logger.child({ component: 'chain-event-gate', chainId: o.chainId });
@@ -64,6 +71,15 @@ export class ChainEventGate {
     if (this.stopped || !GATED_TYPES.has(event.type)) return 'ignored';
     const data = event.data as { chainId?: unknown; height?: unknown };
     if (data?.chainId !== this.o.chainId) return 'ignored';
+    if (!this.revocationsKnown && this.o.revocationsHeard) {
+      if (!this.saidWaiting) {
+        this.saidWaiting = true;
+        this.log.info({ eventId: event.id }, 'chain events wait until the key revocations are heard (NATS, KV bucket)');
+      }
+      await this.o.revocationsHeard;
+      this.revocationsKnown = true;
+      if (this.stopped) return 'ignored';
+    }
     // Verified every time, even for an id already acted on: a forger may reuse a real event's id.
     if (!this.checkSignature(event)) return 'refused';
     // The same event from the bus and from catch-up is acted on once.
