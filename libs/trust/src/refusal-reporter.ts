@@ -3,10 +3,10 @@
 // and report it as an event, at most once per source per window. Every refusal is counted and logged;
 // only the reports to the event log are limited, so a flood of forgeries costs one event per source
 // per minute, not one per forgery. Generic over the kind: chain events, commands and reports share it.
-import type { EventData, ForgeryRejected } from '@fleetvisor/contracts';
+import type { EventData, ForgeryRejected, RefusalKind } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 
-export type RefusalKind = 'event' | 'command' | 'report';
+export type { RefusalKind };
 
 export interface Refusal {
   kind: RefusalKind;
