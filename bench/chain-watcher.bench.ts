@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import { startDevnetChain } from '@fleetvisor/devnet';
-import { createTestDatabase, freePort, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { createTestDatabase, freePort, sharedNatsUrl, testBusNames, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         FLEETVISOR_LOG_LEVEL: 'warn',
         FLEETVISOR_LOG_FORMAT: 'json',
         FLEETVISOR_CHAINS: `lava-bench-1=${chain.rpcUrl}`,
+        ...testTrust().env('chain-watcher'),
         FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: String(port),
         FLEETVISOR_CHAIN_WATCHER_HTTP_HOST: '127.0.0.1',
       },

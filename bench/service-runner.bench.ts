@@ -20,8 +20,9 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { createTestDatabase, freePort, testBusNames, testCoreConfig, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { signEvent } from '@fleetvisor/trust';
 import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
 import { serveTestIntake } from '../apps/service-runner/test/intake';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   core.start();
   // The central event intake (the runner holds no database credentials), as a registry serves it.
   await serveTestIntake(core);
-  const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-');
+  const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-', [testTrust().root.publicKey]);
   let runner: ChildProcess | undefined;
   let height = 1;
   let previous: ProtocolVersion | null = null;
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
     const current = pv(v);
     height++;
     const t = Date.now();
-    await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+    await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
     previous = current;
     return t;
   };
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
         FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
         FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
         FLEETVISOR_HOST: 'bench-host',
+        FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
         FLEETVISOR_LOG_LEVEL: 'warn',
         FLEETVISOR_LOG_FORMAT: 'json',
         FLEETVISOR_RUNNER_HEALTH_STABLE: `${stableMs}ms`,

@@ -119,6 +119,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
       FLEETVISOR_HOST: HOST,
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',
+      // The fleet's trust root (the runner verifies chain events), and the key the chain-watcher signs them with.
+      ...testTrust().env('chain-watcher'),
       // chain-watcher
       FLEETVISOR_CHAINS: `${CHAIN}=${chain.rpcUrl}`,
       FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0',

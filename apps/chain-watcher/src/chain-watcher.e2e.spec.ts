@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
-import { sharedNatsUrl, createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { sharedNatsUrl, createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { WatcherHealth } from './chain-watcher';
 import { deleteTestStreams, version } from '../test/watcher-harness';
@@ -70,6 +70,7 @@ describe('chain-watcher processes', () => {
       FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: '100ms',
       FLEETVISOR_CHAIN_WATCHER_SAFETY_NET_BLOCKS: '5',
       FLEETVISOR_CHAIN_WATCHER_RPC_TIMEOUT: '1s',
+      FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('chain-watcher'),
     });
   });
 
@@ -80,18 +81,30 @@ describe('chain-watcher processes', () => {
     await db?.drop();
   });
 
-  it('refuses a bad FLEETVISOR_CHAINS with a message naming it', async () => {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+  const refusedStart = (extra: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [path.join(ROOT, 'bin/fleetvisor.js'), 'chain-watcher', 'run'], {
-        env: { ...env, FLEETVISOR_CHAINS: 'lava-testnet-2=ftp://x' },
+        env: { ...env, ...extra },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code) => resolve({ code, stderr }));
     });
+
+  it('refuses a bad FLEETVISOR_CHAINS with a message naming it', async () => {
+    const r = await refusedStart({ FLEETVISOR_CHAINS: 'lava-testnet-2=ftp://x' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/FLEETVISOR_CHAINS: chain lava-testnet-2: endpoint ftp:\/\/x must be http/);
+  });
+
+  it('refuses to start without a chain-watcher key, naming FLEETVISOR_SIGNING_KEY_FILE', async () => {
+    const none = await refusedStart({ FLEETVISOR_SIGNING_KEY_FILE: undefined });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/FLEETVISOR_SIGNING_KEY_FILE: the chain-watcher signs what it sends/);
+    const admin = await refusedStart({ FLEETVISOR_SIGNING_KEY_FILE: testTrust().rootKeyFile });
+    expect(admin.code).toBe(1);
+    expect(admin.stderr).toMatch(/FLEETVISOR_SIGNING_KEY_FILE: the key of test-admin has role admin/);
   });
 
   it('one of two replicas leads; kill -9 of the leader hands over within two block times; CLI shows status and history', async () => {

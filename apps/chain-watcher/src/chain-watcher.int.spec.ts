@@ -7,8 +7,11 @@ import { ChainVersionEvent } from '@fleetvisor/contracts';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import { PostgresCheckpointStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { connect } from 'nats';
+import { createSubjects, streamName, type EventEnvelope } from '@fleetvisor/contracts';
+import { verifyEvent } from '@fleetvisor/trust';
 import { parseScanCheckpoint, scanCheckpointName, type ScanCheckpoint } from './monitor/scan-checkpoint';
 import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
@@ -35,7 +38,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     return chain;
   };
   const watch = async (chain: DevnetChain, endpoints = [chain.rpcUrl], overrides = {}, host = 'cw-a'): Promise<RunningWatcher> => {
-    const w = await startWatcher(watcherConfig({ ...core, host }, [{ chainId: chain.chainId, endpoints }], overrides));
+    const w = await startWatcher(watcherConfig({ ...core, host }, [{ chainId: chain.chainId, endpoints }], testTrust().signer('chain-watcher'), overrides));
     watchers.push(w);
     return w;
   };
@@ -345,5 +348,41 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     expect(bus.ofType('UpgradePlanned')[0]!.data).toMatchObject({ chainId: chain.chainId, name: 'v3.0.0', binaries: { 'linux/amd64': url } });
     await processed(w, chain.chainId, planned.height + 10);
     expect((await chainStream(w.core, chain.chainId)).filter((e) => e.type === 'UpgradePlanned')).toHaveLength(1);
+  });
+
+  it('signs VersionChanged and UpgradePlanned with its chain-watcher key; the proof survives the log (jsonb), the relay and JetStream and still verifies', async () => {
+    const chain = await newChain();
+    const bus = await record(chain.chainId);
+    const w = await watch(chain);
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(1));
+    await chain.setVersion(V2);
+    await chain.scheduleUpgrade({ name: 'v9.0.0', height: chain.height() + 1_000, info: 'https://example.org/v9' });
+    // Not a latency test (that is the first one): a loaded machine gets time.
+    await expectEventually(() => expect(bus.ofType('VersionChanged')).toHaveLength(2), { timeoutMs: 15_000 });
+    await expectEventually(() => expect(bus.ofType('UpgradePlanned')).toHaveLength(1), { timeoutMs: 15_000 });
+    const verifier = testTrust().verifier();
+    const signedBy = { ok: true, identity: { name: 'test-chain-watcher', role: 'chain-watcher' } };
+
+    // Read back from Postgres (jsonb reorders keys; the canonical form does not care).
+    const logged = (await chainStream(w.core, chain.chainId)).filter((e) => e.type !== 'ChainAnomaly');
+    expect(logged.map((e) => e.type)).toEqual(['VersionChanged', 'VersionChanged', 'UpgradePlanned']);
+    for (const e of logged) expect(verifyEvent(e, verifier, 'chain-watcher')).toMatchObject(signedBy);
+    // As the relay published them (core NATS), and as JetStream stored them.
+    for (const e of [...bus.ofType('VersionChanged'), ...bus.ofType('UpgradePlanned')]) expect(verifyEvent(e, verifier, 'chain-watcher')).toMatchObject(signedBy);
+    const nc = await connect({ servers: core.natsUrl });
+    try {
+      const jsm = await nc.jetstreamManager();
+      const subjects = createSubjects(core.subjectRoot);
+      for (const type of ['VersionChanged', 'UpgradePlanned']) {
+        const m = await jsm.streams.getMessage(core.eventStreamName, { last_by_subj: subjects.event(streamName('chain', chain.chainId), type) });
+        const stored = JSON.parse(new TextDecoder().decode(m.data)) as EventEnvelope;
+        expect(stored.metadata.proof?.cert.role).toBe('chain-watcher');
+        expect(verifyEvent(stored, verifier, 'chain-watcher')).toMatchObject(signedBy);
+        // The proof covers the data: a changed copy does not verify.
+        expect(verifyEvent({ ...stored, data: { ...(stored.data as object), height: 1 } }, verifier, 'chain-watcher')).toMatchObject({ ok: false });
+      }
+    } finally {
+      await nc.close();
+    }
   });
 });

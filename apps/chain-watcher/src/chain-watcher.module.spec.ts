@@ -10,7 +10,7 @@ import { Test } from '@nestjs/testing';
 import { ChainLeaderStatus, ChainStatus, createSubjects, EventIntakeAppend } from '@fleetvisor/contracts';
 import { CommandBus, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, validationError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { expectEventually, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { expectEventually, testBusNames, testCoreConfig, testTrust } from '@fleetvisor/testing';
 import { FakeChain, FreeLeaderLock, loopbackNats, MemoryChainLog, MemoryCheckpoints, V1 } from '../test/fakes';
 import { watcherConfig } from '../test/watcher-harness';
 import { CHAIN_CONNECTORS, CHAIN_LEADER_LOCKS, CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, ChainWatcherLifecycle, ChainWatcherModule } from './chain-watcher.module';
@@ -37,7 +37,7 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
     bus = new CommandBus({ nc, subjects, logger });
     // Only what the module and the transport use of a FleetCore when the seams are overridden.
     const fleetCore = { config: core, logger, subjects, nc, commands: bus, start: () => undefined, close: async () => undefined } as unknown as FleetCore;
-    const config = watcherConfig(core, [{ chainId: 'c1', endpoints: ['http://chain-a:26657'] }], { pollIntervalMs: 20 });
+    const config = watcherConfig(core, [{ chainId: 'c1', endpoints: ['http://chain-a:26657'] }], testTrust().signer('chain-watcher'), { pollIntervalMs: 20 });
 
     const moduleRef = await Test.createTestingModule({ imports: [ChainWatcherModule.forRoot(config, { defaultMetrics: false })] })
       .overrideProvider(FLEET_CORE)

@@ -71,6 +71,7 @@ export class ChainWatcher {
             endpoints: chain.endpoints,
             connector,
             store: this.deps.store,
+            signer: config.signer,
             checkpoints: this.deps.checkpoints,
             settings: {
               safetyNetBlocks: config.safetyNetBlocks,

@@ -4,6 +4,8 @@
 // (chains separated by ';', endpoints in failover order separated by ',').
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+import type { Signer } from '@fleetvisor/trust';
+import { chainWatcherSigner } from './recording/event-signing';
 
 export interface WatchedChain {
   chainId: string;
@@ -29,6 +31,8 @@ export interface ChainWatcherConfig {
   httpPort: number;
   /** Run the outbox relay here too (leader-elected: harmless next to `fleetvisor up`). */
   relay: boolean;
+  /** Signs every VersionChanged and UpgradePlanned (FLEETVISOR_SIGNING_KEY_FILE, role chain-watcher). */
+  signer: Signer;
 }
 
 export const CHAINS_VARIABLE = 'FLEETVISOR_CHAINS';
@@ -94,5 +98,6 @@ export function loadChainWatcherConfig(env: Env = process.env): ChainWatcherConf
     httpHost: r.string('FLEETVISOR_CHAIN_WATCHER_HTTP_HOST', '0.0.0.0'),
     httpPort: r.int('FLEETVISOR_CHAIN_WATCHER_HTTP_PORT', 9471, { min: 0, max: 65_535 }),
     relay: r.bool('FLEETVISOR_CHAIN_WATCHER_RELAY', true),
+    signer: chainWatcherSigner(env),
   };
 }

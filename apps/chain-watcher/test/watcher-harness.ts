@@ -1,13 +1,14 @@
 // Test harness for the chain-watcher's int tests: a watcher (the service's Nest microservice: its
 // FleetCore with the relay, the ChainWatcher, the transport) on a test database and test bus names,
 // a NATS subscriber recording the chain events that reach the bus, and helpers to read the chain
-// stream. Only tests import it (it takes the CoreConfig from the test harness rather than importing
-// @fleetvisor/testing itself).
+// stream. Only tests import it (it takes the CoreConfig and the chain-watcher key from the test
+// harness rather than importing @fleetvisor/testing itself).
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fleetEvents, sameProtocolVersion, streamName, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import type { INestMicroservice } from '@nestjs/common';
 import { createFleetMicroservice, deadLetterStreamName, FLEET_CORE, type FleetCore, listenOrClose } from '@fleetvisor/messaging';
 import type { CoreConfig } from '@fleetvisor/platform';
+import type { Signer } from '@fleetvisor/trust';
 import { ChainWatcher } from '../src/chain-watcher';
 import { ChainWatcherModule } from '../src/chain-watcher.module';
 import type { ChainWatcherConfig, WatchedChain } from '../src/config';
@@ -21,7 +22,8 @@ export interface RunningWatcher {
   stop(): Promise<void>;
 }
 
-export function watcherConfig(core: CoreConfig, chains: WatchedChain[], overrides: Partial<ChainWatcherConfig> = {}): ChainWatcherConfig {
+/** `signer`: the chain-watcher key it signs VersionChanged and UpgradePlanned with (the test trust's). */
+export function watcherConfig(core: CoreConfig, chains: WatchedChain[], signer: Signer, overrides: Partial<ChainWatcherConfig> = {}): ChainWatcherConfig {
   return {
     core,
     chains,
@@ -38,6 +40,7 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], override
     httpHost: '127.0.0.1',
     httpPort: 0,
     relay: true,
+    signer,
     ...overrides,
   };
 }

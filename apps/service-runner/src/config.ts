@@ -26,6 +26,9 @@ export interface RunnerTuning {
   /** Per-service log file size before it is rotated, and rotated files kept. */
   logMaxBytes: number;
   logFiles: number;
+  /** Backoff of the own-node confirmation of a held chain event (first wait, longest wait). */
+  verifyRetryInitialMs: number;
+  verifyRetryMaxMs: number;
 }
 
 export interface RunnerConfig {
@@ -58,20 +61,30 @@ export interface RunnerConfig {
    */
   upStateDir: string;
   /**
-   * The fleet's trust roots (FLEETVISOR_TRUST_ROOT(_FILE)): operators' upgrade commands, and chain
-   * events, are acted on only when they verify (ADR 0006); and the signing key the runner's own
-   * one-shot commands (`upgrades retry`, …) sign with.
+   * The fleet's trust (FLEETVISOR_TRUST_ROOT / _FILE, FLEETVISOR_SIGNING_KEY_FILE): a runner that
+   * follows a chain acts only on chain events signed by a chain-watcher key the roots certified, and
+   * on operators' commands signed by a key of the right role; its one-shot commands (`upgrades
+   * retry`, …) sign with the signing key. Roots empty when not configured (commands that only ask
+   * a runner need none; `start` refuses to run).
    */
   trust: TrustConfig;
+  /**
+   * This host's own node of its chain (FLEETVISOR_RUNNER_CHAIN_RPC, CometBFT RPC): when set, a chain
+   * event is also confirmed against the node at the event's height before the runner acts on it.
+   */
+  chainRpc: string | undefined;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** The FLEETVISOR_NATS_* settings present in env (RunnerConfig.connectionSettings). */
+/** What a runner installed as a unit needs of its starter's environment: the bus, the trust root and its own node (never a database setting). */
+const CONNECTION_SETTING = /^FLEETVISOR_(NATS_[A-Z_]+|TRUST_ROOT(_FILE)?|RUNNER_CHAIN_RPC)$/;
+
+/** The FLEETVISOR_NATS_*, trust root and own-node settings present in env (RunnerConfig.connectionSettings). */
 export function connectionSettingsFrom(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (/^FLEETVISOR_(NATS_[A-Z_]+|TRUST_ROOT(_FILE)?)$/.test(name) && value !== undefined && value !== '') out[name] = value;
+    if (CONNECTION_SETTING.test(name) && value !== undefined && value !== '') out[name] = value;
   }
   return out;
 }
@@ -105,7 +118,13 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     upgradeParallelism: r.int('FLEETVISOR_RUNNER_UPGRADE_PARALLELISM', 1, { min: 1, max: 1000 }),
     logMaxBytes: r.int('FLEETVISOR_RUNNER_LOG_MAX_BYTES', 50 * 1024 * 1024, { min: 1024 }),
     logFiles: r.int('FLEETVISOR_RUNNER_LOG_FILES', 5, { min: 1, max: 100 }),
+    verifyRetryInitialMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', '1s'),
+    verifyRetryMaxMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_MAX', '60s'),
   };
+  if (tuning.verifyRetryInitialMs <= 0) throw new ConfigError('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', 'must be above 0');
+  if (tuning.verifyRetryMaxMs < tuning.verifyRetryInitialMs) {
+    throw new ConfigError('FLEETVISOR_RUNNER_VERIFY_RETRY_MAX', 'must be >= FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL');
+  }
   if (tuning.restartMaxMs < tuning.restartInitialMs) {
     throw new ConfigError('FLEETVISOR_RUNNER_RESTART_MAX', 'must be >= FLEETVISOR_RUNNER_RESTART_INITIAL');
   }
@@ -125,5 +144,18 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     connectionSettings: connectionSettingsFrom(env),
     upStateDir: readUpStateDir(env),
     trust: readTrustConfig(env),
+    chainRpc: chainRpcFrom(r.optionalString('FLEETVISOR_RUNNER_CHAIN_RPC')),
   };
+}
+
+function chainRpcFrom(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError('FLEETVISOR_RUNNER_CHAIN_RPC', 'must be the CometBFT RPC URL of this host\'s node, e.g. http://127.0.0.1:26657');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError('FLEETVISOR_RUNNER_CHAIN_RPC', `must be http:// or https://, got ${u.protocol}//${u.host}`);
+  return value;
 }

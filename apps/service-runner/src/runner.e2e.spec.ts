@@ -9,8 +9,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { signEvent } from '@fleetvisor/trust';
 import { RunnerFixture } from '../test/runner-fixture';
 import { serveTestIntake } from '../test/intake';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
@@ -58,7 +59,7 @@ function startRunner(): { child: ChildProcess; output: () => string } {
 
 async function versionChanged(current: ProtocolVersion): Promise<void> {
   height += 10;
-  await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+  await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
   previous = current;
 }
 
@@ -101,7 +102,7 @@ beforeAll(async () => {
   core = await FleetCore.open({ serviceName: 'runner-cli-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
   await serveTestIntake(core);
-  fx = new RunnerFixture(config, CHAIN, 'fv-cli-');
+  fx = new RunnerFixture(config, CHAIN, 'fv-cli-', [testTrust().root.publicKey]);
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: fx.dir,
@@ -112,6 +113,8 @@ beforeAll(async () => {
     FLEETVISOR_LOG_FORMAT: 'json',
     FLEETVISOR_LOG_LEVEL: 'info',
     FLEETVISOR_SECRETS_PASSPHRASE: PASSPHRASE,
+    // The fleet's trust root: the runner acts only on chain events signed by a key it certified.
+    FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
     FLEETVISOR_RUNNER_HEALTH_STABLE: '3s',
     FLEETVISOR_RUNNER_STOP_GRACE: '2s',
     FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',

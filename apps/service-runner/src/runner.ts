@@ -4,8 +4,19 @@
 // the Nest shell. The host holds no database credentials (ADR 0006): events go to the log through
 // the central event intake, and nothing here waits on NATS: it is optional at every moment.
 import path from 'node:path';
-import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
+import {
+  ForgeryRejected,
+  HOST_NAME_PATTERN,
+  type EventData,
+  type EventEnvelope,
+  type PendingVerification,
+  type ServiceStatus,
+  type ServiceSummary,
+  type ServiceUpgrades,
+  VersionChanged,
+} from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
+import { forgeryRejectedData, keysBucketName, RefusalReporter, requireTrustRoots, TrustVerifier, watchRevocations, type RevocationWatch } from '@fleetvisor/trust';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
 import { EventRecorder } from './events/event-recorder';
@@ -13,8 +24,10 @@ import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
+import { ChainEventGate } from './bus/chain-event-gate';
 import { VersionFollower } from './bus/version-follower';
 import { isIntakeRefusal } from './events/intake-sink';
+import { NodeConfirmer } from './chain/node-confirmation';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
@@ -53,6 +66,12 @@ export class Runner {
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
+  /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
+  readonly refusals: RefusalReporter;
+  /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
+  readonly verifier: TrustVerifier | undefined;
+  private gate: ChainEventGate | undefined;
+  private revocations: RevocationWatch | undefined;
   private follower: VersionFollower | undefined;
   private control: ControlServer | undefined;
   /** config.yml (not in wrap mode), read once when the runner is made. */
@@ -74,6 +93,9 @@ export class Runner {
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
     if (opts.wrapped === undefined) this.homeConfig = this.home.readConfig();
+    // A runner that follows a chain acts only on chain events signed by a key of the fleet's root.
+    this.verifier = opts.wrapped === undefined ? new TrustVerifier(requireTrustRoots(opts.config.trust, 'the service-runner')) : undefined;
+    this.refusals = new RefusalReporter({ logger: this.log, onReport: (r) => this.recorder.record(ForgeryRejected, forgeryRejectedData(this.host, r)) });
   }
 
   /** The chain whose VersionChanged this runner follows; undefined for `wrap`, which follows none. */
@@ -115,7 +137,26 @@ export class Runner {
     for (const { svc } of this.services.values()) await svc.start();
     if (this.coordinator) {
       const chainId = this.homeConfig!.chainId;
-      this.follower = new VersionFollower(this.links.versionCatchUp(chainId), chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
+      const coordinator = this.coordinator;
+      const revocationsHeard = this.watchRevocations();
+      this.gate = new ChainEventGate({
+        chainId,
+        verifier: this.verifier!,
+        refusals: this.refusals,
+        ...(this.opts.config.chainRpc ? { node: new NodeConfirmer(this.opts.config.chainRpc) } : {}),
+        revocationsHeard,
+        subjects: this.opts.bus.subjects,
+        logger: this.log,
+        retryInitialMs: t.verifyRetryInitialMs,
+        retryMaxMs: t.verifyRetryMaxMs,
+        act: (e) => {
+          // The coordinator follows versions; a verified UpgradePlanned has nothing to act on here yet.
+          if (e.type !== VersionChanged.type) return;
+          const d = e.data as EventData<typeof VersionChanged>;
+          coordinator.onProtocolVersion(d.current, { height: d.height, eventId: e.id });
+        },
+      });
+      this.follower = new VersionFollower(this.links.versionCatchUp(chainId), chainId, this.gate, this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
@@ -123,6 +164,28 @@ export class Runner {
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  /**
+   * Revocations over the bus (the fleet_keys bucket of the subject root), once NATS answers. The
+   * promise resolves when they are heard (or the bucket is known not to exist); it stays pending
+   * while NATS is away, and chain events wait for it.
+   */
+  private watchRevocations(): Promise<void> {
+    const verifier = this.verifier!;
+    return this.opts.bus.ready().then(
+      async (bus) => {
+        if (this.stopping) return;
+        this.revocations = watchRevocations(bus.nc, verifier, { logger: this.log, bucket: keysBucketName(this.opts.config.core.subjectRoot) });
+        await this.revocations.ready;
+      },
+      () => new Promise<void>(() => undefined), // the bus closed before it answered: the runner is stopping
+    );
+  }
+
+  /** The chain event held for its own node's confirmation (highest height), if any. */
+  pendingVerification(): PendingVerification | undefined {
+    return this.gate?.pendingVerification();
   }
 
   private loadPassword(): void {
@@ -184,8 +247,8 @@ export class Runner {
   }
 
   /** A VersionChanged from the bus (the runner's durable consumer); ignored before start and in wrap mode. */
-  onVersionChanged(event: EventEnvelope): void {
-    this.follower?.accept(event, 'bus');
+  async onVersionChanged(event: EventEnvelope): Promise<void> {
+    await this.follower?.accept(event, 'bus');
   }
 
   private loadDefinitions(): ServiceDefinition[] {
@@ -257,7 +320,10 @@ export class Runner {
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {
-    if (req.op === 'list') return { host: this.host, services: this.list() };
+    if (req.op === 'list') {
+      const pending = this.pendingVerification();
+      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}) };
+    }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
     const e = this.services.get(req.service);
@@ -281,6 +347,10 @@ export class Runner {
   private async stopAll(reason: string): Promise<void> {
     await this.control?.stop();
     await this.follower?.stop();
+    this.gate?.stop();
+    await this.revocations?.stop();
+    // Refusals not reported yet are recorded now, to leave with the spool.
+    this.refusals.stop();
     await this.coordinator?.stop();
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();

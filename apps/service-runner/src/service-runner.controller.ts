@@ -65,7 +65,8 @@ export class VersionController {
   }
 
   @EventPattern<FleetEventPattern>({ type: 'VersionChanged', streamId: '{chainId}', durable: 'service-runner-{host}' })
-  versionChanged(@Payload() event: EventEnvelope): void {
-    this.runner.onVersionChanged(event);
+  async versionChanged(@Payload() event: EventEnvelope): Promise<void> {
+    // Acked once the gate has decided (acted, refused, or holding it for its node to confirm).
+    await this.runner.onVersionChanged(event);
   }
 }

@@ -64,7 +64,7 @@ afterEach(async () => {
 
 async function wired(mode: 'start' | 'wrap'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
   const runner = new FakeRunner(mode === 'start' ? 'lava-1' : undefined);
-  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] } };
+  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] }, chainRpc: undefined };
   const wrapped = mode === 'wrap' ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] } : {};
   const moduleRef = await Test.createTestingModule({ imports: [ServiceRunnerModule.forRoot({ config, logger, ...wrapped })] })
     .overrideProvider(RUNNER)

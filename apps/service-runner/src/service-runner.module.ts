@@ -4,6 +4,7 @@
 // composition root: `fleetvisor start`, `fleetvisor wrap` and the tests start the runner through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
 import { commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
+import { requireTrustRoots } from '@fleetvisor/trust';
 import { Runner, validHost, type RunnerOptions } from './runner';
 import { RUNNER, ServicesController, VersionController } from './service-runner.controller';
 
@@ -65,6 +66,8 @@ export interface RunningServiceRunner {
  * `beforeStart` sees the runner made but not started (to observe its first events).
  */
 export async function startServiceRunner(opts: ServiceRunnerSettings, hooks: { beforeStart?: (runner: Runner) => void } = {}): Promise<RunningServiceRunner> {
+  // Said before anything starts, as the configuration error it is (the Runner checks it again).
+  if (opts.wrapped === undefined) requireTrustRoots(opts.config.trust, 'the service-runner');
   const app = await createFleetEdgeMicroservice(ServiceRunnerModule.forRoot(opts), {
     transport: { inject: [RUNNER], useFactory: (runner: Runner) => runnerTransportOptions(runner) },
     nest: { logger: false },

@@ -25,6 +25,8 @@ export const FAST_TUNING: RunnerTuning = {
   upgradeParallelism: 1,
   logMaxBytes: 1024 * 1024,
   logFiles: 2,
+  verifyRetryInitialMs: 100,
+  verifyRetryMaxMs: 500,
 };
 
 export interface FixtureService {
@@ -43,6 +45,8 @@ export class RunnerFixture {
     readonly core: CoreConfig,
     readonly chainId: string,
     prefix = 'fv-runner-',
+    /** The trust root(s) the runner verifies chain events with (tests pass the test trust's root). */
+    readonly trustRoots: string[] = [],
   ) {
     this.dir = mkdtempSync(path.join(tmpdir(), prefix));
     this.home = new RunnerHome(this.dir);
@@ -50,7 +54,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: testTrustConfig(), ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: { roots: this.trustRoots.length > 0 ? this.trustRoots : testTrustConfig().roots }, chainRpc: undefined, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -84,8 +84,3 @@ export function upKeysDir(env: Env = process.env): string {
 export function cliSigner(env: Env = process.env): Signer | undefined {
   return operatorSigner(readTrustConfig(env as NodeJS.ProcessEnv), [path.join(upKeysDir(env), 'operator.key.json')]);
 }
-
-/** The JetStream KV bucket of key certificates (`cert.<kid>`) and revocations (`revoked.<kid>`), per subject root. */
-export function keysBucketName(subjectRoot: string): string {
-  return `${subjectRoot}_keys`;
-}

@@ -8,3 +8,5 @@ export * from './event-proof';
 export * from './command-auth';
 export * from './key-files';
 export * from './config';
+export * from './refusal-reporter';
+export * from './revocation-watch';

@@ -4,14 +4,16 @@ import { Plan } from 'cosmjs-types/cosmos/upgrade/v1beta1/upgrade';
 import { QueryCurrentPlanResponse } from 'cosmjs-types/cosmos/upgrade/v1beta1/query';
 import { newEventFor, UpgradePlanned, VersionChanged } from '@fleetvisor/contracts';
 import { createLogger } from '@fleetvisor/platform';
-import { expectEventually } from '@fleetvisor/testing';
+import { expectEventually, testTrust } from '@fleetvisor/testing';
 import { FakeChain, MemoryChainLog, MemoryCheckpoints, V1, V2, V3, VERSION_CHANGE } from '../../test/fakes';
 import { RpcAnswerError, type ChainConnector } from '../connection/chain-rpc';
+import { verifyEvent } from '@fleetvisor/trust';
 import { ChainMonitor } from './chain-monitor';
 
 const CHANGE = VERSION_CHANGE;
 const settings = { safetyNetBlocks: 5, pollIntervalMs: 5, wsRetryMinMs: 1_000, wsRetryMaxMs: 1_000, wsStallMs: 10_000, preferredProbeMs: 10_000, maxGapScan: 100, backfillRps: 1_000 };
 const logger = createLogger({ name: 'test', level: 'silent', format: 'json' });
+const signer = testTrust().signer('chain-watcher');
 let monitor: ChainMonitor | undefined;
 let checkpoints: MemoryCheckpoints;
 beforeEach(() => {
@@ -23,7 +25,7 @@ describe('ChainMonitor', () => {
   it('queries Params at start, at each lava_param_change and every N blocks, never twice for one block', async () => {
     const chain = new FakeChain();
     const log = new MemoryChainLog();
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     expect(chain.paramsQueries).toEqual([10]);
     chain.versionAt.set(17, V2);
@@ -36,13 +38,15 @@ describe('ChainMonitor', () => {
       ['VersionChanged', 17],
     ]);
     expect(monitor.status()).toMatchObject({ mode: 'polling', version: V2, versionHeight: 17, wsConnected: false });
+    // Each recorded as signed by the chain-watcher key: what hosts verify before acting.
+    for (const e of log.events) expect(verifyEvent(e, testTrust().verifier(), 'chain-watcher')).toMatchObject({ ok: true, identity: { name: 'test-chain-watcher' } });
   });
 
   it('rebuilds from the log and announces nothing for an unchanged version', async () => {
     const chain = new FakeChain();
     const log = new MemoryChainLog();
     log.events.push(newEventFor(VersionChanged, { chainId: 'c1', height: 3, previous: null, current: V1 }));
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     chain.height = 30;
     await expectEventually(() => expect(monitor!.status().height).toBe(30));
@@ -53,7 +57,7 @@ describe('ChainMonitor', () => {
     const chain = new FakeChain();
     const log = new MemoryChainLog();
     log.events.push(newEventFor(VersionChanged, { chainId: 'c1', height: 3, previous: null, current: V1 }));
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     chain.versionAt.set(12, V2);
     chain.eventsAt.set(12, [CHANGE]);
@@ -71,7 +75,7 @@ describe('ChainMonitor', () => {
     const chain = new FakeChain();
     const log = new MemoryChainLog();
     log.events.push(newEventFor(VersionChanged, { chainId: 'c1', height: 3, previous: null, current: V1 }));
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     // A bad answer at 12: its anomaly is decided on the first attempt, refused, and must still be recorded on the second.
     chain.versionAt.set(12, { ...V2, providerTarget: 'v0.23.2' });
@@ -93,7 +97,7 @@ describe('ChainMonitor', () => {
     const chain = new FakeChain();
     chain.planAnswer = QueryCurrentPlanResponse.encode({ plan: Plan.fromPartial({ name: '../../etc', height: 900n, info: '' }) }).finish();
     const log = new MemoryChainLog();
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     chain.height = 30; // four safety-net heights after the start: Params and plan queried at each
     await expectEventually(() => expect(monitor!.status().height).toBe(30));
@@ -115,7 +119,7 @@ describe('ChainMonitor', () => {
       },
       subscribe: () => Promise.reject(new Error('no WebSocket')),
     };
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a', 'http://b', 'http://c'], connector, store: new MemoryChainLog(), checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a', 'http://b', 'http://c'], connector, store: new MemoryChainLog(), signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     expect(calls.slice(0, 2)).toEqual(['http://a', 'http://b']);
     expect(calls).not.toContain('http://c');
@@ -133,7 +137,7 @@ describe('ChainMonitor', () => {
     chain.eventsAt.set(14, [CHANGE]).set(16, [CHANGE]);
     const log = new MemoryChainLog();
     log.events.push(recorded());
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     await expectEventually(() => expect(monitor!.status().height).toBe(30));
     expect(heights(log)).toEqual([
@@ -150,7 +154,7 @@ describe('ChainMonitor', () => {
     // A second start (takeover) resumes after height 16: nothing recorded twice.
     await monitor.stop();
     chain.height = 33;
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     await expectEventually(() => expect(monitor!.status().height).toBe(33));
     expect(log.events).toHaveLength(3);
@@ -162,7 +166,7 @@ describe('ChainMonitor', () => {
     chain.versionAt.set(57, V2).set(150, V3);
     const log = new MemoryChainLog();
     log.events.push(recorded());
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings: { ...settings, maxGapScan: 20 }, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings: { ...settings, maxGapScan: 20 }, logger, host: 'h' });
     await monitor.start();
     await expectEventually(() => expect(monitor!.status().height).toBe(200));
     expect(heights(log)).toEqual([
@@ -181,7 +185,7 @@ describe('ChainMonitor', () => {
     chain.versionAt.set(30, V2);
     const log = new MemoryChainLog();
     log.events.push(recorded());
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     await expectEventually(() => expect(monitor!.status().height).toBe(60));
     expect(heights(log)).toEqual([
@@ -196,7 +200,7 @@ describe('ChainMonitor', () => {
   it('a gap in the blocks seen (a poll that jumped heights) loses no change: scanned up to the bound, bisected beyond it', async () => {
     const chain = new FakeChain();
     const log = new MemoryChainLog();
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings: { ...settings, safetyNetBlocks: 1_000 }, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings: { ...settings, safetyNetBlocks: 1_000 }, logger, host: 'h' });
     await monitor.start();
     // 280 blocks at once, over a scan bound of 100: two changes in the older part, two in the scanned part.
     chain.versionAt.set(120, V2).set(150, V3).set(274, V1).set(276, V2);
@@ -228,7 +232,7 @@ describe('ChainMonitor', () => {
       },
       subscribe: () => Promise.reject(new Error('no WebSocket')),
     };
-    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector, store: log, checkpoints, settings, logger, host: 'h' });
+    monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector, store: log, signer, checkpoints, settings, logger, host: 'h' });
     await monitor.start();
     chain.versionAt.set(12, V2);
     chain.eventsAt.set(12, [CHANGE]);
@@ -244,7 +248,7 @@ describe('ChainMonitor', () => {
   describe('scan checkpoint', () => {
     const name = 'chain-watcher:scanned:c1';
     const start = async (chain: FakeChain, log: MemoryChainLog): Promise<ChainMonitor> => {
-      monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, checkpoints, settings, logger, host: 'h' });
+      monitor = new ChainMonitor({ chainId: 'c1', endpoints: ['http://a'], connector: chain, store: log, signer, checkpoints, settings, logger, host: 'h' });
       await monitor.start();
       return monitor;
     };

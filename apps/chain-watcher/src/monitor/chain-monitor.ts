@@ -13,12 +13,14 @@ import { handleCommand, type CheckpointStore, type CommandHandlerStore } from '@
 import { sameProtocolVersion, type ChainStatusEntry, type ChainWatchMode, type EventMetadata } from '@fleetvisor/contracts';
 import { decodeLavaProtocolVersion, LAVA_PARAMS_PATH } from '@fleetvisor/lava';
 import type { Logger } from '@fleetvisor/platform';
+import type { Signer } from '@fleetvisor/trust';
 import { BlockFeed, type BlockFeedSettings } from '../connection/block-feed';
 import { RpcAnswerError, type BlockEvent, type ChainConnector, type NewBlock } from '../connection/chain-rpc';
 import { EndpointPool, type EndpointMetrics } from '../connection/endpoint-pool';
 import { chainLogStream, emptyChainLog, evolveChainLog, readChainLog, type ChainLogState, type Observation } from '../recording/chain-log';
 import { decideAtHeight, type HeightAnswers, type HeightDecision, type QueryAnswer, type RefusalMemory, type UnseenBlocks } from '../recording/height-decision';
 import { CURRENT_PLAN_PATH } from '../recording/upgrade-plan';
+import { signChainEvents } from '../recording/event-signing';
 import { bisectNarrow, bisectProbe, nextStep, queriesDue, type Bisection, type NextBlock } from './block-schedule';
 import { RequestPacer } from './request-pacer';
 import { formatScanCheckpoint, parseScanCheckpoint, resumePoint, scanCheckpointName, type ScanCheckpoint } from './scan-checkpoint';
@@ -49,6 +51,8 @@ export interface ChainMonitorOptions {
   connector: ChainConnector;
   /** The event store: chain-<chainId> is read and appended through it. */
   store: CommandHandlerStore;
+  /** Signs the VersionChanged and UpgradePlanned it records (hosts act on nothing else). */
+  signer: Signer;
   /** Where the scanned height is kept (scanCheckpointName). */
   checkpoints: CheckpointStore;
   settings: MonitorSettings;
@@ -400,7 +404,7 @@ export class ChainMonitor {
       (state) => {
         // The refusal memory moves on only with a decision that is recorded: every attempt starts from the same one.
         decided = { decision: decideAtHeight(state, this.refusals, obs, answers, unseen), on: state };
-        return decided.decision.events;
+        return signChainEvents(decided.decision.events, this.opts.signer);
       },
       {
         evolve: evolveChainLog,

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
+import { newEvent, VersionChanged, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
+import type { GateOutcome } from './chain-event-gate';
 import { waitFor } from '@fleetvisor/testing';
 import { VersionFollower, type VersionCatchUp } from './version-follower';
 
@@ -8,9 +9,18 @@ const pv = (v: string): ProtocolVersion => ({ providerTarget: v, providerMin: '0
 const changed = (chain: string, height: number, v: string) => newEvent(VersionChanged, chain, { chainId: chain, height, previous: null, current: pv(v) });
 const silent = pino({ level: 'silent' });
 
-function follow(source: VersionCatchUp): { seen: { v: string; height: number }[]; follower: VersionFollower } {
+/** A chain event gate that acts on every event, except those `refuse` names (as the real one refuses a forgery). */
+function follow(source: VersionCatchUp, refuse: (e: EventEnvelope) => boolean = () => false): { seen: { v: string; height: number }[]; follower: VersionFollower } {
   const seen: { v: string; height: number }[] = [];
-  const follower = new VersionFollower(source, 'lava-1', (v, s) => seen.push({ v: v.providerTarget, height: s.height }), silent);
+  const gate = {
+    accept: async (e: EventEnvelope): Promise<GateOutcome> => {
+      if (refuse(e)) return 'refused';
+      const d = e.data as { height: number; current: ProtocolVersion };
+      seen.push({ v: d.current.providerTarget, height: d.height });
+      return 'acted';
+    },
+  };
+  const follower = new VersionFollower(source, 'lava-1', gate, silent);
   return { seen, follower };
 }
 
@@ -56,12 +66,20 @@ describe('VersionFollower', () => {
 
   it('accept() is the one gate: a malformed event or one of another chain changes nothing; a refused stream copy falls back to the chain-watcher', async () => {
     const { seen, follower } = follow({ fromStream: async () => ({ ...changed('lava-1', 11, '0.4.0'), data: { chainId: 'lava-1', height: -1 } }), fromWatcher: async () => changed('lava-1', 10, '0.3.5') });
-    expect(follower.accept(changed('lava-2', 50, '9.0.0'), 'bus')).toBe(false);
-    expect(follower.accept({ id: 'x', type: 'VersionChanged' }, 'bus')).toBe(false);
+    expect(await follower.accept(changed('lava-2', 50, '9.0.0'), 'bus')).toBe(false);
+    expect(await follower.accept({ id: 'x', type: 'VersionChanged' }, 'bus')).toBe(false);
     expect(seen).toEqual([]);
     follower.start();
     await waitFor(() => seen.length === 1);
     await follower.stop();
     expect(seen).toEqual([{ v: '0.3.5', height: 10 }]);
+  });
+
+  it("a stream copy the gate refuses (a forgery) is not the end of the catch-up: the log's copy is asked for", async () => {
+    const { seen, follower } = follow({ fromStream: async () => changed('lava-1', 99, '0.0.1'), fromWatcher: async () => changed('lava-1', 12, '0.5.0') }, (e) => (e.data as { height: number }).height === 99);
+    follower.start();
+    await waitFor(() => seen.length === 1);
+    await follower.stop();
+    expect(seen).toEqual([{ v: '0.5.0', height: 12 }]);
   });
 });

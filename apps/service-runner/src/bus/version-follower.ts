@@ -8,15 +8,14 @@
 //     holds one, from the chain-watcher's `version-event` query (the envelope the log stores). A host
 //     holds no database credentials (ADR 0006), so it never reads the log itself. Covers a new
 //     host, a consumer that was deleted, and events older than the JetStream retention.
-// Every VersionChanged, whichever way it came, goes through accept(): the one place that decides
-// whether an event is acted on. Signature verification (ADR 0006 "Signed chain events") belongs
-// there, before onVersion; the coordinator ignores versions older (by height) than the one it has.
+// Every VersionChanged, whichever way it came, goes through accept() and on to the chain event gate
+// (verified before anything acts on it, ADR 0006); what passes reaches the coordinator, which
+// ignores versions older (by height) than the one it has.
 import { fleetEvents, VersionChanged, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { backoffDelay, Sleeper } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
+import type { ChainEventGate } from './chain-event-gate';
 import type { VersionEventOrigin } from './version-source';
-
-export type VersionListener = (v: ProtocolVersion, source: { height: number; eventId: string }) => void;
 
 /** Where the catch-up reads: the event stream first, then the chain-watcher (both may throw: retried). */
 export interface VersionCatchUp {
@@ -50,7 +49,7 @@ export class VersionFollower {
   constructor(
     private readonly source: VersionCatchUp,
     private readonly chainId: string,
-    private readonly onVersion: VersionListener,
+    private readonly gate: Pick<ChainEventGate, 'accept'>,
     logger: Logger,
   ) {
     this.log = logger.child({ component: 'version-follower', chainId });
@@ -63,10 +62,11 @@ export class VersionFollower {
 
   /**
    * The one entry of every VersionChanged (live from the bus, or read by the catch-up), as the
-   * whole envelope: validated against the contract, then — the seam for signature verification —
-   * handed to onVersion. Returns whether it was acted on; events of other chains are ignored.
+   * whole envelope: validated against the contract, then handed to the chain event gate. Returns
+   * false when it was ignored or refused (a forgery: the catch-up then asks the next source), true
+   * when the gate acted on it or holds it for confirmation.
    */
-  accept(raw: unknown, via: VersionEventVia): boolean {
+  async accept(raw: unknown, via: VersionEventVia): Promise<boolean> {
     if (this.stopped) return false;
     const parsed = fleetEvents.parse(raw);
     if (!parsed.ok) {
@@ -77,10 +77,9 @@ export class VersionFollower {
     if (event.type !== VersionChanged.type) return false;
     const d = event.data as VersionChangedData;
     if (d.chainId !== this.chainId) return false;
-    // Signature verification of `event` (ADR 0006) goes here, before anything acts on it.
     this.log.info({ height: d.height, current: d.current, eventId: event.id, via }, 'VersionChanged');
-    this.onVersion(d.current, { height: d.height, eventId: event.id });
-    return true;
+    const outcome = await this.gate.accept(event);
+    return outcome === 'acted' || outcome === 'pending';
   }
 
   /** The stream, else the chain-watcher, until one answers; hands over the newest VersionChanged. */
@@ -93,10 +92,10 @@ export class VersionFollower {
           this.log.debug({ err: (e as Error).message }, 'cannot read the event stream; asking the chain-watcher');
           return undefined;
         });
-        if (fromStream !== undefined && this.accept(fromStream, 'stream')) return;
+        if (fromStream !== undefined && (await this.accept(fromStream, 'stream'))) return;
         // Not in the stream any more (or what it held was refused): the log's copy, via the chain-watcher.
         const fromWatcher = await this.source.fromWatcher();
-        if (fromWatcher !== undefined) this.accept(fromWatcher, 'chain-watcher');
+        if (fromWatcher !== undefined) await this.accept(fromWatcher, 'chain-watcher');
         return;
       } catch (e) {
         const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 15_000 });

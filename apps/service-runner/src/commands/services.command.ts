@@ -4,7 +4,18 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, RequestStrategy } from 'nats';
-import { CommandReplySchema, ServicesList, ServicesStatus, createSubjects, type CommandDefinition, type CommandRequestOf, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import {
+  CommandReplySchema,
+  ServicesList,
+  ServicesStatus,
+  createSubjects,
+  type CommandDefinition,
+  type CommandRequestOf,
+  type CommandResultOf,
+  type PendingVerification,
+  type ServiceStatus,
+  type ServiceSummary,
+} from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -107,28 +118,40 @@ function listRows(rows: (ServiceSummary & { host: string })[]): string {
 
 const listCommand = defineCliCommand({
   path: ['services', 'list'],
-  summary: 'services of this host (or of the fleet with --fleet): host, service, role, chain, version, state, uptime, restarts',
+  summary: 'services of this host (or of the fleet with --fleet): host, service, role, chain, version, state, uptime, restarts; and a chain event held for the own node\'s confirmation',
   options: { ...directoryOption, ...fleetOptions, 'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' }, ...jsonOption },
   async run(ctx) {
     const o = ctx.options;
     const { config, logger } = setup(o.directory, { query: true });
-    let rows: (ServiceSummary & { host: string })[];
+    let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification })[];
+    let held: { host: string; pending: PendingVerification }[] = [];
     if (o.fleet) {
       const wait = timeoutMs(o.timeout);
       const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
-      const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as { host: string; services: ServiceSummary[] }[];
-      rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s })));
+      const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as CommandResultOf<typeof ServicesList>[];
+      rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}) })));
+      held = results.filter((r) => r.pendingVerification).map((r) => ({ host: r.host, pending: r.pendingVerification! }));
     } else {
-      const r = (await local(config, { op: 'list' })) as { host: string; services: ServiceSummary[] };
+      const r = (await local(config, { op: 'list' })) as CommandResultOf<typeof ServicesList>;
       // Said on stderr so the table (and --json) stay as they are for scripts.
       if (!o.json) ctx.io.err(`${lookedAt(config)}\n`);
-      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s }));
+      const pv = r.pendingVerification;
+      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s, ...(pv ? { pendingVerification: pv } : {}) }));
+      if (pv) held = [{ host: r.host, pending: pv }];
     }
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
-    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows));
+    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows) + heldText(held));
     return 0;
   },
 });
+
+/** Chain events a runner holds for its own node's confirmation (not acted on yet), under the table. */
+function heldText(held: { host: string; pending: PendingVerification }[]): string {
+  return held
+    .sort((a, b) => a.host.localeCompare(b.host))
+    .map(({ host, pending: p }) => `${host}: ${p.type} ${p.eventId} (height ${p.height}) not acted on yet, awaiting its node's confirmation: ${p.reason}; try ${p.attempts}, next at ${p.nextRetryAt}\n`)
+    .join('');
+}
 
 function statusText(host: string, s: ServiceStatus): string {
   const lines = [

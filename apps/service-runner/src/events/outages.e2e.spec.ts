@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type EventEnvelope, type ProtocolVersion } from '@fleetvisor/contracts';
 import { migrate } from '@fleetvisor/event-store';
 import { FleetCore } from '@fleetvisor/messaging';
+import { signEvent } from '@fleetvisor/trust';
 import {
   createTestDatabase,
   expectEventually,
@@ -21,6 +22,7 @@ import {
   type PrivateNats,
   type PrivatePostgres,
   type TestDatabase,
+  testTrust,
 } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
@@ -36,7 +38,7 @@ afterAll(async () => {
 });
 
 async function setup(core: ReturnType<typeof testCoreConfig>, chain: string, stableMs = 400): Promise<{ fx: RunnerFixture; runner: Runner; names: string[]; recorded: EventEnvelope[] }> {
-  const fx = new RunnerFixture(core, chain);
+  const fx = new RunnerFixture(core, chain, undefined, [testTrust().root.publicKey]);
   cleanups.push(async () => fx.remove());
   fx.install('0.1.0');
   fx.install('0.2.0');
@@ -126,10 +128,10 @@ describe('NATS down during an upgrade', () => {
     fc.start();
     await serveTestIntake(fc);
     const chain = 'lava-nats-1';
-    await fc.store.appendToStream(`chain-${chain}`, [newEvent(VersionChanged, chain, { chainId: chain, height: 1, previous: null, current: pv('0.1.0') })]);
+    await fc.store.appendToStream(`chain-${chain}`, [signEvent(newEvent(VersionChanged, chain, { chainId: chain, height: 1, previous: null, current: pv('0.1.0') }), testTrust().signer('chain-watcher'))]);
     const { fx, runner, names } = await setup(config, chain, 1_500);
 
-    await fc.store.appendToStream(`chain-${chain}`, [newEvent(VersionChanged, chain, { chainId: chain, height: 2, previous: pv('0.1.0'), current: pv('0.2.0') })]);
+    await fc.store.appendToStream(`chain-${chain}`, [signEvent(newEvent(VersionChanged, chain, { chainId: chain, height: 2, previous: pv('0.1.0'), current: pv('0.2.0') }), testTrust().signer('chain-watcher'))]);
     await waitFor(() => Object.keys(runner.state.get().inProgress).length > 0, { timeoutMs: 15_000, message: 'upgrade under way' });
     await nats.kill();
     await waitFor(() => names.every((n) => fx.home.linkedVersion(fx.home.serviceLink(n)) === '0.2.0' && runner.services.get(n)!.svc.state === 'running'), {

@@ -7,8 +7,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { signEvent } from '@fleetvisor/trust';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { serveTestIntake } from '../../test/intake';
@@ -59,7 +60,7 @@ describe('upgrade with upgrade.probe: http', () => {
 
   const versionChanged = async (current: ProtocolVersion) => {
     height += 10;
-    await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+    await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
     previous = current;
   };
   const events = async (): Promise<RecordedEvent[]> => (await core.store.readStream(`service-${fx.core.host}/${name}`)).events;
@@ -77,7 +78,7 @@ describe('upgrade with upgrade.probe: http', () => {
     core.start();
     // The central event intake: the runner holds no database credentials and sends its events here.
     await serveTestIntake(core);
-    fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-');
+    fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-', [testTrust().root.publicKey]);
     fx.install('0.1.0');
     fx.install('0.2.0', 'no-listen');
     fx.install('0.3.0');

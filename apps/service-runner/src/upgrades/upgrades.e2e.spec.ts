@@ -7,8 +7,9 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, testTrust } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { signEvent } from '@fleetvisor/trust';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
 import { serveTestIntake } from '../../test/intake';
@@ -32,7 +33,7 @@ const served = new Map<string, string | Buffer>();
 
 async function versionChanged(current: ProtocolVersion): Promise<void> {
   height += 10;
-  await core.store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current })]);
+  await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height, previous, current }), testTrust().signer('chain-watcher'))]);
   previous = current;
 }
 
@@ -64,7 +65,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  fx = new RunnerFixture(config, CHAIN);
+  fx = new RunnerFixture(config, CHAIN, undefined, [testTrust().root.publicKey]);
   fx.install('0.1.0');
   fx.install('0.2.0');
   fx.install('0.3.0', 'crash-at-start');

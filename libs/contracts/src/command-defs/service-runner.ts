@@ -50,12 +50,35 @@ export const ServiceStatusSchema = Type.Object(
 );
 export type ServiceStatus = Static<typeof ServiceStatusSchema>;
 
+export const PendingVerificationSchema = Type.Object(
+  {
+    eventId: Type.String({ minLength: 1, maxLength: 200, description: 'Id of the chain event held' }),
+    type: Type.String({ minLength: 1, maxLength: 100, description: 'Its type (VersionChanged, UpgradePlanned)' }),
+    height: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Chain height it claims' }),
+    reason: Reason(),
+    attempts: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Confirmations tried so far' }),
+    nextRetryAt: DateTime({ description: 'When the runner asks its node again' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'A validly signed chain event this runner has not acted on yet: its own node could not confirm it (unreachable, behind); retried with backoff',
+  },
+);
+export type PendingVerification = Static<typeof PendingVerificationSchema>;
+
 export const ServicesList = defineCommand({
   service: SERVICE,
   verb: 'list',
-  description: 'Services supervised by each runner (one reply per host; filter by host and/or chain).',
+  description: 'Services supervised by each runner (one reply per host; filter by host and/or chain), and the chain event it holds unconfirmed, if any.',
   request: Type.Object({ host: Type.Optional(HostName()), chainId: Type.Optional(ChainId()) }, { additionalProperties: false }),
-  result: Type.Object({ host: HostName(), services: Type.Array(ServiceSummarySchema, { maxItems: 10_000 }) }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      host: HostName(),
+      services: Type.Array(ServiceSummarySchema, { maxItems: 10_000 }),
+      pendingVerification: Type.Optional(PendingVerificationSchema),
+    },
+    { additionalProperties: false },
+  ),
 });
 
 export const ServicesStatus = defineCommand({

@@ -66,6 +66,15 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   UpgradeRolledBack: { host: 'host-01', service: 'consumer-ETH1', restoredVersion: '0.23.1', failedVersion: '0.23.2', reason: 'crashed at start (exit code 1)' },
   VersionQuarantined: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', stage: 'start', reason: 'exited with code 1 before it was healthy' },
   QuarantineLifted: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', reason: 'upgrades retry', actor: 'alice@ops-console' },
+  ForgeryRejected: {
+    host: 'host-01',
+    kind: 'event',
+    source: 'chain-lava-testnet-2',
+    subject: 'fleet.evt.chain.lava-testnet-2.VersionChanged',
+    reason: 'the event is not signed',
+    refused: 3,
+    eventId: '01946a2b-3c00-7000-8000-0000000000ff',
+  },
   WorkerRegistered: { name: 'w-01', dest: '10.0.0.5:17890', version: 'v0.9.1', threads: 16 },
   WorkerUpdated: { name: 'w-01', dest: '10.0.0.5:17890', version: 'v0.9.2', threads: 16, changed: ['version'] },
   ThreadStateChanged: {

@@ -66,3 +66,35 @@ export const HostOffline = defineEvent({
     { additionalProperties: false },
   ),
 });
+
+/** What was refused: a chain event, a command, or a report (ADR 0006). */
+export const REFUSAL_KINDS = ['event', 'command', 'report'] as const;
+export type RefusalKind = (typeof REFUSAL_KINDS)[number];
+
+/**
+ * A host (or a central service) refused something it could not verify: an unsigned or forged chain
+ * event, a command without a valid identity, a report for another identity. At most one per source
+ * per minute (RefusalReporter in @fleetvisor/trust), so a flood of forgeries cannot flood the log:
+ * `refused` counts every refusal of the source since its previous report, this one included.
+ */
+export const ForgeryRejected = defineEvent({
+  type: 'ForgeryRejected',
+  area: 'host',
+  description: 'Something that could not be verified was refused (a forged chain event, a command without valid identity): the last one refused and how many since the previous report of the same source.',
+  streamPattern: 'host-<host>',
+  streamId: (d: { host: string }) => d.host,
+  schema: Type.Object(
+    {
+      host: Type.String({ minLength: 1, maxLength: 253, description: 'Host (or central service instance) that refused it' }),
+      kind: Type.Union(REFUSAL_KINDS.map((k) => Type.Literal(k)), { description: 'What was refused' }),
+      source: Type.String({ minLength: 1, maxLength: 300, description: 'Where the refused messages came from (an event stream, a command subject): one report per source per minute' }),
+      subject: Type.String({ minLength: 1, maxLength: 300, description: 'Subject (or stream and type) of the last refused message' }),
+      reason: Type.String({ minLength: 1, maxLength: 1000, description: 'Why the last one was refused' }),
+      refused: Type.Integer({ minimum: 1, description: 'Refusals of this source since its previous report, this one included' }),
+      eventId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Id of the last refused event or command, as it claimed' })),
+      signerName: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Name in the certificate that came with it (not verified)' })),
+      signerKid: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Key id in the certificate that came with it (not verified)' })),
+    },
+    { additionalProperties: false },
+  ),
+});

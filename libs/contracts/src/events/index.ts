@@ -4,7 +4,7 @@
 import { EventCatalog } from '../catalog';
 import type { EventDefinition, EventOf } from '../define-event';
 import { ChainAnomaly, UpgradePlanned, VersionChanged } from './chain';
-import { HostOffline, HostOnline } from './host';
+import { ForgeryRejected, HostOffline, HostOnline } from './host';
 import {
   ServiceCrashLooping,
   ServiceCreated,
@@ -79,6 +79,8 @@ export const EVENT_DEFINITIONS = {
   // service (added later; at the end so that the examples' ids of the others stay as they are)
   VersionQuarantined,
   QuarantineLifted,
+  // host (added later)
+  ForgeryRejected,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;
