@@ -7,12 +7,12 @@ import path from 'node:path';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentThreadList, COMMAND_AUTH_HEADER, createSubjects, WorkerInfo, WorkerPause } from '@fleetvisor/contracts';
+import { AgentPause, AgentThreadList, COMMAND_AUTH_HEADER, createSubjects, WorkerInfo, WorkerPause } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
 import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
-import { encodeCommandAuth, signCommand } from '@fleetvisor/trust';
+import { encodeCommandAuth, keysBucketName, signCommand, signRevocation } from '@fleetvisor/trust';
 
 const BIN = path.resolve(__dirname, '../../bin/fleetvisor.js');
 const bus = testBusNames();
@@ -63,7 +63,7 @@ async function loggedTypes(): Promise<{ type: string; actor: string | null }[]> 
 beforeAll(async () => {
   db = await createTestDatabase('forgedcmd');
   nc = await connect({ servers: sharedNatsUrl() });
-  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() }, { keys: true });
   start(['worker-registry', 'run'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('service', 'worker-registry') });
   start(['worker-agent', 'run'], {
     FLEETVISOR_WORKER_NAME: WORKER,
@@ -117,5 +117,39 @@ describe('forged commands change nothing', () => {
     expect(await operator.request(WorkerPause, { worker: WORKER, index: 0 }, { timeoutMs: 10_000 })).toEqual({ ok: true, result: { worker: WORKER, index: 0, changed: true } });
     expect(await threadPaused(0)).toBe(true);
     await expectEventually(async () => expect((await loggedTypes()).filter((e) => e.type === 'ThreadPaused').map((e) => e.actor)).toEqual(['operate-key-holder', 'carol@ops']));
+  });
+});
+
+describe('refusals are on the record, without flooding it', () => {
+  it('a burst of forged commands is recorded as one ForgeryRejected per source per minute, with the count', async () => {
+    const subject = subjects.command('worker-registry', 'drain');
+    for (let i = 0; i < 20; i++) expect(await raw(subject, { worker: WORKER })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await expectEventually(async () => {
+        const r = await c.query<{ data: { kind: string; subject: string; refused: number } }>("SELECT data FROM fv_events WHERE type = 'ForgeryRejected' AND data->>'subject' = $1", [subject]);
+        // the first refusal of a source is reported at once; the rest of the minute only counts
+        expect(r.rows.length).toBe(1);
+        expect(r.rows[0]!.data).toMatchObject({ kind: 'command', subject });
+      });
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe('revocation', () => {
+  it('a key revoked in the key bucket is refused by the registry and the agent from then on, without a restart', async () => {
+    const dave = testTrust().signer('operate', 'dave@ops');
+    const asDave = new CommandBus({ nc, subjects, logger, signer: dave });
+    expect(await asDave.request(WorkerPause, { worker: WORKER, index: 1 }, { timeoutMs: 10_000 })).toMatchObject({ ok: true });
+    const kv = await nc.jetstream().views.kv(keysBucketName(bus.subjectRoot), { bindOnly: true });
+    await kv.put(`revoked.${dave.cert.kid}`, JSON.stringify(signRevocation(testTrust().root, dave.cert.kid, { reason: 'test' })));
+    await expectEventually(async () =>
+      expect(await asDave.request(WorkerPause, { worker: WORKER, index: 1 }, { timeoutMs: 10_000 })).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('revoked') } }),
+    );
+    const direct = await asDave.request(AgentPause, { index: 1 }, { instance: WORKER, timeoutMs: 10_000 });
+    expect(direct).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('revoked') } });
   });
 });

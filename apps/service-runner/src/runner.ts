@@ -46,6 +46,11 @@ export interface RunnerOptions {
   wrapped?: ServiceDefinition[];
   /** Copy child output to this process's stdout/stderr (wrap). */
   echo?: boolean;
+  /**
+   * The process's one TrustVerifier, shared with the bus's command verification so that a revocation
+   * heard once applies to chain events and commands alike (default: one made from the config's roots).
+   */
+  verifier?: TrustVerifier;
 }
 
 export function validHost(host: string): string {
@@ -69,7 +74,7 @@ export class Runner {
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
   /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
-  readonly verifier: TrustVerifier | undefined;
+  readonly verifier: TrustVerifier;
   private gate: ChainEventGate | undefined;
   private revocations: RevocationWatch | undefined;
   private follower: VersionFollower | undefined;
@@ -93,8 +98,8 @@ export class Runner {
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
     if (opts.wrapped === undefined) this.homeConfig = this.home.readConfig();
-    // A runner that follows a chain acts only on chain events signed by a key of the fleet's root.
-    this.verifier = opts.wrapped === undefined ? new TrustVerifier(requireTrustRoots(opts.config.trust, 'the service-runner')) : undefined;
+    // A runner acts only on chain events and operators' commands signed by keys of the fleet's root.
+    this.verifier = opts.verifier ?? new TrustVerifier(requireTrustRoots(opts.config.trust, 'the service-runner'));
     this.refusals = new RefusalReporter({ logger: this.log, onReport: (r) => this.recorder.record(ForgeryRejected, forgeryRejectedData(this.host, r)) });
   }
 
@@ -135,13 +140,14 @@ export class Runner {
     }
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
+    // Revocations apply to commands in every mode, and chain events wait for them (follow mode).
+    const revocationsHeard = this.watchRevocations();
     if (this.coordinator) {
       const chainId = this.homeConfig!.chainId;
       const coordinator = this.coordinator;
-      const revocationsHeard = this.watchRevocations();
       this.gate = new ChainEventGate({
         chainId,
-        verifier: this.verifier!,
+        verifier: this.verifier,
         refusals: this.refusals,
         ...(this.opts.config.chainRpc ? { node: new NodeConfirmer(this.opts.config.chainRpc) } : {}),
         revocationsHeard,
@@ -172,7 +178,7 @@ export class Runner {
    * while NATS is away, and chain events wait for it.
    */
   private watchRevocations(): Promise<void> {
-    const verifier = this.verifier!;
+    const verifier = this.verifier;
     return this.opts.bus.ready().then(
       async (bus) => {
         if (this.stopping) return;

@@ -26,6 +26,16 @@ export type ServiceRunnerSettings = Omit<RunnerOptions, 'bus'>;
 export class ServiceRunnerModule {
   static forRoot(opts: ServiceRunnerSettings): DynamicModule {
     const follows = opts.wrapped === undefined;
+    // One verifier for commands and chain events (the revocations the runner hears apply to both);
+    // refused commands are reported by the runner like refused chain events.
+    let runner: Runner | undefined;
+    const trust = commandTrustOf(opts.config.trust, 'service-runner', {
+      verifies: true,
+      signs: false,
+      // The runner watches the revocations itself (chain events wait for them), with this verifier.
+      watchRevocations: false,
+      onRefused: (r) => runner?.refusals.refuse({ kind: 'command', source: commandSource(r.subject), subject: r.subject, code: r.code, reason: r.reason }),
+    });
     return {
       module: ServiceRunnerModule,
       imports: [
@@ -34,13 +44,21 @@ export class ServiceRunnerModule {
           config: { ...opts.config.core, host: validHost(opts.config.core.host) },
           logger: opts.logger,
           eventStream: true,
-          commandTrust: commandTrustOf(opts.config.trust, 'service-runner', { verifies: true, signs: false }),
+          commandTrust: trust,
         }),
       ],
       controllers: follows ? [ServicesController, VersionController] : [ServicesController],
-      providers: [{ provide: RUNNER, useFactory: (bus: EdgeBus) => new Runner({ ...opts, bus }), inject: [FLEET_EDGE_BUS] }, RunnerLifecycle],
+      providers: [
+        { provide: RUNNER, useFactory: (bus: EdgeBus) => (runner = new Runner({ ...opts, bus, ...(trust.verifier ? { verifier: trust.verifier } : {}) })), inject: [FLEET_EDGE_BUS] },
+        RunnerLifecycle,
+      ],
     };
   }
+}
+
+/** The rate-limit unit of a refused command: its subject (a host's verb), which a sender cannot multiply. */
+function commandSource(subject: string): string {
+  return `command:${subject}`;
 }
 
 /** The transport's settings from the runner: its host is the instance, and with its chain they name the VersionChanged consumer. */

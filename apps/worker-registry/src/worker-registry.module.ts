@@ -11,6 +11,7 @@ import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
 import { RegistryStats } from './registry/registry-stats';
 import { ReportIntake } from './registry/report-intake';
+import { CommandRefusals } from './registry/command-refusals';
 import { WorkerControl } from './registry/worker-control';
 import { WorkerLiveness } from './registry/worker-liveness';
 import { WorkerQueries } from './registry/worker-queries';
@@ -124,6 +125,8 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
 @Module({})
 export class WorkerRegistryModule {
   static forRoot(config: WorkerRegistryConfig, opts: WorkerRegistryModuleOptions = {}): DynamicModule {
+    // The bus is made before the providers: its refusals reach the reporter once that exists.
+    const refusals: { current?: CommandRefusals } = {};
     return {
       module: WorkerRegistryModule,
       imports: [
@@ -134,11 +137,18 @@ export class WorkerRegistryModule {
           poolSize: config.registry.poolSize,
           schemaMigrations: MIGRATIONS,
           eventIntake: true,
-          commandTrust: commandTrustOf(config.trust, 'worker-registry', { verifies: true, signs: true }),
+          commandTrust: commandTrustOf(config.trust, 'worker-registry', { verifies: true, signs: true, onRefused: (r) => refusals.current?.refuse(r) }),
         }),
       ],
       controllers: [WorkerRegistryController],
-      providers: registryProviders(config, opts),
+      providers: [
+        ...registryProviders(config, opts),
+        {
+          provide: CommandRefusals,
+          useFactory: (core: FleetCore) => (refusals.current = new CommandRefusals(core.config.host, core.store, core.logger)),
+          inject: [FLEET_CORE],
+        },
+      ],
     };
   }
 }

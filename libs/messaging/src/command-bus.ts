@@ -17,7 +17,19 @@ import {
 } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import { COMMAND_AUTH_HEADER, type KeyRole } from '@fleetvisor/contracts';
-import { decodeCommandAuth, encodeCommandAuth, NonceCache, signCommand, verifyCommand, type Signer, type TrustVerifier, type VerifiedIdentity } from '@fleetvisor/trust';
+import {
+  decodeCommandAuth,
+  encodeCommandAuth,
+  keysBucketName,
+  NonceCache,
+  signCommand,
+  verifyCommand,
+  watchRevocations,
+  type RevocationWatch,
+  type Signer,
+  type TrustVerifier,
+  type VerifiedIdentity,
+} from '@fleetvisor/trust';
 
 /** Throw from a command handler to reply `{ok:false, error:{code, message}}` with your own code. */
 export class CommandFailure extends Error {
@@ -77,6 +89,11 @@ export interface CommandAuthOptions {
   /** Command ids seen (default: one cache per bus). */
   nonces?: NonceCache;
   onRefused?: (refusal: CommandRefusal) => void;
+  /**
+   * Watch the `<root>_keys` bucket and feed its revocations to the verifier (default true). False
+   * for a process that watches them itself with the same verifier (the service-runner).
+   */
+  watchRevocations?: boolean;
 }
 
 export type CommandHandler<C extends CommandDefinition> = (request: CommandRequestOf<C>, ctx: CommandContext) => Promise<CommandResultOf<C> | void>;
@@ -173,10 +190,15 @@ export class CommandBus {
   private readonly servers = new Set<CommandServer>();
   private readonly signer: Signer | undefined;
   private readonly auth: (CommandAuthOptions & { nonces: NonceCache }) | undefined;
+  private readonly revocations: RevocationWatch | undefined;
 
   constructor(opts: CommandBusOptions) {
     this.signer = opts.signer;
     this.auth = opts.auth ? { ...opts.auth, nonces: opts.auth.nonces ?? new NonceCache() } : undefined;
+    // A revoked key must be refused without a database: the revocations come over the bus.
+    if (opts.auth && opts.auth.watchRevocations !== false) {
+      this.revocations = watchRevocations(opts.nc, opts.auth.verifier, { logger: opts.logger, bucket: keysBucketName(opts.subjects.root) });
+    }
     this.nc = opts.nc;
     this.subjects = opts.subjects;
     this.log = opts.logger.child({ component: 'command-bus' });
@@ -347,8 +369,9 @@ export class CommandBus {
     return typed;
   }
 
-  /** Stops every server of this bus, waiting for requests in progress. */
+  /** Stops every server of this bus, waiting for requests in progress, and the revocation watch. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.servers].map((s) => s.stop()));
+    await this.revocations?.stop();
   }
 }

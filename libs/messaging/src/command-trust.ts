@@ -10,6 +10,7 @@ export interface CommandTrustNeeds {
   /** It sends such commands (signs them with its key). */
   signs: boolean;
   onRefused?: CommandAuthOptions['onRefused'];
+  watchRevocations?: boolean;
 }
 
 export function commandTrustOf(trust: TrustConfig, who: string, needs: CommandTrustNeeds): CommandTrust & { verifier?: TrustVerifier } {
@@ -17,7 +18,7 @@ export function commandTrustOf(trust: TrustConfig, who: string, needs: CommandTr
   if (needs.verifies) {
     const verifier = new TrustVerifier(requireTrustRoots(trust, who));
     out.verifier = verifier;
-    out.auth = { verifier, ...(needs.onRefused ? { onRefused: needs.onRefused } : {}) };
+    out.auth = { verifier, ...(needs.onRefused ? { onRefused: needs.onRefused } : {}), ...(needs.watchRevocations === false ? { watchRevocations: false } : {}) };
   }
   if (needs.signs) out.signer = requireSigner(trust, who);
   return out;
