@@ -135,10 +135,10 @@ afterAll(async () => {
 });
 
 describe('worker-registry command wiring', () => {
-  it('binds each of the 9 commands once, after the registry and then the report intake started', () => {
+  it("binds each of the 9 commands once, and the hosts' event intake, after the registry and then the report intake started", () => {
     expect(lifecycle).toEqual(['registry start', 'intake start']);
     const bound = transport.bindings().commands.map((c) => c.subject).sort();
-    expect(bound).toEqual(CASES.map((c) => subjects.command(c.def.service, c.def.verb)).sort());
+    expect(bound).toEqual([...CASES.map((c) => subjects.command(c.def.service, c.def.verb)), subjects.scopedCommandWildcard('event-intake', 'append')].sort());
   });
 
   it.each(CASES.map((c) => [`${c.def.service}.${c.def.verb}`, c] as const))('%s reaches its use case and replies in the contract shape', async (_name, c) => {
