@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childPids, expectEventually, processAlive, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { childPids, expectEventually, processAlive, sharedNatsUrl, testBusNames, testTrust } from '@fleetvisor/testing';
 import { environmentWith } from '@fleetvisor/platform';
 
 const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
@@ -12,7 +12,7 @@ describe('app commands (compiled, real processes)', () => {
   it('runs the app in the process that was started, with no child process', async () => {
     const bus = testBusNames();
     const cli = spawn(process.execPath, [BIN, 'worker-agent', 'run'], {
-      env: environmentWith({ FLEETVISOR_NATS_URL: sharedNatsUrl(), FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot, FLEETVISOR_WORKER_NAME: `launch-${bus.subjectRoot}`, FLEETVISOR_LOG_FORMAT: 'json' }),
+      env: environmentWith({ FLEETVISOR_NATS_URL: sharedNatsUrl(), FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot, FLEETVISOR_WORKER_NAME: `launch-${bus.subjectRoot}`, FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile, FLEETVISOR_LOG_FORMAT: 'json' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
