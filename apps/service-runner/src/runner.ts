@@ -34,6 +34,7 @@ import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
 import { commandHook } from './upgrades/upgrade-seams';
+import { showUpgrades } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 
@@ -339,6 +340,7 @@ export class Runner {
     }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
+    if (req.op === 'upgrades-show') return showUpgrades(this, validServiceName(req.service));
     const e = this.services.get(req.service);
     if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
     if (req.op === 'status') return { host: this.host, status: this.status(req.service) };
