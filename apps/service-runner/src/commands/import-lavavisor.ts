@@ -31,6 +31,8 @@ export async function importFromLavavisor(ctx: CliContext<ImportOptions>, dir: s
   const { spool, recorder } = openRecorder(home, config.core);
   const report = await importLavavisorHome(home, new BinaryStore(home), recorder, {
     dir,
+    // The runner's PATH and HOME: LavaVisor links the lavap on PATH, else in ~/go/bin.
+    env: config.childEnvironment,
     ...(o['chain-id'] ? { chainId: o['chain-id'] } : {}),
     ...(o.node ? { node: o.node } : {}),
   });

@@ -106,7 +106,7 @@ export function linkedLavavisorVersion(link: string, src: string): string | unde
 }
 
 /** Where LavaVisor's `lavap` link can be: what the services run, then PATH, then $GOPATH/bin and ~/go/bin. */
-export function lavapLinkCandidates(services: readonly LavavisorService[], env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string[] {
+export function lavapLinkCandidates(services: readonly LavavisorService[], env: Readonly<Record<string, string | undefined>>, home = env['HOME'] ?? os.homedir()): string[] {
   const out = services.map((s) => s.binaryPath).filter((p) => path.isAbsolute(p));
   for (const d of (env['PATH'] ?? '').split(':')) if (d) out.push(path.join(d, 'lavap'));
   if (env['GOPATH']) out.push(path.join(env['GOPATH'], 'bin', 'lavap'));
@@ -144,8 +144,8 @@ export interface LavavisorImportInput {
   /** Required when the services do not name one chain. */
   chainId?: string;
   node?: string;
-  /** Where to look for LavaVisor's `lavap` link (default lavapLinkCandidates). */
-  linkCandidates?: string[];
+  /** PATH, HOME (and GOPATH when known) to look for LavaVisor's `lavap` link in (lavapLinkCandidates). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 function sha256(file: string): string {
@@ -256,7 +256,7 @@ export async function importLavavisorHome(home: RunnerHome, store: BinaryStore, 
   // 4. The current version: where LavaVisor's lavap link points, else the newest binary taken.
   const installed = binaries.map((b) => b.version);
   let current: LavavisorImportReport['current'];
-  const candidates = input.linkCandidates ?? lavapLinkCandidates(parsed);
+  const candidates = lavapLinkCandidates(parsed, input.env);
   for (const link of candidates) {
     const v = linkedLavavisorVersion(link, src);
     if (!v) continue;
