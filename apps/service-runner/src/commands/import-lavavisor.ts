@@ -9,6 +9,11 @@ interface ImportOptions {
   directory: string | undefined;
   'chain-id': string | undefined;
   node: string | undefined;
+  'auto-download': boolean;
+  'manifest-url': string | undefined;
+  'url-template': string | undefined;
+  'checksum-url': string | undefined;
+  'build-command': string | undefined;
   'log-level'?: string | undefined;
   'log-format'?: string | undefined;
   json: boolean;
@@ -21,6 +26,7 @@ export function importText(r: LavavisorImportReport, spooled: number): string {
   out.push(r.services.length ? `services:\n${r.services.map((s) => `  ${s.name}  ${s.role}  ${s.outcome}${s.linkedVersion ? `, on ${s.linkedVersion}` : ''}`).join('\n')}` : 'services: none');
   if (r.skipped.length) out.push(`not imported:\n${r.skipped.map((s) => `  ${s.what}: ${s.why}`).join('\n')}`);
   if (spooled) out.push(`${spooled} event(s) spooled until the log is reachable`);
+  if (!r.download) out.push('upgrades: no download source in config.yml, so a version LavaVisor had not installed cannot be obtained: run again with --manifest-url (or --url-template + --checksum-url, or --build-command)');
   out.push('next: `fleetvisor start` supervises the imported services (stop LavaVisor\'s own services first, they use the same ports)');
   return out.join('\n') + '\n';
 }
@@ -35,6 +41,13 @@ export async function importFromLavavisor(ctx: CliContext<ImportOptions>, dir: s
     env: config.childEnvironment,
     ...(o['chain-id'] ? { chainId: o['chain-id'] } : {}),
     ...(o.node ? { node: o.node } : {}),
+    autoDownload: o['auto-download'],
+    download: {
+      ...(o['manifest-url'] ? { manifestUrl: o['manifest-url'] } : {}),
+      ...(o['url-template'] ? { urlTemplate: o['url-template'] } : {}),
+      ...(o['checksum-url'] ? { checksumUrl: o['checksum-url'] } : {}),
+      ...(o['build-command'] ? { buildCommand: o['build-command'] } : {}),
+    },
   });
   const spooled = await flushOnce(spool, config.core, logger);
   logger.flush?.();

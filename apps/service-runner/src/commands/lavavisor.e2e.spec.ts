@@ -212,6 +212,7 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown> & { skipped: { what: string; why: string }[] };
     expect(report).toMatchObject({
       source: lv,
+      download: false,
       chainId: CHAIN,
       current: { version: '0.1.0', how: expect.stringContaining(`${path.join(lvParent, 'go', 'bin', 'lavap')} links to upgrades/v0.1.0`) },
       binaries: [
@@ -235,13 +236,18 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
     expect(def).toContain('- --log_level\n  - info');
     expect(readFileSync(path.join(runnerDir, '.fleetvisor', 'upgrades', 'v0.2.0', 'lavap'))).toEqual(readFileSync(path.join(lv, 'upgrades', 'v0.2.0', 'lavap')));
 
-    // Again, in words: nothing new, still nothing changed on the LavaVisor side.
-    const again = await cli(['init', '--from-lavavisor', lv, '--directory', runnerDir]);
+    const noSource = await cli(['init', '--from-lavavisor', lv, '--directory', path.join(base, 'no-source')], { FLEETVISOR_HOST: 'lv-other-host' });
+    expect(noSource.stdout).toContain('upgrades: no download source in config.yml');
+
+    // Again, in words, now with a download source: nothing new, still nothing changed on the LavaVisor side.
+    const again = await cli(['init', '--from-lavavisor', lv, '--directory', runnerDir, '--auto-download', '--manifest-url', releases.manifestUrlTemplate]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(new RegExp(`imported the LavaVisor home ${lv} into .* is unchanged`));
     expect(again.stdout).toMatch(/0\.1\.0 {2}already installed, same as/);
     expect(again.stdout).toMatch(new RegExp(`${PROVIDER} {2}provider {2}unchanged`));
     expect(again.stdout).toMatch(/not imported:\n[\s\S]*upgrades\/v0\.0\.9\/lavap: `lavap version` reports 0\.0\.8, not 0\.0\.9/);
+    expect(again.stdout).not.toContain('no download source');
+    expect(readFileSync(path.join(runnerDir, '.fleetvisor', 'config.yml'), 'utf8')).toContain(`manifest-url: ${releases.manifestUrlTemplate}`);
     expect(treeDigest(lvParent)).toEqual(before);
 
     const missing = await cli(['init', '--from-lavavisor', path.join(base, 'nothing-here'), '--directory', path.join(base, 'other')]);

@@ -20,7 +20,7 @@ import { parse as parseYaml } from 'yaml';
 import { createService, type CreateServiceResult } from './create-service';
 import { splitCommandLine } from './command-line';
 import { validChainId, validVersion } from './names';
-import type { HomeConfig, RunnerHome } from './runner-home';
+import type { DownloadSettings, HomeConfig, RunnerHome } from './runner-home';
 import type { EventRecorder } from '../events/event-recorder';
 import type { BinaryStore } from '../upgrades/binary-store';
 import { compareStrictVersions } from '@fleetvisor/contracts';
@@ -136,6 +136,8 @@ export interface LavavisorImportReport {
   services: ImportedService[];
   /** What was not taken, and why. */
   skipped: { what: string; why: string }[];
+  /** config.yml names where upgrades are downloaded or built from. */
+  download: boolean;
 }
 
 export interface LavavisorImportInput {
@@ -144,6 +146,9 @@ export interface LavavisorImportInput {
   /** Required when the services do not name one chain. */
   chainId?: string;
   node?: string;
+  /** Where upgrades come from from now on (LavaVisor's fetched from GitHub; ours needs a source). */
+  download?: DownloadSettings;
+  autoDownload?: boolean;
   /** PATH, HOME (and GOPATH when known) to look for LavaVisor's `lavap` link in (lavapLinkCandidates). */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -273,8 +278,8 @@ export async function importLavavisorHome(home: RunnerHome, store: BinaryStore, 
     chainId,
     ...(node ? { node } : {}),
     binary,
-    autoDownload: prior?.autoDownload ?? false,
-    download: prior?.download ?? {},
+    autoDownload: input.autoDownload === true || (prior?.autoDownload ?? false),
+    download: { ...prior?.download, ...input.download },
     upgrade: prior?.upgrade ?? {},
     services: prior?.services ?? [],
   };
@@ -318,5 +323,6 @@ export async function importLavavisorHome(home: RunnerHome, store: BinaryStore, 
       skipped.push({ what, why: (e as Error).message });
     }
   }
-  return { source: src, home: home.root, chainId, current, binaries, services, skipped };
+  const d = config.download;
+  return { source: src, home: home.root, chainId, current, binaries, services, skipped, download: Boolean(d.manifestUrl || d.urlTemplate || d.buildCommand) };
 }
