@@ -1,7 +1,7 @@
 // The runner on the bus. ServicesList / ServicesStatus / UpgradesList are served twice over:
 // addressed to this host (<root>.cmd.service-runner.<host>.<verb>) and fleet-wide
 // (<root>.cmd.service-runner.<verb>, every runner hears it and answers only for itself);
-// UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
+// UpgradesShow / UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
 // through a durable consumer named after the host. Each handler hands over to the plain logic.
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
