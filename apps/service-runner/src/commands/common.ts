@@ -56,7 +56,8 @@ export function duration(ms: number | undefined): string {
   return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
-function withLogFlags(core: CoreConfig, log: { 'log-level'?: string | undefined; 'log-format'?: string | undefined }): CoreConfig {
+/** The log flags over the configured level and format (exported for its unit test). */
+export function withLogFlags(core: CoreConfig, log: { 'log-level'?: string | undefined; 'log-format'?: string | undefined }): CoreConfig {
   const level = log['log-level'];
   const format = log['log-format'];
   // lavap and LavaVisor also say "warning" and "panic"; panic is as quiet as fatal here.

@@ -313,7 +313,22 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
     expect(pod.output()).toContain('lavap 0.3.0 rpcconsumer starting');
     expect(wrap.output()).toContain('lavap 0.3.0 rpcprovider starting');
     expect(readlinkSync(path.join(base, 'pod', '.fleetvisor', 'services', 'pod-lavap.bin'))).toContain('v0.3.0');
-    const events = (await streamEvents('service-lv-pod-host/pod-lavap')).map((e) => e.type);
-    expect(events).toEqual(expect.arrayContaining(['UpgradeStarted', 'ServiceUpgraded']));
+    // ServiceUpgraded follows the health check and reaches the log through the spool.
+    await expectEventually(async () => expect((await streamEvents('service-lv-pod-host/pod-lavap')).map((e) => e.type)).toEqual(expect.arrayContaining(['UpgradeStarted', 'ServiceUpgraded'])), { timeoutMs: 15_000 });
+
+    // The pod's container restarts with the same --directory: it comes back on its own link, nothing downloaded again.
+    const [os, arch] = releases.platform.split('/');
+    // (The runner of the imported home, the wrap and the pod each downloaded 0.3.0 once.)
+    const downloads = releases.requests(`/bin/lavap-0.3.0-${os}-${arch}`);
+    expect(downloads).toBeGreaterThan(0);
+    pod.child.kill('SIGTERM');
+    await new Promise((r) => pod.child.once('exit', r));
+    expect(await banner(ports['pod']!)).toBe('');
+    const again = spawnProc(
+      ['pod', '--cmd', `lavap rpcconsumer ${path.join(cfgDir, 'pod-consumer.yml')} --from c1 --geolocation 1 --chain-id ${CHAIN}`, '--chain_id', CHAIN, '--url-template', releases.urlTemplate, '--checksum-url', releases.checksumUrlTemplate, '--directory', path.join(base, 'pod')],
+      { FLEETVISOR_HOST: 'lv-pod-host' },
+    );
+    await waitOrShow(async () => (await banner(ports['pod']!)) === 'lavap 0.3.0', 'the restarted pod on 0.3.0', 30_000, { pod: again });
+    expect(releases.requests(`/bin/lavap-0.3.0-${os}-${arch}`)).toBe(downloads);
   }, 120_000);
 });
