@@ -34,7 +34,7 @@ import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
 import { commandHook } from './upgrades/upgrade-seams';
-import { showUpgrades } from './upgrades/upgrade-history';
+import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 
@@ -331,6 +331,12 @@ export class Runner {
     if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to roll back');
     const r = await this.coordinator.rollback(service, version, by);
     return { host: this.host, service, version, ...r };
+  }
+
+  /** Where `upgrades show` reads a service's history: the event stream, once the bus answered. */
+  historySource(): HistorySource | undefined {
+    const b = this.links.current;
+    return b ? streamHistorySource({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.links.config.eventStreamName }) : undefined;
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {

@@ -25,11 +25,13 @@ const started = newEvent(UpgradeStarted, 'host.eu-1/p1', { host: 'host.eu-1', se
 
 class FakeRunner {
   readonly host = 'host.eu-1';
-  // What `upgrades show` reads of a runner: its services, coordinator, state, log and spool.
+  // What `upgrades show` reads of a runner: its services, coordinator, state, event stream and spool.
   readonly services = new Map([['p1', { svc: { version: '0.1.0' as string | undefined } }]]);
   readonly coordinator = { upgradesOf: (name: string) => (name === 'p1' ? upgrades : undefined) };
   readonly state = { get: () => ({ protocol: null, inProgress: {}, quarantine: {}, lastGood: { p1: '0.1.0' } }) };
-  readonly links = { store: { readStream: async () => ({ events: [{ ...started, streamVersion: 1 }] }) } };
+  historySource() {
+    return { events: async () => [started] };
+  }
   readonly spool = { pending: () => [] };
   readonly calls: string[] = [];
   readonly versions: EventEnvelope[] = [];
@@ -146,7 +148,7 @@ describe('service-runner wiring', () => {
       upgrades,
       lastGood: '0.1.0',
       history: [{ eventId: started.id, type: 'UpgradeStarted', at: started.occurredAt, actor: 'service-runner', causationId: '01890000-0000-7000-8000-000000000001', fromVersion: '0.1.0', toVersion: '0.3.0', reason: 'provider_target 0.3.0' }],
-      historyFrom: 'log',
+      historyFrom: 'stream',
     });
     await expect(bus.request(`${at}.upgrades-show`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, type CoreConfig } from '@fleetvisor/platform';
+import { UsageError, type BusConfig } from '@fleetvisor/platform';
 import { withLogFlags } from './common';
 
-const core = { logLevel: 'info', logFormat: 'auto' } as CoreConfig;
+const core = { logLevel: 'info', logFormat: 'auto' } as BusConfig;
 
 describe("the runner commands' log flags (LavaVisor: --log_level, --log_format)", () => {
   it('override the configured level and format; LavaVisor/zerolog words map to ours', () => {

@@ -1,5 +1,5 @@
 // What every service-runner command shares: the --directory option, the config, a logger on stderr.
-import { createLogger, UsageError, type CoreConfig, type Logger } from '@fleetvisor/platform';
+import { createLogger, UsageError, type BusConfig, type Logger } from '@fleetvisor/platform';
 import { loadRunnerConfig, type RunnerConfig } from '../config';
 import { RunnerHome } from '../home/runner-home';
 
@@ -57,12 +57,12 @@ export function duration(ms: number | undefined): string {
 }
 
 /** The log flags over the configured level and format (exported for its unit test). */
-export function withLogFlags(core: CoreConfig, log: { 'log-level'?: string | undefined; 'log-format'?: string | undefined }): CoreConfig {
+export function withLogFlags(core: BusConfig, log: { 'log-level'?: string | undefined; 'log-format'?: string | undefined }): BusConfig {
   const level = log['log-level'];
   const format = log['log-format'];
   // lavap and LavaVisor also say "warning" and "panic"; panic is as quiet as fatal here.
   const lv = level === 'warning' ? 'warn' : level === 'panic' ? 'fatal' : level;
   if (lv !== undefined && !(RUNNER_LOG_LEVELS as readonly string[]).includes(lv)) throw new UsageError(`--log-level must be one of ${RUNNER_LOG_LEVELS.join(', ')}, got "${level}"`);
   if (format !== undefined && !['json', 'pretty', 'auto'].includes(format)) throw new UsageError(`--log-format must be json, pretty or auto, got "${format}"`);
-  return { ...core, ...(lv ? { logLevel: lv as CoreConfig['logLevel'] } : {}), ...(format ? { logFormat: format as CoreConfig['logFormat'] } : {}) };
+  return { ...core, ...(lv ? { logLevel: lv as BusConfig['logLevel'] } : {}), ...(format ? { logFormat: format as BusConfig['logFormat'] } : {}) };
 }

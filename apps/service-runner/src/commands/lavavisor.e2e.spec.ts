@@ -155,7 +155,6 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
     env = {
       PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
       HOME: base,
-      FLEETVISOR_DATABASE_URL: db.url,
       FLEETVISOR_NATS_URL: nats.url,
       FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
       FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
@@ -175,7 +174,8 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
       ...testTrust().env(),
     };
     buildLavavisorHome();
-    const watcher = spawnProc(['chain-watcher', 'run']);
+    // Only the chain-watcher holds database credentials; the runners record through its event intake.
+    const watcher = spawnProc(['chain-watcher', 'run'], { FLEETVISOR_DATABASE_URL: db.url });
     await expectEventually(async () => expect((await streamEvents(`chain-${CHAIN}`)).map((e) => e.type), watcher.output().slice(-3000)).toContain('VersionChanged'), { timeoutMs: 60_000 });
   }, 90_000);
 
@@ -261,7 +261,7 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
     const { height } = await chain.setVersion(pv('0.2.0'));
     const changed = await versionChangedAt(height);
     await waitOrShow(async () => (await banner(ports[PROVIDER]!)) === 'lavap 0.2.0' && (await banner(ports[CONSUMER]!)) === 'lavap 0.2.0', 'both on 0.2.0', 30_000, { runner });
-    // The history reaches the log through the spool: wait until ServiceUpgraded is there.
+    // The history reaches the event stream through the spool and the intake: wait until ServiceUpgraded is there.
     const show = await expectEventually(
       async () => {
         const r = await cli(['upgrades', 'show', PROVIDER, '--directory', runnerDir, '--json']);
@@ -272,7 +272,7 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
       },
       { timeoutMs: 15_000 },
     );
-    expect(show).toMatchObject({ host: HOST, historyFrom: 'log', upgrades: { service: PROVIDER, running: '0.2.0', linked: '0.2.0', installed: ['0.2.0', '0.1.0'], quarantined: [] } });
+    expect(show).toMatchObject({ host: HOST, historyFrom: 'stream', upgrades: { service: PROVIDER, running: '0.2.0', linked: '0.2.0', installed: ['0.2.0', '0.1.0'], quarantined: [] } });
     const started = show.history.find((h) => h['type'] === 'UpgradeStarted')!;
     const upgraded = show.history.find((h) => h['type'] === 'ServiceUpgraded')!;
     expect(started).toMatchObject({ fromVersion: '0.1.0', toVersion: '0.2.0', causationId: changed.id, actor: 'service-runner' });

@@ -14,7 +14,7 @@ import { BinaryFetcher } from '../upgrades/binary-fetcher';
 import { BinaryStore } from '../upgrades/binary-store';
 import { UpgradeStateStore } from '../upgrades/upgrade-state';
 import { chainIdAliases, directoryOption, LAVAVISOR_FLAGS, logOptions, setup } from './common';
-import { versionFromBus, versionFromLog } from './one-shot';
+import { versionFromBus, versionFromEvents } from './one-shot';
 
 function which(bin: string, pathVar: string): string | undefined {
   if (bin.includes('/')) return existsSync(bin) ? path.resolve(bin) : undefined;
@@ -96,7 +96,7 @@ async function runOne(ctx: CliContext<SharedOptions>, mode: 'wrap' | 'pod'): Pro
         cwd: process.cwd(),
       },
       {
-        fromLog: () => versionFromLog(config.core, chainId ?? home.readConfig().chainId),
+        fromLog: () => versionFromEvents(config.core, chainId ?? home.readConfig().chainId, logger),
         fromBus: () => versionFromBus(config.core, chainId ?? home.readConfig().chainId, logger),
         fromNode: queryNode,
       },

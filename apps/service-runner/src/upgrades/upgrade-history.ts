@@ -1,6 +1,9 @@
-// `upgrades show`: a service's upgrade story from its own stream (service-<host>/<service>) in the
-// log, plus the events the runner recorded that still wait in its spool (the log was away), each
-// once, oldest first. With the log unreachable the spool alone is shown, and the answer says so.
+// `upgrades show`: a service's upgrade story from the event stream (FLEET_EVENTS, the subjects
+// <root>.evt.service.<host>/<service>.<Type> of the upgrade events: a host holds no database
+// credentials, ADR 0006), plus the events the runner recorded that still wait in its spool (the
+// intake was away), each once, oldest first. The stream keeps what its retention keeps; with the
+// bus down the spool alone is shown, and the answer says so.
+import type { JetStreamClient } from 'nats';
 import {
   CommandErrorCodes,
   streamName,
@@ -9,6 +12,7 @@ import {
   type CommandResultOf,
   type EventEnvelope,
   type QuarantineStage,
+  type Subjects,
   type UpgradeHistoryEntry,
   type UpgradesShow,
 } from '@fleetvisor/contracts';
@@ -19,15 +23,50 @@ import type { UpgradeStateStore } from './upgrade-state';
 
 /** At most this many entries (the newest), as the contract allows. */
 export const HISTORY_LIMIT = 1000;
-const PAGE = 500;
+/** How long the stream read waits for a first message (the client's minimum) before there is none. */
+const STREAM_WAIT_MS = 1_000;
 
-export interface HistoryStore {
-  readStream(stream: string, opts?: { fromVersion?: number; maxCount?: number }): Promise<{ events: (EventEnvelope & { streamVersion: number })[] }>;
+/** Where the recorded events of one event stream (e.g. service-h1/p1) come from, of some types. */
+export interface HistorySource {
+  events(stream: string, types: readonly string[]): Promise<EventEnvelope[]>;
+}
+
+/**
+ * The event stream as a HistorySource: an ordered (ephemeral) consumer over the service's subjects
+ * (<root>.evt.service.<host>/<service>.*: one filter, servers before 2.10 take no list), delivering
+ * all the stream holds, the wanted types kept; deleted when done, so nothing durable is left behind.
+ */
+export function streamHistorySource(bus: { js: JetStreamClient; subjects: Subjects; eventStreamName: string }): HistorySource {
+  return {
+    async events(stream, types) {
+      const dash = stream.indexOf('-');
+      const filter = bus.subjects.eventFilter({ area: 'service', streamId: stream.slice(dash + 1) });
+      // An ordered consumer starts at the stream's first message unless told otherwise.
+      const consumer = await bus.js.consumers.get(bus.eventStreamName, { filterSubjects: filter });
+      const out: EventEnvelope[] = [];
+      try {
+        // Each message says how many are left for the consumer: the last one ends the read.
+        for (let m = await consumer.next({ expires: STREAM_WAIT_MS }); m; m = m.info.pending > 0 ? await consumer.next({ expires: STREAM_WAIT_MS }) : null) {
+          let e: EventEnvelope | undefined;
+          try {
+            e = m.json<EventEnvelope>();
+          } catch {
+            e = undefined; // not an event: nothing to show
+          }
+          if (e && types.includes(e.type)) out.push(e);
+          if (out.length >= 100_000) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => undefined);
+      }
+      return out;
+    },
+  };
 }
 
 export interface UpgradeHistory {
   history: UpgradeHistoryEntry[];
-  historyFrom: 'log' | 'spool';
+  historyFrom: 'stream' | 'spool';
   historyNote?: string;
 }
 
@@ -58,21 +97,17 @@ export function historyEntry(e: EventEnvelope): UpgradeHistoryEntry | undefined 
   };
 }
 
-export async function readUpgradeHistory(store: HistoryStore, spool: Pick<EventSpool, 'pending'>, host: string, service: string): Promise<UpgradeHistory> {
+export async function readUpgradeHistory(source: HistorySource | undefined, spool: Pick<EventSpool, 'pending'>, host: string, service: string): Promise<UpgradeHistory> {
   const stream = streamName('service', `${host}/${service}`);
   const byId = new Map<string, EventEnvelope>();
-  let historyFrom: UpgradeHistory['historyFrom'] = 'log';
+  let historyFrom: UpgradeHistory['historyFrom'] = 'stream';
   let historyNote: string | undefined;
   try {
-    for (let from = 1; ; ) {
-      const { events } = await store.readStream(stream, { fromVersion: from, maxCount: PAGE });
-      for (const e of events) if (isHistoryType(e.type)) byId.set(e.id, e);
-      if (events.length < PAGE) break;
-      from = events[events.length - 1]!.streamVersion + 1;
-    }
+    if (!source) throw new Error('NATS has not answered yet');
+    for (const e of await source.events(stream, UPGRADE_HISTORY_TYPES)) if (e && typeof e.id === 'string' && isHistoryType(e.type)) byId.set(e.id, e);
   } catch (e) {
     historyFrom = 'spool';
-    historyNote = `the log is unreachable (${(e as Error).message}): only the events not yet in it are shown`.slice(0, 2000);
+    historyNote = `the event stream is unreachable (${(e as Error).message}): only the events still in this runner's spool are shown`.slice(0, 2000);
   }
   for (const { event } of spool.pending()) {
     if (event.stream === stream && isHistoryType(event.type)) byId.set(event.id, event);
@@ -90,7 +125,8 @@ export interface UpgradesShowView {
   services: ReadonlyMap<string, { svc: { version: string | undefined } }>;
   coordinator: Pick<UpgradeCoordinator, 'upgradesOf'> | undefined;
   state: Pick<UpgradeStateStore, 'get'>;
-  links: { store: HistoryStore };
+  /** The event stream to read, when the bus is up. */
+  historySource(): HistorySource | undefined;
   spool: Pick<EventSpool, 'pending'>;
 }
 
@@ -101,7 +137,7 @@ export async function showUpgrades(view: UpgradesShowView, service: string): Pro
   const upgrades = view.coordinator?.upgradesOf(service, e.svc.version);
   if (!upgrades) throw new UpgradeRequestError('invalid_request', `${service} on ${view.host} follows no chain (a wrapped command): it has no upgrades`);
   const lastGood = view.state.get().lastGood[service];
-  const h = await readUpgradeHistory(view.links.store, view.spool, view.host, service);
+  const h = await readUpgradeHistory(view.historySource(), view.spool, view.host, service);
   return { host: view.host, upgrades, ...(lastGood ? { lastGood } : {}), ...h };
 }
 

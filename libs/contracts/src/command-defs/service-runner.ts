@@ -186,7 +186,7 @@ export const UpgradesShow = defineCommand({
   verb: 'upgrades-show',
   description:
     'One service of a runner: running, linked, installed and quarantined versions (with why), and its upgrade history, oldest first, with outcome and cause (event ids, actors). ' +
-    'The history is the service\'s stream in the log plus the runner\'s events not yet in it; `historyFrom` says which the runner could read. not_found names the services.',
+    'The history is what the event stream holds of the service\'s upgrade events (its retention) plus the runner\'s events still in its spool; `historyFrom` says which the runner could read. not_found names the services.',
   request: Type.Object({ service: ServiceName() }, { additionalProperties: false }),
   result: Type.Object(
     {
@@ -194,7 +194,7 @@ export const UpgradesShow = defineCommand({
       upgrades: ServiceUpgradesSchema,
       lastGood: Type.Optional(StrictVersion({ description: 'The last version it ran healthily' })),
       history: Type.Array(UpgradeHistoryEntrySchema, { maxItems: 1000, description: 'Oldest first; the newest 1000 at most' }),
-      historyFrom: StringEnum(['log', 'spool'] as const, 'log: the log and the spool; spool: the log was unreachable, only events not yet in it'),
+      historyFrom: StringEnum(['stream', 'spool'] as const, 'stream: the event stream and the spool; spool: the bus was unreachable, only the events still in the spool'),
       historyNote: Type.Optional(Reason({ description: 'Why the history may be incomplete' })),
     },
     { additionalProperties: false },
