@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, providerConfigYaml, startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { createTestDatabase, expectEventually, freePort, inheritedEnvironment, startPrivateNats, testBusNames, testTrust, waitFor, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -143,6 +144,8 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
 
   beforeAll(async () => {
     nats = await startPrivateNats();
+    // The event and dead-letter streams belong to `migrate`; the test makes them the same way.
+    await createTestStreams({ ...bus, natsUrl: nats.url });
     db = await createTestDatabase('fvt_lavavisor');
     pool = new Pool({ connectionString: db.url, max: 2 });
     store = new PostgresEventStore(pool);

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('the event stream as the source of upgrades show', () => {
-  it("gives the service's events of the asked types, in stream order, and leaves no consumer behind", async () => {
+  it("gives the service's events of the asked types, in stream order, and makes no consumer (a runner may make none but its durable)", async () => {
     const source = streamHistorySource({ js: nc.jetstream(), subjects, eventStreamName: STREAM });
     const got = await source.events('service-h1/p1', ['UpgradeStarted', 'ServiceUpgraded']);
     expect(got.map((e) => e.id)).toEqual([started.id, upgraded.id]);

@@ -1,6 +1,6 @@
 // `upgrades show`: a service's upgrade story from the event stream (FLEET_EVENTS, the subjects
-// <root>.evt.service.<host>/<service>.<Type> of the upgrade events: a host holds no database
-// credentials, ADR 0006), plus the events the runner recorded that still wait in its spool (the
+// <root>.evt.service.<host>/<service>.<Type> of the upgrade events, read by subject: a host holds
+// no database credentials, ADR 0006), plus the events the runner recorded that still wait in its spool (the
 // intake was away), each once, oldest first. The stream keeps what its retention keeps; with the
 // bus down the spool alone is shown, and the answer says so.
 import type { JetStreamClient } from 'nats';
@@ -23,43 +23,49 @@ import type { UpgradeStateStore } from './upgrade-state';
 
 /** At most this many entries (the newest), as the contract allows. */
 export const HISTORY_LIMIT = 1000;
-/** How long the stream read waits for a first message (the client's minimum) before there is none. */
-const STREAM_WAIT_MS = 1_000;
-
 /** Where the recorded events of one event stream (e.g. service-h1/p1) come from, of some types. */
 export interface HistorySource {
   events(stream: string, types: readonly string[]): Promise<EventEnvelope[]>;
 }
 
+/** JetStream's "no message found" (10037): nothing more on that subject. */
+function isNoMessage(e: unknown): boolean {
+  return (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10037 || /no message found/i.test(e instanceof Error ? e.message : String(e));
+}
+
+/** At most this many events per type are read (a bound on the requests, far above any history). */
+const PER_TYPE = 5_000;
+
 /**
- * The event stream as a HistorySource: an ordered (ephemeral) consumer over the service's subjects
- * (<root>.evt.service.<host>/<service>.*: one filter, servers before 2.10 take no list), delivering
- * all the stream holds, the wanted types kept; deleted when done, so nothing durable is left behind.
+ * The event stream as a HistorySource, read one message at a time by subject (STREAM.MSG.GET with
+ * next_by_subj, walking up from sequence 1), one subject per type: what a runner's NATS
+ * permissions allow (no consumer of its own but its durable), and nothing is left behind.
  */
 export function streamHistorySource(bus: { js: JetStreamClient; subjects: Subjects; eventStreamName: string }): HistorySource {
   return {
     async events(stream, types) {
-      const dash = stream.indexOf('-');
-      const filter = bus.subjects.eventFilter({ area: 'service', streamId: stream.slice(dash + 1) });
-      // An ordered consumer starts at the stream's first message unless told otherwise.
-      const consumer = await bus.js.consumers.get(bus.eventStreamName, { filterSubjects: filter });
-      const out: EventEnvelope[] = [];
-      try {
-        // Each message says how many are left for the consumer: the last one ends the read.
-        for (let m = await consumer.next({ expires: STREAM_WAIT_MS }); m; m = m.info.pending > 0 ? await consumer.next({ expires: STREAM_WAIT_MS }) : null) {
-          let e: EventEnvelope | undefined;
+      const s = await bus.js.streams.get(bus.eventStreamName);
+      const found: { seq: number; event: EventEnvelope }[] = [];
+      for (const type of types) {
+        const subject = bus.subjects.event(stream, type);
+        for (let seq = 1, n = 0; n < PER_TYPE; n++) {
+          let m;
           try {
-            e = m.json<EventEnvelope>();
-          } catch {
-            e = undefined; // not an event: nothing to show
+            // The server takes next_by_subj (2.9+); nats.js passes the request through but does not type it.
+            m = await s.getMessage({ next_by_subj: subject, seq } as unknown as { seq: number });
+          } catch (e) {
+            if (isNoMessage(e)) break;
+            throw e;
           }
-          if (e && types.includes(e.type)) out.push(e);
-          if (out.length >= 100_000) break;
+          seq = m.seq + 1;
+          try {
+            found.push({ seq: m.seq, event: m.json<EventEnvelope>() });
+          } catch {
+            // not an event: nothing to show
+          }
         }
-      } finally {
-        await consumer.delete().catch(() => undefined);
       }
-      return out;
+      return found.sort((a, b) => a.seq - b.seq).map((f) => f.event);
     },
   };
 }
