@@ -173,8 +173,8 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
       FLEETVISOR_RUNNER_STOP_GRACE: '2s',
       FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
       FLEETVISOR_RUNNER_RESTART_MAX: '1s',
-      // The fleet's trust root (ADR 0006): runners verify commands against it.
-      ...testTrust().env(),
+      // The fleet's trust root (runners verify commands and chain events) and the key the chain-watcher signs with.
+      ...testTrust().env('chain-watcher'),
     };
     buildLavavisorHome();
     // Only the chain-watcher holds database credentials; the runners record through its event intake.
