@@ -22,9 +22,10 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['init'], app: 'service-runner', summary: 'Create the runner home (~/.fleetvisor), install and link the binary of the current protocol version (init --help)' },
   { path: ['create-service'], app: 'service-runner', args: 'provider|consumer <config.yml>', summary: 'Define a lavap provider/consumer service from its config file (create-service --help)' },
   { path: ['start'], app: 'service-runner', summary: "Run the service-runner: supervise this host's services, upgrade on VersionChanged (start --help)" },
-  { path: ['wrap'], app: 'service-runner', summary: 'Supervise one process, for containers (wrap --cmd "<binary args>")' },
+  { path: ['wrap'], app: 'service-runner', summary: 'Supervise one process, for containers; lavap follows the chain (wrap --cmd "<binary args>")' },
+  { path: ['pod'], app: 'service-runner', summary: 'One lavap in the foreground for a container/pod, following the chain with downloaded binaries (pod --help)' },
   { path: ['services'], app: 'service-runner', summary: 'Services of this host or the fleet: services list|status|restart|stop|start|logs (--help)' },
-  { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|retry|rollback (--help)' },
+  { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|show|retry|rollback (--help)' },
   { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password encrypted at rest (secrets set-password --help)' },
   { path: ['install-systemd'], app: 'service-runner', summary: 'Write a systemd unit for the service-runner (install-systemd --help)' },
 ];

@@ -1,4 +1,4 @@
-// Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|services ...|upgrades ...|secrets ...|install-systemd`
+// Entry point of the service-runner: `fleetvisor init|create-service|start|wrap|pod|services ...|upgrades ...|secrets ...|install-systemd`
 // hand the process over to this file (apps/cli/src/app-routes.ts).
 import 'reflect-metadata';
 import { runMain, type CliCommand } from '@fleetvisor/platform';
@@ -9,13 +9,14 @@ import { secretsSetPasswordCommand } from './commands/secrets.command';
 import { servicesCommands } from './commands/services.command';
 import { startCommand } from './commands/start.command';
 import { upgradesCommands } from './commands/upgrades.command';
-import { wrapCommand } from './commands/wrap.command';
+import { podCommand, wrapCommand } from './commands/wrap.command';
 
 export const COMMANDS: readonly CliCommand[] = [
   initCommand,
   createServiceCommand,
   startCommand,
   wrapCommand,
+  podCommand,
   ...servicesCommands,
   ...upgradesCommands,
   secretsSetPasswordCommand,

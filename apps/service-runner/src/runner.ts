@@ -34,6 +34,7 @@ import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
 import { commandHook } from './upgrades/upgrade-seams';
+import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
 
@@ -42,8 +43,13 @@ export interface RunnerOptions {
   logger: Logger;
   /** The bus (NATS, possibly not up yet); the app's FleetEdgeModule owns it. */
   bus: EdgeBus;
-  /** wrap: supervise exactly these (not config.yml's), do not follow versions. */
+  /** wrap / pod: supervise exactly these (not config.yml's); without followChain, follow no version. */
   wrapped?: ServiceDefinition[];
+  /**
+   * With `wrapped`: follow the home's chain as `start` does; the wrapped services run on their
+   * links (services/<name>.bin) and are upgraded on VersionChanged (LavaVisor's wrap and pod).
+   */
+  followChain?: boolean;
   /** Copy child output to this process's stdout/stderr (wrap). */
   echo?: boolean;
   /**
@@ -97,7 +103,7 @@ export class Runner {
     this.recorder.attach(this.flusher);
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
-    if (opts.wrapped === undefined) this.homeConfig = this.home.readConfig();
+    if (opts.wrapped === undefined || opts.followChain) this.homeConfig = this.home.readConfig();
     // A runner acts only on chain events and operators' commands signed by keys of the fleet's root.
     this.verifier = opts.verifier ?? new TrustVerifier(requireTrustRoots(opts.config.trust, 'the service-runner'));
     this.refusals = new RefusalReporter({ logger: this.log, onReport: (r) => this.recorder.record(ForgeryRejected, forgeryRejectedData(this.host, r)) });
@@ -121,7 +127,7 @@ export class Runner {
     if (defs.some((d) => d.keyringPassword)) this.loadPassword();
     for (const def of defs) this.supervise(def);
     const t = this.opts.config.tuning;
-    if (!wrap) {
+    if (this.homeConfig) {
       const cfg = this.homeConfig!;
       this.coordinator = new UpgradeCoordinator({
         home: this.home,
@@ -204,6 +210,8 @@ export class Runner {
   /** Makes the supervisor of one service and registers it (not started). */
   private supervise(def: ServiceDefinition): SupervisedService {
     const wrap = this.opts.wrapped !== undefined;
+    // A wrapped process that follows no chain runs its own binary; every other service its link.
+    const direct = wrap && !this.opts.followChain;
     const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
     reapOrphan(pidFile, this.log);
     const svc = new SupervisedService(
@@ -212,7 +220,7 @@ export class Runner {
         role: def.role,
         ...(def.chainId ? { chainId: def.chainId } : {}),
         binary: def.binary,
-        command: wrap ? def.configPath : this.home.serviceLink(def.name),
+        command: direct ? def.configPath : this.home.serviceLink(def.name),
         args: def.args,
         configPath: def.configPath,
         ...(def.networkAddress ? { networkAddress: def.networkAddress } : {}),
@@ -224,7 +232,7 @@ export class Runner {
         env: { ...this.opts.config.childEnvironment, ...def.env },
       },
       this.opts.config.tuning,
-      wrap ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
+      direct ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
       this.recorder,
       this.log,
     );
@@ -325,6 +333,12 @@ export class Runner {
     return { host: this.host, service, version, ...r };
   }
 
+  /** Where `upgrades show` reads a service's history: the event stream, once the bus answered. */
+  historySource(): HistorySource | undefined {
+    const b = this.links.current;
+    return b ? streamHistorySource({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.links.config.eventStreamName }) : undefined;
+  }
+
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') {
       const pending = this.pendingVerification();
@@ -332,6 +346,7 @@ export class Runner {
     }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
+    if (req.op === 'upgrades-show') return showUpgrades(this, validServiceName(req.service));
     const e = this.services.get(req.service);
     if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
     if (req.op === 'status') return { host: this.host, status: this.status(req.service) };

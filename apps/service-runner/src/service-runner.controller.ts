@@ -1,15 +1,16 @@
 // The runner on the bus. ServicesList / ServicesStatus / UpgradesList are served twice over:
 // addressed to this host (<root>.cmd.service-runner.<host>.<verb>) and fleet-wide
 // (<root>.cmd.service-runner.<verb>, every runner hears it and answers only for itself);
-// UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
+// UpgradesShow / UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
 // through a durable consumer named after the host. Each handler hands over to the plain logic.
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
+import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
 import type { FleetCommandContext, FleetCommandPattern, FleetEventPattern } from '@fleetvisor/messaging';
 import { answerFleetList, answerFleetStatus, answerList, answerStatus } from './bus/services-answers';
 import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradeRollback, answerUpgradesList, operatorOf } from './bus/upgrades-answers';
 import type { Runner } from './runner';
+import { answerUpgradesShow } from './upgrades/upgrade-history';
 
 export const RUNNER = 'RUNNER';
 
@@ -51,6 +52,12 @@ export class VersionController {
   @MessagePattern<FleetCommandPattern>({ command: UpgradesList, scope: 'broadcast' })
   fleetUpgradesList(@Payload() req: CommandRequestOf<typeof UpgradesList>): CommandResultOf<typeof UpgradesList> | undefined {
     return answerFleetUpgradesList(this.runner, req);
+  }
+
+  /** Addressed to this host only: one service's versions and history (a query: no role). */
+  @MessagePattern<FleetCommandPattern>({ command: UpgradesShow, scope: 'instance' })
+  upgradesShow(@Payload() req: CommandRequestOf<typeof UpgradesShow>): Promise<CommandResultOf<typeof UpgradesShow>> {
+    return answerUpgradesShow(this.runner, req);
   }
 
   /** Addressed to this host only: an operator retries one host's service, never the fleet's at once. */

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
-import { newEvent, VersionChanged, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
+import { newEvent, UpgradeStarted, VersionChanged, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport } from '@fleetvisor/messaging';
 import { testCoreConfig, testBusNames, testTrust } from '@fleetvisor/testing';
 import { RecordingBus } from '@fleetvisor/messaging/testing';
@@ -21,8 +21,18 @@ import { runnerTransportOptions, ServiceRunnerModule } from './service-runner.mo
 const logger = pino({ level: 'silent' });
 const summary: ServiceSummary = { service: 'p1', role: 'provider', chainId: 'lava-1', binary: 'lavap', version: '0.1.0', state: 'running', restarts: 0 };
 
+const started = newEvent(UpgradeStarted, 'host.eu-1/p1', { host: 'host.eu-1', service: 'p1', fromVersion: '0.1.0', toVersion: '0.3.0', reason: 'provider_target 0.3.0' }, { actor: 'service-runner', causationId: '01890000-0000-7000-8000-000000000001' });
+
 class FakeRunner {
   readonly host = 'host.eu-1';
+  // What `upgrades show` reads of a runner: its services, coordinator, state, event stream and spool.
+  readonly services = new Map([['p1', { svc: { version: '0.1.0' as string | undefined } }]]);
+  readonly coordinator = { upgradesOf: (name: string) => (name === 'p1' ? upgrades : undefined) };
+  readonly state = { get: () => ({ protocol: null, inProgress: {}, quarantine: {}, lastGood: { p1: '0.1.0' } }) };
+  historySource() {
+    return { events: async () => [started] };
+  }
+  readonly spool = { pending: () => [] };
   readonly calls: string[] = [];
   readonly versions: EventEnvelope[] = [];
   constructor(readonly chainId: string | undefined) {}
@@ -62,10 +72,15 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function wired(mode: 'start' | 'wrap'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
-  const runner = new FakeRunner(mode === 'start' ? 'lava-1' : undefined);
+async function wired(mode: 'start' | 'wrap' | 'wrap-following'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
+  const runner = new FakeRunner(mode === 'wrap' ? undefined : 'lava-1');
   const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] }, chainRpc: undefined };
-  const wrapped = mode === 'wrap' ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] } : {};
+  const wrapped =
+    mode === 'wrap'
+      ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] }
+      : mode === 'wrap-following'
+        ? { wrapped: [{ name: 'w', role: 'provider' as const, binary: 'lavap', configPath: '/c/p.yml', args: ['rpcprovider', '/c/p.yml'], keyringPassword: false }], followChain: true }
+        : {};
   const moduleRef = await Test.createTestingModule({ imports: [ServiceRunnerModule.forRoot({ config, logger, ...wrapped })] })
     .overrideProvider(RUNNER)
     .useValue(runner)
@@ -89,6 +104,7 @@ describe('service-runner wiring', () => {
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-list',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-retry',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-rollback',
+      'fleet.cmd.service-runner.host%2Eeu-1.upgrades-show',
       'fleet.cmd.service-runner.list (broadcast)',
       'fleet.cmd.service-runner.status (broadcast)',
       'fleet.cmd.service-runner.upgrades-list (broadcast)',
@@ -122,6 +138,25 @@ describe('service-runner wiring', () => {
     expect(await bus.request(`${at}.upgrades-rollback`, { service: 'p1', version: '0.1.0' }, { signer: { name: 'bob', role: 'admin' } })).toEqual({ host: 'host.eu-1', service: 'p1', fromVersion: '0.3.0', version: '0.1.0', outcome: 'switched' });
     expect(runner.calls).toContain('rollback p1 0.1.0 by bob');
     await expect(bus.request(`${at}.upgrades-retry`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
+  });
+
+  it('upgrades show: addressed only, answered from the runner with its history from the log; unknown service as not_found', async () => {
+    const { bus } = await wired('start');
+    const at = 'fleet.cmd.service-runner.host%2Eeu-1';
+    expect(await bus.request(`${at}.upgrades-show`, { service: 'p1' })).toEqual({
+      host: 'host.eu-1',
+      upgrades,
+      lastGood: '0.1.0',
+      history: [{ eventId: started.id, type: 'UpgradeStarted', at: started.occurredAt, actor: 'service-runner', causationId: '01890000-0000-7000-8000-000000000001', fromVersion: '0.1.0', toVersion: '0.3.0', reason: 'provider_target 0.3.0' }],
+      historyFrom: 'stream',
+    });
+    await expect(bus.request(`${at}.upgrades-show`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
+  });
+
+  it('wrap following the chain (wrap of lavap, pod): the VersionChanged consumer and the upgrades commands, as for start', async () => {
+    const { bus } = await wired('wrap-following');
+    expect(bus.consumed.map((c) => c.name)).toEqual(['service-runner-host_eu-1']);
+    expect(bus.served.map((s) => s.subject)).toContain('fleet.cmd.service-runner.host%2Eeu-1.upgrades-show');
   });
 
   it('wrap follows no chain: no VersionChanged consumer; the runner stops with the app', async () => {

@@ -25,7 +25,7 @@ export type ServiceRunnerSettings = Omit<RunnerOptions, 'bus'>;
 @Module({})
 export class ServiceRunnerModule {
   static forRoot(opts: ServiceRunnerSettings): DynamicModule {
-    const follows = opts.wrapped === undefined;
+    const follows = opts.wrapped === undefined || opts.followChain === true;
     // One verifier for commands and chain events (the revocations the runner hears apply to both);
     // refused commands are reported by the runner like refused chain events.
     let runner: Runner | undefined;

@@ -63,6 +63,7 @@ export const COMMANDS: readonly CliEntry[] = [
   app('create-service'),
   app('start'),
   app('wrap'),
+  app('pod'),
   app('services'),
   app('upgrades'),
   app('secrets'),

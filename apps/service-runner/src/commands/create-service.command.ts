@@ -3,7 +3,7 @@ import type { ServiceStatus } from '@fleetvisor/contracts';
 import { createService } from '../home/create-service';
 import { controlRequest, type ControlReply } from '../supervision/control-socket';
 import { BinaryStore } from '../upgrades/binary-store';
-import { directoryOption, jsonOption, setup } from './common';
+import { chainIdAliases, directoryOption, jsonOption, LAVAVISOR_FLAGS, setup } from './common';
 import { flushOnce, openRecorder } from './one-shot';
 
 type RunnerTook =
@@ -60,12 +60,13 @@ export const createServiceCommand = defineCliCommand({
     geolocation: { type: 'string', description: 'geolocation (required)', placeholder: 'n' },
     from: { type: 'string', description: 'key name that signs (required)', placeholder: 'key' },
     'keyring-backend': { type: 'string', description: 'os, file, kwallet, pass, test, memory (required)', placeholder: 'backend' },
-    'chain-id': { type: 'string', description: 'Lava chain id (default: the home\'s)', placeholder: 'id' },
+    'chain-id': { type: 'string', description: 'Lava chain id (default: the home\'s)', placeholder: 'id', aliases: chainIdAliases },
     node: { type: 'string', description: 'Lava node RPC (default: the home\'s)', placeholder: 'rpc' },
-    'log-level': { type: 'string', description: 'lavap log level', default: 'debug', placeholder: 'level' },
+    'log-level': { type: 'string', description: 'lavap log level', default: 'debug', placeholder: 'level', aliases: ['log_level'] },
     'parallel-connections': { type: 'string', description: 'lavap --parallel-connections', default: '10', placeholder: 'n' },
     ...jsonOption,
   },
+  aliasesNote: LAVAVISOR_FLAGS,
   examples: ['fleetvisor create-service provider ./provider1-LAV1.yml --geolocation 1 --from provider1 --keyring-backend test --chain-id lava-testnet-2'],
   async run(ctx) {
     const [role, file] = ctx.positionals;

@@ -1,9 +1,9 @@
-// `fleetvisor upgrades list|retry|rollback`: what each service runs, has installed and has
-// quarantined; trying a quarantined version again; going back to an installed version. `list` asks
+// `fleetvisor upgrades list|show|retry|rollback`: what each service runs, has installed and has
+// quarantined (show: one service, with its upgrade history); trying a quarantined version again; going back to an installed version. `list` asks
 // this host's runner through its control socket, or the fleet (--fleet [--host H]) over the bus;
 // `retry` and `rollback` are commands over the bus addressed to one host (this one by default),
 // recorded with their actor.
-import { UpgradeRetry, UpgradeRollback, UpgradesList, type CommandResultOf, type ServiceUpgrades } from '@fleetvisor/contracts';
+import { UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow, type CommandResultOf, type ServiceUpgrades, type UpgradeHistoryEntry } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError, type CliCommand } from '@fleetvisor/platform';
 import { validServiceName, validVersion } from '../home/names';
 import { validHost } from '../runner';
@@ -41,6 +41,65 @@ const listCommand = defineCliCommand({
     }
     results.sort((a, b) => a.host.localeCompare(b.host));
     ctx.io.out(o.json ? JSON.stringify(results) + '\n' : listText(results));
+    return 0;
+  },
+});
+
+type ShowResult = CommandResultOf<typeof UpgradesShow>;
+
+function historyLine(h: UpgradeHistoryEntry): string {
+  const what = (() => {
+    switch (h.type) {
+      case 'UpgradeStarted':
+        return `${h.fromVersion} -> ${h.toVersion}${h.reason ? `: ${h.reason}` : ''}`;
+      case 'ServiceUpgraded':
+        return `${h.fromVersion} -> ${h.toVersion} healthy${h.durationMs !== undefined ? ` after ${h.durationMs} ms` : ''}`;
+      case 'UpgradeFailed':
+        return `${h.fromVersion} -> ${h.toVersion} failed at ${h.stage}: ${h.reason}`;
+      case 'UpgradeRolledBack':
+        return `back on ${h.restoredVersion} (left ${h.failedVersion}): ${h.reason}`;
+      case 'VersionQuarantined':
+        return `${h.version} quarantined (${h.stage}): ${h.reason}`;
+      case 'QuarantineLifted':
+        return `${h.version} may be tried again: ${h.reason}`;
+    }
+  })();
+  const cause = [`by ${h.actor}`, h.causationId ? `cause ${h.causationId}` : '', h.correlationId ? `attempt ${h.correlationId}` : ''].filter(Boolean).join(', ');
+  return `  ${h.at}  ${h.type.padEnd(18)} ${what}\n      event ${h.eventId} (${cause})`;
+}
+
+export function showText(r: ShowResult): string {
+  const u = r.upgrades;
+  const out = [
+    `${r.host}/${u.service} (${u.role}, ${u.binary})`,
+    `  running ${u.running ?? '-'}, linked ${u.linked ?? '-'}${r.lastGood ? `, last good ${r.lastGood}` : ''}`,
+    `  installed: ${u.installed.join(', ') || '-'}`,
+    u.quarantined.length ? `  quarantined:\n${u.quarantined.map((q) => `    ${q.version} since ${q.at} (${q.stage}): ${q.reason}`).join('\n')}` : '  quarantined: none',
+    r.history.length ? `history (oldest first):\n${r.history.map(historyLine).join('\n')}` : 'history: no upgrade recorded',
+  ];
+  if (r.historyNote) out.push(`note: ${r.historyNote}`);
+  return out.join('\n') + '\n';
+}
+
+const showCommand = defineCliCommand({
+  path: ['upgrades', 'show'],
+  args: '<service>',
+  summary: "one service: installed versions, its upgrade history with outcome and cause (event ids, actors), quarantined versions and why",
+  description: "Asked of this host's runner through its control socket, or of --host's runner over the bus. Read-only.",
+  options: {
+    ...directoryOption,
+    host: { type: 'string', description: "ask this host's runner over the bus (default: this machine's runner, locally)", placeholder: 'host' },
+    timeout: { type: 'string', description: 'how long to wait for the runner over the bus (ms)', default: '5000', placeholder: 'ms' },
+    ...jsonOption,
+  },
+  async run(ctx) {
+    const [name, ...rest] = ctx.positionals;
+    if (!name || rest.length) throw new UsageError('expected: upgrades show <service> [--host H]');
+    const o = ctx.options;
+    const service = validServiceName(name);
+    const { config, logger } = setup(o.directory, { query: true });
+    const r = (o.host ? await askHost(config, logger, UpgradesShow, { service }, validHost(o.host), timeoutMs(o.timeout)) : await local(config, { op: 'upgrades-show', service })) as ShowResult;
+    ctx.io.out(o.json ? JSON.stringify(r) + '\n' : showText(r));
     return 0;
   },
 });
@@ -98,4 +157,4 @@ const rollbackCommand = defineCliCommand({
   },
 });
 
-export const upgradesCommands: CliCommand[] = [listCommand as unknown as CliCommand, retryCommand as unknown as CliCommand, rollbackCommand as unknown as CliCommand];
+export const upgradesCommands: CliCommand[] = [listCommand as unknown as CliCommand, showCommand as unknown as CliCommand, retryCommand as unknown as CliCommand, rollbackCommand as unknown as CliCommand];

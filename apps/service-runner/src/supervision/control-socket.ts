@@ -5,7 +5,8 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 
 /** `add`: take up a service `create-service` just defined (see Runner.addService). */
-export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start' | 'add'; service: string };
+/** `upgrades-show`: one service's versions and upgrade history (upgrades/upgrade-history.ts). */
+export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start' | 'add' | 'upgrades-show'; service: string };
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
 
 export class ControlServer {

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor, inheritedEnvironment } from '@fleetvisor/testing';
+import { waitFor, inheritedEnvironment, testTrust } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -19,6 +19,8 @@ const env = {
   FLEETVISOR_LOG_FORMAT: 'json',
   FLEETVISOR_RUNNER_LOG_MAX_BYTES: '1024',
   FLEETVISOR_RUNNER_LOG_FILES: '2',
+  // Every runner, `wrap` included, verifies bus commands against the fleet's root (ADR 0006).
+  FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
 };
 const LINES = 120;
 

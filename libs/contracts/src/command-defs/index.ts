@@ -3,7 +3,7 @@
 import type { CommandDefinition } from '../commands';
 import { ChainLeaderStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
 import { EventIntakeAppend } from './event-intake';
-import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList } from './service-runner';
+import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
@@ -31,6 +31,7 @@ export const COMMAND_DEFINITIONS = {
   ServicesList,
   ServicesStatus,
   UpgradesList,
+  UpgradesShow,
   UpgradeRetry,
   UpgradeRollback,
   ChainStatus,

@@ -6,8 +6,9 @@
 // executes (upgrades-retry, upgrades-rollback) is addressed only.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
+import { Actor, AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
 import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
+import { UUID_PATTERN } from '../uuid';
 
 const SERVICE = 'service-runner';
 
@@ -149,6 +150,52 @@ export const UpgradeRollback = defineCommand({
       version: StrictVersion(),
       outcome: StringEnum(['switched', 'failed'] as const, 'switched: runs the version and passed its health check; failed: back on fromVersion'),
       reason: Type.Optional(Reason()),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+/** The events of a service's stream that tell its upgrade story, in `upgrades show`. */
+export const UPGRADE_HISTORY_TYPES = ['UpgradeStarted', 'ServiceUpgraded', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined', 'QuarantineLifted'] as const;
+
+const EventIdField = (description: string) => Type.String({ pattern: UUID_PATTERN, minLength: 36, maxLength: 36, description });
+
+export const UpgradeHistoryEntrySchema = Type.Object(
+  {
+    eventId: EventIdField('The event'),
+    type: StringEnum(UPGRADE_HISTORY_TYPES),
+    at: DateTime({ description: 'When it occurred' }),
+    actor: Actor({ description: 'Who acted: the runner itself, or the operator whose signed command caused it' }),
+    causationId: Type.Optional(EventIdField('What caused it: the VersionChanged event or the operator\'s command id')),
+    correlationId: Type.Optional(EventIdField('The upgrade attempt it belongs to (shared by its UpgradeStarted ... ServiceUpgraded | UpgradeRolledBack)')),
+    fromVersion: Type.Optional(BinaryVersion()),
+    toVersion: Type.Optional(BinaryVersion()),
+    version: Type.Optional(BinaryVersion({ description: 'The version quarantined or lifted' })),
+    restoredVersion: Type.Optional(BinaryVersion()),
+    failedVersion: Type.Optional(BinaryVersion()),
+    stage: Type.Optional(StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback')),
+    reason: Type.Optional(Reason()),
+    durationMs: Type.Optional(DurationMs('ServiceUpgraded: from UpgradeStarted to healthy')),
+  },
+  { additionalProperties: false, description: 'One event of a service\'s upgrade history' },
+);
+export type UpgradeHistoryEntry = Static<typeof UpgradeHistoryEntrySchema>;
+
+export const UpgradesShow = defineCommand({
+  service: SERVICE,
+  verb: 'upgrades-show',
+  description:
+    'One service of a runner: running, linked, installed and quarantined versions (with why), and its upgrade history, oldest first, with outcome and cause (event ids, actors). ' +
+    'The history is what the event stream holds of the service\'s upgrade events (its retention) plus the runner\'s events still in its spool; `historyFrom` says which the runner could read. not_found names the services.',
+  request: Type.Object({ service: ServiceName() }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      host: HostName(),
+      upgrades: ServiceUpgradesSchema,
+      lastGood: Type.Optional(StrictVersion({ description: 'The last version it ran healthily' })),
+      history: Type.Array(UpgradeHistoryEntrySchema, { maxItems: 1000, description: 'Oldest first; the newest 1000 at most' }),
+      historyFrom: StringEnum(['stream', 'spool'] as const, 'stream: the event stream and the spool; spool: the bus was unreachable, only the events still in the spool'),
+      historyNote: Type.Optional(Reason({ description: 'Why the history may be incomplete' })),
     },
     { additionalProperties: false },
   ),

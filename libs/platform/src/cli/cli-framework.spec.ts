@@ -157,3 +157,46 @@ describe('lazy commands', () => {
     await expect(loadCommand(wrong)).rejects.toThrow(/command "a" loaded "b"/);
   });
 });
+
+describe('option aliases', () => {
+  const got: Record<string, unknown>[] = [];
+  const cmd = defineCliCommand({
+    path: ['wrap'],
+    summary: 'wrap one process',
+    aliasesNote: 'LavaVisor flags',
+    options: {
+      'log-level': { type: 'string', description: 'log level', default: 'info', aliases: ['log_level'] },
+      'chain-id': { type: 'string', description: 'chain', aliases: ['chain_id'] },
+      'keyring-password': { type: 'boolean', description: 'feed the keyring password', aliases: ['enter-keyring-password'] },
+      'no-probe': { type: 'boolean', description: 'skip the probe', aliases: ['skip_probe'] },
+    },
+    async run({ options }) {
+      got.push(options);
+    },
+  });
+
+  it('reads an alias under the option it stands for, in both --a v and --a=v forms', async () => {
+    const { io } = memoryIo();
+    expect(await runCli('fv', [cmd], ['wrap', '--log_level', 'warn', '--chain_id=lava', '--enter-keyring-password', '--skip_probe'], io, 'pre')).toBe(0);
+    expect(got.at(-1)).toEqual({ 'log-level': 'warn', 'chain-id': 'lava', 'keyring-password': true, 'no-probe': true });
+  });
+
+  it('keeps the defaults when neither is given, and the flag wins over its alias', async () => {
+    const { io } = memoryIo();
+    expect(await runCli('fv', [cmd], ['wrap'], io, 'pre')).toBe(0);
+    expect(got.at(-1)).toEqual({ 'log-level': 'info', 'chain-id': undefined, 'keyring-password': false, 'no-probe': false });
+    expect(await runCli('fv', [cmd], ['wrap', '--log_level', 'warn', '--log-level', 'error'], io, 'pre')).toBe(0);
+    expect(got.at(-1)!['log-level']).toBe('error');
+  });
+
+  it('leaves aliases out of the option list and names them in a note', async () => {
+    const { io, out } = memoryIo();
+    expect(await runCli('fv', [cmd], ['wrap', '--help'], io, 'pre')).toBe(0);
+    const help = out.join('');
+    const [list, note] = help.split('LavaVisor flags:');
+    expect(list).toMatch(/--log-level <value>\s+log level \(default: info\)/);
+    expect(list).not.toMatch(/log_level|chain_id|enter-keyring-password/);
+    expect(note).toMatch(/--log_level\s+same as --log-level/);
+    expect(note).toMatch(/--enter-keyring-password\s+same as --keyring-password/);
+  });
+});

@@ -5,11 +5,15 @@
 // needs inside `run`, so `--help` loads nothing else.
 import { Command, CommanderError, Option } from 'commander';
 
+/**
+ * `aliases`: other spellings of the same flag (e.g. another tool's `log_level` for `log-level`),
+ * accepted with the same value, left out of --help's option list and named in a note after it.
+ */
 export type OptionSpec =
-  | { type: 'string'; description: string; default?: string; short?: string; placeholder?: string; multiple?: false }
-  | { type: 'boolean'; description: string; default?: boolean; short?: string }
+  | { type: 'string'; description: string; default?: string; short?: string; placeholder?: string; multiple?: false; aliases?: readonly string[] }
+  | { type: 'boolean'; description: string; default?: boolean; short?: string; aliases?: readonly string[] }
   /** Repeatable (`--host a --host b`): every value, in order; none given is []. */
-  | { type: 'list'; description: string; short?: string; placeholder?: string };
+  | { type: 'list'; description: string; short?: string; placeholder?: string; aliases?: readonly string[] };
 
 export interface CliIo {
   out(text: string): void;
@@ -40,6 +44,8 @@ export interface CliCommand<O extends Record<string, OptionSpec> = Record<string
    * included): for commands that delegate to another program, which parses them itself.
    */
   passThrough?: boolean;
+  /** Heading of the help note that lists the options' aliases (default "Also accepted"). */
+  aliasesNote?: string;
   run(ctx: CliContext<OptionValues<O>>): Promise<number | void>;
 }
 
@@ -107,22 +113,41 @@ export function matchCommand<E extends CliEntry>(commands: readonly E[], argv: r
   return best;
 }
 
-/** The commander option of one OptionSpec, and how to read its value back under the spec's name. */
-function toOption(name: string, spec: OptionSpec): { option: Option; read: (opts: Record<string, unknown>) => unknown } {
+/**
+ * The commander options of one OptionSpec (the flag, then its hidden aliases), and how to read its
+ * value back under the spec's name. When both a flag and an alias are given, the flag wins.
+ */
+function toOptions(name: string, spec: OptionSpec): { options: Option[]; read: (opts: Record<string, unknown>, given: (key: string) => boolean) => unknown } {
   const placeholder = spec.type !== 'boolean' ? ` <${spec.placeholder ?? 'value'}>` : '';
   const option = new Option(`${spec.short ? `-${spec.short}, ` : ''}--${name}${placeholder}`, spec.type === 'list' ? `${spec.description} (repeatable)` : spec.description);
   if (spec.type === 'string' && spec.default !== undefined) option.default(spec.default, spec.default);
   const key = option.attributeName();
+  const aliases = (spec.aliases ?? []).map((a) => new Option(`--${a}${placeholder}`, `alias of --${name}`).hideHelp());
+  const aliasKeys = aliases.map((a) => a.attributeName());
   if (spec.type === 'list') {
-    option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    return { option, read: (opts) => (opts[key] as string[] | undefined) ?? [] };
+    // Values of the flag and of its aliases, each in order (commander keeps one array per spelling).
+    const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+    for (const o of [option, ...aliases]) o.argParser(collect);
+    return { options: [option, ...aliases], read: (opts) => [key, ...aliasKeys].flatMap((k) => (opts[k] as string[] | undefined) ?? []) };
   }
   // commander turns `--no-x` into x=false (default true); the spec names it `no-x`, true when given.
   const negated = spec.type === 'boolean' && name.startsWith('no-');
   return {
-    option,
-    read: (opts) => (negated ? opts[key] === false : (opts[key] ?? spec.default ?? (spec.type === 'boolean' ? false : undefined))),
+    options: [option, ...aliases],
+    read: (opts, given) => {
+      // The flag's own default yields to an alias given on the command line.
+      const k = [key, ...aliasKeys].find((x) => opts[x] !== undefined && given(x)) ?? key;
+      // An alias of a `no-x` flag is a plain boolean flag (commander negates only `--no-` names).
+      if (negated) return k === key ? opts[k] === false : opts[k] === true;
+      return (opts[k] ?? spec.default ?? (spec.type === 'boolean' ? false : undefined));
+    },
   };
+}
+
+/** The help note naming each alias and the option it stands for. */
+export function aliasesHelp(options: Record<string, OptionSpec>, heading = 'Also accepted'): string {
+  const lines = Object.entries(options).flatMap(([name, spec]) => (spec.aliases ?? []).map((a) => `  --${a}`.padEnd(28) + ` same as --${name}`));
+  return lines.length ? `\n${heading}:\n${lines.join('\n')}\n` : '';
 }
 
 function buildProgram(program: string, commands: readonly CliEntry[], io: CliIo, done: (code: number) => void): Command {
@@ -164,17 +189,20 @@ function buildProgram(program: string, commands: readonly CliEntry[], io: CliIo,
       .description(cmd.description ? `${cmd.summary}\n\n${cmd.description}` : cmd.summary)
       .usage(`${cmd.args ? cmd.args + ' ' : ''}[options]`)
       .allowExcessArguments(true);
-    const readers: [string, (opts: Record<string, unknown>) => unknown][] = [];
+    const readers: [string, (opts: Record<string, unknown>, given: (key: string) => boolean) => unknown][] = [];
     for (const [name, spec] of Object.entries(cmd.options)) {
-      const { option, read } = toOption(name, spec);
-      sub.addOption(option);
+      const { options, read } = toOptions(name, spec);
+      for (const option of options) sub.addOption(option);
       readers.push([name, read]);
     }
+    const aliasNote = aliasesHelp(cmd.options, cmd.aliasesNote);
+    if (aliasNote) sub.addHelpText('after', aliasNote);
     if (cmd.examples?.length) sub.addHelpText('after', `\nExamples:\n${cmd.examples.map((e) => `  ${e}`).join('\n')}\n`);
     sub.action(async (...args: unknown[]) => {
       const self = args.at(-1) as Command;
       const opts = self.opts<Record<string, unknown>>();
-      const options = Object.fromEntries(readers.map(([name, read]) => [name, read(opts)]));
+      const given = (key: string) => self.getOptionValueSource(key) === 'cli';
+      const options = Object.fromEntries(readers.map(([name, read]) => [name, read(opts, given)]));
       try {
         done((await cmd.run({ options: options as never, positionals: [...self.args], io })) ?? 0);
       } catch (e) {
