@@ -4,12 +4,14 @@ import type { CommandDefinition } from '../commands';
 import { ChainLeaderStatus, ChainStatus } from './chain-watcher';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
+import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
 import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
 export * from './service-runner';
 export * from './worker-registry';
 export * from './worker-agent';
 export * from './chain-watcher';
+export * from './stats-collector';
 
 export const COMMAND_DEFINITIONS = {
   WorkerList,
@@ -33,6 +35,10 @@ export const COMMAND_DEFINITIONS = {
   UpgradeRollback,
   ChainStatus,
   ChainLeaderStatus,
+  StatsPush,
+  StatsCalls,
+  StatsTop,
+  StatsAnomalies,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);

@@ -19,7 +19,7 @@ import {
   VersionQuarantined,
   QuarantineLifted,
 } from './service';
-import { ApiCallsRecorded } from './stats';
+import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
 import {
   ThreadPaused,
   ThreadResumed,
@@ -79,6 +79,9 @@ export const EVENT_DEFINITIONS = {
   // service (added later; at the end so that the examples' ids of the others stay as they are)
   VersionQuarantined,
   QuarantineLifted,
+  // stats (added later, same reason)
+  CallRateAnomaly,
+  CallRateRecovered,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;
