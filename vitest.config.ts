@@ -19,6 +19,7 @@ const alias = {
   '@fleetvisor/platform': path.resolve(__dirname, 'libs/platform/src/index.ts'),
   '@fleetvisor/devnet': path.resolve(__dirname, 'libs/devnet/src/index.ts'),
   '@fleetvisor/lava': path.resolve(__dirname, 'libs/lava/src/index.ts'),
+  '@fleetvisor/trust': path.resolve(__dirname, 'libs/trust/src/index.ts'),
 };
 const roots = ['apps/**', 'libs/**', 'test/**', 'bench/**'];
 const plugins = [swc.vite({ module: { type: 'es6' } })];

@@ -1,6 +1,7 @@
 // The event envelope: the one shape every fact in Fleetvisor travels in, in the log and on the bus.
 import { Type, type Static } from '@sinclair/typebox';
 import { UUID_PATTERN } from './uuid';
+import { EventProofSchema } from './trust';
 
 export const EventMetadataSchema = Type.Object(
   {
@@ -8,6 +9,7 @@ export const EventMetadataSchema = Type.Object(
     causationId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Id of the event or command that caused this one' })),
     host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Host of the process that recorded it' })),
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who asked for it (user or service), never a credential' })),
+    proof: Type.Optional(EventProofSchema),
   },
   { additionalProperties: false, description: 'Tracing and audit information; never a secret' },
 );

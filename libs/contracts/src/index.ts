@@ -12,3 +12,4 @@ export * from './events';
 export * from './events/examples';
 export * from './command-defs';
 export * from './json-schema';
+export * from './trust';

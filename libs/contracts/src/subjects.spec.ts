@@ -82,4 +82,10 @@ describe('createSubjects', () => {
     expect(subjects.allDeadLetters()).toBe('fleet.dlq.>');
     expect(createSubjects('t_x').command('worker-registry', 'drain')).toBe('t_x.cmd.worker-registry.drain');
   });
+
+  it('builds scoped command subjects with the identity as the last token', () => {
+    expect(subjects.scopedCommand('worker-registry', 'report', 'w-01')).toBe('fleet.cmd.worker-registry.report.w-01');
+    expect(subjects.scopedCommand('event-intake', 'append', 'host.example.com')).toBe('fleet.cmd.event-intake.append.host%2Eexample%2Ecom');
+    expect(subjects.scopedCommandWildcard('worker-registry', 'report')).toBe('fleet.cmd.worker-registry.report.*');
+  });
 });

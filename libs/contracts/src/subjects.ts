@@ -2,6 +2,8 @@
 //   events:      <root>.evt.<area>.<streamId>.<Type>      e.g. fleet.evt.chain.lava-testnet-2.VersionChanged
 //   commands:    <root>.cmd.<service>.<verb>              e.g. fleet.cmd.worker-registry.pause
 //   addressed:   <root>.cmd.<service>.<instance>.<verb>   e.g. fleet.cmd.worker-agent.w-01.pause
+//   scoped:      <root>.cmd.<service>.<verb>.<scope>      e.g. fleet.cmd.worker-registry.report.w-01
+//                (the sender's identity is the last token, so a NATS permission can scope who may send it)
 //   dead letter: <root>.dlq.<consumer>                    malformed or poison messages
 // The root is `fleet` in production; test suites use their own root so that their JetStream
 // streams never overlap the shared server's.
@@ -55,6 +57,10 @@ export interface Subjects {
   /** A command addressed to one instance of a service (e.g. one worker-agent): <root>.cmd.<service>.<instance>.<verb>. */
   instanceCommand(service: string, instance: string, verb: string): string;
   allCommands(service: string): string;
+  /** A command sent for one identity (a worker, a host, a stats source): <root>.cmd.<service>.<verb>.<scope>. */
+  scopedCommand(service: string, verb: string, scope: string): string;
+  /** What the server of a scoped command subscribes: <root>.cmd.<service>.<verb>.* */
+  scopedCommandWildcard(service: string, verb: string): string;
   deadLetter(consumer: string): string;
   allDeadLetters(): string;
 }
@@ -75,6 +81,8 @@ export function createSubjects(root = 'fleet'): Subjects {
     instanceCommand: (service, instance, verb) =>
       `${root}.cmd.${encodeSubjectToken(service)}.${encodeSubjectToken(instance)}.${encodeSubjectToken(verb)}`,
     allCommands: (service) => `${root}.cmd.${encodeSubjectToken(service)}.*`,
+    scopedCommand: (service, verb, scope) => `${root}.cmd.${encodeSubjectToken(service)}.${encodeSubjectToken(verb)}.${encodeSubjectToken(scope)}`,
+    scopedCommandWildcard: (service, verb) => `${root}.cmd.${encodeSubjectToken(service)}.${encodeSubjectToken(verb)}.*`,
     deadLetter: (consumer) => `${root}.dlq.${encodeSubjectToken(consumer)}`,
     allDeadLetters: () => `${root}.dlq.>`,
   };

@@ -63,6 +63,27 @@ describe('CommandBus (shared NATS)', () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  it('serves a scoped command: one queue group for every scope, the scope decoded from the subject', async () => {
+    const scopes: (string | undefined)[] = [];
+    const s = server.serve(
+      Pause,
+      async (req, ctx) => {
+        scopes.push(ctx.scope);
+        return { paused: ctx.scope === req.worker };
+      },
+      { scoped: true },
+    );
+    await s.ready;
+    expect(s.subject).toBe(subjects.scopedCommandWildcard('worker-registry', 'pause'));
+    expect(await client.request(Pause, { worker: 'w.01', index: 0 }, { scope: 'w.01', timeoutMs: 2_000 })).toEqual({ ok: true, result: { paused: true } });
+    expect(await client.request(Pause, { worker: 'w.01', index: 0 }, { scope: 'w-02', timeoutMs: 2_000 })).toEqual({ ok: true, result: { paused: false } });
+    expect(scopes).toEqual(['w.01', 'w-02']);
+    // the unscoped subject is not served by a scoped server
+    const unscoped = await client.request(Pause, { worker: 'w.01', index: 0 }, { timeoutMs: 2_000 });
+    expect(unscoped).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    await s.stop();
+  });
+
   it('answers invalid_request for a payload that breaks the schema (checked by the server too)', async () => {
     let called = 0;
     const s = server.serve(Pause, async () => {

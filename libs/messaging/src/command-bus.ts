@@ -6,6 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
   CommandErrorCodes,
+  decodeSubjectToken,
   CommandReplySchema,
   encodeSubjectToken,
   type CommandDefinition,
@@ -42,6 +43,8 @@ export interface CommandContext {
   verb: string;
   headers: MsgHdrs | undefined;
   logger: Logger;
+  /** Of a scoped command: the identity the subject names (its last token, decoded). */
+  scope?: string;
 }
 
 export type CommandHandler<C extends CommandDefinition> = (request: CommandRequestOf<C>, ctx: CommandContext) => Promise<CommandResultOf<C> | void>;
@@ -73,6 +76,8 @@ export interface RequestOptions {
   headers?: MsgHdrs;
   /** Address the request to one instance of the service (it serves with the same `instance`). */
   instance?: string;
+  /** Send a scoped command for this identity (the server serves with `scoped: true`). */
+  scope?: string;
 }
 
 export interface ServeOptions {
@@ -85,6 +90,12 @@ export interface ServeOptions {
    * and a refusal from one must not read as an answer. Not with `instance`.
    */
   broadcast?: boolean;
+  /**
+   * Serve <root>.cmd.<service>.<verb>.* in the service's queue group: each request names the
+   * identity it is sent for in its last subject token (ctx.scope), which a NATS permission can
+   * restrict to that identity's credential. The handler must check the body agrees with ctx.scope.
+   */
+  scoped?: boolean;
 }
 
 const checks = new WeakMap<TSchema, TypeCheck<TSchema>>();
@@ -131,7 +142,8 @@ export class CommandBus {
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 5_000;
   }
 
-  private subjectOf(ref: CommandRef, instance: string | undefined): string {
+  private subjectOf(ref: CommandRef, instance: string | undefined, scope?: string): string {
+    if (scope !== undefined) return this.subjects.scopedCommand(ref.service, ref.verb, scope);
     return instance === undefined ? this.subjects.command(ref.service, ref.verb) : this.subjects.instanceCommand(ref.service, instance, ref.verb);
   }
 
@@ -139,9 +151,11 @@ export class CommandBus {
   serve<C extends CommandDefinition>(def: C, handler: CommandHandler<C>, opts?: ServeOptions): CommandServer;
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts?: ServeOptions): CommandServer;
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts: ServeOptions = {}): CommandServer {
-    if (opts.broadcast && opts.instance !== undefined) throw new Error(`CommandBus.serve(${ref.service}.${ref.verb}): broadcast and instance exclude each other`);
-    const subject = this.subjectOf(ref, opts.instance);
-    const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }), ...(opts.broadcast ? { broadcast: true } : {}) });
+    if ([opts.broadcast === true, opts.instance !== undefined, opts.scoped === true].filter(Boolean).length > 1) {
+      throw new Error(`CommandBus.serve(${ref.service}.${ref.verb}): broadcast, instance and scoped exclude each other`);
+    }
+    const subject = opts.scoped ? this.subjects.scopedCommandWildcard(ref.service, ref.verb) : this.subjectOf(ref, opts.instance);
+    const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }), ...(opts.broadcast ? { broadcast: true } : {}), ...(opts.scoped ? { scoped: true } : {}) });
     const inFlight = new Set<Promise<void>>();
     const queue = opts.broadcast ? undefined : opts.instance === undefined ? this.queueGroup(ref.service) : `${this.queueGroup(ref.service)}.${encodeSubjectToken(opts.instance)}`;
     const sub: Subscription = this.nc.subscribe(subject, {
@@ -151,7 +165,7 @@ export class CommandBus {
           log.error({ err }, 'command subscription error');
           return;
         }
-        const p = this.handle(ref, handler, msg, log, opts.broadcast === true).finally(() => inFlight.delete(p));
+        const p = this.handle(ref, handler, msg, log, opts.broadcast === true, opts.scoped === true).finally(() => inFlight.delete(p));
         inFlight.add(p);
       },
     });
@@ -170,8 +184,8 @@ export class CommandBus {
     return server;
   }
 
-  private async handle(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger, answersOnly: boolean): Promise<void> {
-    const reply = await this.execute(ref, handler, msg, log);
+  private async handle(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger, answersOnly: boolean, scoped: boolean): Promise<void> {
+    const reply = await this.execute(ref, handler, msg, log, scoped);
     if (answersOnly && (!reply.ok || reply.result === undefined)) return;
     if (!msg.reply) {
       log.debug('command without reply subject; result dropped');
@@ -184,7 +198,7 @@ export class CommandBus {
     }
   }
 
-  private async execute(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger): Promise<CommandReply> {
+  private async execute(ref: CommandRef, handler: UntypedCommandHandler, msg: Msg, log: Logger, scoped: boolean): Promise<CommandReply> {
     let request: unknown;
     try {
       request = msg.data.length === 0 ? undefined : JSON.parse(Buffer.from(msg.data).toString('utf8'));
@@ -197,7 +211,15 @@ export class CommandBus {
     }
     let result: unknown;
     try {
-      result = await handler(request, { subject: msg.subject, service: ref.service, verb: ref.verb, headers: msg.headers, logger: log });
+      const scope = scoped ? decodeSubjectToken(msg.subject.slice(msg.subject.lastIndexOf('.') + 1)) : undefined;
+      result = await handler(request, {
+        subject: msg.subject,
+        service: ref.service,
+        verb: ref.verb,
+        headers: msg.headers,
+        logger: log,
+        ...(scope === undefined ? {} : { scope }),
+      });
     } catch (e) {
       if (e instanceof CommandFailure) return failure(e.code, e.message);
       log.error({ err: e }, 'command handler failed');
@@ -220,7 +242,8 @@ export class CommandBus {
       const problem = validationError(ref.request, payload, 'request');
       if (problem) return failure(CommandErrorCodes.invalidRequest, problem);
     }
-    const subject = this.subjectOf(ref, opts.instance);
+    if (opts.scope !== undefined && opts.instance !== undefined) return failure(CommandErrorCodes.invalidRequest, 'a request has an instance or a scope, not both');
+    const subject = this.subjectOf(ref, opts.instance, opts.scope);
     const target = opts.instance === undefined ? ref.service : `${ref.service} ${opts.instance}`;
     const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
     let msg: Msg;

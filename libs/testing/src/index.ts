@@ -10,3 +10,4 @@ export * from './private-nats';
 export * from './test-core-config';
 export * from './processes';
 export * from './credential-setups';
+export * from './test-trust';

@@ -2,10 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { inheritedEnvironment } from './config';
 import { sharedNatsUrl } from './test-bus';
+import { testTrust } from './test-trust';
 
 /**
  * The environment of a Fleetvisor process under test: this process's (PATH, HOME), the shared
- * NATS, the test's own database and bus names when given, JSON logs, then `extra`.
+ * NATS, the test's own database and bus names when given, the test trust (its root, and the admin
+ * root key as the signing key: override FLEETVISOR_SIGNING_KEY_FILE in `extra` for a chain-watcher
+ * or a weaker role, with testTrust().keyFile(role)), JSON logs, then `extra`.
  */
 export function fleetvisorEnv(
   opts: { databaseUrl?: string; bus?: { subjectRoot: string; eventStreamName: string } },
@@ -16,6 +19,7 @@ export function fleetvisorEnv(
     FLEETVISOR_NATS_URL: sharedNatsUrl(),
     ...(opts.databaseUrl ? { FLEETVISOR_DATABASE_URL: opts.databaseUrl } : {}),
     ...(opts.bus ? { FLEETVISOR_SUBJECT_ROOT: opts.bus.subjectRoot, FLEETVISOR_EVENT_STREAM: opts.bus.eventStreamName } : {}),
+    ...testTrust().env(),
     FLEETVISOR_LOG_FORMAT: 'json',
     ...extra,
   };

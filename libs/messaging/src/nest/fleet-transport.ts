@@ -56,9 +56,10 @@ export interface FleetEventSelector extends FleetConsumerTuning {
  * Where a command is served: 'service' (default) on <root>.cmd.<service>.<verb> in the service's
  * queue group; 'instance' on <root>.cmd.<service>.<instance>.<verb> (options.instance);
  * 'broadcast' on the service-wide subject without a queue group, every instance answering only
- * what it has an answer to (see ServeOptions.broadcast).
+ * what it has an answer to (see ServeOptions.broadcast); 'scoped' on <root>.cmd.<service>.<verb>.*
+ * in the service's queue group, the sender's identity in the last token (ctx.scope; ServeOptions.scoped).
  */
-export type FleetCommandScope = 'service' | 'instance' | 'broadcast';
+export type FleetCommandScope = 'service' | 'instance' | 'broadcast' | 'scoped';
 
 export interface FleetCommandSelector {
   command: CommandDefinition | `${string}.${string}`;
@@ -102,6 +103,10 @@ export class FleetCommandContext extends BaseRpcContext<[CommandContext]> implem
   }
   get logger(): Logger {
     return this.args[0].logger;
+  }
+  /** Of a 'scoped' command: the identity its subject names. */
+  get scope(): string | undefined {
+    return this.args[0].scope;
   }
 }
 
@@ -206,7 +211,7 @@ function isCommandRef(v: unknown): v is CommandRef {
   return isRecord(v) && typeof v.service === 'string' && typeof v.verb === 'string';
 }
 
-const SCOPES: readonly FleetCommandScope[] = ['service', 'instance', 'broadcast'];
+const SCOPES: readonly FleetCommandScope[] = ['service', 'instance', 'broadcast', 'scoped'];
 
 function isCommandSelector(v: unknown): v is FleetCommandSelector {
   return isRecord(v) && 'command' in v && 'scope' in v;
@@ -380,7 +385,7 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
 
   private describe(plan: BindingPlan): Record<string, unknown> {
     return {
-      commands: plan.commands.map((c) => `${c.ref.service}.${c.serve.instance === undefined ? '' : `${c.serve.instance}.`}${c.ref.verb}${c.serve.broadcast ? ' (broadcast)' : ''}`),
+      commands: plan.commands.map((c) => `${c.ref.service}.${c.serve.instance === undefined ? '' : `${c.serve.instance}.`}${c.ref.verb}${c.serve.broadcast ? ' (broadcast)' : ''}${c.serve.scoped ? '.*' : ''}`),
       consumers: plan.consumers.map((c) => ({ name: c.name, filters: c.filters })),
     };
   }
@@ -486,6 +491,7 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
     const ref = commandRefOf(pattern.command, route);
     if (pattern.scope === 'broadcast') return { route, ref, serve: { broadcast: true }, handler };
     if (pattern.scope === 'service') return { route, ref, serve: {}, handler };
+    if (pattern.scope === 'scoped') return { route, ref, serve: { scoped: true }, handler };
     const instance = this.options.instance;
     if (instance === undefined || instance === '') throw new Error(`${where}: scope 'instance' needs the transport's instance option`);
     return { route, ref, serve: { instance }, handler };
@@ -535,7 +541,7 @@ export class FleetTransport extends Server implements CustomTransportStrategy {
       seen.set(key, route);
     };
     for (const c of commands) {
-      const scope = c.serve.broadcast ? 'broadcast ' : c.serve.instance !== undefined ? 'instance ' : '';
+      const scope = c.serve.broadcast ? 'broadcast ' : c.serve.instance !== undefined ? 'instance ' : c.serve.scoped ? 'scoped ' : '';
       claim(`cmd:${scope}${c.ref.service}.${c.ref.verb}`, c.route, `${scope}command ${c.ref.service}.${c.ref.verb}`);
     }
     for (const c of consumers) claim(`consumer:${c.name}`, c.route, `durable consumer ${c.name}`);
