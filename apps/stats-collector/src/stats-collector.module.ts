@@ -45,8 +45,6 @@ export class StatsCollectorModule {
             const collector = new StatsCollector({
               pool: core.pool,
               store: core.store,
-              nc: core.nc,
-              subjects: core.subjects,
               logger: core.logger,
               settings: config.stats,
               host: core.config.host,

@@ -1,22 +1,18 @@
 // StatsCollector: the service's parts started and stopped in order. The projection runner folds
-// the log into the rollups (caught up before anything is served), the push server takes batches,
+// the log into the rollups (caught up before the transport serves pushes and queries), the intake
+// checks and appends pushed batches,
 // compaction downsamples on a timer, and the optional scraper and steady-band watcher run beside.
 import type { Pool } from 'pg';
-import type { NatsConnection } from 'nats';
-import type { Subjects } from '@fleetvisor/contracts';
 import { ProjectionRunner, type PostgresEventStore } from '@fleetvisor/event-store';
 import type { Logger } from '@fleetvisor/platform';
 import type { StatsCollectorSettings } from './config';
 import { PushIntake } from './ingest/push-intake';
-import { PushServer } from './ingest/push-server';
 import { compactRollups } from './projection/compaction';
 import { StatsProjection } from './projection/stats-projection';
 
 export interface StatsCollectorDeps {
   pool: Pool;
   store: PostgresEventStore;
-  nc: NatsConnection;
-  subjects: Subjects;
   logger: Logger;
   settings: StatsCollectorSettings;
   host?: string;
@@ -33,7 +29,6 @@ export class StatsCollector {
   readonly projection = new StatsProjection();
   readonly runner: ProjectionRunner;
   readonly intake: PushIntake;
-  private readonly server: PushServer;
   private compactTimer: NodeJS.Timeout | undefined;
   private compacting: Promise<void> | undefined;
   private readonly log: Logger;
@@ -51,10 +46,9 @@ export class StatsCollector {
       ...(deps.host ? { host: deps.host } : {}),
       clock: this.clock,
     });
-    this.server = new PushServer(deps.nc, deps.subjects, this.intake, this.log);
   }
 
-  /** Adds a part started after the push server (and stopped before it). */
+  /** Adds a part started after the projection caught up (and stopped before it). */
   add(part: CollectorPart): void {
     this.parts.push(part);
   }
@@ -62,7 +56,6 @@ export class StatsCollector {
   async start(): Promise<void> {
     await this.runner.catchUp();
     await this.runner.start();
-    await this.server.start();
     for (const p of this.parts) await p.start();
     if (this.deps.settings.compactIntervalMs > 0) {
       this.compactTimer = setInterval(() => void this.compact(), this.deps.settings.compactIntervalMs);
@@ -91,7 +84,6 @@ export class StatsCollector {
   async stop(): Promise<void> {
     if (this.compactTimer) clearInterval(this.compactTimer);
     for (const p of [...this.parts].reverse()) await p.stop();
-    await this.server.stop();
     await this.compacting;
     await this.runner.stop();
   }

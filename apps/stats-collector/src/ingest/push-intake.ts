@@ -13,7 +13,9 @@ import { ApiCallsRecorded, CommandErrorCodes, newEventFor, parseCommandRequest, 
 import type { Logger } from '@fleetvisor/platform';
 import { batchEventId } from '../domain/batch-id';
 
-export const REFUSAL_REASONS = ['malformed', 'schema', 'rules', 'scope', 'window'] as const;
+// A body that is not JSON is refused by the command bus before it reaches the intake (reply
+// invalid_request "request is not valid JSON"), so it is not among these reasons.
+export const REFUSAL_REASONS = ['schema', 'rules', 'scope', 'window'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export interface BatchAppender {
@@ -37,7 +39,7 @@ type PushResult = CommandResultOf<typeof StatsPush>;
 const MAX_LOGGED = 10_000;
 
 export class PushIntake {
-  readonly refused: Record<RefusalReason, number> = { malformed: 0, schema: 0, rules: 0, scope: 0, window: 0 };
+  readonly refused: Record<RefusalReason, number> = { schema: 0, rules: 0, scope: 0, window: 0 };
   accepted = 0;
   duplicates = 0;
   callsAccepted = 0;
