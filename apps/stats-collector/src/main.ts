@@ -3,7 +3,8 @@
 // rollups, `meter` is the metering proxy.
 import 'reflect-metadata';
 import { runMain } from '@fleetvisor/platform';
+import { meterCommand } from './commands/meter.command';
 import { rebuildCommand } from './commands/rebuild.command';
 import { runCommand } from './commands/run.command';
 
-runMain('fleetvisor', [runCommand, rebuildCommand], 'fleetvisor stats-collector — API-call statistics per caller, component and method.');
+runMain('fleetvisor', [runCommand, rebuildCommand, meterCommand], 'fleetvisor stats-collector — API-call statistics per caller, component and method.');
