@@ -2,8 +2,23 @@
 // the scraper of configured targets, the steady-band watcher.
 import type { FleetCore } from '@fleetvisor/messaging';
 import type { StatsCollectorSettings } from './config';
+import { MetricsServer, StatsMetrics } from './metrics-export';
+import { PrometheusScraper } from './scrape/scraper';
 import type { CollectorPart, StatsCollector } from './stats-collector';
 
-export function collectorParts(_collector: StatsCollector, _core: FleetCore, _settings: StatsCollectorSettings, _clock?: () => number): CollectorPart[] {
-  return [];
+export function collectorParts(collector: StatsCollector, core: FleetCore, settings: StatsCollectorSettings, clock?: () => number): CollectorPart[] {
+  const parts: CollectorPart[] = [];
+  const log = core.logger.child({ component: 'stats-collector' });
+  let scraper: PrometheusScraper | undefined;
+  if (settings.scrapeTargets.length > 0) {
+    scraper = new PrometheusScraper(settings.scrapeTargets, collector.intake, log, { intervalSeconds: settings.scrapeSeconds, ...(clock ? { clock } : {}) });
+    parts.push(scraper);
+  }
+  if (settings.metricsListen) {
+    const s = scraper;
+    const metrics = new StatsMetrics(collector, s ? { scrapes: () => s.scrapes, scrapeFailures: () => s.failures } : {});
+    collector.projection.onApplied = (rows) => metrics.applied(rows);
+    parts.push(new MetricsServer(metrics, settings.metricsListen, log));
+  }
+  return parts;
 }

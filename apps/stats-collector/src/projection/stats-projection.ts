@@ -82,6 +82,8 @@ export class StatsProjection implements Projection {
   readonly handles: readonly string[] = STATS_EVENT_TYPES;
   /** Calls counted by this instance (for the collector's /metrics and stats). */
   counted = 0;
+  /** Told of each batch's rows after they were written (the /metrics counters); not during a rebuild. */
+  onApplied: ((rows: MinuteRows) => void) | undefined;
 
   async applyBatch(events: readonly RecordedEvent[], tx: ProjectionTx): Promise<void> {
     const batches: ApiCallsBatch[] = [];
@@ -91,6 +93,7 @@ export class StatsProjection implements Projection {
     const rows = foldMinutes(batches);
     await writeMinuteRows(tx, rows);
     for (const n of rows.sums[0]!) this.counted += n;
+    this.onApplied?.(rows);
     // Anomalies are rare: one statement each, in log order (a recovery closes the anomaly before it).
     for (const e of events) {
       if (e.type === 'CallRateAnomaly') {
