@@ -29,6 +29,8 @@ export interface StatsCollectorSettings {
   bandHistoryMs: number;
   /** Steady band: how long a rate must stay outside its band before CallRateAnomaly. */
   anomalyAfterMs: number;
+  /** Steady band: ignored at the start of a caller's data and at the newest end. */
+  anomalyEdgeMs: number;
   /** Steady band: how often callers are checked; 0 = never. */
   anomalyIntervalMs: number;
   /** Methods watched by the steady band (a regular expression on the method name). */
@@ -92,6 +94,7 @@ export function readStatsCollectorSettings(env: Env = process.env): StatsCollect
     scrapeSeconds,
     bandHistoryMs: r.duration('FLEETVISOR_STATS_BAND_HISTORY', '24h'),
     anomalyAfterMs: r.duration('FLEETVISOR_STATS_ANOMALY_AFTER', '10m'),
+    anomalyEdgeMs: r.duration('FLEETVISOR_STATS_ANOMALY_EDGE', '30m'),
     anomalyIntervalMs: r.duration('FLEETVISOR_STATS_ANOMALY_INTERVAL', '1m'),
     anomalyMethods,
     poolSize: r.int('FLEETVISOR_STATS_POOL_SIZE', 8, { min: 2, max: 100 }),
