@@ -262,6 +262,8 @@ async function collectorPhases(opts: Options, baseEnv: NodeJS.ProcessEnv) {
   } catch (e) {
     process.stderr.write(`collector output (end):\n${err.slice(-4000)}\n`);
     collector.kill('SIGTERM');
+    const jsm = await nc.jetstreamManager();
+    for (const s of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
     await nc.close();
     await db.drop();
     throw e;

@@ -46,7 +46,7 @@ export class StatsMetrics {
 
   /** Called with each batch of rows the projection folded. */
   applied(rows: MinuteRows): void {
-    for (let i = 0; i < rows.bucket.length; i++) {
+    for (let i = 0; i < rows.caller.length; i++) {
       const labels = { caller: rows.caller[i]!, component: rows.component[i]!, method: rows.method[i]! };
       this.calls.inc(labels, rows.sums[0]![i]!);
       if (rows.sums[1]![i]! > 0) this.errors.inc(labels, rows.sums[1]![i]!);

@@ -40,7 +40,7 @@ async function ask<R>(p: Promise<{ ok: true; result?: R } | { ok: false; error: 
 }
 
 async function table(): Promise<unknown[]> {
-  const r = await core.pool.query('SELECT * FROM fv_stats_rollups ORDER BY bucket, caller, component, method, res');
+  const r = await core.pool.query('SELECT * FROM fv_stats_rollups ORDER BY view, res, bucket, caller, component, method');
   return r.rows;
 }
 
@@ -141,7 +141,7 @@ describe('stats-collector: ingest and queries', () => {
     expect(await streamLength('stats-meter-a')).toBe(2);
   });
 
-  it('compaction moves old rows to 10-minute and hourly rollups and keeps every total', async () => {
+  it('compaction drops per-minute and 10-minute rows past their ages, keeping the coarser ones and every total', async () => {
     const old = windowOf(now - 5 * 3_600_000, 3600); // an hour older than the ten-minute age (2 h): hourly
     const mid = windowOf(now - 90 * 60_000, 600); // ten minutes older than the minute age (1 h): 10-minute
     await push('meter-d', batch('meter-d', old, [record('lava-consumer-1', 'lavap-provider-1', 'eth_blockNumber', 40, 4, 2)]));
@@ -152,10 +152,11 @@ describe('stats-collector: ingest and queries', () => {
     const wide = { from: new Date(now - 24 * 3_600_000).toISOString(), to, component: 'lavap-provider-1' } as const;
     const before = await ask(core.commands.request(StatsTop, { ...wide, by: 'method' }));
     await compactRollups(core.pool, SETTINGS, now);
-    const res = await core.pool.query<{ res: number; n: number }>(`SELECT res, count(*)::int AS n FROM fv_stats_rollups WHERE component = 'lavap-provider-1' GROUP BY res ORDER BY res`);
+    const res = await core.pool.query<{ res: number; n: number }>(`SELECT res, count(*)::int AS n FROM fv_stats_rollups WHERE view = 0 AND component = 'lavap-provider-1' GROUP BY res ORDER BY res`);
+    // Past the ten-minute age (old): the hour only; past the minute age (mid): its 10 minutes and its hour.
     expect(res.rows).toEqual([
       { res: 600, n: 1 },
-      { res: 3600, n: 1 },
+      { res: 3600, n: 2 },
     ]);
     const after = await ask(core.commands.request(StatsTop, { ...wide, by: 'method' }));
     expect(after).toEqual(before);
@@ -167,6 +168,19 @@ describe('stats-collector: ingest and queries', () => {
     const t = await table();
     await compactRollups(core.pool, SETTINGS, now);
     expect(await table()).toEqual(t);
+  });
+
+  it('answers the same from every view and resolution', async () => {
+    const q = { from: new Date(now - 24 * 3_600_000).toISOString(), to } as const;
+    const byMethod = await ask(core.commands.request(StatsTop, { ...q, by: 'method' })); // component × method view
+    const byCaller = await ask(core.commands.request(StatsTop, { ...q, by: 'caller' })); // caller × component view
+    const full = await ask(core.commands.request(StatsTop, { ...q, by: 'method', caller: 'lava-consumer-1' })); // the full view
+    expect(byMethod.total).toEqual(byCaller.total);
+    expect(full.total.calls).toBe(120);
+    const hourly = await ask(core.commands.request(StatsCalls, { ...q, stepSeconds: 3600 }));
+    const minutely = await ask(core.commands.request(StatsCalls, { ...q, stepSeconds: 60 }));
+    expect(hourly.series[0]!.calls).toBe(byMethod.total.calls);
+    expect(minutely.series[0]!.calls).toBe(byMethod.total.calls);
   });
 
   it('a rebuild from the log equals the live projection (compacted at the same time)', async () => {

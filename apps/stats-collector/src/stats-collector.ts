@@ -71,7 +71,7 @@ export class StatsCollector {
       try {
         const r = await compactRollups(this.deps.pool, this.deps.settings, this.clock());
         this.compactions++;
-        if (r.toTenMinutes + r.toHours + r.deleted > 0) this.log.info(r, 'rollups compacted');
+        if (r.minuteRowsDeleted + r.tenMinuteRowsDeleted + r.expiredRowsDeleted > 0) this.log.info(r, 'rollups compacted');
       } catch (e) {
         this.log.warn({ err: e }, 'compaction failed; retried at the next interval');
       } finally {

@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await collector?.stop();
   if (core) {
-    await core.jsm.streams.delete(bus.eventStreamName).catch(() => undefined);
+    for (const s of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await core.jsm.streams.delete(s).catch(() => undefined);
     await core.close();
   }
   await db?.drop();

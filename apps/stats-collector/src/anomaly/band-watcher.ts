@@ -9,6 +9,7 @@ import type { Pool } from 'pg';
 import { CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import { deterministicEventId } from '../domain/batch-id';
+import { RESOLUTIONS, resolutionFilter, VIEWS } from '../projection/rollup-sql';
 import type { CollectorPart } from '../stats-collector';
 import { evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';
 
@@ -81,10 +82,12 @@ export class BandWatcher implements CollectorPart {
     const full = now - this.loadedAt > FULL_RELOAD_MS;
     const from = full ? now - this.span() : now - this.opts.band.edgeMs - 15 * MINUTE;
     const fromMinute = Math.floor(from / MINUTE) * MINUTE;
+    const values: unknown[] = [new Date(fromMinute), this.opts.methods];
+    const resolutions = resolutionFilter(RESOLUTIONS.minute);
     const r = await this.pool.query<{ caller: string; component: string; bucket: Date; res: number; calls: number }>(
       `SELECT caller, component, bucket, res, sum(calls)::float8 AS calls FROM fv_stats_rollups
-        WHERE bucket >= $1 AND method ~ $2 GROUP BY caller, component, bucket, res`,
-      [new Date(fromMinute), this.opts.methods],
+        WHERE view = ${VIEWS.full} AND bucket >= $1 AND method ~ $2 AND ${resolutions} GROUP BY caller, component, bucket, res`,
+      values,
     );
     if (full) this.minutes.clear();
     else for (const m of this.minutes.values()) for (const t of [...m.keys()]) if (t >= fromMinute) m.delete(t);

@@ -1,7 +1,13 @@
-// Migration: tables of the stats-collector's projection. One table of rollups at three
-// resolutions (res = 60, 600, 3600 seconds): per-minute rows as events arrive, merged into 10-minute
-// and hourly rows by compaction as they age (totals kept). Latency as 15 bucket columns (l0..l14,
-// the contracts' LATENCY_BUCKETS_MS and +Inf): plain sums in SQL, no array arithmetic.
+// Migration: tables of the stats-collector's projection.
+// fv_stats_rollups holds every count three times over by dimension ("views": caller × component ×
+// method; caller × component; component × method, the dropped dimension stored as '') and three
+// times over by resolution (res = 60, 600, 3600 seconds), all written as events are folded: a query
+// reads the smallest view that has its dimensions and the coarsest resolution its step allows, so
+// a month of one caller at a 1-hour step is a few thousand rows, not a few million. Compaction
+// deletes per-minute rows past the minute age and 10-minute rows past the ten-minute age (the
+// coarser rows of the same time stay: that is the downsampling), everything past the retention,
+// and records where it cut in fv_stats_cuts so that queries switch resolution exactly there.
+// Latency as 15 bucket columns (l0..l14, the contracts' LATENCY_BUCKETS_MS and +Inf): plain sums.
 // Anomalies: one row per CallRateAnomaly, closed by its CallRateRecovered.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
@@ -13,8 +19,9 @@ export class CreateStatsRollups1767225600020 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       CREATE TABLE fv_stats_rollups (
-        bucket           timestamptz NOT NULL,
+        view             smallint NOT NULL,
         res              integer NOT NULL,
+        bucket           timestamptz NOT NULL,
         caller           text NOT NULL,
         component        text NOT NULL,
         method           text NOT NULL,
@@ -22,10 +29,11 @@ export class CreateStatsRollups1767225600020 implements MigrationInterface {
         errors           bigint NOT NULL,
         transport_errors bigint NOT NULL,
         ${LAT},
-        PRIMARY KEY (bucket, caller, component, method, res)
+        PRIMARY KEY (view, res, bucket, caller, component, method)
       )`);
-    await q.query(`CREATE INDEX fv_stats_rollups_caller ON fv_stats_rollups (caller, bucket)`);
-    await q.query(`CREATE INDEX fv_stats_rollups_component ON fv_stats_rollups (component, bucket)`);
+    await q.query(`CREATE INDEX fv_stats_rollups_caller ON fv_stats_rollups (view, res, caller, bucket) WHERE view IN (0, 1)`);
+    await q.query(`CREATE INDEX fv_stats_rollups_component ON fv_stats_rollups (view, res, component, bucket) WHERE view IN (0, 2)`);
+    await q.query(`CREATE TABLE fv_stats_cuts (res integer PRIMARY KEY, cut timestamptz NOT NULL)`);
     await q.query(`
       CREATE TABLE fv_stats_anomalies (
         event_id          uuid PRIMARY KEY,
@@ -45,6 +53,7 @@ export class CreateStatsRollups1767225600020 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE IF EXISTS fv_stats_anomalies`);
+    await q.query(`DROP TABLE IF EXISTS fv_stats_cuts`);
     await q.query(`DROP TABLE IF EXISTS fv_stats_rollups`);
   }
 }

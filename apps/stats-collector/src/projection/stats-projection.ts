@@ -1,17 +1,19 @@
 // StatsProjection: ApiCallsRecorded events folded into per-minute rollups (caller × component ×
-// method: calls, errors, latency buckets), and CallRateAnomaly / CallRateRecovered into the
+// method: calls, errors, latency buckets, also per caller × component and per component × method,
+// and at 10-minute and hourly resolution), and CallRateAnomaly / CallRateRecovered into the
 // anomalies table. Applied by ProjectionRunner, each batch in the transaction that moves its
 // checkpoint, so an event is counted exactly once; a batch pushed twice is one event (its id is
 // derived from source, window and part: the log drops the copy). Counts are additive, so events of
 // one minute arriving in any order, late or early, give the same rows.
 //
-// A batch writes its minute rows in ONE statement: the records of all its events are summed in
-// memory by key first (a batch of 1,000 events from 10 proxies touches far fewer keys than records).
+// A batch writes its rows in ONE statement: the records of all its events are summed in memory by
+// view, resolution and key first (every record counts in 3 views at 3 resolutions; see the
+// migration for why), so a batch of 1,000 events touches far fewer rows than 9 per record.
 import type { RecordedEvent } from '@fleetvisor/contracts';
 import type { ApiCallsBatch } from '@fleetvisor/contracts';
 import type { Projection, ProjectionTx } from '@fleetvisor/event-store';
 import { LATENCY_BUCKET_COUNT } from '../domain/latency';
-import { RESOLUTIONS, SUM_COLUMNS, UPSERT_SQL } from './rollup-sql';
+import { RESOLUTION_LIST, RESOLUTIONS, SUM_COLUMNS, UPSERT_SQL, VIEWS } from './rollup-sql';
 
 export const STATS_PROJECTION_NAME = 'stats-collector';
 export const STATS_EVENT_TYPES = ['ApiCallsRecorded', 'CallRateAnomaly', 'CallRateRecovered'] as const;
@@ -25,7 +27,9 @@ export function minuteOf(windowStart: string): number {
   return ms - (((ms % 60_000) + 60_000) % 60_000);
 }
 
-export interface MinuteRows {
+export interface RollupRows {
+  view: number[];
+  res: number[];
   bucket: Date[];
   caller: string[];
   component: string[];
@@ -33,27 +37,46 @@ export interface MinuteRows {
   sums: number[][];
 }
 
-/** Sums the records of a batch of ApiCallsRecorded data by (minute, caller, component, method). */
-export function foldMinutes(batches: readonly ApiCallsBatch[]): MinuteRows {
-  const byKey = new Map<string, { bucket: number; caller: string; component: string; method: string; sums: Sums }>();
+/** Keys of one record in every view: [view, caller, component, method]. */
+function viewKeys(caller: string, component: string, method: string): [number, string, string, string][] {
+  return [
+    [VIEWS.full, caller, component, method],
+    [VIEWS.callerComponent, caller, component, ''],
+    [VIEWS.componentMethod, '', component, method],
+  ];
+}
+
+/**
+ * Sums the records of a batch of ApiCallsRecorded data by view, resolution, bucket and key: every
+ * record counts once in each of the 3 views at each of the 3 resolutions.
+ */
+export function foldRollups(batches: readonly ApiCallsBatch[]): RollupRows {
+  const byKey = new Map<string, { view: number; res: number; bucket: number; caller: string; component: string; method: string; sums: Sums }>();
   for (const b of batches) {
-    const bucket = minuteOf(b.windowStart);
+    const minute = minuteOf(b.windowStart);
     for (const r of b.records) {
-      const key = `${bucket}\u0000${r.caller}\u0000${r.component}\u0000${r.method}`;
-      let row = byKey.get(key);
-      if (!row) {
-        row = { bucket, caller: r.caller, component: r.component, method: r.method, sums: new Array<number>(SUM_COLUMNS.length).fill(0) };
-        byKey.set(key, row);
+      for (const res of RESOLUTION_LIST) {
+        const bucket = minute - (minute % (res * 1000));
+        for (const [view, caller, component, method] of viewKeys(r.caller, r.component, r.method)) {
+          const key = `${view}\u0000${res}\u0000${bucket}\u0000${caller}\u0000${component}\u0000${method}`;
+          let row = byKey.get(key);
+          if (!row) {
+            row = { view, res, bucket, caller, component, method, sums: new Array<number>(SUM_COLUMNS.length).fill(0) };
+            byKey.set(key, row);
+          }
+          const s = row.sums;
+          s[0]! += r.calls;
+          s[1]! += r.errors;
+          s[2]! += r.transportErrors ?? 0;
+          if (r.latency) for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) s[3 + i]! += r.latency[i]!;
+        }
       }
-      const s = row.sums;
-      s[0]! += r.calls;
-      s[1]! += r.errors;
-      s[2]! += r.transportErrors ?? 0;
-      if (r.latency) for (let i = 0; i < LATENCY_BUCKET_COUNT; i++) s[3 + i]! += r.latency[i]!;
     }
   }
-  const out: MinuteRows = { bucket: [], caller: [], component: [], method: [], sums: SUM_COLUMNS.map(() => []) };
+  const out: RollupRows = { view: [], res: [], bucket: [], caller: [], component: [], method: [], sums: SUM_COLUMNS.map(() => []) };
   for (const row of byKey.values()) {
+    out.view.push(row.view);
+    out.res.push(row.res);
     out.bucket.push(new Date(row.bucket));
     out.caller.push(row.caller);
     out.component.push(row.component);
@@ -63,9 +86,29 @@ export function foldMinutes(batches: readonly ApiCallsBatch[]): MinuteRows {
   return out;
 }
 
-export async function writeMinuteRows(tx: ProjectionTx, rows: MinuteRows, res: number = RESOLUTIONS.minute): Promise<void> {
+export async function writeRollups(tx: ProjectionTx, rows: RollupRows): Promise<void> {
   if (rows.bucket.length === 0) return;
-  await tx.query({ name: `fv_stats_upsert`, text: UPSERT_SQL, values: [rows.bucket, rows.caller, rows.component, rows.method, ...rows.sums, res] });
+  await tx.query({ name: 'fv_stats_upsert', text: UPSERT_SQL, values: [rows.view, rows.res, rows.bucket, rows.caller, rows.component, rows.method, ...rows.sums] });
+}
+
+/** The full-view, per-minute rows of a fold (what each batch added, once). */
+export interface MinuteRows {
+  caller: string[];
+  component: string[];
+  method: string[];
+  sums: number[][];
+}
+
+export function minuteRowsOf(rows: RollupRows): MinuteRows {
+  const out: MinuteRows = { caller: [], component: [], method: [], sums: SUM_COLUMNS.map(() => []) };
+  for (let i = 0; i < rows.view.length; i++) {
+    if (rows.view[i] !== VIEWS.full || rows.res[i] !== RESOLUTIONS.minute) continue;
+    out.caller.push(rows.caller[i]!);
+    out.component.push(rows.component[i]!);
+    out.method.push(rows.method[i]!);
+    for (let c = 0; c < SUM_COLUMNS.length; c++) out.sums[c]!.push(rows.sums[c]![i]!);
+  }
+  return out;
 }
 
 const SQL = {
@@ -74,7 +117,7 @@ const SQL = {
   // The open anomaly a recovery ends: the latest one of the same caller, component and methods.
   recovered: `UPDATE fv_stats_anomalies SET recovered_at = $4, recovered_per_min = $5
     WHERE event_id = (SELECT event_id FROM fv_stats_anomalies WHERE caller = $1 AND component = $2 AND methods = $3 AND recovered_at IS NULL ORDER BY detected_at DESC LIMIT 1)`,
-  reset: 'TRUNCATE fv_stats_rollups, fv_stats_anomalies',
+  reset: 'TRUNCATE fv_stats_rollups, fv_stats_cuts, fv_stats_anomalies',
 } as const;
 
 export class StatsProjection implements Projection {
@@ -90,10 +133,11 @@ export class StatsProjection implements Projection {
     for (const e of events) {
       if (e.type === 'ApiCallsRecorded') batches.push(e.data as ApiCallsBatch);
     }
-    const rows = foldMinutes(batches);
-    await writeMinuteRows(tx, rows);
-    for (const n of rows.sums[0]!) this.counted += n;
-    this.onApplied?.(rows);
+    const rows = foldRollups(batches);
+    await writeRollups(tx, rows);
+    const minutes = minuteRowsOf(rows);
+    for (const n of minutes.sums[0]!) this.counted += n;
+    this.onApplied?.(minutes);
     // Anomalies are rare: one statement each, in log order (a recovery closes the anomaly before it).
     for (const e of events) {
       if (e.type === 'CallRateAnomaly') {

@@ -1,12 +1,13 @@
-// The queries behind `fleetvisor stats …` and the gateway's charts, read from the rollups of every
-// resolution at once. A step finer than what is stored for a time puts a coarser row's counts in
-// the step its bucket starts in (10-minute and hourly rows exist only for history older than the
-// configured ages); totals are exact at any step.
+// The queries behind `fleetvisor stats …` and the gateway's charts. Each reads the smallest view
+// of the rollups that has the dimensions it groups or filters by, at the coarsest resolution its
+// step (or its range, for totals) allows, and each stretch of time from exactly one resolution:
+// the finest still stored there (fv_stats_cuts). A step finer than what is stored for a time puts
+// a coarser row's counts in the step its bucket starts in; totals are exact at any step.
 import type { Pool } from 'pg';
 import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type StatsAnomalies, type StatsCalls, type StatsDimension, type StatsTop } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
 import { histogramQuantile, LATENCY_BUCKET_COUNT } from '../domain/latency';
-import { LAT_COLUMNS } from '../projection/rollup-sql';
+import { LAT_COLUMNS, RESOLUTION_LIST, resolutionFilter, VIEWS, type View } from '../projection/rollup-sql';
 
 const MAX_POINTS = 10_000;
 const DIMENSION_COLUMN: Record<StatsDimension, string> = { caller: 'caller', component: 'component', method: 'method' };
@@ -17,17 +18,36 @@ interface Filter {
   method?: string;
 }
 
-/** WHERE clause of a range and filter, its parameters numbered from $1 (from, to first). */
-function where(from: Date, to: Date, f: Filter): { sql: string; values: unknown[] } {
+/** The smallest view holding every dimension the query groups or filters by. */
+export function viewFor(by: StatsDimension | undefined, f: Filter): View {
+  const dims = new Set<StatsDimension>();
+  if (by) dims.add(by);
+  for (const d of ['caller', 'component', 'method'] as const) if (f[d] !== undefined) dims.add(d);
+  if (!dims.has('method')) return VIEWS.callerComponent;
+  if (!dims.has('caller')) return VIEWS.componentMethod;
+  return VIEWS.full;
+}
+
+/** The coarsest stored resolution that divides every one of the given lengths of time (seconds). */
+export function resolutionFor(...seconds: number[]): number {
+  let best = RESOLUTION_LIST[0]!;
+  for (const r of RESOLUTION_LIST) if (seconds.every((s) => s % r === 0)) best = r;
+  return best;
+}
+
+/** WHERE clause of a view, resolution, range and filter, its parameters numbered from $1 (from, to first). */
+function where(view: View, res: number, from: Date, to: Date, f: Filter): { sql: string; values: unknown[] } {
   const values: unknown[] = [from, to];
-  const parts = ['bucket >= $1::timestamptz', 'bucket < $2::timestamptz'];
+  const param = (v: unknown) => {
+    values.push(v);
+    return `$${values.length}`;
+  };
+  const parts = [`view = ${view}`, 'bucket >= $1::timestamptz', 'bucket < $2::timestamptz'];
   for (const col of ['caller', 'component', 'method'] as const) {
     const v = f[col];
-    if (v !== undefined) {
-      values.push(v);
-      parts.push(`${col} = $${values.length}::text`);
-    }
+    if (v !== undefined) parts.push(`${col} = ${param(v)}::text`);
   }
+  parts.push(resolutionFilter(res));
   return { sql: parts.join(' AND '), values };
 }
 
@@ -83,7 +103,7 @@ export class StatsQueries {
     const to = new Date(Math.ceil(asked.to.getTime() / stepMs) * stepMs);
     const points = Math.ceil((to.getTime() - from.getTime()) / (step * 1000));
     if (points > MAX_POINTS) throw new CommandFailure(CommandErrorCodes.invalidRequest, `${points} steps of ${step} s: at most ${MAX_POINTS}; use a larger step`);
-    const w = where(from, to, req);
+    const w = where(viewFor(req.by, req), resolutionFor(step), from, to, req);
     const key = req.by ? DIMENSION_COLUMN[req.by] : `'all'::text`;
     const r = await this.pool.query<SumRow & { key: string; i: number }>(
       `SELECT ${key} AS key, floor(extract(epoch FROM bucket - $1::timestamptz) / ${step})::integer AS i, ${SUMS}
@@ -115,7 +135,7 @@ export class StatsQueries {
 
   async top(req: CommandRequestOf<typeof StatsTop>): Promise<CommandResultOf<typeof StatsTop>> {
     const { from, to } = range(req.from, req.to);
-    const w = where(from, to, req);
+    const w = where(viewFor(req.by, req), resolutionFor(from.getTime() / 1000, to.getTime() / 1000), from, to, req);
     const col = DIMENSION_COLUMN[req.by];
     const r = await this.pool.query<SumRow & { key: string }>(`SELECT ${col} AS key, ${SUMS} FROM fv_stats_rollups WHERE ${w.sql} GROUP BY 1`, w.values);
     const total = newTotals();
