@@ -45,7 +45,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   return quick
-    ? { quick, historyDays: 3, minuteHours: 2, overheadRounds: 10, throughputSeconds: 3, ingestBatches: 200, queryRuns: 40 }
+    ? { quick, historyDays: 3, minuteHours: 1, overheadRounds: 6, throughputSeconds: 2, ingestBatches: 100, queryRuns: 30 }
     : { quick, historyDays: 30, minuteHours: 25, overheadRounds: 30, throughputSeconds: 10, ingestBatches: 1_000, queryRuns: 100 };
 }
 
@@ -129,8 +129,8 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
     await waitFor('meter listening', () => meterErr.includes('meter: venus at'), 30_000);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
     // Warm both paths (JIT, sockets).
-    await calls(upstream.port, agent, 2_000, 8);
-    await calls(port, agent, 2_000, 8);
+    await calls(upstream.port, agent, 1_000, 8);
+    await calls(port, agent, 1_000, 8);
     const direct: number[] = [];
     const proxied: number[] = [];
     const concurrency = 4;
@@ -148,7 +148,7 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
     const callsPerSec = Math.round(done / ((performance.now() - t0) / 1000));
     const t1 = performance.now();
     let doneDirect = 0;
-    while (performance.now() - t1 < Math.min(3, opts.throughputSeconds) * 1000) doneDirect += (await calls(upstream.port, agent, 2_000, 64)).length;
+    while (performance.now() - t1 < Math.min(2, opts.throughputSeconds) * 1000) doneDirect += (await calls(upstream.port, agent, 2_000, 64)).length;
     const directPerSec = Math.round(doneDirect / ((performance.now() - t1) / 1000));
     const mem = rssOf(meter.pid!);
     progress(`proxy throughput ${callsPerSec} calls/s (upstream alone ${directPerSec}); meter RSS ${mem.rssMb} MB, peak ${mem.peakMb} MB`);

@@ -12,7 +12,7 @@ export const rebuildCommand = defineCliCommand({
   summary: 'Rebuild the API-call rollups from the event log, with progress, then compact them',
   options: {
     json: { type: 'boolean', description: 'progress and result as JSON lines' },
-    'batch-size': { type: 'string', description: 'events per transaction', default: '2000', placeholder: 'n' },
+    'batch-size': { type: 'string', description: 'events per transaction (each up to 1,000 records)', default: '100', placeholder: 'n' },
   },
   examples: ['fleetvisor stats-collector rebuild'],
   async run({ options, io }) {

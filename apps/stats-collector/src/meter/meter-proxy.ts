@@ -51,6 +51,8 @@ export class MeterProxy {
   private readonly maxRequestBytes: number;
   private readonly clock: () => number;
   private readonly sockets = new Set<WebSocket>();
+  /** Caller by Authorization (or caller header) value: a component sends the same token every call. */
+  private readonly callers = new Map<string, string>();
 
   constructor(private readonly opts: MeterProxyOptions) {
     this.client = opts.upstream.protocol === 'https:' || opts.upstream.protocol === 'wss:' ? https : http;
@@ -71,6 +73,21 @@ export class MeterProxy {
         resolve({ host: a.address, port: a.port });
       });
     });
+  }
+
+  private callerFor(headers: http.IncomingHttpHeaders): string {
+    const src = this.opts.caller;
+    const raw = src.kind === 'header' ? headers[src.header.toLowerCase()] : headers.authorization;
+    const key = Array.isArray(raw) ? raw.join(',') : raw;
+    if (key === undefined) return callerOf(headers, src);
+    let c = this.callers.get(key);
+    if (c === undefined) {
+      c = callerOf(headers, src);
+      // Bounded: tokens are few; a flood of distinct ones only costs decoding again.
+      if (this.callers.size >= 10_000) this.callers.clear();
+      this.callers.set(key, c);
+    }
+    return c;
   }
 
   private count(caller: string, scan: RequestScan, outcomes: readonly ('ok' | 'error' | 'transport')[], started: number): void {
@@ -101,7 +118,7 @@ export class MeterProxy {
         return;
       }
       const body = Buffer.concat(chunks, size);
-      const caller = callerOf(req.headers, this.opts.caller);
+      const caller = this.callerFor(req.headers);
       const scan = req.method === 'POST' ? scanRequest(body) : undefined;
       const up = this.client.request(
         {
@@ -140,7 +157,7 @@ export class MeterProxy {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const caller = callerOf(req.headers, this.opts.caller);
+    const caller = this.callerFor(req.headers);
     const u = this.opts.upstream;
     const wsProto = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
     const target = `${wsProto}//${u.host}${this.upstreamPath(req.url)}`;
