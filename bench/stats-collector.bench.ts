@@ -222,7 +222,9 @@ async function collectorPhases(opts: Options, baseEnv: NodeJS.ProcessEnv) {
   };
   const migrate = fleetvisorProcess(['migrate']);
   await new Promise<void>((resolve, reject) => spawn(migrate.file, migrate.argv, { env, stdio: 'ignore' }).once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`migrate exited ${c}`)))));
-  const app = fleetvisorProcess(['stats-collector', 'run']);
+  // No relay in the collector: publishing the seeded month (4,400 events of up to 250 KiB) to
+  // JetStream would run beside the queries; in a fleet the relay's leader is one process of many.
+  const app = fleetvisorProcess(['stats-collector', 'run', '--no-relay']);
   const collector = spawn(app.file, app.argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   collector.stderr!.on('data', (d: Buffer) => (err += d.toString()));
