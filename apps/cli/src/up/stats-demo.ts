@@ -4,6 +4,7 @@
 // calling through the meters with their own tokens, at a venus-sealer's steady rates; t01002's
 // sealer sends its messages in bursts (a stuck retry loop) for the steady band to catch.
 // `fleetvisor stats calls --by caller` shows their curves within a minute of start.
+import { freePort } from '@fleetvisor/platform';
 import type { ComponentSpec } from './stack';
 
 export interface StatsDemo {
@@ -15,7 +16,6 @@ export interface StatsDemo {
 
 export async function prepareStatsDemo(): Promise<StatsDemo> {
   const { startFilecoinNode, SimulatedCaller, sealerReadProfile, sealerSendProfile } = await import('@fleetvisor/devnet');
-  const { freePort } = await import('@fleetvisor/platform');
   const miners = ['t01000', 't01001', 't01002'];
   const node = await startFilecoinNode({ miners: miners.map((id, i) => ({ id, sectors: 2048 * (i + 1) })) });
   const venusPort = await freePort();
