@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VIEWS } from '../projection/rollup-sql';
-import { resolutionFor, viewFor } from './stats-queries';
+import { exactGrouping, resolutionFor, viewFor } from './stats-queries';
 
 describe('which rollups a query reads', () => {
   it('the smallest view holding every dimension it groups or filters by', () => {
@@ -20,5 +20,14 @@ describe('which rollups a query reads', () => {
     expect(resolutionFor(1_765_000_800, 1_765_004_400)).toBe(3600);
     expect(resolutionFor(1_765_001_400, 1_765_005_000)).toBe(600);
     expect(resolutionFor(1_765_004_400.5, 1_765_008_000)).toBe(60);
+  });
+
+  it('reads rows as they are only when they are one per series key and bucket', () => {
+    expect(exactGrouping(VIEWS.callerComponent, 'component', { caller: 't01000-sealer' })).toBe(true);
+    expect(exactGrouping(VIEWS.callerComponent, 'caller', {})).toBe(false); // several components per caller
+    expect(exactGrouping(VIEWS.componentMethod, 'method', { component: 'venus' })).toBe(true);
+    expect(exactGrouping(VIEWS.full, 'method', { caller: 'c', component: 'venus' })).toBe(true);
+    expect(exactGrouping(VIEWS.full, 'method', { caller: 'c' })).toBe(false);
+    expect(exactGrouping(VIEWS.callerComponent, undefined, {})).toBe(false);
   });
 });

@@ -28,6 +28,14 @@ export function viewFor(by: StatsDimension | undefined, f: Filter): View {
   return VIEWS.full;
 }
 
+const VIEW_DIMENSIONS: Record<View, readonly StatsDimension[]> = { [VIEWS.full]: ['caller', 'component', 'method'], [VIEWS.callerComponent]: ['caller', 'component'], [VIEWS.componentMethod]: ['component', 'method'] };
+
+/** The view's rows are one per series key and bucket: its dimensions are the key and the filters, exactly. */
+export function exactGrouping(view: View, by: StatsDimension | undefined, f: Filter): boolean {
+  if (!by) return false;
+  return VIEW_DIMENSIONS[view].every((d) => d === by || f[d] !== undefined);
+}
+
 /** The coarsest stored resolution that divides every one of the given lengths of time (seconds). */
 export function resolutionFor(...seconds: number[]): number {
   let best = RESOLUTION_LIST[0]!;
@@ -51,6 +59,7 @@ function where(view: View, res: number, from: Date, to: Date, f: Filter): { sql:
   return { sql: parts.join(' AND '), values };
 }
 
+const ROW_COLUMNS = `calls::float8 AS calls, errors::float8 AS errors, transport_errors::float8 AS transport_errors, ${LAT_COLUMNS.map((c) => `${c}::float8 AS ${c}`).join(', ')}`;
 const SUMS = `sum(calls)::float8 AS calls, sum(errors)::float8 AS errors, sum(transport_errors)::float8 AS transport_errors, ${LAT_COLUMNS.map((c) => `sum(${c})::float8 AS ${c}`).join(', ')}`;
 
 interface SumRow {
@@ -103,13 +112,17 @@ export class StatsQueries {
     const to = new Date(Math.ceil(asked.to.getTime() / stepMs) * stepMs);
     const points = Math.ceil((to.getTime() - from.getTime()) / (step * 1000));
     if (points > MAX_POINTS) throw new CommandFailure(CommandErrorCodes.invalidRequest, `${points} steps of ${step} s: at most ${MAX_POINTS}; use a larger step`);
-    const w = where(viewFor(req.by, req), resolutionFor(step), from, to, req);
+    const view = viewFor(req.by, req);
+    const res = resolutionFor(step);
+    const w = where(view, res, from, to, req);
     const key = req.by ? DIMENSION_COLUMN[req.by] : `'all'::text`;
-    const r = await this.pool.query<SumRow & { key: string; i: number }>(
-      `SELECT ${key} AS key, floor(extract(epoch FROM bucket - $1::timestamptz) / ${step})::integer AS i, ${SUMS}
-       FROM fv_stats_rollups WHERE ${w.sql} GROUP BY 1, 2`,
-      w.values,
-    );
+    // When the rows already have the query's grouping (the view's dimensions are exactly the series
+    // key and the filters, and its resolution is the step), they are read as they are: no
+    // aggregate. Otherwise they are summed per key and step in SQL.
+    const sql = exactGrouping(view, req.by, req) && res === step
+      ? `SELECT ${key} AS key, bucket AS at, ${ROW_COLUMNS} FROM fv_stats_rollups WHERE ${w.sql}`
+      : `SELECT ${key} AS key, date_bin('${step} seconds', bucket, $1::timestamptz) AS at, ${SUMS} FROM fv_stats_rollups WHERE ${w.sql} GROUP BY 1, 2`;
+    const r = await this.pool.query<SumRow & { key: string; at: Date }>(sql, w.values);
     const series = new Map<string, { points: number[]; totals: Totals }>();
     for (const row of r.rows) {
       let s = series.get(row.key);
@@ -117,7 +130,7 @@ export class StatsQueries {
         s = { points: new Array<number>(points).fill(0), totals: newTotals() };
         series.set(row.key, s);
       }
-      s.points[row.i]! += row.calls;
+      s.points[Math.floor((row.at.getTime() - from.getTime()) / stepMs)]! += row.calls;
       addRow(s.totals, row);
     }
     const ranked = [...series.entries()].sort((a, b) => b[1].totals.calls - a[1].totals.calls || (a[0] < b[0] ? -1 : 1));
