@@ -44,7 +44,7 @@ export default [
   },
   {
     // Tests and benches may use the harness; the harness may read its own env.
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts', 'apps/*/test/**/*.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',

@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import { startDevnetChain } from '@fleetvisor/devnet';
 import { createTestDatabase, freePort, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
 import { summarize } from './lib/percentiles';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const db = await createTestDatabase('bench_cw');
   const bus = testBusNames();
+  // Streams belong to migrate; the watcher only checks them.
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   const chain = await startDevnetChain({ chainId: 'lava-bench-1', blockTimeMs: opts.blockTimeMs, version: versionFor(0) });
   const hosts: NatsConnection[] = [];
   let watcher: ChildProcess | undefined;

@@ -113,13 +113,14 @@ async function main(): Promise<void> {
     await expectEventually(
       async () => {
         if (registry?.exitCode !== null) throw new Error(`registry exited: ${registryErr}`);
-        const reply = await commands.request(WorkerReportCommand, report('bench-w-000', 0), { timeoutMs: 2_000 });
+        const reply = await commands.request(WorkerReportCommand, report('bench-w-000', 0), { timeoutMs: 2_000, scope: 'bench-w-000' });
         if (!reply.ok) throw new Error(reply.error.message);
       },
       { timeoutMs: 60_000 },
     );
     for (let i = 1; i < WORKERS; i++) {
-      const reply = await commands.request(WorkerReportCommand, report(`bench-w-${String(i).padStart(3, '0')}`, i), { timeoutMs: 10_000 });
+      const name = `bench-w-${String(i).padStart(3, '0')}`;
+      const reply = await commands.request(WorkerReportCommand, report(name, i), { timeoutMs: 10_000, scope: name });
       if (!reply.ok) throw new Error(`report ${i}: ${reply.error.message}`);
     }
     const list = fleetvisorProcess(['worker', 'list', '--json']);

@@ -7,7 +7,7 @@
 //   1. idle: runner CPU (utime+stime from /proc) and peak RSS while it supervises 50 idle children
 //      (CLK_TCK 100: CPU resolution 10 ms, i.e. 0.1 % over 10 s).
 //   2. parallel: VersionChanged appended to the log -> all 50 ServiceUpgraded in the log
-//      (relay -> JetStream -> runner -> obtain/verify/switch/restart/health -> spool -> log),
+//      (relay -> JetStream -> runner -> obtain/verify/switch/restart/health -> spool -> event intake -> log),
 //      with upgrade parallelism 50.
 //   3. rolling: the same with parallelism 1 (one service at a time, each health-checked).
 // The runner runs with the node flags of its systemd unit (RUNNER_NODE_FLAGS).
@@ -21,7 +21,9 @@ import pino from 'pino';
 import { newEvent, VersionChanged, type ProtocolVersion } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, freePort, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { RunnerFixture } from '../apps/service-runner/test/runner-fixture';
+import { serveTestIntake } from '../apps/service-runner/test/intake';
 import { RUNNER_NODE_FLAGS } from '../apps/service-runner/src/systemd/systemd-unit';
 import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
@@ -56,8 +58,11 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('bench_sr');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'bench-host' });
+  await createTestStreams(config);
   const core = await FleetCore.open({ serviceName: 'bench-sr', config, relay: { idleIntervalMs: 20 }, logger: pino({ level: 'silent' }) });
   core.start();
+  // The central event intake (the runner holds no database credentials), as a registry serves it.
+  await serveTestIntake(core);
   const fx = new RunnerFixture(config, CHAIN, 'fv-bench-sr-');
   let runner: ChildProcess | undefined;
   let height = 1;
@@ -90,7 +95,6 @@ async function main(): Promise<void> {
     const child = spawn(app.file, app.argv, {
       env: {
         PATH: '/usr/local/bin:/usr/bin:/bin',
-        FLEETVISOR_DATABASE_URL: db.url,
         FLEETVISOR_NATS_URL: config.natsUrl,
         FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
         FLEETVISOR_EVENT_STREAM: bus.eventStreamName,

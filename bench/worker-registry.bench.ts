@@ -45,6 +45,7 @@ import { checkpointFirst, loadSnapshot, machineInfo } from './lib/machine';
 import { cpuMsSince, processesCpu } from './lib/cpu';
 import { textTable } from './lib/table';
 import { natsReportSender, SealingLoad, type LoadStats } from './lib/sealing-load';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { SimulatedWorker, startVenusWorkerRpcServer, type VenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
 
@@ -265,7 +266,8 @@ async function loadPhase(
   };
   // The reports go as plain NATS request-reply, the message a worker-agent sends (see natsReportSender:
   // the same bytes as CommandBus.request without its per-request timer and stack capture).
-  const sender = natsReportSender(nc, createSubjects(subjectRoot).command(WorkerReportCommand.service, WorkerReportCommand.verb), { timeoutMs: 30_000 });
+  const reportSubjects = createSubjects(subjectRoot);
+  const sender = natsReportSender(nc, (r) => reportSubjects.scopedCommand(WorkerReportCommand.service, WorkerReportCommand.verb, r.name), { timeoutMs: 30_000 });
   const send = (r: WorkerReport) => {
     const t = Date.now();
     sentAt.set(r.name, t);
@@ -622,6 +624,8 @@ async function main(): Promise<void> {
       FLEETVISOR_WORKER_EXPIRATION: '10m',
       FLEETVISOR_WORKER_REGISTRY_POOL_SIZE: String(opts.pool),
     };
+    // Streams belong to migrate; the registry only checks them.
+    await createTestStreams({ subjectRoot, eventStreamName: streamName, natsUrl: sharedNatsUrl() });
     progress(`starting the registry process (database ${db.name}, subjects ${subjectRoot}.*)`);
     registry = await RegistryProcess.start(env, nc, subjectRoot);
     const bus = new CommandBus({ nc, subjects: createSubjects(subjectRoot), logger: createLogger({ name: 'bench', level: 'silent', format: 'json', stream: 'stderr' }) });

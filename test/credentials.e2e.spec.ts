@@ -37,6 +37,9 @@ describe('credentials, end to end (compiled)', () => {
       FLEETVISOR_NATS_USER: 'fleet',
       FLEETVISOR_NATS_PASSWORD_FILE: passwordFile,
     } as NodeJS.ProcessEnv;
+    // Streams belong to migrate (services only check them): it runs with the same credentials.
+    const migrate = spawnSync(process.execPath, [BIN, 'migrate'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(migrate.status, migrate.stderr).toBe(0);
   });
 
   afterAll(async () => {

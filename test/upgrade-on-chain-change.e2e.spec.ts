@@ -18,6 +18,7 @@ import type { ProtocolVersion, RecordedEvent } from '@fleetvisor/contracts';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, providerConfigYaml, startDevnetChain, startLavapReleaseServer, writeFakeLavap, type DevnetChain, type LavapReleaseServer } from '@fleetvisor/devnet';
 import { createTestDatabase, expectEventually, freePort, sharedNatsUrl, testBusNames, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -99,6 +100,7 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('fvt_sys_upgrade');
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
     pool = new Pool({ connectionString: db.url, max: 2 });
     store = new PostgresEventStore(pool);
     chain = await startDevnetChain({ chainId: CHAIN, blockTimeMs: 1000, version: pv('0.1.0', '0.1.0', '0.1.0', '0.1.0') });

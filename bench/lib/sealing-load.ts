@@ -332,9 +332,9 @@ export class SealingLoad {
  */
 export function commandBusReportSender(bus: CommandBus, opts: { timeoutMs?: number; validate?: boolean } = {}): ReportSender {
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  if (opts.validate) return (report) => bus.request(WorkerReportCommand, report, { timeoutMs });
+  if (opts.validate) return (report) => bus.request(WorkerReportCommand, report, { timeoutMs, scope: report.name });
   const ref = { service: WorkerReportCommand.service, verb: WorkerReportCommand.verb };
-  return async (report) => (await bus.request(ref, report, { timeoutMs })) as ReportReply;
+  return async (report) => (await bus.request(ref, report, { timeoutMs, scope: report.name })) as ReportReply;
 }
 
 export interface NatsReportSenderOptions {
@@ -351,7 +351,7 @@ export interface ClosableReportSender extends ReportSender {
 
 /**
  * Sends reports as plain NATS request-reply on `subject` (the registry's
- * `<root>.cmd.worker-registry.report`), the same message a worker-agent sends: the report as JSON,
+ * `<root>.cmd.worker-registry.report.<worker>`: a function of the report), the same message a worker-agent sends: the report as JSON,
  * a reply subject, the registry's CommandReply as JSON back. What it saves over CommandBus.request
  * (nats.js `request`) is the generator's own CPU: that path builds an Error per request for async
  * stack traces, a timer per request and several promises; here one wildcard reply subscription
@@ -359,7 +359,7 @@ export interface ClosableReportSender extends ReportSender {
  * requests, and a reply costs one JSON.parse. A `503` status reply (no registry subscribed) is
  * `unavailable`, as with CommandBus.
  */
-export function natsReportSender(nc: NatsConnection, subject: string, opts: NatsReportSenderOptions = {}): ClosableReportSender {
+export function natsReportSender(nc: NatsConnection, subject: string | ((report: WorkerReport) => string), opts: NatsReportSenderOptions = {}): ClosableReportSender {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const inbox = `_INBOX.${randomUUID().replace(/-/g, '')}`;
   const prefixLength = inbox.length + 1;
@@ -381,7 +381,7 @@ export function natsReportSender(nc: NatsConnection, subject: string, opts: Nats
       if (err) return;
       const token = Number(msg.subject.slice(prefixLength));
       if (msg.data.length === 0 && msg.headers?.code === 503) {
-        settle(token, { ok: false, error: { code: 'unavailable', message: `nothing serves ${subject}` } });
+        settle(token, { ok: false, error: { code: 'unavailable', message: `nothing serves ${typeof subject === 'string' ? subject : 'the report subject'}` } });
         return;
       }
       let reply: ReportReply;
@@ -408,7 +408,7 @@ export function natsReportSender(nc: NatsConnection, subject: string, opts: Nats
     return new Promise<ReportReply>((resolve) => {
       waiting.set(token, { resolve, deadline: performance.now() + timeoutMs });
       try {
-        nc.publish(subject, Buffer.from(JSON.stringify(report)), { reply: `${inbox}.${token}` });
+        nc.publish(typeof subject === 'string' ? subject : subject(report), Buffer.from(JSON.stringify(report)), { reply: `${inbox}.${token}` });
       } catch (e) {
         settle(token, { ok: false, error: { code: 'unavailable', message: `request failed: ${e instanceof Error ? e.message : String(e)}` } });
       }

@@ -2,7 +2,7 @@
 // validated request to ChainWatcher.
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ChainLeaderStatus, ChainStatus, type ChainStatusEntry, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import { ChainLeaderStatus, ChainStatus, ChainVersionEvent, type ChainStatusEntry, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
 import type { FleetCommandPattern } from '@fleetvisor/messaging';
 import { ChainWatcher } from './chain-watcher';
 
@@ -23,5 +23,11 @@ export class ChainWatcherController {
   @MessagePattern<FleetCommandPattern>({ command: ChainLeaderStatus, scope: 'broadcast' })
   leaderStatus(@Payload() req: CommandRequestOf<typeof ChainLeaderStatus>): ChainStatusEntry | undefined {
     return this.watcher.localStatus(req.chainId);
+  }
+
+  /** Any replica answers, from the log: how a host (no database credentials) catches up on its chain's version. */
+  @MessagePattern<FleetCommandPattern>(ChainVersionEvent)
+  versionEvent(@Payload() req: CommandRequestOf<typeof ChainVersionEvent>): Promise<CommandResultOf<typeof ChainVersionEvent>> {
+    return this.watcher.versionEvent(req.chainId);
   }
 }

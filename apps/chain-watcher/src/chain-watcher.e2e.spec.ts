@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { sharedNatsUrl, createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { WatcherHealth } from './chain-watcher';
 import { deleteTestStreams, version } from '../test/watcher-harness';
 
@@ -61,6 +62,7 @@ describe('chain-watcher processes', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('cwe2e');
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
     chain = await startDevnetChain({ chainId: 'lava-e2e-1', blockTimeMs: BLOCK_MS, version: V1 });
     env = fleetvisorEnv({ databaseUrl: db.url, bus }, {
       FLEETVISOR_LOG_LEVEL: 'warn',

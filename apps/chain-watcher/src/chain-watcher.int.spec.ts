@@ -3,10 +3,12 @@
 // the watcher's FleetCore). Blocks every 200 ms keep it quick.
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChainVersionEvent } from '@fleetvisor/contracts';
 import { startDevnetChain, type DevnetChain } from '@fleetvisor/devnet';
 import { PostgresCheckpointStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { parseScanCheckpoint, scanCheckpointName, type ScanCheckpoint } from './monitor/scan-checkpoint';
 import { chainStream, deleteTestStreams, recordChainBus, startWatcher, version, versionChanges, watcherConfig, type BusRecorder, type RunningWatcher } from '../test/watcher-harness';
 
@@ -49,6 +51,7 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cw');
     core = testCoreConfig(db.url, testBusNames(), { host: 'cw-a' });
+    await createTestStreams(core);
     pool = new Pool({ connectionString: db.url, max: 1 });
     checkpoints = new PostgresCheckpointStore(pool);
   });
@@ -92,6 +95,12 @@ describe('chain-watcher (devnet, Postgres, NATS)', () => {
     expect(versionChanges(await chainStream(again.core, chain.chainId))).toHaveLength(2);
     expect(bus.ofType('VersionChanged')).toHaveLength(2);
     expect(again.watcher.localStatus(chain.chainId)).toMatchObject({ version: V2, versionHeight: height, mode: 'websocket', wsConnected: true });
+
+    // What a host without database credentials asks once the stream no longer holds it: the
+    // newest VersionChanged as the log stores it, the same envelope the bus carried.
+    const reply = await again.core.commands.request(ChainVersionEvent, { chainId: chain.chainId });
+    expect(reply).toEqual({ ok: true, result: { chainId: chain.chainId, event: received!.event } });
+    expect(await again.core.commands.request(ChainVersionEvent, { chainId: 'lava-none' })).toEqual({ ok: true, result: { chainId: 'lava-none' } });
   });
 
   it('changes made while the watcher was down are recorded at their own heights, in order, once', async () => {

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ChainLeaderStatus, ChainStatus, createSubjects } from '@fleetvisor/contracts';
+import { ChainLeaderStatus, ChainStatus, createSubjects, EventIntakeAppend } from '@fleetvisor/contracts';
 import { CommandBus, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, validationError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
 import { expectEventually, testBusNames, testCoreConfig } from '@fleetvisor/testing';
@@ -15,6 +15,7 @@ import { FakeChain, FreeLeaderLock, loopbackNats, MemoryChainLog, MemoryCheckpoi
 import { watcherConfig } from '../test/watcher-harness';
 import { CHAIN_CONNECTORS, CHAIN_LEADER_LOCKS, CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, ChainWatcherLifecycle, ChainWatcherModule } from './chain-watcher.module';
 import type { WatcherHealth } from './chain-watcher';
+import { ChainWatcherMetrics } from './health/metrics';
 
 const logger = createLogger({ name: 'test', level: 'silent', format: 'json' });
 
@@ -83,6 +84,13 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
     expect(await bus.request(ChainStatus, { chainId: 'c9' })).toEqual({ ok: false, error: { code: 'not_found', message: 'chain c9 is not watched (watched: c1)' } });
     const unchecked = await bus.request({ service: 'chain-watcher', verb: 'status' }, { chainId: 42 });
     expect(unchecked).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+  });
+
+  it("serves the hosts' event intake (FleetCoreModule eventIntake) and counts its refusals on /metrics", async () => {
+    const reply = await bus.request(EventIntakeAppend, { host: 'h2', events: [{}] }, { scope: 'h1' });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('the subject is for "h1"') } });
+    const text = await app.get(ChainWatcherMetrics).registry.metrics();
+    expect(text).toContain('fleetvisor_event_intake_refused_total{reason="host_mismatch"} 1');
   });
 
   it('answers leader-status for the chain it leads, and stays silent for a chain it does not lead', async () => {

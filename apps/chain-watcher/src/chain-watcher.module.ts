@@ -10,6 +10,7 @@ import {
   FLEET_EVENT_STORE,
   FLEET_EVENT_STORE_CONNECTION,
   FLEET_LOGGER,
+  EventIntake,
   FleetCoreModule,
   type CommandBus,
   type FleetCoreOptions,
@@ -86,12 +87,24 @@ export class ChainWatcherModule {
           ...(options.logger ? { logger: options.logger } : {}),
           relay: options.relay ?? config.relay,
           migrations: 'apply',
+          // The hosts' events reach the log through the central services (ADR 0006); the watcher's
+          // replicas share the intake's queue group with the registry's.
+          eventIntake: true,
         }),
       ],
       controllers: [ChainWatcherController],
       providers: [
         { provide: CHAIN_WATCHER_CONFIG, useValue: config },
-        { provide: ChainWatcherMetrics, useFactory: () => new ChainWatcherMetrics({ defaultMetrics: options.defaultMetrics ?? true }) },
+        {
+          provide: ChainWatcherMetrics,
+          useFactory: (intake: EventIntake | undefined) => {
+            const metrics = new ChainWatcherMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+            // The hosts' event intake this replica serves: its refusals on /metrics.
+            intake?.onRefusal((reason) => metrics.intakeRefused(reason));
+            return metrics;
+          },
+          inject: [{ token: EventIntake, optional: true }],
+        },
         {
           provide: CHAIN_CONNECTORS,
           useFactory: (metrics: ChainWatcherMetrics): ChainConnectors => (chainId) =>

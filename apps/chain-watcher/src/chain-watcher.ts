@@ -2,13 +2,14 @@
 // chain) whose leader runs a ChainMonitor; what `chain-watcher.status` answers (any replica: what
 // it leads itself, and each other chain's leader asked over the bus); health for /healthz. Plain
 // class: the Nest module builds it from its seams, the controller calls it.
-import { ChainLeaderStatus, type ChainStatusEntry } from '@fleetvisor/contracts';
+import { ChainLeaderStatus, type ChainStatusEntry, type EventEnvelope } from '@fleetvisor/contracts';
 import type { CheckpointStore, CommandHandlerStore, LeaderLock } from '@fleetvisor/event-store';
 import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { ChainWatcherConfig } from './config';
 import type { ChainConnector } from './connection/chain-rpc';
 import { ChainLeadership } from './leadership/chain-leadership';
+import { latestVersionChanged } from './recording/chain-log';
 import { ChainMonitor, type ChainMetricsSink } from './monitor/chain-monitor';
 
 /** The leader lock of a name (a Postgres advisory lock on its own connection). */
@@ -122,6 +123,12 @@ export class ChainWatcher {
   }
 
   /** What `fleetvisor chain status` shows: every chain (or one) as its leader sees it. */
+  /** `chain-watcher.version-event`: the newest VersionChanged of any chain, from the log (any replica answers). */
+  async versionEvent(chainId: string): Promise<{ chainId: string; event?: EventEnvelope }> {
+    const event = await latestVersionChanged(this.deps.store, chainId);
+    return { chainId, ...(event ? { event } : {}) };
+  }
+
   async status(chainId?: string): Promise<{ chains: ChainStatusEntry[] }> {
     const ids = chainId ? [chainId] : this.deps.config.chains.map((c) => c.chainId);
     if (chainId && !this.leaderships.has(chainId)) {

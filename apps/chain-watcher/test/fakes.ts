@@ -155,7 +155,10 @@ export function loopbackNats(): NatsConnection {
     },
     flush: async () => undefined,
     request(subject: string, data: Uint8Array, opts: { timeout?: number } = {}): Promise<{ data: Uint8Array }> {
-      const deliver = subscriptions.get(subject);
+      // Exact subjects, and `<prefix>.*` (a scoped command's server) for one more token.
+      const deliver =
+        subscriptions.get(subject) ??
+        [...subscriptions].find(([p]) => p.endsWith('.*') && subject.startsWith(p.slice(0, -1)) && !subject.slice(p.length - 1).includes('.'))?.[1];
       if (!deliver) return Promise.reject(Object.assign(new Error('no responders'), { code: ErrorCode.NoResponders }));
       return new Promise((resolve, reject) => {
         // A subscriber that does not answer (a broadcast command it has no answer to) times out, as on NATS.

@@ -7,7 +7,7 @@ import { connect } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishDeadLetter } from '@fleetvisor/messaging';
-import { adminDatabaseUrl, expectEventually, sharedNatsUrl, testBusNames, inheritedEnvironment } from '@fleetvisor/testing';
+import { adminDatabaseUrl, deleteTestStreams, expectEventually, sharedNatsUrl, testBusNames, inheritedEnvironment } from '@fleetvisor/testing';
 
 const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
 
@@ -62,18 +62,22 @@ describe('fleetvisor CLI', () => {
   beforeAll(dropDb);
   afterAll(async () => {
     await dropDb();
-    const nc = await connect({ servers: sharedNatsUrl() });
-    const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
+    await deleteTestStreams(bus);
   });
 
   it('migrate creates the missing database, applies the schema, and is idempotent', async () => {
     const first = await run(['migrate', '--json']);
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout).applied.length).toBeGreaterThanOrEqual(3);
+    // The streams too: created by the first run (services only check they exist), unchanged by the second.
+    expect(JSON.parse(first.stdout).streams).toEqual([
+      { name: bus.eventStreamName, action: 'created' },
+      { name: `${bus.eventStreamName}_DLQ`, action: 'created' },
+      { name: `KV_${bus.subjectRoot}_keys`, action: 'created' },
+    ]);
     const second = await run(['migrate', '--json']);
     expect(JSON.parse(second.stdout).applied).toEqual([]);
+    expect(JSON.parse(second.stdout).streams.map((x: { action: string }) => x.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
   });
 
   it('events append validates, refuses bad input without writing, and tail shows what was written', async () => {

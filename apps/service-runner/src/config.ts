@@ -1,8 +1,10 @@
 // The service-runner's settings, read once from the environment and validated. Everything the
-// runner does on disk lives under the home (`<directory>/.fleetvisor`); the bus and the log come
-// from the shared core settings (FLEETVISOR_DATABASE_URL, FLEETVISOR_NATS_URL, ...).
+// runner does on disk lives under the home (`<directory>/.fleetvisor`); the bus comes from the
+// shared settings (FLEETVISOR_NATS_URL, ...). A host holds no database credentials (ADR 0006): its
+// events reach the log through the central event intake, so FLEETVISOR_DATABASE_* is never read.
 import { homedir } from 'node:os';
-import { ConfigError, envReader, readCoreConfig, readUpStateDir, type CoreConfig, type Env } from '@fleetvisor/platform';
+import { ConfigError, envReader, readBusConfig, readUpStateDir, type BusConfig, type Env } from '@fleetvisor/platform';
+import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
 
 export interface RunnerTuning {
   /** SIGTERM → SIGKILL grace when stopping a child. */
@@ -27,7 +29,8 @@ export interface RunnerTuning {
 }
 
 export interface RunnerConfig {
-  core: CoreConfig;
+  /** The bus and logging settings: no database (the runner never reads FLEETVISOR_DATABASE_*). */
+  core: BusConfig;
   /** Folder that holds `.fleetvisor` (lavavisor's --directory; default the user's home). */
   directory: string;
   tuning: RunnerTuning;
@@ -44,9 +47,9 @@ export interface RunnerConfig {
    */
   childEnvironment: Record<string, string>;
   /**
-   * How this runner reaches the log and the bus, as the operator set it (FLEETVISOR_DATABASE_* and
-   * FLEETVISOR_NATS_*: URLs, users, secrets or the files holding them, TLS files): what the unit of
-   * `install-systemd` must give the runner it starts, in its 0600 environment file.
+   * How this runner reaches the bus, as the operator set it (FLEETVISOR_NATS_*: URL, user, secrets or
+   * the files holding them, TLS files): what the unit of `install-systemd` must give the runner it
+   * starts, in its 0600 environment file. Never a database setting: a host has none.
    */
   connectionSettings: Record<string, string>;
   /**
@@ -54,15 +57,21 @@ export interface RunnerConfig {
    * the host's directory is its demo-host/): named when no runner answers for the home asked.
    */
   upStateDir: string;
+  /**
+   * The fleet's trust roots (FLEETVISOR_TRUST_ROOT(_FILE)): operators' upgrade commands, and chain
+   * events, are acted on only when they verify (ADR 0006); and the signing key the runner's own
+   * one-shot commands (`upgrades retry`, …) sign with.
+   */
+  trust: TrustConfig;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-/** The FLEETVISOR_DATABASE_* and FLEETVISOR_NATS_* settings present in env (RunnerConfig.connectionSettings). */
+/** The FLEETVISOR_NATS_* settings present in env (RunnerConfig.connectionSettings). */
 export function connectionSettingsFrom(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (/^FLEETVISOR_(DATABASE|NATS)_[A-Z_]+$/.test(name) && value !== undefined && value !== '') out[name] = value;
+    if (/^FLEETVISOR_(NATS_[A-Z_]+|TRUST_ROOT(_FILE)?)$/.test(name) && value !== undefined && value !== '') out[name] = value;
   }
   return out;
 }
@@ -83,7 +92,7 @@ function goArch(arch: string): string {
 
 export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
   const r = envReader(env);
-  const core = readCoreConfig(env);
+  const core = readBusConfig(env);
   const tuning: RunnerTuning = {
     stopGraceMs: r.duration('FLEETVISOR_RUNNER_STOP_GRACE', '10s'),
     restartInitialMs: r.duration('FLEETVISOR_RUNNER_RESTART_INITIAL', '1s'),
@@ -115,5 +124,6 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     childEnvironment: childEnvironmentFrom(env),
     connectionSettings: connectionSettingsFrom(env),
     upStateDir: readUpStateDir(env),
+    trust: readTrustConfig(env),
   };
 }

@@ -1,6 +1,7 @@
 // The runner as operators run it: `fleetvisor init|create-service|secrets|services` through the
 // CLI, `start` as its own process, killed with SIGKILL in the middle of an upgrade and started
-// again. Real Postgres, NATS (relay in this test process), child processes.
+// again. Real Postgres, NATS (relay and the central event intake in this test process), child
+// processes. The runner's environment holds no database setting: a host has none (ADR 0006).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase, inheritedEnvironment } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { RunnerFixture } from '../test/runner-fixture';
+import { serveTestIntake } from '../test/intake';
 import { providerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 
@@ -94,13 +97,14 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner_cli');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e2' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-cli-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
+  await serveTestIntake(core);
   fx = new RunnerFixture(config, CHAIN, 'fv-cli-');
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: fx.dir,
-    FLEETVISOR_DATABASE_URL: db.url,
     FLEETVISOR_NATS_URL: config.natsUrl,
     FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
     FLEETVISOR_EVENT_STREAM: bus.eventStreamName,

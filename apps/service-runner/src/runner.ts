@@ -1,9 +1,9 @@
 // The runner: supervises this host's services, records their events through the spool, follows
 // VersionChanged for its chain and upgrades/rolls back, answers local control, and gives the
 // bus handlers (service-runner.module.ts) what they answer. Plain class, started and stopped by
-// the Nest shell. Nothing here waits on Postgres or NATS: both are optional at every moment.
+// the Nest shell. The host holds no database credentials (ADR 0006): events go to the log through
+// the central event intake, and nothing here waits on NATS: it is optional at every moment.
 import path from 'node:path';
-import { DuplicateEventIdError } from '@fleetvisor/event-store/core';
 import { HOST_NAME_PATTERN, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import { ConfigError, type Logger } from '@fleetvisor/platform';
@@ -14,11 +14,12 @@ import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
 import { VersionFollower } from './bus/version-follower';
+import { isIntakeRefusal } from './events/intake-sink';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
 import { reapOrphan, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
-import { UpgradeCoordinator } from './upgrades/upgrade-coordinator';
+import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
 import { commandHook } from './upgrades/upgrade-seams';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
@@ -67,13 +68,8 @@ export class Runner {
     this.home.ensureLayout();
     this.spool = new EventSpool(this.home.spoolDir);
     this.recorder = new EventRecorder(this.spool, this.host);
-    this.links = new RunnerLinks(opts.config.core, opts.bus, this.log);
-    this.flusher = new SpoolFlusher({
-      spool: this.spool,
-      logger: this.log,
-      sink: () => ({ append: async (stream, events) => void (await this.links.store.appendToStream(stream, events)) }),
-      isPermanent: (e) => e instanceof DuplicateEventIdError,
-    });
+    this.links = new RunnerLinks(opts.config.core, opts.bus);
+    this.flusher = new SpoolFlusher({ spool: this.spool, logger: this.log, sink: () => this.links.sink(), isPermanent: isIntakeRefusal });
     this.recorder.attach(this.flusher);
     this.store = new BinaryStore(this.home);
     this.state = new UpgradeStateStore(this.home.stateDir);
@@ -118,7 +114,8 @@ export class Runner {
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
     if (this.coordinator) {
-      this.follower = new VersionFollower(this.links, this.homeConfig!.chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
+      const chainId = this.homeConfig!.chainId;
+      this.follower = new VersionFollower(this.links.versionCatchUp(chainId), chainId, (v, s) => this.coordinator!.onProtocolVersion(v, s), this.log);
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
@@ -188,7 +185,7 @@ export class Runner {
 
   /** A VersionChanged from the bus (the runner's durable consumer); ignored before start and in wrap mode. */
   onVersionChanged(event: EventEnvelope): void {
-    this.follower?.handle(event);
+    this.follower?.accept(event, 'bus');
   }
 
   private loadDefinitions(): ServiceDefinition[] {
@@ -247,15 +244,15 @@ export class Runner {
   }
 
   /** `upgrades retry`: lifts the quarantine (QuarantineLifted with the actor) and tries the target again. */
-  retryUpgrade(service: string, version: string | undefined, actor: string | undefined): { host: string; service: string; lifted: string[] } {
+  retryUpgrade(service: string, version: string | undefined, by: OperatorCommand | undefined): { host: string; service: string; lifted: string[] } {
     if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to retry');
-    return { host: this.host, service, lifted: this.coordinator.retry(service, version, actor) };
+    return { host: this.host, service, lifted: this.coordinator.retry(service, version, by) };
   }
 
   /** `upgrades rollback`: to an installed version, health-checked; the version left is quarantined. */
-  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
+  async rollbackUpgrade(service: string, version: string, by: OperatorCommand | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' | 'failed'; reason?: string }> {
     if (!this.coordinator) throw new Error('this runner follows no chain (wrap): nothing to roll back');
-    const r = await this.coordinator.rollback(service, version, actor);
+    const r = await this.coordinator.rollback(service, version, by);
     return { host: this.host, service, version, ...r };
   }
 
@@ -274,7 +271,7 @@ export class Runner {
 
   /**
    * Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the
-   * log is up. Once: a second call waits for the first.
+   * intake answers. Once: a second call waits for the first.
    */
   stop(reason = 'runner shutdown'): Promise<void> {
     this.stopping ??= this.stopAll(reason);
@@ -289,7 +286,6 @@ export class Runner {
     for (const { svc } of this.services.values()) svc.closeLog();
     await this.flusher.drain(3_000);
     await this.flusher.stop();
-    await this.links.close();
     this.log.info({ spooled: this.spool.count() }, 'service runner stopped');
   }
 }

@@ -4,11 +4,11 @@
 // UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
 // through a durable consumer named after the host. Each handler hands over to the plain logic.
 import { Controller, Inject } from '@nestjs/common';
-import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
-import type { FleetCommandPattern, FleetEventPattern } from '@fleetvisor/messaging';
+import type { FleetCommandContext, FleetCommandPattern, FleetEventPattern } from '@fleetvisor/messaging';
 import { answerFleetList, answerFleetStatus, answerList, answerStatus } from './bus/services-answers';
-import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradeRollback, answerUpgradesList } from './bus/upgrades-answers';
+import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradeRollback, answerUpgradesList, operatorOf } from './bus/upgrades-answers';
 import type { Runner } from './runner';
 
 export const RUNNER = 'RUNNER';
@@ -55,13 +55,13 @@ export class VersionController {
 
   /** Addressed to this host only: an operator retries one host's service, never the fleet's at once. */
   @MessagePattern<FleetCommandPattern>({ command: UpgradeRetry, scope: 'instance' })
-  upgradeRetry(@Payload() req: CommandRequestOf<typeof UpgradeRetry>): CommandResultOf<typeof UpgradeRetry> {
-    return answerUpgradeRetry(this.runner, req);
+  upgradeRetry(@Payload() req: CommandRequestOf<typeof UpgradeRetry>, @Ctx() ctx: FleetCommandContext): CommandResultOf<typeof UpgradeRetry> {
+    return answerUpgradeRetry(this.runner, req, operatorOf(ctx));
   }
 
   @MessagePattern<FleetCommandPattern>({ command: UpgradeRollback, scope: 'instance' })
-  upgradeRollback(@Payload() req: CommandRequestOf<typeof UpgradeRollback>): Promise<CommandResultOf<typeof UpgradeRollback>> {
-    return answerUpgradeRollback(this.runner, req);
+  upgradeRollback(@Payload() req: CommandRequestOf<typeof UpgradeRollback>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof UpgradeRollback>> {
+    return answerUpgradeRollback(this.runner, req, operatorOf(ctx));
   }
 
   @EventPattern<FleetEventPattern>({ type: 'VersionChanged', streamId: '{chainId}', durable: 'service-runner-{host}' })

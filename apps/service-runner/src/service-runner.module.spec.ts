@@ -10,7 +10,7 @@ import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
 import { newEvent, VersionChanged, type EventEnvelope, type ServiceStatus, type ServiceSummary, type ServiceUpgrades } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport } from '@fleetvisor/messaging';
-import { testCoreConfig, testBusNames } from '@fleetvisor/testing';
+import { testCoreConfig, testBusNames, testTrust } from '@fleetvisor/testing';
 import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { FAST_TUNING } from '../test/runner-fixture';
 import type { Runner } from './runner';
@@ -44,13 +44,13 @@ class FakeRunner {
   upgrades(): ServiceUpgrades[] {
     return [upgrades];
   }
-  retryUpgrade(service: string, version: string | undefined, actor: string | undefined): { host: string; service: string; lifted: string[] } {
-    this.calls.push(`retry ${service} ${version ?? '*'} by ${actor ?? '?'}`);
+  retryUpgrade(service: string, version: string | undefined, by: { actor: string } | undefined): { host: string; service: string; lifted: string[] } {
+    this.calls.push(`retry ${service} ${version ?? '*'} by ${by?.actor ?? '?'}`);
     if (service !== 'p1') throw new UpgradeRequestError('not_found', `no service ${service} on host.eu-1; it has: p1`);
     return { host: this.host, service, lifted: ['0.3.0'] };
   }
-  async rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' }> {
-    this.calls.push(`rollback ${service} ${version} by ${actor ?? '?'}`);
+  async rollbackUpgrade(service: string, version: string, by: { actor: string } | undefined): Promise<{ host: string; service: string; fromVersion: string; version: string; outcome: 'switched' }> {
+    this.calls.push(`rollback ${service} ${version} by ${by?.actor ?? '?'}`);
     return { host: this.host, service, fromVersion: '0.3.0', version, outcome: 'switched' };
   }
 }
@@ -64,7 +64,7 @@ afterEach(async () => {
 
 async function wired(mode: 'start' | 'wrap'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
   const runner = new FakeRunner(mode === 'start' ? 'lava-1' : undefined);
-  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state' };
+  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] } };
   const wrapped = mode === 'wrap' ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] } : {};
   const moduleRef = await Test.createTestingModule({ imports: [ServiceRunnerModule.forRoot({ config, logger, ...wrapped })] })
     .overrideProvider(RUNNER)
@@ -111,15 +111,15 @@ describe('service-runner wiring', () => {
     expect(await bus.request('fleet.cmd.service-runner.status', { service: 'nope' }, { broadcast: true })).toBeUndefined();
   });
 
-  it('upgrades: list addressed and fleet-wide; retry only addressed, with the actor, refusals as command failures', async () => {
+  it('upgrades: list addressed and fleet-wide; retry only addressed, with the verified signer as actor, refusals as command failures', async () => {
     const { bus, runner } = await wired('start');
     const at = 'fleet.cmd.service-runner.host%2Eeu-1';
     expect(await bus.request(`${at}.upgrades-list`, {})).toEqual({ host: 'host.eu-1', services: [upgrades] });
     expect(await bus.request('fleet.cmd.service-runner.upgrades-list', {}, { broadcast: true })).toEqual({ host: 'host.eu-1', services: [upgrades] });
     expect(await bus.request('fleet.cmd.service-runner.upgrades-list', { host: 'other' }, { broadcast: true })).toBeUndefined();
-    expect(await bus.request(`${at}.upgrades-retry`, { service: 'p1', actor: 'alice@ops' })).toEqual({ host: 'host.eu-1', service: 'p1', lifted: ['0.3.0'] });
+    expect(await bus.request(`${at}.upgrades-retry`, { service: 'p1' }, { signer: { name: 'alice@ops', role: 'operate' } })).toEqual({ host: 'host.eu-1', service: 'p1', lifted: ['0.3.0'] });
     expect(runner.calls).toContain('retry p1 * by alice@ops');
-    expect(await bus.request(`${at}.upgrades-rollback`, { service: 'p1', version: '0.1.0', actor: 'bob' })).toEqual({ host: 'host.eu-1', service: 'p1', fromVersion: '0.3.0', version: '0.1.0', outcome: 'switched' });
+    expect(await bus.request(`${at}.upgrades-rollback`, { service: 'p1', version: '0.1.0' }, { signer: { name: 'bob', role: 'admin' } })).toEqual({ host: 'host.eu-1', service: 'p1', fromVersion: '0.3.0', version: '0.1.0', outcome: 'switched' });
     expect(runner.calls).toContain('rollback p1 0.1.0 by bob');
     await expect(bus.request(`${at}.upgrades-retry`, { service: 'nope' })).rejects.toEqual(new CommandFailure('not_found', 'no service nope on host.eu-1; it has: p1'));
   });

@@ -3,7 +3,7 @@
 // app and stopped before the bus closes, and the bus handlers. startServiceRunner is the one
 // composition root: `fleetvisor start`, `fleetvisor wrap` and the tests start the runner through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
-import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
+import { commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
 import { Runner, validHost, type RunnerOptions } from './runner';
 import { RUNNER, ServicesController, VersionController } from './service-runner.controller';
 
@@ -28,7 +28,13 @@ export class ServiceRunnerModule {
     return {
       module: ServiceRunnerModule,
       imports: [
-        FleetEdgeModule.forRoot({ serviceName: 'service-runner', config: { ...opts.config.core, host: validHost(opts.config.core.host) }, logger: opts.logger, eventStream: true }),
+        FleetEdgeModule.forRoot({
+          serviceName: 'service-runner',
+          config: { ...opts.config.core, host: validHost(opts.config.core.host) },
+          logger: opts.logger,
+          eventStream: true,
+          commandTrust: commandTrustOf(opts.config.trust, 'service-runner', { verifies: true, signs: false }),
+        }),
       ],
       controllers: follows ? [ServicesController, VersionController] : [ServicesController],
       providers: [{ provide: RUNNER, useFactory: (bus: EdgeBus) => new Runner({ ...opts, bus }), inject: [FLEET_EDGE_BUS] }, RunnerLifecycle],

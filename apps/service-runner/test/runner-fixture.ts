@@ -11,6 +11,7 @@ import { EventRecorder } from '../src/events/event-recorder';
 import { EventSpool } from '../src/events/event-spool';
 import { BinaryStore } from '../src/upgrades/binary-store';
 import { consumerConfigYaml, providerConfigYaml, writeFakeLavap, type FakeLavapBehaviour } from '@fleetvisor/devnet';
+import { testTrustConfig } from '@fleetvisor/testing';
 
 export const FAST_TUNING: RunnerTuning = {
   stopGraceMs: 2_000,
@@ -49,7 +50,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: testTrustConfig(), ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

@@ -24,4 +24,11 @@ describe('loadWorkerAgentConfig', () => {
     expect(() => loadWorkerAgentConfig({ FLEETVISOR_WORKER_SIM_THREADS: '0' }, host)).toThrow(/^FLEETVISOR_WORKER_SIM_THREADS: must be >= 1/);
     expect(() => loadWorkerAgentConfig({ FLEETVISOR_WORKER_ADMIN_URL: 'ftp://x' }, host)).toThrow(/^FLEETVISOR_WORKER_ADMIN_URL: /);
   });
+
+  it('reads no database setting: an agent holds only NATS credentials (a broken FLEETVISOR_DATABASE_* is not even looked at)', () => {
+    const c = loadWorkerAgentConfig({ FLEETVISOR_DATABASE_URL: 'mysql://u:pw@h/db', FLEETVISOR_DATABASE_PASSWORD_FILE: '/nonexistent/pw', FLEETVISOR_DATABASE_SSLMODE: 'bogus' }, host);
+    expect(c.core).not.toHaveProperty('databaseUrl');
+    expect(c.core).not.toHaveProperty('database');
+    expect(JSON.stringify(c)).not.toMatch(/postgres|mysql|DATABASE/i);
+  });
 });

@@ -1,9 +1,11 @@
 // The worker-agent's configuration, read once from the environment and validated; every error
-// names the variable. The agent needs NATS only (no Postgres).
+// names the variable. The agent needs NATS only: it reports to the registry over the bus and holds
+// no database credentials (ADR 0006), so FLEETVISOR_DATABASE_* is never read (readBusConfig).
 import { hostname as osHostname } from 'node:os';
 import { WORKER_NAME_PATTERN } from '@fleetvisor/contracts';
-import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+import { ConfigError, envReader, readBusConfig, type BusConfig, type Env } from '@fleetvisor/platform';
 import { DEFAULT_SIMULATED_PLANS, isSimulatedPlan, type SimulatedPlan } from '@fleetvisor/devnet';
+import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
 
 export const WORKER_AGENT_SOURCES = ['simulated', 'bridge'] as const;
 export type WorkerAgentSource = (typeof WORKER_AGENT_SOURCES)[number];
@@ -21,9 +23,11 @@ export interface SimulatedSourceConfig {
 }
 
 export interface WorkerAgentConfig {
-  core: Pick<CoreConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
+  core: Pick<BusConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
   /** Worker instance name: the agent serves fleet.cmd.worker-agent.<name>.<verb>. */
   name: string;
+  /** The fleet's trust roots: pause/resume/drain are carried out only when signed by an operator or a central service (ADR 0006). */
+  trust: TrustConfig;
   /** Address the worker admin API answers on, as reported to the registry. */
   dest: string;
   source: WorkerAgentSource;
@@ -56,7 +60,7 @@ function hostPort(name: string, raw: string): { host: string; port: number } {
 }
 
 export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => string = osHostname): WorkerAgentConfig {
-  const core = readCoreConfig(env, hostname);
+  const core = readBusConfig(env, hostname);
   const r = envReader(env);
   const name = r.string('FLEETVISOR_WORKER_NAME', hostname());
   if (!new RegExp(WORKER_NAME_PATTERN).test(name)) {
@@ -94,6 +98,7 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
       eventStreamMaxAgeMs: core.eventStreamMaxAgeMs,
     },
     name,
+    trust: readTrustConfig(env),
     dest,
     source,
     adminUrl,

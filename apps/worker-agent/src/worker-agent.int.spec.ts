@@ -17,7 +17,7 @@ import {
 } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging/core';
 import { SimulatedWorker, startVenusWorkerRpcServer, type VenusWorkerRpcServer } from '@fleetvisor/devnet';
-import { expectEventually, sharedNatsUrl, startPrivateNats, testBusNames, type PrivateNats } from '@fleetvisor/testing';
+import { expectEventually, sharedNatsUrl, startPrivateNats, testBusNames, testTrust, testTrustConfig, type PrivateNats } from '@fleetvisor/testing';
 import { BridgeSource } from './sources/bridge-source';
 import { SimulatedSource } from './sources/simulated-source';
 import type { ThreadSource } from './sources/thread-source';
@@ -32,7 +32,11 @@ class FakeRegistry {
   readonly accepted = new Map<string, Set<number>>();
   constructor(readonly bus: CommandBus) {}
   async serve(): Promise<void> {
-    await this.bus.serve(WorkerReportCommand, async (r) => {
+    await this.bus.serve(
+      WorkerReportCommand,
+      async (r, ctx) => {
+      // The agent reports on its own worker's subject (<root>.cmd.worker-registry.report.<name>).
+      if (ctx.scope !== r.name) throw new Error(`report of ${r.name} came on the subject of ${ctx.scope}`);
       this.reports.push(r);
       const seen = this.accepted.get(r.bootId) ?? new Set<number>();
       this.accepted.set(r.bootId, seen);
@@ -45,7 +49,9 @@ class FakeRegistry {
       let acceptedSeq = 0;
       while (seen.has(acceptedSeq + 1)) acceptedSeq++;
       return { appended, acceptedSeq };
-    }).ready;
+      },
+      { scoped: true },
+    ).ready;
   }
   last(name: string): WorkerReport | undefined {
     return this.reports.filter((r) => r.name === name).at(-1);
@@ -54,7 +60,8 @@ class FakeRegistry {
 
 async function busOn(url: string, root: string): Promise<{ nc: NatsConnection; bus: CommandBus }> {
   const nc = await connect({ servers: url, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  return { nc, bus: new CommandBus({ nc, subjects: createSubjects(root), logger }) };
+  // Signs as an operator would: the agent carries out only signed pause / resume / drain.
+  return { nc, bus: new CommandBus({ nc, subjects: createSubjects(root), logger, signer: testTrust().signer('operate', 'test-operator') }) };
 }
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -65,7 +72,7 @@ afterEach(async () => {
 /** The agent as `fleetvisor worker-agent run` starts it (Nest app on the bus), with this source. */
 async function agentWith(source: ThreadSource, natsUrl: string, root: string, name: string, reportIntervalMs = 200): Promise<RunningWorkerAgent> {
   const base = loadWorkerAgentConfig({}, () => 'test-host');
-  const config = { ...base, name, dest: `${name}:17890`, reportIntervalMs, reportTimeoutMs: 1_000, core: { ...base.core, natsUrl, subjectRoot: root } };
+  const config = { ...base, name, dest: `${name}:17890`, reportIntervalMs, reportTimeoutMs: 1_000, core: { ...base.core, natsUrl, subjectRoot: root }, trust: testTrustConfig() };
   const running = await startWorkerAgent(config, { logger, source });
   cleanups.push(() => running.app.close());
   return running;

@@ -9,7 +9,7 @@ import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
 import type { ThreadInfo, WorkerReport } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport, type CommandBus } from '@fleetvisor/messaging';
-import { expectEventually } from '@fleetvisor/testing';
+import { expectEventually, testTrustConfig } from '@fleetvisor/testing';
 import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { loadWorkerAgentConfig } from './config';
 import type { DrainProgress, ThreadSource } from './sources/thread-source';
@@ -53,7 +53,7 @@ afterEach(async () => {
 });
 
 async function wired(): Promise<{ bus: RecordingBus; source: FakeSource; reports: WorkerReport[] }> {
-  const config = { ...loadWorkerAgentConfig({}, () => 'host-1'), name: 'w-07' };
+  const config = { ...loadWorkerAgentConfig({}, () => 'host-1'), name: 'w-07', trust: testTrustConfig() };
   const source = new FakeSource();
   const bus = new RecordingBus(logger);
   const reports: WorkerReport[] = [];

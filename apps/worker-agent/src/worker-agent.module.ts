@@ -2,7 +2,7 @@
 // source and the agent over it, and the command controller. startWorkerAgent is the one
 // composition root: `fleetvisor worker-agent run` and the tests start the agent through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
-import { createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, listenOrClose } from '@fleetvisor/messaging';
+import { commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, listenOrClose } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { WorkerAgentConfig } from './config';
 import { createThreadSource } from './create-source';
@@ -32,7 +32,14 @@ export class WorkerAgentModule {
     const { logger } = opts;
     return {
       module: WorkerAgentModule,
-      imports: [FleetEdgeModule.forRoot({ serviceName: 'worker-agent', config: config.core, logger })],
+      imports: [
+        FleetEdgeModule.forRoot({
+          serviceName: 'worker-agent',
+          config: config.core,
+          logger,
+          commandTrust: commandTrustOf(config.trust, 'worker-agent', { verifies: true, signs: false }),
+        }),
+      ],
       controllers: [WorkerAgentController],
       providers: [
         {

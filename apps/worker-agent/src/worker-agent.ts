@@ -39,9 +39,11 @@ export class WorkerAgent {
       threads: () => opts.source.threads(),
       outbox: this.outbox,
       logger: this.log,
+      // Scoped by the worker's name (<root>.cmd.worker-registry.report.<name>): the agent's NATS
+      // credential may publish only that subject, so it can report for no other worker.
       send: async (report) => {
         const bus = opts.bus();
-        return bus ? bus.request(WorkerReportCommand, report, { timeoutMs: opts.reportTimeoutMs ?? 5_000 }) : NOT_CONNECTED;
+        return bus ? bus.request(WorkerReportCommand, report, { timeoutMs: opts.reportTimeoutMs ?? 5_000, scope: opts.name }) : NOT_CONNECTED;
       },
     });
     this.commands = new AgentCommands(opts.source, identity, () => void this.reporter.reportNow());

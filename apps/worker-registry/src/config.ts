@@ -1,6 +1,7 @@
 // The worker-registry's settings, read once from the environment and validated (the only file of
 // this app that reads process.env).
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
+import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
 
 export interface WorkerRegistrySettings {
   /** A worker silent for longer is marked expired (WorkerExpired) and shown with LastPing `!`. */
@@ -32,6 +33,8 @@ export interface WorkerRegistrySettings {
 export interface WorkerRegistryConfig {
   core: CoreConfig;
   registry: WorkerRegistrySettings;
+  /** The fleet's trust roots (verifies operators' commands) and the registry's `service` key (signs what it passes on to agents). */
+  trust: TrustConfig;
 }
 
 export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
@@ -66,5 +69,5 @@ export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegist
 }
 
 export function readWorkerRegistryConfig(env: Env = process.env): WorkerRegistryConfig {
-  return { core: readCoreConfig(env), registry: readWorkerRegistrySettings(env) };
+  return { core: readCoreConfig(env), registry: readWorkerRegistrySettings(env), trust: readTrustConfig(env) };
 }

@@ -25,7 +25,7 @@ import {
 } from '@fleetvisor/contracts';
 import { CommandBus, CommandFailure, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
-import { sharedNatsUrl, testBusNames, testCoreConfig } from '@fleetvisor/testing';
+import { sharedNatsUrl, testBusNames, testCoreConfig, testTrust, testTrustConfig } from '@fleetvisor/testing';
 import { WORKER_REGISTRY_DEFAULTS } from './config';
 import { ReportIntake } from './registry/report-intake';
 import { WorkerControl } from './registry/worker-control';
@@ -60,18 +60,18 @@ const CASES: { def: CommandDefinition; request: object; method: string; result: 
   { def: WorkerInfo, request: { worker: 'w-1' }, method: 'info', result: { worker: summary, threads: [thread] } },
   { def: WorkerErrors, request: {}, method: 'errors', result: { threads: [] } },
   { def: WorkerHistory, request: { worker: 'w-1', index: 0 }, method: 'history', result: { entries: [], truncated: false } },
-  { def: WorkerPause, request: { worker: 'w-1', index: 0, actor: 'alice' }, method: 'pause', result: { worker: 'w-1', index: 0, changed: true } },
+  { def: WorkerPause, request: { worker: 'w-1', index: 0 }, method: 'pause', result: { worker: 'w-1', index: 0, changed: true } },
   { def: WorkerResume, request: { worker: 'w-1', index: 0, state: 'Allocated' }, method: 'resume', result: { worker: 'w-1', index: 0, state: 'Allocated', changed: true } },
-  { def: WorkerDrain, request: { worker: 'w-1', actor: 'carol' }, method: 'drain', result: { worker: 'w-1', threads: 2, paused: 1, finished: false } },
+  { def: WorkerDrain, request: { worker: 'w-1' }, method: 'drain', result: { worker: 'w-1', threads: 2, paused: 1, finished: false } },
   { def: WorkerRemove, request: { worker: 'w-1' }, method: 'remove', result: { worker: 'w-1', removed: true } },
 ];
 
 /** A use case stand-in: records each call and answers with the case's result (or `fail`). */
-function standIn(methods: readonly string[], calls: [string, unknown][], fail: Map<string, Error>): Record<string, (req?: unknown) => unknown> {
-  const out: Record<string, (req?: unknown) => unknown> = {};
+function standIn(methods: readonly string[], calls: [string, unknown, unknown?][], fail: Map<string, Error>): Record<string, (req?: unknown, by?: unknown) => unknown> {
+  const out: Record<string, (req?: unknown, by?: unknown) => unknown> = {};
   for (const m of methods) {
-    out[m] = (req?: unknown) => {
-      calls.push([m, req]);
+    out[m] = (req?: unknown, by?: unknown) => {
+      calls.push([m, req, by]);
       const error = fail.get(m);
       if (error) throw error;
       return Promise.resolve(CASES.find((c) => c.method === m)!.result);
@@ -85,21 +85,21 @@ let clientNc: NatsConnection;
 let client: CommandBus;
 let app: INestMicroservice;
 let transport: FleetTransport;
-const calls: [string, unknown][] = [];
+const calls: [string, unknown, unknown?][] = [];
 const fail = new Map<string, Error>();
 const lifecycle: string[] = [];
 
 beforeAll(async () => {
   nc = await connect({ servers: sharedNatsUrl() });
   clientNc = await connect({ servers: sharedNatsUrl() });
-  client = new CommandBus({ nc: clientNc, subjects, logger });
+  client = new CommandBus({ nc: clientNc, subjects, logger, signer: testTrust().signer('admin', 'wiring-operator') });
   // The transport needs only these parts of a FleetCore; the use cases that would use the rest are stand-ins.
   const core = {
     config: { host: 'wiring-test' },
     logger,
     subjects,
     nc,
-    commands: new CommandBus({ nc, subjects, logger }),
+    commands: new CommandBus({ nc, subjects, logger, auth: { verifier: testTrust().verifier() } }),
     consumers: {
       create: () => {
         throw new Error('the registry binds no event consumers');
@@ -109,7 +109,7 @@ beforeAll(async () => {
     close: async () => undefined,
   } as unknown as FleetCore;
   const moduleRef = await Test.createTestingModule({
-    imports: [WorkerRegistryModule.forRoot({ core: testCoreConfig('postgres://unused', bus), registry: WORKER_REGISTRY_DEFAULTS }, { relay: false })],
+    imports: [WorkerRegistryModule.forRoot({ core: testCoreConfig('postgres://unused', bus), registry: WORKER_REGISTRY_DEFAULTS, trust: testTrustConfig('service', 'worker-registry') }, { relay: false })],
   })
     .overrideProvider(FLEET_CORE)
     .useValue(core)
@@ -148,6 +148,9 @@ describe('worker-registry command wiring', () => {
     // Commands without fields pass nothing the use case needs; the others pass the request as sent.
     expect(calls.map(([m]) => m)).toEqual([c.method]);
     if (Object.keys(c.request).length > 0) expect(calls[0]![1]).toEqual(c.request);
+    // A mutating command reaches its use case with its verified signer and id; a query with none.
+    if (c.def.role) expect(calls[0]![2]).toMatchObject({ actor: 'wiring-operator', commandId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    else expect(calls[0]![2]).toBeUndefined();
   });
 
   it("replies with the use case's error code and message", async () => {
@@ -163,7 +166,7 @@ describe('worker-registry command wiring', () => {
 
   it('refuses an invalid request before the use case', async () => {
     calls.length = 0;
-    const reply = await client.request({ service: 'worker-registry', verb: 'pause' }, { worker: 'w-1', index: -1 });
+    const reply = await client.request({ service: 'worker-registry', verb: 'pause', role: 'operate' }, { worker: 'w-1', index: -1 });
     expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
     expect(calls).toEqual([]);
   });

@@ -2,7 +2,7 @@
 // validated request to its use case, WorkerQueries or WorkerControl. Reports come through
 // ReportIntake, not here.
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   WorkerDrain,
   WorkerErrors,
@@ -16,9 +16,16 @@ import {
   type CommandRequestOf,
   type CommandResultOf,
 } from '@fleetvisor/contracts';
-import type { FleetCommandPattern } from '@fleetvisor/messaging';
-import { WorkerControl } from './registry/worker-control';
+import { CommandFailure, type FleetCommandContext, type FleetCommandPattern } from '@fleetvisor/messaging';
+import { WorkerControl, type CommandOrigin } from './registry/worker-control';
 import { WorkerQueries } from './registry/worker-queries';
+
+/** The verified signer of a command the bus checked (every mutating command has a role). */
+function signedBy(ctx: FleetCommandContext): CommandOrigin {
+  const { identity, commandId, signedAt } = ctx;
+  if (!identity || !commandId || signedAt === undefined) throw new CommandFailure('unauthorized', 'the command carries no verified identity');
+  return { actor: identity.name, commandId, signedAt };
+}
 
 @Controller()
 export class WorkerRegistryController {
@@ -53,22 +60,22 @@ export class WorkerRegistryController {
   }
 
   @MessagePattern<FleetCommandPattern>(WorkerPause)
-  pause(@Payload() req: CommandRequestOf<typeof WorkerPause>): Promise<CommandResultOf<typeof WorkerPause>> {
-    return this.control.pause(req);
+  pause(@Payload() req: CommandRequestOf<typeof WorkerPause>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof WorkerPause>> {
+    return this.control.pause(req, signedBy(ctx));
   }
 
   @MessagePattern<FleetCommandPattern>(WorkerResume)
-  resume(@Payload() req: CommandRequestOf<typeof WorkerResume>): Promise<CommandResultOf<typeof WorkerResume>> {
-    return this.control.resume(req);
+  resume(@Payload() req: CommandRequestOf<typeof WorkerResume>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof WorkerResume>> {
+    return this.control.resume(req, signedBy(ctx));
   }
 
   @MessagePattern<FleetCommandPattern>(WorkerDrain)
-  drain(@Payload() req: CommandRequestOf<typeof WorkerDrain>): Promise<CommandResultOf<typeof WorkerDrain>> {
-    return this.control.drain(req);
+  drain(@Payload() req: CommandRequestOf<typeof WorkerDrain>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof WorkerDrain>> {
+    return this.control.drain(req, signedBy(ctx));
   }
 
   @MessagePattern<FleetCommandPattern>(WorkerRemove)
-  remove(@Payload() req: CommandRequestOf<typeof WorkerRemove>): Promise<CommandResultOf<typeof WorkerRemove>> {
-    return this.control.remove(req);
+  remove(@Payload() req: CommandRequestOf<typeof WorkerRemove>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof WorkerRemove>> {
+    return this.control.remove(req, signedBy(ctx));
   }
 }

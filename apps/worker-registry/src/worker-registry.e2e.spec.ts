@@ -13,6 +13,7 @@ import { SimulatedWorker, startVenusWorkerRpcServer } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -109,6 +110,7 @@ let agent2: ChildProcess;
 
 beforeAll(async () => {
   db = await createTestDatabase('wrege2e');
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   env = fleetvisorEnv(
     { databaseUrl: db.url, bus },
     {

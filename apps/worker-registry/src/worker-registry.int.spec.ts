@@ -16,11 +16,15 @@ import {
   newEventFor,
   ThreadPaused,
   WorkerRegistered,
+  WorkerReportCommand,
+  createSubjects,
   type RecordedEvent,
   type ThreadInfo,
 } from '@fleetvisor/contracts';
-import { createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { fleetvisorVersion } from '@fleetvisor/platform';
+import { commandTrustOf, createFleetMicroservice, DeadLetterHeaders, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
+import { sharedNatsUrl, createTestDatabase, expectEventually, testBusNames, testCoreConfig, testTrustConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { WorkerRegistrySettings } from './config';
 import type { WorkerAggregate } from './domain/worker-state';
 import { loadWorkerAggregates, WorkerRegistryProjection } from './projection/worker-projection';
@@ -52,7 +56,7 @@ const agents: AgentStandIn[] = [];
 
 /** The registry service as `worker-registry run` makes it, not yet listening (listen() loads it and serves). */
 function registryApp(): Promise<INestMicroservice> {
-  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS }, { relay: false, clock, screenThreadScript: sourceScreenThreadScript }), {
+  return createFleetMicroservice(WorkerRegistryModule.forRoot({ core: testCoreConfig(db.url, bus), registry: SETTINGS, trust: testTrustConfig('service', 'worker-registry') }, { relay: false, clock, screenThreadScript: sourceScreenThreadScript }), {
     serviceName: 'worker-registry',
     nest: { logger: false },
   });
@@ -99,7 +103,14 @@ function comparable(m: ReadonlyMap<string, WorkerAggregate>) {
 
 beforeAll(async () => {
   db = await createTestDatabase('wreg');
-  core = await FleetCore.open({ serviceName: 'worker-registry', config: testCoreConfig(db.url, bus), poolSize: 8 });
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
+  // The test's bus signs as operator "test-operator" (what the CLI does) and verifies, for the agent stand-ins, what the registry signs.
+  core = await FleetCore.open({
+    serviceName: 'worker-registry',
+    config: testCoreConfig(db.url, bus),
+    poolSize: 8,
+    commandTrust: commandTrustOf(testTrustConfig('admin', 'test-operator'), 'test', { verifies: true, signs: true }),
+  });
   app = await startRegistry();
 });
 
@@ -180,7 +191,7 @@ describe('worker-registry: reports', () => {
   });
 
   it('dead-letters malformed reports with a clear reason, replies invalid_request, and records nothing', async () => {
-    const subject = `${bus.subjectRoot}.cmd.worker-registry.report`;
+    const subject = `${bus.subjectRoot}.cmd.worker-registry.report.w-a`;
     const a = agents[0]!;
     const good = a.buildReport();
     const bad = [
@@ -215,24 +226,26 @@ describe('worker-registry: reports', () => {
     }
     expect(letters[1]!.header.get(DeadLetterHeaders.reason)).toMatch(/^report from "w-a" refused/);
   });
+
 });
 
 describe('worker-registry: commands proxied to the agent', () => {
   it('pause and resume round trip, recorded with their actor', async () => {
     const a = agents[0]!;
-    const p = await ask(core.commands.request(WorkerPause, { worker: 'w-a', index: 1, actor: 'alice' }));
+    const p = await ask(core.commands.request(WorkerPause, { worker: 'w-a', index: 1 }));
     expect(p).toEqual({ worker: 'w-a', index: 1, changed: true });
     expect(a.threads[1]!.paused).toBe(true);
     const last = (await events('w-a')).at(-1)!;
-    expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'alice' }, metadata: { actor: 'alice' } });
+    // the actor is the verified signer of the command, never a field of the request
+    expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'test-operator' }, metadata: { actor: 'test-operator' } });
     // Visible at once, and the agent's next report (now paused) adds nothing.
     expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }))).threads[1]!.threadState).toBe('paused');
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
 
-    const r = await ask(core.commands.request(WorkerResume, { worker: '10.0.0.1:17890', index: 1, state: 'Allocated', actor: 'bob' }));
+    const r = await ask(core.commands.request(WorkerResume, { worker: '10.0.0.1:17890', index: 1, state: 'Allocated' }));
     expect(r).toEqual({ worker: 'w-a', index: 1, state: 'Allocated', changed: true });
     expect(a.threads[1]).toMatchObject({ paused: false, state: 'Allocated' });
-    expect((await events('w-a')).at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, state: 'Allocated', actor: 'bob' } });
+    expect((await events('w-a')).at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, state: 'Allocated', actor: 'test-operator' } });
     const info = await ask(core.commands.request(WorkerInfo, { worker: 'w-a' }));
     expect(info.threads[1]).toMatchObject({ state: 'Allocated', threadState: 'running' });
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 0 } });
@@ -252,9 +265,9 @@ describe('worker-registry: commands proxied to the agent', () => {
     await core.store.appendToStream('worker-w-x', [newEventFor(WorkerRegistered, { name: 'w-x', dest: '10.0.9.9:17890', version: '1.2.0', threads: 0 })]);
     await expectEventually(async () => expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-x' }))).worker.dest).toBe('10.0.9.9:17890'));
     // The registry's own next decision is taken on the folded state: the resume appends without a conflict.
-    expect(await ask(core.commands.request(WorkerResume, { worker: 'w-b', index: 1, actor: 'erin' }))).toMatchObject({ changed: true });
+    expect(await ask(core.commands.request(WorkerResume, { worker: 'w-b', index: 1 }))).toMatchObject({ changed: true });
     expect(types((await events('w-b')).slice(before))).toEqual(['ThreadPaused', 'ThreadResumed']);
-    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-x', actor: 'erin' }))).toEqual({ worker: 'w-x', removed: true });
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-x' }))).toEqual({ worker: 'w-x', removed: true });
   });
 
   it('refuses a resume state outside the plan, listing the valid ones, without asking the agent or recording anything', async () => {
@@ -303,9 +316,9 @@ describe('worker-registry: commands proxied to the agent', () => {
   it('drain: started, threads pause with reason drain, finished when all are paused', async () => {
     const c = await agent('w-c', 3);
     await c.report();
-    const first = await ask(core.commands.request(WorkerDrain, { worker: 'w-c', actor: 'carol' }));
+    const first = await ask(core.commands.request(WorkerDrain, { worker: 'w-c' }));
     expect(first).toEqual({ worker: 'w-c', threads: 3, paused: 0, finished: false });
-    expect((await events('w-c')).at(-1)).toMatchObject({ type: 'WorkerDrainStarted', data: { name: 'w-c', actor: 'carol' } });
+    expect((await events('w-c')).at(-1)).toMatchObject({ type: 'WorkerDrainStarted', data: { name: 'w-c', actor: 'test-operator' } });
     expect((await ask(core.commands.request(WorkerList, {}))).workers.find((w) => w.name === 'w-c')!.draining).toBe(true);
     for (let i = 0; i < 3; i++) {
       c.drainStep();
@@ -326,8 +339,8 @@ describe('worker-registry: commands proxied to the agent', () => {
     expect(h.entries.map((e) => [e.type, e.prev, e.next, e.actor])).toEqual([
       ['ThreadStateChanged', 'Empty', 'Allocated', undefined],
       ['ThreadStateChanged', 'Allocated', 'PieceAdded', undefined],
-      ['ThreadPaused', undefined, undefined, 'alice'],
-      ['ThreadResumed', undefined, 'Allocated', 'bob'],
+      ['ThreadPaused', undefined, undefined, 'test-operator'],
+      ['ThreadResumed', undefined, 'Allocated', 'test-operator'],
     ]);
     expect(h.entries.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
     await expectEventually(async () => {
@@ -370,7 +383,7 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
   });
 
   it('remove forgets a worker; its next report registers it anew', async () => {
-    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-c', actor: 'dave' }))).toEqual({ worker: 'w-c', removed: true });
+    expect(await ask(core.commands.request(WorkerRemove, { worker: 'w-c' }))).toEqual({ worker: 'w-c', removed: true });
     expect((await ask(core.commands.request(WorkerList, {}))).workers.map((w) => w.name)).toEqual(['w-a', 'w-b']);
     const c = agents[2]!;
     c.reboot();
@@ -423,5 +436,73 @@ describe('worker-registry: expiry, removal, restart and rebuild', () => {
     const rebuilt = await loadWorkerAggregates(core.pool);
     expect(comparable(rebuilt)).toEqual(comparable(live));
     expect(comparable(projected)).toEqual(comparable(live));
+  });
+});
+
+// Last: its workers would change what the tests above count.
+describe('worker-registry: scoped reports', () => {
+  it('without the screen thread too: a report for another worker never reaches the registry, one for its own does', async () => {
+    const other = createSubjects(testBusNames().subjectRoot);
+    const handled: string[] = [];
+    const intake = new ReportIntake({
+      nc: core.nc,
+      js: core.js,
+      subjects: other,
+      logger: core.logger,
+      handle: async (r) => {
+        handled.push(r.name);
+        return { appended: 0, acceptedSeq: 0 } as never;
+      },
+    });
+    await intake.start();
+    try {
+      expect(intake.screensOnThread).toBe(false);
+      const report = new AgentStandIn(core.commands, 'w-main-1', '10.9.9.9:1', 1).buildReport();
+      const ask = async (subject: string) => JSON.parse(Buffer.from((await core.nc.request(subject, Buffer.from(JSON.stringify(report)), { timeout: 5_000 })).data).toString()) as { ok: boolean; error?: { code: string } };
+      expect((await ask(other.scopedCommand('worker-registry', 'report', 'w-main-2'))).error?.code).toBe('forbidden');
+      expect((await ask(other.command('worker-registry', 'report'))).error?.code).toBe('upgrade_required');
+      expect(handled).toEqual([]);
+      expect((await ask(other.scopedCommand('worker-registry', 'report', 'w-main-1'))).ok).toBe(true);
+      expect(handled).toEqual(['w-main-1']);
+      expect(intake.stats).toMatchObject({ forbidden: 1, outdated: 1, handled: 1 });
+    } finally {
+      await intake.stop();
+    }
+  });
+
+  it('refuses (forbidden) a report whose body names another worker than its subject, and records nothing', async () => {
+    const x = await agent('w-scope-x', 1);
+    const y = await agent('w-scope-y', 1);
+    expect(await x.report()).toMatchObject({ ok: true });
+    expect(await y.report()).toMatchObject({ ok: true });
+    y.move(0, 'Allocated', { sectorId: 's-t01000-77' });
+    const forged = y.buildReport();
+    const beforeX = (await events('w-scope-x')).length;
+    const beforeY = (await events('w-scope-y')).length;
+    const lastPing = (await ask(core.commands.request(WorkerInfo, { worker: 'w-scope-y' }))).worker.lastPing;
+    // y's report sent on x's subject (what x's credential may publish): refused.
+    const reply = await core.commands.request(WorkerReportCommand, forged, { scope: 'w-scope-x', timeoutMs: 5_000 });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(!reply.ok && reply.error.message).toMatch(/report\.w-scope-x may only be for worker "w-scope-x", this one is for "w-scope-y"/);
+    expect((await events('w-scope-x')).length).toBe(beforeX);
+    expect((await events('w-scope-y')).length).toBe(beforeY);
+    // Not even a heartbeat: y's last ping is what it was.
+    expect((await ask(core.commands.request(WorkerInfo, { worker: 'w-scope-y' }))).worker.lastPing).toBe(lastPing);
+    expect(app.get(ReportIntake).stats.forbidden).toBeGreaterThanOrEqual(1);
+    // The same report on its own subject is taken.
+    expect(await y.report(forged)).toMatchObject({ ok: true, result: { appended: 1 } });
+  });
+
+  it('answers the old unscoped report subject with upgrade_required naming the new subject and version, and records nothing', async () => {
+    const x = agents.find((a) => a.name === 'w-scope-x')!;
+    x.move(0, 'Allocated', { sectorId: 's-t01000-88' });
+    const before = (await events('w-scope-x')).length;
+    const msg = await core.nc.request(`${bus.subjectRoot}.cmd.worker-registry.report`, Buffer.from(JSON.stringify(x.buildReport())), { timeout: 5_000 });
+    const reply = JSON.parse(Buffer.from(msg.data).toString()) as { ok: boolean; error: { code: string; message: string } };
+    expect(reply.ok).toBe(false);
+    expect(reply.error.code).toBe('upgrade_required');
+    expect(reply.error.message).toContain(`${bus.subjectRoot}.cmd.worker-registry.report.<worker>`);
+    expect(reply.error.message).toContain(`upgrade the worker-agent to Fleetvisor ${fleetvisorVersion()}`);
+    expect((await events('w-scope-x')).length).toBe(before);
   });
 });

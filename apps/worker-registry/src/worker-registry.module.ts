@@ -1,9 +1,9 @@
 // Nest shell of the worker-registry and its one composition root: FleetCoreModule (NATS, event
-// store, command bus, relay), the registry's plain classes as providers, and the command
+// store, command bus, relay, the hosts' event intake), the registry's plain classes as providers, and the command
 // controller. The registry loads (and waits for leadership) before the transport serves commands;
 // on shutdown the transport stops first, then the report intake and the registry, then the core.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap, type Provider } from '@nestjs/common';
-import { FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messaging';
+import { commandTrustOf, FLEET_CORE, FleetCoreModule, type FleetCore } from '@fleetvisor/messaging';
 import type { WorkerRegistryConfig } from './config';
 import { WorkerTables } from './projection/worker-tables';
 import { ForeignEvents } from './registry/foreign-events';
@@ -64,7 +64,7 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
     {
       provide: WorkerControl,
       useFactory: (core: FleetCore, live: LiveWorkers, recorder: WorkerRecorder) =>
-        new WorkerControl(live, recorder, core.commands, { host: core.config.host, agentTimeoutMs: s.agentTimeoutMs, ...clock }),
+        new WorkerControl(live, recorder, core.commands, core.store, { host: core.config.host, agentTimeoutMs: s.agentTimeoutMs, ...clock }),
       inject: [FLEET_CORE, LiveWorkers, WorkerRecorder],
     },
     {
@@ -126,7 +126,17 @@ export class WorkerRegistryModule {
   static forRoot(config: WorkerRegistryConfig, opts: WorkerRegistryModuleOptions = {}): DynamicModule {
     return {
       module: WorkerRegistryModule,
-      imports: [FleetCoreModule.forRoot({ serviceName: 'worker-registry', config: config.core, relay: opts.relay ?? true, poolSize: config.registry.poolSize, schemaMigrations: MIGRATIONS })],
+      imports: [
+        FleetCoreModule.forRoot({
+          serviceName: 'worker-registry',
+          config: config.core,
+          relay: opts.relay ?? true,
+          poolSize: config.registry.poolSize,
+          schemaMigrations: MIGRATIONS,
+          eventIntake: true,
+          commandTrust: commandTrustOf(config.trust, 'worker-registry', { verifies: true, signs: true }),
+        }),
+      ],
       controllers: [WorkerRegistryController],
       providers: registryProviders(config, opts),
     };

@@ -166,7 +166,7 @@ export class AgentStandIn {
 
   /** Sends a report; drops the transitions the registry accepted. */
   async report(report = this.buildReport()): Promise<CommandReply<CommandResultOf<typeof WorkerReportCommand>>> {
-    const reply = await this.bus.request(WorkerReportCommand, report, { timeoutMs: 10_000 });
+    const reply = await this.bus.request(WorkerReportCommand, report, { timeoutMs: 10_000, scope: report.name });
     if (reply.ok && reply.result) {
       const accepted = reply.result.acceptedSeq;
       this.pending = this.pending.filter((t) => t.seq > accepted);

@@ -14,22 +14,23 @@ export class LocalBus {
   private readonly handlers = new Map<string, UntypedCommandHandler>();
   readonly unreachable = new Set<string>();
 
-  private key(ref: CommandRef, instance: string | undefined): string {
-    return `${ref.service}.${instance ?? '*'}.${ref.verb}`;
+  private key(ref: CommandRef, instance: string | undefined, scoped = false): string {
+    return scoped ? `${ref.service}.${ref.verb}.*` : `${ref.service}.${instance ?? '*'}.${ref.verb}`;
   }
 
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts: ServeOptions = {}): CommandServer {
-    const key = this.key(ref, opts.instance);
+    const key = this.key(ref, opts.instance, opts.scoped === true);
     this.handlers.set(key, handler);
     return { subject: key, ready: Promise.resolve(), stop: async () => void this.handlers.delete(key) };
   }
 
   async request(ref: CommandRef, payload: unknown, opts: RequestOptions = {}): Promise<CommandReply> {
-    const handler = this.handlers.get(this.key(ref, opts.instance));
+    const key = this.key(ref, opts.instance, opts.scope !== undefined);
+    const handler = this.handlers.get(key);
     if (!handler || (opts.instance !== undefined && this.unreachable.has(opts.instance))) {
-      return { ok: false, error: { code: 'unavailable', message: `no responders for ${this.key(ref, opts.instance)}` } };
+      return { ok: false, error: { code: 'unavailable', message: `no responders for ${key}` } };
     }
-    const ctx: CommandContext = { subject: this.key(ref, opts.instance), service: ref.service, verb: ref.verb, headers: undefined, logger };
+    const ctx: CommandContext = { subject: key, service: ref.service, verb: ref.verb, headers: undefined, logger, ...(opts.scope === undefined ? {} : { scope: opts.scope }) };
     try {
       const result = await handler(payload, ctx);
       return result === undefined ? { ok: true } : { ok: true, result };

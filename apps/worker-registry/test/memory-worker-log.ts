@@ -14,6 +14,10 @@ export class MemoryWorkerLog implements CommandHandlerStore {
     return this.streams.get(stream) ?? [];
   }
 
+  async hasEvent(eventId: string): Promise<boolean> {
+    return this.ids.has(eventId);
+  }
+
   types(stream: string): string[] {
     return this.events(stream).map((e) => e.type);
   }

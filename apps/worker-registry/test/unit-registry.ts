@@ -64,7 +64,7 @@ export function unitRegistry(): UnitRegistry {
   const live = new LiveWorkers();
   const recorder = new WorkerRecorder(log, live, logger);
   const reports = new WorkerReports(live, recorder, { host: 'test-host', clock });
-  const control = new WorkerControl(live, recorder, bus.asBus(), { host: 'test-host', agentTimeoutMs: 1_000, clock });
+  const control = new WorkerControl(live, recorder, bus.asBus(), log, { host: 'test-host', agentTimeoutMs: 1_000, clock });
   const queries = new WorkerQueries(live, log, tables, { expirationMs: EXPIRATION_MS, clock });
   const liveness = new WorkerLiveness(
     live,
@@ -73,7 +73,7 @@ export function unitRegistry(): UnitRegistry {
     { host: 'test-host', expirationMs: EXPIRATION_MS, expiryCheckIntervalMs: 60_000, lastSeenFlushIntervalMs: 60_000, clock },
     logger,
   );
-  bus.serve(WorkerReportCommand, async (r) => reports.report(r as never));
+  bus.serve(WorkerReportCommand, async (r) => reports.report(r as never), { scoped: true });
   let n = 0;
   const agent = async (name: string, threads: number, dest = `10.0.0.${++n}:17890`): Promise<AgentStandIn> => {
     const a = new AgentStandIn(bus.asBus(), name, dest, threads);

@@ -293,7 +293,11 @@ function renderEventsMarkdown(): string {
       const req = commandSchemaFile(c, 'request');
       const rep = commandSchemaFile(c, 'reply');
       // Instance-addressed commands show their instance token (it is not escaped: `<`/`>` are a placeholder).
-      const subject = c.instance ? `fleet.cmd.${encodeSubjectToken(c.service)}.<${c.instance}>.${encodeSubjectToken(c.verb)}` : subjects.command(c.service, c.verb);
+      const subject = c.instance
+        ? `fleet.cmd.${encodeSubjectToken(c.service)}.<${c.instance}>.${encodeSubjectToken(c.verb)}`
+        : c.scope
+          ? `${subjects.command(c.service, c.verb)}.<${c.scope}>`
+          : subjects.command(c.service, c.verb);
       return `| ${code(subject)} | [${req}](commands/${req}) | [${rep}](commands/${rep}) | ${cell(c.description)} |`;
     }),
     '',

@@ -33,7 +33,7 @@ describe('command definitions', () => {
 
 describe('parseCommandRequest', () => {
   it('accepts valid requests', () => {
-    expect(parseCommandRequest(WorkerPause, { worker: 'w-01', index: 3, actor: 'alice' })).toEqual({ ok: true, value: { worker: 'w-01', index: 3, actor: 'alice' } });
+    expect(parseCommandRequest(WorkerPause, { worker: 'w-01', index: 3 })).toEqual({ ok: true, value: { worker: 'w-01', index: 3 } });
     expect(parseCommandRequest(WorkerResume, { worker: '10.0.0.5:17890', index: 0, state: 'PC1Done' }).ok).toBe(true);
     expect(parseCommandRequest(WorkerList, {}).ok).toBe(true);
     expect(parseCommandRequest(ServicesList, { chainId: 'lava-testnet-2' }).ok).toBe(true);

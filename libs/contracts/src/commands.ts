@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { describeFirstError, type ParseResult } from './catalog';
+import type { KeyRole } from './trust';
 
 export const CommandErrorSchema = Type.Object({
   code: Type.String({ pattern: '^[a-z][a-z0-9_]*$' }),
@@ -24,6 +25,10 @@ export const CommandErrorCodes = {
   timeout: 'timeout',
   unavailable: 'unavailable',
   internal: 'internal',
+  /** No valid identity: unsigned, bad or expired signature, unknown or revoked key, replay. */
+  unauthorized: 'unauthorized',
+  /** A valid identity whose role is too weak. */
+  forbidden: 'forbidden',
 } as const;
 
 export interface CommandDefinition<TReq extends TSchema = TSchema, TRes extends TSchema = TSchema> {
@@ -37,6 +42,17 @@ export interface CommandDefinition<TReq extends TSchema = TSchema, TRes extends 
    * instance token is, e.g. 'name' for fleet.cmd.worker-agent.<name>.<verb>. Documentation only.
    */
   readonly instance?: string;
+  /**
+   * Set for every command that changes something: the role its signer needs (ADR 0006). The
+   * request must carry a valid Fleet-Auth signature by a key with that role; the recorded actor is
+   * that key's name. Unset for queries.
+   */
+  readonly role?: KeyRole;
+  /**
+   * Set for scoped commands (CommandBus `serve(def, h, { scoped: true })`): what the last token
+   * names, e.g. 'host' for fleet.cmd.event-intake.append.<host>. Documentation only.
+   */
+  readonly scope?: string;
 }
 
 /** Service and verb names: lowercase words joined by '-' (they are subject tokens). */

@@ -109,6 +109,7 @@ const SQL = {
     ORDER BY e.stream_version
     LIMIT $3`,
   streamVersion: 'SELECT version FROM fv_streams WHERE stream_id = $1',
+  storedIds: 'SELECT event_id::text, stream_id FROM fv_events WHERE event_id = ANY ($1::uuid[])',
   streamVersions: 'SELECT stream_id, version FROM fv_streams WHERE starts_with(stream_id, $1)',
 } as const;
 
@@ -377,7 +378,25 @@ export class PostgresEventStore implements EventStore {
     return row ? formatCheckpoint(String(row[0]), String(row[1])) : START_CHECKPOINT;
   }
 
+  /**
+   * Which of `ids` the log holds already, with the stream each is stored in (one indexed
+   * statement): what an intake tells a sender that re-sent a batch.
+   */
+  async storedEventIds(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const res = await this.pool.query(arrayQuery('fv_stored_ids', SQL.storedIds, [ids]));
+    for (const row of res.rows as unknown[][]) out.set(String(row[0]), String(row[1]));
+    return out;
+  }
+
   /** Current version of a stream (0 when it does not exist). */
+  /** Whether the log holds an event with this id (the unique index on event_id). */
+  async hasEvent(eventId: string): Promise<boolean> {
+    const res = await this.pool.query('SELECT 1 FROM fv_events WHERE event_id = $1', [eventId]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
   async streamVersion(stream: string): Promise<number> {
     const res = await this.pool.query(arrayQuery('fv_stream_version', SQL.streamVersion, [stream]));
     return Number(res.rows[0]?.[0] ?? 0);

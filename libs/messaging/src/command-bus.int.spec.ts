@@ -4,7 +4,10 @@ import pino from 'pino';
 import { Type } from '@sinclair/typebox';
 import { connect, type NatsConnection } from 'nats';
 import { createSubjects, defineCommand } from '@fleetvisor/contracts';
-import { sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { sharedNatsUrl, testBusNames, testTrust } from '@fleetvisor/testing';
+import { COMMAND_AUTH_HEADER } from '@fleetvisor/contracts';
+import { headers as natsHeaders } from 'nats';
+import { encodeCommandAuth, signCommand } from '@fleetvisor/trust';
 import { CommandBus, CommandFailure } from './command-bus';
 
 const logger = pino({ level: 'silent' });
@@ -82,6 +85,71 @@ describe('CommandBus (shared NATS)', () => {
     const unscoped = await client.request(Pause, { worker: 'w.01', index: 0 }, { timeoutMs: 2_000 });
     expect(unscoped).toMatchObject({ ok: false, error: { code: 'unavailable' } });
     await s.stop();
+  });
+
+  describe('signed commands (a definition with a role)', () => {
+    const Remove = defineCommand({
+      service: 'worker-registry',
+      verb: 'remove',
+      role: 'admin',
+      description: 'Forget a worker',
+      request: Type.Object({ worker: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      result: Type.Object({ by: Type.String() }),
+    });
+    const trust = testTrust();
+    const refusals: string[] = [];
+    let secured: CommandBus;
+    const as = (role: 'read' | 'admin' | 'operate', name: string) => new CommandBus({ nc: clientNc, subjects, logger, signer: trust.signer(role, name) });
+
+    beforeAll(() => {
+      secured = new CommandBus({ nc: serverNc, subjects, logger, auth: { verifier: trust.verifier(), onRefused: (r) => refusals.push(`${r.code}: ${r.reason}`) } });
+    });
+
+    it('gives the handler the verified signer; refuses unsigned and too-weak requests before the handler runs', async () => {
+      const calls: string[] = [];
+      const s = secured.serve(Remove, async (req, ctx) => {
+        calls.push(`${req.worker} by ${ctx.identity?.name} (${ctx.commandId})`);
+        return { by: ctx.identity!.name };
+      });
+      await s.ready;
+      expect(await as('admin', 'alice').request(Remove, { worker: 'w-1' }, { commandId: '0190b6e0-0000-7000-8000-000000000001', timeoutMs: 2_000 })).toEqual({ ok: true, result: { by: 'alice' } });
+      expect(calls).toEqual(['w-1 by alice (0190b6e0-0000-7000-8000-000000000001)']);
+
+      // the unsigned client refuses locally; a raw request without the header is refused by the server
+      expect(await client.request(Remove, { worker: 'w-1' }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('FLEETVISOR_SIGNING_KEY_FILE') } });
+      const raw = await clientNc.request(subjects.command('worker-registry', 'remove'), Buffer.from(JSON.stringify({ worker: 'w-1', actor: 'alice@ops-console' })), { timeout: 2_000 });
+      expect(JSON.parse(Buffer.from(raw.data).toString())).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('not signed') } });
+      expect(await as('read', 'bob').request(Remove, { worker: 'w-1' }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('bob has role read; this needs admin') } });
+      expect(await as('operate', 'carol').request(Remove, { worker: 'w-1' }, { timeoutMs: 2_000 })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      expect(calls).toHaveLength(1);
+      expect(refusals).toHaveLength(3);
+      await s.stop();
+    });
+
+    it('refuses a replayed request (same header, same body) and one whose body was changed', async () => {
+      let calls = 0;
+      const s = secured.serve(Remove, async () => {
+        calls++;
+        return { by: 'x' };
+      });
+      await s.ready;
+      // capture what a signing client sends, then send it again
+      const subject = subjects.command('worker-registry', 'remove');
+      const h = natsHeaders();
+      h.set(COMMAND_AUTH_HEADER, encodeCommandAuth(signCommand({ subject, body: { worker: 'w-2' }, signer: trust.signer('admin', 'alice') })));
+      const send = async (body: unknown, hdrs = h) => JSON.parse(Buffer.from((await clientNc.request(subject, Buffer.from(JSON.stringify(body)), { headers: hdrs, timeout: 2_000 })).data).toString());
+      expect(await send({ worker: 'w-2' })).toEqual({ ok: true, result: { by: 'x' } });
+      expect(await send({ worker: 'w-2' })).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('replay') } });
+      const fresh = natsHeaders();
+      fresh.set(COMMAND_AUTH_HEADER, encodeCommandAuth(signCommand({ subject, body: { worker: 'w-2' }, signer: trust.signer('admin', 'alice') })));
+      expect(await send({ worker: 'w-3' }, fresh)).toMatchObject({ ok: false, error: { code: 'unauthorized', message: expect.stringContaining('does not verify') } });
+      expect(calls).toBe(1);
+      await s.stop();
+    });
+
+    it('will not serve a command that needs a signer on a bus without a verifier', () => {
+      expect(() => server.serve(Remove, async () => ({ by: 'x' }))).toThrow(/no trust verifier/);
+    });
   });
 
   it('answers invalid_request for a payload that breaks the schema (checked by the server too)', async () => {

@@ -1,7 +1,7 @@
 // Commands: NATS request-reply on <root>.cmd.<service>.<verb>. Servers join a queue group per
 // service so replicas share the load; every reply has the CommandReply shape. Requests and (when the
 // command declares them) results are validated against the command's TypeBox schemas.
-import { ErrorCode, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { ErrorCode, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import {
@@ -16,6 +16,8 @@ import {
   type Subjects,
 } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
+import { COMMAND_AUTH_HEADER, type KeyRole } from '@fleetvisor/contracts';
+import { decodeCommandAuth, encodeCommandAuth, NonceCache, signCommand, verifyCommand, type Signer, type TrustVerifier, type VerifiedIdentity } from '@fleetvisor/trust';
 
 /** Throw from a command handler to reply `{ok:false, error:{code, message}}` with your own code. */
 export class CommandFailure extends Error {
@@ -35,6 +37,8 @@ export interface CommandRef {
   verb: string;
   request?: TSchema;
   result?: TSchema;
+  /** The role a signer needs (mutating commands); see CommandDefinition.role. */
+  role?: KeyRole;
 }
 
 export interface CommandContext {
@@ -45,6 +49,34 @@ export interface CommandContext {
   logger: Logger;
   /** Of a scoped command: the identity the subject names (its last token, decoded). */
   scope?: string;
+  /** Of a signed command (one whose definition has a role): who signed it, verified. Record identity.name as the actor. */
+  identity?: VerifiedIdentity;
+  /** Of a signed command: its id (the nonce), the causationId of what it causes. */
+  commandId?: string;
+  /** Of a signed command: when it was signed (ms since 1970). */
+  signedAt?: number;
+}
+
+/** A refused command, for the caller's counters and rate-limited reports (never the body). */
+export interface CommandRefusal {
+  subject: string;
+  code: 'unauthorized' | 'forbidden';
+  reason: string;
+  signer?: { kid: string; name: string };
+}
+
+/** What a process signs commands with and verifies them by (CommandBusOptions.signer / auth). */
+export interface CommandTrust {
+  signer?: Signer;
+  auth?: CommandAuthOptions;
+}
+
+/** How a bus checks signed commands it serves (ADR 0006). */
+export interface CommandAuthOptions {
+  verifier: TrustVerifier;
+  /** Command ids seen (default: one cache per bus). */
+  nonces?: NonceCache;
+  onRefused?: (refusal: CommandRefusal) => void;
 }
 
 export type CommandHandler<C extends CommandDefinition> = (request: CommandRequestOf<C>, ctx: CommandContext) => Promise<CommandResultOf<C> | void>;
@@ -69,6 +101,10 @@ export interface CommandBusOptions {
   queueGroup?: (service: string) => string;
   /** Default request timeout (5000 ms). */
   defaultTimeoutMs?: number;
+  /** Signs requests of commands that have a role. Without it, such requests fail locally, unsent. */
+  signer?: Signer;
+  /** Verifies requests of served commands that have a role. Serving such a command without it is a programming error. */
+  auth?: CommandAuthOptions;
 }
 
 export interface RequestOptions {
@@ -78,6 +114,8 @@ export interface RequestOptions {
   instance?: string;
   /** Send a scoped command for this identity (the server serves with `scoped: true`). */
   scope?: string;
+  /** The id to sign a command with (default: a new UUID); e.g. a central service passing on the id of the command it serves. */
+  commandId?: string;
 }
 
 export interface ServeOptions {
@@ -133,8 +171,12 @@ export class CommandBus {
   private readonly queueGroup: (service: string) => string;
   private readonly defaultTimeoutMs: number;
   private readonly servers = new Set<CommandServer>();
+  private readonly signer: Signer | undefined;
+  private readonly auth: (CommandAuthOptions & { nonces: NonceCache }) | undefined;
 
   constructor(opts: CommandBusOptions) {
+    this.signer = opts.signer;
+    this.auth = opts.auth ? { ...opts.auth, nonces: opts.auth.nonces ?? new NonceCache() } : undefined;
     this.nc = opts.nc;
     this.subjects = opts.subjects;
     this.log = opts.logger.child({ component: 'command-bus' });
@@ -153,6 +195,9 @@ export class CommandBus {
   serve(ref: CommandRef, handler: UntypedCommandHandler, opts: ServeOptions = {}): CommandServer {
     if ([opts.broadcast === true, opts.instance !== undefined, opts.scoped === true].filter(Boolean).length > 1) {
       throw new Error(`CommandBus.serve(${ref.service}.${ref.verb}): broadcast, instance and scoped exclude each other`);
+    }
+    if (ref.role !== undefined && !this.auth) {
+      throw new Error(`CommandBus.serve(${ref.service}.${ref.verb}): the command needs a signer with role ${ref.role}, and this bus has no trust verifier (CommandBusOptions.auth)`);
     }
     const subject = opts.scoped ? this.subjects.scopedCommandWildcard(ref.service, ref.verb) : this.subjectOf(ref, opts.instance);
     const log = this.log.child({ command: `${ref.service}.${ref.verb}`, ...(opts.instance === undefined ? {} : { instance: opts.instance }), ...(opts.broadcast ? { broadcast: true } : {}), ...(opts.scoped ? { scoped: true } : {}) });
@@ -205,6 +250,19 @@ export class CommandBus {
     } catch (e) {
       return failure(CommandErrorCodes.invalidRequest, `request is not valid JSON: ${errorText(e)}`);
     }
+    let signed: Pick<CommandContext, 'identity' | 'commandId' | 'signedAt'> = {};
+    if (ref.role !== undefined) {
+      // Checked before anything else is looked at: an unsigned request learns nothing of the schema.
+      const auth = this.auth!;
+      const header = msg.headers?.get(COMMAND_AUTH_HEADER) || undefined;
+      const verdict = verifyCommand({ header, subject: msg.subject, body: request, verifier: auth.verifier, needed: ref.role, nonces: auth.nonces });
+      if (!verdict.ok) {
+        log.warn({ subject: msg.subject, code: verdict.code, reason: verdict.reason }, 'command refused');
+        auth.onRefused?.({ subject: msg.subject, code: verdict.code, reason: verdict.reason });
+        return failure(verdict.code, `${ref.service}.${ref.verb} refused: ${verdict.reason}`);
+      }
+      signed = { identity: verdict.identity, commandId: verdict.commandId, signedAt: decodeCommandAuth(header!)!.iat };
+    }
     if (ref.request) {
       const problem = validationError(ref.request, request, 'request');
       if (problem) return failure(CommandErrorCodes.invalidRequest, problem);
@@ -219,6 +277,7 @@ export class CommandBus {
         headers: msg.headers,
         logger: log,
         ...(scope === undefined ? {} : { scope }),
+        ...signed,
       });
     } catch (e) {
       if (e instanceof CommandFailure) return failure(e.code, e.message);
@@ -246,10 +305,24 @@ export class CommandBus {
     const subject = this.subjectOf(ref, opts.instance, opts.scope);
     const target = opts.instance === undefined ? ref.service : `${ref.service} ${opts.instance}`;
     const timeout = opts.timeoutMs ?? this.defaultTimeoutMs;
+    let hdrs = opts.headers;
+    if (ref.role !== undefined) {
+      if (!this.signer) {
+        return failure(
+          CommandErrorCodes.unauthorized,
+          `${ref.service}.${ref.verb} must be signed by a key with role ${ref.role}: set FLEETVISOR_SIGNING_KEY_FILE to your key file (\`fleetvisor keys create --role ${ref.role} --name <you>\`); nothing was sent`,
+        );
+      }
+      // The body is signed as the server will parse it: JSON.parse(JSON.stringify(payload)).
+      const body: unknown = payload === undefined ? null : JSON.parse(JSON.stringify(payload));
+      const auth = signCommand({ subject, body, signer: this.signer, ...(opts.commandId ? { id: opts.commandId } : {}) });
+      hdrs = hdrs ?? natsHeaders();
+      hdrs.set(COMMAND_AUTH_HEADER, encodeCommandAuth(auth));
+    }
     let msg: Msg;
     try {
       const data = payload === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(payload));
-      msg = await this.nc.request(subject, data, { timeout, ...(opts.headers ? { headers: opts.headers } : {}) });
+      msg = await this.nc.request(subject, data, { timeout, ...(hdrs ? { headers: hdrs } : {}) });
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === ErrorCode.Timeout) return failure(CommandErrorCodes.timeout, `no reply from ${target} to ${ref.verb} within ${timeout} ms`);

@@ -1,15 +1,16 @@
 // The bus of an edge process (service-runner, worker-agent): NATS without Postgres, connected in
 // the background, so that the process starts and keeps working while NATS is down. nats.js waits
 // for the first connection and reconnects forever on its own (waitOnFirstConnect,
-// maxReconnectAttempts -1); this class only adds what follows a connection (the event stream, the
-// command bus, the consumers). What needs the bus awaits ready() or reads current.
+// maxReconnectAttempts -1); this class only adds what follows a connection (a check that the event
+// streams exist — `fleetvisor migrate` creates them, an edge process waits for them — the command
+// bus, the consumers). What needs the bus awaits ready() or reads current.
 import type { NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
 import type { CoreConfig, Logger } from '@fleetvisor/platform';
 import { backoffDelay, Sleeper } from './backoff';
-import { CommandBus } from './command-bus';
+import { CommandBus, type CommandTrust } from './command-bus';
 import { EventConsumerFactory } from './event-consumer-factory';
-import { DEFAULT_DUPLICATE_WINDOW_MS, deadLetterStreamName, ensureEventStream } from './event-stream';
+import { checkFleetStreams, FleetStreamsMissingError } from './event-stream';
 import { connectNats } from './nats-connection';
 
 /** What FleetTransport binds handlers to: FleetCore is one, a connected EdgeBus gives one. */
@@ -26,12 +27,18 @@ export interface EdgeBusOptions {
   serviceName: string;
   config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'> & Partial<Pick<CoreConfig, 'nats'>>;
   logger: Logger;
-  /** Create or update the event stream (and its dead-letter stream) once connected: for a process with durable consumers. */
+  /**
+   * Wait until the event stream and its dead-letter stream exist once connected (a process with
+   * durable consumers): a missing stream is logged (run `fleetvisor migrate`) and checked again
+   * with backoff, so the process rides out a fleet where migrate has not run yet.
+   */
   eventStream?: boolean;
   /** How long one connection attempt may take (default 2000 ms). */
   connectTimeoutMs?: number;
   /** Wait between connection attempts (default 500 ms). */
   reconnectTimeWaitMs?: number;
+  /** Signing and verification of commands (ADR 0006): this host's trust roots, and its key if it signs. */
+  commandTrust?: CommandTrust;
 }
 
 export class EdgeBusClosedError extends Error {
@@ -99,34 +106,32 @@ export class EdgeBus {
       logger: this.opts.logger,
       subjects: this.subjects,
       nc,
-      commands: new CommandBus({ nc, subjects: this.subjects, logger: this.opts.logger }),
+      commands: new CommandBus({ nc, subjects: this.subjects, logger: this.opts.logger, ...this.opts.commandTrust }),
       consumers: new EventConsumerFactory(nc, this.subjects, config.eventStreamName, this.opts.logger),
     };
     this.bus = bus;
     return bus;
   }
 
-  /** JetStream may lag behind a (re)started server: retried until it answers or the bus closes. */
+  /**
+   * Waits for the streams: JetStream may lag behind a (re)started server, and `fleetvisor migrate`
+   * may not have run yet. Checked again until they exist or the bus closes; never created here.
+   */
   private async ensureStream(nc: NatsConnection): Promise<void> {
     const { config } = this.opts;
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new EdgeBusClosedError();
       try {
-        await ensureEventStream(
-          await nc.jetstreamManager(),
-          {
-            name: config.eventStreamName,
-            subjects: this.subjects.allEvents(),
-            maxAgeMs: config.eventStreamMaxAgeMs,
-            duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
-            deadLetter: { name: deadLetterStreamName(config.eventStreamName), subjects: this.subjects.allDeadLetters() },
-          },
-          this.log,
-        );
+        await checkFleetStreams(await nc.jetstreamManager(), config.eventStreamName);
+        if (attempt > 1) this.log.info({ stream: config.eventStreamName }, 'event streams found');
         return;
       } catch (e) {
         const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 });
-        if (attempt === 1 || attempt % 10 === 0) this.log.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: delay }, 'event stream not ready yet');
+        if (attempt === 1 || attempt % 10 === 0) {
+          const err = e instanceof Error ? e.message : String(e);
+          if (e instanceof FleetStreamsMissingError) this.log.error({ err, retryInMs: delay }, 'event streams missing: run `fleetvisor migrate`; checking again');
+          else this.log.warn({ err, retryInMs: delay }, 'event stream not ready yet');
+        }
         await this.sleeper.sleep(delay);
       }
     }

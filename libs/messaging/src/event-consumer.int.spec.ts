@@ -52,7 +52,8 @@ beforeAll(async () => {
   nc = await connect({ servers: sharedNatsUrl() });
   js = nc.jetstream();
   jsm = await nc.jetstreamManager();
-  await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
+  // Small limits: JetStream reserves max_bytes on the shared server.
+    await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000, maxBytes: 64 * 1024 ** 2, deadLetter: { maxBytes: 16 * 1024 ** 2 } });
 });
 
 afterEach(async () => {

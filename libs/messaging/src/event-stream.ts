@@ -1,6 +1,7 @@
-// JetStream streams Fleetvisor owns: the event stream (every event the relay publishes) and the
-// dead-letter stream (malformed and poison messages). Created at start-up, updated when the
-// configuration differs; never deleted here.
+// JetStream streams Fleetvisor owns: the event stream (every event the relay publishes), the
+// dead-letter stream (malformed and poison messages) and the key-revocation KV bucket. Created and
+// updated by `fleetvisor migrate` only (ensureFleetStreams, with the admin NATS credential);
+// services check they exist at start (checkFleetStreams) and never create, update or purge them.
 import {
   DiscardPolicy,
   RetentionPolicy,
@@ -8,6 +9,7 @@ import {
   nanos,
   millis,
   type JetStreamManager,
+  type NatsConnection,
   type StreamConfig,
   type StreamInfo,
 } from 'nats';
@@ -196,4 +198,102 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
     logger,
   );
   return { events, deadLetter };
+}
+
+/** History kept per key of the `<root>_keys` bucket (key revocations, ADR 0006). */
+export const KEYS_BUCKET_HISTORY = 64;
+
+/** The KV bucket of signing-key revocations: `fleet_keys` for the root `fleet` (stream `KV_fleet_keys`); defined with the keys. */
+export { keysBucketName } from '@fleetvisor/trust';
+import { keysBucketName } from '@fleetvisor/trust';
+
+/** Raised by a service that finds a stream missing: streams belong to `fleetvisor migrate`. */
+export class FleetStreamsMissingError extends Error {
+  constructor(readonly streams: readonly string[]) {
+    super(
+      `JetStream stream${streams.length > 1 ? 's' : ''} ${streams.join(', ')} not found on this NATS server: streams are created and updated by ` +
+        '`fleetvisor migrate` (run it once with the admin NATS credential); services no longer create them',
+    );
+    this.name = 'FleetStreamsMissingError';
+  }
+}
+
+export interface FleetStreamsOptions {
+  /** Subject root (`fleet`): events `<root>.evt.>`, dead letters `<root>.dlq.>`, bucket `<root>_keys`. */
+  subjectRoot: string;
+  /** FLEET_EVENTS in production (config `eventStreamName`). */
+  eventStreamName: string;
+  eventStreamMaxAgeMs: number;
+  duplicateWindowMs?: number;
+  /** The key-revocation bucket; default keysBucketName(subjectRoot); false: none. */
+  keysBucket?: string | false;
+  /** Default DEFAULT_EVENT_STREAM_MAX_BYTES (test suites ask for less: JetStream reserves it on the server). */
+  eventStreamMaxBytes?: number;
+  /** Default DEFAULT_DEAD_LETTER_MAX_BYTES. */
+  deadLetterMaxBytes?: number;
+}
+
+export interface FleetStreamsResult {
+  events: EnsureStreamResult;
+  deadLetter: EnsureStreamResult;
+  keys?: { name: string; stream: string; action: 'created' | 'updated' | 'unchanged' };
+}
+
+/**
+ * What `fleetvisor migrate` does to JetStream (with the admin credential), and what test suites
+ * do for their own root: the event stream, the dead-letter stream and the key-revocation bucket,
+ * created or brought to this build's settings. The one place streams are created.
+ */
+export async function ensureFleetStreams(nc: NatsConnection, opts: FleetStreamsOptions, logger?: Logger): Promise<FleetStreamsResult> {
+  const jsm = await nc.jetstreamManager();
+  const { events, deadLetter } = await ensureEventStream(
+    jsm,
+    {
+      name: opts.eventStreamName,
+      subjects: `${opts.subjectRoot}.evt.>`,
+      maxAgeMs: opts.eventStreamMaxAgeMs,
+      ...(opts.duplicateWindowMs !== undefined ? { duplicateWindowMs: opts.duplicateWindowMs } : {}),
+      ...(opts.eventStreamMaxBytes !== undefined ? { maxBytes: opts.eventStreamMaxBytes } : {}),
+      deadLetter: { name: deadLetterStreamName(opts.eventStreamName), subjects: `${opts.subjectRoot}.dlq.>`, ...(opts.deadLetterMaxBytes !== undefined ? { maxBytes: opts.deadLetterMaxBytes } : {}) },
+    },
+    logger,
+  );
+  const result: FleetStreamsResult = { events, deadLetter: deadLetter! };
+  const bucket = opts.keysBucket === undefined ? keysBucketName(opts.subjectRoot) : opts.keysBucket;
+  if (bucket !== false) {
+    const stream = `KV_${bucket}`;
+    const current = await jsm.streams.info(stream).catch((e: unknown) => {
+      if (isStreamNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!current) {
+      await nc.jetstream().views.kv(bucket, { history: KEYS_BUCKET_HISTORY, storage: StorageType.File });
+      logger?.info({ bucket }, 'JetStream KV bucket created');
+      result.keys = { name: bucket, stream, action: 'created' };
+    } else if (current.config.max_msgs_per_subject !== KEYS_BUCKET_HISTORY) {
+      await jsm.streams.update(stream, { ...current.config, max_msgs_per_subject: KEYS_BUCKET_HISTORY });
+      logger?.info({ bucket, history: KEYS_BUCKET_HISTORY }, 'JetStream KV bucket updated');
+      result.keys = { name: bucket, stream, action: 'updated' };
+    } else {
+      result.keys = { name: bucket, stream, action: 'unchanged' };
+    }
+  }
+  return result;
+}
+
+/**
+ * What a service does at start instead of creating streams: checks the event and dead-letter
+ * streams exist (STREAM.INFO, which every role may ask), else FleetStreamsMissingError.
+ */
+export async function checkFleetStreams(jsm: JetStreamManager, eventStreamName: string): Promise<void> {
+  const missing: string[] = [];
+  for (const name of [eventStreamName, deadLetterStreamName(eventStreamName)]) {
+    try {
+      await jsm.streams.info(name);
+    } catch (e) {
+      if (!isStreamNotFound(e)) throw e;
+      missing.push(name);
+    }
+  }
+  if (missing.length > 0) throw new FleetStreamsMissingError(missing);
 }

@@ -10,6 +10,7 @@ import { HostOffline, newEvent, type EventEnvelope } from '@fleetvisor/contracts
 import type { EventStore } from '@fleetvisor/event-store';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '../testing/test-streams';
 import { CommandBus } from './command-bus';
 import { deadLetterStreamName } from './event-stream';
 import type { EventConsumerFactory } from './fleet-core';
@@ -40,6 +41,7 @@ describe('FleetCoreModule (Nest application context)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('fvmsg_nest');
     config = testCoreConfig(db.url, bus);
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   });
 
   afterAll(async () => {

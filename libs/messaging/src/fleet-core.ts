@@ -1,5 +1,6 @@
 // Everything a Fleetvisor process needs to take part in the system, opened in one call: config,
-// logger, NATS (with the event and dead-letter streams in place), the event store (schema migrated
+// logger, NATS (checking the event and dead-letter streams exist: they belong to `fleetvisor
+// migrate`, which an admin credential runs; a service never creates them), the event store (schema migrated
 // or checked), the command bus, optionally the outbox relay. Plain class; FleetCoreModule is the
 // NestJS shell around it, and non-Nest code (CLI, tests, benches) uses it directly.
 import type { Pool } from 'pg';
@@ -7,8 +8,8 @@ import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
 import type { EventStoreConnection, PostgresCheckpointStore, PostgresEventStore, SchemaMigrations } from '@fleetvisor/event-store';
 import { createLogger, readCoreConfig, redactUrl, type CoreConfig, type Logger } from '@fleetvisor/platform';
-import { CommandBus } from './command-bus';
-import { deadLetterStreamName, ensureEventStream, DEFAULT_DUPLICATE_WINDOW_MS } from './event-stream';
+import { CommandBus, type CommandTrust } from './command-bus';
+import { checkFleetStreams } from './event-stream';
 import { EventConsumerFactory } from './event-consumer-factory';
 import { connectNats } from './nats-connection';
 import { DEFAULT_RELAY_LOCK_NAME, OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
@@ -34,12 +35,12 @@ export interface FleetCoreOptions {
   migrations?: 'apply' | 'verify' | 'skip';
   /** The app's own schema migrations (its tables), applied or verified with the event store's. */
   schemaMigrations?: SchemaMigrations;
-  /** Dedup window of the event stream (default 10 min, >= 2 min). */
-  duplicateWindowMs?: number;
   /** Postgres pool size (default 10). */
   poolSize?: number;
   /** First NATS connection attempt timeout (default 3000 ms). */
   natsConnectTimeoutMs?: number;
+  /** Signing and verification of commands (ADR 0006): the service's key and the fleet's trust roots. */
+  commandTrust?: CommandTrust;
 }
 
 export { EventConsumerFactory };
@@ -118,18 +119,9 @@ export class FleetCore {
       cleanups.push(() => nc.close());
       const jsm = await nc.jetstreamManager();
       const js = nc.jetstream();
-      await ensureEventStream(
-        jsm,
-        {
-          name: config.eventStreamName,
-          subjects: subjects.allEvents(),
-          maxAgeMs: config.eventStreamMaxAgeMs,
-          duplicateWindowMs: opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS,
-          deadLetter: { name: deadLetterStreamName(config.eventStreamName), subjects: subjects.allDeadLetters() },
-        },
-        logger,
-      );
-      const commands = new CommandBus({ nc, subjects, logger });
+      // Fails with "run `fleetvisor migrate`" when the streams are missing (FleetStreamsMissingError).
+      await checkFleetStreams(jsm, config.eventStreamName);
+      const commands = new CommandBus({ nc, subjects, logger, ...opts.commandTrust });
       const consumers = new EventConsumerFactory(nc, subjects, config.eventStreamName, logger);
       let relay: OutboxRelay | undefined;
       if (opts.relay) {

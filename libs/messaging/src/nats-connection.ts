@@ -126,6 +126,7 @@ function securityOptions(settings: NatsClientSettings): Partial<ConnectionOption
       out.authenticator = credsAuthenticator(bytes(auth.creds));
       break;
   }
+  if (settings.inboxPrefix) out.inboxPrefix = settings.inboxPrefix;
   if (settings.tls) {
     const { caFile, certFile, keyFile } = settings.tls;
     out.tls = { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) };

@@ -23,6 +23,7 @@ import {
   type TestDatabase,
 } from '@fleetvisor/testing';
 import { EdgeBus } from './edge-bus';
+import { migrateFleetStreams } from './migrate-streams';
 import { FleetCore } from './fleet-core';
 import { connectNats, NatsCredentialsRefusedError, NatsTlsError } from './nats-connection';
 
@@ -78,10 +79,14 @@ describe('NATS credentials', () => {
     });
     afterAll(() => db?.drop());
 
-    it('a FleetCore connects with FLEETVISOR_NATS_USER + FLEETVISOR_NATS_PASSWORD_FILE', async () => {
+    it('migrate makes the streams and a FleetCore connects with FLEETVISOR_NATS_USER + FLEETVISOR_NATS_PASSWORD_FILE', async () => {
+      const cfg = config({ FLEETVISOR_DATABASE_URL: db.url, FLEETVISOR_NATS_URL: nats.url, FLEETVISOR_NATS_USER: 'fleet', FLEETVISOR_NATS_PASSWORD_FILE: secretFile('nats-pw', password) });
+      // A service only checks the streams exist: before migrate it refuses to start, naming migrate.
+      await expect(FleetCore.open({ serviceName: 'creds-test', config: cfg, logger })).rejects.toThrow(/run it once with the admin NATS credential/);
+      expect((await migrateFleetStreams(cfg, logger)).events.action).toBe('created');
       const core = await FleetCore.open({
         serviceName: 'creds-test',
-        config: config({ FLEETVISOR_DATABASE_URL: db.url, FLEETVISOR_NATS_URL: nats.url, FLEETVISOR_NATS_USER: 'fleet', FLEETVISOR_NATS_PASSWORD_FILE: secretFile('nats-pw', password) }),
+        config: cfg,
         logger,
       });
       try {
@@ -221,8 +226,10 @@ describe('NATS credentials', () => {
       [nats, plain] = await Promise.all([start(natsTlsConfig(server, ca.caFile), true), start('')]);
     });
 
-    it('an EdgeBus connects over tls:// with the CA and its client certificate, and sets up its stream', async () => {
-      const edge = new EdgeBus({ serviceName: 'creds-test', config: config({ FLEETVISOR_NATS_URL: nats.url.replace('nats://', 'tls://'), ...tlsEnv }), logger, eventStream: true });
+    it('an EdgeBus connects over tls:// with the CA and its client certificate, and finds the streams migrate made', async () => {
+      const cfg = config({ FLEETVISOR_NATS_URL: nats.url.replace('nats://', 'tls://'), ...tlsEnv });
+      await migrateFleetStreams(cfg, logger);
+      const edge = new EdgeBus({ serviceName: 'creds-test', config: cfg, logger, eventStream: true });
       try {
         const bus = await edge.ready();
         await roundTrip(bus.nc);

@@ -132,7 +132,8 @@ describe('OutboxRelay (Postgres + shared NATS)', () => {
 
   async function resetStream(): Promise<void> {
     await jsm.streams.delete(bus.eventStreamName).catch(() => undefined);
-    await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
+    // Small limits: JetStream reserves max_bytes on the shared server.
+    await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000, maxBytes: 64 * 1024 ** 2, deadLetter: { maxBytes: 16 * 1024 ** 2 } });
   }
 
   it('publishes every appended event exactly once, in log order, with Nats-Msg-Id = event id', async () => {
@@ -260,7 +261,8 @@ describe('OutboxRelay across a NATS crash and restart (private NATS)', () => {
   it('every event arrives exactly once although NATS is killed and restarted while the relay publishes', async () => {
     const setup = await connect({ servers: nats.url });
     const jsm = await setup.jetstreamManager();
-    await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000 });
+    // Small limits: JetStream reserves max_bytes on the shared server.
+    await ensureEventStream(jsm, { name: bus.eventStreamName, subjects: subjects.allEvents(), maxAgeMs: 3_600_000, duplicateWindowMs: 120_000, maxBytes: 64 * 1024 ** 2, deadLetter: { maxBytes: 16 * 1024 ** 2 } });
     await setup.close();
 
     const writer = new PostgresEventStore(writerPool);

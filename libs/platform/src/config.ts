@@ -146,6 +146,12 @@ export interface NatsClientSettings {
   readonly auth?: NatsAuth;
   /** Set (possibly empty): TLS is required (a tls:// URL, a CA or a client certificate was given). */
   readonly tls?: NatsTlsSettings;
+  /**
+   * FLEETVISOR_NATS_INBOX_PREFIX: where this process's replies arrive (nats.js `inboxPrefix`). Each
+   * identity of `fleetvisor nats-config` may subscribe only its own prefix, so no one reads another's
+   * replies. Undefined: nats.js's `_INBOX`.
+   */
+  readonly inboxPrefix?: string;
 }
 
 export type DatabaseSslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -175,6 +181,13 @@ export interface CoreConfig {
   /** JetStream stream holding all events. */
   eventStreamName: string;
   eventStreamMaxAgeMs: number;
+  /**
+   * Size limits `fleetvisor migrate` gives the event and dead-letter streams (8 GiB and 1 GiB).
+   * JetStream reserves a stream's limit on its server, so a small installation or a test suite
+   * asks for less.
+   */
+  eventStreamMaxBytes: number;
+  deadLetterStreamMaxBytes: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFormat: 'json' | 'pretty' | 'auto';
   host: string;
@@ -185,15 +198,26 @@ export const CORE_DEFAULTS = {
   natsUrl: 'nats://127.0.0.1:4222',
 };
 
+/**
+ * The settings of a process that holds no database credentials (a host's service-runner and
+ * worker-agent, ADR 0006): CoreConfig without the log. Read by readBusConfig, which never looks at
+ * FLEETVISOR_DATABASE_*.
+ */
+export type BusConfig = Omit<CoreConfig, 'databaseUrl' | 'database'>;
+
 export function readCoreConfig(env: Env = process.env, hostname: () => string = osHostname): CoreConfig {
   const r = envReader(env);
   const databaseUrl = r.url('FLEETVISOR_DATABASE_URL', CORE_DEFAULTS.databaseUrl, ['postgres', 'postgresql']);
-  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
   const database = readDatabaseCredentials(env, databaseUrl);
+  return { databaseUrl: database.url, database: database.credentials, ...readBusConfig(env, hostname) };
+}
+
+/** The bus and logging settings only (FLEETVISOR_NATS_*, subject root, stream, log, host); FLEETVISOR_DATABASE_* is not read. */
+export function readBusConfig(env: Env = process.env, hostname: () => string = osHostname): BusConfig {
+  const r = envReader(env);
+  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
   const nats = readNatsClientSettings(env, natsUrl);
   return {
-    databaseUrl: database.url,
-    database: database.credentials,
     natsUrl: nats.url,
     nats: nats.settings,
     subjectRoot: (() => {
@@ -207,6 +231,8 @@ export function readCoreConfig(env: Env = process.env, hostname: () => string = 
       return v;
     })(),
     eventStreamMaxAgeMs: r.duration('FLEETVISOR_EVENT_STREAM_MAX_AGE', '30d'),
+    eventStreamMaxBytes: r.int('FLEETVISOR_EVENT_STREAM_MAX_BYTES', 8 * 1024 ** 3, { min: 1024 ** 2 }),
+    deadLetterStreamMaxBytes: r.int('FLEETVISOR_DEAD_LETTER_STREAM_MAX_BYTES', 1024 ** 3, { min: 1024 ** 2 }),
     logLevel: r.oneOf('FLEETVISOR_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
     logFormat: r.oneOf('FLEETVISOR_LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     host: r.string('FLEETVISOR_HOST', hostname()),
@@ -309,7 +335,12 @@ function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settin
         ...(keyFile !== undefined ? { keyFile: checkReadable('FLEETVISOR_NATS_TLS_KEY', keyFile) } : {}),
       }
     : undefined;
-  return { url, settings: { ...(found[0] ? { auth: found[0] } : {}), ...(tls ? { tls } : {}) } };
+  const inboxPrefix = nonEmpty(env, 'FLEETVISOR_NATS_INBOX_PREFIX');
+  // Subject tokens without wildcards: the client appends `.<id>` to it for each inbox.
+  if (inboxPrefix !== undefined && !/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) {
+    throw new ConfigError('FLEETVISOR_NATS_INBOX_PREFIX', `subject tokens of letters, digits, _, - and $ joined by dots, got "${inboxPrefix}"`);
+  }
+  return { url, settings: { ...(found[0] ? { auth: found[0] } : {}), ...(tls ? { tls } : {}), ...(inboxPrefix !== undefined ? { inboxPrefix } : {}) } };
 }
 
 function readDatabaseCredentials(env: Env, rawUrl: string): { url: string; credentials: DatabaseCredentials } {

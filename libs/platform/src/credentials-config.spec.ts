@@ -93,6 +93,13 @@ describe('NATS credentials (readCoreConfig)', () => {
     expect(errorOf({ FLEETVISOR_NATS_TLS_KEY: key }).variable).toBe('FLEETVISOR_NATS_TLS_CERT');
   });
 
+  it('reads the inbox prefix, and refuses one with wildcards or spaces', () => {
+    expect(readCoreConfig({}).nats.inboxPrefix).toBeUndefined();
+    expect(readCoreConfig({ FLEETVISOR_NATS_INBOX_PREFIX: '_INBOX_agent_w-01' }).nats.inboxPrefix).toBe('_INBOX_agent_w-01');
+    expect(errorOf({ FLEETVISOR_NATS_INBOX_PREFIX: '_INBOX.>' }).variable).toBe('FLEETVISOR_NATS_INBOX_PREFIX');
+    expect(errorOf({ FLEETVISOR_NATS_INBOX_PREFIX: 'a b' }).variable).toBe('FLEETVISOR_NATS_INBOX_PREFIX');
+  });
+
   it('fails at start on invalid combinations, naming the variable and never the secret', () => {
     expect(errorOf({ FLEETVISOR_NATS_PASSWORD: 'n4ts-pw', FLEETVISOR_NATS_PASSWORD_FILE: file('pw2', 'n4ts-pw') }).message).toBe(
       'FLEETVISOR_NATS_PASSWORD_FILE: FLEETVISOR_NATS_PASSWORD is set too; set only one of them',

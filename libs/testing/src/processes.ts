@@ -20,6 +20,10 @@ export function fleetvisorEnv(
     ...(opts.databaseUrl ? { FLEETVISOR_DATABASE_URL: opts.databaseUrl } : {}),
     ...(opts.bus ? { FLEETVISOR_SUBJECT_ROOT: opts.bus.subjectRoot, FLEETVISOR_EVENT_STREAM: opts.bus.eventStreamName } : {}),
     ...testTrust().env(),
+    // What a `migrate` or `up` under test gives its streams: JetStream reserves the limit on the
+    // shared server, and production's 8 GiB per suite exhausts it.
+    FLEETVISOR_EVENT_STREAM_MAX_BYTES: String(64 * 1024 ** 2),
+    FLEETVISOR_DEAD_LETTER_STREAM_MAX_BYTES: String(16 * 1024 ** 2),
     FLEETVISOR_LOG_FORMAT: 'json',
     ...extra,
   };

@@ -19,12 +19,16 @@ export function sharedNatsUrl(): string {
   return readTestingConfig().natsUrl;
 }
 
-/** Deletes a suite's event stream and its dead-letter stream from the shared NATS (after the suite). */
+/**
+ * Deletes a suite's event stream, dead-letter stream and key bucket (`KV_<root>_keys`, as
+ * keysBucketName names it) from the shared NATS (after the suite). They are made by createTestStreams
+ * of @fleetvisor/messaging/testing, the function `fleetvisor migrate` uses.
+ */
 export async function deleteTestStreams(bus: TestBusNames, natsUrl: string = sharedNatsUrl()): Promise<void> {
   const nc = await connect({ servers: natsUrl });
   try {
     const jsm = await nc.jetstreamManager();
-    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(name).catch(() => undefined);
+    for (const name of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`, `KV_${bus.subjectRoot}_keys`]) await jsm.streams.delete(name).catch(() => undefined);
   } finally {
     await nc.close();
   }

@@ -10,6 +10,8 @@ export function testCoreConfig(databaseUrl: string, bus: TestBusNames, overrides
     subjectRoot: bus.subjectRoot,
     eventStreamName: bus.eventStreamName,
     eventStreamMaxAgeMs: 3_600_000,
+    eventStreamMaxBytes: 64 * 1024 ** 2,
+    deadLetterStreamMaxBytes: 16 * 1024 ** 2,
     logLevel: 'silent',
     logFormat: 'json',
     host: 'test-host',

@@ -59,3 +59,9 @@ export function testTrust(): TestTrust {
   };
   return current;
 }
+
+/** A TrustConfig for a service built in-process: the test root, and a key of `role` to sign with (none when omitted). */
+export function testTrustConfig(role?: KeyRole, name?: string): { roots: string[]; signingKeyFile?: string } {
+  const t = testTrust();
+  return { roots: [t.root.publicKey], ...(role ? { signingKeyFile: t.keyFile(role, name) } : {}) };
+}

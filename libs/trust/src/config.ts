@@ -3,7 +3,8 @@
 //   FLEETVISOR_TRUST_ROOT_FILE  or a file of them, one per line (what `keys init` writes as <name>.pub)
 //   FLEETVISOR_SIGNING_KEY_FILE this process's key file (chain-watcher, central services, operators)
 import fs from 'node:fs';
-import { ConfigError } from '@fleetvisor/platform';
+import path from 'node:path';
+import { ConfigError, readUpStateDir, type Env } from '@fleetvisor/platform';
 import { KeyFileError, parseTrustRoots, signerFromFile } from './key-files';
 import type { Signer } from './event-proof';
 
@@ -55,4 +56,36 @@ export function requireSigner(config: TrustConfig, who: string): Signer {
     if (e instanceof KeyFileError) throw new ConfigError('FLEETVISOR_SIGNING_KEY_FILE', e.message);
     throw e;
   }
+}
+
+/**
+ * The key an operator's CLI signs with: FLEETVISOR_SIGNING_KEY_FILE, else the first of `fallbacks`
+ * that exists (the local `fleetvisor up` demo's operator key). Undefined when there is none: a
+ * command that needs a signature then fails, unsent, saying which variable to set.
+ */
+export function operatorSigner(config: TrustConfig, fallbacks: readonly string[]): Signer | undefined {
+  if (config.signingKeyFile) return requireSigner(config, 'this command');
+  const found = fallbacks.find((f) => fs.existsSync(f));
+  if (!found) return undefined;
+  try {
+    return signerFromFile(found);
+  } catch (e) {
+    if (e instanceof KeyFileError) throw new ConfigError('FLEETVISOR_SIGNING_KEY_FILE', `not set, and ${e.message}`);
+    throw e;
+  }
+}
+
+/** Where `fleetvisor up` keeps its local demo fleet's keys (the root, each service's, the operator's). */
+export function upKeysDir(env: Env = process.env): string {
+  return path.join(readUpStateDir(env), 'keys');
+}
+
+/** The operator's signer for a CLI command: FLEETVISOR_SIGNING_KEY_FILE, else the local `up` demo's operator key. */
+export function cliSigner(env: Env = process.env): Signer | undefined {
+  return operatorSigner(readTrustConfig(env as NodeJS.ProcessEnv), [path.join(upKeysDir(env), 'operator.key.json')]);
+}
+
+/** The JetStream KV bucket of key certificates (`cert.<kid>`) and revocations (`revoked.<kid>`), per subject root. */
+export function keysBucketName(subjectRoot: string): string {
+  return `${subjectRoot}_keys`;
 }

@@ -20,6 +20,12 @@ export class ChainWatcherMetrics implements ChainMetricsSink {
   private readonly ws = new Gauge({ name: 'chain_watcher_websocket_connected', help: '1 while the NewBlock subscription is up', labelNames: ['chain'], registers: [this.registry] });
   private readonly changes = new Counter({ name: 'chain_watcher_version_changes_total', help: 'VersionChanged events appended', labelNames: ['chain'], registers: [this.registry] });
   private readonly anomalies = new Counter({ name: 'chain_watcher_anomalies_total', help: 'ChainAnomaly events appended', labelNames: ['chain', 'kind'], registers: [this.registry] });
+  private readonly intakeRefusals = new Counter({
+    name: 'fleetvisor_event_intake_refused_total',
+    help: "Hosts' event batches this replica's event intake refused (nothing appended), by reason",
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -51,5 +57,8 @@ export class ChainWatcherMetrics implements ChainMetricsSink {
   }
   anomaly(chainId: string, kind: string): void {
     this.anomalies.inc({ chain: chainId, kind });
+  }
+  intakeRefused(reason: string): void {
+    this.intakeRefusals.inc({ reason });
   }
 }

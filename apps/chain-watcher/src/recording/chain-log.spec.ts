@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newEventFor, UpgradePlanned, VersionChanged, type RecordedEvent } from '@fleetvisor/contracts';
-import { decideVersion, evolveChainLog, foldChainLog } from './chain-log';
+import { decideVersion, evolveChainLog, foldChainLog, latestVersionChanged } from './chain-log';
 import { planKey } from './upgrade-plan';
 
 const V1 = { providerTarget: '0.21.0', providerMin: '0.20.0', consumerTarget: '0.21.0', consumerMin: '0.20.0' };
@@ -39,4 +39,16 @@ describe('decideVersion', () => {
     expect(second.kind === 'changed' && second.event).toMatchObject({ type: 'VersionChanged', stream: 'chain-lava-testnet-2', metadata: obs.metadata });
   });
 
+});
+
+describe('latestVersionChanged (chain-watcher.version-event)', () => {
+  it('returns the newest VersionChanged exactly as stored, without its position in the log; undefined for a chain without one', async () => {
+    const first = newEventFor(VersionChanged, { chainId: obs.chainId, height: 10, previous: null, current: V1 }, { host: 'cw-1', actor: 'chain-watcher', correlationId: 'c-1' });
+    const second = newEventFor(VersionChanged, { chainId: obs.chainId, height: 20, previous: V1, current: V2 }, { host: 'cw-1', actor: 'chain-watcher' });
+    const plan = newEventFor(UpgradePlanned, { chainId: obs.chainId, name: 'v3', height: 900, info: '' });
+    const streams: Record<string, RecordedEvent[]> = { [`chain-${obs.chainId}`]: [recorded(first, 1), recorded(second, 2), recorded(plan, 3)] };
+    const store = { readStream: async (stream: string) => ({ events: streams[stream] ?? [], currentVersion: (streams[stream] ?? []).length }) };
+    expect(await latestVersionChanged(store, obs.chainId)).toEqual(second);
+    expect(await latestVersionChanged(store, 'lava-other')).toBeUndefined();
+  });
 });

@@ -61,6 +61,19 @@ export async function readChainLog(store: Pick<CommandHandlerStore, 'readStream'
   return { state: foldChainLog(events), version: currentVersion };
 }
 
+/**
+ * The newest VersionChanged of the chain as the log stores it (the envelope only: no stream
+ * position), or undefined. What a host catching up asks for once the event stream no longer holds
+ * it; returned unchanged so a signature over the envelope still verifies.
+ */
+export async function latestVersionChanged(store: Pick<CommandHandlerStore, 'readStream'>, chainId: string): Promise<EventEnvelope | undefined> {
+  const { events } = await store.readStream(chainLogStream(chainId));
+  const last = events.findLast((e) => e.type === VersionChanged.type);
+  if (!last) return undefined;
+  const { id, type, stream, version, data, metadata, occurredAt } = last;
+  return { id, type, stream, version, data, metadata, occurredAt };
+}
+
 /** Where and by whom an answer of the chain was observed. */
 export interface Observation {
   chainId: string;

@@ -26,7 +26,12 @@ export const PREAMBLE = 'fleetvisor — one control plane for blockchain infrast
 
 export const COMMANDS: readonly CliEntry[] = [
   lazyCommand({ path: ['up'], summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers', load: async () => (await import('./up.command')).upCommand }),
-  lazyCommand({ path: ['migrate'], summary: 'Create the database if missing and apply pending schema migrations', load: async () => (await import('./migrate.command')).migrateCommand }),
+  lazyCommand({ path: ['migrate'], summary: 'Create the database and the JetStream streams if missing, and bring both to this version', load: async () => (await import('./migrate.command')).migrateCommand }),
+  lazyCommand({ path: ['nats-config'], summary: 'Write a nats-server configuration with one NKey user per Fleetvisor identity and least-privilege permissions', load: async () => (await import('./nats-config.command')).natsConfigCommand }),
+  lazyCommand({ path: ['keys', 'init'], summary: "Make the fleet's admin root key (offline): the key file and the trust root to give every process", load: async () => (await import('./keys.command')).keysInitCommand }),
+  lazyCommand({ path: ['keys', 'create'], summary: 'Make a key with a role (read, operate, admin, chain-watcher, service), certified by the root key', load: async () => (await import('./keys.command')).keysCreateCommand }),
+  lazyCommand({ path: ['keys', 'list'], summary: "The fleet's key certificates and revocations (from the key bucket)", load: async () => (await import('./keys.command')).keysListCommand }),
+  lazyCommand({ path: ['keys', 'revoke'], args: '<kid>', summary: 'Revoke a key: every process refuses it from the moment the revocation reaches it (over the bus)', load: async () => (await import('./keys.command')).keysRevokeCommand }),
   lazyCommand({ path: ['events', 'tail'], summary: 'Print events from the log as they are recorded (live), or from a position', load: async () => (await import('./events-tail.command')).eventsTailCommand }),
   lazyCommand({ path: ['events', 'append'], summary: 'Append one event to a stream (validated against its contract)', load: async () => (await import('./events-append.command')).eventsAppendCommand }),
   lazyCommand({ path: ['events', 'rebuild'], summary: 'Rebuild a projection from the event log, with a progress bar', args: '<projection>', load: async () => (await import('./events-rebuild.command')).eventsRebuildCommand }),

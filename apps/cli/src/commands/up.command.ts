@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
-import { connectNats, deadLetterStreamName, FLEET_CORE, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
+import { connectNats, deadLetterStreamName, FLEET_CORE, keysBucketName, migrateFleetStreams, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
@@ -24,13 +24,14 @@ import { formatEventJson, formatEventLine } from '../event-format';
 import { UpModule } from '../up/up.module';
 import { LiveView } from '../up/live-view';
 import { chainResumePoint, type ChainResume, type ChainVersion } from '../up/chain-resume';
+import { provisionLocalTrust } from '../up/local-trust';
 
 
 export const upCommand = defineCliCommand({
   path: ['up'],
   summary: 'Run Fleetvisor on this machine: backbone, local chain, chain-watcher, worker registry, simulated workers',
   description:
-    'Creates the database and applies migrations, makes sure the JetStream streams exist, runs the ' +
+    'Runs migrate first (creates the database and applies migrations, creates or updates the JetStream streams), runs the ' +
     'outbox relay (one leader across all processes; others stand by), starts a local chain node ' +
     '(devnet, CometBFT JSON-RPC) and the services as child processes — chain-watcher on the devnet, ' +
     'worker-registry, simulated sealing workers each with its worker-agent, and a service-runner for a ' +
@@ -74,6 +75,9 @@ export const upCommand = defineCliCommand({
     const stateDir = path.resolve(options['state-dir'] ?? readUpStateDir());
     const state = await takeStateDir(stateDir, logger);
     if (options.reset) await resetState(stateDir, config, logger);
+    // `migrate` first: the database schema is applied by the backbone below (migrations 'apply'),
+    // the JetStream streams by migrate's own function, since no service creates them any more.
+    await migrateFleetStreams(config, logger);
     const app = await NestFactory.createApplicationContext(UpModule.register(config, logger, await appSchemaMigrations()), { logger: new PinoNestLogger(logger), abortOnError: false }).catch(
       (e: unknown) => {
         throw explainStartupError(e, config.databaseUrl);
@@ -163,7 +167,7 @@ async function resetState(stateDir: string, config: CliConfig, logger: Logger): 
   const nc = await connectNats(config, logger);
   try {
     const jsm = await nc.jetstreamManager();
-    for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName)]) {
+    for (const name of [config.eventStreamName, deadLetterStreamName(config.eventStreamName), `KV_${keysBucketName(config.subjectRoot)}`]) {
       if (await jsm.streams.delete(name).catch(() => false)) logger.info({ stream: name }, 'deleted JetStream stream');
     }
   } finally {
@@ -196,7 +200,12 @@ function pick(env: Readonly<Record<string, string | undefined>>, names: string[]
 
 /** The local chain (in this process) and the services (child processes), stopped together. */
 async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ stop(): Promise<void> }> {
-  const env = inheritedEnv();
+  const inherited = inheritedEnv();
+  // Every demo process trusts the local root (and the operator's own, if set); see local-trust.ts.
+  const trust = provisionLocalTrust(path.join(opts.stateDir, 'keys'), inherited as NodeJS.ProcessEnv);
+  if (trust.created) logger.info({ keys: trust.dir }, 'made the local fleet\'s keys: a root, and keys for the chain-watcher, the registry and you (operator.key.json, used by the CLI when FLEETVISOR_SIGNING_KEY_FILE is not set)');
+  const { FLEETVISOR_TRUST_ROOT: _inline, ...withoutInlineRoot } = inherited;
+  const env: typeof inherited = { ...withoutInlineRoot, FLEETVISOR_TRUST_ROOT_FILE: trust.rootsFile };
   let devnet: { rpcUrl: string; stop(): Promise<void> } | undefined;
   let chains = env['FLEETVISOR_CHAINS'];
   if (opts.devnet) {
@@ -224,6 +233,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   if (chains) {
     components.push({ name: 'chain-watcher', app: 'chain-watcher', args: ['chain-watcher', 'run'], env: {
         FLEETVISOR_CHAINS: chains,
+        FLEETVISOR_SIGNING_KEY_FILE: trust.chainWatcherKey,
         FLEETVISOR_CHAIN_WATCHER_RELAY: 'false',
         // Tuned to the local chain's block time: a silent socket is dropped after 4 blocks, a
         // standby tries the lock twice per block (takeover within two blocks).
@@ -239,7 +249,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
   // A 2 x 32 MB young generation: at thousands of reports a second each report's parsed JSON is
   // garbage within milliseconds, and twice the default room halves the scavenges and what they
   // promote (docs/benchmarks.md, worker registry; docs/operations.md, process memory).
-  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'], nodeFlags: ['--max-semi-space-size=32'] });
+  components.push({ name: 'worker-registry', app: 'worker-registry', args: ['worker-registry', 'run'], nodeFlags: ['--max-semi-space-size=32'], env: { FLEETVISOR_SIGNING_KEY_FILE: trust.registryKey } });
   for (let i = 1; i <= opts.workers; i++) {
     const name = `sim-worker-${String(i).padStart(2, '0')}`;
     components.push({

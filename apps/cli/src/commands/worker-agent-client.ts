@@ -5,6 +5,7 @@ import { createSubjects, type CommandDefinition, type CommandReply, type Command
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
+import { cliSigner } from '@fleetvisor/trust';
 
 export const NAME_OPTION = {
   type: 'string',
@@ -24,7 +25,8 @@ export async function askAgent<C extends CommandDefinition>(def: C, name: string
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
   const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
   try {
-    const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
+    const signer = def.role === undefined ? undefined : cliSigner();
+    const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger, ...(signer ? { signer } : {}) });
     const reply: CommandReply<CommandResultOf<C>> = await bus.request(def, payload, { instance: name, timeoutMs: 5_000 });
     if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
     return reply.result as CommandResultOf<C>;

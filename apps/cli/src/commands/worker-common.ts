@@ -1,6 +1,5 @@
 // Shared by the `fleetvisor worker …` commands: asking the worker-registry over the bus, and the
 // damocles-style tables (`util worker list / info` of venus-sector-manager) they print.
-import { userInfo, hostname } from 'node:os';
 import {
   createSubjects,
   PLAN_STATES,
@@ -14,6 +13,7 @@ import {
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, parseDuration, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
+import { cliSigner } from '@fleetvisor/trust';
 
 export const WORKER_REF_HELP = 'a worker is named by its instance name or its address (dest)';
 
@@ -41,7 +41,9 @@ export async function withRegistry<T>(fn: (ask: Ask) => Promise<T>): Promise<T> 
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
   const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
   try {
-    const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
+    // Mutating commands are signed with the operator's key (ADR 0006); queries need none.
+    const signer = cliSigner();
+    const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger, ...(signer ? { signer } : {}) });
     const ask: Ask = async (def, payload, timeoutMs = 10_000) => {
       const reply = await bus.request(def, payload, { timeoutMs });
       if (!reply.ok) throw new RegistryError(reply.error.code, reply.error.message);
@@ -51,17 +53,6 @@ export async function withRegistry<T>(fn: (ask: Ask) => Promise<T>): Promise<T> 
   } finally {
     await nc.close();
   }
-}
-
-/** Who is asking, recorded as the actor of the events (never a credential). */
-export function defaultActor(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (containers): keep "unknown"
-  }
-  return `${user}@${hostname()}`.slice(0, 200);
 }
 
 export function parseIndex(text: string | undefined, what = '<index>'): number {

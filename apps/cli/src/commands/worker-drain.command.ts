@@ -2,7 +2,7 @@
 // takes no new task; with --wait, progress is shown until every thread is paused.
 import { WorkerDrain, type CommandResultOf } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
-import { defaultActor, parseDurationOption, withRegistry, WORKER_REF_HELP } from './worker-common';
+import { parseDurationOption, withRegistry, WORKER_REF_HELP } from './worker-common';
 
 type Progress = CommandResultOf<typeof WorkerDrain>;
 
@@ -17,7 +17,6 @@ export const workerDrainCommand = defineCliCommand({
     wait: { type: 'boolean', description: 'keep asking until every thread is paused' },
     interval: { type: 'string', description: 'with --wait: how often to ask', default: '1s', placeholder: 'duration' },
     timeout: { type: 'string', description: 'with --wait: give up after', default: '30m', placeholder: 'duration' },
-    actor: { type: 'string', description: 'who asks, recorded in the event (default: user@host)', placeholder: 'name' },
     json: { type: 'boolean', description: 'each progress report as a JSON line' },
   },
   examples: ['fleetvisor worker drain w-01', 'fleetvisor worker drain w-01 --wait'],
@@ -25,7 +24,7 @@ export const workerDrainCommand = defineCliCommand({
     if (positionals.length !== 1) throw new UsageError('name one worker');
     const intervalMs = parseDurationOption(options.interval, 'interval');
     const timeoutMs = parseDurationOption(options.timeout, 'timeout');
-    const request = { worker: positionals[0]!, actor: options.actor ?? defaultActor() };
+    const request = { worker: positionals[0]! };
     const show = (p: Progress) => io.out(options.json ? JSON.stringify(p) + '\n' : line(p) + '\n');
     return withRegistry(async (ask) => {
       let p = await ask(WorkerDrain, request);

@@ -1,7 +1,7 @@
 // `fleetvisor worker pause <worker> <index>`: pause one thread through its agent (ThreadPaused, manual).
 import { WorkerPause } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
-import { askRegistry, defaultActor, parseIndex, WORKER_REF_HELP } from './worker-common';
+import { askRegistry, parseIndex, WORKER_REF_HELP } from './worker-common';
 
 export const workerPauseCommand = defineCliCommand({
   path: ['worker', 'pause'],
@@ -9,13 +9,12 @@ export const workerPauseCommand = defineCliCommand({
   summary: 'Pause one sealing thread (proxied to the worker agent, recorded with who asked)',
   description: `${WORKER_REF_HELP[0]!.toUpperCase()}${WORKER_REF_HELP.slice(1)}. An unknown worker or index is refused naming what exists.`,
   options: {
-    actor: { type: 'string', description: 'who asks, recorded in the event (default: user@host)', placeholder: 'name' },
     json: { type: 'boolean', description: 'the result as one JSON object' },
   },
   examples: ['fleetvisor worker pause w-01 3'],
   async run({ options, positionals, io }) {
     if (positionals.length !== 2) throw new UsageError('expected <worker> <index>');
-    const r = await askRegistry(WorkerPause, { worker: positionals[0]!, index: parseIndex(positionals[1]), actor: options.actor ?? defaultActor() });
+    const r = await askRegistry(WorkerPause, { worker: positionals[0]!, index: parseIndex(positionals[1]) });
     if (options.json) io.out(JSON.stringify(r) + '\n');
     else io.out(r.changed ? `${r.worker} thread #${r.index} paused\n` : `${r.worker} thread #${r.index} was already paused\n`);
   },

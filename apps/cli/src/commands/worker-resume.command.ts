@@ -2,7 +2,7 @@
 // in another state of its plan (checked by the registry before the agent is asked).
 import { WorkerResume, STATE_NAME_PATTERN } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
-import { askRegistry, defaultActor, parseIndex, planStatesHelp, WORKER_REF_HELP } from './worker-common';
+import { askRegistry, parseIndex, planStatesHelp, WORKER_REF_HELP } from './worker-common';
 
 export const workerResumeCommand = defineCliCommand({
   path: ['worker', 'resume'],
@@ -10,7 +10,6 @@ export const workerResumeCommand = defineCliCommand({
   summary: 'Resume one paused thread, in its current state or in <state> (must be a state of its plan)',
   description: `${WORKER_REF_HELP[0]!.toUpperCase()}${WORKER_REF_HELP.slice(1)}. A state outside the thread's plan is refused, listing the valid ones, and nothing changes.\nStates by plan:\n${planStatesHelp()}`,
   options: {
-    actor: { type: 'string', description: 'who asks, recorded in the event (default: user@host)', placeholder: 'name' },
     json: { type: 'boolean', description: 'the result as one JSON object' },
   },
   examples: ['fleetvisor worker resume w-01 3', 'fleetvisor worker resume w-01 3 PC1Done'],
@@ -22,7 +21,6 @@ export const workerResumeCommand = defineCliCommand({
       worker: positionals[0]!,
       index: parseIndex(positionals[1]),
       ...(state !== undefined ? { state } : {}),
-      actor: options.actor ?? defaultActor(),
     });
     if (options.json) io.out(JSON.stringify(r) + '\n');
     else io.out(r.changed ? `${r.worker} thread #${r.index} resumed in ${r.state}\n` : `${r.worker} thread #${r.index} was not paused (state ${r.state})\n`);

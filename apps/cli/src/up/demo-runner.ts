@@ -10,7 +10,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, PARENT_PID_VARIABLE, type Env, type Logger } from '@fleetvisor/platform';
 import { appProcess } from '../app-routes';
-import type { ComponentSpec } from './stack';
+import { withoutVariables, type ComponentSpec } from './stack';
+
+/** What a host must not hold: the log's credentials. */
+const HOST_DROPS = /^FLEETVISOR_DATABASE_/;
 
 /** Versions the demo release server publishes; 0.23.1 is a broken release (crashes at start). */
 export const DEMO_RELEASES: readonly { version: string; behaviour?: 'crash-at-start' }[] = [
@@ -81,7 +84,8 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
   const again = existsSync(path.join(directory, 'demo-ports.json'));
   const releases = await startLavapReleaseServer({ releases: [...DEMO_RELEASES] });
   try {
-    const env: Env = { ...opts.env, FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_LOG_FORMAT: 'json' };
+    // A host holds only NATS credentials (ADR 0006): the demo host's commands get no database setting.
+    const env: Env = { ...withoutVariables(opts.env, HOST_DROPS), FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_LOG_FORMAT: 'json' };
     const run = (args: string[]) => runApp(opts.logger, opts.onLine, 'service-runner', args, env);
     await run(['init', '--directory', directory, '--chain-id', opts.chainId, '--node', opts.rpcUrl, '--auto-download', '--manifest-url', releases.manifestUrlTemplate]);
     const ports = await demoPorts(directory);
@@ -104,6 +108,8 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
         nodeFlags: ['--max-semi-space-size=1'],
         // A short health window so the demo moves at the pace of the local chain.
         env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
+        // Its events reach the log through the registry's and chain-watcher's event intake.
+        dropEnv: HOST_DROPS,
       },
       close: () => releases.close(),
     };

@@ -20,6 +20,8 @@ export interface ComponentSpec {
   file?: string;
   /** Extra environment on top of this process's (FLEETVISOR_* settings of the component). */
   env?: Record<string, string>;
+  /** Variables of this process's environment the component must not get (a host's FLEETVISOR_DATABASE_*). */
+  dropEnv?: RegExp;
 }
 
 export interface StackOptions {
@@ -41,6 +43,11 @@ interface Running {
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
   exited: Promise<void>;
+}
+
+/** `env` without the variables whose names match `drop`. */
+export function withoutVariables(env: Env, drop: RegExp | undefined): Env {
+  return drop ? Object.fromEntries(Object.entries(env).filter(([name]) => !drop.test(name))) : env;
 }
 
 /** Delay before restart number `restarts` (0-based) after a crash. */
@@ -76,7 +83,7 @@ export class Stack {
   private spawn(r: Running): void {
     const { file, argv } = r.spec.app !== undefined ? appProcess(r.spec.app, r.spec.args, r.spec.nodeFlags) : { file: r.spec.file ?? '', argv: r.spec.args };
     if (file === '') throw new Error(`component ${r.spec.name} has neither an app nor a file to run`);
-    const child = spawn(file, argv, { env: { ...this.opts.baseEnv, ...r.spec.env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, argv, { env: { ...withoutVariables(this.opts.baseEnv, r.spec.dropEnv), ...r.spec.env, [PARENT_PID_VARIABLE]: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe'] });
     r.child = child;
     r.startedAt = Date.now();
     const log = this.opts.logger.child({ process: r.spec.name });

@@ -1,28 +1,25 @@
-// The runner's connections to the log (Postgres) and the bus (NATS), made so that neither being
-// down ever stops the runner: the pool reconnects per query; NATS is the EdgeBus, which the NATS
-// client connects in the background (and reconnects forever once up). Whoever needs a link asks
-// for it and copes with it being absent.
-import { Pool } from 'pg';
+// The runner's link to the rest of the fleet: the bus (NATS) only. A host holds no database
+// credentials (ADR 0006): its events go through the central event intake, and what it reads of
+// the past (its chain's protocol version) comes from the event stream or a central query. The
+// EdgeBus connects in the background (and reconnects forever once up), so NATS being down never
+// stops the runner: whoever needs the bus asks for it and copes with it being absent.
 import type { NatsConnection } from 'nats';
-import { pgConnectionSettings, PostgresEventStore } from '@fleetvisor/event-store/core';
-import type { EdgeBus } from '@fleetvisor/messaging/core';
-import type { CoreConfig, Logger } from '@fleetvisor/platform';
+import type { EdgeBus, FleetBus } from '@fleetvisor/messaging/core';
+import type { BusConfig } from '@fleetvisor/platform';
+import type { EventSink } from '../events/event-spool';
+import { IntakeSink } from '../events/intake-sink';
+import { BusNotReadyError, type VersionCatchUp } from './version-follower';
+import { versionEventFromStream, versionEventFromWatcher } from './version-source';
 
 export class RunnerLinks {
-  readonly pool: Pool;
-  readonly store: PostgresEventStore;
-  private readonly log: Logger;
-
   constructor(
-    readonly config: CoreConfig,
+    readonly config: BusConfig,
     readonly bus: EdgeBus,
-    logger: Logger,
-  ) {
-    this.log = logger.child({ component: 'links' });
-    this.pool = new Pool({ ...pgConnectionSettings(config), max: 3, connectionTimeoutMillis: 3_000, idleTimeoutMillis: 10_000, application_name: 'fleetvisor:service-runner' });
-    // An idle client losing its server must not crash the process; the next query reconnects.
-    this.pool.on('error', (e) => this.log.debug({ err: e.message }, 'idle Postgres connection lost'));
-    this.store = new PostgresEventStore(this.pool, { logger: this.log });
+  ) {}
+
+  /** The bus once NATS answered; undefined before. */
+  get current(): FleetBus | undefined {
+    return this.bus.current;
   }
 
   /** The NATS connection once the bus answered; undefined before. */
@@ -30,8 +27,25 @@ export class RunnerLinks {
     return this.bus.current?.nc;
   }
 
-  /** Closes the log's pool; the bus belongs to the app (FleetEdgeModule closes it). */
-  async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+  /** Where the spool sends this host's events: the intake, once the bus is up. */
+  sink(): EventSink | undefined {
+    const bus = this.bus.current;
+    return bus ? new IntakeSink(bus.commands, this.config.host) : undefined;
+  }
+
+  /** Where the version follower catches up on `chainId`: the event stream, then the chain-watcher. */
+  versionCatchUp(chainId: string): VersionCatchUp {
+    const bus = (): FleetBus => {
+      const b = this.bus.current;
+      if (!b) throw new BusNotReadyError();
+      return b;
+    };
+    return {
+      fromStream: async () => {
+        const b = bus();
+        return versionEventFromStream({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.config.eventStreamName }, chainId);
+      },
+      fromWatcher: async () => versionEventFromWatcher(bus().commands, chainId),
+    };
   }
 }

@@ -4,13 +4,19 @@
 // as command failures.
 import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type ServiceUpgrades, type UpgradeRetry, type UpgradeRollback, type UpgradesList } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
-import { UpgradeRequestError } from '../upgrades/upgrade-coordinator';
+import { UpgradeRequestError, type OperatorCommand } from '../upgrades/upgrade-coordinator';
 
 export interface UpgradesView {
   host: string;
   upgrades(): ServiceUpgrades[];
-  retryUpgrade(service: string, version: string | undefined, actor: string | undefined): { host: string; service: string; lifted: string[] };
-  rollbackUpgrade(service: string, version: string, actor: string | undefined): Promise<CommandResultOf<typeof UpgradeRollback>>;
+  retryUpgrade(service: string, version: string | undefined, by: OperatorCommand | undefined): { host: string; service: string; lifted: string[] };
+  rollbackUpgrade(service: string, version: string, by: OperatorCommand | undefined): Promise<CommandResultOf<typeof UpgradeRollback>>;
+}
+
+/** The verified signer of a command the bus checked (both commands here have a role). */
+export function operatorOf(ctx: { identity?: { name: string } | undefined; commandId?: string | undefined }): OperatorCommand {
+  if (!ctx.identity || !ctx.commandId) throw new CommandFailure('unauthorized', 'the command carries no verified identity');
+  return { actor: ctx.identity.name, commandId: ctx.commandId };
 }
 
 function asFailure(e: unknown): unknown {
@@ -26,17 +32,17 @@ export function answerFleetUpgradesList(view: UpgradesView, req: CommandRequestO
   return answerUpgradesList(view);
 }
 
-export function answerUpgradeRetry(view: UpgradesView, req: CommandRequestOf<typeof UpgradeRetry>): CommandResultOf<typeof UpgradeRetry> {
+export function answerUpgradeRetry(view: UpgradesView, req: CommandRequestOf<typeof UpgradeRetry>, by: OperatorCommand): CommandResultOf<typeof UpgradeRetry> {
   try {
-    return view.retryUpgrade(req.service, req.version, req.actor);
+    return view.retryUpgrade(req.service, req.version, by);
   } catch (e) {
     throw asFailure(e);
   }
 }
 
-export async function answerUpgradeRollback(view: UpgradesView, req: CommandRequestOf<typeof UpgradeRollback>): Promise<CommandResultOf<typeof UpgradeRollback>> {
+export async function answerUpgradeRollback(view: UpgradesView, req: CommandRequestOf<typeof UpgradeRollback>, by: OperatorCommand): Promise<CommandResultOf<typeof UpgradeRollback>> {
   try {
-    return await view.rollbackUpgrade(req.service, req.version, req.actor);
+    return await view.rollbackUpgrade(req.service, req.version, by);
   } catch (e) {
     throw asFailure(e);
   }

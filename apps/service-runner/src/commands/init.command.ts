@@ -5,7 +5,7 @@ import { BinaryFetcher } from '../upgrades/binary-fetcher';
 import { BinaryStore } from '../upgrades/binary-store';
 import { UpgradeStateStore } from '../upgrades/upgrade-state';
 import { directoryOption, jsonOption, setup } from './common';
-import { versionFromBus, versionFromLog } from './one-shot';
+import { versionFromBus, versionFromEvents } from './one-shot';
 import { startCommand } from './start.command';
 
 // CosmJS is loaded only when a node is asked: the runner process (which holds every command of
@@ -21,7 +21,8 @@ export const initCommand = defineCliCommand({
   path: ['init'],
   summary: 'create the runner home (~/.fleetvisor), install and link the binary of the current protocol version',
   description:
-    'Reads the protocol version of the chain from the event log (recorded by the chain-watcher), failing that from the chain-watcher over the bus, then from --node ' +
+    'Reads the protocol version of the chain from the VersionChanged the chain-watcher recorded (the event stream, else the chain-watcher\'s copy from the log), ' +
+    'failing that from the chain-watcher\'s status over the bus, then from --node ' +
     '(ABCI query /lavanet.lava.protocol.Query/Params). The binary for provider_target must be in upgrades/v<X.Y.Z>/ or be ' +
     'downloaded (--auto-download with --manifest-url or --url-template + checksum). Safe to run again.',
   options: {
@@ -63,7 +64,7 @@ export const initCommand = defineCliCommand({
       fetcher,
       new UpgradeStateStore(home.stateDir),
       { chainId: o['chain-id'], ...(o.node ? { node: o.node } : {}), ...(o.binary ? { binary: o.binary } : {}), autoDownload: o['auto-download'], download },
-      { fromLog: () => versionFromLog(config.core, o['chain-id']!), fromBus: () => versionFromBus(config.core, o['chain-id']!, logger), fromNode: queryNode },
+      { fromLog: () => versionFromEvents(config.core, o['chain-id']!, logger), fromBus: () => versionFromBus(config.core, o['chain-id']!, logger), fromNode: queryNode },
     );
     logger.flush?.();
     if (o.json) ctx.io.out(JSON.stringify(res) + '\n');

@@ -1,4 +1,5 @@
-// `fleetvisor init` with no event log to read (Postgres unreachable, no chain-watcher): the
+// `fleetvisor init` with no recorded version to read (the bus unreachable, so neither the event
+// stream nor a chain-watcher; a host has no database settings at all): the
 // protocol version comes from a real devnet node (--node, ABCI Params query), and the binary
 // from each download source: URL template + checksum file, a configured build command. The
 // sha256 is required and checked before anything is linked.
@@ -51,8 +52,7 @@ beforeAll(async () => {
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: base,
-    // No log to read: nothing listens there.
-    FLEETVISOR_DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/nothing`,
+    // No bus to read from: nothing listens there.
     FLEETVISOR_NATS_URL: `nats://127.0.0.1:${closed}`,
     FLEETVISOR_HOST: 'init-e2e-host',
     FLEETVISOR_LOG_FORMAT: 'json',
@@ -141,7 +141,9 @@ describe('fleetvisor init --node (no log available)', () => {
     const r = await init(dir, ['--auto-download']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot learn the protocol version of ${CHAIN}:`);
-    expect(r.stderr).toContain(`log: the event log is unreachable: cannot reach PostgreSQL at postgres://postgres@127.0.0.1:${closed}/nothing (set by FLEETVISOR_DATABASE_URL)`);
+    expect(r.stderr).toContain(`log: the recorded VersionChanged cannot be read: the bus is unreachable: cannot connect to NATS at nats://127.0.0.1:${closed} (set FLEETVISOR_NATS_URL`);
+    // A host reads no database: nothing names one.
+    expect(r.stderr).not.toMatch(/PostgreSQL|FLEETVISOR_DATABASE/);
     expect(r.stderr).toContain(`bus: the bus is unreachable: cannot connect to NATS at nats://127.0.0.1:${closed} (set FLEETVISOR_NATS_URL`);
     expect(r.stderr).toContain('node: no node to ask: give --node <rpc>');
     expect(current(dir)).toBeUndefined();
@@ -149,6 +151,6 @@ describe('fleetvisor init --node (no log available)', () => {
     const nodeDown = await init(freshDir(), ['--auto-download', '--node', `http://127.0.0.1:${closed}`]);
     expect(nodeDown.code).toBe(1);
     expect(nodeDown.stderr).toContain(`node: the node http://127.0.0.1:${closed} is unreachable (set by --node or node: in config.yml):`);
-    expect(nodeDown.stderr).toContain('log: the event log is unreachable');
+    expect(nodeDown.stderr).toContain('log: the recorded VersionChanged cannot be read: the bus is unreachable');
   }, 30_000);
 });

@@ -25,7 +25,7 @@ export const installSystemdCommand = defineCliCommand({
       envFile,
       renderEnvironmentFile({
         FLEETVISOR_HOST: config.core.host,
-        FLEETVISOR_DATABASE_URL: config.core.databaseUrl,
+        // No database setting: a host holds only its NATS credentials (ADR 0006).
         FLEETVISOR_NATS_URL: config.core.natsUrl,
         // As the operator gave them (a password, or the file that holds it; TLS files): the URLs
         // above are the config's, without credentials, so these must come along.

@@ -1,40 +1,43 @@
 // One-shot commands (init, create-service) record events to the spool like the runner does, then
-// try once to flush them; if the log is away they stay spooled and the runner records them later.
-import { Pool } from 'pg';
+// try once to flush them through the central event intake; if the bus or the intake is away they
+// stay spooled and the runner sends them later. A host holds no database credentials (ADR 0006):
+// what these commands read of the past comes from the event stream or the chain-watcher.
 import type { NatsConnection } from 'nats';
-import { PostgresEventStore, explainPgRefusal, pgConnectionSettings } from '@fleetvisor/event-store/core';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
-import { ChainStatus, VersionChanged, createSubjects, streamName, type CommandResultOf, type ProtocolVersion } from '@fleetvisor/contracts';
-import { DependencyUnreachableError, isConnectFailure, type CoreConfig, type Logger } from '@fleetvisor/platform';
+import { ChainStatus, VersionChanged, createSubjects, fleetEvents, type CommandResultOf, type ProtocolVersion } from '@fleetvisor/contracts';
+import type { BusConfig, Logger } from '@fleetvisor/platform';
+import { latestVersionEvent } from '../bus/version-source';
 import { EventRecorder } from '../events/event-recorder';
 import { EventSpool, SpoolFlusher } from '../events/event-spool';
+import { IntakeSink, isIntakeRefusal } from '../events/intake-sink';
 import type { RunnerHome } from '../home/runner-home';
 import { validHost } from '../runner';
 
-export function openRecorder(home: RunnerHome, core: CoreConfig): { spool: EventSpool; recorder: EventRecorder } {
+export function openRecorder(home: RunnerHome, core: BusConfig): { spool: EventSpool; recorder: EventRecorder } {
   home.ensureLayout();
   const spool = new EventSpool(home.spoolDir);
   return { spool, recorder: new EventRecorder(spool, validHost(core.host), 'fleetvisor-cli') };
 }
 
-function pool(core: CoreConfig): Pool {
-  const p = new Pool({ ...pgConnectionSettings(core), max: 1, connectionTimeoutMillis: 2_000 });
-  p.on('error', () => undefined);
-  return p;
-}
-
-/** Flushes the spool once; returns how many events are still spooled. */
-export async function flushOnce(spool: EventSpool, core: CoreConfig, logger: Logger): Promise<number> {
+/** Flushes the spool once through the intake; returns how many events are still spooled. */
+export async function flushOnce(spool: EventSpool, core: BusConfig, logger: Logger): Promise<number> {
   if (spool.count() === 0) return 0;
-  const p = pool(core);
-  const store = new PostgresEventStore(p);
-  const flusher = new SpoolFlusher({ spool, logger, sink: () => ({ append: async (s, e) => void (await store.appendToStream(s, e)) }) });
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats(core, logger, { name: 'fleetvisor:one-shot', connectTimeoutMs: 2_000 });
+  } catch (e) {
+    logger.debug({ err: (e as Error).message }, 'bus unreachable; events stay spooled');
+    return spool.count();
+  }
+  const commands = new CommandBus({ nc, subjects: createSubjects(core.subjectRoot), logger });
+  const sink = new IntakeSink(commands, validHost(core.host), 3_000);
+  const flusher = new SpoolFlusher({ spool, logger, sink: () => sink, isPermanent: isIntakeRefusal });
   try {
     flusher.kick();
     await flusher.drain(3_000);
   } finally {
     await flusher.stop();
-    await p.end().catch(() => undefined);
+    await nc.close().catch(() => undefined);
   }
   return spool.count();
 }
@@ -42,40 +45,34 @@ export async function flushOnce(spool: EventSpool, core: CoreConfig, logger: Log
 /** Where a protocol version was looked for and what was found, or why nothing was. */
 export type VersionLookup = { found: { version: ProtocolVersion; height?: number } } | { missing: string };
 
-function unreachable(e: unknown, what: string, variable: string, url: string): string {
-  if (isConnectFailure(e)) return new DependencyUnreachableError(variable, url, e, what).message;
-  const explained = explainPgRefusal(e, url);
-  return explained instanceof Error ? explained.message : String(explained);
-}
-
-/** The newest VersionChanged of chain-<id> in the log, or why there is none (the log unreachable, or no such event). */
-export async function versionFromLog(core: CoreConfig, chainId: string): Promise<VersionLookup> {
-  const p = pool(core);
+/**
+ * The newest VersionChanged of chain-<id> the log recorded, as the event stream holds it or, past
+ * its retention, as the chain-watcher returns it from the log; or why there is none.
+ */
+export async function versionFromEvents(core: BusConfig, chainId: string, logger: Logger): Promise<VersionLookup> {
+  let nc: NatsConnection;
   try {
-    const store = new PostgresEventStore(p);
-    let from = 1;
-    let latest: { version: ProtocolVersion; height: number } | undefined;
-    for (;;) {
-      const { events } = await store.readStream(streamName('chain', chainId), { fromVersion: from, maxCount: 500 });
-      for (const e of events) {
-        if (e.type !== VersionChanged.type) continue; // reads from the log are validated by the store
-        const d = e.data as { height: number; current: ProtocolVersion };
-        latest = { version: d.current, height: d.height };
-      }
-      if (events.length < 500) {
-        return latest ? { found: latest } : { missing: `the event log holds no VersionChanged for ${chainId} (no chain-watcher has recorded this chain)` };
-      }
-      from = events[events.length - 1]!.streamVersion + 1;
-    }
+    nc = await connectNats(core, logger, { name: 'fleetvisor:init', connectTimeoutMs: 2_000 });
   } catch (e) {
-    return { missing: `the event log is unreachable: ${unreachable(e, 'PostgreSQL', 'FLEETVISOR_DATABASE_URL', core.databaseUrl)}` };
+    return { missing: `the recorded VersionChanged cannot be read: the bus is unreachable: ${(e as Error).message}` };
+  }
+  try {
+    const subjects = createSubjects(core.subjectRoot);
+    const found = await latestVersionEvent({ js: nc.jetstream(), subjects, commands: new CommandBus({ nc, subjects, logger }), eventStreamName: core.eventStreamName }, chainId);
+    if (!found) return { missing: `no VersionChanged of ${chainId} is recorded (no chain-watcher has recorded this chain)` };
+    const parsed = fleetEvents.parse(found.event);
+    if (!parsed.ok || parsed.value.type !== VersionChanged.type) return { missing: `the VersionChanged read from the ${found.via} is invalid: ${parsed.ok ? parsed.value.type : parsed.reason}` };
+    const d = parsed.value.data as { height: number; current: ProtocolVersion };
+    return { found: { version: d.current, height: d.height } };
+  } catch (e) {
+    return { missing: `the recorded VersionChanged could not be read (event stream ${core.eventStreamName}, then the chain-watcher): ${(e as Error).message}` };
   } finally {
-    await p.end().catch(() => undefined);
+    await nc.close().catch(() => undefined);
   }
 }
 
 /** The chain's version as the chain-watcher leading it reports it over the bus, or why there is none. */
-export async function versionFromBus(core: CoreConfig, chainId: string, logger: Logger): Promise<VersionLookup> {
+export async function versionFromBus(core: BusConfig, chainId: string, logger: Logger): Promise<VersionLookup> {
   let nc: NatsConnection;
   try {
     nc = await connectNats(core, logger, { name: 'fleetvisor:init', connectTimeoutMs: 2_000 });

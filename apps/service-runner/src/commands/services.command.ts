@@ -14,6 +14,7 @@ import { controlRequest, type ControlReply, type ControlRequest } from '../super
 import { directoryOption, duration, jsonOption, setup, table } from './common';
 import type { RunnerConfig } from '../config';
 import type { Logger } from '@fleetvisor/platform';
+import { cliSigner } from '@fleetvisor/trust';
 
 export const fleetOptions = {
   fleet: { type: 'boolean', description: 'ask every runner of the fleet over the bus' },
@@ -58,7 +59,9 @@ export function timeoutMs(text: string | undefined): number {
 export async function askHost(config: RunnerConfig, logger: Logger, def: CommandDefinition, payload: Record<string, unknown>, host: string, timeout: number): Promise<unknown> {
   const nc = await connectNats(config.core, logger, { name: 'fleetvisor:services-cli' });
   try {
-    const bus = new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger });
+    // Mutating commands are signed with the operator's key (ADR 0006); queries need none.
+    const signer = def.role === undefined ? undefined : cliSigner();
+    const bus = new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger, ...(signer ? { signer } : {}) });
     const reply = await bus.request(def, payload as CommandRequestOf<CommandDefinition>, { instance: host, timeoutMs: timeout });
     if (!reply.ok) throw new Error(reply.error.message.includes(host) ? reply.error.message : `${host}: ${reply.error.message}`);
     return reply.result;

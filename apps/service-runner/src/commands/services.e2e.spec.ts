@@ -30,7 +30,6 @@ beforeAll(async () => {
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: base,
-    FLEETVISOR_DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/nothing`,
     FLEETVISOR_NATS_URL: `nats://127.0.0.1:${closed}`,
     FLEETVISOR_HOST: 'services-e2e-host',
     FLEETVISOR_LOG_FORMAT: 'json',

@@ -3,7 +3,6 @@
 // this host's runner through its control socket, or the fleet (--fleet [--host H]) over the bus;
 // `retry` and `rollback` are commands over the bus addressed to one host (this one by default),
 // recorded with their actor.
-import { userInfo } from 'node:os';
 import { UpgradeRetry, UpgradeRollback, UpgradesList, type CommandResultOf, type ServiceUpgrades } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError, type CliCommand } from '@fleetvisor/platform';
 import { validServiceName, validVersion } from '../home/names';
@@ -12,16 +11,6 @@ import { directoryOption, jsonOption, setup, table } from './common';
 import { askFleet, askHost, fleetOptions, local, timeoutMs } from './services.command';
 
 type HostUpgrades = { host: string; services: ServiceUpgrades[] };
-
-function defaultActor(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (containers)
-  }
-  return `${user}@cli`;
-}
 
 function listText(results: HostUpgrades[]): string {
   const rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s }))).sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
@@ -64,7 +53,6 @@ const retryCommand = defineCliCommand({
     ...directoryOption,
     version: { type: 'string', description: 'only this quarantined version (X.Y.Z)', placeholder: 'X.Y.Z' },
     host: { type: 'string', description: "the runner's host (default: FLEETVISOR_HOST of this machine)", placeholder: 'host' },
-    actor: { type: 'string', description: 'who asks, recorded in the event (default: user@cli)', placeholder: 'name' },
     timeout: { type: 'string', description: 'how long to wait for the runner (ms)', default: '5000', placeholder: 'ms' },
     ...jsonOption,
   },
@@ -76,7 +64,7 @@ const retryCommand = defineCliCommand({
     const version = o.version === undefined ? undefined : validVersion(o.version);
     const { config, logger } = setup(o.directory);
     const host = validHost(o.host ?? config.core.host);
-    const r = (await askHost(config, logger, UpgradeRetry, { service, ...(version ? { version } : {}), actor: o.actor ?? defaultActor() }, host, timeoutMs(o.timeout))) as { host: string; service: string; lifted: string[] };
+    const r = (await askHost(config, logger, UpgradeRetry, { service, ...(version ? { version } : {}) }, host, timeoutMs(o.timeout))) as { host: string; service: string; lifted: string[] };
     ctx.io.out(o.json ? JSON.stringify(r) + '\n' : `${r.host}/${r.service}: quarantine lifted for ${r.lifted.join(', ')}; the chain's target is tried again now\n`);
     return 0;
   },
@@ -90,7 +78,6 @@ const rollbackCommand = defineCliCommand({
     ...directoryOption,
     version: { type: 'string', description: 'the installed version to run (required)', placeholder: 'X.Y.Z' },
     host: { type: 'string', description: "the runner's host (default: FLEETVISOR_HOST of this machine)", placeholder: 'host' },
-    actor: { type: 'string', description: 'who asks, recorded in the events (default: user@cli)', placeholder: 'name' },
     timeout: { type: 'string', description: 'how long to wait for the switch and its health check (ms)', default: '120000', placeholder: 'ms' },
     ...jsonOption,
   },
@@ -103,7 +90,7 @@ const rollbackCommand = defineCliCommand({
     const version = validVersion(o.version);
     const { config, logger } = setup(o.directory);
     const host = validHost(o.host ?? config.core.host);
-    const r = (await askHost(config, logger, UpgradeRollback, { service, version, actor: o.actor ?? defaultActor() }, host, timeoutMs(o.timeout))) as CommandResultOf<typeof UpgradeRollback>;
+    const r = (await askHost(config, logger, UpgradeRollback, { service, version }, host, timeoutMs(o.timeout))) as CommandResultOf<typeof UpgradeRollback>;
     if (o.json) ctx.io.out(JSON.stringify(r) + '\n');
     else if (r.outcome === 'switched') ctx.io.out(`${r.host}/${r.service}: ${r.fromVersion} -> ${r.version}, healthy; ${r.fromVersion} is quarantined\n`);
     else ctx.io.out(`${r.host}/${r.service}: ${r.version} failed (${r.reason ?? 'see UpgradeFailed'}); back on ${r.fromVersion}\n`);

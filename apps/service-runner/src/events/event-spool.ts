@@ -1,15 +1,17 @@
-// The runner's events go to the log through a spool on local disk, so that a Postgres outage (or
-// a crash) loses nothing and doubles nothing:
+// The runner's events go to the log through a spool on local disk and the central event intake
+// (the host holds no database credentials, ADR 0006), so that an outage of NATS, of the intake or
+// of the log behind it (or a crash) loses nothing and doubles nothing:
 //   1. record(): the envelope (with its final event id) is written to spool/<event id>.json and
 //      fsync'ed before anything else happens. uuid v7 ids sort by time, so the file names are the
 //      order of recording.
-//   2. the flusher appends pending files in that order to their streams, then deletes them.
-//   3. a crash between append and delete re-appends the same ids on the next flush: the log is
+//   2. the flusher sends pending files in that order, in batches bounded in count and bytes (what
+//      the intake takes in one request), and deletes them once the intake confirms.
+//   3. a crash, or a reply lost, between append and delete sends the same ids again: the intake is
 //      idempotent by event id, so nothing is doubled.
-// With the log unreachable the files stay and the flusher retries with capped backoff.
+// While the intake does not answer the files stay and the flusher retries with capped backoff.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fleetEvents, type EventEnvelope } from '@fleetvisor/contracts';
+import { EVENT_INTAKE_MAX_BYTES, EVENT_INTAKE_MAX_EVENTS, fleetEvents, type EventEnvelope } from '@fleetvisor/contracts';
 import { backoffDelay } from '@fleetvisor/messaging/core';
 import type { Logger } from '@fleetvisor/platform';
 import { writeFileAtomic, fsyncDir } from '../home/atomic-file';
@@ -69,19 +71,37 @@ export class EventSpool {
   }
 }
 
-/** Where flushed events go: the event store's appendToStream (idempotent by event id). */
+/** Where flushed events go: the central event intake (idempotent by event id). */
 export interface EventSink {
-  append(stream: string, events: readonly EventEnvelope[]): Promise<void>;
+  /** Resolves once every event is in the log (new or stored already); throws otherwise. */
+  append(events: readonly EventEnvelope[]): Promise<void>;
 }
 
 export interface SpoolFlusherOptions {
   spool: EventSpool;
   sink: () => EventSink | undefined;
   logger: Logger;
-  /** Errors after which a batch is set aside instead of retried (the log refuses it for good). */
+  /** Errors after which events are set aside instead of retried (the intake refuses them for good). */
   isPermanent?: (e: unknown) => boolean;
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** Bounds of one batch (default: what the intake takes in one request). */
+  maxEvents?: number;
+  maxBytes?: number;
+}
+
+/** The longest run of `batch` (at least one) within the bounds: what one request carries. */
+export function firstBatch<T extends { event: EventEnvelope }>(batch: readonly T[], maxEvents: number, maxBytes: number): T[] {
+  const out: T[] = [];
+  let bytes = 2; // the array's brackets
+  for (const item of batch) {
+    if (out.length >= maxEvents) break;
+    const size = Buffer.byteLength(JSON.stringify(item.event)) + 1;
+    if (out.length > 0 && bytes + size > maxBytes) break;
+    out.push(item);
+    bytes += size;
+  }
+  return out;
 }
 
 /** Appends spooled events in order; never throws; retries with capped backoff while the log is away. */
@@ -151,40 +171,49 @@ export class SpoolFlusher {
       if (this.opts.spool.count() > 0) this.schedule(1_000);
       return;
     }
+    const maxEvents = this.opts.maxEvents ?? EVENT_INTAKE_MAX_EVENTS;
+    const maxBytes = this.opts.maxBytes ?? EVENT_INTAKE_MAX_BYTES;
     for (;;) {
       if (this.stopped) return;
-      const batch = this.opts.spool.pending(200);
-      if (batch.length === 0) {
+      const pending = this.opts.spool.pending(maxEvents);
+      if (pending.length === 0) {
         this.failures = 0;
         return;
       }
-      // Consecutive events of one stream go in one append (one round trip); order is kept.
-      let i = 0;
-      while (i < batch.length) {
-        const stream = batch[i]!.event.stream;
-        let j = i;
-        while (j < batch.length && batch[j]!.event.stream === stream && j - i < 100) j++;
-        const group = batch.slice(i, j);
-        try {
-          await sink.append(stream, group.map((g) => g.event));
-          this.opts.spool.remove(group.map((g) => g.file));
-          this.failures = 0;
-        } catch (e) {
-          if (this.opts.isPermanent?.(e)) {
-            this.log.error({ err: (e as Error).message, stream, events: group.length }, 'the log refused spooled events for good; set aside in spool/rejected');
-            for (const g of group) this.opts.spool.reject(g.file);
-          } else {
-            this.failures++;
-            const delay = backoffDelay(this.failures, { initialMs: this.opts.retryInitialMs ?? 250, maxMs: this.opts.retryMaxMs ?? 5_000 });
-            if (this.failures === 1 || this.failures % 20 === 0) {
-              this.log.warn({ err: (e as Error).message, pending: this.opts.spool.count(), retryInMs: delay }, 'event log unreachable; events stay spooled');
-            }
-            this.schedule(delay);
-            return;
-          }
+      const group = firstBatch(pending, maxEvents, maxBytes);
+      const outcome = await this.send(sink, group);
+      if (outcome === 'retry') return;
+    }
+  }
+
+  /**
+   * Sends one batch. A batch refused for good is sent again event by event, so only the events the
+   * intake refuses are set aside (spool/rejected) and the others still reach the log.
+   */
+  private async send(sink: EventSink, group: readonly SpooledEvent[]): Promise<'sent' | 'retry'> {
+    try {
+      await sink.append(group.map((g) => g.event));
+      this.opts.spool.remove(group.map((g) => g.file));
+      this.failures = 0;
+      return 'sent';
+    } catch (e) {
+      if (!this.opts.isPermanent?.(e)) {
+        this.failures++;
+        const delay = backoffDelay(this.failures, { initialMs: this.opts.retryInitialMs ?? 250, maxMs: this.opts.retryMaxMs ?? 5_000 });
+        if (this.failures === 1 || this.failures % 20 === 0) {
+          this.log.warn({ err: (e as Error).message, pending: this.opts.spool.count(), retryInMs: delay }, 'event intake unreachable; events stay spooled');
         }
-        i = j;
+        this.schedule(delay);
+        return 'retry';
       }
+      if (group.length > 1) {
+        for (const one of group) if ((await this.send(sink, [one])) === 'retry') return 'retry';
+        return 'sent';
+      }
+      const { event, file } = group[0]!;
+      this.log.error({ err: (e as Error).message, eventId: event.id, type: event.type, stream: event.stream }, 'the event intake refused a spooled event for good; set aside in spool/rejected');
+      this.opts.spool.reject(file);
+      return 'sent';
     }
   }
 }

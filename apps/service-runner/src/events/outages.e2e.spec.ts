@@ -1,6 +1,7 @@
 // The runner rides out a dead log and a dead bus: children keep running, events wait in the spool
-// (Postgres down) or in the log (NATS down) and arrive once the server is back — none lost, none
-// doubled. Private Postgres / NATS instances, so the shared servers are never touched.
+// (the log behind the central intake down, or NATS down) and arrive once the server is back — none
+// lost, none doubled. The runner holds no database credentials: the intake runs in this test's
+// FleetCore. Private Postgres / NATS instances, so the shared servers are never touched.
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
@@ -21,9 +22,11 @@ import {
   type PrivatePostgres,
   type TestDatabase,
 } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner } from '../service-runner.module';
 import { RunnerFixture } from '../../test/runner-fixture';
+import { serveTestIntake } from '../../test/intake';
 
 const silent = pino({ level: 'silent' });
 const pv = (v: string): ProtocolVersion => ({ providerTarget: v, providerMin: '0.1.0', consumerTarget: v, consumerMin: '0.1.0' });
@@ -63,6 +66,10 @@ describe('Postgres down', () => {
     const url = pg.databaseUrl('postgres');
     await migrate(url);
     const core = testCoreConfig(url, testBusNames(), { host: 'host-pg' });
+    // The central side: the intake appends the runner's events to this log (no relay needed here).
+    const central = await FleetCore.open({ serviceName: 'intake-pg-outage', config: core, migrations: 'skip', logger: silent });
+    cleanups.push(() => central.close());
+    await serveTestIntake(central);
     const { runner, names, recorded } = await setup(core, 'lava-pg-1');
     await waitFor(() => runner.spool.count() === 0, { timeoutMs: 10_000, message: 'start events flushed' });
 
@@ -87,7 +94,7 @@ describe('Postgres down', () => {
     runner.flusher.kick();
     await waitFor(() => runner.spool.count() === 0, { timeoutMs: 10_000 });
 
-    const { store } = runner.links;
+    const { store } = central;
     // This suite's streams on the shared NATS go when it ends.
     cleanups.push(async () => {
       const jsm = await runner.links.nc?.jetstreamManager();
@@ -113,9 +120,11 @@ describe('NATS down during an upgrade', () => {
     cleanups.push(() => db.drop());
     const bus = testBusNames();
     const config = testCoreConfig(db.url, bus, { host: 'host-nats', natsUrl: nats.url });
+    await createTestStreams(config);
     const fc = await FleetCore.open({ serviceName: 'nats-outage', config, relay: { idleIntervalMs: 50 }, logger: silent });
     cleanups.push(() => fc.close());
     fc.start();
+    await serveTestIntake(fc);
     const chain = 'lava-nats-1';
     await fc.store.appendToStream(`chain-${chain}`, [newEvent(VersionChanged, chain, { chainId: chain, height: 1, previous: null, current: pv('0.1.0') })]);
     const { fx, runner, names } = await setup(config, chain, 1_500);

@@ -1,5 +1,6 @@
-// `init`: creates the home, learns the chain's protocol version (the log first — the
-// chain-watcher records it — then the chain-watcher over the bus, then the node), makes sure the binary for it is installed
+// `init`: creates the home, learns the chain's protocol version (the VersionChanged the
+// chain-watcher recorded first — from the event stream, else the watcher's copy from the log; the
+// host has no database credentials — then the chain-watcher's status over the bus, then the node), makes sure the binary for it is installed
 // (downloading it with --auto-download), and links current/<binary> to it.
 import type { ProtocolVersion } from '@fleetvisor/contracts';
 import type { BinaryFetcher, ObtainedBy } from '../upgrades/binary-fetcher';

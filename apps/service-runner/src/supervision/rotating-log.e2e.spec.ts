@@ -14,7 +14,6 @@ const dir = mkdtempSync(path.join(tmpdir(), 'fv-rotate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = {
   PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
-  FLEETVISOR_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
   FLEETVISOR_NATS_URL: 'nats://127.0.0.1:1',
   FLEETVISOR_HOST: 'rotate-host',
   FLEETVISOR_LOG_FORMAT: 'json',

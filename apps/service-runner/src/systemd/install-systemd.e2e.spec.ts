@@ -14,8 +14,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'fv-systemd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const env = {
   PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
-  FLEETVISOR_DATABASE_URL: 'postgres://fleet:s3cret@127.0.0.1:1/none',
+  // A database setting left in the operator's environment must not reach the unit: hosts hold none.
+  FLEETVISOR_DATABASE_URL: 'postgres://fleet:pg-s3cret@127.0.0.1:1/none',
   FLEETVISOR_NATS_URL: 'nats://127.0.0.1:1',
+  FLEETVISOR_NATS_USER: 'runner-unit-host',
+  FLEETVISOR_NATS_PASSWORD: 's3cret',
   FLEETVISOR_HOST: 'unit-host',
   FLEETVISOR_LOG_FORMAT: 'json',
 };
@@ -31,7 +34,10 @@ describe('install-systemd', () => {
     expect(unit).toContain('KillMode=mixed');
     expect(unit).not.toContain('s3cret');
     const envFile = path.join(dir, '.fleetvisor', 'runner.env');
-    expect(readFileSync(envFile, 'utf8')).toContain('FLEETVISOR_DATABASE_URL="postgres://fleet:s3cret@127.0.0.1:1/none"');
+    const envText = readFileSync(envFile, 'utf8');
+    expect(envText).toContain('FLEETVISOR_NATS_PASSWORD="s3cret"');
+    expect(envText).not.toContain('FLEETVISOR_DATABASE');
+    expect(envText).not.toContain('pg-s3cret');
     expect(statSync(envFile).mode & 0o077).toBe(0);
     const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((f) => existsSync(f));
     expect(analyze, 'systemd-analyze is needed to check the unit (Debian package systemd; .ci/run installs it)').toBeDefined();
@@ -61,7 +67,7 @@ describe('wrap', () => {
     const second = (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
     await waitFor(() => out.split(`listening on 127.0.0.1:${port}`).length === 3, { timeoutMs: 15_000, message: 'restarted child listening' });
     expect(readFileSync(path.join(dir, '.fleetvisor', 'logs', 'wrapped-lavap.log'), 'utf8')).toContain('starting');
-    // Postgres is unreachable here: the events (started, exited, restarted, started) wait in the spool.
+    // NATS (so the event intake) is unreachable here: the events (started, exited, restarted, started) wait in the spool.
     expect(readdirSync(path.join(dir, '.fleetvisor', 'spool')).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(4);
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

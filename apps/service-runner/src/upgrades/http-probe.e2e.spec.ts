@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { serveTestIntake } from '../../test/intake';
 import { RunnerFixture } from '../../test/runner-fixture';
 import { probeOnce } from './health-check';
 
@@ -70,8 +72,11 @@ describe('upgrade with upgrade.probe: http', () => {
     db = await createTestDatabase('fvt_http_probe');
     const bus = testBusNames();
     const config = testCoreConfig(db.url, bus, { host: 'host-http-probe' });
+    await createTestStreams(config);
     core = await FleetCore.open({ serviceName: 'http-probe-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
     core.start();
+    // The central event intake: the runner holds no database credentials and sends its events here.
+    await serveTestIntake(core);
     fx = new RunnerFixture(config, CHAIN, 'fv-http-probe-');
     fx.install('0.1.0');
     fx.install('0.2.0', 'no-listen');

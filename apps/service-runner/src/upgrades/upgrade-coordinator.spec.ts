@@ -15,6 +15,9 @@ import { UpgradeCoordinator, type UpgradeCoordinatorOptions } from './upgrade-co
 import type { BinaryLinks, PreUpgradeHook, ServiceProcess, UpgradeHome } from './upgrade-seams';
 import type { UpgradeStateData } from './upgrade-state';
 
+/** A verified operator's command, as the bus hands it over. */
+const ALICE = { actor: 'alice@ops', commandId: '0190b6e0-0000-7000-8000-00000000a11c' };
+
 const logger = pino({ level: 'silent' });
 const HOST = 'host-u1';
 const CHAIN = 'lava-unit-1';
@@ -250,12 +253,13 @@ describe('UpgradeCoordinator', () => {
     it('upgrades retry lifts it with the actor and tries the target again at once', async () => {
       const { h, c } = await broken();
       h.unhealthy.delete('0.3.0');
-      expect(c.retry('p1', undefined, 'alice@ops')).toEqual(['0.3.0']);
+      expect(c.retry('p1', undefined, ALICE)).toEqual(['0.3.0']);
       await c.idle();
       expect(h.of('p1').map((e) => e.type)).toEqual(['QuarantineLifted', 'UpgradeStarted', 'ServiceUpgraded']);
       expect(h.of('p1')[0]!.data).toMatchObject({ version: '0.3.0', reason: 'upgrades retry', actor: 'alice@ops' });
+      expect(h.of('p1')[0]!.causationId).toBe(ALICE.commandId);
       expect(h.linked('p1')).toBe('0.3.0');
-      expect(() => c.retry('p1', '0.3.0', 'alice@ops')).toThrow(/0.3.0 of p1 is not quarantined/);
+      expect(() => c.retry('p1', '0.3.0', ALICE)).toThrow(/0.3.0 of p1 is not quarantined/);
       expect(() => c.retry('nope', undefined, undefined)).toThrow(/no service nope on host-u1; it has: p1/);
     });
 
@@ -273,7 +277,7 @@ describe('UpgradeCoordinator', () => {
       await upgradeTo(c, pv('0.4.0'), 11);
       h.events.length = 0;
       h.timeline.length = 0;
-      expect(await c.rollback('p1', '0.1.0', 'alice@ops')).toEqual({ fromVersion: '0.4.0', outcome: 'switched' });
+      expect(await c.rollback('p1', '0.1.0', ALICE)).toEqual({ fromVersion: '0.4.0', outcome: 'switched' });
       expect(h.timeline).toEqual(['p1 restart 0.1.0 (held)', 'p1 health 0.1.0', 'p1 release']);
       expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded', 'VersionQuarantined']);
       expect(h.of('p1')[0]!.data).toMatchObject({ fromVersion: '0.4.0', toVersion: '0.1.0', actor: 'alice@ops', reason: 'rollback to 0.1.0 requested by alice@ops' });
@@ -282,9 +286,9 @@ describe('UpgradeCoordinator', () => {
       c.reconcile();
       await c.idle();
       expect(h.linked('p1')).toBe('0.1.0');
-      await expect(c.rollback('p1', '0.9.9', 'alice@ops')).rejects.toThrow(/0.9.9 is not installed for p1; installed: 0.4.0, 0.3.0, 0.1.0/);
-      await expect(c.rollback('p1', '0.3.0', 'alice@ops')).rejects.toThrow(/0.3.0 is quarantined for p1 .*upgrades retry p1 --version 0.3.0/);
-      await expect(c.rollback('p1', '0.1.0', 'alice@ops')).rejects.toThrow(/p1 already runs 0.1.0/);
+      await expect(c.rollback('p1', '0.9.9', ALICE)).rejects.toThrow(/0.9.9 is not installed for p1; installed: 0.4.0, 0.3.0, 0.1.0/);
+      await expect(c.rollback('p1', '0.3.0', ALICE)).rejects.toThrow(/0.3.0 is quarantined for p1 .*upgrades retry p1 --version 0.3.0/);
+      await expect(c.rollback('p1', '0.1.0', ALICE)).rejects.toThrow(/p1 already runs 0.1.0/);
       await expect(c.rollback('nope', '0.1.0', undefined)).rejects.toThrow(/no service nope/);
     });
 
@@ -293,7 +297,7 @@ describe('UpgradeCoordinator', () => {
       await upgradeTo(c, pv('0.4.0'), 11);
       h.unhealthy.add('0.1.0');
       h.events.length = 0;
-      expect(await c.rollback('p1', '0.1.0', 'bob')).toMatchObject({ fromVersion: '0.4.0', outcome: 'failed', reason: expect.stringMatching(/^health: /) });
+      expect(await c.rollback('p1', '0.1.0', { actor: 'bob', commandId: '0190b6e0-0000-7000-8000-000000000b0b' })).toMatchObject({ fromVersion: '0.4.0', outcome: 'failed', reason: expect.stringMatching(/^health: /) });
       expect(h.linked('p1')).toBe('0.4.0');
       expect(h.of('p1').map((e) => e.type)).toEqual(['UpgradeStarted', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined']);
       expect(c.quarantineOf('p1')['0.4.0']).toBeUndefined();

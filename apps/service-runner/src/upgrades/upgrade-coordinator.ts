@@ -78,6 +78,16 @@ interface Cause {
   actor?: string;
 }
 
+/** A verified operator's command (ADR 0006): its signer is the actor, its id the cause. */
+export interface OperatorCommand {
+  actor: string;
+  commandId: string;
+}
+
+function causeOf(by: OperatorCommand | undefined): Cause {
+  return by ? { actor: by.actor, causationId: by.commandId } : {};
+}
+
 export class UpgradeCoordinator {
   private running: Promise<void> | undefined;
   private again = false;
@@ -136,7 +146,7 @@ export class UpgradeCoordinator {
    * An operator's `upgrades retry`: lifts the quarantine of `version` (default: every quarantined
    * version of the service) and reconciles, so the chain's target is tried again now.
    */
-  retry(name: string, version: string | undefined, actor: string | undefined): string[] {
+  retry(name: string, version: string | undefined, by: OperatorCommand | undefined): string[] {
     if (!this.o.services().has(name)) {
       throw new UpgradeRequestError('not_found', `no service ${name} on ${this.o.recorder.host}; it has: ${[...this.o.services().keys()].join(', ') || '(none)'}`);
     }
@@ -146,7 +156,7 @@ export class UpgradeCoordinator {
       const has = Object.keys(q);
       throw new UpgradeRequestError('invalid_request', `${version ?? 'no version'} of ${name} is not quarantined${has.length ? `; quarantined: ${has.join(', ')}` : ''}`);
     }
-    for (const v of versions) this.lift(name, v, 'upgrades retry', actor ? { actor } : {});
+    for (const v of versions) this.lift(name, v, 'upgrades retry', causeOf(by));
     this.reconcile();
     return versions;
   }
@@ -156,7 +166,7 @@ export class UpgradeCoordinator {
    * like any upgrade and serialized with the reconcile passes. The version it leaves is quarantined
    * (operator_rollback): otherwise the next VersionChanged would bring it straight back.
    */
-  async rollback(name: string, version: string, actor: string | undefined): Promise<{ fromVersion: string; outcome: 'switched' | 'failed'; reason?: string }> {
+  async rollback(name: string, version: string, by: OperatorCommand | undefined): Promise<{ fromVersion: string; outcome: 'switched' | 'failed'; reason?: string }> {
     const entry = this.o.services().get(name);
     if (!entry) throw new UpgradeRequestError('not_found', `no service ${name} on ${this.o.recorder.host}; it has: ${[...this.o.services().keys()].join(', ') || '(none)'}`);
     return this.exclusive(async () => {
@@ -167,8 +177,8 @@ export class UpgradeCoordinator {
       if (from === version) throw new UpgradeRequestError('invalid_request', `${name} already runs ${version}`);
       const q = this.quarantineOf(name)[version];
       if (q) throw new UpgradeRequestError('invalid_request', `${version} is quarantined for ${name} (${q.stage}: ${q.reason}); \`upgrades retry ${name} --version ${version}\` first`);
-      const who = actor ?? 'an operator';
-      const outcome = await this.upgradeOne(name, from ?? 'unknown', version, version, `rollback to ${version} requested by ${who}`, actor ? { actor } : {}, true, from);
+      const who = by?.actor ?? 'an operator';
+      const outcome = await this.upgradeOne(name, from ?? 'unknown', version, version, `rollback to ${version} requested by ${who}`, causeOf(by), true, from);
       if (outcome !== 'upgraded') {
         const failed = this.quarantineOf(name)[version];
         return { fromVersion: from ?? 'unknown', outcome: 'failed' as const, reason: failed ? `${failed.stage}: ${failed.reason}` : 'the switch failed; see UpgradeFailed' };

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
 import type { Runner } from '../runner';
 import { startServiceRunner, type RunningServiceRunner } from '../service-runner.module';
+import { serveTestIntake } from '../../test/intake';
 import { RunnerFixture } from '../../test/runner-fixture';
 import { fakeLavapScript, sha256Hex } from '@fleetvisor/devnet';
 
@@ -49,8 +51,11 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_runner');
   const bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: 'host-e2e' });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'runner-e2e', config, relay: { idleIntervalMs: 50 }, logger: silent });
   core.start();
+  // The central event intake: the runner holds no database credentials and sends its events here.
+  await serveTestIntake(core);
   http = createServer((req, res) => {
     const body = served.get(req.url ?? '');
     if (body === undefined) return void res.writeHead(404).end();
@@ -88,7 +93,8 @@ describe('service runner upgrades (real processes, log, bus)', () => {
     for (const n of names) {
       await expectEventually(async () => expect((await serviceEvents(n)).map((e) => e.type).slice(0, 2)).toEqual(['ServiceCreated', 'ServiceStarted']), { timeoutMs: 10_000 });
     }
-    expect(runner.spool.count()).toBe(0);
+    // The intake's reply (after which the files go) may come a moment after the log shows the events.
+    await waitFor(() => runner.spool.count() === 0, { timeoutMs: 10_000, message: 'spool emptied once the intake confirmed' });
   });
 
   it('a version bump moves every matching service to the new binary, one at a time, events in order', async () => {

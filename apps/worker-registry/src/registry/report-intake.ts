@@ -1,4 +1,9 @@
-// ReportIntake: the `<root>.cmd.worker-registry.report` subscription. A raw subscription rather than
+// ReportIntake: the `<root>.cmd.worker-registry.report.<worker>` subscription (scoped: the worker a
+// report is for is the subject's last token, so a NATS permission lets an agent's credential
+// publish only its own worker's reports; a report whose body names another worker is refused
+// `forbidden` and nothing is recorded). The old unscoped `<root>.cmd.worker-registry.report` is
+// still heard, only to tell an agent of an older Fleetvisor to upgrade (`upgrade_required`).
+// A raw subscription rather than
 // CommandBus.serve because a malformed report must do two things: reply `invalid_request` to the
 // agent (as the bus would) and park the raw message on the dead-letter subject
 // `<root>.dlq.worker-registry` with the reason, so `fleetvisor events dead-letters` shows which
@@ -16,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import type { JetStreamClient, Msg, NatsConnection, Subscription } from 'nats';
 import {
   CommandErrorCodes,
+  decodeSubjectToken,
   encodeSubjectToken,
   WorkerReportCommand,
   type CommandReply,
@@ -23,7 +29,7 @@ import {
   type WorkerReport,
 } from '@fleetvisor/contracts';
 import { publishDeadLetter, validationError } from '@fleetvisor/messaging';
-import type { Logger } from '@fleetvisor/platform';
+import { fleetvisorVersion, type Logger } from '@fleetvisor/platform';
 import { checkReport } from '../domain/report-decision';
 import { SCREEN_INVALID, SCREEN_SAME, type ScreenBatch, type ScreenedReport } from './report-screen';
 import type { ReportOutcome } from './worker-reports';
@@ -50,6 +56,20 @@ export interface ReportIntakeStats {
   handled: number;
   malformed: number;
   failed: number;
+  /** Reports whose body names another worker than the subject they came on. */
+  forbidden: number;
+  /** Reports on the old unscoped subject (an agent older than this registry). */
+  outdated: number;
+}
+
+/** The code of a refused report whose body names another worker than its subject. */
+export const REPORT_FORBIDDEN = 'forbidden';
+/** The code of a report on the old unscoped subject. */
+export const REPORT_UPGRADE_REQUIRED = 'upgrade_required';
+
+/** The worker a scoped report subject is for: its last token, decoded. */
+function scopeOf(subject: string): string {
+  return decodeSubjectToken(subject.slice(subject.lastIndexOf('.') + 1));
 }
 
 /**
@@ -78,12 +98,13 @@ function errorText(e: unknown): string {
 
 export class ReportIntake {
   private sub: Subscription | undefined;
+  private legacySub: Subscription | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   /** Replies waiting for the end of this turn of the event loop (see respond). */
   private pendingReplies: { msg: Msg; data: Uint8Array }[] = [];
   private replyFlush: NodeJS.Immediate | undefined;
   private readonly log: Logger;
-  readonly stats: ReportIntakeStats = { received: 0, handled: 0, malformed: 0, failed: 0 };
+  readonly stats: ReportIntakeStats = { received: 0, handled: 0, malformed: 0, failed: 0, forbidden: 0, outdated: 0 };
   private screener: Worker | undefined;
   /** Reports waiting for the end of this turn to go to the screen thread together. */
   private toScreen: Screening[] = [];
@@ -96,7 +117,13 @@ export class ReportIntake {
     this.log = deps.logger.child({ component: 'report-intake' });
   }
 
+  /** What the intake subscribes: `<root>.cmd.worker-registry.report.*`. */
   get subject(): string {
+    return this.deps.subjects.scopedCommandWildcard(WorkerReportCommand.service, WorkerReportCommand.verb);
+  }
+
+  /** The subject agents before scoped reports sent to: answered with upgrade_required only. */
+  get legacySubject(): string {
     return this.deps.subjects.command(WorkerReportCommand.service, WorkerReportCommand.verb);
   }
 
@@ -104,8 +131,19 @@ export class ReportIntake {
   async start(): Promise<void> {
     if (this.sub) return;
     if (this.deps.screenThread && this.deps.handleScreened && !this.screener) await this.startScreener();
+    const queue = `${this.deps.subjects.root}-${encodeSubjectToken(WorkerReportCommand.service)}`;
+    this.legacySub = this.deps.nc.subscribe(this.legacySubject, {
+      queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error({ err }, 'legacy report subscription error');
+          return;
+        }
+        this.outdated(msg);
+      },
+    });
     this.sub = this.deps.nc.subscribe(this.subject, {
-      queue: `${this.deps.subjects.root}-${encodeSubjectToken(WorkerReportCommand.service)}`,
+      queue,
       callback: (err, msg) => {
         if (err) {
           this.log.error({ err }, 'report subscription error');
@@ -121,7 +159,10 @@ export class ReportIntake {
   /** Stops taking reports and waits for those in progress to be answered. */
   async stop(): Promise<void> {
     const sub = this.sub;
+    const legacy = this.legacySub;
     this.sub = undefined;
+    this.legacySub = undefined;
+    if (legacy && !legacy.isClosed()) await legacy.drain().catch(() => undefined);
     if (sub && !sub.isClosed()) await sub.drain().catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     this.flushReplies();
@@ -225,6 +266,11 @@ export class ReportIntake {
         void this.refuse(msg, b.reasons[i] ?? 'report is invalid', name === undefined ? undefined : { name }).finally(done);
         continue;
       }
+      if (b.names[i] !== scopeOf(msg.subject)) {
+        this.forbid(msg, b.names[i]!);
+        done();
+        continue;
+      }
       const same = b.kinds[i] === SCREEN_SAME;
       const from = b.offsets[i]!;
       const to = b.offsets[i + 1]!;
@@ -267,6 +313,7 @@ export class ReportIntake {
     const problem = validationError(REPORT_SCHEMA, raw, 'report') ?? checkReport(raw as WorkerReport);
     if (problem) return this.refuse(msg, problem, raw);
     const report = raw as WorkerReport;
+    if (report.name !== scopeOf(msg.subject)) return this.forbid(msg, report.name);
     try {
       const outcome = await this.deps.handle(report);
       this.stats.handled++;
@@ -274,6 +321,35 @@ export class ReportIntake {
     } catch (e) {
       this.failed(msg, report.name, e);
     }
+  }
+
+  /**
+   * A report for another worker than the one its subject names: with permissions in place only a
+   * misconfigured or hostile agent sends one (its credential may publish its own worker's subject
+   * only), so it is refused and nothing of it is recorded.
+   */
+  private forbid(msg: Msg, name: string): void {
+    this.stats.forbidden++;
+    const scope = scopeOf(msg.subject);
+    this.log.warn({ worker: name.slice(0, 100), subject: msg.subject }, 'report refused: its body names another worker than its subject');
+    this.respond(msg, {
+      ok: false,
+      error: { code: REPORT_FORBIDDEN, message: `a report on ${msg.subject} may only be for worker "${scope}", this one is for "${name.slice(0, 100)}"; nothing was recorded` },
+    });
+  }
+
+  /** An agent of an older Fleetvisor: told which subject reports go to now and to upgrade; nothing recorded. */
+  private outdated(msg: Msg): void {
+    this.stats.outdated++;
+    const wanted = `${this.legacySubject}.<worker>`;
+    this.log.warn({ subject: msg.subject }, 'report on the old unscoped subject refused: the worker-agent must be upgraded');
+    this.respond(msg, {
+      ok: false,
+      error: {
+        code: REPORT_UPGRADE_REQUIRED,
+        message: `reports now go to ${wanted} (the worker's name as the last token); upgrade the worker-agent to Fleetvisor ${fleetvisorVersion()}. Nothing was recorded.`,
+      },
+    });
   }
 
   private failed(msg: Msg, name: string, e: unknown): void {

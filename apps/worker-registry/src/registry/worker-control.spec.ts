@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { unitRegistry } from '../../test/unit-registry';
+import type { CommandOrigin } from './worker-control';
+
+/** A command as the bus hands it over once the signature is verified. */
+const by = (actor = 'alice'): CommandOrigin => ({ actor, commandId: randomUUID(), signedAt: Date.now() });
 
 /** The failure of a call (thrown at once, as a lookup does, or rejected). */
 const err = async (call: () => Promise<unknown>): Promise<{ code: string; message: string } | undefined> => {
@@ -16,13 +21,13 @@ describe('WorkerControl', () => {
     const r = unitRegistry();
     const a = await r.agent('w-a', 2);
     await a.report();
-    expect(await r.control.pause({ worker: 'w-a', index: 1, actor: 'alice' })).toEqual({ worker: 'w-a', index: 1, changed: true });
+    expect(await r.control.pause({ worker: 'w-a', index: 1 }, by('alice'))).toEqual({ worker: 'w-a', index: 1, changed: true });
     expect(a.calls).toEqual(['pause:1']);
     const last = r.log.events('worker-w-a').at(-1)!;
     expect(last).toMatchObject({ type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'alice' }, metadata: { actor: 'alice', host: 'test-host' } });
     expect(r.live.get('w-a')!.agg.threads.get(1)!.paused).toBe(true);
     const count = r.log.events('worker-w-a').length;
-    expect(await r.control.pause({ worker: 'w-a', index: 1 })).toMatchObject({ changed: false });
+    expect(await r.control.pause({ worker: 'w-a', index: 1 }, by())).toMatchObject({ changed: false });
     expect(r.log.events('worker-w-a')).toHaveLength(count);
   });
 
@@ -32,7 +37,7 @@ describe('WorkerControl', () => {
     await a.report();
     r.bus.unreachable.add('w-a');
     const count = r.log.events('worker-w-a').length;
-    const e = await err(() => r.control.pause({ worker: 'w-a', index: 0 }));
+    const e = await err(() => r.control.pause({ worker: 'w-a', index: 0 }, by()));
     expect(e).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^worker w-a is unreachable: its agent did not answer pause/) });
     expect(r.log.events('worker-w-a')).toHaveLength(count);
     expect(r.live.get('w-a')!.agg.threads.get(0)!.paused).toBe(false);
@@ -42,22 +47,22 @@ describe('WorkerControl', () => {
     const r = unitRegistry();
     const a = await r.agent('w-a', 1, '10.9.9.9:1');
     await a.report();
-    await r.control.pause({ worker: 'w-a', index: 0 });
-    const bad = await err(() => r.control.resume({ worker: 'w-a', index: 0, state: 'SnapEncoded' }));
+    await r.control.pause({ worker: 'w-a', index: 0 }, by());
+    const bad = await err(() => r.control.resume({ worker: 'w-a', index: 0, state: 'SnapEncoded' }, by()));
     expect(bad).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('valid states: Empty, Allocated') });
     expect(a.calls).toEqual(['pause:0']);
-    expect(await r.control.resume({ worker: '10.9.9.9:1', index: 0, state: 'Allocated', actor: 'bob' })).toEqual({ worker: 'w-a', index: 0, state: 'Allocated', changed: true });
+    expect(await r.control.resume({ worker: '10.9.9.9:1', index: 0, state: 'Allocated' }, by('bob'))).toEqual({ worker: 'w-a', index: 0, state: 'Allocated', changed: true });
     expect(r.log.events('worker-w-a').at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 0, state: 'Allocated', actor: 'bob' } });
     expect(r.live.get('w-a')!.agg.threads.get(0)).toMatchObject({ paused: false, state: 'Allocated' });
   });
 
   it('names the workers and threads there are for an unknown worker or index', async () => {
     const r = unitRegistry();
-    expect(await err(() => r.control.drain({ worker: 'w-x' }))).toMatchObject({ code: 'not_found', message: 'unknown worker "w-x": no workers are registered' });
+    expect(await err(() => r.control.drain({ worker: 'w-x' }, by()))).toMatchObject({ code: 'not_found', message: 'unknown worker "w-x": no workers are registered' });
     const a = await r.agent('w-a', 4);
     await a.report();
-    expect(await err(() => r.control.pause({ worker: 'w-a', index: 9 }))).toMatchObject({ code: 'not_found', message: 'worker w-a has no thread #9; threads: 0-3' });
-    expect(await err(() => r.control.remove({ worker: 'w-b' }))).toMatchObject({ code: 'not_found', message: expect.stringContaining('workers: w-a') });
+    expect(await err(() => r.control.pause({ worker: 'w-a', index: 9 }, by()))).toMatchObject({ code: 'not_found', message: 'worker w-a has no thread #9; threads: 0-3' });
+    expect(await err(() => r.control.remove({ worker: 'w-b' }, by()))).toMatchObject({ code: 'not_found', message: expect.stringContaining('workers: w-a') });
   });
 
   it('drain records WorkerDrainStarted, and WorkerDrainFinished at once when every thread is paused already', async () => {
@@ -65,10 +70,10 @@ describe('WorkerControl', () => {
     const a = await r.agent('w-a', 1);
     a.threads[0]!.paused = true;
     await a.report();
-    expect(await r.control.drain({ worker: 'w-a', actor: 'carol' })).toEqual({ worker: 'w-a', threads: 1, paused: 1, finished: true });
+    expect(await r.control.drain({ worker: 'w-a' }, by('carol'))).toEqual({ worker: 'w-a', threads: 1, paused: 1, finished: true });
     expect(r.log.types('worker-w-a').slice(-2)).toEqual(['WorkerDrainStarted', 'WorkerDrainFinished']);
     const count = r.log.events('worker-w-a').length;
-    expect(await r.control.drain({ worker: 'w-a' })).toMatchObject({ finished: true });
+    expect(await r.control.drain({ worker: 'w-a' }, by())).toMatchObject({ finished: true });
     expect(r.log.events('worker-w-a')).toHaveLength(count);
   });
 
@@ -77,10 +82,26 @@ describe('WorkerControl', () => {
     const a = await r.agent('w-a', 1);
     await a.report();
     expect(r.live.seen.has('w-a')).toBe(true);
-    expect(await r.control.remove({ worker: 'w-a', actor: 'dave' })).toEqual({ worker: 'w-a', removed: true });
+    expect(await r.control.remove({ worker: 'w-a' }, by('dave'))).toEqual({ worker: 'w-a', removed: true });
     expect(r.log.types('worker-w-a').at(-1)).toBe('WorkerRemoved');
     expect(r.live.has('w-a')).toBe(false);
     expect(r.live.seen.has('w-a')).toBe(false);
+  });
+
+  it('records the command id as the cause and derives event ids from it; the same command again is refused as a replay', async () => {
+    const r = unitRegistry();
+    const a = await r.agent('w-a', 2);
+    await a.report();
+    const cmd = by('alice');
+    await r.control.pause({ worker: 'w-a', index: 0 }, cmd);
+    const paused = r.log.events('worker-w-a').at(-1)!;
+    expect(paused).toMatchObject({ type: 'ThreadPaused', metadata: { actor: 'alice', causationId: cmd.commandId } });
+    // resumed meanwhile by someone else; the captured pause is sent again through another replica
+    await r.control.resume({ worker: 'w-a', index: 0 }, by('bob'));
+    const e = await err(() => r.control.pause({ worker: 'w-a', index: 0 }, cmd));
+    expect(e).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('already carried out (replay)') });
+    expect(a.calls).toEqual(['pause:0', 'resume:0']);
+    expect(r.live.get('w-a')!.agg.threads.get(0)!.paused).toBe(false);
   });
 
   it('decides again on the log when the worker stream moved under it (a command appended elsewhere)', async () => {
@@ -89,7 +110,7 @@ describe('WorkerControl', () => {
     await a.report();
     // Another writer pauses thread 1 behind the registry's back, just before its append.
     r.log.interfere.push(() => void r.log.events('worker-w-a').push({ ...r.log.events('worker-w-a').at(-1)!, id: 'other', type: 'ThreadPaused', data: { worker: 'w-a', index: 1, reason: 'manual', actor: 'eve' } }));
-    await r.control.pause({ worker: 'w-a', index: 1, actor: 'alice' });
+    await r.control.pause({ worker: 'w-a', index: 1 }, by('alice'));
     // The second decision saw the thread paused already: alice's pause was not recorded twice.
     expect(r.log.events('worker-w-a').filter((e) => e.type === 'ThreadPaused').map((e) => (e.data as { actor: string }).actor)).toEqual(['eve']);
     expect(r.live.get('w-a')!.agg.threads.get(1)!.paused).toBe(true);

@@ -1,6 +1,12 @@
 // WorkerControl: pause, resume, drain and remove. Pause, resume and drain go to the worker's agent
-// over the bus (AgentPause/AgentResume/AgentDrain, addressed to the worker's name); what the agent
-// did is recorded with the actor who asked. An agent that does not answer changes and records nothing.
+// over the bus (AgentPause/AgentResume/AgentDrain, addressed to the worker's name, signed with the
+// registry's service key under the operator's command id); what the agent did is recorded with the
+// verified signer as actor and the command id as cause. An agent that does not answer changes and
+// records nothing.
+//
+// Replays: the bus refuses a command id this replica has seen. The events a command causes have ids
+// derived from its id, so a replay through another replica (or after a restart) finds them in the
+// log and is refused before the agent is asked.
 import {
   AgentDrain,
   AgentPause,
@@ -24,6 +30,7 @@ import {
   type WorkerResume,
 } from '@fleetvisor/contracts';
 import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
+import { deterministicEventId } from '../domain/deterministic-id';
 import { drainFinishedEvent } from '../domain/report-decision';
 import { cloneAggregate, evolveWorker } from '../domain/worker-state';
 import type { LiveWorkers } from './live-workers';
@@ -33,6 +40,19 @@ import { decided, type WorkerRecorder } from './worker-recorder';
 /** The agents of the workers, on the bus (CommandBus). */
 export type AgentCommands = Pick<CommandBus, 'request'>;
 
+/** Who asked, verified by the bus (the signed command's identity and id). */
+export interface CommandOrigin {
+  actor: string;
+  commandId: string;
+  /** When the command was signed (ms): the time part of the ids of the events it causes. */
+  signedAt: number;
+}
+
+/** The log, asked whether a command already caused its first event. */
+export interface CausedEvents {
+  hasEvent(eventId: string): Promise<boolean>;
+}
+
 export interface WorkerControlOptions {
   /** Host of this process, recorded in event metadata. */
   host: string;
@@ -41,7 +61,10 @@ export interface WorkerControlOptions {
   clock?: () => number;
 }
 
-const DEFAULT_ACTOR = 'unknown';
+/** The id of the n-th event a command causes. */
+export function commandEventId(origin: CommandOrigin, n: number): string {
+  return deterministicEventId(origin.signedAt, `cmd:${origin.commandId}:${n}`);
+}
 
 export class WorkerControl {
   private readonly now: () => number;
@@ -50,26 +73,28 @@ export class WorkerControl {
     private readonly live: LiveWorkers,
     private readonly recorder: WorkerRecorder,
     private readonly agents: AgentCommands,
+    private readonly caused: CausedEvents,
     private readonly opts: WorkerControlOptions,
   ) {
     this.now = opts.clock ?? Date.now;
   }
 
-  pause(req: CommandRequestOf<typeof WorkerPause>): Promise<CommandResultOf<typeof WorkerPause>> {
+  pause(req: CommandRequestOf<typeof WorkerPause>, by: CommandOrigin): Promise<CommandResultOf<typeof WorkerPause>> {
     const [name] = this.live.resolve(req.worker);
     return this.live.queue.run(name, async () => {
       const [, w] = this.live.resolve(name);
       threadOf(name, w.agg, req.index);
-      const reply = await this.agents.request(AgentPause, { index: req.index }, { instance: name, timeoutMs: this.opts.agentTimeoutMs });
+      await this.refuseReplay(by);
+      const reply = await this.agents.request(AgentPause, { index: req.index }, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'pause', reply.error);
       const changed = reply.result?.changed ?? false;
-      const actor = req.actor ?? DEFAULT_ACTOR;
+      const actor = by.actor;
       await this.recorder.record(
         name,
         (agg) => {
           const t = agg?.threads.get(req.index);
           if (!t || t.paused) return [];
-          return decided(agg, [newEventFor(ThreadPaused, { worker: name, index: req.index, reason: 'manual', actor }, this.meta(actor))]);
+          return decided(agg, [this.caused_(newEventFor(ThreadPaused, { worker: name, index: req.index, reason: 'manual', actor }, this.meta(by)), by, 0)]);
         },
         this.now(),
       );
@@ -77,7 +102,7 @@ export class WorkerControl {
     });
   }
 
-  resume(req: CommandRequestOf<typeof WorkerResume>): Promise<CommandResultOf<typeof WorkerResume>> {
+  resume(req: CommandRequestOf<typeof WorkerResume>, by: CommandOrigin): Promise<CommandResultOf<typeof WorkerResume>> {
     const [name] = this.live.resolve(req.worker);
     return this.live.queue.run(name, async () => {
       const [, w] = this.live.resolve(name);
@@ -95,21 +120,18 @@ export class WorkerControl {
           `state "${req.state}" is not a state of plan ${t.plan} (thread #${req.index} of ${name}); valid states: ${validStatesForPlan(t.plan).join(', ')}`,
         );
       }
-      const reply = await this.agents.request(
-        AgentResume,
-        { index: req.index, ...(req.state !== undefined ? { state: req.state } : {}) },
-        { instance: name, timeoutMs: this.opts.agentTimeoutMs },
-      );
+      await this.refuseReplay(by);
+      const reply = await this.agents.request(AgentResume, { index: req.index, ...(req.state !== undefined ? { state: req.state } : {}) }, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'resume', reply.error);
       const result = reply.result!;
-      const actor = req.actor ?? DEFAULT_ACTOR;
+      const actor = by.actor;
       await this.recorder.record(
         name,
         (agg) => {
           const now = agg?.threads.get(req.index);
           if (!now || !(now.paused || result.changed)) return [];
           return decided(agg, [
-            newEventFor(ThreadResumed, { worker: name, index: req.index, ...(req.state !== undefined ? { state: req.state } : {}), actor }, this.meta(actor)),
+            this.caused_(newEventFor(ThreadResumed, { worker: name, index: req.index, ...(req.state !== undefined ? { state: req.state } : {}), actor }, this.meta(by)), by, 0),
           ]);
         },
         this.now(),
@@ -118,22 +140,23 @@ export class WorkerControl {
     });
   }
 
-  drain(req: CommandRequestOf<typeof WorkerDrain>): Promise<CommandResultOf<typeof WorkerDrain>> {
+  drain(req: CommandRequestOf<typeof WorkerDrain>, by: CommandOrigin): Promise<CommandResultOf<typeof WorkerDrain>> {
     const [name] = this.live.resolve(req.worker);
     return this.live.queue.run(name, async () => {
       this.live.resolve(name);
-      const reply = await this.agents.request(AgentDrain, {}, { instance: name, timeoutMs: this.opts.agentTimeoutMs });
+      await this.refuseReplay(by);
+      const reply = await this.agents.request(AgentDrain, {}, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'drain', reply.error);
       const progress = reply.result!;
-      const actor = req.actor ?? DEFAULT_ACTOR;
+      const actor = by.actor;
       await this.recorder.record(
         name,
         (agg) => {
           // Asked again after the drain finished, with no thread resumed since: nothing new happened.
           if (!agg || agg.worker.draining || agg.worker.drained) return [];
-          const started = newEventFor(WorkerDrainStarted, { name, actor }, this.meta(actor));
+          const started = this.caused_(newEventFor(WorkerDrainStarted, { name, actor }, this.meta(by)), by, 0);
           const state = evolveWorker(cloneAggregate(agg), started)!;
-          const finished = drainFinishedEvent(state, this.now(), this.meta());
+          const finished = drainFinishedEvent(state, this.now(), { host: this.opts.host, causationId: by.commandId }, commandEventId(by, 1));
           return finished ? { events: [started, finished], state: evolveWorker(state, finished) } : { events: [started], state };
         },
         this.now(),
@@ -145,21 +168,38 @@ export class WorkerControl {
     });
   }
 
-  remove(req: CommandRequestOf<typeof WorkerRemove>): Promise<CommandResultOf<typeof WorkerRemove>> {
+  remove(req: CommandRequestOf<typeof WorkerRemove>, by: CommandOrigin): Promise<CommandResultOf<typeof WorkerRemove>> {
     const [name] = this.live.resolve(req.worker);
     return this.live.queue.run(name, async () => {
-      const actor = req.actor ?? DEFAULT_ACTOR;
+      await this.refuseReplay(by);
+      const actor = by.actor;
       const result = await this.recorder.record(
         name,
-        (agg) => (agg ? { events: [newEventFor(WorkerRemoved, { name, actor }, this.meta(actor))], state: undefined } : []),
+        (agg) => (agg ? { events: [this.caused_(newEventFor(WorkerRemoved, { name, actor }, this.meta(by)), by, 0)], state: undefined } : []),
         this.now(),
       );
       return { worker: name, removed: result.events.length > 0 };
     });
   }
 
-  private meta(actor?: string): EventMetadata {
-    return { host: this.opts.host, ...(actor !== undefined ? { actor } : {}) };
+  private meta(by: CommandOrigin): EventMetadata {
+    return { host: this.opts.host, actor: by.actor, causationId: by.commandId };
+  }
+
+  /** The n-th event of a command gets the id derived from the command (see commandEventId). */
+  private caused_<E extends { id: string }>(event: E, by: CommandOrigin, n: number): E {
+    return { ...event, id: commandEventId(by, n) };
+  }
+
+  private async refuseReplay(by: CommandOrigin): Promise<void> {
+    if (await this.caused.hasEvent(commandEventId(by, 0))) {
+      throw new CommandFailure(CommandErrorCodes.unauthorized, `command ${by.commandId} was already carried out (replay); nothing was changed`);
+    }
+  }
+
+  /** What the agent is sent: signed by the registry's key, under the operator's command id. */
+  private toAgent(name: string, by: CommandOrigin): { instance: string; timeoutMs: number; commandId: string } {
+    return { instance: name, timeoutMs: this.opts.agentTimeoutMs, commandId: by.commandId };
   }
 
   private agentFailure(name: string, verb: string, error: CommandError): CommandFailure {

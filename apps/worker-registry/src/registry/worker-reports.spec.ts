@@ -21,7 +21,7 @@ describe('WorkerReports', () => {
     const r = unitRegistry();
     const a = await r.agent('w-a', 1);
     await a.report();
-    await r.control.remove({ worker: 'w-a' });
+    await r.control.remove({ worker: 'w-a' }, { actor: 'dave', commandId: '0190b6e0-0000-7000-8000-0000000000aa', signedAt: Date.now() });
     a.reboot();
     expect(await a.report()).toMatchObject({ ok: true, result: { appended: 2 } });
     expect(r.log.types('worker-w-a')).toEqual(['WorkerRegistered', 'ThreadStateChanged', 'WorkerRemoved', 'WorkerRegistered', 'ThreadStateChanged']);

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { ChainId, DateTime, DurationMs, HostName, StringEnum } from '../fields';
 import { ENDPOINT_PATTERN, ProtocolVersionSchema } from '../events/chain';
+import { EventEnvelopeSchema } from '../envelope';
 
 const SERVICE = 'chain-watcher';
 
@@ -52,4 +53,17 @@ export const ChainLeaderStatus = defineCommand({
     'Internal: the status of one chain. Every replica hears it (no queue group); only the replica that leads the chain answers, the others stay silent.',
   request: Type.Object({ chainId: ChainId() }, { additionalProperties: false }),
   result: ChainStatusEntrySchema,
+});
+
+/**
+ * The newest VersionChanged of a chain as the log stores it, for a host catching up once the event
+ * stream no longer holds it (hosts cannot read the log). Returned unchanged, so that a signature
+ * over the envelope can be checked by the host. Any replica answers (queue group).
+ */
+export const ChainVersionEvent = defineCommand({
+  service: SERVICE,
+  verb: 'version-event',
+  description: 'The newest VersionChanged of one chain, the stored envelope unchanged (absent when the chain has none).',
+  request: Type.Object({ chainId: ChainId() }, { additionalProperties: false }),
+  result: Type.Object({ chainId: ChainId(), event: Type.Optional(EventEnvelopeSchema) }, { additionalProperties: false }),
 });

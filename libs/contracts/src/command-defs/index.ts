@@ -1,7 +1,8 @@
 // Every command Fleetvisor defines (NATS request-reply on <root>.cmd.<service>.<verb>, or
 // <root>.cmd.<service>.<instance>.<verb> for one worker-agent).
 import type { CommandDefinition } from '../commands';
-import { ChainLeaderStatus, ChainStatus } from './chain-watcher';
+import { ChainLeaderStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
+import { EventIntakeAppend } from './event-intake';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
@@ -11,6 +12,7 @@ export * from './service-runner';
 export * from './worker-registry';
 export * from './worker-agent';
 export * from './chain-watcher';
+export * from './event-intake';
 export * from './stats-collector';
 
 export const COMMAND_DEFINITIONS = {
@@ -35,6 +37,8 @@ export const COMMAND_DEFINITIONS = {
   UpgradeRollback,
   ChainStatus,
   ChainLeaderStatus,
+  ChainVersionEvent,
+  EventIntakeAppend,
   StatsPush,
   StatsCalls,
   StatsTop,

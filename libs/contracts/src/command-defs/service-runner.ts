@@ -1,9 +1,12 @@
-// service-runner commands (fleet.cmd.service-runner.<verb>). Every runner subscribes (no queue
-// group); a runner answers only when `host` is absent or names its own host, so a caller gathers
-// one reply per matching host until its timeout.
+// service-runner commands. Each is served addressed to one host (fleet.cmd.service-runner.<host>.<verb>,
+// the host in the subject so a NATS permission lets only that host's runner take it). The read-only
+// queries (list, status, upgrades-list) are also served fleet-wide (fleet.cmd.service-runner.<verb>):
+// every runner hears them (no queue group) and answers only when `host` is absent or names its own
+// host, so a caller gathers one reply per matching host until its timeout. Anything a runner
+// executes (upgrades-retry, upgrades-rollback) is addressed only.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
+import { AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
 import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
 
 const SERVICE = 'service-runner';
@@ -99,20 +102,22 @@ export const UpgradesList = defineCommand({
 export const UpgradeRetry = defineCommand({
   service: SERVICE,
   verb: 'upgrades-retry',
+  role: 'operate',
   description:
     'Lift the quarantine of a service\'s version (default: every quarantined version of it) and reconcile: the chain\'s target is tried again. ' +
-    'Recorded as QuarantineLifted with the actor. not_found names the services, invalid_request when nothing is quarantined.',
-  request: Type.Object({ service: ServiceName(), version: Type.Optional(StrictVersion()), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+    'Recorded as QuarantineLifted with the signer as actor. not_found names the services, invalid_request when nothing is quarantined.',
+  request: Type.Object({ service: ServiceName(), version: Type.Optional(StrictVersion()) }, { additionalProperties: false }),
   result: Type.Object({ host: HostName(), service: ServiceName(), lifted: Type.Array(StrictVersion(), { maxItems: 1000 }) }, { additionalProperties: false }),
 });
 
 export const UpgradeRollback = defineCommand({
   service: SERVICE,
   verb: 'upgrades-rollback',
+  role: 'admin',
   description:
-    'Switch a service to an installed version, health-checked like an upgrade (UpgradeStarted with the actor, then ServiceUpgraded, or UpgradeFailed + UpgradeRolledBack). ' +
+    'Switch a service to an installed version, health-checked like an upgrade (UpgradeStarted with the signer as actor, then ServiceUpgraded, or UpgradeFailed + UpgradeRolledBack). ' +
     'The version it leaves is quarantined (operator_rollback), so the chain\'s target does not bring it back. not_found names the services; invalid_request for a version that is not installed, quarantined, or already linked.',
-  request: Type.Object({ service: ServiceName(), version: StrictVersion(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  request: Type.Object({ service: ServiceName(), version: StrictVersion() }, { additionalProperties: false }),
   result: Type.Object(
     {
       host: HostName(),

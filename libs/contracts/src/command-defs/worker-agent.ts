@@ -1,6 +1,8 @@
 // What a worker-agent (beside one sealing worker) and the worker-registry say to each other.
 //
-// - report (agent -> registry, fleet.cmd.worker-registry.report): every interval, the worker's
+// - report (agent -> registry, fleet.cmd.worker-registry.report.<name>, scoped: the worker's name
+//   is the last token, so a NATS permission lets an agent report only for its own worker; the
+//   registry refuses `forbidden` a body naming another worker): every interval, the worker's
 //   identity, every thread, and the transitions seen since the last acknowledged report. A report
 //   is a heartbeat, not an event: the registry appends events only for what changed.
 //   Transitions carry (bootId, seq) so a report re-sent after a lost reply is not recorded twice.
@@ -59,7 +61,7 @@ export const WorkerReportCommand = defineCommand({
   service: 'worker-registry',
   verb: 'report',
   description:
-    'A worker-agent reports its worker and threads (heartbeat). Only changes become events; `acceptedSeq` is the highest transition seq recorded, so the agent drops those.',
+    'A worker-agent reports its worker and threads (heartbeat), scoped on <root>.cmd.worker-registry.report.<name>: a body naming another worker is refused `forbidden`, and the old unscoped subject answers `upgrade_required`. Only changes become events; `acceptedSeq` is the highest transition seq recorded, so the agent drops those.',
   request: WorkerReportSchema,
   result: Type.Object(
     {
@@ -87,6 +89,7 @@ export const AgentThreadList = defineCommand({
 export const AgentPause = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'pause',
+  role: 'operate',
   instance: 'name',
   description: 'Pause one thread (VenusWorker.WorkerPause). not_found names the valid indexes; changed=false when already paused.',
   request: Type.Object({ index: ThreadIndex() }, { additionalProperties: false }),
@@ -96,6 +99,7 @@ export const AgentPause = defineCommand({
 export const AgentResume = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'resume',
+  role: 'operate',
   instance: 'name',
   description: 'Resume one paused thread, optionally in another state of its plan (VenusWorker.WorkerResume(index, set_to)).',
   request: Type.Object({ index: ThreadIndex(), state: Type.Optional(StateName()) }, { additionalProperties: false }),
@@ -108,6 +112,7 @@ export const AgentResume = defineCommand({
 export const AgentDrain = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'drain',
+  role: 'operate',
   instance: 'name',
   description: 'Each thread pauses at its next state boundary and takes no new task; asking again reports progress.',
   request: Type.Object({}, { additionalProperties: false }),

@@ -1,6 +1,6 @@
 // worker-registry commands (fleet.cmd.worker-registry.<verb>): what `fleetvisor worker ...` and
-// the gateway ask. Pause/resume/drain/remove are proxied to the worker's agent and recorded as
-// events with their actor. Errors: not_found names the workers (or indexes) that exist;
+// the gateway ask. Pause/resume/drain are proxied to the worker's agent and, like remove, recorded
+// as events whose actor is the verified signer of the command (ADR 0006; `role` on each). Errors: not_found names the workers (or indexes) that exist;
 // invalid_request for a resume state outside the thread's plan lists the valid states.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
@@ -76,17 +76,19 @@ export const WorkerInfo = defineCommand({
 export const WorkerPause = defineCommand({
   service: SERVICE,
   verb: 'pause',
+  role: 'operate',
   description: 'Pause one thread (ThreadPaused, reason manual). changed=false when it was already paused.',
-  request: Type.Object({ worker: WorkerRef(), index: ThreadIndex(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  request: Type.Object({ worker: WorkerRef(), index: ThreadIndex() }, { additionalProperties: false }),
   result: Type.Object({ worker: WorkerName(), index: ThreadIndex(), changed: Type.Boolean() }, { additionalProperties: false }),
 });
 
 export const WorkerResume = defineCommand({
   service: SERVICE,
   verb: 'resume',
+  role: 'operate',
   description: 'Resume one paused thread in its current state, or in `state` (which must be a state of the thread\'s plan).',
   request: Type.Object(
-    { worker: WorkerRef(), index: ThreadIndex(), state: Type.Optional(StateName()), actor: Type.Optional(Actor()) },
+    { worker: WorkerRef(), index: ThreadIndex(), state: Type.Optional(StateName()) },
     { additionalProperties: false },
   ),
   result: Type.Object(
@@ -98,8 +100,9 @@ export const WorkerResume = defineCommand({
 export const WorkerDrain = defineCommand({
   service: SERVICE,
   verb: 'drain',
+  role: 'operate',
   description: 'Start draining a worker: each thread pauses at its next state boundary. Asking again reports progress.',
-  request: Type.Object({ worker: WorkerRef(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  request: Type.Object({ worker: WorkerRef() }, { additionalProperties: false }),
   result: Type.Object(
     { worker: WorkerName(), threads: Count('Threads'), paused: Count('Threads paused so far'), finished: Type.Boolean() },
     { additionalProperties: false },
@@ -109,8 +112,9 @@ export const WorkerDrain = defineCommand({
 export const WorkerRemove = defineCommand({
   service: SERVICE,
   verb: 'remove',
+  role: 'admin',
   description: 'Forget a worker (WorkerRemoved); it registers anew if it reports again.',
-  request: Type.Object({ worker: WorkerRef(), actor: Type.Optional(Actor()) }, { additionalProperties: false }),
+  request: Type.Object({ worker: WorkerRef() }, { additionalProperties: false }),
   result: Type.Object({ worker: WorkerName(), removed: Type.Boolean() }, { additionalProperties: false }),
 });
 

@@ -3,7 +3,9 @@
 // (connect, streams, schema), exposes its parts under the tokens, starts background work on
 // bootstrap and closes everything on application shutdown.
 import { Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { EventIntake } from '../event-intake';
 import { FleetCore, type FleetCoreOptions } from '../fleet-core';
+import { EventIntakeController } from './event-intake.controller';
 import {
   FLEET_CHECKPOINT_STORE,
   FLEET_COMMAND_BUS,
@@ -40,9 +42,18 @@ function part<T>(token: string, pick: (core: FleetCore) => T): Provider {
   return { provide: token, useFactory: pick, inject: [FLEET_CORE] };
 }
 
+export interface FleetCoreModuleOptions extends FleetCoreOptions {
+  /**
+   * Serve the central event intake (<root>.cmd.event-intake.append.<host>): hosts, which hold no
+   * database credentials, send their events here (ADR 0006). Every replica that enables it joins
+   * one queue group.
+   */
+  eventIntake?: boolean;
+}
+
 @Module({})
 export class FleetCoreModule {
-  static forRoot(options: FleetCoreOptions): DynamicModule {
+  static forRoot(options: FleetCoreModuleOptions): DynamicModule {
     const providers: Provider[] = [
       { provide: FLEET_CORE, useFactory: () => FleetCore.open(options) },
       { provide: FLEET_CORE_LIFECYCLE, useFactory: (core: FleetCore) => new FleetCoreLifecycle(core), inject: [FLEET_CORE] },
@@ -60,11 +71,13 @@ export class FleetCoreModule {
       part(FLEET_EVENT_CONSUMERS, (c) => c.consumers),
       part(FLEET_OUTBOX_RELAY, (c) => c.relay ?? null),
     ];
+    if (options.eventIntake) providers.push({ provide: EventIntake, useFactory: (c: FleetCore) => new EventIntake({ store: c.store, logger: c.logger }), inject: [FLEET_CORE] });
     return {
       module: FleetCoreModule,
       global: true,
       providers,
-      exports: providers.map((p) => (p as { provide: string }).provide).filter((t) => t !== FLEET_CORE_LIFECYCLE),
+      ...(options.eventIntake ? { controllers: [EventIntakeController] } : {}),
+      exports: providers.map((p) => (p as { provide: unknown }).provide).filter((t) => t !== FLEET_CORE_LIFECYCLE) as string[],
     };
   }
 }

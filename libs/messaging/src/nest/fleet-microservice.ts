@@ -10,8 +10,8 @@
 import { Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AsyncMicroserviceOptions } from '@nestjs/microservices';
-import type { FleetCore, FleetCoreOptions } from '../fleet-core';
-import { FleetCoreModule } from './fleet-core.module';
+import type { FleetCore } from '../fleet-core';
+import { FleetCoreModule, type FleetCoreModuleOptions } from './fleet-core.module';
 import { FleetRpcExceptionFilter } from './fleet-rpc-exception.filter';
 import { FleetTransport, type FleetTransportOptions } from './fleet-transport';
 import { FLEET_CORE } from './tokens';
@@ -34,7 +34,7 @@ export interface FleetMicroserviceOptions extends Omit<FleetTransportOptions, 's
    * FleetCoreModule.forRoot(core) is imported next to the app module. Leave it out when the app
    * module imports FleetCoreModule.forRoot itself (never both: that would open two cores).
    */
-  core?: FleetCoreOptions;
+  core?: FleetCoreModuleOptions;
   /** Prefix of default durable consumer names (default `core.serviceName`). */
   serviceName?: string;
   /**

@@ -33,6 +33,7 @@ import {
   type PrivateNats,
   type TestDatabase,
 } from '@fleetvisor/testing';
+import { createTestStreams } from '../../testing/test-streams';
 import { CommandBus, CommandFailure } from '../command-bus';
 import { deadLetterStreamName } from '../event-stream';
 import type { FleetCore } from '../fleet-core';
@@ -131,6 +132,7 @@ describe('FleetTransport (Nest microservice on the Fleetvisor bus)', () => {
     db = await createTestDatabase('fvmsg_transport');
     await migrate(db.url);
     config = testCoreConfig(db.url, bus, { logLevel: 'warn' });
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
     logger = createLogger({ name: 'greeter', level: 'warn', format: 'json', destination: { write: (line: string) => void logLines.push(line) } });
     clientNc = await connect({ servers: sharedNatsUrl() });
     jsm = await clientNc.jetstreamManager();
@@ -290,6 +292,8 @@ describe('FleetTransport over an EdgeBus (NATS down at start, private server)', 
 
   beforeAll(async () => {
     nats = await startPrivateNats();
+    // File storage: the streams migrate makes are there again after the restart below.
+    await createTestStreams({ ...bus, natsUrl: nats.url });
   });
   afterAll(async () => {
     await nats?.stop();

@@ -108,6 +108,18 @@ export class FleetCommandContext extends BaseRpcContext<[CommandContext]> implem
   get scope(): string | undefined {
     return this.args[0].scope;
   }
+  /** Of a signed command: the verified signer (record identity.name as the actor). */
+  get identity(): CommandContext['identity'] {
+    return this.args[0].identity;
+  }
+  /** Of a signed command: its id, the cause of what it does. */
+  get commandId(): string | undefined {
+    return this.args[0].commandId;
+  }
+  /** Of a signed command: when it was signed (ms). */
+  get signedAt(): number | undefined {
+    return this.args[0].signedAt;
+  }
 }
 
 /** `@Ctx()` of an @EventPattern handler: delivery count, stream sequence, ack deadline. */

@@ -78,6 +78,24 @@ describe('runCli', () => {
     expect(got).toEqual([{ 'no-devnet': false, workers: '3' }, { 'no-devnet': true, workers: '5' }]);
   });
 
+  it('reads a list option given several times, in order, and [] when absent', async () => {
+    const got: unknown[] = [];
+    const gen = defineCliCommand({
+      path: ['gen'],
+      summary: 'generate',
+      options: { host: { type: 'list', description: 'a host', placeholder: 'name' } },
+      async run({ options }) {
+        got.push(options.host);
+      },
+    });
+    const m = memoryIo();
+    expect(await runCli('fv', [gen], ['gen', '--host', 'h1', '--host', 'h2'], m.io, 'pre')).toBe(0);
+    expect(await runCli('fv', [gen], ['gen'], m.io, 'pre')).toBe(0);
+    expect(got).toEqual([['h1', 'h2'], []]);
+    expect(await runCli('fv', [gen], ['gen', '--help'], m.io, 'pre')).toBe(0);
+    expect(m.out.join('')).toMatch(/--host <name>\s+a host \(repeatable\)/);
+  });
+
   it('maps UsageError to exit 2 and other failures to exit 1', async () => {
     let m = memoryIo();
     expect(await runCli('fv', commands, ['events', 'tail', '--from', 'bad'], m.io, 'pre')).toBe(2);

@@ -7,7 +7,9 @@ import { Command, CommanderError, Option } from 'commander';
 
 export type OptionSpec =
   | { type: 'string'; description: string; default?: string; short?: string; placeholder?: string; multiple?: false }
-  | { type: 'boolean'; description: string; default?: boolean; short?: string };
+  | { type: 'boolean'; description: string; default?: boolean; short?: string }
+  /** Repeatable (`--host a --host b`): every value, in order; none given is []. */
+  | { type: 'list'; description: string; short?: string; placeholder?: string };
 
 export interface CliIo {
   out(text: string): void;
@@ -42,7 +44,7 @@ export interface CliCommand<O extends Record<string, OptionSpec> = Record<string
 }
 
 export type OptionValues<O extends Record<string, OptionSpec>> = {
-  [K in keyof O]: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { default: string } ? string : string | undefined;
+  [K in keyof O]: O[K] extends { type: 'boolean' } ? boolean : O[K] extends { type: 'list' } ? string[] : O[K] extends { default: string } ? string : string | undefined;
 };
 
 /**
@@ -107,10 +109,14 @@ export function matchCommand<E extends CliEntry>(commands: readonly E[], argv: r
 
 /** The commander option of one OptionSpec, and how to read its value back under the spec's name. */
 function toOption(name: string, spec: OptionSpec): { option: Option; read: (opts: Record<string, unknown>) => unknown } {
-  const placeholder = spec.type === 'string' ? ` <${spec.placeholder ?? 'value'}>` : '';
-  const option = new Option(`${spec.short ? `-${spec.short}, ` : ''}--${name}${placeholder}`, spec.description);
+  const placeholder = spec.type !== 'boolean' ? ` <${spec.placeholder ?? 'value'}>` : '';
+  const option = new Option(`${spec.short ? `-${spec.short}, ` : ''}--${name}${placeholder}`, spec.type === 'list' ? `${spec.description} (repeatable)` : spec.description);
   if (spec.type === 'string' && spec.default !== undefined) option.default(spec.default, spec.default);
   const key = option.attributeName();
+  if (spec.type === 'list') {
+    option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    return { option, read: (opts) => (opts[key] as string[] | undefined) ?? [] };
+  }
   // commander turns `--no-x` into x=false (default true); the spec names it `no-x`, true when given.
   const negated = spec.type === 'boolean' && name.startsWith('no-');
   return {

@@ -1,0 +1,154 @@
+// `fleetvisor nats-config`: writes a nats-server configuration with one NKey user per Fleetvisor
+// identity and the least permissions each needs (libs/messaging nats-permissions.ts decides them),
+// a 0600 seed file and an env file per identity. Seeds already in the directory are kept, so adding
+// a host or a worker is a re-run with one more --host / --worker: the others' credentials stay valid.
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { nkeys } from 'nats';
+import { natsIdentities, renderIdentityEnv, renderNatsServerConfig, type NatsIdentity } from '@fleetvisor/messaging/core';
+import { defineCliCommand, fleetvisorVersion, UsageError } from '@fleetvisor/platform';
+
+/** The part of nkeys.js (re-exported untyped by nats.js) used here. */
+interface KeyPair {
+  getPublicKey(): string;
+  getSeed(): Uint8Array;
+}
+const nk = nkeys as { createUser(): KeyPair; fromSeed(seed: Uint8Array): KeyPair };
+
+interface WrittenIdentity {
+  id: string;
+  role: string;
+  for?: string;
+  publicKey: string;
+  seedFile: string;
+  envFile: string;
+  inboxPrefix: string;
+  created: boolean;
+}
+
+/** Writes a file through a temporary one (never half written), with its mode set before the rename. */
+function writeFileAtomic(file: string, text: string, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+}
+
+/** The identity's seed from its file, or a new one written there (0600). */
+function seedOf(file: string): { kp: KeyPair; created: boolean } {
+  if (existsSync(file)) {
+    const seed = readFileSync(file, 'utf8').trim();
+    if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new Error(`${file} does not hold an NKey user seed; move it away to make a new one`);
+    chmodSync(file, 0o600);
+    return { kp: nk.fromSeed(new TextEncoder().encode(seed)), created: false };
+  }
+  const kp = nk.createUser();
+  writeFileAtomic(file, new TextDecoder().decode(kp.getSeed()) + '\n', 0o600);
+  return { kp, created: true };
+}
+
+function checkReadable(option: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  const abs = path.resolve(file);
+  if (!existsSync(abs)) throw new UsageError(`${option}: ${abs} does not exist`);
+  return abs;
+}
+
+export const natsConfigCommand = defineCliCommand({
+  path: ['nats-config'],
+  summary: 'Write a nats-server configuration with one NKey user per Fleetvisor identity and least-privilege permissions',
+  description:
+    'One NKey user per identity, each with only the subjects it needs (docs/security.md, "Permissions"): the central services ' +
+    '(chain-watcher, worker-registry, stats-collector, gateway; the outbox relay runs inside them, so they alone may ' +
+    'publish events), the service-runner of each --host, the worker-agent of each --worker, operators\' CLI, a read-only bus tool, ' +
+    'and admin (streams: run `fleetvisor migrate` with it). Writes <dir>/nats-server.conf, and per identity <dir>/identities/<id>.nk ' +
+    '(its seed, mode 0600) and <dir>/identities/<id>.env (FLEETVISOR_NATS_NKEY_SEED_FILE, FLEETVISOR_NATS_INBOX_PREFIX, ...). ' +
+    'Seeds already there are kept: re-run with more --host / --worker to add them, then reload the server (nats-server --signal reload). ' +
+    'TLS: give --tls-cert and --tls-key (and --tls-ca to require client certificates). Works with nats-server 2.9 (no auth callout).',
+  options: {
+    dir: { type: 'string', description: 'directory to write into (created if missing)', default: 'nats-config', placeholder: 'dir' },
+    host: { type: 'list', description: 'a host running a service-runner', placeholder: 'host' },
+    worker: { type: 'list', description: 'a sealing worker with its worker-agent', placeholder: 'name' },
+    root: { type: 'string', description: 'subject root', default: 'fleet', placeholder: 'root' },
+    stream: { type: 'string', description: 'event stream name', default: 'FLEET_EVENTS', placeholder: 'name' },
+    listen: { type: 'string', description: 'address the server listens on', default: '0.0.0.0:4222', placeholder: 'host:port' },
+    'store-dir': { type: 'string', description: 'JetStream store directory (default: the server\'s)', placeholder: 'dir' },
+    'nats-url': { type: 'string', description: 'FLEETVISOR_NATS_URL to write into each env file', placeholder: 'url' },
+    'tls-cert': { type: 'string', description: "the server's certificate (PEM)", placeholder: 'file' },
+    'tls-key': { type: 'string', description: "the server's key (PEM)", placeholder: 'file' },
+    'tls-ca': { type: 'string', description: 'CA that signs client certificates (clients must present one)', placeholder: 'file' },
+    json: { type: 'boolean', description: 'print what was written as JSON' },
+  },
+  examples: [
+    'fleetvisor nats-config --dir /etc/fleetvisor/nats --host h1 --host h2 --worker w-01 --worker w-02',
+    'fleetvisor nats-config --dir /etc/fleetvisor/nats --host h1 --host h2 --host h3   # adds h3, keeps every other seed',
+    'fleetvisor nats-config --dir nats --host h1 --tls-cert server.pem --tls-key server-key.pem --tls-ca ca.pem --nats-url tls://nats.example:4222',
+    'nats-server -c nats/nats-server.conf && FLEETVISOR_NATS_NKEY_SEED_FILE=nats/identities/admin.nk fleetvisor migrate',
+  ],
+  async run({ options, io }) {
+    const certFile = checkReadable('--tls-cert', options['tls-cert']);
+    const keyFile = checkReadable('--tls-key', options['tls-key']);
+    const caFile = checkReadable('--tls-ca', options['tls-ca']);
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+    if (caFile !== undefined && certFile === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (the server must offer TLS to verify clients)');
+    let identities: NatsIdentity[];
+    try {
+      identities = natsIdentities({ root: options.root, eventStream: options.stream, hosts: options.host, workers: options.worker });
+    } catch (e) {
+      throw new UsageError(e instanceof Error ? e.message : String(e));
+    }
+    const dir = path.resolve(options.dir);
+    const idDir = path.join(dir, 'identities');
+    mkdirSync(idDir, { recursive: true, mode: 0o700 });
+    chmodSync(idDir, 0o700);
+    const written: WrittenIdentity[] = [];
+    const users: { identity: NatsIdentity; publicKey: string }[] = [];
+    for (const identity of identities) {
+      const seedFile = path.join(idDir, `${identity.id}.nk`);
+      const envFile = path.join(idDir, `${identity.id}.env`);
+      const { kp, created } = seedOf(seedFile);
+      const publicKey = kp.getPublicKey();
+      users.push({ identity, publicKey });
+      writeFileAtomic(
+        envFile,
+        renderIdentityEnv({ identity, seedFile, root: options.root, eventStream: options.stream, ...(options['nats-url'] ? { natsUrl: options['nats-url'] } : {}), ...(caFile ? { tlsCaFile: caFile } : {}) }),
+        0o600,
+      );
+      written.push({ id: identity.id, role: identity.role, ...(identity.subject ? { for: identity.subject } : {}), publicKey, seedFile, envFile, inboxPrefix: identity.inboxPrefix, created });
+    }
+    const configFile = path.join(dir, 'nats-server.conf');
+    const tls = certFile && keyFile ? { certFile, keyFile, ...(caFile ? { caFile } : {}) } : undefined;
+    writeFileAtomic(
+      configFile,
+      renderNatsServerConfig({
+        users,
+        ...(tls ? { tls } : {}),
+        listen: options.listen,
+        ...(options['store-dir'] ? { storeDir: path.resolve(options['store-dir']) } : {}),
+        header: `Written by fleetvisor nats-config (Fleetvisor ${fleetvisorVersion()}). Re-run it to add hosts or workers; edits here are overwritten.\nSubject root ${options.root}, event stream ${options.stream}. Roles and permissions: docs/security.md, "Permissions".`,
+      }),
+      0o644,
+    );
+    if (options.json) {
+      io.out(JSON.stringify({ config: configFile, tls: tls !== undefined, clientCertificates: caFile !== undefined, root: options.root, identities: written }) + '\n');
+      if (!tls) io.err('WARNING: TLS is OFF: commands and events cross the network in clear text (pass --tls-cert, --tls-key and --tls-ca)\n');
+      return;
+    }
+    io.out(`wrote ${configFile}\n`);
+    for (const w of written) io.out(`  ${w.created ? 'new ' : 'kept'} ${w.id.padEnd(28)} ${w.role.padEnd(15)} ${w.envFile}\n`);
+    if (!tls) {
+      io.out('\n' + '!'.repeat(78) + '\n');
+      io.out('WARNING: TLS is OFF. NKey seeds never cross the wire, but every command and event does, in clear\n');
+      io.out('text, and anyone on the path can read them. Pass --tls-cert and --tls-key (and --tls-ca to require\n');
+      io.out('client certificates) before this leaves a test bench.\n');
+      io.out('!'.repeat(78) + '\n');
+    } else {
+      io.out(`TLS on${caFile ? ', client certificates required (set FLEETVISOR_NATS_TLS_CERT / FLEETVISOR_NATS_TLS_KEY on every host)' : ''}\n`);
+    }
+    io.out(
+      '\nNext: start nats-server -c ' +
+        configFile +
+        ', run `fleetvisor migrate` with admin.env, and give each process its env file (docs/operations.md, "NATS permissions").\n',
+    );
+  },
+});
