@@ -219,6 +219,9 @@ async function collectorPhases(opts: Options, baseEnv: NodeJS.ProcessEnv) {
     FLEETVISOR_STATS_TEN_MINUTE_AGE: `${opts.minuteHours + 1}h`,
     FLEETVISOR_STATS_COMPACT_INTERVAL: '0',
     FLEETVISOR_STATS_ANOMALY_INTERVAL: '0',
+    // The collector runs without the relay: nothing is published; no need to reserve 8 GiB.
+    FLEETVISOR_EVENT_STREAM_MAX_BYTES: String(256 * 1024 ** 2),
+    FLEETVISOR_DEAD_LETTER_STREAM_MAX_BYTES: String(16 * 1024 ** 2),
   };
   const migrate = fleetvisorProcess(['migrate']);
   await new Promise<void>((resolve, reject) => spawn(migrate.file, migrate.argv, { env, stdio: 'ignore' }).once('exit', (c) => (c === 0 ? resolve() : reject(new Error(`migrate exited ${c}`)))));

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandResultOf, StatsCalls, StatsTop } from '@fleetvisor/contracts';
 import { startFilecoinNode, type FilecoinNodeHandle } from '@fleetvisor/devnet';
-import { connect } from 'nats';
-import { createTestDatabase, expectEventually, fleetvisorEnv, freePort, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, testBusNames, type TestDatabase } from '@fleetvisor/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
@@ -80,12 +79,7 @@ afterAll(async () => {
     await exited;
   }
   await node?.close();
-  const nc = await connect({ servers: env?.FLEETVISOR_NATS_URL ?? 'nats://127.0.0.1:4222' }).catch(() => undefined);
-  if (nc) {
-    const jsm = await nc.jetstreamManager();
-    for (const s of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
-    await nc.close();
-  }
+  await deleteTestStreams(bus);
   await db?.drop();
 });
 

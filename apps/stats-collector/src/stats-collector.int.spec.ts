@@ -9,7 +9,8 @@ import type { INestMicroservice } from '@nestjs/common';
 import { StatsCalls, StatsTop, type CommandReply } from '@fleetvisor/contracts';
 import { createFleetMicroservice, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
 import { rebuildProjection } from '@fleetvisor/event-store';
-import { createTestDatabase, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { createTestDatabase, sharedNatsUrl, expectEventually, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import { readStatsCollectorSettings, type StatsCollectorSettings } from './config';
 import { pushSubject } from './ingest/push-server';
 import { compactRollups } from './projection/compaction';
@@ -50,6 +51,7 @@ async function streamLength(stream: string): Promise<number> {
 
 beforeAll(async () => {
   db = await createTestDatabase('stats');
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   const config = { core: testCoreConfig(db.url, bus), stats: SETTINGS };
   core = await FleetCore.open({ serviceName: 'stats-test', config: config.core, poolSize: 4 });
   app = await createFleetMicroservice(StatsCollectorModule.forRoot(config, { relay: false }), { serviceName: 'stats-collector', nest: { logger: false } });

@@ -4,7 +4,8 @@
 // query shows the band and the rates.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { createTestDatabase, sharedNatsUrl, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import { readStatsCollectorSettings } from '../config';
 import { StatsQueries } from '../query/stats-queries';
 import { StatsCollector } from '../stats-collector';
@@ -24,6 +25,7 @@ let t = T0;
 
 beforeAll(async () => {
   db = await createTestDatabase('statsband');
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   core = await FleetCore.open({ serviceName: 'stats-collector', config: testCoreConfig(db.url, bus), poolSize: 4, schemaMigrations: MIGRATIONS });
   collector = new StatsCollector({ pool: core.pool, store: core.store, logger: core.logger, settings: { ...readStatsCollectorSettings({}), compactIntervalMs: 0 } });
   await collector.start();

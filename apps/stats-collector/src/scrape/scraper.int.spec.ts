@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { INestMicroservice } from '@nestjs/common';
 import { StatsTop } from '@fleetvisor/contracts';
 import { createFleetMicroservice, deadLetterStreamName, FleetCore } from '@fleetvisor/messaging';
-import { createTestDatabase, expectEventually, freePort, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { createTestDatabase, sharedNatsUrl, expectEventually, freePort, testBusNames, testCoreConfig, type TestDatabase } from '@fleetvisor/testing';
 import { readStatsCollectorSettings, type StatsCollectorSettings } from '../config';
 import { StatsCollectorModule } from '../stats-collector.module';
 
@@ -42,6 +43,7 @@ lava_provider_total_errored{apiInterface="jsonrpc",spec="ETH1"} ${errored}
     metricsListen: `127.0.0.1:${metricsPort}`,
   };
   db = await createTestDatabase('statsscrape');
+  await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
   const config = { core: testCoreConfig(db.url, bus), stats: settings };
   core = await FleetCore.open({ serviceName: 'stats-test', config: config.core, poolSize: 2 });
   app = await createFleetMicroservice(StatsCollectorModule.forRoot(config, { relay: false }), { serviceName: 'stats-collector', nest: { logger: false } });
