@@ -23,7 +23,7 @@ import { connect, type NatsConnection } from 'nats';
 import { createSubjects, StatsCalls, StatsPush, StatsTop, type ApiCallRecord, type ApiCallsBatch } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging/core';
 import { createLogger } from '@fleetvisor/platform';
-import { createTestDatabase, freePort, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, freePort, sharedNatsUrl, testBusNames } from '@fleetvisor/testing';
 import { fleetvisorProcess } from './lib/compiled-app';
 import { emitResult, progress } from './lib/log';
 import { summarize } from './lib/percentiles';
@@ -267,9 +267,8 @@ async function collectorPhases(opts: Options, baseEnv: NodeJS.ProcessEnv) {
   } catch (e) {
     process.stderr.write(`collector output (end):\n${err.slice(-4000)}\n`);
     collector.kill('SIGTERM');
-    const jsm = await nc.jetstreamManager();
-    for (const s of [bus.eventStreamName, `${bus.eventStreamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
     await nc.close();
+    await deleteTestStreams(bus);
     await db.drop();
     throw e;
   }
@@ -345,9 +344,9 @@ async function main(): Promise<void> {
   } finally {
     c.collector.kill('SIGTERM');
     await new Promise((r) => c.collector.once('exit', r));
-    const jsm = await c.nc.jetstreamManager();
-    for (const s of [c.bus.eventStreamName, `${c.bus.eventStreamName}_DLQ`]) await jsm.streams.delete(s).catch(() => undefined);
     await c.nc.close();
+    // Its event and dead-letter streams and the key bucket `migrate` made.
+    await deleteTestStreams(c.bus);
     await c.db.drop();
   }
   const queryP99Ms = Math.max(query.callerHistory.p99Ms, query.breakdown.p99Ms);
