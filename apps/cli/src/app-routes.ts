@@ -27,6 +27,8 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['services'], app: 'service-runner', summary: 'Services of this host or the fleet: services list|status|restart|stop|start|logs (--help)' },
   { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|show|retry|rollback (--help)' },
   { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password encrypted at rest (secrets set-password --help)' },
+  { path: ['stats-collector'], app: 'stats-collector', summary: 'Run the stats-collector (API-call counts, rollups, queries), or rebuild its rollups (stats-collector run|rebuild --help)' },
+  { path: ['meter'], app: 'stats-collector', summary: 'Metering proxy for JSON-RPC over HTTP/WebSocket: forwards calls unchanged, counts them per caller and method (meter --help)' },
   { path: ['install-systemd'], app: 'service-runner', summary: 'Write a systemd unit for the service-runner (install-systemd --help)' },
 ];
 

@@ -12,6 +12,7 @@ export const PROJECTIONS: Readonly<Record<string, () => Projection>> = {
  */
 export const APP_PROJECTIONS: Readonly<Record<string, { app: string; words: readonly string[] }>> = {
   'worker-registry': { app: 'worker-registry', words: ['worker-registry', 'rebuild'] },
+  'stats-collector': { app: 'stats-collector', words: ['stats-collector', 'rebuild'] },
 };
 
 export const PROJECTION_NAMES: readonly string[] = [...Object.keys(PROJECTIONS), ...Object.keys(APP_PROJECTIONS)];

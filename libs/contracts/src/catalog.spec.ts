@@ -74,7 +74,7 @@ describe('EventCatalog.parse refuses, naming the field', () => {
       'VersionChanged for this data belongs in stream "chain-lava-testnet-2", not "chain-other-chain"',
     );
     expect(reason(event('ServiceStarted', {}, { stream: 'service-host-02/consumer-ETH1' }))).toMatch(/belongs in stream "service-host-01\/consumer-ETH1"/);
-    expect(reason(event('ApiCallsRecorded', { minerId: undefined }, { stream: 'stats-t01000' }))).toMatch(/belongs in stream "stats-damocles-manager"/);
+    expect(reason(event('ApiCallsRecorded', {}, { stream: 'stats-t01000' }))).toMatch(/belongs in stream "stats-damocles-manager"/);
   });
 
   it('a malformed stream name', () => {
@@ -142,11 +142,13 @@ describe('EventCatalog.parse refuses, naming the field', () => {
     );
     expect(reason(event('ThreadPaused', { reason: 'error', lastError: undefined }))).toBe('ThreadPaused data: lastError is required when reason is "error"');
     expect(reason(event('ServiceExited', { code: null, signal: null }))).toMatch(/code and signal are both null/);
-    expect(reason(event('ApiCallsRecorded', { calls: [{ method: 'ChainHead', count: 1, errors: 2 }] }))).toBe(
-      'ApiCallsRecorded data: calls/0/errors 2 is above count 1',
+    const rec = { caller: 't01000-sealer', component: 'venus', method: 'Filecoin.ChainHead', calls: 1, errors: 0 };
+    expect(reason(event('ApiCallsRecorded', { records: [{ ...rec, errors: 1, transportErrors: 1 }] }))).toBe(
+      'ApiCallsRecorded data: records/0: errors + transportErrors 2 is above calls 1',
     );
-    expect(reason(event('ApiCallsRecorded', { calls: [{ method: 'A', count: 1 }, { method: 'A', count: 2 }] }))).toMatch(/calls\/1\/method "A" appears twice/);
-    expect(reason(event('ApiCallsRecorded', { calls: [{ method: 'A', count: 1, p50Ms: 10, p99Ms: 5 }] }))).toMatch(/p50Ms 10 is above p99Ms 5/);
+    expect(reason(event('ApiCallsRecorded', { records: [rec, { ...rec, calls: 2 }] }))).toMatch(/records\/1 repeats caller "t01000-sealer"/);
+    expect(reason(event('ApiCallsRecorded', { records: [{ ...rec, latency: [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }))).toMatch(/latency counts 2 calls, above calls 1/);
+    expect(reason(event('ApiCallsRecorded', { records: [{ ...rec, latency: [1] }] }))).toMatch(/^ApiCallsRecorded data at \/records\/0\/latency:/);
   });
 });
 

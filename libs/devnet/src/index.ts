@@ -12,3 +12,4 @@ export type { FaultsBody as DevnetFaultsBody } from './chain/admin';
 export { readDevnetCliConfig, DEVNET_DEFAULT_URL, type DevnetCliConfig } from './chain/config';
 export * from './sealing';
 export * from './lavap';
+export * from './filecoin';

@@ -68,4 +68,9 @@ export const COMMANDS: readonly CliEntry[] = [
   app('upgrades'),
   app('secrets'),
   app('install-systemd'),
+  lazyCommand({ path: ['stats', 'calls'], summary: 'API calls over time per caller, component or method, as a terminal chart with totals', load: async () => (await import('./stats-calls.command')).statsCallsCommand }),
+  lazyCommand({ path: ['stats', 'top'], summary: 'The busiest callers, components or methods, with errors and latency percentiles', load: async () => (await import('./stats-top.command')).statsTopCommand }),
+  lazyCommand({ path: ['stats', 'anomalies'], summary: "Callers whose message-sending rate left its steady band (CallRateAnomaly), newest first", load: async () => (await import('./stats-anomalies.command')).statsAnomaliesCommand }),
+  app('stats-collector'),
+  app('meter'),
 ];

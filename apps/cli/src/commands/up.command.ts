@@ -1,7 +1,8 @@
 // `fleetvisor up`: the main job. Brings the backbone up on this machine — database and schema,
 // JetStream streams, the outbox relay (leader or standby) — records that this host is online,
 // starts the local chain node (devnet) and the services as child processes (chain-watcher,
-// worker-registry, simulated worker-agents), and prints every event that reaches the bus until
+// worker-registry, simulated worker-agents, stats-collector with metering proxies in front of a
+// simulated venus node), and prints every event that reaches the bus until
 // interrupted.
 import 'reflect-metadata';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { inheritedEnv, loadCliConfig, type CliConfig } from '../config';
 import { processRunning, reapLeftovers } from '../up/leftovers';
 import { relayComponentLine } from '../up/component-log';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
+import { prepareStatsDemo, type StatsDemo } from '../up/stats-demo';
 import { Stack, type ComponentSpec } from '../up/stack';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
@@ -257,6 +259,10 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
       env: { FLEETVISOR_WORKER_NAME: name, FLEETVISOR_WORKER_SOURCE: 'simulated', FLEETVISOR_WORKER_REPORT_INTERVAL: '5s', FLEETVISOR_WORKER_SIM_STEP: '3s' },
     });
   }
+  components.push({ name: 'stats-collector', app: 'stats-collector', args: ['stats-collector', 'run', '--no-relay'] });
+  // Metering proxies in front of a simulated venus chain service, with simulated callers.
+  const stats: StatsDemo | undefined = opts.devnet ? await prepareStatsDemo() : undefined;
+  if (stats) components.push(...stats.components);
   let demo: DemoRunner | undefined;
   if (opts.runner && devnet) {
     // A demo host: the operator's own init + create-service, then `start` as a component.
@@ -264,8 +270,10 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
     components.push(demo.component);
   }
   for (const c of components) stack.start(c);
+  stats?.start();
   return {
     stop: async () => {
+      await stats?.close();
       await stack.stop();
       await demo?.close();
       await devnet?.stop();

@@ -5,6 +5,7 @@ import { ChainLeaderStatus, ChainStatus, ChainVersionEvent } from './chain-watch
 import { EventIntakeAppend } from './event-intake';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
+import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
 import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
 export * from './service-runner';
@@ -12,6 +13,7 @@ export * from './worker-registry';
 export * from './worker-agent';
 export * from './chain-watcher';
 export * from './event-intake';
+export * from './stats-collector';
 
 export const COMMAND_DEFINITIONS = {
   WorkerList,
@@ -38,6 +40,10 @@ export const COMMAND_DEFINITIONS = {
   ChainLeaderStatus,
   ChainVersionEvent,
   EventIntakeAppend,
+  StatsPush,
+  StatsCalls,
+  StatsTop,
+  StatsAnomalies,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);

@@ -98,19 +98,47 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   WorkerDrainFinished: { name: 'w-01', durationMs: 1_800_000 },
   ApiCallsRecorded: {
     source: 'damocles-manager',
-    target: 'venus-messager',
-    minerId: 't01000',
     windowStart: '2025-01-15T08:00:00.000Z',
-    windowSeconds: 60,
-    calls: [
-      { method: 'MpoolPushMessage', count: 12, errors: 0, p50Ms: 35, p99Ms: 180 },
-      { method: 'StateSearchMsg', count: 40 },
+    windowSeconds: 10,
+    part: 0,
+    records: [
+      { caller: 't01000-sealer', component: 'venus-messager', method: 'Filecoin.MpoolPushMessage', calls: 12, errors: 1, latency: [0, 0, 0, 2, 5, 3, 1, 1, 0, 0, 0, 0, 0, 0, 0] },
+      { caller: 't01000-sealer', component: 'venus', method: 'Filecoin.ChainHead', calls: 40, errors: 0, transportErrors: 1 },
     ],
+  },
+  CallRateAnomaly: {
+    caller: 't01000-sealer',
+    component: 'venus-messager',
+    methods: 'message-sending',
+    band: { low: 2, high: 6, median: 4, historyMinutes: 1440 },
+    observedPerMin: 31.5,
+    direction: 'above',
+    outsideSince: '2025-01-15T07:50:00.000Z',
+  },
+  CallRateRecovered: {
+    caller: 't01000-sealer',
+    component: 'venus-messager',
+    methods: 'message-sending',
+    band: { low: 2, high: 6, median: 4, historyMinutes: 1440 },
+    observedPerMin: 4.2,
+    anomalyMs: 1_800_000,
   },
 };
 
 /** Examples of superseded versions, by type and version (what older writers put on the bus). */
 export const PREVIOUS_EVENT_EXAMPLES: Readonly<Record<string, Readonly<Record<number, unknown>>>> = {
+  ApiCallsRecorded: {
+    1: {
+      source: 'damocles-manager',
+      target: 'venus-messager',
+      windowStart: '2025-01-15T08:00:00.000Z',
+      windowSeconds: 60,
+      calls: [
+        { method: 'MpoolPushMessage', count: 12, errors: 0, p50Ms: 35, p99Ms: 180 },
+        { method: 'StateSearchMsg', count: 40 },
+      ],
+    },
+  },
   HostOnline: { 1: { host: 'host-01', process: 'service-runner', pid: 4242, fleetvisorVersion: '0.1.0' } },
 };
 

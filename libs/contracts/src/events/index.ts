@@ -19,7 +19,7 @@ import {
   VersionQuarantined,
   QuarantineLifted,
 } from './service';
-import { ApiCallsRecorded } from './stats';
+import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
 import {
   ThreadPaused,
   ThreadResumed,
@@ -81,6 +81,9 @@ export const EVENT_DEFINITIONS = {
   QuarantineLifted,
   // host (added later)
   ForgeryRejected,
+  // stats (added later, same reason)
+  CallRateAnomaly,
+  CallRateRecovered,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

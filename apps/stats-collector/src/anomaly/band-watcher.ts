@@ -1,0 +1,161 @@
+// The steady band over the rollups: every interval, the per-minute counts of watched calls
+// (message sending) per caller × component are brought up to date in memory (only the newest
+// minutes are read again; everything once an hour, for batches that came very late), each caller
+// is evaluated (steady-band.ts), and anomalies and recoveries are appended as events. Event ids
+// are derived from caller, component and the minute the rate left its band, so a restart or a
+// second collector records each one once. Open anomalies are read back from the projection at
+// start.
+import type { Pool } from 'pg';
+import { CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+import { deterministicEventId } from '../domain/batch-id';
+import { RESOLUTIONS, resolutionFilter, VIEWS } from '../projection/rollup-sql';
+import type { CollectorPart } from '../stats-collector';
+import { evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';
+
+export const WATCHED_METHODS_NAME = 'message-sending';
+const MINUTE = 60_000;
+const FULL_RELOAD_MS = 3_600_000;
+
+export interface EventAppender {
+  appendToStream(stream: string, events: readonly EventEnvelope[]): Promise<{ appended: number }>;
+}
+
+export interface BandWatcherOptions {
+  band: BandSettings;
+  /** Watched methods: a regular expression, evaluated by Postgres (`method ~ $1`). */
+  methods: string;
+  intervalMs: number;
+  host?: string;
+  clock?: () => number;
+}
+
+export class BandWatcher implements CollectorPart {
+  /** caller \0 component -> minute (ms) -> calls */
+  private readonly minutes = new Map<string, Map<number, number>>();
+  private readonly open = new Map<string, OpenAnomaly>();
+  private loadedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  anomalies = 0;
+  recoveries = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: EventAppender,
+    private readonly log: Logger,
+    private readonly opts: BandWatcherOptions,
+  ) {}
+
+  private now(): number {
+    return (this.opts.clock ?? Date.now)();
+  }
+
+  async start(): Promise<void> {
+    const r = await this.pool.query<{ caller: string; component: string; band: OpenAnomaly['band']; outside_since: Date; direction: 'above' | 'below' }>(
+      `SELECT DISTINCT ON (caller, component) caller, component, band, outside_since, direction FROM fv_stats_anomalies
+        WHERE recovered_at IS NULL AND methods = $1 ORDER BY caller, component, detected_at DESC`,
+      [WATCHED_METHODS_NAME],
+    );
+    for (const a of r.rows) this.open.set(`${a.caller}\u0000${a.component}`, { band: a.band, outsideSince: a.outside_since.getTime(), direction: a.direction });
+    if (this.opts.intervalMs > 0) {
+      this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** One round: refresh, evaluate every caller, record what changed. */
+  tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.round()
+      .catch((e: unknown) => this.log.warn({ err: e }, 'steady band round failed; tried again next interval'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private span(): number {
+    const b = this.opts.band;
+    return b.historyMs + b.edgeMs + b.afterMs + (b.smoothMinutes + 60) * MINUTE;
+  }
+
+  private async refresh(now: number): Promise<void> {
+    const full = now - this.loadedAt > FULL_RELOAD_MS;
+    const from = full ? now - this.span() : now - this.opts.band.edgeMs - 15 * MINUTE;
+    const fromMinute = Math.floor(from / MINUTE) * MINUTE;
+    const values: unknown[] = [new Date(fromMinute), this.opts.methods];
+    const resolutions = resolutionFilter(RESOLUTIONS.minute);
+    const r = await this.pool.query<{ caller: string; component: string; bucket: Date; res: number; calls: number }>(
+      `SELECT caller, component, bucket, res, sum(calls)::float8 AS calls FROM fv_stats_rollups
+        WHERE view = ${VIEWS.full} AND bucket >= $1 AND method ~ $2 AND ${resolutions} GROUP BY caller, component, bucket, res`,
+      values,
+    );
+    if (full) this.minutes.clear();
+    else for (const m of this.minutes.values()) for (const t of [...m.keys()]) if (t >= fromMinute) m.delete(t);
+    for (const row of r.rows) {
+      const key = `${row.caller}\u0000${row.component}`;
+      let m = this.minutes.get(key);
+      if (!m) {
+        m = new Map();
+        this.minutes.set(key, m);
+      }
+      // A coarser rollup (older history) is spread evenly over its minutes.
+      const n = Math.max(1, row.res / 60);
+      const start = row.bucket.getTime();
+      for (let i = 0; i < n; i++) {
+        const t = start + i * MINUTE;
+        if (t >= fromMinute || full) m.set(t, (m.get(t) ?? 0) + row.calls / n);
+      }
+    }
+    if (full) this.loadedAt = now;
+    const oldest = now - this.span();
+    for (const [key, m] of this.minutes) {
+      for (const t of [...m.keys()]) if (t < oldest) m.delete(t);
+      if (m.size === 0 && !this.open.has(key)) this.minutes.delete(key);
+    }
+  }
+
+  private async round(): Promise<void> {
+    const now = this.now();
+    await this.refresh(now);
+    const startMs = Math.floor((now - this.span()) / MINUTE) * MINUTE;
+    const length = Math.floor((now - startMs) / MINUTE);
+    for (const [key, m] of this.minutes) {
+      const counts = new Array<number>(length).fill(0);
+      for (const [t, c] of m) {
+        const i = (t - startMs) / MINUTE;
+        if (i >= 0 && i < length) counts[i] = c;
+      }
+      const d = evaluateBand({ startMs, counts }, now, this.opts.band, this.open.get(key));
+      if (d) await this.record(key, d, now);
+    }
+  }
+
+  private async record(key: string, d: BandDecision, now: number): Promise<void> {
+    const [caller, component] = key.split('\u0000') as [string, string];
+    const band = { low: round(d.band.low), high: round(d.band.high), median: round(d.band.median), historyMinutes: d.band.historyMinutes };
+    const meta = { ...(this.opts.host ? { host: this.opts.host } : {}), actor: 'stats-collector' };
+    const base = { caller, component, methods: WATCHED_METHODS_NAME, band, observedPerMin: round(d.observedPerMin) };
+    const since = new Date(d.outsideSince).toISOString();
+    const event =
+      d.kind === 'anomaly'
+        ? newEventFor(CallRateAnomaly, { ...base, direction: d.direction, outsideSince: since }, meta, { id: deterministicEventId(d.outsideSince, `CallRateAnomaly\u0000${key}\u0000${since}`), occurredAt: new Date(now) })
+        : newEventFor(CallRateRecovered, { ...base, anomalyMs: Math.round(d.anomalyMs) }, meta, { id: deterministicEventId(now, `CallRateRecovered\u0000${key}\u0000${since}`), occurredAt: new Date(now) });
+    await this.store.appendToStream(event.stream, [event]);
+    if (d.kind === 'anomaly') {
+      this.anomalies++;
+      this.open.set(key, { band: d.band, outsideSince: d.outsideSince, direction: d.direction });
+      this.log.warn({ caller, component, direction: d.direction, band, observedPerMin: base.observedPerMin }, 'call rate left its steady band');
+    } else {
+      this.recoveries++;
+      this.open.delete(key);
+      this.log.info({ caller, component, anomalyMs: Math.round(d.anomalyMs) }, 'call rate back in its steady band');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;

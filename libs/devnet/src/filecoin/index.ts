@@ -1,0 +1,6 @@
+// Simulated venus chain service (Filecoin.* JSON-RPC over HTTP and WebSocket, venus-auth style
+// tokens) and simulated components calling it: for the stats-collector's demo, tests and benchmarks.
+export { startFilecoinNode, MethodError, type FilecoinNodeHandle, type FilecoinNodeOptions } from './node';
+export { TokenIssuer, type TokenClaims, type TokenPerm } from './tokens';
+export { SimulatedCaller, sealerReadProfile, sealerSendProfile, type MethodRate, type SimulatedCallerOptions } from './callers';
+export { WPOST_PERIOD_DEADLINES, WPOST_CHALLENGE_WINDOW, WPOST_PROVING_PERIOD } from './chain';
