@@ -16,6 +16,10 @@ import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { signEvent } from '@fleetvisor/trust';
+
+/** As the chain-watcher records it: signed with its key (runners act only on signed chain events). */
+const signed = <E extends Parameters<typeof signEvent>[0]>(e: E): E => signEvent(e, testTrust().signer('chain-watcher'));
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -87,7 +91,7 @@ describe('a service-runner and a worker-agent without any database setting', () 
     writeFakeLavap(path.join(dir, '.fleetvisor', 'upgrades', 'v0.2.0'), { version: '0.2.0' });
     // The chain's first version, as a chain-watcher would have recorded it (the log needs the
     // registry's migrations first: wait until the log takes it).
-    await expectEventually(() => store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height: 10, previous: null, current: pv('0.1.0') })], { expectedVersion: 'no_stream' }).catch((e: Error) => {
+    await expectEventually(() => store.appendToStream(`chain-${CHAIN}`, [signed(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height: 10, previous: null, current: pv('0.1.0') }))], { expectedVersion: 'no_stream' }).catch((e: Error) => {
       if (/wrong expected version/.test(e.message)) return undefined;
       throw e;
     }), { timeoutMs: 60_000, intervalMs: 250 });
@@ -132,7 +136,7 @@ describe('a service-runner and a worker-agent without any database setting', () 
     // The process itself: nothing of a database in its environment, and it said nothing of one.
     expect(environOf(runner.child.pid!).filter((kv) => kv.startsWith('FLEETVISOR_DATABASE'))).toEqual([]);
 
-    await store.appendToStream(`chain-${CHAIN}`, [newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height: 20, previous: pv('0.1.0'), current: pv('0.2.0') })]);
+    await store.appendToStream(`chain-${CHAIN}`, [signed(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height: 20, previous: pv('0.1.0'), current: pv('0.2.0') }))]);
     await expectEventually(
       async () => {
         const types = (await serviceEvents()).map((e) => e.type);

@@ -57,7 +57,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
   };
   const cli = (args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args, '--directory', dir], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // The operator's CLI signs with the admin key unless the test names another signer.
+      const child = spawn(process.execPath, [CLI, ...args, '--directory', dir], { env: { ...env, FLEETVISOR_SIGNING_KEY_FILE: testTrust().rootKeyFile, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

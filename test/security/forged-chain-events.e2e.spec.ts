@@ -17,6 +17,8 @@ import { keysBucketName, revocationKey, signEvent, signRevocation, type Signer }
 import type { Runner } from '../../apps/service-runner/src/runner';
 import { startServiceRunner, type RunningServiceRunner } from '../../apps/service-runner/src/service-runner.module';
 import { RunnerFixture } from '../../apps/service-runner/test/runner-fixture';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { serveTestIntake } from '../../apps/service-runner/test/intake';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'bin/fleetvisor.js');
@@ -72,8 +74,11 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_sec_forge');
   bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: HOST });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'security-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
+  // The runner holds no database credentials: its events reach the log through the central intake.
+  await serveTestIntake(core);
   attacker = await connect({ servers: config.natsUrl });
   // What `fleetvisor migrate` makes: the revocation bucket of this subject root.
   await attacker.jetstream().views.kv(keysBucketName(bus.subjectRoot), { history: 1 });

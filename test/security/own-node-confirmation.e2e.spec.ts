@@ -15,6 +15,8 @@ import path from 'node:path';
 import type { Runner } from '../../apps/service-runner/src/runner';
 import { startServiceRunner, type RunningServiceRunner } from '../../apps/service-runner/src/service-runner.module';
 import { RunnerFixture } from '../../apps/service-runner/test/runner-fixture';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { serveTestIntake } from '../../apps/service-runner/test/intake';
 
 const CLI = path.join(path.resolve(__dirname, '../..'), 'bin/fleetvisor.js');
 const CHAIN = 'lava-sec-node-1';
@@ -62,8 +64,11 @@ beforeAll(async () => {
   db = await createTestDatabase('fvt_sec_node');
   bus = testBusNames();
   const config = testCoreConfig(db.url, bus, { host: HOST });
+  await createTestStreams(config);
   core = await FleetCore.open({ serviceName: 'security-node-e2e', config, relay: { idleIntervalMs: 50 }, logger: pino({ level: 'silent' }) });
   core.start();
+  // The runner holds no database credentials: its events reach the log through the central intake.
+  await serveTestIntake(core);
   chain = await startDevnetChain({ chainId: CHAIN, blockTimeMs: 200, version: pv('0.1.0') });
 
   fx = new RunnerFixture(config, CHAIN, 'fv-sec-node-', [testTrust().root.publicKey]);

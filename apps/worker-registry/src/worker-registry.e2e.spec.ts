@@ -125,7 +125,8 @@ beforeAll(async () => {
     },
   );
   nc = await connect({ servers: sharedNatsUrl() });
-  commands = new CommandBus({ nc, subjects: createSubjects(bus.subjectRoot), logger: createLogger({ name: 'e2e', level: 'silent', format: 'json' }) });
+  // Signs as the operator e2e-op: the agent carries out only signed commands.
+  commands = new CommandBus({ nc, subjects: createSubjects(bus.subjectRoot), logger: createLogger({ name: 'e2e', level: 'silent', format: 'json' }), signer: testTrust().signer('operate', 'e2e-op') });
   registry = startRegistry();
   startAgent('e2e-w1');
   agent2 = startAgent('e2e-w2');

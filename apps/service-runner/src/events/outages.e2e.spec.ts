@@ -68,6 +68,7 @@ describe('Postgres down', () => {
     const url = pg.databaseUrl('postgres');
     await migrate(url);
     const core = testCoreConfig(url, testBusNames(), { host: 'host-pg' });
+    await createTestStreams(core);
     // The central side: the intake appends the runner's events to this log (no relay needed here).
     const central = await FleetCore.open({ serviceName: 'intake-pg-outage', config: core, migrations: 'skip', logger: silent });
     cleanups.push(() => central.close());

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor, inheritedEnvironment } from '@fleetvisor/testing';
+import { waitFor, inheritedEnvironment, testTrust } from '@fleetvisor/testing';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 import { freePort } from '@fleetvisor/testing';
 
@@ -53,7 +53,8 @@ describe('wrap', () => {
     const cfg = path.join(dir, 'p.yml');
     writeFileSync(cfg, providerConfigYaml('LAV1', `127.0.0.1:${port}`));
     const child = spawn(process.execPath, [CLI, 'wrap', '--directory', dir, '--cmd', `${bin} rpcprovider ${cfg} --from p1`], {
-      env: { ...env, FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms' },
+      // A wrapped process's runner still verifies the commands it serves: it needs the fleet's root.
+      env: { ...env, FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile, FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
