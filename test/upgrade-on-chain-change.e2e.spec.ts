@@ -339,6 +339,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
     const bad = await cli(['upgrades', 'retry', PROVIDER, '--version', '0.2.0']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`0.2.0 of ${PROVIDER} is not quarantined; quarantined: 0.3.0`);
+    // A one-shot command prints its answer or its error, no log chatter (issue 14).
+    expect(bad.stderr).not.toContain('connected to NATS');
     // The actor is whoever signed the command (ADR 0006): alice's operate key.
     const retry = await cli(['upgrades', 'retry', PROVIDER, '--json'], { FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('operate', 'alice@ops') });
     expect(retry.code, retry.stderr).toBe(0);

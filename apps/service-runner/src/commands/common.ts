@@ -27,7 +27,8 @@ export const chainIdAliases = ['chain_id'] as const;
 export const jsonOption = { json: { type: 'boolean', description: 'print JSON for scripts' } } as const;
 
 /**
- * `query: true` for commands that only show something (services list|status, upgrades list): their
+ * `query: true` for one-shot commands that show something or send one command and print the answer
+ * (services list|status, upgrades list|show|retry|rollback): their
  * logger is at warn, so stderr carries no connection chatter, only problems.
  */
 export function setup(

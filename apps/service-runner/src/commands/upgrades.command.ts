@@ -121,7 +121,7 @@ const retryCommand = defineCliCommand({
     const o = ctx.options;
     const service = validServiceName(name);
     const version = o.version === undefined ? undefined : validVersion(o.version);
-    const { config, logger } = setup(o.directory);
+    const { config, logger } = setup(o.directory, { query: true });
     const host = validHost(o.host ?? config.core.host);
     const r = (await askHost(config, logger, UpgradeRetry, { service, ...(version ? { version } : {}) }, host, timeoutMs(o.timeout))) as { host: string; service: string; lifted: string[] };
     ctx.io.out(o.json ? JSON.stringify(r) + '\n' : `${r.host}/${r.service}: quarantine lifted for ${r.lifted.join(', ')}; the chain's target is tried again now\n`);
@@ -147,7 +147,7 @@ const rollbackCommand = defineCliCommand({
     if (o.version === undefined) throw new UsageError('--version is required');
     const service = validServiceName(name);
     const version = validVersion(o.version);
-    const { config, logger } = setup(o.directory);
+    const { config, logger } = setup(o.directory, { query: true });
     const host = validHost(o.host ?? config.core.host);
     const r = (await askHost(config, logger, UpgradeRollback, { service, version }, host, timeoutMs(o.timeout))) as CommandResultOf<typeof UpgradeRollback>;
     if (o.json) ctx.io.out(JSON.stringify(r) + '\n');
