@@ -9,6 +9,10 @@ import { EVENT_STORE_MIGRATIONS, MIGRATIONS_TABLE, migrate, openEventStore, type
 import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
 import { appSchemaMigrations } from '../apps/cli/src/app-routes';
 import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
+import { MIGRATIONS as STATS_COLLECTOR_MIGRATIONS } from '../apps/stats-collector/src/migrations';
+
+/** What this release adds to an earlier release's schema: the stats-collector's tables (0.2). */
+const NEW_IN_THIS_RELEASE = STATS_COLLECTOR_MIGRATIONS.map((m) => new m().name);
 
 // How the earlier releases ran them: one DataSource, one list (libs/event-store/src/schema/migrations.ts
 // before the registry's moved to apps/worker-registry).
@@ -44,10 +48,10 @@ describe('fleetvisor migrate over a database of an earlier release', () => {
 
   it('every app owns its migrations, and their names are those the earlier releases recorded', async () => {
     const names = (await appSchemaMigrations()).map((m) => new m().name);
-    expect(names).toEqual(WORKER_REGISTRY_MIGRATIONS.map((m) => new m().name));
+    expect(names.sort()).toEqual([...WORKER_REGISTRY_MIGRATIONS.map((m) => new m().name), ...NEW_IN_THIS_RELEASE].sort());
   });
 
-  it('a database fully migrated by the earlier release: nothing is applied again, every event and table stays', async () => {
+  it("a database fully migrated by the earlier release: only this release's new migrations are applied, every event and table stays", async () => {
     const db = await createTestDatabase('fvt_oldschema');
     dbs.push(db);
     await migrateAsEarlierRelease(db.url, EARLIER_RELEASE.length);
@@ -56,8 +60,9 @@ describe('fleetvisor migrate over a database of an earlier release', () => {
     await conn.close();
     const recordedBefore = await query(db.url, `SELECT id, name FROM ${MIGRATIONS_TABLE} ORDER BY id`);
 
+    expect(await migrate(db.url, undefined, await appSchemaMigrations())).toEqual(NEW_IN_THIS_RELEASE);
+    expect((await query<{ id: number; name: string }>(db.url, `SELECT id, name FROM ${MIGRATIONS_TABLE} ORDER BY id`)).slice(0, recordedBefore.length)).toEqual(recordedBefore);
     expect(await migrate(db.url, undefined, await appSchemaMigrations())).toEqual([]);
-    expect(await query(db.url, `SELECT id, name FROM ${MIGRATIONS_TABLE} ORDER BY id`)).toEqual(recordedBefore);
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM fv_events')).toEqual([{ n: 5 }]);
     expect((await query<{ t: string }>(db.url, "SELECT tablename AS t FROM pg_tables WHERE tablename LIKE 'fv_proj_worker%'")).map((r) => r.t).sort()).toEqual([
       'fv_proj_worker_sectors',
@@ -72,7 +77,7 @@ describe('fleetvisor migrate over a database of an earlier release', () => {
     const conn = await openEventStore(db.url);
     for (let i = 0; i < 3; i++) await conn.store.appendToStream(`host-old-host-${i}`, [hostOnline(i)], { expectedVersion: 'no_stream' });
     await conn.close();
-    expect(await migrate(db.url, undefined, await appSchemaMigrations())).toEqual(EARLIER_RELEASE.slice(-1).map((m) => new m().name));
+    expect(await migrate(db.url, undefined, await appSchemaMigrations())).toEqual([...EARLIER_RELEASE.slice(-1).map((m) => new m().name), ...NEW_IN_THIS_RELEASE]);
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM fv_events')).toEqual([{ n: 3 }]);
     expect(await migrate(db.url, undefined, await appSchemaMigrations())).toEqual([]);
   });
