@@ -142,12 +142,14 @@ describe('forged chain events (security)', () => {
     // The next real change is below the forged height and must still be acted on.
     const real3 = await realChange(30, pv('0.3.0'));
     await allRunning('0.3.0');
-    // Every upgrade event of that change names it as its cause.
-    for (const name of names) {
-      const evs = (await serviceEvents(name)).filter((e) => ['UpgradeStarted', 'ServiceUpgraded'].includes(e.type) && (e.data as { toVersion: string }).toVersion === '0.3.0');
-      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
-      for (const e of evs) expect(e.metadata.causationId).toBe(real3.id);
-    }
+    // Every upgrade event of that change names it as its cause (they reach the log through the intake, a moment after the switch).
+    await expectEventually(async () => {
+      for (const name of names) {
+        const evs = (await serviceEvents(name)).filter((e) => ['UpgradeStarted', 'ServiceUpgraded'].includes(e.type) && (e.data as { toVersion: string }).toVersion === '0.3.0');
+        expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceUpgraded']);
+        for (const e of evs) expect(e.metadata.causationId).toBe(real3.id);
+      }
+    });
     const earlier = (await serviceEvents(names[0]!)).filter((e) => e.type === 'UpgradeStarted' && (e.data as { toVersion: string }).toVersion === '0.2.0');
     expect(earlier.map((e) => e.metadata.causationId)).toEqual([real2.id]);
   });

@@ -132,10 +132,13 @@ describe('own-node confirmation (security)', () => {
     await allRunning('0.2.0');
     expect(runner.pendingVerification()).toBeUndefined();
     expect(runner.state.get().protocol).toMatchObject({ height, eventId: real.id });
-    for (const name of names) {
-      const started = (await serviceEvents(name)).filter((e) => e.type === 'UpgradeStarted');
-      expect(started.map((e) => [(e.data as { toVersion: string }).toVersion, e.metadata.causationId])).toEqual([['0.2.0', real.id]]);
-    }
+    // The runner's events reach the log through the intake, a moment after the switch.
+    await expectEventually(async () => {
+      for (const name of names) {
+        const started = (await serviceEvents(name)).filter((e) => e.type === 'UpgradeStarted');
+        expect(started.map((e) => [(e.data as { toVersion: string }).toVersion, e.metadata.causationId])).toEqual([['0.2.0', real!.id]]);
+      }
+    });
     expect(runner.refusals.total()).toBe(1);
   });
 });
