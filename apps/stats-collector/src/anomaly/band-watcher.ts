@@ -6,9 +6,8 @@
 // second collector records each one once. Open anomalies are read back from the projection at
 // start.
 import type { Pool } from 'pg';
-import { CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
+import { deterministicEventId, CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import { deterministicEventId } from '../domain/batch-id';
 import { RESOLUTIONS, resolutionFilter, VIEWS } from '../projection/rollup-sql';
 import type { CollectorPart } from '../stats-collector';
 import { evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';

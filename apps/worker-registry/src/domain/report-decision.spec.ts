@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fleetEvents, newEventFor, WorkerExpired, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
+import { deterministicEventId, fleetEvents, newEventFor, WorkerExpired, type ThreadInfo, type WorkerReport } from '@fleetvisor/contracts';
 import { describeIndexes } from '../registry/thread-lookup';
-import { deterministicEventId } from './deterministic-id';
 import { checkReport, decideReport } from './report-decision';
 import { cloneAggregate, evolveWorker, type WorkerAggregate } from './worker-state';
 

@@ -9,6 +9,7 @@
 // A report of a worker its agent cannot reach (`unreachable`) yields WorkerUnreachable once (and
 // WorkerReachable with the next report that lists it again), its transitions, and nothing about threads.
 import {
+  deterministicEventId,
   newEventFor,
   planStateProblem,
   stateFitsPlan,
@@ -27,7 +28,6 @@ import {
   type ThreadInfo,
   type WorkerReport,
 } from '@fleetvisor/contracts';
-import { deterministicEventId } from './deterministic-id';
 import { evolveWorker, transitionCausation, type WorkerAggregate } from './worker-state';
 
 /** Read once: a named import of the contracts barrel is a getter call on every use (CommonJS re-exports). */

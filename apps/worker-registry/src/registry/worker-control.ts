@@ -8,6 +8,7 @@
 // derived from its id, so a replay through another replica (or after a restart) finds them in the
 // log and is refused before the agent is asked.
 import {
+  deterministicEventId,
   AgentDrain,
   AgentPause,
   AgentResume,
@@ -30,7 +31,6 @@ import {
   type WorkerResume,
 } from '@fleetvisor/contracts';
 import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
-import { deterministicEventId } from '../domain/deterministic-id';
 import { drainFinishedEvent } from '../domain/report-decision';
 import { cloneAggregate, evolveWorker } from '../domain/worker-state';
 import type { LiveWorkers } from './live-workers';
