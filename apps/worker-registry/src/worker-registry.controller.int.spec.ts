@@ -130,7 +130,7 @@ beforeAll(async () => {
         return Promise.resolve({ host: 'h1', state: 'online' });
       },
       list: () => {
-        calls.push(['hosts']);
+        calls.push(['hosts', undefined]);
         return { hosts: [] };
       },
     })
@@ -171,7 +171,7 @@ describe('worker-registry command wiring', () => {
     const body = { host: 'h1', fleetvisorVersion: '0.2.0', services: 1, sentAt: '2026-12-01T00:00:00.000Z' };
     expect(await client.request(HostHeartbeat, body, { scope: 'h1' })).toEqual({ ok: true, result: { host: 'h1', state: 'online' } });
     expect(await client.request(HostsList, {})).toEqual({ ok: true, result: { hosts: [] } });
-    expect(calls).toEqual([['heartbeat', body, 'h1'], ['hosts']]);
+    expect(calls).toEqual([['heartbeat', body, 'h1'], ['hosts', undefined]]);
   });
 
   it.each(CASES.map((c) => [`${c.def.service}.${c.def.verb}`, c] as const))('%s reaches its use case and replies in the contract shape', async (_name, c) => {
