@@ -384,6 +384,7 @@ export class Runner {
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
     this.heartbeat?.stop();
+    // Only a runner that started (and so recorded HostOnline) says it went offline.
     if (this.heartbeat) this.recorder.record(HostOffline, { host: this.host, process: 'service-runner', pid: process.pid, reason: reason.slice(0, 500) });
     await this.flusher.drain(3_000);
     await this.flusher.stop();
