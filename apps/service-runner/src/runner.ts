@@ -149,7 +149,7 @@ export class Runner {
       this.coordinator.avoidQuarantinedAtStart();
     }
     // Host liveness (issue 14): HostOnline now, HostOffline on a clean stop, a heartbeat between.
-    this.recorder.record(HostOnline, { host: this.host, process: 'service-runner', pid: process.pid, fleetvisorVersion: fleetvisorVersion().slice(0, 100) || 'unknown' });
+    this.recorder.recordIn(HostOnline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, fleetvisorVersion: fleetvisorVersion().slice(0, 100) || 'unknown' });
     this.heartbeat = new HostHeartbeatSender({ host: this.host, intervalMs: t.heartbeatIntervalMs, commands: () => this.links.current?.commands, services: () => this.services.size, logger: this.log });
     this.heartbeat.start();
     this.flusher.kick();
@@ -385,7 +385,7 @@ export class Runner {
     for (const { svc } of this.services.values()) svc.closeLog();
     this.heartbeat?.stop();
     // Only a runner that started (and so recorded HostOnline) says it went offline.
-    if (this.heartbeat) this.recorder.record(HostOffline, { host: this.host, process: 'service-runner', pid: process.pid, reason: reason.slice(0, 500) });
+    if (this.heartbeat) this.recorder.recordIn(HostOffline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, reason: reason.slice(0, 500) });
     await this.flusher.drain(3_000);
     await this.flusher.stop();
     this.log.info({ spooled: this.spool.count() }, 'service runner stopped');
