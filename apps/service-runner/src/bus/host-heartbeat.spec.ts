@@ -15,17 +15,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('host heartbeat', () => {
   it("sends its host's heartbeat on its host's scoped subject, and skips quietly while the bus is down or the registry refuses", async () => {
     const sent: { def: CommandDefinition; body: unknown; opts: unknown }[] = [];
-    let bus: { request: (def: CommandDefinition, body: unknown, opts: unknown) => Promise<unknown> } | undefined;
+    const link: { bus?: { request: (def: CommandDefinition, body: unknown, opts: unknown) => Promise<unknown> } } = {};
     let answer: unknown = { ok: true, result: { host: 'h1', state: 'online' } };
     const sender = new HostHeartbeatSender({
       host: 'h1',
       intervalMs: 30_000,
-      commands: () => bus as never,
+      commands: () => link.bus as never,
       services: () => 3,
       logger: silent,
     });
     expect(await sender.beat()).toBe(false); // NATS down: nothing sent, nothing thrown
-    bus = {
+    link.bus = {
       request: async (def, body, opts) => {
         sent.push({ def, body, opts });
         if (answer instanceof Error) throw answer;
