@@ -58,6 +58,17 @@ describe('HostLiveness', () => {
     expect(t.hosts.list().hosts[0]!.state).toBe('online');
   });
 
+  it('a silent host that restarts (HostOnline) stays expired until its heartbeat, which records HostReturned', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += EXPIRATION_MS + 1;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    t.hosts.observe('HostOnline', 'h1', t.now.ms);
+    expect(t.hosts.list().hosts[0]!.state).toBe('expired');
+    await t.beat('h1');
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+  });
+
   it('refuses a heartbeat whose body names another host than its subject, and records nothing', async () => {
     const t = setup();
     await expect(t.beat('h2', 'h1')).rejects.toMatchObject({ code: 'forbidden' });

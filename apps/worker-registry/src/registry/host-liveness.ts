@@ -87,6 +87,8 @@ export class HostLiveness {
     const prev = this.hosts.get(host);
     // An older event (the bus redelivers, or arrives after a newer heartbeat) changes nothing.
     if (prev && prev.lastSeenMs > atMs) return;
+    // A silent host that starts again stays expired until its first heartbeat, which records HostReturned.
+    if (type === 'HostOnline' && prev?.state === 'expired') return;
     const state: HostState = type === 'HostOnline' ? 'online' : 'offline';
     this.hosts.set(host, { ...prev, state, lastSeenMs: atMs, sinceMs: prev?.state === state ? prev.sinceMs : atMs });
   }
