@@ -29,6 +29,8 @@ export interface RunnerTuning {
   /** Backoff of the own-node confirmation of a held chain event (first wait, longest wait). */
   verifyRetryInitialMs: number;
   verifyRetryMaxMs: number;
+  /** How often the runner tells the worker-registry its host is alive (HostHeartbeat; 0 = never). */
+  heartbeatIntervalMs: number;
 }
 
 export interface RunnerConfig {
@@ -120,6 +122,7 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     logFiles: r.int('FLEETVISOR_RUNNER_LOG_FILES', 5, { min: 1, max: 100 }),
     verifyRetryInitialMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', '1s'),
     verifyRetryMaxMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_MAX', '60s'),
+    heartbeatIntervalMs: r.duration('FLEETVISOR_RUNNER_HEARTBEAT_INTERVAL', '30s'),
   };
   if (tuning.verifyRetryInitialMs <= 0) throw new ConfigError('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', 'must be above 0');
   if (tuning.verifyRetryMaxMs < tuning.verifyRetryInitialMs) {

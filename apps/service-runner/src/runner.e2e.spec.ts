@@ -293,5 +293,11 @@ describe('fleetvisor service-runner commands', () => {
     expect(code).toBe(0);
     expect(pids.every((p) => !alive(p))).toBe(true);
     await expectEventually(async () => expect((await events(interrupted)).map((e) => e.type).slice(-2)).toEqual(['ServiceExited', 'ServiceStopped']), { timeoutMs: 10_000 });
+    // Host liveness: each start said HostOnline; only the clean stop (not the SIGKILL) said HostOffline.
+    await expectEventually(async () => {
+      const host = (await core.store.readStream('host-host-e2e2')).events.filter((e) => e.type === 'HostOnline' || e.type === 'HostOffline');
+      expect(host.map((e) => e.type)).toEqual(['HostOnline', 'HostOnline', 'HostOffline']);
+      expect(host[2]!.data).toMatchObject({ host: 'host-e2e2', process: 'service-runner', reason: expect.stringContaining('SIGTERM') });
+    }, { timeoutMs: 10_000 });
   });
 });

@@ -7,6 +7,8 @@ import path from 'node:path';
 import {
   ForgeryRejected,
   HOST_NAME_PATTERN,
+  HostOffline,
+  HostOnline,
   type EventData,
   type EventEnvelope,
   type PendingVerification,
@@ -17,13 +19,14 @@ import {
 } from '@fleetvisor/contracts';
 import type { EdgeBus } from '@fleetvisor/messaging/core';
 import { forgeryRejectedData, keysBucketName, RefusalReporter, requireTrustRoots, TrustVerifier, watchRevocations, type RevocationWatch } from '@fleetvisor/trust';
-import { ConfigError, type Logger } from '@fleetvisor/platform';
+import { ConfigError, fleetvisorVersion, type Logger } from '@fleetvisor/platform';
 import type { RunnerConfig } from './config';
 import { EventRecorder } from './events/event-recorder';
 import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
 import { RunnerLinks } from './bus/runner-links';
+import { HostHeartbeatSender } from './bus/host-heartbeat';
 import { ChainEventGate } from './bus/chain-event-gate';
 import { VersionFollower } from './bus/version-follower';
 import { isIntakeRefusal } from './events/intake-sink';
@@ -85,6 +88,7 @@ export class Runner {
   private revocations: RevocationWatch | undefined;
   private follower: VersionFollower | undefined;
   private control: ControlServer | undefined;
+  private heartbeat: HostHeartbeatSender | undefined;
   /** config.yml (not in wrap mode), read once when the runner is made. */
   private readonly homeConfig: HomeConfig | undefined;
   private password: string | undefined;
@@ -144,6 +148,10 @@ export class Runner {
       this.coordinator.recoverInterrupted();
       this.coordinator.avoidQuarantinedAtStart();
     }
+    // Host liveness (issue 14): HostOnline now, HostOffline on a clean stop, a heartbeat between.
+    this.recorder.recordIn(HostOnline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, fleetvisorVersion: fleetvisorVersion().slice(0, 100) || 'unknown' });
+    this.heartbeat = new HostHeartbeatSender({ host: this.host, intervalMs: t.heartbeatIntervalMs, commands: () => this.links.current?.commands, services: () => this.services.size, logger: this.log });
+    this.heartbeat.start();
     this.flusher.kick();
     for (const { svc } of this.services.values()) await svc.start();
     // Revocations apply to commands in every mode, and chain events wait for them (follow mode).
@@ -375,6 +383,9 @@ export class Runner {
     await this.coordinator?.stop();
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
+    this.heartbeat?.stop();
+    // Only a runner that started (and so recorded HostOnline) says it went offline.
+    if (this.heartbeat) this.recorder.recordIn(HostOffline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, reason: reason.slice(0, 500) });
     await this.flusher.drain(3_000);
     await this.flusher.stop();
     this.log.info({ spooled: this.spool.count() }, 'service runner stopped');

@@ -27,6 +27,7 @@ export const FAST_TUNING: RunnerTuning = {
   logFiles: 2,
   verifyRetryInitialMs: 100,
   verifyRetryMaxMs: 500,
+  heartbeatIntervalMs: 0,
 };
 
 export interface FixtureService {

@@ -28,6 +28,8 @@ export interface WorkerRegistrySettings {
    * "Worker registry"); it is for a registry with cores of its own.
    */
   reportScreenThread: boolean;
+  /** A runner host without a heartbeat for longer is marked expired (HostExpired, `hosts list` SILENT). */
+  hostExpirationMs: number;
 }
 
 export interface WorkerRegistryConfig {
@@ -46,6 +48,7 @@ export const WORKER_REGISTRY_DEFAULTS: WorkerRegistrySettings = {
   statsLogIntervalMs: 60_000,
   heapGrowingPercent: 20,
   reportScreenThread: false,
+  hostExpirationMs: 2 * 60_000,
 };
 
 export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegistrySettings {
@@ -65,6 +68,7 @@ export function readWorkerRegistrySettings(env: Env = process.env): WorkerRegist
     statsLogIntervalMs: r.duration('FLEETVISOR_WORKER_REGISTRY_STATS_INTERVAL', '60s'),
     heapGrowingPercent: r.int('FLEETVISOR_WORKER_REGISTRY_HEAP_GROWTH', WORKER_REGISTRY_DEFAULTS.heapGrowingPercent, { min: 5, max: 400 }),
     reportScreenThread: r.bool('FLEETVISOR_WORKER_REGISTRY_SCREEN_THREAD', WORKER_REGISTRY_DEFAULTS.reportScreenThread),
+    hostExpirationMs: positive('FLEETVISOR_HOST_EXPIRATION', '2m', 1_000),
   };
 }
 

@@ -19,6 +19,8 @@ import {
   WorkerPause,
   WorkerRemove,
   WorkerResume,
+  HostHeartbeat,
+  HostsList,
   type CommandDefinition,
   type ThreadInfo,
   type WorkerSummary,
@@ -27,6 +29,7 @@ import { CommandBus, CommandFailure, FLEET_CORE, FleetRpcExceptionFilter, FleetT
 import { createLogger } from '@fleetvisor/platform';
 import { sharedNatsUrl, testBusNames, testCoreConfig, testTrust, testTrustConfig } from '@fleetvisor/testing';
 import { WORKER_REGISTRY_DEFAULTS } from './config';
+import { HostLiveness } from './registry/host-liveness';
 import { ReportIntake } from './registry/report-intake';
 import { WorkerControl } from './registry/worker-control';
 import { WorkerQueries } from './registry/worker-queries';
@@ -117,6 +120,20 @@ beforeAll(async () => {
     .useValue(standIn(['list', 'listPage', 'info', 'errors', 'history'], calls, fail))
     .overrideProvider(WorkerControl)
     .useValue(standIn(['pause', 'resume', 'drain', 'remove'], calls, fail))
+    .overrideProvider(HostLiveness)
+    .useValue({
+      start: () => void lifecycle.push('hosts start'),
+      stop: () => void lifecycle.push('hosts stop'),
+      observe: () => undefined,
+      heartbeat: (req: unknown, scope: unknown) => {
+        calls.push(['heartbeat', req, scope]);
+        return Promise.resolve({ host: 'h1', state: 'online' });
+      },
+      list: () => {
+        calls.push(['hosts', undefined]);
+        return { hosts: [] };
+      },
+    })
     .overrideProvider(WorkerRegistry)
     .useValue({ start: async () => void lifecycle.push('registry start'), stop: async () => void lifecycle.push('registry stop') })
     .overrideProvider(ReportIntake)
@@ -135,10 +152,26 @@ afterAll(async () => {
 });
 
 describe('worker-registry command wiring', () => {
-  it("binds each of the 9 commands once, and the hosts' event intake, after the registry and then the report intake started", () => {
-    expect(lifecycle).toEqual(['registry start', 'intake start']);
+  it("binds each of the 9 commands once, the hosts' heartbeat and query, and the hosts' event intake, after the registry and then the report intake started", () => {
+    expect(lifecycle.filter((l) => !l.startsWith('hosts'))).toEqual(['registry start', 'intake start']);
+    expect(lifecycle).toContain('hosts start');
     const bound = transport.bindings().commands.map((c) => c.subject).sort();
-    expect(bound).toEqual([...CASES.map((c) => subjects.command(c.def.service, c.def.verb)), subjects.scopedCommandWildcard('event-intake', 'append')].sort());
+    expect(bound).toEqual(
+      [
+        ...CASES.map((c) => subjects.command(c.def.service, c.def.verb)),
+        subjects.command(HostsList.service, HostsList.verb),
+        subjects.scopedCommandWildcard(HostHeartbeat.service, HostHeartbeat.verb),
+        subjects.scopedCommandWildcard('event-intake', 'append'),
+      ].sort(),
+    );
+  });
+
+  it("a host heartbeat reaches HostLiveness with its subject's host; the hosts query reaches it too", async () => {
+    calls.length = 0;
+    const body = { host: 'h1', fleetvisorVersion: '0.2.0', services: 1, sentAt: '2026-12-01T00:00:00.000Z' };
+    expect(await client.request(HostHeartbeat, body, { scope: 'h1' })).toEqual({ ok: true, result: { host: 'h1', state: 'online' } });
+    expect(await client.request(HostsList, {})).toEqual({ ok: true, result: { hosts: [] } });
+    expect(calls).toEqual([['heartbeat', body, 'h1'], ['hosts', undefined]]);
   });
 
   it.each(CASES.map((c) => [`${c.def.service}.${c.def.verb}`, c] as const))('%s reaches its use case and replies in the contract shape', async (_name, c) => {
@@ -175,7 +208,7 @@ describe('worker-registry command wiring', () => {
     const closing = app;
     app = undefined as unknown as INestMicroservice;
     await closing.close();
-    expect(lifecycle.slice(2)).toEqual(['intake stop', 'registry stop']);
+    expect(lifecycle.filter((l) => !l.startsWith('hosts')).slice(2)).toEqual(['intake stop', 'registry stop']);
     expect(transport.bindings().commands).toEqual([]);
   });
 });

@@ -1,9 +1,11 @@
 // The registry's commands on the bus (fleet.cmd.worker-registry.<verb>): each handler hands the
 // validated request to its use case, WorkerQueries or WorkerControl. Reports come through
-// ReportIntake, not here.
+// ReportIntake, not here. Runner hosts' heartbeats and the hosts query go to HostLiveness.
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  HostHeartbeat,
+  HostsList,
   WorkerDrain,
   WorkerErrors,
   WorkerHistory,
@@ -17,6 +19,7 @@ import {
   type CommandResultOf,
 } from '@fleetvisor/contracts';
 import { CommandFailure, type FleetCommandContext, type FleetCommandPattern } from '@fleetvisor/messaging';
+import { HostLiveness } from './registry/host-liveness';
 import { WorkerControl, type CommandOrigin } from './registry/worker-control';
 import { WorkerQueries } from './registry/worker-queries';
 
@@ -32,7 +35,18 @@ export class WorkerRegistryController {
   constructor(
     @Inject(WorkerQueries) private readonly queries: WorkerQueries,
     @Inject(WorkerControl) private readonly control: WorkerControl,
+    @Inject(HostLiveness) private readonly hosts: HostLiveness,
   ) {}
+
+  @MessagePattern<FleetCommandPattern>({ command: HostHeartbeat, scope: 'scoped' })
+  hostHeartbeat(@Payload() req: CommandRequestOf<typeof HostHeartbeat>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof HostHeartbeat>> {
+    return this.hosts.heartbeat(req, ctx.scope);
+  }
+
+  @MessagePattern<FleetCommandPattern>(HostsList)
+  hostsList(): CommandResultOf<typeof HostsList> {
+    return this.hosts.list();
+  }
 
   @MessagePattern<FleetCommandPattern>(WorkerList)
   list(): CommandResultOf<typeof WorkerList> {

@@ -44,6 +44,7 @@ const SETTINGS: WorkerRegistrySettings = {
   statsLogIntervalMs: 0,
   heapGrowingPercent: 20,
   reportScreenThread: true,
+  hostExpirationMs: 120_000,
 };
 
 let db: TestDatabase;

@@ -7,6 +7,7 @@ import { commandTrustOf, FLEET_CORE, FleetCoreModule, type FleetCore } from '@fl
 import type { WorkerRegistryConfig } from './config';
 import { WorkerTables } from './projection/worker-tables';
 import { ForeignEvents } from './registry/foreign-events';
+import { HostLiveness, watchHostEvents } from './registry/host-liveness';
 import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
 import { RegistryStats } from './registry/registry-stats';
@@ -47,6 +48,26 @@ export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     await this.intake.stop();
     await this.registry.stop();
+  }
+}
+
+/** Starts host liveness (expiry checks, HostOnline/HostOffline from the bus) with the app. */
+export class HostLivenessLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private unwatch: (() => void) | undefined;
+
+  constructor(
+    @Inject(HostLiveness) private readonly liveness: HostLiveness,
+    @Inject(FLEET_CORE) private readonly core: FleetCore,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.unwatch = watchHostEvents(this.core.nc, this.core.subjects, this.liveness, this.core.logger);
+    this.liveness.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    this.liveness.stop();
+    this.unwatch?.();
   }
 }
 
@@ -119,6 +140,17 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
       inject: [FLEET_CORE, WorkerReports],
     },
     RegistryLifecycle,
+    {
+      provide: HostLiveness,
+      useFactory: (core: FleetCore) =>
+        new HostLiveness(
+          core.store,
+          { host: core.config.host, expirationMs: s.hostExpirationMs, expiryCheckIntervalMs: Math.min(15_000, Math.max(50, Math.floor(s.hostExpirationMs / 4))), ...clock },
+          core.logger,
+        ),
+      inject: [FLEET_CORE],
+    },
+    HostLivenessLifecycle,
   ];
 }
 

@@ -72,6 +72,10 @@ describe('natsIdentities', () => {
     expect(canPublish('runner-h1', 'fleet.cmd.event-intake.append.node%2Eexample')).toBe(false);
     // The intake is served by the chain-watcher and the registry.
     expect(everyone().filter((id) => canSubscribe(id, 'fleet.cmd.event-intake.append.h1'))).toEqual(['chain-watcher', 'worker-registry']);
+    // Its liveness heartbeat: only for its own host, heard by the registry.
+    expect(canPublish('runner-h1', 'fleet.cmd.worker-registry.host-heartbeat.h1')).toBe(true);
+    expect(canPublish('runner-h1', 'fleet.cmd.worker-registry.host-heartbeat.node%2Eexample')).toBe(false);
+    expect(everyone().filter((id) => canSubscribe(id, 'fleet.cmd.worker-registry.host-heartbeat.h1'))).toEqual(['worker-registry']);
   });
 
   it("a runner pulls and acks only its own durable consumer", () => {
@@ -123,6 +127,8 @@ describe('natsIdentities', () => {
     expect(canPublish('cli', 'fleet.cmd.worker-registry.report.w1')).toBe(false);
     expect(canPublish('cli', 'fleet.cmd.event-intake.append.h1')).toBe(false);
     expect(canPublish('cli', 'fleet.cmd.stats-collector.push.h1')).toBe(false);
+    expect(canPublish('cli', 'fleet.cmd.worker-registry.host-heartbeat.h1')).toBe(false);
+    expect(canPublish('cli', 'fleet.cmd.worker-registry.hosts')).toBe(true);
     expect(canPublish('reader', 'fleet.cmd.worker-registry.list')).toBe(false);
     expect(canSubscribe('reader', 'fleet.evt.worker.w1.ThreadPaused')).toBe(true);
     expect(canSubscribe('reader', 'fleet.cmd.worker-agent.w1.pause')).toBe(false);

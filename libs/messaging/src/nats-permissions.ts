@@ -151,7 +151,7 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
   const out: NatsIdentity[] = [];
 
   // What no requester but the identity itself may send (the identity is in the subject).
-  const identitySubjects = [`${cmd}.worker-registry.report`, `${cmd}.worker-registry.report.>`, `${cmd}.event-intake.>`, `${cmd}.stats-collector.push.>`];
+  const identitySubjects = [`${cmd}.worker-registry.report`, `${cmd}.worker-registry.report.>`, `${cmd}.worker-registry.host-heartbeat.>`, `${cmd}.event-intake.>`, `${cmd}.stats-collector.push.>`];
 
   for (const service of CENTRAL_SERVICES) {
     const ib = inbox('svc', service);
@@ -204,6 +204,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
             `$JS.API.DIRECT.GET.${stream}.>`,
             `${root}.dlq.${encodeSubjectToken(durable)}`,
             `${cmd}.event-intake.append.${token}`,
+            // Its liveness heartbeat (HostHeartbeat), scoped to its host like the event intake.
+            `${cmd}.worker-registry.host-heartbeat.${token}`,
             `${cmd}.stats-collector.push.${token}`,
             `${cmd}.chain-watcher.status`,
             // Its chain's last VersionChanged from the watcher when the stream no longer has it.

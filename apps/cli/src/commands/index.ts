@@ -53,6 +53,7 @@ export const COMMANDS: readonly CliEntry[] = [
   lazyCommand({ path: ['worker', 'remove'], summary: 'Forget a worker (it registers anew if it reports again)', args: '<worker>', load: async () => (await import('./worker-remove.command')).workerRemoveCommand }),
   lazyCommand({ path: ['worker', 'history'], summary: 'Every transition, pause and resume of a worker, a thread or a sector, with its time (from the log)', args: '<worker> [--index N] | --sector <id>', load: async () => (await import('./worker-history.command')).workerHistoryCommand }),
   lazyCommand({ path: ['worker', 'errors'], summary: 'Every sealing thread of the fleet that has a last error', load: async () => (await import('./worker-errors.command')).workerErrorsCommand }),
+  lazyCommand({ path: ['hosts', 'list'], summary: 'Every runner host: online, silent since when (no heartbeat), or offline (asks the worker-registry)', load: async () => (await import('./hosts-list.command')).hostsListCommand }),
   app('worker-registry'),
   lazyCommand({ path: ['worker-agent', 'list'], summary: 'List a worker\'s sealing threads, from its worker-agent', load: async () => (await import('./worker-agent-list.command')).workerAgentListCommand }),
   lazyCommand({ path: ['worker-agent', 'pause'], summary: 'Pause one sealing thread through its worker-agent', load: async () => (await import('./worker-agent-pause.command')).workerAgentPauseCommand }),

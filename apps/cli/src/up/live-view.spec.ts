@@ -13,6 +13,9 @@ describe('LiveView', () => {
     expect(view.onEvent(example('VersionChanged'))).toMatch(/^02:11:03  VersionChanged\s+lava-\S+ at height \d+: provider \d+\.\d+\.\d+ \(min \d+\.\d+\.\d+\), consumer/);
     expect(view.onEvent(example('UpgradeRolledBack'))).toBe('02:11:03  UpgradeRolledBack   host-01/consumer-ETH1: back on 0.23.1, 0.23.2 failed (crashed at start (exit code 1))');
     expect(view.onEvent(example('ThreadPaused', { reason: 'manual', lastError: undefined }, 'alice@ops'))).toMatch(/ThreadPaused .*w-01 .*\(by alice@ops\)$/);
+    // A host that went silent, and came back, is what an operator watches too.
+    expect(view.onEvent(example('HostExpired'))).toMatch(/HostExpired .*host-02 .*"silentMs":120000/);
+    expect(view.onEvent(example('HostReturned'))).toMatch(/HostReturned .*host-02/);
   });
 
   it('counts routine events instead of printing them, and sums them up once per summary', () => {

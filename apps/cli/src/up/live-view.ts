@@ -29,6 +29,8 @@ export const WATCHED_TYPES: ReadonlySet<string> = new Set([
   'WorkerRemoved',
   'HostOnline',
   'HostOffline',
+  'HostExpired',
+  'HostReturned',
   'CallRateAnomaly',
   'CallRateRecovered',
 ]);

@@ -6,12 +6,14 @@ import path from 'node:path';
 import { ErrorCode, RequestStrategy } from 'nats';
 import {
   CommandReplySchema,
+  HostsList,
   ServicesList,
   ServicesStatus,
   createSubjects,
   type CommandDefinition,
   type CommandRequestOf,
   type CommandResultOf,
+  type HostSummary,
   type PendingVerification,
   type ServiceStatus,
   type ServiceSummary,
@@ -81,6 +83,33 @@ export async function askHost(config: RunnerConfig, logger: Logger, def: Command
   }
 }
 
+/**
+ * Hosts the worker-registry marked silent (HostExpired: no heartbeat past the expiration), for
+ * `services list --fleet`: a silent host's runner cannot answer, so without this it would just be
+ * missing from the table. Best effort: no registry, no answer, no line.
+ */
+export async function silentHosts(config: RunnerConfig, logger: Logger, timeout: number): Promise<HostSummary[]> {
+  try {
+    const nc = await connectNats(config.core, logger, { name: 'fleetvisor:services-cli' });
+    try {
+      const reply = await new CommandBus({ nc, subjects: createSubjects(config.core.subjectRoot), logger }).request(HostsList, {}, { timeoutMs: timeout });
+      return reply.ok ? (reply.result?.hosts ?? []).filter((h) => h.state === 'expired') : [];
+    } finally {
+      await nc.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
+/** One line per silent host, under the table. */
+export function silentText(hosts: readonly HostSummary[], nowMs: number): string {
+  return [...hosts]
+    .sort((a, b) => a.host.localeCompare(b.host))
+    .map((h) => `host ${h.host}: silent since ${h.lastSeen} (no heartbeat for ${duration(Math.max(0, nowMs - Date.parse(h.lastSeen)))})\n`)
+    .join('');
+}
+
 /** Which home and control socket a local command asks, as said to the operator. */
 export function lookedAt(config: RunnerConfig): string {
   const home = new RunnerHome(config.directory);
@@ -125,12 +154,14 @@ const listCommand = defineCliCommand({
     const { config, logger } = setup(o.directory, { query: true });
     let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification })[];
     let held: { host: string; pending: PendingVerification }[] = [];
+    let silent: HostSummary[] = [];
     if (o.fleet) {
       const wait = timeoutMs(o.timeout);
       const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
       const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as CommandResultOf<typeof ServicesList>[];
       rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}) })));
       held = results.filter((r) => r.pendingVerification).map((r) => ({ host: r.host, pending: r.pendingVerification! }));
+      if (!o.json) silent = (await silentHosts(config, logger, wait)).filter((h) => !o.host || h.host === o.host);
     } else {
       const r = (await local(config, { op: 'list' })) as CommandResultOf<typeof ServicesList>;
       // Said on stderr so the table (and --json) stay as they are for scripts.
@@ -140,7 +171,7 @@ const listCommand = defineCliCommand({
       if (pv) held = [{ host: r.host, pending: pv }];
     }
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
-    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows) + heldText(held));
+    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows) + heldText(held) + silentText(silent, Date.now()));
     return 0;
   },
 });

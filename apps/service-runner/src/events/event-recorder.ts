@@ -1,6 +1,6 @@
 // Builds the runner's events (host id + service in every one, metadata.host set) and hands them to
 // the spool. Recording is synchronous and durable: when record() returns the event is on disk.
-import { newEventFor, type EventData, type EventDefinition, type EventEnvelope } from '@fleetvisor/contracts';
+import { newEvent, newEventFor, type EventData, type EventDefinition, type EventEnvelope } from '@fleetvisor/contracts';
 import type { EventSpool, SpoolFlusher } from './event-spool';
 
 export class EventRecorder {
@@ -25,12 +25,24 @@ export class EventRecorder {
 
   /** opts.actor: the operator a command came from, instead of the runner itself. */
   record<D extends EventDefinition>(def: D, data: EventData<D>, opts: { correlationId?: string; causationId?: string; actor?: string } = {}): EventEnvelope {
-    const event = newEventFor(def, data, {
+    return this.write(newEventFor(def, data, this.metadata(opts)));
+  }
+
+  /** For event types that do not derive their stream from their data (HostOnline, HostOffline: host-<host>). */
+  recordIn<D extends EventDefinition>(def: D, streamId: string, data: EventData<D>): EventEnvelope {
+    return this.write(newEvent(def, streamId, data, this.metadata({})));
+  }
+
+  private metadata(opts: { correlationId?: string; causationId?: string; actor?: string }) {
+    return {
       host: this.host,
       actor: opts.actor ?? this.actor,
       ...(opts.correlationId ? { correlationId: opts.correlationId } : {}),
       ...(opts.causationId ? { causationId: opts.causationId } : {}),
-    });
+    };
+  }
+
+  private write(event: EventEnvelope): EventEnvelope {
     this.spool.write(event);
     for (const l of this.listeners) l(event);
     this.flusher?.kick();

@@ -6,7 +6,7 @@ import { EventIntakeAppend } from './event-intake';
 import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
-import { WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
+import { HostHeartbeat, HostsList, WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
 export * from './service-runner';
 export * from './worker-registry';
@@ -44,6 +44,8 @@ export const COMMAND_DEFINITIONS = {
   StatsCalls,
   StatsTop,
   StatsAnomalies,
+  HostHeartbeat,
+  HostsList,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);

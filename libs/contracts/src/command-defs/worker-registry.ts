@@ -4,7 +4,7 @@
 // invalid_request for a resume state outside the thread's plan lists the valid states.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { Actor, BinaryVersion, DateTime, DurationMs, Reason, StateName, StringEnum, ThreadIndex, WorkerName } from '../fields';
+import { Actor, BinaryVersion, DateTime, DurationMs, HostName, Reason, StateName, StringEnum, ThreadIndex, WorkerName } from '../fields';
 import { FailureSchema, PAUSE_REASONS, SealingPlanField, SectorId, WorkerDest } from '../events/worker';
 
 const SERVICE = 'worker-registry';
@@ -222,4 +222,49 @@ export const WorkerListPage = defineCommand({
     },
     { additionalProperties: false },
   ),
+});
+
+// ---- host liveness: runner hosts report themselves (issue 14) ----
+
+export const HOST_STATES = ['online', 'expired', 'offline'] as const;
+export type HostState = (typeof HOST_STATES)[number];
+
+export const HostHeartbeat = defineCommand({
+  service: SERVICE,
+  verb: 'host-heartbeat',
+  scope: 'host',
+  description:
+    'A service-runner says its host is alive, scoped on <root>.cmd.worker-registry.host-heartbeat.<host>: a body naming another host is refused `forbidden`. ' +
+    'A heartbeat after HostExpired records HostReturned; none for longer than the expiration records HostExpired.',
+  request: Type.Object(
+    {
+      host: HostName({ description: 'The sending host; must equal the last token of the subject' }),
+      fleetvisorVersion: Type.String({ minLength: 1, maxLength: 100, description: 'Fleetvisor version of the runner' }),
+      services: Count('Services the runner supervises'),
+      sentAt: DateTime({ description: 'When the runner sent it' }),
+    },
+    { additionalProperties: false },
+  ),
+  result: Type.Object({ host: HostName(), state: StringEnum(HOST_STATES, 'State of the host after this heartbeat') }, { additionalProperties: false }),
+});
+
+export const HostSummarySchema = Type.Object(
+  {
+    host: HostName(),
+    state: StringEnum(HOST_STATES, 'online, expired (silent past the expiration) or offline (stopped cleanly)'),
+    lastSeen: DateTime({ description: 'Last heartbeat (or HostOnline / HostOffline)' }),
+    since: DateTime({ description: 'When it entered this state' }),
+    version: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Fleetvisor version it last reported' })),
+    services: Type.Optional(Count('Services it last reported')),
+  },
+  { additionalProperties: false, description: 'One line of `hosts list`' },
+);
+export type HostSummary = Static<typeof HostSummarySchema>;
+
+export const HostsList = defineCommand({
+  service: SERVICE,
+  verb: 'hosts',
+  description: 'Every runner host this registry heard of since it started: online, expired (silent, since when) or offline.',
+  request: Type.Object({}, { additionalProperties: false }),
+  result: Type.Object({ hosts: Type.Array(HostSummarySchema, { maxItems: 100_000 }) }, { additionalProperties: false }),
 });

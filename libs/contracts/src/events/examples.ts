@@ -123,6 +123,8 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
     observedPerMin: 4.2,
     anomalyMs: 1_800_000,
   },
+  HostExpired: { host: 'host-02', lastSeen: '2025-01-15T08:00:00.000Z', silentMs: 120_000 },
+  HostReturned: { host: 'host-02', lastSeen: '2025-01-15T08:00:00.000Z', absentMs: 900_000 },
 };
 
 /** Examples of superseded versions, by type and version (what older writers put on the bus). */

@@ -2,6 +2,7 @@
 // convention (not enforced: benches and tools append host events to streams of their own).
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define-event';
+import { DateTime, DurationMs, HostName } from '../fields';
 
 /** HostOnline data as first published (version 1). Kept unchanged: it is on the bus and in logs. */
 export const HostOnlineV1Schema = Type.Object(
@@ -62,6 +63,43 @@ export const HostOffline = defineEvent({
       process: Type.String({ minLength: 1, maxLength: 100, description: 'which Fleetvisor process' }),
       pid: Type.Integer({ minimum: 1, description: 'Operating system process id' }),
       reason: Type.String({ maxLength: 500, description: 'Why it shut down' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+/**
+ * A runner host stopped sending its heartbeat for longer than the expiration (the worker-registry
+ * watches heartbeats). Recorded once per silence; HostReturned ends it, HostOffline (a clean stop)
+ * never expires.
+ */
+export const HostExpired = defineEvent({
+  type: 'HostExpired',
+  area: 'host',
+  description: 'A runner host sent no heartbeat for longer than the expiration: it is silent, not known to be down.',
+  streamPattern: 'host-<host>',
+  streamId: (d: { host: string }) => d.host,
+  schema: Type.Object(
+    {
+      host: HostName({ description: 'The silent host' }),
+      lastSeen: DateTime({ description: 'Its last heartbeat' }),
+      silentMs: DurationMs('How long it had been silent when expired'),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const HostReturned = defineEvent({
+  type: 'HostReturned',
+  area: 'host',
+  description: 'An expired host sent a heartbeat again.',
+  streamPattern: 'host-<host>',
+  streamId: (d: { host: string }) => d.host,
+  schema: Type.Object(
+    {
+      host: HostName({ description: 'The host that returned' }),
+      lastSeen: DateTime({ description: 'Its last heartbeat before the silence' }),
+      absentMs: DurationMs('How long it was silent'),
     },
     { additionalProperties: false },
   ),

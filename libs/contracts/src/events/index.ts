@@ -4,7 +4,7 @@
 import { EventCatalog } from '../catalog';
 import type { EventDefinition, EventOf } from '../define-event';
 import { ChainAnomaly, UpgradePlanned, VersionChanged } from './chain';
-import { ForgeryRejected, HostOffline, HostOnline } from './host';
+import { ForgeryRejected, HostExpired, HostOffline, HostOnline, HostReturned } from './host';
 import {
   ServiceCrashLooping,
   ServiceCreated,
@@ -84,6 +84,9 @@ export const EVENT_DEFINITIONS = {
   // stats (added later, same reason)
   CallRateAnomaly,
   CallRateRecovered,
+  // host (added later, same reason)
+  HostExpired,
+  HostReturned,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { EventEnvelope } from '@fleetvisor/contracts';
+import { createLogger } from '@fleetvisor/platform';
+import { HostLiveness } from './host-liveness';
+
+const EXPIRATION_MS = 120_000;
+const T0 = Date.parse('2026-12-01T00:00:00.000Z');
+
+function setup() {
+  const now = { ms: T0 };
+  const appended: EventEnvelope[] = [];
+  const sink = { fail: false, appendToStream: async (stream: string, events: readonly EventEnvelope[]) => {
+    if (sink.fail) throw new Error('log down');
+    for (const e of events) appended.push({ ...e, stream });
+  } };
+  const logger = createLogger({ name: 'host-liveness-test', level: 'silent', format: 'json' });
+  const hosts = new HostLiveness(sink, { host: 'central', expirationMs: EXPIRATION_MS, expiryCheckIntervalMs: 1_000, clock: () => now.ms }, logger);
+  const beat = (host: string, scope: string | undefined = host) =>
+    hosts.heartbeat({ host, fleetvisorVersion: '0.2.0', services: 2, sentAt: new Date(now.ms).toISOString() }, scope);
+  return { now, appended, sink, hosts, beat };
+}
+
+describe('HostLiveness', () => {
+  it('a host first seen by heartbeat is online; silent past the expiration it expires once, and its next heartbeat returns it', async () => {
+    const t = setup();
+    await t.beat('h1');
+    await t.beat('h2');
+    expect(t.hosts.list().hosts.map((h) => [h.host, h.state])).toEqual([['h1', 'online'], ['h2', 'online']]);
+    t.now.ms += EXPIRATION_MS / 2;
+    await t.beat('h2');
+    t.now.ms += EXPIRATION_MS / 2 + 1;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    expect(await t.hosts.expireSilent()).toBe(0);
+    expect(t.appended.map((e) => [e.type, e.stream])).toEqual([['HostExpired', 'host-h1']]);
+    expect(t.appended[0]!.data).toEqual({ host: 'h1', lastSeen: '2026-12-01T00:00:00.000Z', silentMs: EXPIRATION_MS + 1 });
+    const h1 = t.hosts.list().hosts.find((h) => h.host === 'h1')!;
+    expect(h1).toMatchObject({ state: 'expired', lastSeen: '2026-12-01T00:00:00.000Z', since: new Date(T0 + EXPIRATION_MS + 1).toISOString(), version: '0.2.0' });
+    t.now.ms += 60_000;
+    expect(await t.beat('h1')).toEqual({ host: 'h1', state: 'online' });
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+    expect(t.appended[1]!.data).toEqual({ host: 'h1', lastSeen: '2026-12-01T00:00:00.000Z', absentMs: EXPIRATION_MS + 60_001 });
+    expect(t.hosts.list().hosts.find((h) => h.host === 'h1')!.state).toBe('online');
+  });
+
+  it('a host that stopped cleanly (HostOffline) is offline and never expires; HostOnline makes it online again', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += 1_000;
+    t.hosts.observe('HostOffline', 'h1', t.now.ms);
+    t.now.ms += EXPIRATION_MS * 3;
+    expect(await t.hosts.expireSilent()).toBe(0);
+    expect(t.appended).toEqual([]);
+    expect(t.hosts.list().hosts[0]).toMatchObject({ host: 'h1', state: 'offline', since: new Date(T0 + 1_000).toISOString() });
+    // An older event arriving late changes nothing.
+    t.hosts.observe('HostOnline', 'h1', T0);
+    expect(t.hosts.list().hosts[0]!.state).toBe('offline');
+    t.hosts.observe('HostOnline', 'h1', t.now.ms);
+    expect(t.hosts.list().hosts[0]!.state).toBe('online');
+  });
+
+  it('a silent host that restarts (HostOnline) stays expired until its heartbeat, which records HostReturned', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += EXPIRATION_MS + 1;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    t.hosts.observe('HostOnline', 'h1', t.now.ms);
+    expect(t.hosts.list().hosts[0]!.state).toBe('expired');
+    await t.beat('h1');
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+  });
+
+  it('refuses a heartbeat whose body names another host than its subject, and records nothing', async () => {
+    const t = setup();
+    await expect(t.beat('h2', 'h1')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(t.hosts.heartbeat({ host: 'h2', fleetvisorVersion: '0.2.0', services: 0, sentAt: new Date(T0).toISOString() }, undefined)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(t.hosts.list().hosts).toEqual([]);
+  });
+
+  it('keeps a host online when HostExpired cannot be appended, and expires it on a later check', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += EXPIRATION_MS + 1;
+    t.sink.fail = true;
+    expect(await t.hosts.expireSilent()).toBe(0);
+    expect(t.hosts.list().hosts[0]!.state).toBe('online');
+    t.sink.fail = false;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    expect(t.hosts.list().hosts[0]!.state).toBe('expired');
+  });
+});

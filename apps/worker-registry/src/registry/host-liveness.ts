@@ -1,0 +1,160 @@
+// HostLiveness (issue 14): runner hosts say they are alive with a scoped heartbeat
+// (`<root>.cmd.worker-registry.host-heartbeat.<host>`); a host silent past the expiration gets one
+// HostExpired (appended to host-<host>), its next heartbeat a HostReturned. A HostOffline (the runner
+// stopped cleanly) marks it offline: a stopped host is not silent, so it never expires.
+// Last-seen times live in memory only: a registry that starts learns hosts from their next heartbeat
+// (a host first seen by heartbeat counts as online), and time it was not running does not count.
+import type { NatsConnection } from 'nats';
+import { CommandFailure } from '@fleetvisor/messaging';
+import { HostExpired, HostReturned, newEventFor, type CommandRequestOf, type CommandResultOf, type EventEnvelope, type HostHeartbeat, type HostState, type HostsList, type HostSummary, type Subjects } from '@fleetvisor/contracts';
+import type { Logger } from '@fleetvisor/platform';
+
+/** Where HostExpired / HostReturned go (the registry's event store). */
+export interface HostEventSink {
+  appendToStream(stream: string, events: readonly EventEnvelope[]): Promise<unknown>;
+}
+
+export interface HostLivenessOptions {
+  /** Host of this registry process, recorded in event metadata. */
+  host: string;
+  expirationMs: number;
+  expiryCheckIntervalMs: number;
+  clock?: () => number;
+}
+
+interface HostEntry {
+  state: HostState;
+  lastSeenMs: number;
+  sinceMs: number;
+  version?: string;
+  services?: number;
+}
+
+export class HostLiveness {
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly hosts = new Map<string, HostEntry>();
+  private timer: NodeJS.Timeout | undefined;
+  private expiring = false;
+
+  constructor(
+    private readonly sink: HostEventSink,
+    private readonly opts: HostLivenessOptions,
+    logger: Logger,
+  ) {
+    this.now = opts.clock ?? Date.now;
+    this.log = logger.child({ component: 'host-liveness' });
+  }
+
+  start(): void {
+    this.stop();
+    this.timer = setInterval(() => void this.expireSilent(), this.opts.expiryCheckIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** A heartbeat on the subject of `scope`: refused when the body names another host. */
+  async heartbeat(req: CommandRequestOf<typeof HostHeartbeat>, scope: string | undefined): Promise<CommandResultOf<typeof HostHeartbeat>> {
+    if (scope === undefined || scope !== req.host) {
+      this.log.warn({ host: req.host, scope }, 'heartbeat refused: the body names another host than the subject');
+      throw new CommandFailure('forbidden', `heartbeat refused: the body names host "${req.host}" but the subject is for "${scope ?? '(none)'}"`);
+    }
+    const now = this.now();
+    const prev = this.hosts.get(req.host);
+    if (prev?.state === 'expired') {
+      // Recorded before the state changes: if the append fails the runner's next heartbeat tries again.
+      const lastSeen = new Date(prev.lastSeenMs).toISOString();
+      await this.append(newEventFor(HostReturned, { host: req.host, lastSeen, absentMs: Math.max(0, now - prev.lastSeenMs) }, { host: this.opts.host }));
+    }
+    const entry: HostEntry = {
+      state: 'online',
+      lastSeenMs: now,
+      sinceMs: prev?.state === 'online' ? prev.sinceMs : now,
+      version: req.fleetvisorVersion,
+      services: req.services,
+    };
+    this.hosts.set(req.host, entry);
+    return { host: req.host, state: 'online' };
+  }
+
+  /** HostOnline / HostOffline of a runner (from the bus): online from its start, offline on a clean stop. */
+  observe(type: string, host: string, atMs: number): void {
+    if (type !== 'HostOnline' && type !== 'HostOffline') return;
+    const prev = this.hosts.get(host);
+    // An older event (the bus redelivers, or arrives after a newer heartbeat) changes nothing.
+    if (prev && prev.lastSeenMs > atMs) return;
+    // A silent host that starts again stays expired until its first heartbeat, which records HostReturned.
+    if (type === 'HostOnline' && prev?.state === 'expired') return;
+    const state: HostState = type === 'HostOnline' ? 'online' : 'offline';
+    this.hosts.set(host, { ...prev, state, lastSeenMs: atMs, sinceMs: prev?.state === state ? prev.sinceMs : atMs });
+  }
+
+  /** Records HostExpired for each online host silent past the expiration; returns how many. */
+  async expireSilent(): Promise<number> {
+    if (this.expiring) return 0;
+    this.expiring = true;
+    let expired = 0;
+    try {
+      const now = this.now();
+      for (const [host, e] of [...this.hosts]) {
+        if (e.state !== 'online' || now - e.lastSeenMs <= this.opts.expirationMs) continue;
+        try {
+          const lastSeen = new Date(e.lastSeenMs).toISOString();
+          await this.append(newEventFor(HostExpired, { host, lastSeen, silentMs: now - e.lastSeenMs }, { host: this.opts.host }));
+          const current = this.hosts.get(host);
+          // A heartbeat during the append wins: the host is not silent any more.
+          if (current && current.state === 'online' && current.lastSeenMs === e.lastSeenMs) this.hosts.set(host, { ...current, state: 'expired', sinceMs: now });
+          expired++;
+        } catch (err) {
+          this.log.error({ err, host }, 'could not record HostExpired; will retry');
+        }
+      }
+    } finally {
+      this.expiring = false;
+    }
+    return expired;
+  }
+
+  list(): CommandResultOf<typeof HostsList> {
+    const hosts: HostSummary[] = [...this.hosts]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([host, e]) => ({
+        host,
+        state: e.state,
+        lastSeen: new Date(e.lastSeenMs).toISOString(),
+        since: new Date(e.sinceMs).toISOString(),
+        ...(e.version === undefined ? {} : { version: e.version }),
+        ...(e.services === undefined ? {} : { services: e.services }),
+      }));
+    return { hosts };
+  }
+
+  private async append(event: EventEnvelope): Promise<void> {
+    await this.sink.appendToStream(event.stream, [event]);
+  }
+}
+
+/**
+ * Feeds HostOnline / HostOffline relayed on the bus (`<root>.evt.host.*.*`) to `liveness`: a plain
+ * subscription, not a durable consumer, because every registry replica keeps its own view and a
+ * missed HostOnline is made up for by the next heartbeat. Returns the unsubscribe function.
+ */
+export function watchHostEvents(nc: NatsConnection, subjects: Subjects, liveness: HostLiveness, logger: Logger): () => void {
+  const sub = nc.subscribe(subjects.eventFilter({ area: 'host' }));
+  void (async () => {
+    for await (const msg of sub) {
+      try {
+        const e = JSON.parse(new TextDecoder().decode(msg.data)) as { type?: unknown; occurredAt?: unknown; data?: { host?: unknown } };
+        const at = typeof e.occurredAt === 'string' ? Date.parse(e.occurredAt) : Number.NaN;
+        if (typeof e.type === 'string' && typeof e.data?.host === 'string' && !Number.isNaN(at)) liveness.observe(e.type, e.data.host, at);
+      } catch (err) {
+        logger.debug({ err, subject: msg.subject }, 'unreadable host event ignored');
+      }
+    }
+  })();
+  return () => sub.unsubscribe();
+}
