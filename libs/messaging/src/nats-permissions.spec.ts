@@ -58,6 +58,11 @@ describe('natsIdentities', () => {
     expect(everyone().filter((id) => canPublish(id, 'fleet.cmd.worker-agent.w1.pause'))).toEqual(['worker-registry', 'gateway', 'cli']);
   });
 
+  it('the registry hears the relayed host events (host liveness); no other central service subscribes to events outside JetStream', () => {
+    expect(everyone().filter((id) => canSubscribe(id, 'fleet.evt.host.h1.HostOffline'))).toEqual(['worker-registry', 'reader']);
+    expect(canSubscribe('worker-registry', 'fleet.evt.worker.w1.ThreadPaused')).toBe(false);
+  });
+
   it('only the agent of a worker may report for it (not the CLI, not the gateway)', () => {
     expect(everyone().filter((id) => canPublish(id, 'fleet.cmd.worker-registry.report.w2'))).toEqual(['agent-w2']);
   });

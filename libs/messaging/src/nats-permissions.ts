@@ -165,6 +165,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
       ...keysRead(bucket),
     ];
     const subscribe = [`${ib}.>`, `${cmd}.${service}.>`, ...(EVENT_INTAKE_HOSTS.includes(service) ? [`${cmd}.event-intake.>`] : [])];
+    // Host liveness: the registry hears the relayed host events (HostOnline / HostOffline) as they pass.
+    if (service === 'worker-registry') subscribe.push(`${root}.evt.host.>`);
     // Requests each sends to others (beyond its own service, e.g. chain-watcher leader-status).
     if (service === 'chain-watcher') publish.push(`${cmd}.chain-watcher.>`);
     if (service === 'worker-registry') publish.push(`${cmd}.worker-agent.*.*`);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '@fleetvisor/contracts';
-import { createLogger } from '@fleetvisor/platform';
-import { HostLiveness } from './host-liveness';
+import type { NatsConnection } from 'nats';
+import { createSubjects, type EventEnvelope } from '@fleetvisor/contracts';
+import { createLogger, type Logger } from '@fleetvisor/platform';
+import { HostLiveness, watchHostEvents } from './host-liveness';
 
 const EXPIRATION_MS = 120_000;
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
@@ -86,5 +87,28 @@ describe('HostLiveness', () => {
     t.sink.fail = false;
     expect(await t.hosts.expireSilent()).toBe(1);
     expect(t.hosts.list().hosts[0]!.state).toBe('expired');
+  });
+});
+
+describe('watchHostEvents', () => {
+  type Callback = (err: Error | null, msg: { subject: string; data: Uint8Array }) => void;
+  const fakeNc = () => {
+    let callback: Callback | undefined;
+    const nc = { subscribe: (_s: string, opts: { callback: Callback }) => ((callback = opts.callback), { unsubscribe: () => undefined }) };
+    return { nc: nc as unknown as NatsConnection, deliver: (err: Error | null, data = '') => callback!(err, { subject: 'fleet.evt.host.h1.HostOffline', data: new TextEncoder().encode(data) }) };
+  };
+
+  it('a refused subscription (a server whose permissions do not allow it) is said once and stops nothing; host events are observed', () => {
+    const { hosts, beat } = setup();
+    beat('h1');
+    const warned: string[] = [];
+    const logger = { warn: (_o: unknown, msg: string) => void warned.push(msg), debug: () => undefined } as unknown as Logger;
+    const { nc, deliver } = fakeNc();
+    watchHostEvents(nc, createSubjects('fleet'), hosts, logger);
+    expect(() => deliver(Object.assign(new Error("Permissions Violation for Subscription to \"fleet.evt.host.*.*\""), { code: 'PERMISSIONS_VIOLATION' }))).not.toThrow();
+    deliver(new Error('again'));
+    expect(warned).toHaveLength(1);
+    deliver(null, JSON.stringify({ type: 'HostOffline', occurredAt: new Date(T0).toISOString(), data: { host: 'h1' } }));
+    expect(hosts.list().hosts.find((h) => h.host === 'h1')).toMatchObject({ state: 'offline' });
   });
 });

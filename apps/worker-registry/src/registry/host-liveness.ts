@@ -144,17 +144,24 @@ export class HostLiveness {
  * missed HostOnline is made up for by the next heartbeat. Returns the unsubscribe function.
  */
 export function watchHostEvents(nc: NatsConnection, subjects: Subjects, liveness: HostLiveness, logger: Logger): () => void {
-  const sub = nc.subscribe(subjects.eventFilter({ area: 'host' }));
-  void (async () => {
-    for await (const msg of sub) {
+  let refused = false;
+  const sub = nc.subscribe(subjects.eventFilter({ area: 'host' }), {
+    callback: (err, msg) => {
+      if (err) {
+        // A server whose permissions do not let this identity hear host events (an older
+        // nats-config) must not stop the registry: hosts then go offline only by expiry.
+        if (!refused) logger.warn({ err: err.message }, 'cannot hear host events on the bus: a host that stops cleanly will show as expired, not offline');
+        refused = true;
+        return;
+      }
       try {
         const e = JSON.parse(new TextDecoder().decode(msg.data)) as { type?: unknown; occurredAt?: unknown; data?: { host?: unknown } };
         const at = typeof e.occurredAt === 'string' ? Date.parse(e.occurredAt) : Number.NaN;
         if (typeof e.type === 'string' && typeof e.data?.host === 'string' && !Number.isNaN(at)) liveness.observe(e.type, e.data.host, at);
-      } catch (err) {
-        logger.debug({ err, subject: msg.subject }, 'unreadable host event ignored');
+      } catch (e) {
+        logger.debug({ err: e, subject: msg.subject }, 'unreadable host event ignored');
       }
-    }
-  })();
+    },
+  });
   return () => sub.unsubscribe();
 }
