@@ -86,7 +86,7 @@ export const initCommand = defineCliCommand({
       fetcher,
       new UpgradeStateStore(home.stateDir),
       { chainId: o['chain-id'], ...(o.node ? { node: o.node } : {}), ...(o.binary ? { binary: o.binary } : {}), autoDownload: o['auto-download'], download },
-      { fromLog: () => versionFromEvents(config.core, o['chain-id']!, logger), fromBus: () => versionFromBus(config.core, o['chain-id']!, logger), fromNode: queryNode },
+      { fromLog: () => versionFromEvents(config.core, o['chain-id']!, logger, config.trust.roots), fromBus: () => versionFromBus(config.core, o['chain-id']!, logger), fromNode: queryNode },
     );
     logger.flush?.();
     if (o.json) ctx.io.out(JSON.stringify(res) + '\n');

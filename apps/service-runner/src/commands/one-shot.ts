@@ -12,6 +12,7 @@ import { EventSpool, SpoolFlusher } from '../events/event-spool';
 import { IntakeSink, isIntakeRefusal } from '../events/intake-sink';
 import type { RunnerHome } from '../home/runner-home';
 import { validHost } from '../runner';
+import { TrustVerifier, verifyEvent } from '@fleetvisor/trust';
 
 export function openRecorder(home: RunnerHome, core: BusConfig): { spool: EventSpool; recorder: EventRecorder } {
   home.ensureLayout();
@@ -47,9 +48,11 @@ export type VersionLookup = { found: { version: ProtocolVersion; height?: number
 
 /**
  * The newest VersionChanged of chain-<id> the log recorded, as the event stream holds it or, past
- * its retention, as the chain-watcher returns it from the log; or why there is none.
+ * its retention, as the chain-watcher returns it from the log; or why there is none. Taken only if
+ * it verifies against the fleet's roots (signed by a chain-watcher key, ADR 0006), as the runner
+ * takes it: a forged copy in the stream must not choose the binary `init` installs.
  */
-export async function versionFromEvents(core: BusConfig, chainId: string, logger: Logger): Promise<VersionLookup> {
+export async function versionFromEvents(core: BusConfig, chainId: string, logger: Logger, roots: readonly string[]): Promise<VersionLookup> {
   let nc: NatsConnection;
   try {
     nc = await connectNats(core, logger, { name: 'fleetvisor:init', connectTimeoutMs: 2_000 });
@@ -62,6 +65,11 @@ export async function versionFromEvents(core: BusConfig, chainId: string, logger
     if (!found) return { missing: `no VersionChanged of ${chainId} is recorded (no chain-watcher has recorded this chain)` };
     const parsed = fleetEvents.parse(found.event);
     if (!parsed.ok || parsed.value.type !== VersionChanged.type) return { missing: `the VersionChanged read from the ${found.via} is invalid: ${parsed.ok ? parsed.value.type : parsed.reason}` };
+    if (roots.length === 0) {
+      return { missing: 'the recorded VersionChanged cannot be verified: no trust root (set FLEETVISOR_TRUST_ROOT_FILE to the .pub file of `fleetvisor keys init`)' };
+    }
+    const verdict = verifyEvent(parsed.value, new TrustVerifier([...roots]), 'chain-watcher');
+    if (!verdict.ok) return { missing: `the VersionChanged read from the ${found.via} does not verify (${verdict.reason}); it is not used` };
     const d = parsed.value.data as { height: number; current: ProtocolVersion };
     return { found: { version: d.current, height: d.height } };
   } catch (e) {

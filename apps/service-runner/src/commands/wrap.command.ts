@@ -96,7 +96,7 @@ async function runOne(ctx: CliContext<SharedOptions>, mode: 'wrap' | 'pod'): Pro
         cwd: process.cwd(),
       },
       {
-        fromLog: () => versionFromEvents(config.core, chainId ?? home.readConfig().chainId, logger),
+        fromLog: () => versionFromEvents(config.core, chainId ?? home.readConfig().chainId, logger, config.trust.roots),
         fromBus: () => versionFromBus(config.core, chainId ?? home.readConfig().chainId, logger),
         fromNode: queryNode,
       },
