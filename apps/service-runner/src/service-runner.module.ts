@@ -3,7 +3,7 @@
 // app and stopped before the bus closes, and the bus handlers. startServiceRunner is the one
 // composition root: `fleetvisor start`, `fleetvisor wrap` and the tests start the runner through it.
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
-import { commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
+import { commandRefusalReport, commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
 import { requireTrustRoots } from '@fleetvisor/trust';
 import { Runner, validHost, type RunnerOptions } from './runner';
 import { RUNNER, ServicesController, VersionController } from './service-runner.controller';
@@ -34,7 +34,7 @@ export class ServiceRunnerModule {
       signs: false,
       // The runner watches the revocations itself (chain events wait for them), with this verifier.
       watchRevocations: false,
-      onRefused: (r) => runner?.refusals.refuse({ kind: 'command', source: commandSource(r.subject), subject: r.subject, code: r.code, reason: r.reason }),
+      onRefused: (r) => runner?.refusals.refuse(commandRefusalReport(r)),
     });
     return {
       module: ServiceRunnerModule,
@@ -54,11 +54,6 @@ export class ServiceRunnerModule {
       ],
     };
   }
-}
-
-/** The rate-limit unit of a refused command: its subject (a host's verb), which a sender cannot multiply. */
-function commandSource(subject: string): string {
-  return `command:${subject}`;
 }
 
 /** The transport's settings from the runner: its host is the instance, and with its chain they name the VersionChanged consumer. */

@@ -18,13 +18,13 @@ import {
 import type { Logger } from '@fleetvisor/platform';
 import { COMMAND_AUTH_HEADER, type KeyRole } from '@fleetvisor/contracts';
 import {
-  decodeCommandAuth,
   encodeCommandAuth,
   keysBucketName,
   NonceCache,
   signCommand,
   verifyCommand,
   watchRevocations,
+  type Refusal,
   type RevocationWatch,
   type Signer,
   type TrustVerifier,
@@ -75,6 +75,11 @@ export interface CommandRefusal {
   code: 'unauthorized' | 'forbidden';
   reason: string;
   signer?: { kid: string; name: string };
+}
+
+/** A refused command as a RefusalReporter takes it: its rate-limit unit is the command's subject, which a sender cannot multiply. */
+export function commandRefusalReport(r: CommandRefusal): Refusal {
+  return { kind: 'command', source: `command:${r.subject}`, subject: r.subject, code: r.code, reason: r.reason };
 }
 
 /** What a process signs commands with and verifies them by (CommandBusOptions.signer / auth). */
@@ -283,7 +288,7 @@ export class CommandBus {
         auth.onRefused?.({ subject: msg.subject, code: verdict.code, reason: verdict.reason });
         return failure(verdict.code, `${ref.service}.${ref.verb} refused: ${verdict.reason}`);
       }
-      signed = { identity: verdict.identity, commandId: verdict.commandId, signedAt: decodeCommandAuth(header!)!.iat };
+      signed = { identity: verdict.identity, commandId: verdict.commandId, signedAt: verdict.signedAt };
     }
     if (ref.request) {
       const problem = validationError(ref.request, request, 'request');

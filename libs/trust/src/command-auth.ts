@@ -96,7 +96,7 @@ export interface VerifyCommandOptions {
   nonces: NonceCache;
 }
 
-export type CommandVerdict = (Verdict & { ok: true; commandId: string }) | (Verdict & { ok: false });
+export type CommandVerdict = (Verdict & { ok: true; commandId: string; signedAt: number }) | (Verdict & { ok: false });
 
 export function verifyCommand(opts: VerifyCommandOptions): CommandVerdict {
   if (opts.header === undefined || opts.header === '') return refuse('unauthorized', 'the command is not signed (no Fleet-Auth header); sign it with an operator key') as CommandVerdict;
@@ -110,5 +110,5 @@ export function verifyCommand(opts: VerifyCommandOptions): CommandVerdict {
   const verdict = opts.verifier.verify(auth.cert, signedForm(auth, opts.subject, opts.body), auth.sig, opts.needed);
   if (!verdict.ok) return verdict;
   opts.nonces.add(auth.id, auth.exp, now);
-  return { ...verdict, commandId: auth.id };
+  return { ...verdict, commandId: auth.id, signedAt: auth.iat };
 }

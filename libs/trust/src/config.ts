@@ -15,7 +15,7 @@ export interface TrustConfig {
   signingKeyFile?: string;
 }
 
-export function readTrustConfig(env: NodeJS.ProcessEnv = process.env): TrustConfig {
+export function readTrustConfig(env: Env = process.env): TrustConfig {
   const inline = env.FLEETVISOR_TRUST_ROOT?.trim();
   const file = env.FLEETVISOR_TRUST_ROOT_FILE?.trim();
   if (inline && file) throw new ConfigError('FLEETVISOR_TRUST_ROOT', 'set it or FLEETVISOR_TRUST_ROOT_FILE, not both');
@@ -82,5 +82,5 @@ export function upKeysDir(env: Env = process.env): string {
 
 /** The operator's signer for a CLI command: FLEETVISOR_SIGNING_KEY_FILE, else the local `up` demo's operator key. */
 export function cliSigner(env: Env = process.env): Signer | undefined {
-  return operatorSigner(readTrustConfig(env as NodeJS.ProcessEnv), [path.join(upKeysDir(env), 'operator.key.json')]);
+  return operatorSigner(readTrustConfig(env), [path.join(upKeysDir(env), 'operator.key.json')]);
 }

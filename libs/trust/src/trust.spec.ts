@@ -121,7 +121,7 @@ describe('signed commands', () => {
 
   it('verifies the signer and returns the command id; the root of the subject is not signed', () => {
     const auth = signCommand({ subject: 'fleet.cmd.worker-registry.pause', body, signer: operator });
-    expect(check(encodeCommandAuth(auth))).toEqual({ ok: true, identity: { kid: operator.cert.kid, name: 'alice', role: 'operate' }, commandId: auth.id });
+    expect(check(encodeCommandAuth(auth))).toEqual({ ok: true, identity: { kid: operator.cert.kid, name: 'alice', role: 'operate' }, commandId: auth.id, signedAt: auth.iat });
   });
 
   it('refuses a missing or malformed header, another subject, another body', () => {

@@ -202,7 +202,7 @@ function pick(env: Readonly<Record<string, string | undefined>>, names: string[]
 async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ stop(): Promise<void> }> {
   const inherited = inheritedEnv();
   // Every demo process trusts the local root (and the operator's own, if set); see local-trust.ts.
-  const trust = provisionLocalTrust(path.join(opts.stateDir, 'keys'), inherited as NodeJS.ProcessEnv);
+  const trust = provisionLocalTrust(path.join(opts.stateDir, 'keys'), inherited);
   if (trust.created) logger.info({ keys: trust.dir }, 'made the local fleet\'s keys: a root, and keys for the chain-watcher, the registry and you (operator.key.json, used by the CLI when FLEETVISOR_SIGNING_KEY_FILE is not set)');
   const { FLEETVISOR_TRUST_ROOT: _inline, ...withoutInlineRoot } = inherited;
   const env: typeof inherited = { ...withoutInlineRoot, FLEETVISOR_TRUST_ROOT_FILE: trust.rootsFile };

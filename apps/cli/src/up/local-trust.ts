@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KeyRole } from '@fleetvisor/contracts';
+import type { Env } from '@fleetvisor/platform';
 import { generateKeyPair, keyPairOf, newKeyFile, newRootKeyFile, readKeyFile, readTrustConfig, rootPublicKeyLine, writeKeyFile } from '@fleetvisor/trust';
 
 export interface LocalTrust {
@@ -25,7 +26,7 @@ const KEYS: readonly { file: string; name: string; role: KeyRole }[] = [
   { file: 'operator.key.json', name: 'operator@up', role: 'admin' },
 ];
 
-export function provisionLocalTrust(dir: string, env: NodeJS.ProcessEnv): LocalTrust {
+export function provisionLocalTrust(dir: string, env: Env): LocalTrust {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const rootFile = path.join(dir, 'root.key.json');
   let created = false;

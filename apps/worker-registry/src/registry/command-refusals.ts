@@ -2,7 +2,7 @@
 // role): counted and logged by the bus, and recorded as ForgeryRejected on this host's stream at
 // most once per source per minute (RefusalReporter), so a flood of forged commands cannot flood the log.
 import { ForgeryRejected, newEventFor } from '@fleetvisor/contracts';
-import type { CommandRefusal } from '@fleetvisor/messaging';
+import { commandRefusalReport, type CommandRefusal } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { forgeryRejectedData, RefusalReporter } from '@fleetvisor/trust';
 
@@ -24,9 +24,8 @@ export class CommandRefusals {
     });
   }
 
-  /** The bus's refusal: its rate-limit unit is the command's subject, which a sender cannot multiply. */
   refuse(r: CommandRefusal): void {
-    this.reporter.refuse({ kind: 'command', source: `command:${r.subject}`, subject: r.subject, code: r.code, reason: r.reason });
+    this.reporter.refuse(commandRefusalReport(r));
   }
 
   stop(): void {
