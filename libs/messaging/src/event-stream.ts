@@ -41,6 +41,8 @@ export interface StreamSpec {
   maxBytes?: number;
   /** Largest message the stream accepts; -1 = the server's max_payload (default). */
   maxMsgSize?: number;
+  /** Copies kept across the nodes of a JetStream cluster (default 1; 3 rides out one node lost). */
+  replicas?: number;
 }
 
 export interface EnsureStreamResult {
@@ -77,7 +79,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     duplicate_window: nanos(duplicateWindowMs),
     max_bytes: spec.maxBytes ?? -1,
     max_msg_size: spec.maxMsgSize ?? -1,
-    num_replicas: 1,
+    num_replicas: spec.replicas ?? 1,
     ...(spec.description ? { description: spec.description } : {}),
   };
   let current: StreamInfo | undefined;
@@ -108,6 +110,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     millis(cfg.duplicate_window) !== duplicateWindowMs ||
     cfg.max_bytes !== wanted.max_bytes ||
     cfg.max_msg_size !== wanted.max_msg_size ||
+    cfg.num_replicas !== wanted.num_replicas ||
     (spec.description !== undefined && cfg.description !== spec.description);
   if (!differs) return { name: spec.name, action: 'unchanged', info: current };
   const info = await jsm.streams.update(spec.name, {
@@ -117,10 +120,11 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, logg
     duplicate_window: nanos(duplicateWindowMs),
     max_bytes: wanted.max_bytes,
     max_msg_size: wanted.max_msg_size,
+    num_replicas: wanted.num_replicas,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   });
   logger?.info(
-    { stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, duplicateWindowMs, maxBytes: wanted.max_bytes, maxMsgSize: wanted.max_msg_size },
+    { stream: spec.name, subjects: spec.subjects, maxAgeMs: spec.maxAgeMs, duplicateWindowMs, maxBytes: wanted.max_bytes, maxMsgSize: wanted.max_msg_size, replicas: wanted.num_replicas },
     'JetStream stream configuration updated',
   );
   return { name: spec.name, action: 'updated', info };
@@ -138,6 +142,8 @@ export interface EventStreamOptions {
   maxBytes?: number;
   /** Default DEFAULT_EVENT_STREAM_MAX_MSG_SIZE. */
   maxMsgSize?: number;
+  /** Copies across a JetStream cluster's nodes, for this stream and its dead letters (default 1). */
+  replicas?: number;
   /**
    * Dead-letter stream. Default: `<name>_DLQ` capturing `<root>.dlq.>`, the root taken from
    * `subjects` (`<root>.evt.>`). `false` skips it.
@@ -172,6 +178,7 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
       duplicateWindowMs,
       maxBytes: opts.maxBytes ?? DEFAULT_EVENT_STREAM_MAX_BYTES,
       maxMsgSize: opts.maxMsgSize ?? DEFAULT_EVENT_STREAM_MAX_MSG_SIZE,
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
       description: 'Fleetvisor events, published by the outbox relay from the Postgres log (Nats-Msg-Id = event id)',
     },
     logger,
@@ -193,6 +200,7 @@ export async function ensureEventStream(jsm: JetStreamManager, opts: EventStream
       maxAgeMs: dl.maxAgeMs ?? DEFAULT_DEAD_LETTER_MAX_AGE_MS,
       duplicateWindowMs: MIN_DUPLICATE_WINDOW_MS,
       maxBytes: dl.maxBytes ?? DEFAULT_DEAD_LETTER_MAX_BYTES,
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
       description: 'Fleetvisor dead letters: malformed bus messages and events a consumer could not handle',
     },
     logger,
@@ -231,6 +239,8 @@ export interface FleetStreamsOptions {
   eventStreamMaxBytes?: number;
   /** Default DEFAULT_DEAD_LETTER_MAX_BYTES. */
   deadLetterMaxBytes?: number;
+  /** Copies of every stream and of the bucket across a JetStream cluster (default 1). */
+  replicas?: number;
 }
 
 export interface FleetStreamsResult {
@@ -254,6 +264,7 @@ export async function ensureFleetStreams(nc: NatsConnection, opts: FleetStreamsO
       maxAgeMs: opts.eventStreamMaxAgeMs,
       ...(opts.duplicateWindowMs !== undefined ? { duplicateWindowMs: opts.duplicateWindowMs } : {}),
       ...(opts.eventStreamMaxBytes !== undefined ? { maxBytes: opts.eventStreamMaxBytes } : {}),
+      ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}),
       deadLetter: { name: deadLetterStreamName(opts.eventStreamName), subjects: `${opts.subjectRoot}.dlq.>`, ...(opts.deadLetterMaxBytes !== undefined ? { maxBytes: opts.deadLetterMaxBytes } : {}) },
     },
     logger,
@@ -267,12 +278,12 @@ export async function ensureFleetStreams(nc: NatsConnection, opts: FleetStreamsO
       throw e;
     });
     if (!current) {
-      await nc.jetstream().views.kv(bucket, { history: KEYS_BUCKET_HISTORY, storage: StorageType.File });
+      await nc.jetstream().views.kv(bucket, { history: KEYS_BUCKET_HISTORY, storage: StorageType.File, replicas: opts.replicas ?? 1 });
       logger?.info({ bucket }, 'JetStream KV bucket created');
       result.keys = { name: bucket, stream, action: 'created' };
-    } else if (current.config.max_msgs_per_subject !== KEYS_BUCKET_HISTORY) {
-      await jsm.streams.update(stream, { ...current.config, max_msgs_per_subject: KEYS_BUCKET_HISTORY });
-      logger?.info({ bucket, history: KEYS_BUCKET_HISTORY }, 'JetStream KV bucket updated');
+    } else if (current.config.max_msgs_per_subject !== KEYS_BUCKET_HISTORY || current.config.num_replicas !== (opts.replicas ?? 1)) {
+      await jsm.streams.update(stream, { ...current.config, max_msgs_per_subject: KEYS_BUCKET_HISTORY, num_replicas: opts.replicas ?? 1 });
+      logger?.info({ bucket, history: KEYS_BUCKET_HISTORY, replicas: opts.replicas ?? 1 }, 'JetStream KV bucket updated');
       result.keys = { name: bucket, stream, action: 'updated' };
     } else {
       result.keys = { name: bucket, stream, action: 'unchanged' };

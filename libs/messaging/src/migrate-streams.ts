@@ -6,7 +6,7 @@ import { ensureFleetStreams, type FleetStreamsResult } from './event-stream';
 import { connectNats } from './nats-connection';
 
 export async function migrateFleetStreams(
-  config: Pick<CoreConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'eventStreamName' | 'eventStreamMaxAgeMs' | 'host'> & Partial<Pick<CoreConfig, 'eventStreamMaxBytes' | 'deadLetterStreamMaxBytes'>>,
+  config: Pick<CoreConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'eventStreamName' | 'eventStreamMaxAgeMs' | 'host'> & Partial<Pick<CoreConfig, 'eventStreamMaxBytes' | 'deadLetterStreamMaxBytes' | 'eventStreamReplicas'>>,
   logger: Logger,
 ): Promise<FleetStreamsResult> {
   const nc = await connectNats(config, logger, { name: `fleetvisor:migrate@${config.host}` });
@@ -19,6 +19,7 @@ export async function migrateFleetStreams(
         eventStreamMaxAgeMs: config.eventStreamMaxAgeMs,
         ...(config.eventStreamMaxBytes !== undefined ? { eventStreamMaxBytes: config.eventStreamMaxBytes } : {}),
         ...(config.deadLetterStreamMaxBytes !== undefined ? { deadLetterMaxBytes: config.deadLetterStreamMaxBytes } : {}),
+        ...(config.eventStreamReplicas !== undefined ? { replicas: config.eventStreamReplicas } : {}),
       },
       logger,
     );

@@ -73,8 +73,14 @@ function redactNatsUrl(url: string): string {
   return redactUrl(url);
 }
 
+/** Credentials out of a server list (comma-separated URLs; the same credentials in each, as config checks). */
+function splitUrlCredentials(rawList: string): { url: string; auth?: NatsAuth } {
+  const parts = rawList.split(',').map((p) => splitOneUrl(p.trim()));
+  return { url: parts.map((p) => p.url).join(','), ...(parts[0]?.auth ? { auth: parts[0].auth } : {}) };
+}
+
 /** `nats://user:pass@host` or `nats://token@host`, as nats-server's own clients read them (nats.js does not). */
-function splitUrlCredentials(rawUrl: string): { url: string; auth?: NatsAuth } {
+function splitOneUrl(rawUrl: string): { url: string; auth?: NatsAuth } {
   let u: URL;
   try {
     u = new URL(rawUrl);
@@ -170,7 +176,7 @@ export async function connectNats(target: NatsTarget, logger: Logger, opts: Conn
   try {
     nc = await connect({
       ...opts.extra,
-      servers: url,
+      servers: url.split(','),
       name: opts.name ?? opts.extra?.name,
       timeout: opts.connectTimeoutMs ?? 3_000,
       // Only the very first connect fails fast (unless asked to wait); afterwards we reconnect forever.

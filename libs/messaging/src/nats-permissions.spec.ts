@@ -157,6 +157,22 @@ describe('natsIdentities', () => {
 describe('renderNatsServerConfig', () => {
   const users = ids.map((identity, n) => ({ identity, publicKey: `U${String(n).padStart(55, 'A')}` }));
 
+  it('makes a cluster node: server name, authenticated routes to the peers, JetStream, monitoring', () => {
+    const users = natsIdentities({}).map((identity) => ({ identity, publicKey: 'UKEY' }));
+    const text = renderNatsServerConfig({
+      users,
+      monitorListen: '0.0.0.0:8222',
+      cluster: { clusterName: 'fleet', serverName: 'n1', listen: '0.0.0.0:6222', peers: ['nats-2:6222', 'nats-3:6222'], routeUser: 'route', routePassword: 'p/w+' },
+    });
+    expect(text).toContain('server_name: "n1"');
+    expect(text).toContain('http: "0.0.0.0:8222"');
+    expect(text).toMatch(/cluster \{\n  name: "fleet"\n  listen: "0\.0\.0\.0:6222"\n  authorization \{ user: "route", password: "p\/w\+" \}/);
+    // The password is URL-encoded inside the route URLs.
+    expect(text).toContain('"nats-route://route:p%2Fw%2B@nats-2:6222"');
+    expect(text).toContain('"nats-route://route:p%2Fw%2B@nats-3:6222"');
+    expect(renderNatsServerConfig({ users })).not.toContain('cluster {');
+  });
+
   it('limits max_payload to the event stream message size and writes one NKey user per identity', () => {
     const text = renderNatsServerConfig({ users });
     expect(NATS_MAX_PAYLOAD).toBe(DEFAULT_EVENT_STREAM_MAX_MSG_SIZE);

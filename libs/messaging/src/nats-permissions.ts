@@ -316,6 +316,26 @@ export interface NatsServerConfigOptions {
   storeDir?: string;
   /** A line saying what wrote it, and when. */
   header?: string;
+  /** This server as one node of a JetStream cluster (every node gets the same users). */
+  cluster?: NatsClusterNode;
+  /** `http`: the monitoring endpoint (GET /healthz?js-enabled-only=true for health checks); omitted: none. */
+  monitorListen?: string;
+}
+
+/** One node of a NATS cluster: its name, where its routes listen, and the routes to the others. */
+export interface NatsClusterNode {
+  clusterName: string;
+  serverName: string;
+  /** host:port the route listener binds. */
+  listen: string;
+  /** host:port of every other node's route listener. */
+  peers: string[];
+  /**
+   * The routes' own credential: a node accepts a route only with it, so nothing that reaches the
+   * cluster port joins the cluster (the client users above never apply to routes).
+   */
+  routeUser: string;
+  routePassword: string;
 }
 
 /** NATS config strings: double-quoted, backslash and quote escaped. */
@@ -334,7 +354,19 @@ export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
   lines.push(`listen: ${q(opts.listen ?? '0.0.0.0:4222')}`);
   lines.push(`# The event stream refuses messages over ${NATS_MAX_PAYLOAD} bytes; the server refuses them before they reach it.`);
   lines.push(`max_payload: ${NATS_MAX_PAYLOAD}`);
+  if (opts.cluster) lines.push(`server_name: ${q(opts.cluster.serverName)}`);
   lines.push(opts.storeDir ? `jetstream {\n  store_dir: ${q(opts.storeDir)}\n}` : 'jetstream: enabled');
+  if (opts.monitorListen) lines.push(`http: ${q(opts.monitorListen)}`);
+  if (opts.cluster) {
+    const c = opts.cluster;
+    const cred = `${encodeURIComponent(c.routeUser)}:${encodeURIComponent(c.routePassword)}`;
+    lines.push('cluster {');
+    lines.push(`  name: ${q(c.clusterName)}`);
+    lines.push(`  listen: ${q(c.listen)}`);
+    lines.push(`  authorization { user: ${q(c.routeUser)}, password: ${q(c.routePassword)} }`);
+    lines.push(`  routes: ${list(c.peers.map((p) => `nats-route://${cred}@${p}`), '  ')}`);
+    lines.push('}');
+  }
   if (opts.tls) {
     lines.push('tls {');
     lines.push(`  cert_file: ${q(opts.tls.certFile)}`);

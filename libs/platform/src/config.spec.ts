@@ -18,6 +18,23 @@ describe('readCoreConfig', () => {
     expect(() => readCoreConfig({ FLEETVISOR_NATS_URL: 'not a url' })).toThrow(/^FLEETVISOR_NATS_URL: not a valid URL/);
   });
 
+  it('takes the servers of a cluster as a comma-separated list, credentials out of each', () => {
+    const c = readCoreConfig({ FLEETVISOR_NATS_URL: 'nats://u:pw@n1:4222, nats://u:pw@n2:4222,nats://u:pw@n3:4222' });
+    expect(c.natsUrl).toBe('nats://n1:4222,nats://n2:4222,nats://n3:4222');
+    expect(c.nats.auth).toMatchObject({ kind: 'user-password', user: 'u' });
+    expect(readCoreConfig({ FLEETVISOR_NATS_URL: 'nats://n1:4222,tls://n2:4222' }).nats.tls).toEqual({});
+    expect(readCoreConfig({ FLEETVISOR_EVENT_STREAM_REPLICAS: '3' }).eventStreamReplicas).toBe(3);
+    expect(readCoreConfig({}).eventStreamReplicas).toBe(1);
+  });
+
+  it('refuses a server list with an empty entry, a non-NATS URL or two identities', () => {
+    expect(() => readCoreConfig({ FLEETVISOR_NATS_URL: 'nats://n1:4222,,nats://n2:4222' })).toThrow(/^FLEETVISOR_NATS_URL: an empty server/);
+    expect(() => readCoreConfig({ FLEETVISOR_NATS_URL: 'nats://n1:4222,http://n2:4222' })).toThrow(/^FLEETVISOR_NATS_URL: expected a nats or tls or ws or wss URL/);
+    expect(() => readCoreConfig({ FLEETVISOR_NATS_URL: 'nats://a:pw@n1:4222,nats://b:pw@n2:4222' })).toThrow(/different credentials/);
+    expect(() => readCoreConfig({ FLEETVISOR_EVENT_STREAM_REPLICAS: '7' })).toThrow(/FLEETVISOR_EVENT_STREAM_REPLICAS/);
+    expect(redactUrl('nats://u:pw@n1:4222,nats://u:pw@n2:4222')).toBe('nats://u:***@n1:4222,nats://u:***@n2:4222');
+  });
+
   it('rejects bad enums, durations and names', () => {
     expect(() => readCoreConfig({ FLEETVISOR_LOG_LEVEL: 'loud' })).toThrow(/FLEETVISOR_LOG_LEVEL: expected one of trace, debug/);
     expect(() => readCoreConfig({ FLEETVISOR_EVENT_STREAM_MAX_AGE: 'forever' })).toThrow(/FLEETVISOR_EVENT_STREAM_MAX_AGE/);

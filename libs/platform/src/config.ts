@@ -90,6 +90,8 @@ export function envReader(env: Env = process.env): EnvReader {
  * user part is a token (`nats://token@host`) and is hidden too.
  */
 export function redactUrl(url: string): string {
+  // A NATS URL may list several servers (comma-separated): each is redacted.
+  if (/^(nats|tls|wss?):\/\//i.test(url) && url.includes(',')) return url.split(',').map(redactUrl).join(',');
   const r = url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@');
   return /^(nats|tls|wss?):\/\//i.test(r) ? r.replace(/\/\/([^:/@]+)@/, '//***@') : r;
 }
@@ -188,6 +190,8 @@ export interface CoreConfig {
    */
   eventStreamMaxBytes: number;
   deadLetterStreamMaxBytes: number;
+  /** Copies of the streams and the key bucket across a JetStream cluster (1; 3 in a three-node cluster). */
+  eventStreamReplicas: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFormat: 'json' | 'pretty' | 'auto';
   host: string;
@@ -215,7 +219,7 @@ export function readCoreConfig(env: Env = process.env, hostname: () => string = 
 /** The bus and logging settings only (FLEETVISOR_NATS_*, subject root, stream, log, host); FLEETVISOR_DATABASE_* is not read. */
 export function readBusConfig(env: Env = process.env, hostname: () => string = osHostname): BusConfig {
   const r = envReader(env);
-  const natsUrl = r.url('FLEETVISOR_NATS_URL', CORE_DEFAULTS.natsUrl, ['nats', 'tls', 'ws', 'wss']);
+  const natsUrl = natsServerList(env);
   const nats = readNatsClientSettings(env, natsUrl);
   return {
     natsUrl: nats.url,
@@ -233,6 +237,7 @@ export function readBusConfig(env: Env = process.env, hostname: () => string = o
     eventStreamMaxAgeMs: r.duration('FLEETVISOR_EVENT_STREAM_MAX_AGE', '30d'),
     eventStreamMaxBytes: r.int('FLEETVISOR_EVENT_STREAM_MAX_BYTES', 8 * 1024 ** 3, { min: 1024 ** 2 }),
     deadLetterStreamMaxBytes: r.int('FLEETVISOR_DEAD_LETTER_STREAM_MAX_BYTES', 1024 ** 3, { min: 1024 ** 2 }),
+    eventStreamReplicas: r.int('FLEETVISOR_EVENT_STREAM_REPLICAS', 1, { min: 1, max: 5 }),
     logLevel: r.oneOf('FLEETVISOR_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
     logFormat: r.oneOf('FLEETVISOR_LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     host: r.string('FLEETVISOR_HOST', hostname()),
@@ -281,8 +286,34 @@ function readSecret(env: Env, name: string): { secret: Secret; variable: string 
 
 const NKEY_USER_SEED = /^SU[A-Z2-7]{56}$/;
 
-function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settings: NatsClientSettings } {
-  const u = new URL(rawUrl);
+/**
+ * FLEETVISOR_NATS_URL: one server, or the servers of a cluster separated by commas (the client
+ * connects to any that answers and fails over between them). Each must be a NATS URL; credentials in
+ * them, if any, must be the same in all (one connection, one identity).
+ */
+function natsServerList(env: Env): string {
+  const raw = nonEmpty(env, 'FLEETVISOR_NATS_URL') ?? CORE_DEFAULTS.natsUrl;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new ConfigError('FLEETVISOR_NATS_URL', `an empty server in the list "${redactUrl(raw)}"`);
+  const userInfo = new Set(
+    parts.map((p) => {
+      let u: URL;
+      try {
+        u = new URL(p);
+      } catch {
+        throw new ConfigError('FLEETVISOR_NATS_URL', `not a valid URL: "${redactUrl(p)}"`);
+      }
+      if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol)) throw new ConfigError('FLEETVISOR_NATS_URL', `expected a nats or tls or ws or wss URL, got "${redactUrl(p)}"`);
+      return `${u.username}:${u.password}`;
+    }),
+  );
+  if (userInfo.size > 1) throw new ConfigError('FLEETVISOR_NATS_URL', 'the servers carry different credentials; a connection uses one (or set them apart, e.g. FLEETVISOR_NATS_NKEY_SEED_FILE)');
+  return parts.join(',');
+}
+
+function readNatsClientSettings(env: Env, rawList: string): { url: string; settings: NatsClientSettings } {
+  const servers = rawList.split(',').map((s) => new URL(s));
+  const u = servers[0]!;
   let fromUrl: NatsAuth | undefined;
   if (u.username !== '' || u.password !== '') {
     const user = decodeURIComponent(u.username);
@@ -291,10 +322,12 @@ function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settin
     fromUrl = pass !== ''
       ? { kind: 'user-password', user, password: new Secret(pass), variables: ['FLEETVISOR_NATS_URL'] }
       : { kind: 'token', token: new Secret(user), variables: ['FLEETVISOR_NATS_URL'] };
-    u.username = '';
-    u.password = '';
+    for (const s of servers) {
+      s.username = '';
+      s.password = '';
+    }
   }
-  const url = fromUrl ? u.toString() : rawUrl;
+  const url = fromUrl ? servers.map((s) => s.toString()).join(',') : rawList;
 
   const found: NatsAuth[] = fromUrl ? [fromUrl] : [];
   const user = nonEmpty(env, 'FLEETVISOR_NATS_USER');
@@ -327,7 +360,7 @@ function readNatsClientSettings(env: Env, rawUrl: string): { url: string; settin
   const keyFile = nonEmpty(env, 'FLEETVISOR_NATS_TLS_KEY');
   if (certFile !== undefined && keyFile === undefined) throw new ConfigError('FLEETVISOR_NATS_TLS_KEY', 'FLEETVISOR_NATS_TLS_CERT is set, the key of that certificate is missing');
   if (keyFile !== undefined && certFile === undefined) throw new ConfigError('FLEETVISOR_NATS_TLS_CERT', 'FLEETVISOR_NATS_TLS_KEY is set, the certificate it belongs to is missing');
-  const tlsWanted = u.protocol === 'tls:' || caFile !== undefined || certFile !== undefined;
+  const tlsWanted = servers.some((s) => s.protocol === 'tls:') || caFile !== undefined || certFile !== undefined;
   const tls: NatsTlsSettings | undefined = tlsWanted
     ? {
         ...(caFile !== undefined ? { caFile: checkReadable('FLEETVISOR_NATS_TLS_CA', caFile) } : {}),

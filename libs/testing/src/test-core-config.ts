@@ -12,6 +12,7 @@ export function testCoreConfig(databaseUrl: string, bus: TestBusNames, overrides
     eventStreamMaxAgeMs: 3_600_000,
     eventStreamMaxBytes: 64 * 1024 ** 2,
     deadLetterStreamMaxBytes: 16 * 1024 ** 2,
+    eventStreamReplicas: 1,
     logLevel: 'silent',
     logFormat: 'json',
     host: 'test-host',
