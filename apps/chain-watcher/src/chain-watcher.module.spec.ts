@@ -36,7 +36,7 @@ describe('ChainWatcherModule wiring (seams overridden, FleetTransport on a loopb
     const nc = loopbackNats();
     bus = new CommandBus({ nc, subjects, logger });
     // Only what the module and the transport use of a FleetCore when the seams are overridden.
-    const fleetCore = { config: core, logger, subjects, nc, commands: bus, start: () => undefined, close: async () => undefined } as unknown as FleetCore;
+    const fleetCore = { config: core, logger, subjects, nc, commands: bus, start: () => undefined, serveHealth: async () => undefined, close: async () => undefined } as unknown as FleetCore;
     const config = watcherConfig(core, [{ chainId: 'c1', endpoints: ['http://chain-a:26657'] }], testTrust().signer('chain-watcher'), { pollIntervalMs: 20 });
 
     const moduleRef = await Test.createTestingModule({ imports: [ChainWatcherModule.forRoot(config, { defaultMetrics: false })] })

@@ -25,7 +25,7 @@ import {
   type ThreadInfo,
   type WorkerSummary,
 } from '@fleetvisor/contracts';
-import { CommandBus, CommandFailure, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, type FleetCore } from '@fleetvisor/messaging';
+import { CommandBus, CommandFailure, FLEET_CORE, FleetRpcExceptionFilter, FleetTransport, ServiceHealth, type FleetCore } from '@fleetvisor/messaging';
 import { createLogger } from '@fleetvisor/platform';
 import { sharedNatsUrl, testBusNames, testCoreConfig, testTrust, testTrustConfig } from '@fleetvisor/testing';
 import { WORKER_REGISTRY_DEFAULTS } from './config';
@@ -108,7 +108,9 @@ beforeAll(async () => {
         throw new Error('the registry binds no event consumers');
       },
     },
+    health: new ServiceHealth('worker-registry', { defaultMetrics: false }),
     start: () => undefined,
+    serveHealth: async () => undefined,
     close: async () => undefined,
   } as unknown as FleetCore;
   const moduleRef = await Test.createTestingModule({

@@ -10,6 +10,7 @@ import { ForeignEvents } from './registry/foreign-events';
 import { HostLiveness, watchHostEvents } from './registry/host-liveness';
 import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
+import { registerRegistryMetrics } from './registry/registry-metrics';
 import { RegistryStats } from './registry/registry-stats';
 import { ReportIntake } from './registry/report-intake';
 import { CommandRefusals } from './registry/command-refusals';
@@ -113,8 +114,11 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
     },
     {
       provide: RegistryStats,
-      useFactory: (core: FleetCore, live: LiveWorkers, reports: WorkerReports, recorder: WorkerRecorder) =>
-        new RegistryStats(live, { reports: () => reports.handled, appends: () => recorder.appends, conflicts: () => recorder.conflicts, commits: () => core.store.groupCommitStats }, core.logger),
+      useFactory: (core: FleetCore, live: LiveWorkers, reports: WorkerReports, recorder: WorkerRecorder) => {
+        const counters = { reports: () => reports.handled, appends: () => recorder.appends, conflicts: () => recorder.conflicts, commits: () => core.store.groupCommitStats };
+        registerRegistryMetrics(core.health.registry, live, counters);
+        return new RegistryStats(live, counters, core.logger);
+      },
       inject: [FLEET_CORE, LiveWorkers, WorkerReports, WorkerRecorder],
     },
     { provide: ForeignEvents, useFactory: (core: FleetCore, live: LiveWorkers) => new ForeignEvents(live, core.store, core.logger), inject: [FLEET_CORE, LiveWorkers] },

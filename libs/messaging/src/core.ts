@@ -15,3 +15,4 @@ export * from './edge-bus';
 export * from './event-intake';
 export * from './migrate-streams';
 export * from './nats-permissions';
+export * from './service-health';

@@ -3,6 +3,7 @@
 // migrate`, which an admin credential runs; a service never creates them), the event store (schema migrated
 // or checked), the command bus, optionally the outbox relay. Plain class; FleetCoreModule is the
 // NestJS shell around it, and non-Nest code (CLI, tests, benches) uses it directly.
+import { natsReadiness, postgresReadiness, registerRelayMetrics, ServiceHealth } from './service-health';
 import type { Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
@@ -98,6 +99,8 @@ export class FleetCore {
     readonly commands: CommandBus,
     readonly consumers: EventConsumerFactory,
     readonly relay: OutboxRelay | undefined,
+    /** Readiness checks and metrics served on FLEETVISOR_HEALTH_LISTEN; apps add their own. */
+    readonly health: ServiceHealth,
     private readonly ownsLogger: boolean,
   ) {}
 
@@ -138,7 +141,11 @@ export class FleetCore {
           logger,
         });
       }
-      return new FleetCore(config, logger, subjects, nc, js, jsm, eventStore, pool, store, checkpoints, commands, consumers, relay, !opts.logger);
+      const health = new ServiceHealth(opts.serviceName);
+      health.addCheck(postgresReadiness(pool));
+      health.addCheck(natsReadiness(nc));
+      if (relay) registerRelayMetrics(health.registry, relay, store);
+      return new FleetCore(config, logger, subjects, nc, js, jsm, eventStore, pool, store, checkpoints, commands, consumers, relay, health, !opts.logger);
     } catch (e) {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
       throw e;
@@ -148,6 +155,11 @@ export class FleetCore {
   /** Starts background work (the relay). */
   start(): void {
     this.relay?.start();
+  }
+
+  /** The health and metrics server on FLEETVISOR_HEALTH_LISTEN, when set (fails when the address is taken). */
+  async serveHealth(): Promise<void> {
+    await this.health.serve(this.config.healthListen, this.logger);
   }
 
   /** Stops consumers, the relay and command servers, drains NATS, closes the pool. Idempotent. */
@@ -161,6 +173,7 @@ export class FleetCore {
         this.logger.warn({ err: e }, `shutdown: ${what} failed`);
       }
     };
+    await step('health server', () => this.health.close());
     await step('event consumers', () => this.consumers.stopAll());
     if (this.relay) await step('outbox relay', () => this.relay!.stop());
     await step('command servers', () => this.commands.close());

@@ -195,6 +195,11 @@ export interface CoreConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   logFormat: 'json' | 'pretty' | 'auto';
   host: string;
+  /**
+   * FLEETVISOR_HEALTH_LISTEN: where a long-running service serves /health/live, /health/ready and
+   * /metrics (host:port); unset, it serves none (one-shot commands never do).
+   */
+  healthListen?: string;
 }
 
 export const CORE_DEFAULTS = {
@@ -209,6 +214,14 @@ export const CORE_DEFAULTS = {
  */
 export type BusConfig = Omit<CoreConfig, 'databaseUrl' | 'database'>;
 
+/** Parses host:port (IPv6 in brackets); the variable is named in the error. */
+export function parseListen(variable: string, text: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65_535) throw new ConfigError(variable, `expected host:port, e.g. 127.0.0.1:9472 or 0.0.0.0:9472, got "${text}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
 export function readCoreConfig(env: Env = process.env, hostname: () => string = osHostname): CoreConfig {
   const r = envReader(env);
   const databaseUrl = r.url('FLEETVISOR_DATABASE_URL', CORE_DEFAULTS.databaseUrl, ['postgres', 'postgresql']);
@@ -221,6 +234,8 @@ export function readBusConfig(env: Env = process.env, hostname: () => string = o
   const r = envReader(env);
   const natsUrl = natsServerList(env);
   const nats = readNatsClientSettings(env, natsUrl);
+  const healthListen = r.optionalString('FLEETVISOR_HEALTH_LISTEN');
+  if (healthListen !== undefined) parseListen('FLEETVISOR_HEALTH_LISTEN', healthListen);
   return {
     natsUrl: nats.url,
     nats: nats.settings,
@@ -241,6 +256,7 @@ export function readBusConfig(env: Env = process.env, hostname: () => string = o
     logLevel: r.oneOf('FLEETVISOR_LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
     logFormat: r.oneOf('FLEETVISOR_LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     host: r.string('FLEETVISOR_HOST', hostname()),
+    ...(healthListen !== undefined ? { healthListen } : {}),
   };
 }
 

@@ -6,3 +6,4 @@ export * from './version';
 export * from './nest-logger';
 export * from './cli';
 export * from './free-port';
+export * from './health-server';

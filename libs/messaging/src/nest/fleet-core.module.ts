@@ -27,8 +27,9 @@ import {
 class FleetCoreLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(private readonly core: FleetCore) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.core.start();
+    await this.core.serveHealth();
   }
 
   async onApplicationShutdown(): Promise<void> {

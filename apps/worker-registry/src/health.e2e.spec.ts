@@ -1,0 +1,87 @@
+// The registry as an orchestrator and Prometheus see it (FLEETVISOR_HEALTH_LISTEN): a real
+// `fleetvisor worker-registry run` is live and ready (Postgres and NATS answer), leads the outbox
+// relay, and its /metrics counts the workers and threads a real worker-agent reports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { get } from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@fleetvisor/platform';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestStreams } from '@fleetvisor/messaging/testing';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
+
+function fetchText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+/** The value of one sample line of the exposition text (`name{labels} value`). */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('worker-registry health and metrics', () => {
+  const bus = testBusNames();
+  let db: TestDatabase;
+  let port: number;
+  const procs: ChildProcess[] = [];
+  let base: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('fvt_reg_health');
+    await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
+    port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_LOG_LEVEL: 'warn' });
+    procs.push(
+      spawn(process.execPath, [BIN, 'worker-registry', 'run'], {
+        env: { ...env, FLEETVISOR_HOST: 'health-central', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('service', 'worker-registry') },
+        stdio: 'ignore',
+      }),
+    );
+    procs.push(
+      spawn(process.execPath, [BIN, 'worker-agent', 'run'], {
+        env: { ...env, FLEETVISOR_WORKER_NAME: 'health-w1', FLEETVISOR_WORKER_SIM_THREADS: '3', FLEETVISOR_WORKER_REPORT_INTERVAL: '500ms' },
+        stdio: 'ignore',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await deleteTestStreams(bus, sharedNatsUrl()).catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('is live and ready, naming what it checked', async () => {
+    const ready = await expectEventually(async () => {
+      const r = await fetchText(`${base}/health/ready`);
+      expect(r.status).toBe(200);
+      return JSON.parse(r.body) as { status: string; checks: { name: string; ok: boolean }[] };
+    }, { timeoutMs: 60_000 });
+    expect(ready.checks.map((c) => c.name).sort()).toEqual(['nats', 'postgres']);
+    expect((await fetchText(`${base}/health/live`)).status).toBe(200);
+  });
+
+  it('counts the reported worker and its threads, and says it leads the relay', async () => {
+    const text = await expectEventually(async () => {
+      const r = await fetchText(`${base}/metrics`);
+      expect(sample(r.body, 'fleetvisor_workers{state="live",service="worker-registry"}')).toBe(1);
+      return r.body;
+    }, { timeoutMs: 60_000 });
+    const threads = ['empty', 'paused', 'running', 'waiting'].map((s) => sample(text, `fleetvisor_worker_threads{state="${s}",service="worker-registry"}`) ?? NaN);
+    expect(threads.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(sample(text, 'fleetvisor_worker_reports_total{service="worker-registry"}')).toBeGreaterThan(0);
+    await expectEventually(async () => expect(sample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
+    expect(text).toContain('# TYPE fleetvisor_relay_lag_events gauge');
+    expect(text).toContain('process_resident_memory_bytes{service="worker-registry"}');
+  });
+});

@@ -1,0 +1,122 @@
+// What a long-running service says about itself on FLEETVISOR_HEALTH_LISTEN: readiness checks
+// (its connections, plus any the app adds, e.g. "holds the chain's leader lock" is not one: a
+// standby is ready) and a Prometheus registry the app adds its own figures to. FleetCore and the
+// edge bus each own one and fill in what they know (Postgres, NATS, the outbox relay).
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { NatsConnection } from 'nats';
+import type { Pool } from 'pg';
+import { startHealthServer, type HealthServer, type Logger, type MetricsSource, type ReadinessCheck } from '@fleetvisor/platform';
+import { parseCheckpoint, type PostgresEventStore } from '@fleetvisor/event-store/core';
+import type { OutboxRelay } from './outbox-relay';
+
+export class ServiceHealth {
+  readonly registry = new Registry();
+  private readonly checks: ReadinessCheck[] = [];
+  private server: HealthServer | undefined;
+
+  constructor(readonly service: string, opts: { defaultMetrics?: boolean } = {}) {
+    this.registry.setDefaultLabels({ service });
+    // The standard names (process_*, nodejs_*) that every Node.js dashboard already reads.
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  addCheck(check: ReadinessCheck): void {
+    this.checks.push(check);
+  }
+
+  get readinessChecks(): readonly ReadinessCheck[] {
+    return this.checks;
+  }
+
+  metricsSource(): MetricsSource {
+    return { contentType: this.registry.contentType, text: () => this.registry.metrics() };
+  }
+
+  /** Serves /health/live, /health/ready and /metrics on `listen`; a no-op when it is undefined. */
+  async serve(listen: string | undefined, logger: Logger): Promise<HealthServer | undefined> {
+    if (listen === undefined || this.server) return this.server;
+    this.server = await startHealthServer({ listen, checks: this.checks, metrics: this.metricsSource(), logger });
+    return this.server;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    await s?.close();
+  }
+}
+
+/** NATS is ready when the connection is open and a round trip to the server completes. */
+export function natsReadiness(nc: NatsConnection): ReadinessCheck {
+  return {
+    name: 'nats',
+    async check() {
+      if (nc.isClosed()) throw new Error('connection closed');
+      await nc.flush();
+    },
+  };
+}
+
+/** Postgres is ready when the pool hands out a connection that answers. */
+export function postgresReadiness(pool: Pool): ReadinessCheck {
+  return {
+    name: 'postgres',
+    async check() {
+      await pool.query('select 1');
+    },
+  };
+}
+
+/**
+ * The outbox relay's figures: whether this process leads, what it published, its failures, and
+ * how far it is behind the log (positions between the log's head and the relay's checkpoint: the
+ * events written but not yet on the bus). The lag is read from the log when Prometheus asks, and
+ * only by the leader (a standby publishes nothing, so it has no lag of its own).
+ */
+export function registerRelayMetrics(registry: Registry, relay: OutboxRelay, store: Pick<PostgresEventStore, 'headCheckpoint'>): void {
+  new Gauge({
+    name: 'fleetvisor_relay_leader',
+    help: '1 when this process is the outbox relay publishing the log to the bus',
+    registers: [registry],
+    collect() {
+      this.set(relay.status().leader ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'fleetvisor_relay_published_total',
+    help: 'Events this process published to the bus (PubAck received), by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      const m = relay.metrics();
+      this.set({ outcome: 'new' }, m.published);
+      this.set({ outcome: 'duplicate' }, m.duplicates);
+      this.set({ outcome: 'dead_lettered' }, m.deadLettered);
+    },
+  });
+  new Gauge({
+    name: 'fleetvisor_relay_failures_total',
+    help: 'Relay failures since start, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const m = relay.metrics();
+      this.set({ kind: 'publish' }, m.publishFailures);
+      this.set({ kind: 'read' }, m.readFailures);
+      this.set({ kind: 'checkpoint' }, m.checkpointFailures);
+      this.set({ kind: 'lock' }, m.lockErrors);
+    },
+  });
+  new Gauge({
+    name: 'fleetvisor_relay_lag_events',
+    help: 'Events in the log the relay has not yet published (leader only; 0 on a standby)',
+    registers: [registry],
+    async collect() {
+      const s = relay.status();
+      if (!s.leader || s.checkpoint === undefined) return this.set(0);
+      const head = parseCheckpoint(await store.headCheckpoint()).globalPosition;
+      const done = parseCheckpoint(s.checkpoint).globalPosition;
+      this.set(head > done ? Number(head - done) : 0);
+    },
+  });
+}
