@@ -85,7 +85,7 @@ async function wired(mode: 'start' | 'wrap' | 'wrap-following'): Promise<{ bus: 
     .overrideProvider(RUNNER)
     .useValue(runner)
     .overrideProvider(FLEET_EDGE_BUS)
-    .useValue({ current: undefined, ready: () => new Promise(() => undefined), close: async () => undefined })
+    .useValue({ current: undefined, ready: () => new Promise(() => undefined), serveHealth: async () => undefined, close: async () => undefined })
     .compile();
   const bus = new RecordingBus(logger);
   app = moduleRef.createNestMicroservice({ strategy: new FleetTransport(bus, runnerTransportOptions(runner as unknown as Runner)) });

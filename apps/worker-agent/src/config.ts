@@ -23,7 +23,7 @@ export interface SimulatedSourceConfig {
 }
 
 export interface WorkerAgentConfig {
-  core: Pick<BusConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'>;
+  core: Pick<BusConfig, 'natsUrl' | 'nats' | 'subjectRoot' | 'logLevel' | 'logFormat' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs' | 'healthListen'>;
   /** Worker instance name: the agent serves fleet.cmd.worker-agent.<name>.<verb>. */
   name: string;
   /** The fleet's trust roots: pause/resume/drain are carried out only when signed by an operator or a central service (ADR 0006). */
@@ -96,6 +96,7 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
       host: core.host,
       eventStreamName: core.eventStreamName,
       eventStreamMaxAgeMs: core.eventStreamMaxAgeMs,
+      ...(core.healthListen !== undefined ? { healthListen: core.healthListen } : {}),
     },
     name,
     trust: readTrustConfig(env),

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
 import type { ThreadInfo, WorkerReport } from '@fleetvisor/contracts';
-import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport, type CommandBus } from '@fleetvisor/messaging';
+import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport, ServiceHealth, type CommandBus } from '@fleetvisor/messaging';
 import { expectEventually, testTrustConfig } from '@fleetvisor/testing';
 import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { loadWorkerAgentConfig } from './config';
@@ -63,7 +63,7 @@ async function wired(): Promise<{ bus: RecordingBus; source: FakeSource; reports
     .overrideProvider(THREAD_SOURCE)
     .useValue(source)
     .overrideProvider(FLEET_EDGE_BUS)
-    .useValue({ current: { commands }, ready: () => new Promise(() => undefined), close: async () => undefined })
+    .useValue({ current: { commands }, health: new ServiceHealth('worker-agent', { defaultMetrics: false }), ready: () => new Promise(() => undefined), serveHealth: async () => undefined, close: async () => undefined })
     .compile();
   app = moduleRef.createNestMicroservice({ strategy: new FleetTransport(bus, { serviceName: 'worker-agent', instance: config.name }) });
   app.useGlobalFilters(new FleetRpcExceptionFilter());

@@ -5,6 +5,7 @@ import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, typ
 import { commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, listenOrClose } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { WorkerAgentConfig } from './config';
+import { registerAgentMetrics } from './agent-metrics';
 import { createThreadSource } from './create-source';
 import type { ThreadSource } from './sources/thread-source';
 import { WorkerAgent } from './worker-agent';
@@ -48,8 +49,8 @@ export class WorkerAgentModule {
         },
         {
           provide: WORKER_AGENT,
-          useFactory: (source: ThreadSource, edge: EdgeBus) =>
-            new WorkerAgent({
+          useFactory: (source: ThreadSource, edge: EdgeBus) => {
+            const agent = new WorkerAgent({
               name: config.name,
               dest: config.dest,
               source,
@@ -58,7 +59,10 @@ export class WorkerAgentModule {
               reportTimeoutMs: config.reportTimeoutMs,
               maxPendingTransitions: config.maxPendingTransitions,
               bus: () => edge.current?.commands,
-            }),
+            });
+            registerAgentMetrics(edge.health.registry, agent);
+            return agent;
+          },
           inject: [THREAD_SOURCE, FLEET_EDGE_BUS],
         },
         AgentLifecycle,

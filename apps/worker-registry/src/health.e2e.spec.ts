@@ -1,6 +1,7 @@
 // The registry as an orchestrator and Prometheus see it (FLEETVISOR_HEALTH_LISTEN): a real
 // `fleetvisor worker-registry run` is live and ready (Postgres and NATS answer), leads the outbox
-// relay, and its /metrics counts the workers and threads a real worker-agent reports.
+// relay, and its /metrics counts the workers and threads a real worker-agent reports; the agent,
+// an edge process, serves its own (ready once NATS answers; its reports by outcome).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import path from 'node:path';
@@ -32,6 +33,7 @@ describe('worker-registry health and metrics', () => {
   const bus = testBusNames();
   let db: TestDatabase;
   let port: number;
+  let agentBase: string;
   const procs: ChildProcess[] = [];
   let base: string;
 
@@ -40,6 +42,8 @@ describe('worker-registry health and metrics', () => {
     await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    const agentPort = await freePort();
+    agentBase = `http://127.0.0.1:${agentPort}`;
     const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_LOG_LEVEL: 'warn' });
     procs.push(
       spawn(process.execPath, [BIN, 'worker-registry', 'run'], {
@@ -49,7 +53,7 @@ describe('worker-registry health and metrics', () => {
     );
     procs.push(
       spawn(process.execPath, [BIN, 'worker-agent', 'run'], {
-        env: { ...env, FLEETVISOR_WORKER_NAME: 'health-w1', FLEETVISOR_WORKER_SIM_THREADS: '3', FLEETVISOR_WORKER_REPORT_INTERVAL: '500ms' },
+        env: { ...env, FLEETVISOR_WORKER_NAME: 'health-w1', FLEETVISOR_WORKER_SIM_THREADS: '3', FLEETVISOR_WORKER_REPORT_INTERVAL: '500ms', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${agentPort}` },
         stdio: 'ignore',
       }),
     );
@@ -83,5 +87,19 @@ describe('worker-registry health and metrics', () => {
     await expectEventually(async () => expect(sample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
     expect(text).toContain('# TYPE fleetvisor_relay_lag_events gauge');
     expect(text).toContain('process_resident_memory_bytes{service="worker-registry"}');
+  });
+
+  it('the agent is ready once NATS answers, and counts its reports', async () => {
+    const ready = await expectEventually(async () => {
+      const r = await fetchText(`${agentBase}/health/ready`);
+      expect(r.status).toBe(200);
+      return JSON.parse(r.body) as { checks: { name: string }[] };
+    }, { timeoutMs: 60_000 });
+    expect(ready.checks.map((c) => c.name)).toEqual(['nats']);
+    await expectEventually(async () => {
+      const text = (await fetchText(`${agentBase}/metrics`)).body;
+      expect(sample(text, 'fleetvisor_agent_reports_total{outcome="ok",service="worker-agent"}')).toBeGreaterThan(0);
+      expect(sample(text, 'fleetvisor_agent_dropped_transitions_total{service="worker-agent"}')).toBe(0);
+    }, { timeoutMs: 30_000 });
   });
 });

@@ -12,6 +12,7 @@ import { CommandBus, type CommandTrust } from './command-bus';
 import { EventConsumerFactory } from './event-consumer-factory';
 import { checkFleetStreams, FleetStreamsMissingError } from './event-stream';
 import { connectNats } from './nats-connection';
+import { natsReadiness, ServiceHealth } from './service-health';
 
 /** What FleetTransport binds handlers to: FleetCore is one, a connected EdgeBus gives one. */
 export interface FleetBus {
@@ -25,7 +26,7 @@ export interface FleetBus {
 export interface EdgeBusOptions {
   /** Process name, for the NATS connection name (`fleetvisor:<serviceName>@<host>`). */
   serviceName: string;
-  config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'> & Partial<Pick<CoreConfig, 'nats'>>;
+  config: Pick<CoreConfig, 'natsUrl' | 'subjectRoot' | 'host' | 'eventStreamName' | 'eventStreamMaxAgeMs'> & Partial<Pick<CoreConfig, 'nats' | 'healthListen'>>;
   logger: Logger;
   /**
    * Wait until the event stream and its dead-letter stream exist once connected (a process with
@@ -57,11 +58,30 @@ export class EdgeBus {
   private closed = false;
   private readonly sleeper = new Sleeper();
   private readonly log: Logger;
+  /**
+   * Served on FLEETVISOR_HEALTH_LISTEN. Ready means NATS answers; an edge process keeps doing its
+   * work while it does not (events wait in its spool), so an orchestrator should alert on
+   * unready, not restart it.
+   */
+  readonly health: ServiceHealth;
 
   constructor(private readonly opts: EdgeBusOptions) {
     this.subjects = createSubjects(opts.config.subjectRoot);
     this.logger = opts.logger;
     this.log = opts.logger.child({ component: 'edge-bus' });
+    this.health = new ServiceHealth(opts.serviceName);
+    this.health.addCheck({
+      name: 'nats',
+      check: async () => {
+        if (!this.nc) throw new Error('not connected yet');
+        await natsReadiness(this.nc).check();
+      },
+    });
+  }
+
+  /** The health and metrics server, when FLEETVISOR_HEALTH_LISTEN is set. */
+  async serveHealth(): Promise<void> {
+    await this.health.serve(this.opts.config.healthListen, this.log);
   }
 
   /** The bus once connected and set up; undefined before. */
@@ -142,6 +162,7 @@ export class EdgeBus {
     if (this.closed) return;
     this.closed = true;
     this.sleeper.interrupt();
+    await this.health.close();
     await this.opening?.catch(() => undefined);
     const bus = this.bus;
     if (bus) {

@@ -14,8 +14,9 @@ import { FLEET_EDGE_BUS } from './tokens';
 class FleetEdgeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(private readonly bus: EdgeBus) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     void this.bus.ready();
+    await this.bus.serveHealth();
   }
 
   async onApplicationShutdown(): Promise<void> {
