@@ -2,18 +2,18 @@
 // waiting for the registry (they pile up while NATS or the registry is away), transitions dropped
 // past the bound.
 import { Gauge, type Registry } from 'prom-client';
+import { sampledCounter } from '@fleetvisor/messaging';
 import type { WorkerAgent } from './worker-agent';
 
 export function registerAgentMetrics(registry: Registry, agent: WorkerAgent): void {
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_agent_reports_total',
     help: 'Reports sent to the worker-registry since start, by outcome',
     labelNames: ['outcome'],
-    registers: [registry],
-    collect() {
+    read: () => {
       const s = agent.reporter.stats;
-      this.set({ outcome: 'ok' }, s.ok);
-      this.set({ outcome: 'failed' }, s.failed);
+      return [[{ outcome: 'ok' }, s.ok], [{ outcome: 'failed' }, s.failed]];
     },
   });
   new Gauge({
@@ -24,12 +24,10 @@ export function registerAgentMetrics(registry: Registry, agent: WorkerAgent): vo
       this.set(agent.outbox.size);
     },
   });
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_agent_dropped_transitions_total',
     help: 'Transitions dropped because more than FLEETVISOR_WORKER_MAX_PENDING were waiting',
-    registers: [registry],
-    collect() {
-      this.set(agent.outbox.dropped);
-    },
+    read: () => [[{}, agent.outbox.dropped]],
   });
 }

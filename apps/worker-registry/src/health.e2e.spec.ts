@@ -7,7 +7,7 @@ import { get } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fleetvisor/platform';
-import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, promtool, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -87,6 +87,10 @@ describe('worker-registry health and metrics', () => {
     await expectEventually(async () => expect(sample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
     expect(text).toContain('# TYPE fleetvisor_relay_lag_events gauge');
     expect(text).toContain('process_resident_memory_bytes{service="worker-registry"}');
+    // Prometheus's own checker: exposition format and naming conventions.
+    const checked = await promtool(['check', 'metrics'], (await fetchText(`${base}/metrics`)).body);
+    expect(checked.stdout + checked.stderr).toBe('');
+    expect(checked.code).toBe(0);
   });
 
   it('the agent is ready once NATS answers, and counts its reports', async () => {
@@ -101,5 +105,7 @@ describe('worker-registry health and metrics', () => {
       expect(sample(text, 'fleetvisor_agent_reports_total{outcome="ok",service="worker-agent"}')).toBeGreaterThan(0);
       expect(sample(text, 'fleetvisor_agent_dropped_transitions_total{service="worker-agent"}')).toBe(0);
     }, { timeoutMs: 30_000 });
+    const checked = await promtool(['check', 'metrics'], (await fetchText(`${agentBase}/metrics`)).body);
+    expect(checked.stdout + checked.stderr).toBe('');
   });
 });

@@ -2,7 +2,7 @@
 // (its connections, plus any the app adds, e.g. "holds the chain's leader lock" is not one: a
 // standby is ready) and a Prometheus registry the app adds its own figures to. FleetCore and the
 // edge bus each own one and fill in what they know (Postgres, NATS, the outbox relay).
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { startHealthServer, type HealthServer, type Logger, type MetricsSource, type ReadinessCheck } from '@fleetvisor/platform';
@@ -16,8 +16,7 @@ export class ServiceHealth {
 
   constructor(readonly service: string, opts: { defaultMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ service });
-    // The standard names (process_*, nodejs_*) that every Node.js dashboard already reads.
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics ?? true) processMetrics(this.registry);
   }
 
   addCheck(check: ReadinessCheck): void {
@@ -44,6 +43,46 @@ export class ServiceHealth {
     this.server = undefined;
     await s?.close();
   }
+}
+
+/**
+ * prom-client's process and Node.js figures, under the standard names (process_*, nodejs_*) every
+ * Node.js dashboard reads, less the three gauges it names `*_total` (active handles, requests,
+ * resources): Prometheus reserves that suffix for counters and `promtool check metrics` refuses
+ * them, and the same counts are in nodejs_active_*.
+ */
+export function processMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+}
+
+/**
+ * A Prometheus counter whose value is read from a count the code keeps anyway (reports handled,
+ * events published), when Prometheus asks: typed `counter` (so rate() and promtool accept it), and
+ * it only ever goes up, by the growth of the count since the last scrape.
+ */
+export function sampledCounter(opts: {
+  registry: Registry;
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+  read: () => Iterable<readonly [Record<string, string>, number]>;
+}): Counter {
+  const last = new Map<string, number>();
+  return new Counter({
+    name: opts.name,
+    help: opts.help,
+    labelNames: opts.labelNames ?? [],
+    registers: [opts.registry],
+    collect() {
+      for (const [labels, value] of opts.read()) {
+        const key = JSON.stringify(labels);
+        const grown = value - (last.get(key) ?? 0);
+        if (grown > 0) this.inc(labels, grown);
+        last.set(key, Math.max(value, last.get(key) ?? 0));
+      }
+    },
+  });
 }
 
 /** NATS is ready when the connection is open and a round trip to the server completes. */
@@ -82,29 +121,24 @@ export function registerRelayMetrics(registry: Registry, relay: OutboxRelay, sto
       this.set(relay.status().leader ? 1 : 0);
     },
   });
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_relay_published_total',
     help: 'Events this process published to the bus (PubAck received), by outcome',
     labelNames: ['outcome'],
-    registers: [registry],
-    collect() {
+    read: () => {
       const m = relay.metrics();
-      this.set({ outcome: 'new' }, m.published);
-      this.set({ outcome: 'duplicate' }, m.duplicates);
-      this.set({ outcome: 'dead_lettered' }, m.deadLettered);
+      return [[{ outcome: 'new' }, m.published], [{ outcome: 'duplicate' }, m.duplicates], [{ outcome: 'dead_lettered' }, m.deadLettered]];
     },
   });
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_relay_failures_total',
     help: 'Relay failures since start, by kind',
     labelNames: ['kind'],
-    registers: [registry],
-    collect() {
+    read: () => {
       const m = relay.metrics();
-      this.set({ kind: 'publish' }, m.publishFailures);
-      this.set({ kind: 'read' }, m.readFailures);
-      this.set({ kind: 'checkpoint' }, m.checkpointFailures);
-      this.set({ kind: 'lock' }, m.lockErrors);
+      return [[{ kind: 'publish' }, m.publishFailures], [{ kind: 'read' }, m.readFailures], [{ kind: 'checkpoint' }, m.checkpointFailures], [{ kind: 'lock' }, m.lockErrors]];
     },
   });
   new Gauge({

@@ -13,6 +13,8 @@ export interface TestingConfig {
   postgresBinDir: string | undefined;
   /** FLEETVISOR_TEST_NATS_SERVER: path of the nats-server binary for private instances (found on its own if unset). */
   natsServerBin: string | undefined;
+  /** FLEETVISOR_TEST_PROMTOOL: Prometheus's promtool (default: on PATH, else fetched by scripts/ensure-promtool.sh). */
+  promtoolBin: string | undefined;
   /** PATH, searched for the server binaries. */
   searchPath: string;
 }
@@ -30,6 +32,7 @@ export function readTestingConfig(env: Env = process.env): TestingConfig {
     testcontainers: r.bool('FLEETVISOR_TESTCONTAINERS', false),
     postgresBinDir: r.optionalString('FLEETVISOR_TEST_PG_BIN_DIR'),
     natsServerBin: r.optionalString('FLEETVISOR_TEST_NATS_SERVER'),
+    promtoolBin: r.optionalString('FLEETVISOR_TEST_PROMTOOL'),
     searchPath: r.string('PATH', ''),
   };
 }

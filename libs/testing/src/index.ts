@@ -11,3 +11,4 @@ export * from './test-core-config';
 export * from './processes';
 export * from './credential-setups';
 export * from './test-trust';
+export * from './promtool';

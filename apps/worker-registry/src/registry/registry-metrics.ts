@@ -2,6 +2,7 @@
 // what they are doing, reports handled and the appends they caused. Read from the live state when
 // Prometheus asks, so they cost nothing between scrapes.
 import { Gauge, type Registry } from 'prom-client';
+import { sampledCounter } from '@fleetvisor/messaging';
 import type { LiveWorkers } from './live-workers';
 import type { RegistryCounters } from './registry-stats';
 
@@ -31,22 +32,17 @@ export function registerRegistryMetrics(registry: Registry, live: LiveWorkers, c
       for (const s of THREAD_STATES) this.set({ state: s }, sums[s]);
     },
   });
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_worker_reports_total',
     help: 'Worker reports handled since this process started',
-    registers: [registry],
-    collect() {
-      this.set(counters.reports());
-    },
+    read: () => [[{}, counters.reports()]],
   });
-  new Gauge({
+  sampledCounter({
+    registry,
     name: 'fleetvisor_worker_appends_total',
     help: 'Appends of worker events since start, by outcome (written, or conflict: refused at a stale version and retried)',
     labelNames: ['outcome'],
-    registers: [registry],
-    collect() {
-      this.set({ outcome: 'written' }, counters.appends());
-      this.set({ outcome: 'conflict' }, counters.conflicts());
-    },
+    read: () => [[{ outcome: 'written' }, counters.appends()], [{ outcome: 'conflict' }, counters.conflicts()]],
   });
 }

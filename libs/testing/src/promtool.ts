@@ -1,0 +1,32 @@
+// Prometheus's own checker for what the services export and for the shipped alert rules:
+// `promtool check metrics` (exposition format and naming), `check rules`, `test rules`.
+import { execFile, execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { readTestingConfig } from './config';
+import { isExecutable } from './private-process';
+
+let found: string | undefined;
+
+/** FLEETVISOR_TEST_PROMTOOL, else promtool on PATH, else the one scripts/ensure-promtool.sh unpacks from Debian's package. */
+export function findPromtool(): string {
+  if (found) return found;
+  const configured = readTestingConfig().promtoolBin;
+  if (configured) {
+    if (!isExecutable(configured)) throw new Error(`promtool not executable at ${configured} (FLEETVISOR_TEST_PROMTOOL)`);
+    return (found = configured);
+  }
+  const script = path.resolve(__dirname, '../../../scripts/ensure-promtool.sh');
+  found = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return found;
+}
+
+/** Runs promtool with `args`, `input` on its stdin; resolves with its exit code and output. */
+export function promtool(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(findPromtool(), args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+    else child.stdin!.end();
+  });
+}
