@@ -10,7 +10,7 @@ import { ForeignEvents } from './registry/foreign-events';
 import { HostLiveness, watchHostEvents } from './registry/host-liveness';
 import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
-import { registerRegistryMetrics } from './registry/registry-metrics';
+import { registerHostMetrics, registerRegistryMetrics } from './registry/registry-metrics';
 import { RegistryStats } from './registry/registry-stats';
 import { ReportIntake } from './registry/report-intake';
 import { CommandRefusals } from './registry/command-refusals';
@@ -146,12 +146,15 @@ function registryProviders(config: WorkerRegistryConfig, opts: WorkerRegistryMod
     RegistryLifecycle,
     {
       provide: HostLiveness,
-      useFactory: (core: FleetCore) =>
-        new HostLiveness(
+      useFactory: (core: FleetCore) => {
+        const hosts = new HostLiveness(
           core.store,
           { host: core.config.host, expirationMs: s.hostExpirationMs, expiryCheckIntervalMs: Math.min(15_000, Math.max(50, Math.floor(s.hostExpirationMs / 4))), ...clock },
           core.logger,
-        ),
+        );
+        registerHostMetrics(core.health.registry, hosts);
+        return hosts;
+      },
       inject: [FLEET_CORE],
     },
     HostLivenessLifecycle,

@@ -119,6 +119,13 @@ export class HostLiveness {
     return expired;
   }
 
+  /** How many hosts are in each state (for /metrics). */
+  counts(): Map<HostState, number> {
+    const out = new Map<HostState, number>();
+    for (const h of this.hosts.values()) out.set(h.state, (out.get(h.state) ?? 0) + 1);
+    return out;
+  }
+
   list(): CommandResultOf<typeof HostsList> {
     const hosts: HostSummary[] = [...this.hosts]
       .sort(([a], [b]) => a.localeCompare(b))

@@ -3,6 +3,8 @@
 // Prometheus asks, so they cost nothing between scrapes.
 import { Gauge, type Registry } from 'prom-client';
 import { sampledCounter } from '@fleetvisor/messaging';
+import { HOST_STATES } from '@fleetvisor/contracts';
+import type { HostLiveness } from './host-liveness';
 import type { LiveWorkers } from './live-workers';
 import type { RegistryCounters } from './registry-stats';
 
@@ -44,5 +46,19 @@ export function registerRegistryMetrics(registry: Registry, live: LiveWorkers, c
     help: 'Appends of worker events since start, by outcome (written, or conflict: refused at a stale version and retried)',
     labelNames: ['outcome'],
     read: () => [[{ outcome: 'written' }, counters.appends()], [{ outcome: 'conflict' }, counters.conflicts()]],
+  });
+}
+
+/** Runner hosts by liveness: online, expired (silent past FLEETVISOR_HOST_EXPIRATION) or offline (stopped cleanly). */
+export function registerHostMetrics(registry: Registry, hosts: Pick<HostLiveness, 'counts'>): void {
+  new Gauge({
+    name: 'fleetvisor_hosts',
+    help: 'Runner hosts the registry heard from, by state (online, expired: silent past the expiration, offline: stopped cleanly)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts = hosts.counts();
+      for (const s of HOST_STATES) this.set({ state: s }, counts.get(s) ?? 0);
+    },
   });
 }
