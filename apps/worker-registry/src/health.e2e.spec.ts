@@ -86,6 +86,7 @@ describe('worker-registry health and metrics', () => {
     expect(sample(text, 'fleetvisor_worker_reports_total{service="worker-registry"}')).toBeGreaterThan(0);
     await expectEventually(async () => expect(sample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
     expect(text).toContain('# TYPE fleetvisor_relay_lag_events gauge');
+    expect(sample(text, 'fleetvisor_dead_letters{service="worker-registry"}')).toBe(0);
     expect(text).toContain('process_resident_memory_bytes{service="worker-registry"}');
     // Prometheus's own checker: exposition format and naming conventions.
     const checked = await promtool(['check', 'metrics'], (await fetchText(`${base}/metrics`)).body);

@@ -29,6 +29,11 @@ export class EventConsumerFactory {
     return consumer;
   }
 
+  /** The durable names of the consumers this process runs (for /metrics). */
+  names(): string[] {
+    return [...this.consumers].map((c) => c.name);
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.consumers];
     this.consumers.clear();

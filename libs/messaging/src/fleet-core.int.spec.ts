@@ -13,10 +13,10 @@ import { createTestDatabase, expectEventually, sharedNatsUrl, testBusNames, test
 import { createTestStreams } from '../testing/test-streams';
 import { CommandBus } from './command-bus';
 import { deadLetterStreamName } from './event-stream';
-import type { EventConsumerFactory } from './fleet-core';
+import type { EventConsumerFactory, FleetCore } from './fleet-core';
 import type { OutboxRelay } from './outbox-relay';
 import { FleetCoreModule } from './nest/fleet-core.module';
-import { FLEET_COMMAND_BUS, FLEET_EVENT_CONSUMERS, FLEET_EVENT_STORE, FLEET_OUTBOX_RELAY } from './nest/tokens';
+import { FLEET_COMMAND_BUS, FLEET_CORE, FLEET_EVENT_CONSUMERS, FLEET_EVENT_STORE, FLEET_OUTBOX_RELAY } from './nest/tokens';
 
 /** A feature service of some app: it only injects what the core module provides. */
 @Injectable()
@@ -70,6 +70,21 @@ describe('FleetCoreModule (Nest application context)', () => {
     await journal.store.appendToStream(e.stream, [e]);
     await expectEventually(() => expect(received).toEqual([e]), { timeoutMs: 10_000 });
     await expectEventually(() => expect(journal.relay!.status()).toMatchObject({ leader: true, published: 1 }));
+
+    // /metrics (FLEETVISOR_HEALTH_LISTEN): an event the stopped consumer has not taken is pending
+    // for it; the relay, which published it, has no lag.
+    const core = app.get<FleetCore>(FLEET_CORE);
+    await consumer.stop();
+    const later = newEvent(HostOffline, 'nest-2', { host: 'nest-2', process: 'nest-test', pid: 43, reason: 'test' });
+    await journal.store.appendToStream(later.stream, [later]);
+    await expectEventually(async () => {
+      const text = await core.health.registry.metrics();
+      expect(text).toContain('fleetvisor_consumer_pending{consumer="journal",kind="undelivered",service="nest-test"} 1');
+      expect(text).toContain('fleetvisor_relay_lag_events{service="nest-test"} 0');
+      expect(text).toContain('fleetvisor_relay_leader{service="nest-test"} 1');
+      expect(text).toContain('fleetvisor_relay_published_total{outcome="new",service="nest-test"} 2');
+      expect(text).toContain('fleetvisor_dead_letters{service="nest-test"} 0');
+    }, { timeoutMs: 10_000 });
 
     const served = journal.commands.serve({ service: 'nest-test', verb: 'ping' }, async () => 'pong');
     await served.ready;

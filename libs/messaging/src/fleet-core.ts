@@ -3,7 +3,7 @@
 // migrate`, which an admin credential runs; a service never creates them), the event store (schema migrated
 // or checked), the command bus, optionally the outbox relay. Plain class; FleetCoreModule is the
 // NestJS shell around it, and non-Nest code (CLI, tests, benches) uses it directly.
-import { natsReadiness, postgresReadiness, registerRelayMetrics, ServiceHealth } from './service-health';
+import { natsReadiness, postgresReadiness, registerBusMetrics, registerRelayMetrics, ServiceHealth } from './service-health';
 import type { Pool } from 'pg';
 import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { createSubjects, type Subjects } from '@fleetvisor/contracts';
@@ -145,6 +145,7 @@ export class FleetCore {
       health.addCheck(postgresReadiness(pool));
       health.addCheck(natsReadiness(nc));
       if (relay) registerRelayMetrics(health.registry, relay, store);
+      registerBusMetrics(health.registry, jsm, config.eventStreamName, () => consumers.names());
       return new FleetCore(config, logger, subjects, nc, js, jsm, eventStore, pool, store, checkpoints, commands, consumers, relay, health, !opts.logger);
     } catch (e) {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -7,7 +7,9 @@ import type { NatsConnection } from 'nats';
 import type { Pool } from 'pg';
 import { startHealthServer, type HealthServer, type Logger, type MetricsSource, type ReadinessCheck } from '@fleetvisor/platform';
 import { parseCheckpoint, type PostgresEventStore } from '@fleetvisor/event-store/core';
+import type { JetStreamManager } from 'nats';
 import type { OutboxRelay } from './outbox-relay';
+import { deadLetterStreamName } from './event-stream';
 
 export class ServiceHealth {
   readonly registry = new Registry();
@@ -151,6 +153,38 @@ export function registerRelayMetrics(registry: Registry, relay: OutboxRelay, sto
       const head = parseCheckpoint(await store.headCheckpoint()).globalPosition;
       const done = parseCheckpoint(s.checkpoint).globalPosition;
       this.set(head > done ? Number(head - done) : 0);
+    },
+  });
+}
+
+/**
+ * What the bus holds for this process: messages set aside in the dead-letter stream (malformed or
+ * unhandled events, for an operator to look at: `fleetvisor events dead-letters`), and what each of
+ * this process's durable consumers has yet to take. Asked of JetStream when Prometheus scrapes.
+ */
+export function registerBusMetrics(registry: Registry, jsm: JetStreamManager, eventStream: string, consumers: () => readonly string[]): void {
+  new Gauge({
+    name: 'fleetvisor_dead_letters',
+    help: 'Messages in the dead-letter stream (malformed bus messages, events a consumer could not handle)',
+    registers: [registry],
+    async collect() {
+      const info = await jsm.streams.info(deadLetterStreamName(eventStream));
+      this.set(info.state.messages);
+    },
+  });
+  new Gauge({
+    name: 'fleetvisor_consumer_pending',
+    help: "Events of the stream a durable consumer of this process has not yet received, and those it received but not acknowledged",
+    labelNames: ['consumer', 'kind'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const name of consumers()) {
+        const info = await jsm.consumers.info(eventStream, name).catch(() => undefined);
+        if (!info) continue;
+        this.set({ consumer: name, kind: 'undelivered' }, info.num_pending);
+        this.set({ consumer: name, kind: 'unacknowledged' }, info.num_ack_pending);
+      }
     },
   });
 }
