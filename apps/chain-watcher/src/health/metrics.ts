@@ -1,6 +1,7 @@
 // Prometheus metrics of the chain-watcher (prom-client, one registry per process), labelled by
 // chain. Leadership is per replica: chain_watcher_leader is 1 on the replica that acts for a chain.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { processMetrics } from '@fleetvisor/messaging/core';
 import type { RpcMethod } from '../connection/chain-rpc';
 import type { ChainMetricsSink } from '../monitor/chain-monitor';
 
@@ -28,7 +29,7 @@ export class ChainWatcherMetrics implements ChainMetricsSink {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (opts.defaultMetrics ?? true) processMetrics(this.registry);
   }
 
   height(chainId: string, height: number): void {
