@@ -12,3 +12,12 @@ export function loadCliConfig(env: Env = process.env): CliConfig {
 export function inheritedEnv(env: Env = process.env): Env {
   return { ...env };
 }
+
+/** Every FLEETVISOR_* setting of this shell, sorted: what a unit's environment file carries over. */
+export function fleetvisorSettings(env: Env = process.env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter((e): e is [string, string] => e[0].startsWith('FLEETVISOR_') && typeof e[1] === 'string')
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}

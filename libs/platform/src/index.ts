@@ -7,3 +7,4 @@ export * from './nest-logger';
 export * from './cli';
 export * from './free-port';
 export * from './health-server';
+export * from './systemd';

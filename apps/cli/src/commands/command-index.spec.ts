@@ -15,7 +15,9 @@ describe('the fleetvisor command list', () => {
 
   it("lists every service app's words, and no words twice", () => {
     const words = COMMANDS.map((c) => c.path.join(' '));
-    for (const r of APP_ROUTES) expect(words).toContain(r.path.join(' '));
+    // A route may sit under a command of the CLI's own (`install-systemd service-runner` under
+    // `install-systemd <service>`), which lists it in its help.
+    for (const r of APP_ROUTES) expect(words.filter((w) => r.path.join(' ').startsWith(w))).not.toEqual([]);
     expect(new Set(words).size).toBe(words.length);
   });
 });

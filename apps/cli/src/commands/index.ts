@@ -68,7 +68,7 @@ export const COMMANDS: readonly CliEntry[] = [
   app('services'),
   app('upgrades'),
   app('secrets'),
-  app('install-systemd'),
+  lazyCommand({ path: ['install-systemd'], args: '<service>', summary: 'Write a hardened systemd unit for a service: service-runner, chain-watcher, worker-registry, stats-collector, gateway, worker-agent', load: async () => (await import('./install-systemd.command')).installSystemdCommand }),
   lazyCommand({ path: ['stats', 'calls'], summary: 'API calls over time per caller, component or method, as a terminal chart with totals', load: async () => (await import('./stats-calls.command')).statsCallsCommand }),
   lazyCommand({ path: ['stats', 'top'], summary: 'The busiest callers, components or methods, with errors and latency percentiles', load: async () => (await import('./stats-top.command')).statsTopCommand }),
   lazyCommand({ path: ['stats', 'anomalies'], summary: "Callers whose message-sending rate left its steady band (CallRateAnomaly), newest first", load: async () => (await import('./stats-anomalies.command')).statsAnomaliesCommand }),

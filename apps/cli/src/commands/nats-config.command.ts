@@ -3,7 +3,8 @@
 // a 0600 seed file and an env file per identity. Seeds already in the directory are kept, so adding
 // a host or a worker is a re-run with one more --host / --worker: the others' credentials stay valid.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from './install-files';
 import path from 'node:path';
 import { nkeys } from 'nats';
 import { natsIdentities, renderIdentityEnv, renderNatsServerConfig, type NatsIdentity } from '@fleetvisor/messaging/core';
@@ -25,14 +26,6 @@ interface WrittenIdentity {
   envFile: string;
   inboxPrefix: string;
   created: boolean;
-}
-
-/** Writes a file through a temporary one (never half written), with its mode set before the rename. */
-function writeFileAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, file);
 }
 
 /** The identity's seed from its file, or a new one written there (0600). */

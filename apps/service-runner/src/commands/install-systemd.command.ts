@@ -1,19 +1,28 @@
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { defineCliCommand } from '@fleetvisor/platform';
+import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { writeFileAtomic } from '../home/atomic-file';
 import { renderEnvironmentFile, renderSystemdUnit, RUNNER_NODE_FLAGS } from '../systemd/systemd-unit';
 import { directoryOption, setup } from './common';
 
+/** The current user, unless that is root: a runner never runs as root under systemd. */
+function defaultUser(): string {
+  const name = userInfo().username;
+  if (name === 'root') throw new UsageError('this shell runs as root: give the user the runner runs as (--user lava), never root');
+  return name;
+}
+
 export const installSystemdCommand = defineCliCommand({
-  path: ['install-systemd'],
-  summary: 'write a systemd unit that runs `fleetvisor start` for this home (checked with systemd-analyze verify when present)',
+  path: ['install-systemd', 'service-runner'],
+  summary: 'write a hardened systemd unit that runs `fleetvisor start` for this home',
   description: 'Writes the unit file (default <home>/fleetvisor-runner.service); link or copy it into /etc/systemd/system and `systemctl enable --now` it.',
   options: {
     ...directoryOption,
     output: { type: 'string', description: 'where to write the unit', placeholder: 'file' },
-    user: { type: 'string', description: 'User= of the unit (default: the current user)', placeholder: 'name' },
+    user: { type: 'string', description: 'User= of the unit (default: the current user; never root)', placeholder: 'name' },
+    'read-write': { type: 'list', description: 'a directory the supervised services write besides the home (their own home, e.g. ~/.lava); repeatable', placeholder: 'dir' },
   },
+  examples: ['fleetvisor install-systemd service-runner --directory /var/lib/fleetvisor/runner --user lava --read-write /home/lava/.lava'],
   async run(ctx) {
     const { config, home } = setup(ctx.options.directory);
     // The unit runs the same program this command runs from (`fleetvisor`, compiled), so the
@@ -40,10 +49,11 @@ export const installSystemdCommand = defineCliCommand({
     const unit = renderSystemdUnit({
       // A small young generation: the runner allocates little once started (RUNNER_NODE_FLAGS, README).
       execStart: [process.execPath, ...RUNNER_NODE_FLAGS, program, 'start', '--directory', config.directory],
-      user: ctx.options.user ?? userInfo().username,
+      user: ctx.options.user ?? defaultUser(),
       workingDirectory: home.root,
       environmentFile: envFile,
       stopGraceMs: config.tuning.stopGraceMs,
+      readWritePaths: ctx.options['read-write'].map((p) => path.resolve(p)),
     });
     const out = path.resolve(ctx.options.output ?? path.join(home.root, 'fleetvisor-runner.service'));
     writeFileAtomic(out, unit);

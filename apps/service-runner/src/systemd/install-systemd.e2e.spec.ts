@@ -1,4 +1,4 @@
-// `fleetvisor install-systemd` writes a unit that systemd accepts (systemd-analyze verify), and `fleetvisor wrap` supervises one process for containers.
+// `fleetvisor install-systemd service-runner` writes a unit that systemd accepts (systemd-analyze verify), and `fleetvisor wrap` supervises one process for containers.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,12 +26,17 @@ const env = {
 describe('install-systemd', () => {
   it('writes a unit that passes systemd-analyze verify, with credentials only in a 0600 environment file', () => {
     const unitFile = path.join(dir, 'fleetvisor-runner.service');
-    const r = spawnSync(process.execPath, [CLI, 'install-systemd', '--directory', dir, '--output', unitFile], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'install-systemd', 'service-runner', '--directory', dir, '--output', unitFile, '--user', 'lava', '--read-write', path.join(dir, 'lava-home')], { env, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
     // One process, compiled: node runs the same `fleetvisor` program, which is the runner itself.
     expect(unit).toMatch(new RegExp(`^ExecStart=/\\S+ --max-semi-space-size=1 ${CLI.replace(/[.]/g, '\\.')} start --directory `, 'm'));
     expect(unit).toContain('KillMode=mixed');
+    // Hardened like every unit, with the home and the services' own directories writable.
+    expect(unit).toContain('ProtectSystem=strict');
+    expect(unit).toContain(`ReadWritePaths=${path.join(dir, '.fleetvisor')}`);
+    expect(unit).toContain(`ReadWritePaths=${path.join(dir, 'lava-home')}`);
+    expect(unit).toContain('User=lava');
     expect(unit).not.toContain('s3cret');
     const envFile = path.join(dir, '.fleetvisor', 'runner.env');
     const envText = readFileSync(envFile, 'utf8');
