@@ -1,7 +1,7 @@
 // Issue 17, observability: the shipped Prometheus alert rules and Grafana dashboard
 // (docker/observability/) are valid (promtool check rules; the rules' own unit tests with promtool
 // test rules; every dashboard query parses), and every metric they read is one the services export:
-// a real devnet, chain-watcher, worker-registry and worker-agent are started, their /metrics
+// a real devnet, chain-watcher, worker-registry, worker-agent and service-runner are started, their /metrics
 // scraped (each passes promtool check metrics), and the names the rules and panels use are looked
 // up in what they answered.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { freePort } from '@fleetvisor/platform';
 import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, promtool, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
+import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/fleetvisor.js');
@@ -89,6 +90,7 @@ describe('alert rules and the Grafana dashboard', () => {
     let db: TestDatabase;
     const procs: ChildProcess[] = [];
     const endpoints: Record<string, string> = {};
+    const dirs: string[] = [];
 
     beforeAll(async () => {
       db = await createTestDatabase('fvt_observability');
@@ -117,10 +119,20 @@ describe('alert rules and the Grafana dashboard', () => {
       const agent = await freePort();
       endpoints['worker-agent'] = `http://127.0.0.1:${agent}/metrics`;
       start(['worker-agent', 'run'], { FLEETVISOR_WORKER_NAME: 'obs-w1', FLEETVISOR_WORKER_REPORT_INTERVAL: '500ms', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${agent}` });
+      // A runner supervising one (fake) lavap: its services, upgrades and quarantines.
+      const runnerDir = mkdtempSync(path.join(tmpdir(), 'fv-obs-runner-'));
+      dirs.push(runnerDir);
+      const lavap = writeFakeLavap(path.join(runnerDir, 'bin'), { version: '0.9.0' });
+      const cfg = path.join(runnerDir, 'p.yml');
+      writeFileSync(cfg, providerConfigYaml('LAV1', `127.0.0.1:${await freePort()}`));
+      const runner = await freePort();
+      endpoints['service-runner'] = `http://127.0.0.1:${runner}/metrics`;
+      start(['wrap', '--directory', runnerDir, '--cmd', `${lavap} rpcprovider ${cfg} --from p1`], { FLEETVISOR_HOST: 'obs-host', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${runner}` });
     }, 60_000);
 
     afterAll(async () => {
       for (const p of procs) p.kill('SIGKILL');
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
       await deleteTestStreams(bus, sharedNatsUrl()).catch(() => undefined);
       await db?.drop();
     });
@@ -134,6 +146,7 @@ describe('alert rules and the Grafana dashboard', () => {
           expect(r.status, service).toBe(200);
           if (service === 'chain-watcher') expect(r.body).toMatch(/^chain_watcher_latest_height\{/m);
           if (service === 'worker-registry') expect(r.body).toMatch(/^fleetvisor_workers\{state="live",service="worker-registry"\} 1$/m);
+          if (service === 'service-runner') expect(r.body).toMatch(/^fleetvisor_runner_services\{state="running",service="service-runner"\} 1$/m);
           return r.body;
         }, { timeoutMs: 60_000 });
         const checked = await promtool(['check', 'metrics'], text);

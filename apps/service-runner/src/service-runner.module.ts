@@ -5,6 +5,7 @@
 import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type INestMicroservice, type OnApplicationBootstrap } from '@nestjs/common';
 import { commandRefusalReport, commandTrustOf, createFleetEdgeMicroservice, FLEET_EDGE_BUS, FleetEdgeModule, type EdgeBus, type FleetTransport, type FleetTransportOptions, listenOrClose } from '@fleetvisor/messaging';
 import { requireTrustRoots } from '@fleetvisor/trust';
+import { registerRunnerMetrics } from './metrics/runner-metrics';
 import { Runner, validHost, type RunnerOptions } from './runner';
 import { RUNNER, ServicesController, VersionController } from './service-runner.controller';
 
@@ -49,7 +50,15 @@ export class ServiceRunnerModule {
       ],
       controllers: follows ? [ServicesController, VersionController] : [ServicesController],
       providers: [
-        { provide: RUNNER, useFactory: (bus: EdgeBus) => (runner = new Runner({ ...opts, bus, ...(trust.verifier ? { verifier: trust.verifier } : {}) })), inject: [FLEET_EDGE_BUS] },
+        {
+          provide: RUNNER,
+          useFactory: (bus: EdgeBus) => {
+            runner = new Runner({ ...opts, bus, ...(trust.verifier ? { verifier: trust.verifier } : {}) });
+            registerRunnerMetrics(bus.health.registry, runner);
+            return runner;
+          },
+          inject: [FLEET_EDGE_BUS],
+        },
         RunnerLifecycle,
       ],
     };
