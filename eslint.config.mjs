@@ -10,7 +10,7 @@ export default [
   { ignores: ['node_modules/**', 'dist/**', '.nx/**', 'coverage/**', 'docs/**', 'bin/**', 'scripts/**', 'tmp/**'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     plugins: { '@nx': nx },
     rules: {
       '@nx/enforce-module-boundaries': [

@@ -15,6 +15,8 @@ export interface TestingConfig {
   natsServerBin: string | undefined;
   /** FLEETVISOR_TEST_PROMTOOL: Prometheus's promtool (default: on PATH, else fetched by scripts/ensure-promtool.sh). */
   promtoolBin: string | undefined;
+  /** FLEETVISOR_TEST_CHROMIUM: the browser the dashboard tests drive (default: chromium on PATH). */
+  chromiumBin: string | undefined;
   /** PATH, searched for the server binaries. */
   searchPath: string;
 }
@@ -33,6 +35,7 @@ export function readTestingConfig(env: Env = process.env): TestingConfig {
     postgresBinDir: r.optionalString('FLEETVISOR_TEST_PG_BIN_DIR'),
     natsServerBin: r.optionalString('FLEETVISOR_TEST_NATS_SERVER'),
     promtoolBin: r.optionalString('FLEETVISOR_TEST_PROMTOOL'),
+    chromiumBin: r.optionalString('FLEETVISOR_TEST_CHROMIUM'),
     searchPath: r.string('PATH', ''),
   };
 }
