@@ -45,7 +45,7 @@ describe('runner metrics', () => {
     expect(await value(registry, 'fleetvisor_runner_upgrades_total', { outcome: 'rolled_back' })).toBe(1);
     expect(await value(registry, 'fleetvisor_runner_upgrades_total', { outcome: 'quarantined' })).toBe(1);
     expect(await value(registry, 'fleetvisor_runner_service_restarts_total', {})).toBe(2);
-    const q = { version: '5.2.0', stage: 'health_check', reason: 'no answer', at: '2026-12-07T00:00:00.000Z' } as ServiceUpgrades['quarantined'][number];
+    const q = { version: '5.2.0', stage: 'health', reason: 'no answer', at: '2026-12-07T00:00:00.000Z' } as ServiceUpgrades['quarantined'][number];
     src.ups = [{ service: 'p1', role: 'provider', binary: 'lavap', installed: [], quarantined: [q] }];
     expect(await value(registry, 'fleetvisor_runner_quarantined_versions', { supervised: 'p1' })).toBe(1);
     // A lifted quarantine leaves no stale series behind.
