@@ -3,6 +3,7 @@
 // bus handlers (service-runner.module.ts) what they answer. Plain class, started and stopped by
 // the Nest shell. The host holds no database credentials (ADR 0006): events go to the log through
 // the central event intake, and nothing here waits on NATS: it is optional at every moment.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   ForgeryRejected,
@@ -32,7 +33,8 @@ import { VersionFollower } from './bus/version-follower';
 import { isIntakeRefusal } from './events/intake-sink';
 import { NodeConfirmer } from './chain/node-confirmation';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
-import { reapOrphan, SupervisedService } from './supervision/supervised-service';
+import { readPidRecord, stillRunning } from './supervision/process-identity';
+import { stopRecorded, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
@@ -153,7 +155,7 @@ export class Runner {
     this.heartbeat = new HostHeartbeatSender({ host: this.host, intervalMs: t.heartbeatIntervalMs, commands: () => this.links.current?.commands, services: () => this.services.size, logger: this.log });
     this.heartbeat.start();
     this.flusher.kick();
-    for (const { svc } of this.services.values()) await svc.start();
+    for (const { svc } of this.services.values()) await this.bringUp(svc);
     // Revocations apply to commands in every mode, and chain events wait for them (follow mode).
     const revocationsHeard = this.watchRevocations();
     if (this.coordinator) {
@@ -221,7 +223,6 @@ export class Runner {
     // A wrapped process that follows no chain runs its own binary; every other service its link.
     const direct = wrap && !this.opts.followChain;
     const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
-    reapOrphan(pidFile, this.log);
     const svc = new SupervisedService(
       {
         name: def.name,
@@ -248,6 +249,38 @@ export class Runner {
     return svc;
   }
 
+  /** Live-restore is on for this runner: `start` with FLEETVISOR_RUNNER_LIVE_RESTORE (default true); never `wrap`/`pod`. */
+  private get liveRestore(): boolean {
+    return this.opts.config.liveRestore && this.opts.wrapped === undefined;
+  }
+
+  /**
+   * Starts a service, or adopts the process of it that an earlier life of this runner left running
+   * (ADR 0007): adopted only when it is that very process (pid, start time, binary on its command
+   * line) and runs what the service's link points at now (after recoverInterrupted and the
+   * quarantine check have set the links), so an interrupted upgrade or a quarantined version is
+   * never kept. Anything else the pid file names is stopped first; a recycled pid is left alone.
+   */
+  private async bringUp(svc: SupervisedService): Promise<void> {
+    const prior = readPidRecord(svc.spec.pidFile);
+    if (prior) {
+      if (stillRunning(prior)) {
+        const runs = this.store.resolve(svc.spec.command);
+        if (this.liveRestore && runs === prior.binaryPath) {
+          svc.adopt(prior);
+          return;
+        }
+        this.log.info(
+          { service: svc.spec.name, pid: prior.pid, binaryPath: prior.binaryPath, link: runs ?? null, liveRestore: this.liveRestore },
+          this.liveRestore ? 'a process left by the previous runner runs another binary than the link: stopping it' : 'live-restore is off: stopping the process left by the previous runner',
+        );
+      }
+      await stopRecorded(prior, this.opts.config.tuning.stopGraceMs, this.log);
+      rmSync(svc.spec.pidFile, { force: true });
+    }
+    await svc.start();
+  }
+
   /**
    * `create-service` while this runner runs: takes up a service newly listed in config.yml and
    * starts it, as a service of the start would be (its events recorded, its version followed).
@@ -262,7 +295,7 @@ export class Runner {
     if (def.keyringPassword && this.password === undefined) this.loadPassword();
     const svc = this.supervise(def);
     this.log.info({ service: name }, 'service added while running');
-    await svc.start();
+    await this.bringUp(svc);
     // Its link was set to the installed current version: bring it to the chain's target like the others.
     this.coordinator?.reconcile();
     return { host: this.host, outcome: 'started', status: this.status(name) };
@@ -299,6 +332,7 @@ export class Runner {
         ...(svc.running && svc.pid ? { pid: svc.pid } : {}),
         ...(svc.running && svc.startedAt ? { startedAt: svc.startedAt.toISOString() } : {}),
         restarts: svc.restarts,
+        ...(svc.running && svc.adopted ? { adopted: true } : {}),
       });
     }
     return out;
@@ -365,8 +399,10 @@ export class Runner {
   }
 
   /**
-   * Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the
-   * intake answers. Once: a second call waits for the first.
+   * Stops everything: with live-restore the services are left running for the next runner to adopt
+   * (a restart or upgrade of the runner is no outage, ADR 0007), otherwise children get SIGTERM
+   * (SIGKILL after the grace); the spool is flushed if the intake answers. Once: a second call
+   * waits for the first.
    */
   stop(reason = 'runner shutdown'): Promise<void> {
     this.stopping ??= this.stopAll(reason);
@@ -381,7 +417,8 @@ export class Runner {
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
     await this.coordinator?.stop();
-    await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
+    if (this.liveRestore) for (const { svc } of this.services.values()) svc.leave();
+    else await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
     this.heartbeat?.stop();
     // Only a runner that started (and so recorded HostOnline) says it went offline.

@@ -55,7 +55,7 @@ export class RunnerFixture {
   }
 
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: { roots: this.trustRoots.length > 0 ? this.trustRoots : testTrustConfig().roots }, chainRpc: undefined, ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: { roots: this.trustRoots.length > 0 ? this.trustRoots : testTrustConfig().roots }, chainRpc: undefined, liveRestore: true, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {

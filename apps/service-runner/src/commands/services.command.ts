@@ -141,7 +141,7 @@ function listRows(rows: (ServiceSummary & { host: string })[]): string {
   const now = Date.now();
   return table([
     ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS'],
-    ...rows.map((r) => [r.host, r.service, r.role, r.chainId ?? '-', r.version ?? '-', r.state, duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined), String(r.restarts)]),
+    ...rows.map((r) => [r.host, r.service, r.role, r.chainId ?? '-', r.version ?? '-', r.adopted ? `${r.state} (adopted)` : r.state, duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined), String(r.restarts)]),
   ]);
 }
 
@@ -193,7 +193,7 @@ function statusText(host: string, s: ServiceStatus): string {
     ['binary', `${s.binary} ${s.version ?? ''}`.trim()],
     ['binary path', s.binaryPath ?? '-'],
     ['config', s.configPath],
-    ['state', s.state],
+    ['state', s.adopted ? `${s.state} (adopted from the previous runner)` : s.state],
     ['pid', s.pid ? String(s.pid) : '-'],
     ['uptime', duration(s.uptimeMs)],
     ['restarts', String(s.restarts)],

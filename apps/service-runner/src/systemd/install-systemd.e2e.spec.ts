@@ -31,7 +31,8 @@ describe('install-systemd', () => {
     const unit = readFileSync(unitFile, 'utf8');
     // One process, compiled: node runs the same `fleetvisor` program, which is the runner itself.
     expect(unit).toMatch(new RegExp(`^ExecStart=/\\S+ --max-semi-space-size=1 ${CLI.replace(/[.]/g, '\\.')} start --directory `, 'm'));
-    expect(unit).toContain('KillMode=mixed');
+    // The services outlive a restart of the runner (live-restore, ADR 0007).
+    expect(unit).toContain('KillMode=process');
     expect(unit).not.toContain('s3cret');
     const envFile = path.join(dir, '.fleetvisor', 'runner.env');
     const envText = readFileSync(envFile, 'utf8');

@@ -1,7 +1,12 @@
-// The systemd unit for the runner itself. KillMode=mixed: systemd sends SIGTERM to the runner only,
-// the runner stops its children (SIGTERM, SIGKILL after its grace), and systemd SIGKILLs whatever
-// is left after TimeoutStopSec. Restart=always brings the runner back after a crash; the upgrade
-// state file makes that safe mid-upgrade.
+// The systemd unit for the runner itself. KillMode=process: on stop or restart systemd signals the
+// runner's main process only and leaves the rest of the cgroup, the lavap services, alone; the
+// runner (live-restore, ADR 0007) lets them run on and its next start adopts them, so a restart or
+// an upgrade of the runner is no outage of the services. (KillMode=mixed or control-group would
+// SIGKILL every child when the runner exits, whatever the runner decides.) With
+// FLEETVISOR_RUNNER_LIVE_RESTORE=false the runner stops its children itself before it exits.
+// Restart=always brings the runner back after a crash; the upgrade state file makes that safe
+// mid-upgrade. The children are still in the unit's cgroup: `systemctl kill` reaches them, and
+// systemd logs them as left-over processes on a restart, which is what is meant.
 /** Node flags for the long-running runner: it allocates little once started, so a 1 MB semi-space saves memory at no visible CPU cost (docs/benchmarks.md, "Service runner"). */
 export const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
@@ -35,7 +40,7 @@ export function renderSystemdUnit(u: UnitInput): string {
     `EnvironmentFile=${quote(u.environmentFile)}`,
     'Restart=always',
     'RestartSec=5',
-    'KillMode=mixed',
+    'KillMode=process',
     'KillSignal=SIGTERM',
     `TimeoutStopSec=${Math.ceil(u.stopGraceMs / 1000) + 15}`,
     'LimitNOFILE=65536',

@@ -25,6 +25,7 @@ const summaryFields = {
   pid: Type.Optional(Pid()),
   startedAt: Type.Optional(DateTime({ description: 'When the current process started' })),
   restarts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Restarts since the runner started' }),
+  adopted: Type.Optional(Type.Boolean({ description: 'The current process was started by an earlier life of this runner and adopted (live-restore)' })),
 };
 
 export const ServiceSummarySchema = Type.Object(summaryFields, { additionalProperties: false, description: 'One line of `services list`' });

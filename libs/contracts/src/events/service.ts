@@ -42,7 +42,8 @@ export const ServiceCreated = defineEvent({
 export const ServiceStarted = defineEvent({
   type: 'ServiceStarted',
   area: 'service',
-  description: 'The runner started the service process.',
+  description:
+    'The runner started the service process, or (adopted: true) a runner starting again took over the process a previous life of it started (live-restore: same pid, start time and binary; not restarted).',
   ...stream,
   schema: Type.Object(
     {
@@ -50,6 +51,7 @@ export const ServiceStarted = defineEvent({
       pid: Pid(),
       version: BinaryVersion({ description: 'Version of the binary it runs' }),
       binaryPath: AbsolutePath({ description: 'Resolved path of the binary it runs' }),
+      adopted: Type.Optional(Type.Boolean({ description: 'True when the process was already running and this runner adopted it instead of starting it (ADR 0007)' })),
     },
     { additionalProperties: false },
   ),
