@@ -410,6 +410,8 @@ export class SupervisedService {
       code: info.code,
       signal: info.signal,
       expected,
+      // An adopted process's exit status is not ours to read (its parent was the previous runner).
+      ...(info.code === null && info.signal === null ? { statusUnknown: true as const } : {}),
     });
     this.log[expected ? 'info' : 'warn']({ code: info.code, signal: info.signal, ranMs }, expected ? 'service stopped' : 'service exited');
     if (expected) return;

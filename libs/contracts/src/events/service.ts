@@ -60,7 +60,8 @@ export const ServiceStarted = defineEvent({
 export const ServiceExited = defineEvent({
   type: 'ServiceExited',
   area: 'service',
-  description: 'The service process exited, with an exit code or a signal (not both null); `expected` is true when the runner asked it to stop.',
+  description:
+    'The service process exited, with an exit code or a signal (not both null, unless statusUnknown); `expected` is true when the runner asked it to stop.',
   ...stream,
   schema: Type.Object(
     {
@@ -73,10 +74,16 @@ export const ServiceExited = defineEvent({
         description: 'Signal that ended it (SIGTERM, SIGKILL...), null on a normal exit',
       }),
       expected: Type.Boolean({ description: 'True when the runner stopped it (stop, upgrade, shutdown)' }),
+      statusUnknown: Type.Optional(
+        Type.Literal(true, {
+          description:
+            'The process was adopted (live-restore, ADR 0007): it is not the runner\'s child, its exit status went to the process that reaped it, so code and signal are both null',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
-  validate: (d) => (d.code === null && d.signal === null ? 'code and signal are both null: one of them says how it ended' : undefined),
+  validate: (d) => (d.code === null && d.signal === null && d.statusUnknown !== true ? 'code and signal are both null: one of them says how it ended' : undefined),
 });
 
 export const ServiceRestarted = defineEvent({
