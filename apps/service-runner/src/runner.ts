@@ -38,6 +38,9 @@ import { stopRecorded, SupervisedService } from './supervision/supervised-servic
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
+import { CanaryRetry } from './upgrades/canary-retry';
+import { ProcessCanary } from './upgrades/canary-process';
+import { ObtainError } from './upgrades/binary-fetcher';
 import { commandHook } from './upgrades/upgrade-seams';
 import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -82,6 +85,8 @@ export class Runner {
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
+  /** The canary retry policy (config.yml upgrade.retry), when configured (ADR 0008). */
+  canary: CanaryRetry | undefined;
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
   /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
@@ -135,20 +140,23 @@ export class Runner {
     const t = this.opts.config.tuning;
     if (this.homeConfig) {
       const cfg = this.homeConfig!;
+      const fetcher = new BinaryFetcher({ home: this.home, platform: this.opts.config.platform, onProgress: (p) => this.log.info(p, 'downloading') });
       this.coordinator = new UpgradeCoordinator({
         home: this.home,
         config: cfg,
         store: this.store,
-        fetcher: new BinaryFetcher({ home: this.home, platform: this.opts.config.platform, onProgress: (p) => this.log.info(p, 'downloading') }),
+        fetcher,
         state: this.state,
         recorder: this.recorder,
         services: () => this.services,
         tuning: t,
         logger: this.log,
         hook: commandHook(this.opts.config.childEnvironment),
+        retrySchedule: (service, version) => this.canary?.scheduleOf(service, version),
       });
       this.coordinator.recoverInterrupted();
       this.coordinator.avoidQuarantinedAtStart();
+      if (cfg.upgrade.retry) this.canary = await this.makeCanaryRetry(cfg.upgrade.retry.everyMs, fetcher, this.coordinator);
     }
     // Host liveness (issue 14): HostOnline now, HostOffline on a clean stop, a heartbeat between.
     this.recorder.recordIn(HostOnline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, fleetvisorVersion: fleetvisorVersion().slice(0, 100) || 'unknown' });
@@ -182,10 +190,52 @@ export class Runner {
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
+      this.canary?.start();
     }
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  /** The canary retry policy (ADR 0008); a canary a killed runner left is stopped first. */
+  private async makeCanaryRetry(everyMs: number, fetcher: BinaryFetcher, coordinator: UpgradeCoordinator): Promise<CanaryRetry> {
+    const t = this.opts.config.tuning;
+    const canary = new ProcessCanary({
+      workDir: this.home.tmpDir,
+      logFile: (s) => path.join(this.home.logsDir, `${s}.canary.log`),
+      pidFile: (s) => path.join(this.home.stateDir, `${s}.canary.pid`),
+      logger: this.log,
+    });
+    for (const name of this.services.keys()) await canary.reapLeftover(name, t.stopGraceMs);
+    const retry = new CanaryRetry({
+      everyMs,
+      services: () => this.services,
+      linked: (s) => this.store.linkedVersion(this.home.serviceLink(s)),
+      state: this.state,
+      obtain: async (version, def) => {
+        try {
+          const file = await fetcher.obtain(version, def.binary, this.homeConfig!.download);
+          const reported = await this.store.reportedVersion(file);
+          return reported === version ? { path: file } : { stage: 'verify' as const, reason: `${file} reports version ${reported ?? '(none)'}, expected ${version}` };
+        } catch (e) {
+          return { stage: e instanceof ObtainError ? e.stage : ('obtain' as const), reason: (e as Error).message };
+        }
+      },
+      canary,
+      runSettings: (def) => ({
+        env: { ...this.opts.config.childEnvironment, ...def.env },
+        ...(def.keyringPassword ? { password: () => this.password } : {}),
+        probe: this.homeConfig!.upgrade.probe ?? 'none',
+        stableMs: t.healthStableMs,
+        timeoutMs: t.healthTimeoutMs,
+        stopGraceMs: t.stopGraceMs,
+      }),
+      lift: (service, version, reason) => coordinator.liftProven(service, version, reason),
+      recorder: this.recorder,
+      logger: this.log,
+    });
+    this.log.info({ everyMs }, 'retry policy: a quarantined target is proved by a canary before any upgrade to it');
+    return retry;
   }
 
   /**
@@ -333,9 +383,16 @@ export class Runner {
         ...(svc.running && svc.startedAt ? { startedAt: svc.startedAt.toISOString() } : {}),
         restarts: svc.restarts,
         ...(svc.running && svc.adopted ? { adopted: true } : {}),
+        ...this.nextRetryOf(name),
       });
     }
     return out;
+  }
+
+  /** The canary the retry policy runs next for a service's quarantined target, if any. */
+  private nextRetryOf(name: string): { nextRetry?: { version: string; at: string } } {
+    const next = this.canary?.scheduleOf(name);
+    return next ? { nextRetry: { version: next.version, at: next.at } } : {};
   }
 
   status(name: string): ServiceStatus | undefined {
@@ -416,6 +473,7 @@ export class Runner {
     await this.revocations?.stop();
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
+    await this.canary?.stop();
     await this.coordinator?.stop();
     if (this.liveRestore) for (const { svc } of this.services.values()) svc.leave();
     else await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));

@@ -155,8 +155,8 @@ describe('live-restore: the runner restarts, its services do not', () => {
     const r1 = startRunner();
     const first = await bothRunning();
     await waitFor(() => log(PROVIDER).includes('keyring unlocked') && log(CONSUMER).includes('listening on'), { timeoutMs: 20_000, message: 'both up' });
-    const pids = { [PROVIDER]: byName(first, PROVIDER).pid!, [CONSUMER]: byName(first, CONSUMER).pid! };
-    const since = { [PROVIDER]: byName(first, PROVIDER).startedAt!, [CONSUMER]: byName(first, CONSUMER).startedAt! };
+    const pids: Record<string, number> = { [PROVIDER]: byName(first, PROVIDER).pid!, [CONSUMER]: byName(first, CONSUMER).pid! };
+    const since: Record<string, string> = { [PROVIDER]: byName(first, PROVIDER).startedAt!, [CONSUMER]: byName(first, CONSUMER).startedAt! };
     for (const s of [PROVIDER, CONSUMER]) {
       // The child writes its log file itself (stdout and stderr), so no pipe ties it to the runner.
       expect(readlinkSync(`/proc/${pids[s]}/fd/1`)).toBe(fx.home.logFile(s));

@@ -126,7 +126,7 @@ class FakeHost {
 }
 
 class MemoryState {
-  private data: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {} };
+  private data: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {}, canary: {} };
   get(): Readonly<UpgradeStateData> {
     return this.data;
   }

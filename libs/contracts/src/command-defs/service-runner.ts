@@ -26,6 +26,12 @@ const summaryFields = {
   startedAt: Type.Optional(DateTime({ description: 'When the current process started' })),
   restarts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Restarts since the runner started' }),
   adopted: Type.Optional(Type.Boolean({ description: 'The current process was started by an earlier life of this runner and adopted (live-restore)' })),
+  nextRetry: Type.Optional(
+    Type.Object(
+      { version: StrictVersion(), at: DateTime({ description: 'When the canary of it runs' }) },
+      { additionalProperties: false, description: 'The quarantined target the retry policy (canary) tries next, and when' },
+    ),
+  ),
 };
 
 export const ServiceSummarySchema = Type.Object(summaryFields, { additionalProperties: false, description: 'One line of `services list`' });
@@ -97,6 +103,8 @@ export const QuarantinedVersionSchema = Type.Object(
     stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
     reason: Reason(),
     at: DateTime({ description: 'When it was quarantined' }),
+    nextRetryAt: Type.Optional(DateTime({ description: 'When the configured retry policy (canary) tries it next; absent: only a new VersionChanged or `upgrades retry` lifts it' })),
+    lastCheck: Type.Optional(Reason({ description: 'What the last canary of it showed' })),
   },
   { additionalProperties: false, description: 'A version set aside for a service after it failed' },
 );

@@ -3,7 +3,7 @@
 // No event here carries a secret: the keyring password goes to the child's stdin, never here.
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define-event';
-import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DurationMs, HostName, Pid, Reason, ServiceName, StringEnum } from '../fields';
+import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StringEnum } from '../fields';
 
 export const SERVICE_ROLES = ['provider', 'consumer', 'wrapped'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -228,6 +228,32 @@ export const QuarantineLifted = defineEvent({
       version: BinaryVersion(),
       reason: Reason({ description: 'Why, e.g. "upgrades retry" or "provider_target set to 0.23.1 again at height 1200"' }),
       actor: Type.Optional(Actor()),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+/** How a canary check of a quarantined version ended. */
+export const CANARY_OUTCOMES = ['healthy', 'unhealthy'] as const;
+export type CanaryOutcome = (typeof CANARY_OUTCOMES)[number];
+
+export const CanaryChecked = defineEvent({
+  type: 'CanaryChecked',
+  area: 'service',
+  description:
+    'Under `upgrade.retry: { policy: canary }` the runner started a quarantined version of a service as a canary (its own config copy on a spare port, its own folder and log, the running service untouched) ' +
+    'and judged it: healthy lifts the quarantine (QuarantineLifted follows) and the normal upgrade proceeds; unhealthy keeps it quarantined until nextCheckAt (ADR 0008).',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      version: BinaryVersion({ description: 'The quarantined version tried' }),
+      outcome: StringEnum(CANARY_OUTCOMES, 'healthy: the quarantine is lifted; unhealthy: it stays'),
+      stage: Type.Optional(StringEnum(UPGRADE_STAGES, 'Where an unhealthy canary failed (obtain, verify, start, health)')),
+      reason: Reason({ description: 'What the canary showed, e.g. "exited with code 1 300 ms after start" or "up 5000 ms and answered TCP on 127.0.0.1:41234"' }),
+      address: Type.Optional(Type.String({ maxLength: 100, description: 'The spare host:port the canary listened on' })),
+      durationMs: DurationMs('How long the check took'),
+      nextCheckAt: Type.Optional(DateTime({ description: 'When the next canary runs (unhealthy only)' })),
     },
     { additionalProperties: false },
   ),
