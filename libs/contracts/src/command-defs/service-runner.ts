@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { Actor, AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
-import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
+import { CANARY_OUTCOMES, QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
 import { UUID_PATTERN } from '../uuid';
 
 const SERVICE = 'service-runner';
@@ -165,7 +165,7 @@ export const UpgradeRollback = defineCommand({
 });
 
 /** The events of a service's stream that tell its upgrade story, in `upgrades show`. */
-export const UPGRADE_HISTORY_TYPES = ['UpgradeStarted', 'ServiceUpgraded', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined', 'QuarantineLifted'] as const;
+export const UPGRADE_HISTORY_TYPES = ['UpgradeStarted', 'ServiceUpgraded', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined', 'QuarantineLifted', 'CanaryChecked'] as const;
 
 const EventIdField = (description: string) => Type.String({ pattern: UUID_PATTERN, minLength: 36, maxLength: 36, description });
 
@@ -184,7 +184,9 @@ export const UpgradeHistoryEntrySchema = Type.Object(
     failedVersion: Type.Optional(BinaryVersion()),
     stage: Type.Optional(StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback')),
     reason: Type.Optional(Reason()),
-    durationMs: Type.Optional(DurationMs('ServiceUpgraded: from UpgradeStarted to healthy')),
+    durationMs: Type.Optional(DurationMs('ServiceUpgraded: from UpgradeStarted to healthy; CanaryChecked: how long the check took')),
+    outcome: Type.Optional(StringEnum(CANARY_OUTCOMES, 'CanaryChecked: healthy (quarantine lifted) or unhealthy')),
+    nextCheckAt: Type.Optional(DateTime({ description: 'CanaryChecked (unhealthy): when the next canary runs' })),
   },
   { additionalProperties: false, description: 'One event of a service\'s upgrade history' },
 );
