@@ -147,6 +147,8 @@ afterAll(async () => {
   if (core) for (const name of [core.config.eventStreamName, `${core.config.eventStreamName}_DLQ`]) await core.jsm.streams.delete(name).catch(() => undefined);
   await core?.close();
   await db?.drop();
+  // Whatever a failed assertion left running (services outlive runners here by design).
+  fx?.killLeftovers();
   fx?.remove();
 });
 

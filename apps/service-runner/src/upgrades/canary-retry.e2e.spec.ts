@@ -134,6 +134,8 @@ afterAll(async () => {
   await core?.close();
   await new Promise((r) => http?.close(r));
   await db?.drop();
+  // Whatever a failed assertion left running (services outlive runners here by design).
+  fx?.killLeftovers();
   fx?.remove();
 });
 
