@@ -104,6 +104,9 @@ async function main(): Promise<void> {
         FLEETVISOR_LOG_LEVEL: 'warn',
         FLEETVISOR_LOG_FORMAT: 'json',
         FLEETVISOR_RUNNER_HEALTH_STABLE: `${stableMs}ms`,
+        // A restart here is a cold start of the 50 services, and the last stop takes them down
+        // (live-restore, ADR 0007, would leave them running and adopt them).
+        FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

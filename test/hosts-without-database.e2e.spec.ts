@@ -86,6 +86,8 @@ describe('a service-runner and a worker-agent without any database setting', () 
       FLEETVISOR_LOG_LEVEL: 'info',
       FLEETVISOR_RUNNER_HEALTH_STABLE: '1s',
       FLEETVISOR_RUNNER_STOP_GRACE: '2s',
+      // The runner's SIGTERM at the end stops its service too (live-restore would leave it running, ADR 0007).
+      FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
     };
     writeFakeLavap(path.join(dir, '.fleetvisor', 'upgrades', 'v0.1.0'), { version: '0.1.0' });
     writeFakeLavap(path.join(dir, '.fleetvisor', 'upgrades', 'v0.2.0'), { version: '0.2.0' });

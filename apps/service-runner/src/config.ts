@@ -75,6 +75,12 @@ export interface RunnerConfig {
    * event is also confirmed against the node at the event's height before the runner acts on it.
    */
   chainRpc: string | undefined;
+  /**
+   * FLEETVISOR_RUNNER_LIVE_RESTORE (default true): a runner that stops (SIGTERM: its restart or
+   * upgrade) leaves its services running, and a runner that starts adopts the ones still running
+   * (ADR 0007). false: it stops them, and stops what a previous life left. `wrap` never does.
+   */
+  liveRestore: boolean;
 }
 
 export const DEFAULT_CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -148,6 +154,7 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     upStateDir: readUpStateDir(env),
     trust: readTrustConfig(env),
     chainRpc: chainRpcFrom(r.optionalString('FLEETVISOR_RUNNER_CHAIN_RPC')),
+    liveRestore: r.bool('FLEETVISOR_RUNNER_LIVE_RESTORE', true),
   };
 }
 

@@ -119,6 +119,9 @@ beforeAll(async () => {
     FLEETVISOR_RUNNER_STOP_GRACE: '2s',
     FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
     FLEETVISOR_RUNNER_RESTART_MAX: '1s',
+    // The runner as it was before live-restore (the setting's false): it stops its children on
+    // SIGTERM and stops what a killed runner left. supervision/live-restore.e2e.spec.ts has the default.
+    FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
     TZ: 'UTC',
     RUNNER_ONLY_SETTING: 'not-for-children',
   };

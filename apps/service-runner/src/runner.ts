@@ -3,6 +3,7 @@
 // bus handlers (service-runner.module.ts) what they answer. Plain class, started and stopped by
 // the Nest shell. The host holds no database credentials (ADR 0006): events go to the log through
 // the central event intake, and nothing here waits on NATS: it is optional at every moment.
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   ForgeryRejected,
@@ -32,10 +33,14 @@ import { VersionFollower } from './bus/version-follower';
 import { isIntakeRefusal } from './events/intake-sink';
 import { NodeConfirmer } from './chain/node-confirmation';
 import { ControlServer, type ControlRequest } from './supervision/control-socket';
-import { reapOrphan, SupervisedService } from './supervision/supervised-service';
+import { readPidRecord, stillRunning } from './supervision/process-identity';
+import { stopRecorded, SupervisedService } from './supervision/supervised-service';
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
+import { CanaryRetry } from './upgrades/canary-retry';
+import { ProcessCanary } from './upgrades/canary-process';
+import { ObtainError } from './upgrades/binary-fetcher';
 import { commandHook } from './upgrades/upgrade-seams';
 import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -80,6 +85,8 @@ export class Runner {
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
+  /** The canary retry policy (config.yml upgrade.retry), when configured (ADR 0008). */
+  canary: CanaryRetry | undefined;
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
   /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
@@ -133,27 +140,30 @@ export class Runner {
     const t = this.opts.config.tuning;
     if (this.homeConfig) {
       const cfg = this.homeConfig!;
+      const fetcher = new BinaryFetcher({ home: this.home, platform: this.opts.config.platform, onProgress: (p) => this.log.info(p, 'downloading') });
       this.coordinator = new UpgradeCoordinator({
         home: this.home,
         config: cfg,
         store: this.store,
-        fetcher: new BinaryFetcher({ home: this.home, platform: this.opts.config.platform, onProgress: (p) => this.log.info(p, 'downloading') }),
+        fetcher,
         state: this.state,
         recorder: this.recorder,
         services: () => this.services,
         tuning: t,
         logger: this.log,
         hook: commandHook(this.opts.config.childEnvironment),
+        retrySchedule: (service, version) => this.canary?.scheduleOf(service, version),
       });
       this.coordinator.recoverInterrupted();
       this.coordinator.avoidQuarantinedAtStart();
+      if (cfg.upgrade.retry) this.canary = await this.makeCanaryRetry(cfg.upgrade.retry.everyMs, fetcher, this.coordinator);
     }
     // Host liveness (issue 14): HostOnline now, HostOffline on a clean stop, a heartbeat between.
     this.recorder.recordIn(HostOnline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, fleetvisorVersion: fleetvisorVersion().slice(0, 100) || 'unknown' });
     this.heartbeat = new HostHeartbeatSender({ host: this.host, intervalMs: t.heartbeatIntervalMs, commands: () => this.links.current?.commands, services: () => this.services.size, logger: this.log });
     this.heartbeat.start();
     this.flusher.kick();
-    for (const { svc } of this.services.values()) await svc.start();
+    for (const { svc } of this.services.values()) await this.bringUp(svc);
     // Revocations apply to commands in every mode, and chain events wait for them (follow mode).
     const revocationsHeard = this.watchRevocations();
     if (this.coordinator) {
@@ -180,10 +190,52 @@ export class Runner {
       this.follower.start();
       // Versions seen before a restart still apply (e.g. log and bus both down now).
       this.coordinator.reconcile();
+      this.canary?.start();
     }
     this.control = new ControlServer(this.home.socketPath, (req) => this.onControl(req));
     await this.control.start().catch((e) => this.log.warn({ err: (e as Error).message }, 'local control socket unavailable'));
     this.log.info({ host: this.host, services: [...this.services.keys()], home: this.home.root }, 'service runner started');
+  }
+
+  /** The canary retry policy (ADR 0008); a canary a killed runner left is stopped first. */
+  private async makeCanaryRetry(everyMs: number, fetcher: BinaryFetcher, coordinator: UpgradeCoordinator): Promise<CanaryRetry> {
+    const t = this.opts.config.tuning;
+    const canary = new ProcessCanary({
+      workDir: this.home.tmpDir,
+      logFile: (s) => path.join(this.home.logsDir, `${s}.canary.log`),
+      pidFile: (s) => path.join(this.home.stateDir, `${s}.canary.pid`),
+      logger: this.log,
+    });
+    for (const name of this.services.keys()) await canary.reapLeftover(name, t.stopGraceMs);
+    const retry = new CanaryRetry({
+      everyMs,
+      services: () => this.services,
+      linked: (s) => this.store.linkedVersion(this.home.serviceLink(s)),
+      state: this.state,
+      obtain: async (version, def) => {
+        try {
+          const file = await fetcher.obtain(version, def.binary, this.homeConfig!.download);
+          const reported = await this.store.reportedVersion(file);
+          return reported === version ? { path: file } : { stage: 'verify' as const, reason: `${file} reports version ${reported ?? '(none)'}, expected ${version}` };
+        } catch (e) {
+          return { stage: e instanceof ObtainError ? e.stage : ('obtain' as const), reason: (e as Error).message };
+        }
+      },
+      canary,
+      runSettings: (def) => ({
+        env: { ...this.opts.config.childEnvironment, ...def.env },
+        ...(def.keyringPassword ? { password: () => this.password } : {}),
+        probe: this.homeConfig!.upgrade.probe ?? 'none',
+        stableMs: t.healthStableMs,
+        timeoutMs: t.healthTimeoutMs,
+        stopGraceMs: t.stopGraceMs,
+      }),
+      lift: (service, version, reason) => coordinator.liftProven(service, version, reason),
+      recorder: this.recorder,
+      logger: this.log,
+    });
+    this.log.info({ everyMs }, 'retry policy: a quarantined target is proved by a canary before any upgrade to it');
+    return retry;
   }
 
   /**
@@ -221,7 +273,6 @@ export class Runner {
     // A wrapped process that follows no chain runs its own binary; every other service its link.
     const direct = wrap && !this.opts.followChain;
     const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
-    reapOrphan(pidFile, this.log);
     const svc = new SupervisedService(
       {
         name: def.name,
@@ -248,6 +299,38 @@ export class Runner {
     return svc;
   }
 
+  /** Live-restore is on for this runner: `start` with FLEETVISOR_RUNNER_LIVE_RESTORE (default true); never `wrap`/`pod`. */
+  private get liveRestore(): boolean {
+    return this.opts.config.liveRestore && this.opts.wrapped === undefined;
+  }
+
+  /**
+   * Starts a service, or adopts the process of it that an earlier life of this runner left running
+   * (ADR 0007): adopted only when it is that very process (pid, start time, binary on its command
+   * line) and runs what the service's link points at now (after recoverInterrupted and the
+   * quarantine check have set the links), so an interrupted upgrade or a quarantined version is
+   * never kept. Anything else the pid file names is stopped first; a recycled pid is left alone.
+   */
+  private async bringUp(svc: SupervisedService): Promise<void> {
+    const prior = readPidRecord(svc.spec.pidFile);
+    if (prior) {
+      if (stillRunning(prior)) {
+        const runs = this.store.resolve(svc.spec.command);
+        if (this.liveRestore && runs === prior.binaryPath) {
+          svc.adopt(prior);
+          return;
+        }
+        this.log.info(
+          { service: svc.spec.name, pid: prior.pid, binaryPath: prior.binaryPath, link: runs ?? null, liveRestore: this.liveRestore },
+          this.liveRestore ? 'a process left by the previous runner runs another binary than the link: stopping it' : 'live-restore is off: stopping the process left by the previous runner',
+        );
+      }
+      await stopRecorded(prior, this.opts.config.tuning.stopGraceMs, this.log);
+      rmSync(svc.spec.pidFile, { force: true });
+    }
+    await svc.start();
+  }
+
   /**
    * `create-service` while this runner runs: takes up a service newly listed in config.yml and
    * starts it, as a service of the start would be (its events recorded, its version followed).
@@ -262,7 +345,7 @@ export class Runner {
     if (def.keyringPassword && this.password === undefined) this.loadPassword();
     const svc = this.supervise(def);
     this.log.info({ service: name }, 'service added while running');
-    await svc.start();
+    await this.bringUp(svc);
     // Its link was set to the installed current version: bring it to the chain's target like the others.
     this.coordinator?.reconcile();
     return { host: this.host, outcome: 'started', status: this.status(name) };
@@ -299,9 +382,17 @@ export class Runner {
         ...(svc.running && svc.pid ? { pid: svc.pid } : {}),
         ...(svc.running && svc.startedAt ? { startedAt: svc.startedAt.toISOString() } : {}),
         restarts: svc.restarts,
+        ...(svc.running && svc.adopted ? { adopted: true } : {}),
+        ...this.nextRetryOf(name),
       });
     }
     return out;
+  }
+
+  /** The canary the retry policy runs next for a service's quarantined target, if any. */
+  private nextRetryOf(name: string): { nextRetry?: { version: string; at: string } } {
+    const next = this.canary?.scheduleOf(name);
+    return next ? { nextRetry: { version: next.version, at: next.at } } : {};
   }
 
   status(name: string): ServiceStatus | undefined {
@@ -365,8 +456,10 @@ export class Runner {
   }
 
   /**
-   * Stops everything: children get SIGTERM (SIGKILL after the grace); the spool is flushed if the
-   * intake answers. Once: a second call waits for the first.
+   * Stops everything: with live-restore the services are left running for the next runner to adopt
+   * (a restart or upgrade of the runner is no outage, ADR 0007), otherwise children get SIGTERM
+   * (SIGKILL after the grace); the spool is flushed if the intake answers. Once: a second call
+   * waits for the first.
    */
   stop(reason = 'runner shutdown'): Promise<void> {
     this.stopping ??= this.stopAll(reason);
@@ -380,8 +473,10 @@ export class Runner {
     await this.revocations?.stop();
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
+    await this.canary?.stop();
     await this.coordinator?.stop();
-    await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
+    if (this.liveRestore) for (const { svc } of this.services.values()) svc.leave();
+    else await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
     this.heartbeat?.stop();
     // Only a runner that started (and so recorded HostOnline) says it went offline.

@@ -74,7 +74,7 @@ afterEach(async () => {
 
 async function wired(mode: 'start' | 'wrap' | 'wrap-following'): Promise<{ bus: RecordingBus; runner: FakeRunner }> {
   const runner = new FakeRunner(mode === 'wrap' ? undefined : 'lava-1');
-  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] }, chainRpc: undefined };
+  const config = { core: testCoreConfig('postgres://unused', testBusNames(), { host: runner.host }), directory: '/nowhere', tuning: FAST_TUNING, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/bin:/bin' }, connectionSettings: {}, upStateDir: '/nowhere/up-state', trust: { roots: [testTrust().root.publicKey] }, chainRpc: undefined, liveRestore: true };
   const wrapped =
     mode === 'wrap'
       ? { wrapped: [{ name: 'w', role: 'wrapped' as const, binary: 'sleep', configPath: '/bin/sleep', args: [], keyringPassword: false }] }

@@ -1,6 +1,6 @@
 // Test/bench fixture: a runner home with fake lavap binaries installed, services created from
 // generated configs, and a RunnerConfig tuned for fast tests. No test framework imports here.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CoreConfig } from '@fleetvisor/platform';
@@ -54,8 +54,12 @@ export class RunnerFixture {
     this.home.ensureLayout();
   }
 
+  /**
+   * Live-restore is off by default here: a test that closes its in-process runner means "tear it
+   * down", children included (a test of live-restore passes `{ liveRestore: true }`).
+   */
   config(tuning: Partial<RunnerTuning> = {}, extra: Partial<RunnerConfig> = {}): RunnerConfig {
-    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: { roots: this.trustRoots.length > 0 ? this.trustRoots : testTrustConfig().roots }, chainRpc: undefined, ...extra };
+    return { core: this.core, directory: this.dir, tuning: { ...FAST_TUNING, ...tuning }, secretsPassphrase: undefined, secretsKeyFile: undefined, platform: 'linux/amd64', childEnvironment: { PATH: '/usr/local/bin:/usr/bin:/bin' }, connectionSettings: {}, upStateDir: path.join(this.dir, 'up-state'), trust: { roots: this.trustRoots.length > 0 ? this.trustRoots : testTrustConfig().roots }, chainRpc: undefined, liveRestore: false, ...extra };
   }
 
   writeHomeConfig(c: Partial<HomeConfig> = {}): void {
@@ -84,6 +88,26 @@ export class RunnerFixture {
       keyringBackend: s.keyringBackend ?? 'test',
       chainId: this.chainId,
     }).name;
+  }
+
+  /** Kills every process whose command line names a path under this fixture (what a failed test left running). */
+  killLeftovers(): void {
+    const root = this.dir + path.sep;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      let args: string[];
+      try {
+        args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      if (!args.some((a) => a.startsWith(root))) continue;
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 
   remove(): void {

@@ -142,6 +142,8 @@ describe('EventCatalog.parse refuses, naming the field', () => {
     );
     expect(reason(event('ThreadPaused', { reason: 'error', lastError: undefined }))).toBe('ThreadPaused data: lastError is required when reason is "error"');
     expect(reason(event('ServiceExited', { code: null, signal: null }))).toMatch(/code and signal are both null/);
+    // An adopted process (live-restore) ends without a status the runner can read: said so explicitly.
+    expect(fleetEvents.parse(event('ServiceExited', { code: null, signal: null, statusUnknown: true })).ok).toBe(true);
     const rec = { caller: 't01000-sealer', component: 'venus', method: 'Filecoin.ChainHead', calls: 1, errors: 0 };
     expect(reason(event('ApiCallsRecorded', { records: [{ ...rec, errors: 1, transportErrors: 1 }] }))).toBe(
       'ApiCallsRecorded data: records/0: errors + transportErrors 2 is above calls 1',

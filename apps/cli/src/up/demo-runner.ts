@@ -106,8 +106,9 @@ export async function prepareDemoRunner(opts: { logger: Logger; env: Env; chainI
         args: ['start'],
         // As its systemd unit starts it: the runner allocates little once started.
         nodeFlags: ['--max-semi-space-size=1'],
-        // A short health window so the demo moves at the pace of the local chain.
-        env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_STOP_GRACE: '3s' },
+        // A short health window so the demo moves at the pace of the local chain. Live-restore off:
+        // `up` is the one owner that tears its whole demo tree down, lavap children included (ADR 0007).
+        env: { FLEETVISOR_RUNNER_DIRECTORY: directory, FLEETVISOR_RUNNER_HEALTH_STABLE: '2s', FLEETVISOR_RUNNER_STOP_GRACE: '3s', FLEETVISOR_RUNNER_LIVE_RESTORE: 'false' },
         // Its events reach the log through the registry's and chain-watcher's event intake.
         dropEnv: HOST_DROPS,
       },

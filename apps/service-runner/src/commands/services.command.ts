@@ -139,9 +139,21 @@ export async function local(config: RunnerConfig, req: ControlRequest): Promise<
 
 function listRows(rows: (ServiceSummary & { host: string })[]): string {
   const now = Date.now();
+  // NEXT RETRY only when a retry policy has one to show (a quarantined target's canary, ADR 0008).
+  const retries = rows.some((r) => r.nextRetry);
   return table([
-    ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS'],
-    ...rows.map((r) => [r.host, r.service, r.role, r.chainId ?? '-', r.version ?? '-', r.state, duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined), String(r.restarts)]),
+    ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', ...(retries ? ['NEXT RETRY'] : [])],
+    ...rows.map((r) => [
+      r.host,
+      r.service,
+      r.role,
+      r.chainId ?? '-',
+      r.version ?? '-',
+      r.adopted ? `${r.state} (adopted)` : r.state,
+      duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined),
+      String(r.restarts),
+      ...(retries ? [r.nextRetry ? `${r.nextRetry.version} canary at ${r.nextRetry.at}` : '-'] : []),
+    ]),
   ]);
 }
 
@@ -193,7 +205,8 @@ function statusText(host: string, s: ServiceStatus): string {
     ['binary', `${s.binary} ${s.version ?? ''}`.trim()],
     ['binary path', s.binaryPath ?? '-'],
     ['config', s.configPath],
-    ['state', s.state],
+    ['state', s.adopted ? `${s.state} (adopted from the previous runner)` : s.state],
+    ...(s.nextRetry ? [['next retry', `${s.nextRetry.version} canary at ${s.nextRetry.at}`]] : []),
     ['pid', s.pid ? String(s.pid) : '-'],
     ['uptime', duration(s.uptimeMs)],
     ['restarts', String(s.restarts)],

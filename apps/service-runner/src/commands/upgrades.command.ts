@@ -12,6 +12,12 @@ import { askFleet, askHost, fleetOptions, local, timeoutMs } from './services.co
 
 type HostUpgrades = { host: string; services: ServiceUpgrades[] };
 
+/** "next retry at" of a quarantined version under the canary retry policy (ADR 0008). */
+function retryText(q: { nextRetryAt?: string; lastCheck?: string }): string {
+  if (!q.nextRetryAt) return '';
+  return `\n      next retry at ${q.nextRetryAt} (canary)${q.lastCheck ? `; last canary ${q.lastCheck}` : ''}`;
+}
+
 function listText(results: HostUpgrades[]): string {
   const rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s }))).sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
   const out = [
@@ -20,8 +26,8 @@ function listText(results: HostUpgrades[]): string {
       ...rows.map((r) => [r.host, r.service, r.role, r.running ?? '-', r.linked ?? '-', r.installed.join(',') || '-', r.quarantined.map((q) => q.version).join(',') || '-']),
     ]),
   ];
-  const quarantined = rows.flatMap((r) => r.quarantined.map((q) => `  ${r.host}/${r.service} ${q.version} since ${q.at} (${q.stage}): ${q.reason}`));
-  if (quarantined.length) out.push(`quarantined (not tried again until the chain announces it anew or \`fleetvisor upgrades retry\`):\n${quarantined.join('\n')}\n`);
+  const quarantined = rows.flatMap((r) => r.quarantined.map((q) => `  ${r.host}/${r.service} ${q.version} since ${q.at} (${q.stage}): ${q.reason}${retryText(q)}`));
+  if (quarantined.length) out.push(`quarantined (not tried again until the chain announces it anew, \`fleetvisor upgrades retry\`, or a healthy canary where upgrade.retry is set):\n${quarantined.join('\n')}\n`);
   return out.join('\n');
 }
 
@@ -62,6 +68,8 @@ function historyLine(h: UpgradeHistoryEntry): string {
         return `${h.version} quarantined (${h.stage}): ${h.reason}`;
       case 'QuarantineLifted':
         return `${h.version} may be tried again: ${h.reason}`;
+      case 'CanaryChecked':
+        return `${h.version} canary ${h.outcome ?? ''}${h.stage ? ` at ${h.stage}` : ''}: ${h.reason}${h.nextCheckAt ? `; next canary at ${h.nextCheckAt}` : ''}`;
     }
   })();
   const cause = [`by ${h.actor}`, h.causationId ? `cause ${h.causationId}` : '', h.correlationId ? `attempt ${h.correlationId}` : ''].filter(Boolean).join(', ');
@@ -74,7 +82,7 @@ export function showText(r: ShowResult): string {
     `${r.host}/${u.service} (${u.role}, ${u.binary})`,
     `  running ${u.running ?? '-'}, linked ${u.linked ?? '-'}${r.lastGood ? `, last good ${r.lastGood}` : ''}`,
     `  installed: ${u.installed.join(', ') || '-'}`,
-    u.quarantined.length ? `  quarantined:\n${u.quarantined.map((q) => `    ${q.version} since ${q.at} (${q.stage}): ${q.reason}`).join('\n')}` : '  quarantined: none',
+    u.quarantined.length ? `  quarantined:\n${u.quarantined.map((q) => `    ${q.version} since ${q.at} (${q.stage}): ${q.reason}${retryText(q)}`).join('\n')}` : '  quarantined: none',
     r.history.length ? `history (oldest first):\n${r.history.map(historyLine).join('\n')}` : 'history: no upgrade recorded',
   ];
   if (r.historyNote) out.push(`note: ${r.historyNote}`);

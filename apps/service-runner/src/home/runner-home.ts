@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from '
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { SERVICE_ROLES, type ServiceRole } from '@fleetvisor/contracts';
+import { parseDuration } from '@fleetvisor/platform';
 import { writeFileAtomic } from './atomic-file';
 import { validBinaryName, validChainId, validServiceName, validVersion } from './names';
 
@@ -40,7 +41,21 @@ export interface UpgradeSettings {
   preUpgrade?: string;
   /** Health probe after a restart: stay up only, or also TCP connect / HTTP GET on the network address. */
   probe?: 'none' | 'tcp' | 'http';
+  /**
+   * `retry: { policy: canary, every: 10m }`: a quarantined target is proved by a canary (the new
+   * binary on a spare port, the running service untouched) every `every`, and upgraded to once a
+   * canary is healthy (ADR 0008). Absent: only a new VersionChanged or `upgrades retry` lifts it.
+   */
+  retry?: RetryPolicy;
 }
+
+export interface RetryPolicy {
+  policy: 'canary';
+  everyMs: number;
+}
+
+/** Shortest canary interval: a canary costs a process start and a health window. */
+export const MIN_CANARY_EVERY_MS = 1_000;
 
 export interface HomeConfig {
   chainId: string;
@@ -87,6 +102,17 @@ const optString = (o: Record<string, unknown>, key: string, what: string): strin
   return v;
 };
 
+/** `{ policy: canary, every: <duration> }` (durations as the environment's: 10m, 90s, 1h). */
+export function parseRetryPolicy(v: unknown, what: string): RetryPolicy {
+  const r = asRecord(v, what);
+  for (const k of Object.keys(r)) if (k !== 'policy' && k !== 'every') throw new HomeError(`${what}: unknown key ${k} (policy, every)`);
+  if (r['policy'] !== 'canary') throw new HomeError(`${what}.policy must be canary (the only retry policy; without upgrade.retry a quarantined version waits for a new VersionChanged or \`upgrades retry\`)`);
+  const every = typeof r['every'] === 'string' ? parseDuration(r['every']) : undefined;
+  if (every === undefined) throw new HomeError(`${what}.every must be a duration such as 10m, 90s or 1h`);
+  if (every < MIN_CANARY_EVERY_MS) throw new HomeError(`${what}.every must be at least 1s`);
+  return { policy: 'canary', everyMs: every };
+}
+
 export function parseHomeConfig(text: string, file = 'config.yml'): HomeConfig {
   const o = asRecord(parseYaml(text) ?? {}, file);
   const chainId = validChainId(o['chain-id']);
@@ -123,6 +149,7 @@ export function parseHomeConfig(text: string, file = 'config.yml'): HomeConfig {
     if (u['probe'] !== 'none' && u['probe'] !== 'tcp' && u['probe'] !== 'http') throw new HomeError(`${file}: upgrade.probe must be none, tcp or http`);
     upgrade.probe = u['probe'];
   }
+  if (u['retry'] !== undefined) upgrade.retry = parseRetryPolicy(u['retry'], `${file}: upgrade.retry`);
   const services = o['services'] ?? [];
   if (!Array.isArray(services)) throw new HomeError(`${file}: services must be a list`);
   const node = optString(o, 'node', file);
@@ -148,6 +175,7 @@ export function serializeHomeConfig(c: HomeConfig): string {
   if (c.upgrade.parallelism !== undefined) upgrade['parallelism'] = c.upgrade.parallelism;
   if (c.upgrade.preUpgrade) upgrade['pre-upgrade'] = c.upgrade.preUpgrade;
   if (c.upgrade.probe) upgrade['probe'] = c.upgrade.probe;
+  if (c.upgrade.retry) upgrade['retry'] = { policy: c.upgrade.retry.policy, every: `${c.upgrade.retry.everyMs}ms` };
   return stringifyYaml({
     'chain-id': c.chainId,
     ...(c.node ? { node: c.node } : {}),

@@ -14,14 +14,15 @@ export class PasswordFeeder {
     private readonly prompt: RegExp = DEFAULT_PROMPT,
   ) {}
 
-  /** Feed every chunk the child prints; answers when the text so far ends in a prompt. */
-  onOutput(chunk: Buffer): void {
+  /** Feed every chunk the child prints; answers when the text so far ends in a prompt. True once it answered. */
+  onOutput(chunk: Buffer): boolean {
     this.tail = (this.tail + chunk.toString('utf8')).slice(-512);
     const lastLine = this.tail.slice(this.tail.lastIndexOf('\n') + 1);
-    if (!this.prompt.test(lastLine)) return;
+    if (!this.prompt.test(lastLine)) return false;
     this.tail = '';
     const pw = this.password();
-    if (pw === undefined || this.stdin.destroyed) return;
+    if (pw === undefined || this.stdin.destroyed) return false;
     this.stdin.write(pw + '\n');
+    return true;
   }
 }

@@ -3,8 +3,11 @@
 // reported (and slowed to the maximum backoff, so a broken binary never spins the CPU), stopped
 // with SIGTERM then SIGKILL after a grace. During an upgrade the coordinator holds automatic
 // restarts and judges health itself.
+// Live-restore (ADR 0007): a child of `start` writes its log file itself and runs in its own
+// session, so nothing ties it to the runner's life; a runner that starts again adopts it (watches
+// it by polling /proc, since it is not its parent) and supervises it as one it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceCrashLooping, ServiceExited, ServiceRestarted, ServiceStarted, ServiceStopped, type ServiceRole, type ServiceState } from '@fleetvisor/contracts';
 import { backoffDelay } from '@fleetvisor/messaging/core';
@@ -12,8 +15,15 @@ import type { Logger } from '@fleetvisor/platform';
 import type { RunnerTuning } from '../config';
 import type { EventRecorder } from '../events/event-recorder';
 import { writeFileAtomic } from '../home/atomic-file';
+import { LogTail } from './log-tail';
 import { PasswordFeeder } from './password-feeder';
+import { processArgs, processStartTime, stillRunning, watchProcess, type PidRecord } from './process-identity';
 import { RotatingLog } from './rotating-log';
+
+/** How often an adopted process (not this runner's child: no exit event) is looked at in /proc. */
+export const ADOPTED_POLL_MS = 200;
+/** How often a log file the child writes itself is checked for rotation. */
+const ROTATION_CHECK_MS = 1_000;
 
 /** The part of the runner's tuning that supervision uses (documented on RunnerTuning). */
 export type SupervisionTuning = Pick<
@@ -54,20 +64,55 @@ export interface BinaryResolver {
   reportedVersion(file: string): Promise<string | undefined>;
 }
 
-/** Kills a child left behind by a runner that died (kill -9): its pid file names it and its binary. */
-export function reapOrphan(pidFile: string, log: Logger): void {
-  if (!existsSync(pidFile)) return;
-  try {
-    const { pid, binaryPath } = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number; binaryPath: string };
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (cmdline.some((a) => a === binaryPath)) {
-      log.warn({ pid, binaryPath }, 'stopping a child left by a previous runner');
-      process.kill(pid, 'SIGKILL');
-    }
-  } catch {
-    // not running any more, or not ours
-  }
-  rmSync(pidFile, { force: true });
+/** A process of this service: a child this runner spawned, or one it adopted from its previous life. */
+interface RunningProcess {
+  readonly pid: number;
+  readonly exited: Promise<ExitInfo>;
+  signal(sig: NodeJS.Signals): void;
+  /** Stops watching it and lets it run on without this runner (live-restore). */
+  release(): void;
+}
+
+function adoptedProcess(r: PidRecord): RunningProcess {
+  let unwatch: () => void = () => undefined;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    // Not our child: its exit status went to whoever reaped it, so only the fact of the exit is known.
+    unwatch = watchProcess(r.pid, r.startTime, ADOPTED_POLL_MS, () => resolve({ code: null, signal: null, at: new Date().toISOString() }));
+  });
+  return {
+    pid: r.pid,
+    exited,
+    // Signalled only while the pid is still that process: never a recycled pid.
+    signal: (sig) => {
+      if (processStartTime(r.pid) !== r.startTime) return;
+      try {
+        process.kill(r.pid, sig);
+      } catch {
+        // gone meanwhile
+      }
+    },
+    release: () => unwatch(),
+  };
+}
+
+/**
+ * Stops a process a pid file names that is not adopted (live-restore off, or its binary is not the
+ * service's link any more): SIGTERM, SIGKILL after the grace. Only that process: the identity
+ * (pid + start time + binary) is checked first; a pid file of a runner before live-restore has no
+ * start time and is matched on the command line alone.
+ */
+export async function stopRecorded(r: PidRecord, graceMs: number, log: Logger): Promise<boolean> {
+  const ours = r.startTime === '' ? (processArgs(r.pid)?.includes(r.binaryPath) ?? false) : stillRunning(r);
+  if (!ours) return false;
+  const startTime = processStartTime(r.pid);
+  if (startTime === undefined) return false;
+  log.warn({ pid: r.pid, binaryPath: r.binaryPath }, 'stopping a child left by a previous runner');
+  const proc = adoptedProcess({ ...r, startTime });
+  proc.signal('SIGTERM');
+  const timer = setTimeout(() => proc.signal('SIGKILL'), graceMs);
+  await proc.exited;
+  clearTimeout(timer);
+  return true;
 }
 
 export class SupervisedService {
@@ -78,8 +123,12 @@ export class SupervisedService {
   version: string | undefined;
   binaryPath: string | undefined;
   lastExit: ExitInfo | undefined;
+  /** The current process was started by an earlier life of the runner and adopted. */
+  adopted = false;
 
-  private child: ChildProcess | undefined;
+  private child: RunningProcess | undefined;
+  private tail: LogTail | undefined;
+  private rotation: NodeJS.Timeout | undefined;
   private exited: Promise<ExitInfo> | undefined;
   private expectedExit = false;
   private autoRestart = true;
@@ -146,6 +195,50 @@ export class SupervisedService {
     else if (this.wanted) this.scheduleRestart();
   }
 
+  /**
+   * Takes over a process an earlier life of the runner started (the caller checked it is that
+   * process and runs the service's binary): watched, restarted when it dies, stopped by signal.
+   */
+  adopt(r: PidRecord): void {
+    this.wanted = true;
+    this.autoRestart = true;
+    this.clearRestartTimer();
+    if (this.child) return;
+    const proc = adoptedProcess(r);
+    this.child = proc;
+    this.exited = proc.exited;
+    this.expectedExit = false;
+    this.adopted = true;
+    this.pid = r.pid;
+    const since = Date.parse(r.startedAt);
+    this.startedAt = new Date(Number.isNaN(since) ? Date.now() : since);
+    this.version = r.version;
+    this.binaryPath = r.binaryPath;
+    this.state = 'running';
+    writeFileAtomic(this.spec.pidFile, JSON.stringify({ ...r, runnerPid: process.pid } satisfies PidRecord));
+    this.watchRotation();
+    this.recorder.record(ServiceStarted, { host: this.recorder.host, service: this.spec.name, pid: r.pid, version: safeVersion(r.version), binaryPath: r.binaryPath, adopted: true });
+    this.log.info({ pid: r.pid, version: r.version, binaryPath: r.binaryPath, startedAt: r.startedAt }, 'service adopted from the previous runner (still running)');
+    const startedAt = this.startedAt.getTime();
+    void proc.exited.then((info) => this.onExit(proc, info, Date.now() - startedAt));
+  }
+
+  /**
+   * Live-restore at runner stop: the process keeps running, unwatched, its pid file kept for the
+   * next runner to adopt. Nothing is recorded: the service did not stop.
+   */
+  leave(): void {
+    this.wanted = false;
+    this.clearRestartTimer();
+    const proc = this.child;
+    this.stopWatching();
+    if (!proc) return;
+    proc.release();
+    this.child = undefined;
+    this.exited = undefined;
+    this.log.info({ pid: proc.pid }, 'service left running (live-restore)');
+  }
+
   /** The exit of the current process (for health checks); undefined when none runs. */
   currentExit(): Promise<ExitInfo> | undefined {
     return this.exited;
@@ -161,11 +254,11 @@ export class SupervisedService {
     const exited = this.exited;
     if (!child || !exited) return;
     this.expectedExit = true;
-    child.kill('SIGTERM');
+    child.signal('SIGTERM');
     const timer = setTimeout(() => {
       if (this.child === child) {
         this.log.warn({ pid: child.pid, graceMs: this.tuning.stopGraceMs }, 'did not stop after SIGTERM; SIGKILL');
-        child.kill('SIGKILL');
+        child.signal('SIGKILL');
       }
     }, this.tuning.stopGraceMs);
     await exited;
@@ -183,31 +276,55 @@ export class SupervisedService {
     const version = (await this.binaries.reportedVersion(binaryPath)) ?? (path.basename(path.dirname(binaryPath)).replace(/^v/, '') || 'unknown');
     if (!this.wanted || this.child) return;
     this.state = 'starting';
+    // `start`: the child writes its log file itself, in a session of its own (no terminal signal of
+    // the runner's reaches it), with no pipe to the runner it could die on (SIGPIPE) once the runner
+    // is gone. `wrap` (echo) keeps pipes: it copies the output to its own stdout, and a container's
+    // children go with it.
+    const own = !this.spec.echo;
+    let logFd: number | undefined;
     let child: ChildProcess;
     try {
+      logFd = own ? this.output.openForChild() : undefined;
+      const logFrom = logFd !== undefined ? fstatSync(logFd).size : 0;
       child = spawn(binaryPath, this.spec.args, {
         cwd: this.spec.cwd ?? path.dirname(this.spec.configPath),
         env: this.spec.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
+        // stdin is a pipe only for the keyring prompt, ended once answered: an adopted child's stdin
+        // is then the same closed pipe whether the runner that fed it lives or not.
+        stdio: [this.spec.password ? 'pipe' : own ? 'ignore' : 'pipe', logFd ?? 'pipe', logFd ?? 'pipe'],
+        detached: own,
       });
+      if (own && this.spec.password && child.stdin) {
+        const stdin = child.stdin;
+        const feeder = new PasswordFeeder(stdin, this.spec.password);
+        const tail = new LogTail(this.spec.logFile, logFrom, (d) => {
+          if (!feeder.onOutput(d)) return;
+          stdin.end();
+          tail.stop();
+        });
+        this.tail = tail;
+        tail.start();
+      }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'spawn failed');
       this.lastExit = { code: 127, signal: null, at: new Date().toISOString() };
       this.onCrash();
       return;
+    } finally {
+      if (logFd !== undefined) closeSync(logFd);
     }
-    this.child = child;
-    this.expectedExit = false;
-    const feeder = this.spec.password ? new PasswordFeeder(child.stdin!, this.spec.password) : undefined;
-    const onData = (stream: NodeJS.WriteStream) => (d: Buffer) => {
-      this.output.write(d);
-      if (this.spec.echo) stream.write(d);
-      feeder?.onOutput(d);
-    };
-    child.stdout!.on('data', onData(process.stdout));
-    child.stderr!.on('data', onData(process.stderr));
-    child.stdin!.on('error', () => undefined);
-    this.exited = new Promise<ExitInfo>((resolve) => {
+    if (!own) {
+      const feeder = this.spec.password ? new PasswordFeeder(child.stdin!, this.spec.password) : undefined;
+      const onData = (stream: NodeJS.WriteStream) => (d: Buffer) => {
+        this.output.write(d);
+        if (this.spec.echo) stream.write(d);
+        feeder?.onOutput(d);
+      };
+      child.stdout!.on('data', onData(process.stdout));
+      child.stderr!.on('data', onData(process.stderr));
+    }
+    child.stdin?.on('error', () => undefined);
+    const exited = new Promise<ExitInfo>((resolve) => {
       let spawnError: Error | undefined;
       child.once('error', (e) => (spawnError = e));
       child.once('close', (code, signal) => {
@@ -215,31 +332,73 @@ export class SupervisedService {
         resolve({ code: code ?? (spawnError ? 127 : null), signal: signal ?? null, at: new Date().toISOString() });
       });
     });
+    this.exited = exited;
     const started = Date.now();
     if (child.pid === undefined) {
       // spawn failed (ENOENT, EACCES): 'error' comes, then 'close'.
-      const info = await this.exited;
-      this.child = undefined;
+      const info = await exited;
+      this.stopTail();
       this.exited = undefined;
       this.lastExit = info;
       this.log.error({ binaryPath }, 'could not start the binary');
       this.onCrash();
       return;
     }
-    this.pid = child.pid;
+    const pid = child.pid;
+    const proc: RunningProcess = {
+      pid,
+      exited,
+      signal: (sig) => void child.kill(sig),
+      release: () => {
+        // Nothing of the runner's may keep it alive or be held by the child: no listeners, no handle.
+        child.stdin?.destroy();
+        child.removeAllListeners();
+        child.unref();
+      },
+    };
+    this.child = proc;
+    this.expectedExit = false;
+    this.adopted = false;
+    this.pid = pid;
     this.startedAt = new Date(started);
     this.version = version;
     this.binaryPath = binaryPath;
     if (this.state === 'starting') this.state = this.autoRestart ? 'running' : 'upgrading';
-    writeFileAtomic(this.spec.pidFile, JSON.stringify({ pid: child.pid, binaryPath, startedAt: this.startedAt.toISOString() }));
-    this.recorder.record(ServiceStarted, { host: this.recorder.host, service: this.spec.name, pid: child.pid, version: safeVersion(version), binaryPath });
-    this.log.info({ pid: child.pid, version, binaryPath }, 'service started');
-    void this.exited.then((info) => this.onExit(child, info, Date.now() - started));
+    const record: PidRecord = { pid, startTime: processStartTime(pid) ?? '', binaryPath, version, startedAt: this.startedAt.toISOString(), runnerPid: process.pid };
+    writeFileAtomic(this.spec.pidFile, JSON.stringify(record));
+    if (own) this.watchRotation();
+    this.recorder.record(ServiceStarted, { host: this.recorder.host, service: this.spec.name, pid, version: safeVersion(version), binaryPath });
+    this.log.info({ pid, version, binaryPath }, 'service started');
+    void exited.then((info) => this.onExit(proc, info, Date.now() - started));
   }
 
-  private onExit(child: ChildProcess, info: ExitInfo, ranMs: number): void {
+  private watchRotation(): void {
+    if (this.rotation) return;
+    this.rotation = setInterval(() => {
+      try {
+        this.output.rotateIfFull();
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'log rotation failed');
+      }
+    }, ROTATION_CHECK_MS);
+    this.rotation.unref();
+  }
+
+  private stopTail(): void {
+    this.tail?.stop();
+    this.tail = undefined;
+  }
+
+  private stopWatching(): void {
+    this.stopTail();
+    if (this.rotation) clearInterval(this.rotation);
+    this.rotation = undefined;
+  }
+
+  private onExit(child: RunningProcess, info: ExitInfo, ranMs: number): void {
     if (this.child !== child) return;
     this.child = undefined;
+    this.stopTail();
     this.exited = undefined;
     this.lastExit = info;
     rmSync(this.spec.pidFile, { force: true });
@@ -247,10 +406,12 @@ export class SupervisedService {
     this.recorder.record(ServiceExited, {
       host: this.recorder.host,
       service: this.spec.name,
-      pid: child.pid!,
+      pid: child.pid,
       code: info.code,
       signal: info.signal,
       expected,
+      // An adopted process's exit status is not ours to read (its parent was the previous runner).
+      ...(info.code === null && info.signal === null ? { statusUnknown: true as const } : {}),
     });
     this.log[expected ? 'info' : 'warn']({ code: info.code, signal: info.signal, ranMs }, expected ? 'service stopped' : 'service exited');
     if (expected) return;
@@ -302,6 +463,7 @@ export class SupervisedService {
   }
 
   closeLog(): void {
+    this.stopWatching();
     this.output.close();
   }
 }

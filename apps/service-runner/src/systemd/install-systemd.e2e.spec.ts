@@ -31,7 +31,8 @@ describe('install-systemd', () => {
     const unit = readFileSync(unitFile, 'utf8');
     // One process, compiled: node runs the same `fleetvisor` program, which is the runner itself.
     expect(unit).toMatch(new RegExp(`^ExecStart=/\\S+ --max-semi-space-size=1 ${CLI.replace(/[.]/g, '\\.')} start --directory `, 'm'));
-    expect(unit).toContain('KillMode=mixed');
+    // The services outlive a restart of the runner (live-restore, ADR 0007).
+    expect(unit).toContain('KillMode=process');
     // Hardened like every unit, with the home and the services' own directories writable.
     expect(unit).toContain('ProtectSystem=strict');
     expect(unit).toContain(`ReadWritePaths=${path.join(dir, '.fleetvisor')}`);

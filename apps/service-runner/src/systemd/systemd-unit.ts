@@ -1,8 +1,13 @@
-// The systemd unit for the runner itself, rendered with the same hardening as every Fleetvisor unit
-// (libs/platform systemd.ts). KillMode=mixed: systemd sends SIGTERM to the runner only, the runner
-// stops its children (SIGTERM, SIGKILL after its grace), and systemd SIGKILLs whatever is left after
-// TimeoutStopSec. Restart=always brings the runner back after a crash; the upgrade state file makes
-// that safe mid-upgrade.
+// The systemd unit for the runner itself, hardened like every Fleetvisor unit (libs/platform
+// systemd.ts). KillMode=process: on stop or restart systemd signals the
+// runner's main process only and leaves the rest of the cgroup, the lavap services, alone; the
+// runner (live-restore, ADR 0007) lets them run on and its next start adopts them, so a restart or
+// an upgrade of the runner is no outage of the services. (KillMode=mixed or control-group would
+// SIGKILL every child when the runner exits, whatever the runner decides.) With
+// FLEETVISOR_RUNNER_LIVE_RESTORE=false the runner stops its children itself before it exits.
+// Restart=always brings the runner back after a crash; the upgrade state file makes that safe
+// mid-upgrade. The children are still in the unit's cgroup: `systemctl kill` reaches them, and
+// systemd logs them as left-over processes on a restart, which is what is meant.
 import { renderServiceUnit } from '@fleetvisor/platform';
 
 export { renderEnvironmentFile } from '@fleetvisor/platform';
@@ -28,7 +33,7 @@ export function renderSystemdUnit(u: UnitInput): string {
     user: u.user,
     workingDirectory: u.workingDirectory,
     environmentFile: u.environmentFile,
-    killMode: 'mixed',
+    killMode: 'process',
     stopTimeoutSec: Math.ceil(u.stopGraceMs / 1000) + 15,
     // The runner home holds binaries, logs and state; it may sit under /home (read-only there
     // except for the paths below).

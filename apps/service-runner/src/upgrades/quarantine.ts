@@ -2,8 +2,9 @@
 // (pure): when the runner starts (never start a quarantined version: back to the last good one)
 // and when a VersionChanged arrives (a target the chain announces anew is tried again; the same
 // target seen again, at a higher height or with other mins, is not). A quarantined version is
-// never retried by a timer: only the chain announcing it anew or an operator's `upgrades retry`
-// lifts it.
+// never retried by a timer that touches the running service: only the chain announcing it anew,
+// an operator's `upgrades retry`, or a healthy canary under `upgrade.retry: { policy: canary }`
+// (canary-policy.ts, which never touches the running service either) lifts it.
 import { compareStrictVersions, parseStrictVersion, type ProtocolVersion, type QuarantineStage, type ServiceRole } from '@fleetvisor/contracts';
 import { roleVersions } from './version-select';
 

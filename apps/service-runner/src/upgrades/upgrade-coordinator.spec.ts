@@ -126,7 +126,7 @@ class FakeHost {
 }
 
 class MemoryState {
-  private data: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {} };
+  private data: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {}, canary: {} };
   get(): Readonly<UpgradeStateData> {
     return this.data;
   }
@@ -248,6 +248,39 @@ describe('UpgradeCoordinator', () => {
       expect(h.of('p1').map((e) => [e.type, e.causationId])).toEqual([['QuarantineLifted', 'e-12']]);
       expect(h.of('p1')[0]!.data).toMatchObject({ version: '0.3.0', reason: 'provider_target set to 0.3.0 again at height 12' });
       expect(c.quarantineOf('p1')).toEqual({});
+    });
+
+    it('a healthy canary (retry policy) lifts it without an actor and the normal upgrade follows; nothing quarantined, nothing done', async () => {
+      const { h, c } = await broken();
+      c.liftProven('p1', '0.4.0', 'canary healthy: not quarantined'); // not quarantined: ignored
+      c.liftProven('nope', '0.3.0', 'canary healthy');
+      await c.idle();
+      expect(h.events).toEqual([]);
+      h.unhealthy.delete('0.3.0');
+      c.liftProven('p1', '0.3.0', 'canary healthy: up 5000 ms and answered TCP on 127.0.0.1:41001');
+      await c.idle();
+      expect(h.of('p1').map((e) => e.type)).toEqual(['QuarantineLifted', 'UpgradeStarted', 'ServiceUpgraded']);
+      expect(h.of('p1')[0]!.data).toEqual({ host: HOST, service: 'p1', version: '0.3.0', reason: 'canary healthy: up 5000 ms and answered TCP on 127.0.0.1:41001' });
+      expect(h.timeline).toEqual(['p1 restart 0.3.0 (held)', 'p1 health 0.3.0', 'p1 release']);
+    });
+
+    it('upgrades list shows when the retry policy tries a quarantined version next', async () => {
+      const h = new FakeHost();
+      h.install('0.1.0', '0.3.0');
+      h.unhealthy.add('0.3.0');
+      h.addProvider('p1', '0.1.0');
+      const c = h.coordinator({ retrySchedule: (s, v) => (s === 'p1' && v === '0.3.0' ? { at: '2026-12-07T10:10:00.000Z', lastCheck: 'unhealthy at 2026-12-07T10:00:00.000Z: no TCP answer' } : undefined) });
+      await upgradeTo(c, pv('0.3.0'));
+      expect(c.upgradesOf('p1', '0.1.0')!.quarantined).toEqual([
+        expect.objectContaining({ version: '0.3.0', stage: 'health', nextRetryAt: '2026-12-07T10:10:00.000Z', lastCheck: 'unhealthy at 2026-12-07T10:00:00.000Z: no TCP answer' }),
+      ]);
+      const without = new FakeHost();
+      without.install('0.1.0', '0.3.0');
+      without.unhealthy.add('0.3.0');
+      without.addProvider('p1', '0.1.0');
+      const c2 = without.coordinator();
+      await upgradeTo(c2, pv('0.3.0'));
+      expect(c2.upgradesOf('p1', '0.1.0')!.quarantined[0]).not.toHaveProperty('nextRetryAt');
     });
 
     it('upgrades retry lifts it with the actor and tries the target again at once', async () => {

@@ -8,8 +8,9 @@
 // state file first, so a runner killed in the middle rolls the service back to its previous link
 // on restart, and the next reconcile upgrades it again. A version that fails (VersionQuarantined)
 // is quarantined for that service: never retried by a timer, never a fallback, never started at
-// runner start; only the chain announcing it anew or `upgrades retry` lifts it (quarantine.ts), so
-// a broken release cannot keep restarting the healthy services.
+// runner start; only the chain announcing it anew, `upgrades retry`, or a healthy canary under the
+// configured retry policy (canary-retry.ts, liftProven) lifts it (quarantine.ts), so a broken
+// release cannot keep restarting the healthy services.
 // Every side effect goes through a seam (upgrade-seams.ts): the service's process, the hook, the
 // health probe, the binary source, the links, the state file and the recorder.
 import {
@@ -57,6 +58,8 @@ export interface UpgradeCoordinatorOptions {
   hook?: PreUpgradeHook;
   /** Default: the process must stay up, and answer the configured probe (processHealth). */
   health?: HealthProbe;
+  /** When the retry policy (canary, ADR 0008) tries a quarantined version next, for `upgrades list|show`. */
+  retrySchedule?: (service: string, version: string) => { at: string; lastCheck?: string } | undefined;
 }
 
 type Outcome = 'upgraded' | 'failed' | 'skipped';
@@ -162,6 +165,16 @@ export class UpgradeCoordinator {
   }
 
   /**
+   * The retry policy proved a quarantined version (a healthy canary, ADR 0008): lifted, and the
+   * chain's target is tried now by the normal upgrade.
+   */
+  liftProven(name: string, version: string, reason: string): void {
+    if (!this.o.services().has(name) || !this.quarantineOf(name)[version]) return;
+    this.lift(name, version, reason, {});
+    this.reconcile();
+  }
+
+  /**
    * An operator's `upgrades rollback`: switches the service to an installed version, health-checked
    * like any upgrade and serialized with the reconcile passes. The version it leaves is quarantined
    * (operator_rollback): otherwise the next VersionChanged would bring it straight back.
@@ -217,7 +230,10 @@ export class UpgradeCoordinator {
       ...(linked ? { linked } : {}),
       installed: this.o.home.installedVersions(def.binary).sort((a, b) => compareStrictVersions(b, a)),
       quarantined: Object.entries(this.quarantineOf(name))
-        .map(([version, r]) => ({ version, stage: r.stage, reason: r.reason.slice(0, 2000), at: r.at }))
+        .map(([version, r]) => {
+          const next = this.o.retrySchedule?.(name, version);
+          return { version, stage: r.stage, reason: r.reason.slice(0, 2000), at: r.at, ...(next ? { nextRetryAt: next.at, ...(next.lastCheck ? { lastCheck: next.lastCheck } : {}) } : {}) };
+        })
         .sort((a, b) => compareStrictVersions(b.version, a.version)),
     };
   }

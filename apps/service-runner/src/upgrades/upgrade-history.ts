@@ -100,6 +100,8 @@ export function historyEntry(e: EventEnvelope): UpgradeHistoryEntry | undefined 
     ...(str('stage') ? { stage: str('stage') as QuarantineStage } : {}),
     ...(str('reason') ? { reason: str('reason')! } : {}),
     ...(typeof d['durationMs'] === 'number' ? { durationMs: d['durationMs'] } : {}),
+    ...(d['outcome'] === 'healthy' || d['outcome'] === 'unhealthy' ? { outcome: d['outcome'] } : {}),
+    ...(str('nextCheckAt') ? { nextCheckAt: str('nextCheckAt')! } : {}),
   };
 }
 

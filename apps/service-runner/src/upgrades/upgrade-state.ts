@@ -5,6 +5,8 @@
 //   quarantine   per service: the versions that failed for it, why and when (quarantine.ts)
 //   lastGood     per service: the last version it ran healthily (what it starts on when its link
 //                names a quarantined version)
+//   canary       per service and quarantined version: the last canary check (retry policy canary,
+//                canary-retry.ts), so the next one keeps its time across runner restarts
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isProtocolVersion, parseStrictVersion, QUARANTINE_STAGES, type ProtocolVersion } from '@fleetvisor/contracts';
@@ -26,6 +28,15 @@ export interface UpgradeStateData {
   quarantine: Record<string, Record<string, QuarantineRecord>>;
   /** service -> the last version it ran healthily. */
   lastGood: Record<string, string>;
+  /** service -> quarantined version -> its last canary check. */
+  canary: Record<string, Record<string, CanaryCheckRecord>>;
+}
+
+export interface CanaryCheckRecord {
+  /** ISO time the check ended. */
+  at: string;
+  outcome: 'healthy' | 'unhealthy';
+  reason: string;
 }
 
 /**
@@ -55,7 +66,7 @@ export class UpgradeStateStore {
   }
 
   private load(): UpgradeStateData {
-    const empty: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {} };
+    const empty: UpgradeStateData = { protocol: null, inProgress: {}, quarantine: {}, lastGood: {}, canary: {} };
     if (!existsSync(this.file)) return empty;
     try {
       const raw = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<UpgradeStateData> & { failures?: unknown };
@@ -68,6 +79,7 @@ export class UpgradeStateStore {
         inProgress: raw.inProgress ?? {},
         quarantine,
         lastGood: raw.lastGood ?? {},
+        canary: raw.canary ?? {},
       };
     } catch {
       return empty;

@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
 import { Actor, AbsolutePath, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StrictVersion, StringEnum } from '../fields';
-import { QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
+import { CANARY_OUTCOMES, QUARANTINE_STAGES, SERVICE_ROLES } from '../events/service';
 import { UUID_PATTERN } from '../uuid';
 
 const SERVICE = 'service-runner';
@@ -25,6 +25,13 @@ const summaryFields = {
   pid: Type.Optional(Pid()),
   startedAt: Type.Optional(DateTime({ description: 'When the current process started' })),
   restarts: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Restarts since the runner started' }),
+  adopted: Type.Optional(Type.Boolean({ description: 'The current process was started by an earlier life of this runner and adopted (live-restore)' })),
+  nextRetry: Type.Optional(
+    Type.Object(
+      { version: StrictVersion(), at: DateTime({ description: 'When the canary of it runs' }) },
+      { additionalProperties: false, description: 'The quarantined target the retry policy (canary) tries next, and when' },
+    ),
+  ),
 };
 
 export const ServiceSummarySchema = Type.Object(summaryFields, { additionalProperties: false, description: 'One line of `services list`' });
@@ -96,6 +103,8 @@ export const QuarantinedVersionSchema = Type.Object(
     stage: StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback'),
     reason: Reason(),
     at: DateTime({ description: 'When it was quarantined' }),
+    nextRetryAt: Type.Optional(DateTime({ description: 'When the configured retry policy (canary) tries it next; absent: only a new VersionChanged or `upgrades retry` lifts it' })),
+    lastCheck: Type.Optional(Reason({ description: 'What the last canary of it showed' })),
   },
   { additionalProperties: false, description: 'A version set aside for a service after it failed' },
 );
@@ -156,7 +165,7 @@ export const UpgradeRollback = defineCommand({
 });
 
 /** The events of a service's stream that tell its upgrade story, in `upgrades show`. */
-export const UPGRADE_HISTORY_TYPES = ['UpgradeStarted', 'ServiceUpgraded', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined', 'QuarantineLifted'] as const;
+export const UPGRADE_HISTORY_TYPES = ['UpgradeStarted', 'ServiceUpgraded', 'UpgradeFailed', 'UpgradeRolledBack', 'VersionQuarantined', 'QuarantineLifted', 'CanaryChecked'] as const;
 
 const EventIdField = (description: string) => Type.String({ pattern: UUID_PATTERN, minLength: 36, maxLength: 36, description });
 
@@ -175,7 +184,9 @@ export const UpgradeHistoryEntrySchema = Type.Object(
     failedVersion: Type.Optional(BinaryVersion()),
     stage: Type.Optional(StringEnum(QUARANTINE_STAGES, 'Where it failed, or operator_rollback')),
     reason: Type.Optional(Reason()),
-    durationMs: Type.Optional(DurationMs('ServiceUpgraded: from UpgradeStarted to healthy')),
+    durationMs: Type.Optional(DurationMs('ServiceUpgraded: from UpgradeStarted to healthy; CanaryChecked: how long the check took')),
+    outcome: Type.Optional(StringEnum(CANARY_OUTCOMES, 'CanaryChecked: healthy (quarantine lifted) or unhealthy')),
+    nextCheckAt: Type.Optional(DateTime({ description: 'CanaryChecked (unhealthy): when the next canary runs' })),
   },
   { additionalProperties: false, description: 'One event of a service\'s upgrade history' },
 );

@@ -66,6 +66,17 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   UpgradeRolledBack: { host: 'host-01', service: 'consumer-ETH1', restoredVersion: '0.23.1', failedVersion: '0.23.2', reason: 'crashed at start (exit code 1)' },
   VersionQuarantined: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', stage: 'start', reason: 'exited with code 1 before it was healthy' },
   QuarantineLifted: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', reason: 'upgrades retry', actor: 'alice@ops-console' },
+  CanaryChecked: {
+    host: 'host-01',
+    service: 'consumer-ETH1',
+    version: '0.23.2',
+    outcome: 'unhealthy',
+    stage: 'start',
+    reason: 'exited with code 1 310 ms after start (needs 5000 ms up)',
+    address: '127.0.0.1:41234',
+    durationMs: 420,
+    nextCheckAt: '2026-12-07T15:10:00.000Z',
+  },
   ForgeryRejected: {
     host: 'host-01',
     kind: 'event',

@@ -18,6 +18,7 @@ import {
   UpgradeStarted,
   VersionQuarantined,
   QuarantineLifted,
+  CanaryChecked,
 } from './service';
 import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
 import {
@@ -87,6 +88,8 @@ export const EVENT_DEFINITIONS = {
   // host (added later, same reason)
   HostExpired,
   HostReturned,
+  // service (added later, same reason)
+  CanaryChecked,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

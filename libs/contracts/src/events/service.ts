@@ -3,7 +3,7 @@
 // No event here carries a secret: the keyring password goes to the child's stdin, never here.
 import { Type } from '@sinclair/typebox';
 import { defineEvent } from '../define-event';
-import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DurationMs, HostName, Pid, Reason, ServiceName, StringEnum } from '../fields';
+import { AbsolutePath, Actor, BinaryName, BinaryVersion, ChainId, DateTime, DurationMs, HostName, Pid, Reason, ServiceName, StringEnum } from '../fields';
 
 export const SERVICE_ROLES = ['provider', 'consumer', 'wrapped'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
@@ -42,7 +42,8 @@ export const ServiceCreated = defineEvent({
 export const ServiceStarted = defineEvent({
   type: 'ServiceStarted',
   area: 'service',
-  description: 'The runner started the service process.',
+  description:
+    'The runner started the service process, or (adopted: true) a runner starting again took over the process a previous life of it started (live-restore: same pid, start time and binary; not restarted).',
   ...stream,
   schema: Type.Object(
     {
@@ -50,6 +51,7 @@ export const ServiceStarted = defineEvent({
       pid: Pid(),
       version: BinaryVersion({ description: 'Version of the binary it runs' }),
       binaryPath: AbsolutePath({ description: 'Resolved path of the binary it runs' }),
+      adopted: Type.Optional(Type.Boolean({ description: 'True when the process was already running and this runner adopted it instead of starting it (ADR 0007)' })),
     },
     { additionalProperties: false },
   ),
@@ -58,7 +60,8 @@ export const ServiceStarted = defineEvent({
 export const ServiceExited = defineEvent({
   type: 'ServiceExited',
   area: 'service',
-  description: 'The service process exited, with an exit code or a signal (not both null); `expected` is true when the runner asked it to stop.',
+  description:
+    'The service process exited, with an exit code or a signal (not both null, unless statusUnknown); `expected` is true when the runner asked it to stop.',
   ...stream,
   schema: Type.Object(
     {
@@ -71,10 +74,16 @@ export const ServiceExited = defineEvent({
         description: 'Signal that ended it (SIGTERM, SIGKILL...), null on a normal exit',
       }),
       expected: Type.Boolean({ description: 'True when the runner stopped it (stop, upgrade, shutdown)' }),
+      statusUnknown: Type.Optional(
+        Type.Literal(true, {
+          description:
+            'The process was adopted (live-restore, ADR 0007): it is not the runner\'s child, its exit status went to the process that reaped it, so code and signal are both null',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
-  validate: (d) => (d.code === null && d.signal === null ? 'code and signal are both null: one of them says how it ended' : undefined),
+  validate: (d) => (d.code === null && d.signal === null && d.statusUnknown !== true ? 'code and signal are both null: one of them says how it ended' : undefined),
 });
 
 export const ServiceRestarted = defineEvent({
@@ -219,6 +228,32 @@ export const QuarantineLifted = defineEvent({
       version: BinaryVersion(),
       reason: Reason({ description: 'Why, e.g. "upgrades retry" or "provider_target set to 0.23.1 again at height 1200"' }),
       actor: Type.Optional(Actor()),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+/** How a canary check of a quarantined version ended. */
+export const CANARY_OUTCOMES = ['healthy', 'unhealthy'] as const;
+export type CanaryOutcome = (typeof CANARY_OUTCOMES)[number];
+
+export const CanaryChecked = defineEvent({
+  type: 'CanaryChecked',
+  area: 'service',
+  description:
+    'Under `upgrade.retry: { policy: canary }` the runner started a quarantined version of a service as a canary (its own config copy on a spare port, its own folder and log, the running service untouched) ' +
+    'and judged it: healthy lifts the quarantine (QuarantineLifted follows) and the normal upgrade proceeds; unhealthy keeps it quarantined until nextCheckAt (ADR 0008).',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      version: BinaryVersion({ description: 'The quarantined version tried' }),
+      outcome: StringEnum(CANARY_OUTCOMES, 'healthy: the quarantine is lifted; unhealthy: it stays'),
+      stage: Type.Optional(StringEnum(UPGRADE_STAGES, 'Where an unhealthy canary failed (obtain, verify, start, health)')),
+      reason: Reason({ description: 'What the canary showed, e.g. "exited with code 1 300 ms after start" or "up 5000 ms and answered TCP on 127.0.0.1:41234"' }),
+      address: Type.Optional(Type.String({ maxLength: 100, description: 'The spare host:port the canary listened on' })),
+      durationMs: DurationMs('How long the check took'),
+      nextCheckAt: Type.Optional(DateTime({ description: 'When the next canary runs (unhealthy only)' })),
     },
     { additionalProperties: false },
   ),

@@ -1,0 +1,46 @@
+// Reads what a child appends to its log file (the child writes the file itself, ADR 0007): the
+// runner still has to see a keyring prompt to answer it, without holding a pipe the child would
+// die on (SIGPIPE) once the runner is gone. Polls from a start offset; a truncation by rotation
+// starts it over at 0.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+export class LogTail {
+  private fd: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly file: string,
+    private offset: number,
+    private readonly onData: (chunk: Buffer) => void,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.poll(), this.intervalMs);
+  }
+
+  /** Reads what is new now. */
+  poll(): void {
+    try {
+      this.fd ??= openSync(this.file, 'r');
+      const size = fstatSync(this.fd).size;
+      if (size < this.offset) this.offset = 0;
+      while (this.offset < size) {
+        const buf = Buffer.alloc(Math.min(64 * 1024, size - this.offset));
+        const n = readSync(this.fd, buf, 0, buf.length, this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        this.onData(buf.subarray(0, n));
+      }
+    } catch {
+      // the file is being rotated or not there yet: the next poll reads it
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
