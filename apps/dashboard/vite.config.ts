@@ -17,7 +17,7 @@ export default defineConfig({
   build: {
     outDir: path.resolve(root, '../../dist/apps/dashboard'),
     emptyOutDir: true,
-    sourcemap: true,
+    sourcemap: false,
     chunkSizeWarningLimit: 2_000,
     rollupOptions: {
       // Mantine marks its modules "use client" for React Server Components; a client bundle
