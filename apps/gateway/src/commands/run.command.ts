@@ -9,6 +9,7 @@ import { defineCliCommand, type CliCommand } from '@fleetvisor/platform';
 import { readGatewayConfig } from '../config';
 import { Gateway } from '../gateway';
 import { GatewayModule } from '../gateway.module';
+import { ProblemFilter } from '../http/problem.filter';
 
 export const runCommand = defineCliCommand({
   path: ['gateway', 'run'],
@@ -27,7 +28,7 @@ export const runCommand = defineCliCommand({
     const config = readGatewayConfig();
     const app = await NestFactory.create<NestFastifyApplication>(GatewayModule.forRoot(config), new FastifyAdapter({ trustProxy: false, bodyLimit: 1 << 20 }), { logger: false, abortOnError: false });
     try {
-      app.enableShutdownHooks([]);
+      app.useGlobalFilters(new ProblemFilter());
       await app.get(Gateway).register(app.getHttpAdapter().getInstance() as unknown as FastifyInstance);
       await app.listen(config.gateway.listen.port, config.gateway.listen.host);
     } catch (e) {

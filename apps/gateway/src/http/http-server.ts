@@ -75,7 +75,16 @@ function sseFilterOf(req: FastifyRequest): { from: string | undefined; filter: E
   return { from: last ?? query.after, filter: { stream: query.stream, type: query.type } };
 }
 
-export async function registerGatewayHttp(app: FastifyInstance, o: GatewayHttpOptions): Promise<void> {
+/**
+ * Registers everything in one encapsulated plugin: its error handler and hooks are the gateway's
+ * own, whatever Nest installs at the root when it initialises (its not-found handler is answered
+ * as problem+json by ProblemFilter).
+ */
+export async function registerGatewayHttp(root: FastifyInstance, o: GatewayHttpOptions): Promise<void> {
+  await root.register(async (app) => registerInContext(app, o));
+}
+
+async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): Promise<void> {
   const metrics = new HttpMetrics(o.registry, () => o.feed.clients);
 
   app.addHook('onRequest', async (req) => {
@@ -98,7 +107,6 @@ export async function registerGatewayHttp(app: FastifyInstance, o: GatewayHttpOp
     o.logger.error({ err, url: req.url }, 'gateway: request failed');
     return sendProblem(reply, req, new Problem(500, 'internal error (logged by the gateway)'));
   });
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, req, new Problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
 
   if (o.corsOrigins.length > 0) {
     const cors = (await import('@fastify/cors')).default;
