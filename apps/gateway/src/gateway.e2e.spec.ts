@@ -39,7 +39,7 @@ function start(args: string[], extra: Record<string, string>): ChildProcess {
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   child.once('exit', (code) => {
-    if (code !== 0 && code !== null) console.error(`${args.join(' ')} exited ${code}: ${err}`);
+    if (code !== 0 && code !== null) process.stderr.write(`${args.join(' ')} exited ${code}: ${err}\n`);
   });
   children.push(child);
   return child;

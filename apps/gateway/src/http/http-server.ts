@@ -9,6 +9,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { Type } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
+import type { RecordedEvent } from '@fleetvisor/contracts';
 import { isCheckpoint } from '@fleetvisor/event-store/core';
 import { readiness, type Logger, type ReadinessCheck } from '@fleetvisor/platform';
 import { hashToken, tokenRoleSatisfies, type TokenHolder, type TokenRole, type TokenStore } from '../tokens/token-store';
@@ -153,7 +154,7 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
     res.write(': fleetvisor event stream\n\n');
     let closed = false;
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
-    const deliver = (events: readonly import('@fleetvisor/contracts').RecordedEvent[]) => {
+    const deliver = (events: readonly RecordedEvent[]) => {
       if (closed) return;
       let chunk = '';
       for (const e of events) {
@@ -163,15 +164,15 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
       }
       if (chunk) res.write(chunk);
     };
-    let unsubscribe: (() => void) | undefined;
-    const close = () => {
+    const subscription: { stop?: () => void } = {};
+    req.raw.on('close', () => {
       closed = true;
       clearInterval(heartbeat);
-      unsubscribe?.();
-    };
-    req.raw.on('close', close);
-    unsubscribe = await o.feed.subscribe(from, deliver, () => closed);
-    if (closed) unsubscribe();
+      subscription.stop?.();
+    });
+    subscription.stop = await o.feed.subscribe(from, deliver, () => closed);
+    // The client may have gone while the catch-up ran.
+    if (closed) subscription.stop();
   });
 
   app.get('/health/live', async () => ({ status: 'live' }));
