@@ -4,7 +4,9 @@
 // token revocation without a restart, two gateways side by side, the rate limit, health and
 // metrics (promtool), and the OpenAPI document (a real validator; every response checked against it).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { Client } from 'pg';
@@ -45,8 +47,8 @@ function start(args: string[], extra: Record<string, string>): ChildProcess {
   return child;
 }
 
-function cli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(), encoding: 'utf8', timeout: 30_000 });
+function cli(args: string[], extra: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(extra), encoding: 'utf8', timeout: 30_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -432,5 +434,67 @@ describe('delegation on the bus (the registry as verifier)', () => {
     expect(await raw(body, signed)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await raw(body, signCommand({ subject: subject(), body, signer: gateway }))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await threadState(3)).not.toBe('paused');
+  });
+});
+
+describe('the CLI against a remote fleet (--url)', () => {
+  // The agent reports every 300 ms: the last ping moves between the two asks, nothing else does.
+  const ago = (text: string) => text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S* \([^)]*\)/g, '<ping>');
+  const pingless = (text: string) => (JSON.parse(text) as { workers: Record<string, unknown>[] }).workers.map(({ lastPing: _l, ...w }) => w);
+
+  it('worker list and info print the same through the gateway as over the bus', async () => {
+    const bus = cli(['worker', 'list', '--json']);
+    const remote = cli(['worker', 'list', '--json', '--url', base, '--token', tokens.read]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(pingless(remote.stdout)).toEqual(pingless(bus.stdout));
+    expect(ago(cli(['worker', 'list', '--url', base, '--token', tokens.read]).stdout)).toBe(ago(cli(['worker', 'list']).stdout));
+    const info = cli(['worker', 'info', W, '--json', '--url', base], { FLEETVISOR_TOKEN: tokens.read });
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout).worker.name).toBe(W);
+  });
+
+  it('worker pause and resume through the gateway: done as the token holder; a read token is refused', async () => {
+    const refused = cli(['worker', 'pause', W, '2', '--url', base, '--token', tokens.read]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('this needs operate');
+    const paused = cli(['worker', 'pause', W, '2', '--url', base, '--token', tokens.operate]);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(new RegExp(`${W} thread #2 (paused|was already paused)`));
+    const resumed = cli(['worker', 'resume', W, '2', '--url', base, '--token', tokens.operate]);
+    expect(resumed.stdout).toMatch(new RegExp(`${W} thread #2 resumed in`));
+    await expectEventually(async () => expect((await loggedPauses()).at(-1)).toEqual({ type: 'ThreadResumed', actor: 'gateway-a/token:operate-1' }));
+    const drain = cli(['worker', 'drain', W, '--url', base, '--token', tokens.read]);
+    expect(drain.code).toBe(1);
+  });
+
+  it('chain status and stats: the same refusal as over the bus when the service is not running', () => {
+    const chain = cli(['chain', 'status', '--url', base, '--token', tokens.read]);
+    expect(chain.code).toBe(1);
+    expect(chain.stderr).toContain('unavailable');
+    const stats = cli(['stats', 'top', '--url', base, '--token', tokens.read]);
+    expect(stats.code).toBe(1);
+    expect(stats.stderr).toContain('stats-collector');
+  });
+
+  it('the token from ~/.config/fleetvisor/gateway.json, only when no one else can read it', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-home-'));
+    try {
+      const file = path.join(home, '.config', 'fleetvisor', 'gateway.json');
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify({ token: tokens.read }), { mode: 0o644 });
+      fs.chmodSync(file, 0o644);
+      const open = cli(['worker', 'list', '--url', base], { HOME: home, XDG_CONFIG_HOME: '' });
+      expect(open.code).toBe(2);
+      expect(open.stderr).toContain('chmod 600');
+      fs.chmodSync(file, 0o600);
+      const ok = cli(['worker', 'list', '--json', '--url', base], { HOME: home, XDG_CONFIG_HOME: '' });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).workers[0].name).toBe(W);
+      const none = cli(['worker', 'list', '--url', base], { HOME: path.join(home, 'nowhere'), XDG_CONFIG_HOME: '' });
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('needs a token');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
