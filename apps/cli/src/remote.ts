@@ -4,10 +4,10 @@
 // The token comes from --token, else FLEETVISOR_TOKEN, else ~/.config/fleetvisor/gateway.json
 // ({"token": "..."}), which must not be readable by others (mode 0600), like an ssh key.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { CommandDefinition, CommandReply, CommandRequestOf, CommandResultOf } from '@fleetvisor/contracts';
-import { UsageError, type Env } from '@fleetvisor/platform';
+import { UsageError } from '@fleetvisor/platform';
+import { readRemoteEnv } from './config';
 
 export const REMOTE_OPTIONS = {
   url: { type: 'string', description: 'ask a remote fleet through its REST gateway (e.g. https://fleet.example:8080) instead of the bus', placeholder: 'url' },
@@ -19,9 +19,8 @@ export interface Remote {
   token: string;
 }
 
-export function gatewayConfigFile(env: Env = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() !== '' ? env.XDG_CONFIG_HOME : path.join(env.HOME ?? os.homedir(), '.config');
-  return path.join(base, 'fleetvisor', 'gateway.json');
+export function gatewayConfigFile(configHome: string): string {
+  return path.join(configHome, 'fleetvisor', 'gateway.json');
 }
 
 function tokenFromFile(file: string): string | undefined {
@@ -44,7 +43,7 @@ function tokenFromFile(file: string): string | undefined {
 }
 
 /** The gateway to ask, when --url is given; undefined: ask over the bus as usual. */
-export function remoteOf(options: { url?: string | undefined; token?: string | undefined }, env: Env = process.env): Remote | undefined {
+export function remoteOf(options: { url?: string | undefined; token?: string | undefined }, env: { token: string | undefined; configHome: string } = readRemoteEnv()): Remote | undefined {
   if (options.url === undefined) {
     if (options.token !== undefined) throw new UsageError('--token goes with --url');
     return undefined;
@@ -56,8 +55,9 @@ export function remoteOf(options: { url?: string | undefined; token?: string | u
     throw new UsageError(`--url must be the gateway's URL like http://127.0.0.1:8080, got "${options.url}"`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--url must be http(s), got "${options.url}"`);
-  const token = options.token ?? (env.FLEETVISOR_TOKEN?.trim() || undefined) ?? tokenFromFile(gatewayConfigFile(env));
-  if (token === undefined) throw new UsageError(`--url needs a token: --token, FLEETVISOR_TOKEN, or {"token": "..."} in ${gatewayConfigFile(env)} (mode 0600); \`fleetvisor token create\` makes one`);
+  const file = gatewayConfigFile(env.configHome);
+  const token = options.token ?? env.token ?? tokenFromFile(file);
+  if (token === undefined) throw new UsageError(`--url needs a token: --token, FLEETVISOR_TOKEN, or {"token": "..."} in ${file} (mode 0600); \`fleetvisor token create\` makes one`);
   return { url: u.origin + u.pathname.replace(/\/+$/, ''), token };
 }
 
