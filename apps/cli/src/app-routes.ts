@@ -29,6 +29,8 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password encrypted at rest (secrets set-password --help)' },
   { path: ['stats-collector'], app: 'stats-collector', summary: 'Run the stats-collector (API-call counts, rollups, queries), or rebuild its rollups (stats-collector run|rebuild --help)' },
   { path: ['meter'], app: 'stats-collector', summary: 'Metering proxy for JSON-RPC over HTTP/WebSocket: forwards calls unchanged, counts them per caller and method (meter --help)' },
+  { path: ['gateway'], app: 'gateway', summary: 'Run the REST gateway: the fleet over HTTP with bearer tokens, OpenAPI, live events (gateway run --help)' },
+  { path: ['token'], app: 'gateway', summary: "The gateway's API tokens with roles read, operate, admin: token create|list|revoke (--help)" },
   { path: ['install-systemd', 'service-runner'], app: 'service-runner', summary: 'Write a hardened systemd unit for the service-runner of a runner home (install-systemd service-runner --help)' },
 ];
 

@@ -3,8 +3,12 @@
 // The cryptography lives in @fleetvisor/trust; these are the shapes, published as JSON Schema.
 import { Type, type Static } from '@sinclair/typebox';
 
-/** People and the gateway: read < operate < admin. Services: chain-watcher (signs chain events), service (central services acting for a verified operator). */
-export const KEY_ROLES = ['read', 'operate', 'admin', 'chain-watcher', 'service'] as const;
+/**
+ * People: read < operate < admin. Services: chain-watcher (signs chain events), service (central
+ * services acting for a verified operator), gateway (the REST gateway: signs nothing on its own
+ * authority, only commands on behalf of a token holder, CommandAuth.act).
+ */
+export const KEY_ROLES = ['read', 'operate', 'admin', 'chain-watcher', 'service', 'gateway'] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];
 
 /** `fv1` + 22 base64url characters of SHA-256(raw Ed25519 public key). */
@@ -44,6 +48,22 @@ export const EventProofSchema = Type.Object(
 );
 export type EventProof = Static<typeof EventProofSchema>;
 
+/** The people roles a gateway may act for. */
+export const DELEGATED_ROLES = ['read', 'operate', 'admin'] as const;
+export type DelegatedRole = (typeof DELEGATED_ROLES)[number];
+
+export const CommandActorSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$', description: 'The token holder the gateway acts for' }),
+    role: Type.Union(DELEGATED_ROLES.map((r) => Type.Literal(r)), { description: 'The token\'s role: the command\'s effective role' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'Delegation: the signer (a key with role gateway, nothing else) acts on behalf of this token holder; recorded as <gateway key name>/token:<name>',
+  },
+);
+export type CommandActor = Static<typeof CommandActorSchema>;
+
 /** NATS header carrying a command's CommandAuth, as base64url JSON. */
 export const COMMAND_AUTH_HEADER = 'Fleet-Auth';
 /** Longest a signed command stays valid (exp - iat). */
@@ -56,9 +76,10 @@ export const CommandAuthSchema = Type.Object(
     iat: Type.Integer({ minimum: 0, description: 'Signed at, ms since 1970' }),
     exp: Type.Integer({ minimum: 0, description: 'Expires at, ms since 1970 (at most 5 minutes after iat)' }),
     cert: KeyCertificateSchema,
+    act: Type.Optional(CommandActorSchema),
     sig: Signature(),
   },
-  { additionalProperties: false, description: 'Signature over RFC 8785 JSON of {v, id, iat, exp, subject (without the root), body}' },
+  { additionalProperties: false, description: 'Signature over RFC 8785 JSON of {v, id, iat, exp, subject (without the root), body} and act when present' },
 );
 export type CommandAuth = Static<typeof CommandAuthSchema>;
 

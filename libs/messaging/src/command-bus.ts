@@ -16,7 +16,7 @@ import {
   type Subjects,
 } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import { COMMAND_AUTH_HEADER, type KeyRole } from '@fleetvisor/contracts';
+import { COMMAND_AUTH_HEADER, type CommandActor, type KeyRole } from '@fleetvisor/contracts';
 import {
   encodeCommandAuth,
   keysBucketName,
@@ -138,6 +138,8 @@ export interface RequestOptions {
   scope?: string;
   /** The id to sign a command with (default: a new UUID); e.g. a central service passing on the id of the command it serves. */
   commandId?: string;
+  /** Sign on behalf of this token holder (the REST gateway, whose key has role gateway; ADR 0010). */
+  act?: CommandActor;
 }
 
 export interface ServeOptions {
@@ -342,7 +344,7 @@ export class CommandBus {
       }
       // The body is signed as the server will parse it: JSON.parse(JSON.stringify(payload)).
       const body: unknown = payload === undefined ? null : JSON.parse(JSON.stringify(payload));
-      const auth = signCommand({ subject, body, signer: this.signer, ...(opts.commandId ? { id: opts.commandId } : {}) });
+      const auth = signCommand({ subject, body, signer: this.signer, ...(opts.commandId ? { id: opts.commandId } : {}), ...(opts.act ? { act: opts.act } : {}) });
       hdrs = hdrs ?? natsHeaders();
       hdrs.set(COMMAND_AUTH_HEADER, encodeCommandAuth(auth));
     }

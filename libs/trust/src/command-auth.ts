@@ -4,10 +4,11 @@
 // signature for one worker's pause cannot be replayed at another worker or another verb.
 import { randomUUID } from 'node:crypto';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { COMMAND_AUTH_MAX_TTL_MS, CommandAuthSchema, type CommandAuth, type KeyRole } from '@fleetvisor/contracts';
+import { COMMAND_AUTH_MAX_TTL_MS, CommandAuthSchema, type CommandActor, type CommandAuth, type KeyRole } from '@fleetvisor/contracts';
 import { canonicalBytes } from './canonical';
 import type { Signer } from './event-proof';
 import { signBytes } from './keys';
+import { roleSatisfies } from './roles';
 import { refuse, type TrustVerifier, type Verdict } from './verifier';
 
 const authCheck = TypeCompiler.Compile(CommandAuthSchema);
@@ -22,8 +23,15 @@ export function subjectWithoutRoot(subject: string): string {
   return dot < 0 ? subject : subject.slice(dot + 1);
 }
 
-function signedForm(auth: Pick<CommandAuth, 'v' | 'id' | 'iat' | 'exp'>, subject: string, body: unknown): Buffer {
-  return canonicalBytes({ v: auth.v, id: auth.id, iat: auth.iat, exp: auth.exp, subject: subjectWithoutRoot(subject), body: body ?? null });
+// `act` is signed only when present, so a command without delegation signs exactly what it did
+// before delegation existed.
+function signedForm(auth: Pick<CommandAuth, 'v' | 'id' | 'iat' | 'exp' | 'act'>, subject: string, body: unknown): Buffer {
+  return canonicalBytes({ v: auth.v, id: auth.id, iat: auth.iat, exp: auth.exp, subject: subjectWithoutRoot(subject), body: body ?? null, ...(auth.act ? { act: auth.act } : {}) });
+}
+
+/** The actor recorded for a command a gateway signed on a token holder's behalf. */
+export function delegatedActorName(gatewayKeyName: string, act: CommandActor): string {
+  return `${gatewayKeyName}/token:${act.name}`;
 }
 
 export interface SignCommandOptions {
@@ -35,12 +43,14 @@ export interface SignCommandOptions {
   id?: string;
   now?: number;
   ttlMs?: number;
+  /** Sign on behalf of this token holder (only a gateway key's delegation is accepted, ADR 0010). */
+  act?: CommandActor;
 }
 
 export function signCommand(opts: SignCommandOptions): CommandAuth {
   const iat = opts.now ?? Date.now();
   const ttl = Math.min(opts.ttlMs ?? DEFAULT_COMMAND_TTL_MS, COMMAND_AUTH_MAX_TTL_MS);
-  const head = { v: 1 as const, id: opts.id ?? randomUUID(), iat, exp: iat + ttl };
+  const head = { v: 1 as const, id: opts.id ?? randomUUID(), iat, exp: iat + ttl, ...(opts.act ? { act: opts.act } : {}) };
   return { ...head, cert: opts.signer.cert, sig: signBytes(opts.signer.key.privateKey, signedForm(head, opts.subject, opts.body)) };
 }
 
@@ -107,8 +117,22 @@ export function verifyCommand(opts: VerifyCommandOptions): CommandVerdict {
   if (now > auth.exp) return refuse('unauthorized', `the signature expired ${new Date(auth.exp).toISOString()}`) as CommandVerdict;
   if (auth.iat > now + CLOCK_SKEW_MS) return refuse('unauthorized', `the command is signed in the future (${new Date(auth.iat).toISOString()}); check the sender's clock`) as CommandVerdict;
   if (opts.nonces.has(auth.id, now)) return refuse('unauthorized', `command ${auth.id} was already received (replay)`) as CommandVerdict;
-  const verdict = opts.verifier.verify(auth.cert, signedForm(auth, opts.subject, opts.body), auth.sig, opts.needed);
+  const verdict = auth.act ? verifyDelegation(opts.verifier, auth, auth.act, signedForm(auth, opts.subject, opts.body), opts.needed) : opts.verifier.verify(auth.cert, signedForm(auth, opts.subject, opts.body), auth.sig, opts.needed);
   if (!verdict.ok) return verdict;
   opts.nonces.add(auth.id, auth.exp, now);
   return { ...verdict, commandId: auth.id, signedAt: auth.iat };
+}
+
+/**
+ * A command signed by a gateway on a token holder's behalf: the signature and certificate must be
+ * valid, the signer's role must be `gateway` (no other key may speak for someone else), and the
+ * effective role is the delegated one. The recorded actor names both: `<gateway>/token:<holder>`.
+ */
+function verifyDelegation(verifier: TrustVerifier, auth: CommandAuth, act: CommandActor, bytes: Buffer, needed: KeyRole): Verdict {
+  const v = verifier.authenticate(auth.cert, bytes, auth.sig);
+  if (!v.ok) return v;
+  if (v.identity.role !== 'gateway') return refuse('unauthorized', `${v.identity.name} has role ${v.identity.role}; only a gateway key may act on another's behalf`);
+  const name = delegatedActorName(v.identity.name, act);
+  if (!roleSatisfies(act.role, needed)) return refuse('forbidden', `${name} has role ${act.role}; this needs ${needed}`);
+  return { ok: true, identity: { kid: v.identity.kid, name, role: act.role } };
 }

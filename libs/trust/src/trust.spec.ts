@@ -151,6 +151,48 @@ describe('signed commands', () => {
   });
 });
 
+describe('delegated commands (a gateway acting for a token holder, ADR 0010)', () => {
+  const subject = 't_x.cmd.worker-registry.pause';
+  const body = { worker: 'w-01', index: 2 };
+  const gateway = signerWith('gateway', 'gateway-a');
+  const check = (header: string, needed: 'operate' | 'admin' = 'operate') =>
+    verifyCommand({ header, subject, body, verifier: verifier(), needed, nonces: new NonceCache() });
+
+  it('takes the delegated role as the effective role and records gateway/token:name as the actor', () => {
+    const auth = signCommand({ subject, body, signer: gateway, act: { name: 'alice', role: 'operate' } });
+    expect(check(encodeCommandAuth(auth))).toMatchObject({ ok: true, identity: { kid: gateway.cert.kid, name: 'gateway-a/token:alice', role: 'operate' } });
+    expect(check(encodeCommandAuth(signCommand({ subject, body, signer: gateway, act: { name: 'alice', role: 'operate' } })), 'admin')).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+      reason: 'gateway-a/token:alice has role operate; this needs admin',
+    });
+    expect(check(encodeCommandAuth(signCommand({ subject, body, signer: gateway, act: { name: 'root', role: 'admin' } })), 'admin')).toMatchObject({ ok: true, identity: { role: 'admin' } });
+  });
+
+  it('a gateway key alone may do nothing: without a delegation it is refused', () => {
+    expect(check(encodeCommandAuth(signCommand({ subject, body, signer: gateway })))).toMatchObject({ ok: false, code: 'forbidden', reason: 'gateway-a has role gateway; this needs operate' });
+    expect(roleSatisfies('gateway', 'read')).toBe(false);
+  });
+
+  it('refuses a delegation signed by a key that is not a gateway key, even an admin one', () => {
+    for (const role of ['admin', 'operate', 'service', 'chain-watcher'] as const) {
+      const auth = signCommand({ subject, body, signer: signerWith(role, `${role}-key`), act: { name: 'alice', role: 'operate' } });
+      expect(check(encodeCommandAuth(auth))).toMatchObject({ ok: false, code: 'unauthorized', reason: `${role}-key has role ${role}; only a gateway key may act on another's behalf` });
+    }
+  });
+
+  it('refuses a forged delegation: the delegated role or name changed after signing, or added to a plain signature', () => {
+    const auth = signCommand({ subject, body, signer: gateway, act: { name: 'alice', role: 'read' } });
+    expect(check(encodeCommandAuth({ ...auth, act: { name: 'alice', role: 'admin' } }), 'admin')).toMatchObject({ ok: false, code: 'unauthorized', reason: expect.stringContaining('does not verify') });
+    expect(check(encodeCommandAuth({ ...auth, act: { name: 'mallory', role: 'read' } }))).toMatchObject({ ok: false, code: 'unauthorized' });
+    const plain = signCommand({ subject, body, signer: gateway });
+    expect(check(encodeCommandAuth({ ...plain, act: { name: 'alice', role: 'operate' } }))).toMatchObject({ ok: false, code: 'unauthorized' });
+    // A gateway certificate made by someone other than the root cannot delegate either.
+    const rogue = signerWith('gateway', 'gateway-x', generateKeyPair());
+    expect(check(encodeCommandAuth(signCommand({ subject, body, signer: rogue, act: { name: 'alice', role: 'operate' } })))).toMatchObject({ ok: false, code: 'unauthorized' });
+  });
+});
+
 describe('key files and configuration', () => {
   it('writes 0600 files, never overwrites, and reads back a working signer', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fv-keys-'));

@@ -66,13 +66,20 @@ export class TrustVerifier {
     return { ok: true, cert };
   }
 
-  /** Verifies `sig` over `bytes` by the certified key, and that its role satisfies `needed`. */
-  verify(certRaw: unknown, bytes: Buffer, sig: string, needed: KeyRole): Verdict {
+  /** Verifies `sig` over `bytes` by the certified key (whatever its role). */
+  authenticate(certRaw: unknown, bytes: Buffer, sig: string): Verdict {
     const c = this.checkCertificate(certRaw);
     if (!c.ok) return refuse('unauthorized', c.reason);
     if (!verifyBytes(c.cert.publicKey, bytes, sig)) return refuse('unauthorized', `the signature does not verify with the key of ${c.cert.name}`);
-    const identity: VerifiedIdentity = { kid: c.cert.kid, name: c.cert.name, role: c.cert.role };
-    if (!roleSatisfies(c.cert.role, needed)) return { ok: false, code: 'forbidden', reason: `${c.cert.name} has role ${c.cert.role}; this needs ${needed}` };
-    return { ok: true, identity };
+    return { ok: true, identity: { kid: c.cert.kid, name: c.cert.name, role: c.cert.role } };
+  }
+
+  /** Verifies `sig` over `bytes` by the certified key, and that its role satisfies `needed`. */
+  verify(certRaw: unknown, bytes: Buffer, sig: string, needed: KeyRole): Verdict {
+    const v = this.authenticate(certRaw, bytes, sig);
+    if (!v.ok) return v;
+    const { name, role } = v.identity;
+    if (!roleSatisfies(role, needed)) return { ok: false, code: 'forbidden', reason: `${name} has role ${role}; this needs ${needed}` };
+    return v;
   }
 }

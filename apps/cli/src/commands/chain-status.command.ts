@@ -1,10 +1,11 @@
 // `fleetvisor chain status [--chain-id X] [--json]`: every watched chain as its leading
 // chain-watcher replica sees it (asked over the bus: chain-watcher.status).
-import { ChainStatus, createSubjects, type ChainStatusEntry, type ProtocolVersion } from '@fleetvisor/contracts';
+import { ChainStatus, createSubjects, type ChainStatusEntry, type CommandReply, type CommandResultOf, type ProtocolVersion } from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { loadCliConfig } from '../config';
+import { askRemote, REMOTE_OPTIONS, remoteOf } from '../remote';
 
 const providerText = (v: ProtocolVersion | undefined): string => (v ? `${v.providerTarget}/${v.providerMin}` : '-');
 const consumerText = (v: ProtocolVersion | undefined): string => (v ? `${v.consumerTarget}/${v.consumerMin}` : '-');
@@ -46,6 +47,7 @@ export const chainStatusCommand = defineCliCommand({
     'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' },
     json: { type: 'boolean', description: 'the reply as one JSON object' },
     timeout: { type: 'string', description: 'how long to wait for the watcher (ms)', default: '5000', placeholder: 'ms' },
+    ...REMOTE_OPTIONS,
   },
   examples: ['fleetvisor chain status', 'fleetvisor chain status --chain-id lava-testnet-2 --json'],
   async run({ options, io }) {
@@ -53,12 +55,9 @@ export const chainStatusCommand = defineCliCommand({
     if (chainId !== undefined && !new RegExp(CHAIN_ID_PATTERN).test(chainId)) throw new UsageError(`--chain-id "${chainId}" is not a valid chain id`);
     const timeoutMs = Number(options.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new UsageError('--timeout must be a positive integer (ms)');
-    const config = loadCliConfig();
-    const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
-    const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
-    try {
-      const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
-      const reply = await bus.request(ChainStatus, chainId ? { chainId } : {}, { timeoutMs });
+    const remote = remoteOf(options);
+    const answer = async (ask: () => Promise<CommandReply<CommandResultOf<typeof ChainStatus>>>): Promise<number> => {
+      const reply = await ask();
       if (!reply.ok) {
         io.err(`fleetvisor chain status: ${reply.error.code}: ${reply.error.message}${reply.error.code === 'unavailable' ? " (is 'fleetvisor chain-watcher run' running?)" : ''}\n`);
         return 1;
@@ -66,6 +65,14 @@ export const chainStatusCommand = defineCliCommand({
       const chains = reply.result?.chains ?? [];
       io.out(options.json ? JSON.stringify({ chains }) + '\n' : formatChainStatus(chains));
       return 0;
+    };
+    if (remote) return answer(() => askRemote(remote, ChainStatus, chainId ? { chainId } : {}, timeoutMs));
+    const config = loadCliConfig();
+    const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
+    const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
+    try {
+      const bus = new CommandBus({ nc, subjects: createSubjects(config.subjectRoot), logger });
+      return await answer(() => bus.request(ChainStatus, chainId ? { chainId } : {}, { timeoutMs }));
     } finally {
       await nc.close();
     }

@@ -74,4 +74,6 @@ export const COMMANDS: readonly CliEntry[] = [
   lazyCommand({ path: ['stats', 'anomalies'], summary: "Callers whose message-sending rate left its steady band (CallRateAnomaly), newest first", load: async () => (await import('./stats-anomalies.command')).statsAnomaliesCommand }),
   app('stats-collector'),
   app('meter'),
+  app('gateway'),
+  app('token'),
 ];

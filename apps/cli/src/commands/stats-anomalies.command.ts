@@ -2,6 +2,7 @@
 import { StatsAnomalies } from '@fleetvisor/contracts';
 import { defineCliCommand, parseDuration, UsageError } from '@fleetvisor/platform';
 import { askStats } from './stats-common';
+import { REMOTE_OPTIONS, remoteOf } from '../remote';
 import { table } from './worker-common';
 
 export const statsAnomaliesCommand = defineCliCommand({
@@ -12,6 +13,7 @@ export const statsAnomaliesCommand = defineCliCommand({
     since: { type: 'string', description: 'only those detected in this last while, e.g. 24h', placeholder: 'duration' },
     open: { type: 'boolean', description: 'only those not recovered yet' },
     json: { type: 'boolean', description: 'the list as one JSON object' },
+    ...REMOTE_OPTIONS,
   },
   examples: ['fleetvisor stats anomalies', 'fleetvisor stats anomalies --open --json'],
   async run({ options, io }) {
@@ -21,7 +23,7 @@ export const statsAnomaliesCommand = defineCliCommand({
       if (ms === undefined || ms <= 0) throw new UsageError(`--since must be a duration like 30m, 24h, got "${options.since}"`);
       since = new Date(Date.now() - ms).toISOString();
     }
-    const { anomalies } = await askStats(StatsAnomalies, { ...(options.caller ? { caller: options.caller } : {}), ...(since ? { since } : {}), ...(options.open ? { open: true } : {}) });
+    const { anomalies } = await askStats(StatsAnomalies, { ...(options.caller ? { caller: options.caller } : {}), ...(since ? { since } : {}), ...(options.open ? { open: true } : {}) }, 30_000, remoteOf(options));
     if (options.json) io.out(JSON.stringify({ anomalies }) + '\n');
     else if (anomalies.length === 0) io.out('no anomalies\n');
     else

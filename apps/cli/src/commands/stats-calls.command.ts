@@ -2,6 +2,7 @@
 // panels: venus-all, venus-messager, filecoin-interface), as a terminal chart with a table of totals.
 import { StatsCalls, STATS_DIMENSIONS, type StatsDimension } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
+import { remoteOf } from '../remote';
 import { askStats, parseRange, parseStep, RANGE_OPTIONS, renderChart, totalsTable } from './stats-common';
 
 export const statsCallsCommand = defineCliCommand({
@@ -32,7 +33,7 @@ export const statsCallsCommand = defineCliCommand({
       ...(options.component ? { component: options.component } : {}),
       ...(options.method ? { method: options.method } : {}),
       ...(limit ? { limit } : {}),
-    });
+    }, 30_000, remoteOf(options));
     if (options.json) {
       io.out(JSON.stringify(result) + '\n');
       return;

@@ -7,6 +7,7 @@ import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, parseDuration, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { table } from './worker-common';
+import { askRemote, REMOTE_OPTIONS, type Remote } from '../remote';
 
 export class StatsError extends Error {
   constructor(
@@ -18,7 +19,12 @@ export class StatsError extends Error {
   }
 }
 
-export async function askStats<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, timeoutMs = 30_000): Promise<CommandResultOf<C>> {
+export async function askStats<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, timeoutMs = 30_000, remote?: Remote): Promise<CommandResultOf<C>> {
+  if (remote) {
+    const reply = await askRemote(remote, def, payload, timeoutMs);
+    if (!reply.ok) throw new StatsError(reply.error.code, reply.error.message);
+    return reply.result as CommandResultOf<C>;
+  }
   const config = loadCliConfig();
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
   const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
@@ -40,6 +46,7 @@ export const RANGE_OPTIONS = {
   component: { type: 'string', description: 'only this component (the service called)', placeholder: 'name' },
   method: { type: 'string', description: 'only this method', placeholder: 'name' },
   json: { type: 'boolean', description: 'the answer as one JSON object' },
+  ...REMOTE_OPTIONS,
 } as const;
 
 /** The range of --since / --from / --to, at `now`. */

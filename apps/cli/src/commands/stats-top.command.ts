@@ -1,6 +1,7 @@
 // `fleetvisor stats top`: the busiest callers, components or methods of a range.
 import { StatsTop, STATS_DIMENSIONS, type StatsDimension } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
+import { remoteOf } from '../remote';
 import { askStats, parseRange, RANGE_OPTIONS, totalsTable } from './stats-common';
 
 export const statsTopCommand = defineCliCommand({
@@ -25,7 +26,7 @@ export const statsTopCommand = defineCliCommand({
       ...(options.caller ? { caller: options.caller } : {}),
       ...(options.component ? { component: options.component } : {}),
       ...(options.method ? { method: options.method } : {}),
-    });
+    }, 30_000, remoteOf(options));
     if (options.json) io.out(JSON.stringify(result) + '\n');
     else if (result.rows.length === 0) io.out(`no calls from ${range.from} to ${range.to}\n`);
     else io.out(totalsTable(by[0]!.toUpperCase() + by.slice(1), [...result.rows, { key: 'total', ...result.total }]));

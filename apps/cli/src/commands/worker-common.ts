@@ -14,6 +14,7 @@ import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, parseDuration, UsageError } from '@fleetvisor/platform';
 import { loadCliConfig } from '../config';
 import { cliSigner } from '@fleetvisor/trust';
+import { askRemote, type Remote } from '../remote';
 
 export const WORKER_REF_HELP = 'a worker is named by its instance name or its address (dest)';
 
@@ -29,14 +30,21 @@ export class RegistryError extends Error {
 }
 
 /** Sends one request to the worker-registry and returns its result, or throws RegistryError. */
-export async function askRegistry<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, timeoutMs = 10_000): Promise<CommandResultOf<C>> {
-  return withRegistry((ask) => ask(def, payload, timeoutMs));
+export async function askRegistry<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, timeoutMs = 10_000, remote?: Remote): Promise<CommandResultOf<C>> {
+  return withRegistry((ask) => ask(def, payload, timeoutMs), remote);
 }
 
 export type Ask = <C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>, timeoutMs?: number) => Promise<CommandResultOf<C>>;
 
-/** One NATS connection for several requests (drain --wait). */
-export async function withRegistry<T>(fn: (ask: Ask) => Promise<T>): Promise<T> {
+/** One NATS connection for several requests (drain --wait); with `remote`, the gateway instead (--url). */
+export async function withRegistry<T>(fn: (ask: Ask) => Promise<T>, remote?: Remote): Promise<T> {
+  if (remote) {
+    return fn(async (def, payload, timeoutMs = 10_000) => {
+      const reply = await askRemote(remote, def, payload, timeoutMs);
+      if (!reply.ok) throw new RegistryError(reply.error.code, reply.error.message);
+      return reply.result as CommandResultOf<typeof def>;
+    });
+  }
   const config = loadCliConfig();
   const logger = createLogger({ name: 'fleetvisor-cli', level: 'warn', format: 'json', stream: 'stderr' });
   const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });

@@ -3,6 +3,7 @@
 import { WorkerDrain, type CommandResultOf } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { parseDurationOption, withRegistry, WORKER_REF_HELP } from './worker-common';
+import { REMOTE_OPTIONS, remoteOf } from '../remote';
 
 type Progress = CommandResultOf<typeof WorkerDrain>;
 
@@ -18,6 +19,7 @@ export const workerDrainCommand = defineCliCommand({
     interval: { type: 'string', description: 'with --wait: how often to ask', default: '1s', placeholder: 'duration' },
     timeout: { type: 'string', description: 'with --wait: give up after', default: '30m', placeholder: 'duration' },
     json: { type: 'boolean', description: 'each progress report as a JSON line' },
+    ...REMOTE_OPTIONS,
   },
   examples: ['fleetvisor worker drain w-01', 'fleetvisor worker drain w-01 --wait'],
   async run({ options, positionals, io }) {
@@ -25,6 +27,7 @@ export const workerDrainCommand = defineCliCommand({
     const intervalMs = parseDurationOption(options.interval, 'interval');
     const timeoutMs = parseDurationOption(options.timeout, 'timeout');
     const request = { worker: positionals[0]! };
+    const remote = remoteOf(options);
     const show = (p: Progress) => io.out(options.json ? JSON.stringify(p) + '\n' : line(p) + '\n');
     return withRegistry(async (ask) => {
       let p = await ask(WorkerDrain, request);
@@ -48,6 +51,6 @@ export const workerDrainCommand = defineCliCommand({
           return 1;
         }
       }
-    });
+    }, remote);
   },
 });

@@ -2,6 +2,7 @@
 import { WorkerListPage, type WorkerSummary } from '@fleetvisor/contracts';
 import { defineCliCommand } from '@fleetvisor/platform';
 import { formatWorkerList, parseDurationOption, withRegistry } from './worker-common';
+import { REMOTE_OPTIONS, remoteOf } from '../remote';
 
 export const workerListCommand = defineCliCommand({
   path: ['worker', 'list'],
@@ -10,10 +11,12 @@ export const workerListCommand = defineCliCommand({
   options: {
     expiration: { type: 'string', description: 'mark LastPing with ! past this silence', default: '10m', placeholder: 'duration' },
     json: { type: 'boolean', description: 'the list as one JSON object' },
+    ...REMOTE_OPTIONS,
   },
-  examples: ['fleetvisor worker list', 'fleetvisor worker list --expiration 2m', 'fleetvisor worker list --json'],
+  examples: ['fleetvisor worker list', 'fleetvisor worker list --expiration 2m', 'fleetvisor worker list --json', 'fleetvisor worker list --url https://fleet.example:8080 --token $TOKEN'],
   async run({ options, io }) {
     const expirationMs = parseDurationOption(options.expiration, 'expiration');
+    const remote = remoteOf(options);
     // Page by page: a fleet of thousands does not fit one NATS message.
     const workers = await withRegistry(async (ask) => {
       const all: WorkerSummary[] = [];
@@ -24,7 +27,7 @@ export const workerListCommand = defineCliCommand({
         if (page.next === undefined) return all;
         after = page.next;
       }
-    });
+    }, remote);
     if (options.json) io.out(JSON.stringify({ workers }) + '\n');
     else io.out(formatWorkerList(workers, Date.now(), expirationMs));
   },

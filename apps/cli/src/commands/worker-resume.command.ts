@@ -3,6 +3,7 @@
 import { WorkerResume, STATE_NAME_PATTERN } from '@fleetvisor/contracts';
 import { defineCliCommand, UsageError } from '@fleetvisor/platform';
 import { askRegistry, parseIndex, planStatesHelp, WORKER_REF_HELP } from './worker-common';
+import { REMOTE_OPTIONS, remoteOf } from '../remote';
 
 export const workerResumeCommand = defineCliCommand({
   path: ['worker', 'resume'],
@@ -11,6 +12,7 @@ export const workerResumeCommand = defineCliCommand({
   description: `${WORKER_REF_HELP[0]!.toUpperCase()}${WORKER_REF_HELP.slice(1)}. A state outside the thread's plan is refused, listing the valid ones, and nothing changes.\nStates by plan:\n${planStatesHelp()}`,
   options: {
     json: { type: 'boolean', description: 'the result as one JSON object' },
+    ...REMOTE_OPTIONS,
   },
   examples: ['fleetvisor worker resume w-01 3', 'fleetvisor worker resume w-01 3 PC1Done'],
   async run({ options, positionals, io }) {
@@ -21,7 +23,7 @@ export const workerResumeCommand = defineCliCommand({
       worker: positionals[0]!,
       index: parseIndex(positionals[1]),
       ...(state !== undefined ? { state } : {}),
-    });
+    }, 10_000, remoteOf(options));
     if (options.json) io.out(JSON.stringify(r) + '\n');
     else io.out(r.changed ? `${r.worker} thread #${r.index} resumed in ${r.state}\n` : `${r.worker} thread #${r.index} was not paused (state ${r.state})\n`);
   },
