@@ -56,7 +56,7 @@ describe('the README walk-through (compiled program)', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts['start']).toMatch(/node bin\/fleetvisor\.js up$/);
     // A free devnet port instead of 26657; the README's devnet commands find it through FLEETVISOR_DEVNET_URL.
-    up = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--block-time', '500ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--gateway-port', '0', '--block-time', '500ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (d: Buffer) => (upOut += d.toString()));
     up.stderr!.on('data', (d: Buffer) => (upErr += d.toString()));
     const events = (type: string) => upOut.split('\n').filter((l) => l.includes(`"type":"${type}"`));
@@ -65,6 +65,14 @@ describe('the README walk-through (compiled program)', () => {
     const rpc = /"rpc":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(upErr)?.[1];
     expect(rpc, 'up logs the devnet RPC address').toBeDefined();
     const cmdEnv = { ...env, FLEETVISOR_DEVNET_URL: rpc! };
+    // The dashboard URL up prints works with the token it names (the value itself is never logged).
+    const dashboard = /"dashboard":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(upErr)?.[1];
+    const tokenFile = /"tokenFile":"([^"]+)"/.exec(upErr)?.[1];
+    expect(dashboard, 'up logs the dashboard URL').toBeDefined();
+    const token = readFileSync(tokenFile!, 'utf8').trim();
+    expect(upErr).not.toContain(token);
+    await expectEventually(async () => expect((await fetch(`${dashboard}api/v1/whoami`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200), { timeoutMs: 60_000 });
+    expect(await (await fetch(dashboard!)).text()).toMatch(/<div id="root"><\/div>[\s\S]*assets\/index-/);
 
     const upgradedTo = (v: string) => events('ServiceUpgraded').filter((l) => l.includes(`"toVersion":"${v}"`));
     for (const line of commands) {
@@ -95,7 +103,7 @@ describe('the README walk-through (compiled program)', () => {
     // still names, and nothing is tried again.
     upOut = '';
     upErr = '';
-    up = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--block-time', '500ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--gateway-port', '0', '--block-time', '500ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (d: Buffer) => (upOut += d.toString()));
     up.stderr!.on('data', (d: Buffer) => (upErr += d.toString()));
     await expectEventually(() => expect(events('ServiceStarted')).toHaveLength(2), { timeoutMs: 90_000 });

@@ -140,6 +140,14 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('takes a token from the URL fragment and removes it from the address bar', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/#token=${tokens.read}`);
+    await page.getByRole('heading', { name: 'Fleet', exact: true }).waitFor({ timeout: 15_000 });
+    expect(page.url()).not.toContain(tokens.read);
+    await page.close();
+  });
+
   it('refuses a wrong token at the prompt, saying so', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);

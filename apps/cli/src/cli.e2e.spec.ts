@@ -130,7 +130,7 @@ describe('fleetvisor CLI', () => {
   });
 
   it('up runs the whole local stack: the chain is watched, workers register, the demo host upgrades on a version change, Ctrl-C stops all', async () => {
-    const up = start(['up', '--json', '--devnet-port', '0', '--workers', '1', '--block-time', '300ms'], { FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' });
+    const up = start(['up', '--json', '--devnet-port', '0', '--gateway-port', '0', '--workers', '1', '--block-time', '300ms'], { FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0' });
     const events = (type: string) => up.stdout().split('\n').filter((l) => l.includes(`"type":"${type}"`));
     // The chain-watcher records the devnet's version; the worker-agent's reports register the worker;
     // the demo host's runner starts its lavap provider and consumer.

@@ -15,10 +15,22 @@ interface Session {
   subscribe(fn: (e: FleetEvent) => void): () => void;
 }
 
+/**
+ * A token handed over in the URL fragment (`#token=…`, as `fleetvisor up` suggests): browsers never
+ * send the fragment to a server. It is kept like a typed one and removed from the address bar.
+ */
+function tokenFromFragment(): string | undefined {
+  const m = /^#token=([A-Za-z0-9_-]+)$/.exec(window.location.hash);
+  if (!m) return undefined;
+  localStorage.setItem(TOKEN_KEY, m[1]!);
+  window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#/`);
+  return m[1];
+}
+
 const SessionContext = createContext<Session | undefined>(undefined);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const [token, setTokenState] = useState<string | undefined>(() => localStorage.getItem(TOKEN_KEY) ?? undefined);
+  const [token, setTokenState] = useState<string | undefined>(() => tokenFromFragment() ?? localStorage.getItem(TOKEN_KEY) ?? undefined);
   const [who, setWho] = useState<Whoami | undefined>();
   const [authError, setAuthError] = useState<string | undefined>();
   const [live, setLive] = useState(false);

@@ -10,12 +10,13 @@ import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { connectNats, deadLetterStreamName, FLEET_CORE, keysBucketName, migrateFleetStreams, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
-import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
+import { createLogger, DependencyUnreachableError, fleetvisorVersion, freePort, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
 import { inheritedEnv, loadCliConfig, type CliConfig } from '../config';
 import { processRunning, reapLeftovers } from '../up/leftovers';
 import { relayComponentLine } from '../up/component-log';
+import { prepareDemoGateway } from '../up/demo-gateway';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { prepareStatsDemo, type StatsDemo } from '../up/stats-demo';
 import { Stack, type ComponentSpec } from '../up/stack';
@@ -54,6 +55,7 @@ export const upCommand = defineCliCommand({
     'block-time': { type: 'string', description: 'block interval of the local chain', default: '1s', placeholder: 'duration' },
     'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
+    'gateway-port': { type: 'string', description: 'port of the gateway and its dashboard on 127.0.0.1 (0 = any free port)', default: '8080', placeholder: 'port' },
     'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
     'state-dir': { type: 'string', description: 'where the demo host and its state are kept between starts (default $FLEETVISOR_UP_STATE_DIR, else ~/.fleetvisor-up)', placeholder: 'dir' },
     reset: { type: 'boolean', description: 'start clean: remove the state directory, drop the database and delete the JetStream streams of this configuration' },
@@ -65,6 +67,8 @@ export const upCommand = defineCliCommand({
     if (blockTimeMs === undefined || blockTimeMs < 100) throw new UsageError(`--block-time: expected a duration of at least 100ms, e.g. 1s, got "${options['block-time']}"`);
     const devnetPort = Number(options['devnet-port']);
     if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65_535) throw new UsageError(`--devnet-port: expected a port number, got "${options['devnet-port']}"`);
+    const gatewayPort = Number(options['gateway-port']);
+    if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65_535) throw new UsageError(`--gateway-port: expected a port number, got "${options['gateway-port']}"`);
     const workers = Number(options.workers);
     if (!Number.isInteger(workers) || workers < 0 || workers > 200) throw new UsageError(`--workers: expected 0..200, got "${options.workers}"`);
     const summaryEveryMs = parseDuration(options['summary-every']);
@@ -117,6 +121,7 @@ export const upCommand = defineCliCommand({
           workers,
           devnet: !options['no-devnet'],
           runner: !options['no-runner'],
+          gatewayPort,
           stateDir,
           chainResume: () => devnetResume(core, options['chain-id'], stateDir),
         });
@@ -186,6 +191,7 @@ interface ServicesOptions {
   workers: number;
   devnet: boolean;
   runner: boolean;
+  gatewayPort: number;
 }
 
 /** The variables of `names` that are set in env (an operator's own settings win over up's tuning). */
@@ -269,8 +275,16 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
     demo = await prepareDemoRunner({ logger, env, chainId: opts.chainId, rpcUrl: devnet.rpcUrl, directory: path.join(opts.stateDir, 'demo-host'), onLine: (line) => relayComponentLine(logger, 'service-runner', line) });
     components.push(demo.component);
   }
+  // The gateway and its dashboard, with a token for the operator (its file named, never its value).
+  const gateway = prepareDemoGateway({ stateDir: opts.stateDir, port: opts.gatewayPort || (await freePort()), keyFile: trust.gatewayKey, env });
+  await gateway.ensureToken();
+  components.push(gateway.component);
   for (const c of components) stack.start(c);
   stats?.start();
+  logger.info(
+    { dashboard: gateway.url, tokenFile: gateway.tokenFile },
+    `dashboard at ${gateway.url} — sign in with the token in ${gateway.tokenFile}, or open ${gateway.url}#token=$(cat ${gateway.tokenFile})`,
+  );
   return {
     stop: async () => {
       await stats?.close();

@@ -15,7 +15,7 @@ let db: TestDatabase | undefined;
 const ups: ChildProcess[] = [];
 
 function startUp(env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--workers', '0', '--no-runner', '--block-time', '200ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--gateway-port', '0', '--workers', '0', '--no-runner', '--block-time', '200ms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   ups.push(child);
   let out = '';
   let err = '';

@@ -25,7 +25,7 @@ describe('fleetvisor up, live view (compiled)', () => {
   it('prints what an operator watches and a fleet summary, readable, without the thread-state flood', async () => {
     db = await createTestDatabase('fvt_live');
     const env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_LOG_FORMAT: 'auto', FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0', FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-live-up-')) };
-    up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--workers', '1', '--no-runner', '--block-time', '300ms', '--summary-every', '1s'], {
+    up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--gateway-port', '0', '--workers', '1', '--no-runner', '--block-time', '300ms', '--summary-every', '1s'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 // The local demo fleet's keys (ADR 0006): `up` makes a root once, in its state directory, and from it
 // a key for each part that signs: the chain-watcher (chain events), the worker-registry (what it
-// passes on to agents) and the operator (the CLI from another terminal finds it there when
+// passes on to agents), the gateway (commands for its token holders) and the operator (the CLI from another terminal finds it there when
 // FLEETVISOR_SIGNING_KEY_FILE is not set). A root the operator configured (FLEETVISOR_TRUST_ROOT /
 // _FILE) is trusted too, so commands signed with their own keys are accepted by the demo.
 import fs from 'node:fs';
@@ -16,6 +16,8 @@ export interface LocalTrust {
   chainWatcherKey: string;
   registryKey: string;
   operatorKey: string;
+  /** The gateway's key (role gateway: signs commands on a token holder's behalf). */
+  gatewayKey: string;
   /** Whether the keys were made by this start. */
   created: boolean;
 }
@@ -24,6 +26,7 @@ const KEYS: readonly { file: string; name: string; role: KeyRole }[] = [
   { file: 'chain-watcher.key.json', name: 'chain-watcher@up', role: 'chain-watcher' },
   { file: 'worker-registry.key.json', name: 'worker-registry@up', role: 'service' },
   { file: 'operator.key.json', name: 'operator@up', role: 'admin' },
+  { file: 'gateway.key.json', name: 'gateway@up', role: 'gateway' },
 ];
 
 export function provisionLocalTrust(dir: string, env: Env): LocalTrust {
@@ -49,6 +52,7 @@ export function provisionLocalTrust(dir: string, env: Env): LocalTrust {
     chainWatcherKey: path.join(dir, 'chain-watcher.key.json'),
     registryKey: path.join(dir, 'worker-registry.key.json'),
     operatorKey: path.join(dir, 'operator.key.json'),
+    gatewayKey: path.join(dir, 'gateway.key.json'),
     created,
   };
 }

@@ -17,7 +17,7 @@ let db: TestDatabase | undefined;
 const ups: ChildProcess[] = [];
 
 function startUp(env: NodeJS.ProcessEnv, extra: string[] = []): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--workers', '0', '--block-time', '300ms', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'up', '--json', '--devnet-port', '0', '--gateway-port', '0', '--workers', '0', '--block-time', '300ms', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   ups.push(child);
   let out = '';
   let err = '';

@@ -36,7 +36,7 @@ describe('fleetvisor up: API-call statistics (compiled)', () => {
   it('shows the simulated callers of the venus node and of venus-messager within a minute', async () => {
     db = await createTestDatabase('fvt_stats_up');
     const env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0', FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-stats-up-')) };
-    up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--workers', '1', '--no-runner', '--no-tail'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--gateway-port', '0', '--workers', '1', '--no-runner', '--no-tail'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     up.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-5000)));
     const started = Date.now();
