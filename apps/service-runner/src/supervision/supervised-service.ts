@@ -381,7 +381,7 @@ export class SupervisedService {
     if (this.rotation) return;
     this.rotation = setInterval(() => {
       try {
-        this.output.rotateIfFull();
+        if (this.output.rotateIfFull()) this.tail?.rewind();
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'log rotation failed');
       }
