@@ -473,8 +473,10 @@ export class Runner {
     await this.revocations?.stop();
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
-    await this.canary?.stop();
+    // The coordinator first: a canary that ends healthy during the stop lifts the quarantine, and
+    // the upgrade it allows is left to the next start (no upgrade begins while stopping).
     await this.coordinator?.stop();
+    await this.canary?.stop();
     if (this.liveRestore) for (const { svc } of this.services.values()) svc.leave();
     else await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();

@@ -5,7 +5,8 @@ export const startCommand = defineCliCommand({
   path: ['start'],
   summary: 'supervise every service of config.yml on its linked binary and follow VersionChanged for the chain',
   description:
-    'Runs until SIGTERM/SIGINT, which it passes on to the services (SIGKILL after FLEETVISOR_RUNNER_STOP_GRACE). ' +
+    'Runs until SIGTERM/SIGINT. Live-restore (FLEETVISOR_RUNNER_LIVE_RESTORE, default true): the services keep running and the next start adopts them; ' +
+    'with it false they are stopped too (SIGTERM, SIGKILL after FLEETVISOR_RUNNER_STOP_GRACE). ' +
     'Keeps supervising while Postgres or NATS is down; events wait in the spool.',
   aliasesNote: LAVAVISOR_FLAGS,
   options: {

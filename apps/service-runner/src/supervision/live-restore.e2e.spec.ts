@@ -11,11 +11,12 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '@fleetvisor/contracts';
+import { newEvent, VersionChanged, type ProtocolVersion, type RecordedEvent } from '@fleetvisor/contracts';
 import { FleetCore } from '@fleetvisor/messaging';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { consumerConfigYaml, sha256Hex } from '@fleetvisor/devnet';
 import { createTestDatabase, expectEventually, freePort, inheritedEnvironment, testBusNames, testCoreConfig, testTrust, waitFor, type TestDatabase } from '@fleetvisor/testing';
+import { signEvent } from '@fleetvisor/trust';
 import { RunnerFixture } from '../../test/runner-fixture';
 import { serveTestIntake } from '../../test/intake';
 
@@ -134,6 +135,7 @@ beforeAll(async () => {
   fx.setCurrent('0.1.0');
   fx.addService({ role: 'provider', from: 'provider1', chainLabel: 'LIV1', port: ports[0]!, keyringBackend: 'file' });
   fx.addService({ role: 'consumer', from: 'consumer', chainLabel: 'LIV2', port: ports[1]! });
+  fx.install('0.2.0', 'ok', sha256Hex(PASSWORD));
   const set = await run(['secrets', 'set-password'], PASSWORD + '\n');
   expect(set.code, set.stderr).toBe(0);
 }, 60_000);
@@ -264,5 +266,30 @@ describe('live-restore: the runner restarts, its services do not', () => {
     await expectEventually(async () => expect((await events(PROVIDER)).map((e) => e.type).slice(-2)).toEqual(['ServiceExited', 'ServiceStopped']), { timeoutMs: 20_000 });
     r4.child.kill('SIGTERM');
     expect(await r4.exit).toBe(0);
+  }, 120_000);
+
+  it('an adopted service is upgraded as usual: the adopted pid is signalled and awaited, the new binary started', async () => {
+    const consumer = pidOf(CONSUMER)!;
+    expect(alive(consumer)).toBe(true); // left running by the last runner
+    const r5 = startRunner();
+    const l = await bothRunning();
+    expect(byName(l, CONSUMER)).toMatchObject({ pid: consumer, adopted: true, version: '0.1.0' });
+    const before = (await events(CONSUMER)).length;
+    const pv = (v: string): ProtocolVersion => ({ providerTarget: v, providerMin: '0.1.0', consumerTarget: v, consumerMin: '0.1.0' });
+    await core.store.appendToStream(`chain-${CHAIN}`, [signEvent(newEvent(VersionChanged, CHAIN, { chainId: CHAIN, height: 20, previous: null, current: pv('0.2.0') }), testTrust().signer('chain-watcher'))]);
+    await expectEventually(async () => {
+      const evs = (await events(CONSUMER)).slice(before);
+      expect(evs.map((e) => e.type)).toEqual(['UpgradeStarted', 'ServiceExited', 'ServiceStarted', 'ServiceUpgraded']);
+      // The adopted process was asked to stop (expected) and waited for; how it ended is not ours to know.
+      expect(evs[1]!.data).toMatchObject({ pid: consumer, expected: true, statusUnknown: true });
+      expect(evs[2]!.data).toMatchObject({ version: '0.2.0' });
+      expect(evs[2]!.data).not.toHaveProperty('adopted');
+    }, { timeoutMs: 40_000 });
+    expect(alive(consumer)).toBe(false);
+    expect(log(CONSUMER)).toContain('SIGTERM: shutting down');
+    await expectEventually(async () => expect(byName(await list(), CONSUMER)).toMatchObject({ version: '0.2.0', state: 'running' }), { timeoutMs: 10_000 });
+    await waitFor(async () => (await banner(ports[1]!).catch(() => '')).includes('lavap 0.2.0'), { timeoutMs: 10_000 });
+    r5.child.kill('SIGTERM');
+    expect(await r5.exit).toBe(0);
   }, 120_000);
 });

@@ -1,7 +1,9 @@
 // Reads what a child appends to its log file (the child writes the file itself, ADR 0007): the
 // runner still has to see a keyring prompt to answer it, without holding a pipe the child would
-// die on (SIGPIPE) once the runner is gone. Polls from a start offset; a truncation by rotation
-// starts it over at 0.
+// die on (SIGPIPE) once the runner is gone. Polls from a start offset. A rotation (copy then
+// truncate, by this same runner) calls rewind(): the file may have grown past the old offset again
+// before the next poll, so its size alone cannot tell; a file found shorter than the offset is read
+// from 0 as well.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export class LogTail {
@@ -35,6 +37,11 @@ export class LogTail {
     } catch {
       // the file is being rotated or not there yet: the next poll reads it
     }
+  }
+
+  /** The file was truncated (rotated): read it from its start. */
+  rewind(): void {
+    this.offset = 0;
   }
 
   stop(): void {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { processStartTime, readPidRecord, stillRunning, type PidRecord } from './process-identity';
+import { processStartTime, readPidRecord, stillRunning, watchProcess, type PidRecord } from './process-identity';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fv-proc-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -55,5 +55,25 @@ describe('process identity', () => {
     writeFileSync(f, 'not json');
     expect(readPidRecord(f)).toBeUndefined();
     expect(readPidRecord(path.join(root, 'none.pid'))).toBeUndefined();
+  });
+
+  it('watching a process that is not our child: gone when its start time changes (a recycled pid) or it disappears; hurried once signalled', async () => {
+    fakeProc(51, 'lavap', 'S', '900', ['/x/lavap']);
+    const gone = new Promise<void>((resolve) => watchProcess(51, '900', { idleMs: 5, hurriedMs: 5 }, resolve, root));
+    fakeProc(51, 'other', 'S', '901', ['/bin/sleep']); // the pid now names another process
+    await gone;
+
+    fakeProc(52, 'lavap', 'S', '902', ['/x/lavap']);
+    let seen = false;
+    // A long idle interval: only hurry() makes the exit seen within this test's time.
+    const watch = watchProcess(52, '902', { idleMs: 60_000, hurriedMs: 5 }, () => (seen = true), root);
+    const hurried = new Promise<void>((resolve) => {
+      const w = watchProcess(52, '902', { idleMs: 60_000, hurriedMs: 5 }, resolve, root);
+      rmSync(path.join(root, '52'), { recursive: true });
+      w.hurry();
+    });
+    await hurried;
+    expect(seen).toBe(false); // the un-hurried watch has not looked yet
+    watch.stop();
   });
 });

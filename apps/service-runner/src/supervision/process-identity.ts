@@ -73,16 +73,45 @@ export function readPidRecord(file: string): PidRecord | undefined {
   }
 }
 
+/** A watch of a process that is not our child. */
+export interface ProcessWatch {
+  /** Look more often from now on (the process was just signalled: its exit is expected soon). */
+  hurry(): void;
+  stop(): void;
+}
+
 /**
- * Waits for a process the runner did not start (so cannot wait() for) to go: polls its start time.
- * Node 20 has no pidfd API (pidfd_open is not exposed, and a native addon is a dependency we do not
- * take); a poll of /proc/<pid>/stat costs one small read (ADR 0007 has the measurement).
+ * Waits for a process the runner did not start (so cannot wait() for) to go: polls its start time
+ * every `idleMs`, every `hurriedMs` once hurried. Node 20 has no pidfd API (pidfd_open is not
+ * exposed, and a native addon is a dependency we do not take); a poll of /proc/<pid>/stat costs
+ * one small read (ADR 0007 has the measurement).
  */
-export function watchProcess(pid: number, startTime: string, intervalMs: number, onGone: () => void, procRoot = '/proc'): () => void {
-  const timer = setInterval(() => {
-    if (processStartTime(pid, procRoot) === startTime) return;
-    clearInterval(timer);
-    onGone();
-  }, intervalMs);
-  return () => clearInterval(timer);
+export function watchProcess(pid: number, startTime: string, o: { idleMs: number; hurriedMs: number }, onGone: () => void, procRoot = '/proc'): ProcessWatch {
+  let interval = o.idleMs;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const look = (): void => {
+    timer = undefined;
+    if (stopped) return;
+    if (processStartTime(pid, procRoot) !== startTime) {
+      stopped = true;
+      onGone();
+      return;
+    }
+    timer = setTimeout(look, interval);
+  };
+  timer = setTimeout(look, interval);
+  return {
+    hurry: () => {
+      if (stopped || interval === o.hurriedMs) return;
+      interval = o.hurriedMs;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(look, interval);
+    },
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }

@@ -17,11 +17,15 @@ import type { EventRecorder } from '../events/event-recorder';
 import { writeFileAtomic } from '../home/atomic-file';
 import { LogTail } from './log-tail';
 import { PasswordFeeder } from './password-feeder';
-import { processArgs, processStartTime, stillRunning, watchProcess, type PidRecord } from './process-identity';
+import { processArgs, processStartTime, stillRunning, watchProcess, type PidRecord, type ProcessWatch } from './process-identity';
 import { RotatingLog } from './rotating-log';
 
-/** How often an adopted process (not this runner's child: no exit event) is looked at in /proc. */
-export const ADOPTED_POLL_MS = 200;
+/**
+ * How often an adopted process (not this runner's child: no exit event) is looked at in /proc:
+ * every second while it runs (a death is seen within the first restart backoff), every 100 ms once
+ * the runner signalled it (a stop or an upgrade waits for it to go).
+ */
+export const ADOPTED_POLL = { idleMs: 1_000, hurriedMs: 100 } as const;
 /** How often a log file the child writes itself is checked for rotation. */
 const ROTATION_CHECK_MS = 1_000;
 
@@ -74,10 +78,10 @@ interface RunningProcess {
 }
 
 function adoptedProcess(r: PidRecord): RunningProcess {
-  let unwatch: () => void = () => undefined;
+  let watch: ProcessWatch | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     // Not our child: its exit status went to whoever reaped it, so only the fact of the exit is known.
-    unwatch = watchProcess(r.pid, r.startTime, ADOPTED_POLL_MS, () => resolve({ code: null, signal: null, at: new Date().toISOString() }));
+    watch = watchProcess(r.pid, r.startTime, ADOPTED_POLL, () => resolve({ code: null, signal: null, at: new Date().toISOString() }));
   });
   return {
     pid: r.pid,
@@ -88,10 +92,11 @@ function adoptedProcess(r: PidRecord): RunningProcess {
       try {
         process.kill(r.pid, sig);
       } catch {
-        // gone meanwhile
+        return; // gone meanwhile
       }
+      watch?.hurry();
     },
-    release: () => unwatch(),
+    release: () => watch?.stop(),
   };
 }
 
@@ -376,7 +381,7 @@ export class SupervisedService {
     if (this.rotation) return;
     this.rotation = setInterval(() => {
       try {
-        this.output.rotateIfFull();
+        if (this.output.rotateIfFull()) this.tail?.rewind();
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'log rotation failed');
       }

@@ -94,7 +94,6 @@ export class CanaryRetry {
     const got = await this.o.obtain(c.version, def);
     const result: { ok: boolean; stage?: UpgradeStage; reason: string; address?: string } =
       'path' in got ? await this.o.canary.run({ service: c.service, version: c.version, binaryPath: got.path, def, ...this.o.runSettings(def) }) : { ok: false, stage: got.stage, reason: got.reason };
-    if (this.stopped && !result.ok) return; // cut short by the runner's stop: no verdict
     const at = this.now();
     const outcome = result.ok ? 'healthy' : 'unhealthy';
     const reason = result.reason.slice(0, 1900);
@@ -126,6 +125,7 @@ export class CanaryRetry {
     this.o.lift(c.service, c.version, `canary healthy: ${reason}`);
   }
 
+  /** No new check; one under way runs to its verdict (a health window at most) and is recorded. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

@@ -204,7 +204,7 @@ export const VersionQuarantined = defineEvent({
   area: 'service',
   description:
     'A version failed for this service (health check, start, checksum, obtain, verify, pre-upgrade hook) or an operator rolled it back, and is set aside: it is not tried again automatically, ' +
-    'never started at runner start, and no fallback candidate, until the chain announces it anew or an operator runs `upgrades retry`.',
+    'never started at runner start, and no fallback candidate, until the chain announces it anew, an operator runs `upgrades retry`, or a canary of it is healthy under `upgrade.retry: { policy: canary }` (CanaryChecked).',
   ...stream,
   schema: Type.Object(
     {
@@ -220,13 +220,14 @@ export const VersionQuarantined = defineEvent({
 export const QuarantineLifted = defineEvent({
   type: 'QuarantineLifted',
   area: 'service',
-  description: 'A quarantined version may be tried again for this service: an operator asked (`upgrades retry`, with the actor) or the chain announced it anew.',
+  description:
+    'A quarantined version may be tried again for this service: an operator asked (`upgrades retry`, with the actor), the chain announced it anew, or a canary of it was healthy (retry policy canary, reason "canary healthy: …").',
   ...stream,
   schema: Type.Object(
     {
       ...ids,
       version: BinaryVersion(),
-      reason: Reason({ description: 'Why, e.g. "upgrades retry" or "provider_target set to 0.23.1 again at height 1200"' }),
+      reason: Reason({ description: 'Why, e.g. "upgrades retry", "provider_target set to 0.23.1 again at height 1200" or "canary healthy: up 5000 ms and answered TCP on 127.0.0.1:41234"' }),
       actor: Type.Optional(Actor()),
     },
     { additionalProperties: false },
