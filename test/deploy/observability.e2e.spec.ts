@@ -131,6 +131,13 @@ describe('alert rules and the Grafana dashboard', () => {
     }, 60_000);
 
     afterAll(async () => {
+      // The runner first, with SIGTERM: it stops the process it supervises (SIGKILL would orphan it).
+      const runner = procs.at(-1)!;
+      if (runner.exitCode === null) {
+        const exited = new Promise((resolve) => runner.once('exit', resolve));
+        runner.kill('SIGTERM');
+        await exited;
+      }
       for (const p of procs) p.kill('SIGKILL');
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
       await deleteTestStreams(bus, sharedNatsUrl()).catch(() => undefined);

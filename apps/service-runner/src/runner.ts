@@ -13,6 +13,7 @@ import {
   type EventData,
   type EventEnvelope,
   type PendingVerification,
+  type ServiceAction,
   type ServiceStatus,
   type ServiceSummary,
   type ServiceUpgrades,
@@ -436,6 +437,21 @@ export class Runner {
   historySource(): HistorySource | undefined {
     const b = this.links.current;
     return b ? streamHistorySource({ js: b.nc.jetstream(), subjects: b.subjects, eventStreamName: this.links.config.eventStreamName }) : undefined;
+  }
+
+  /** ServiceControl over the bus: what the control socket's start/stop/restart do, with the operator as the actor of a stop. */
+  async controlService(name: string, action: ServiceAction, actor: string): Promise<ServiceStatus | undefined> {
+    const e = this.services.get(name);
+    if (!e) return undefined;
+    if (action === 'stop') await e.svc.stop('stopped by operator', actor);
+    else if (action === 'start') await e.svc.start();
+    else await e.svc.restart();
+    return this.status(name);
+  }
+
+  /** The log file of a service this runner supervises (undefined: no such service). */
+  logFileOf(name: string): string | undefined {
+    return this.services.has(name) ? this.home.logFile(name) : undefined;
   }
 
   private async onControl(req: ControlRequest): Promise<unknown> {

@@ -1,13 +1,13 @@
 // The runner on the bus. ServicesList / ServicesStatus / UpgradesList are served twice over:
 // addressed to this host (<root>.cmd.service-runner.<host>.<verb>) and fleet-wide
 // (<root>.cmd.service-runner.<verb>, every runner hears it and answers only for itself);
-// UpgradesShow / UpgradeRetry / UpgradeRollback only addressed. VersionChanged of the runner's chain comes
+// UpgradesShow / UpgradeRetry / UpgradeRollback / ServiceControl / ServiceLogs only addressed. VersionChanged of the runner's chain comes
 // through a durable consumer named after the host. Each handler hands over to the plain logic.
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
+import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow, type CommandRequestOf, type CommandResultOf, type EventEnvelope } from '@fleetvisor/contracts';
 import type { FleetCommandContext, FleetCommandPattern, FleetEventPattern } from '@fleetvisor/messaging';
-import { answerFleetList, answerFleetStatus, answerList, answerStatus } from './bus/services-answers';
+import { answerControl, answerFleetList, answerFleetStatus, answerList, answerLogs, answerStatus } from './bus/services-answers';
 import { answerFleetUpgradesList, answerUpgradeRetry, answerUpgradeRollback, answerUpgradesList, operatorOf } from './bus/upgrades-answers';
 import type { Runner } from './runner';
 import { answerUpgradesShow } from './upgrades/upgrade-history';
@@ -26,6 +26,17 @@ export class ServicesController {
   @MessagePattern<FleetCommandPattern>({ command: ServicesStatus, scope: 'instance' })
   status(@Payload() req: CommandRequestOf<typeof ServicesStatus>): CommandResultOf<typeof ServicesStatus> {
     return answerStatus(this.runner, req);
+  }
+
+  /** Addressed to this host only (role operate, signed): the operator is recorded as the actor. */
+  @MessagePattern<FleetCommandPattern>({ command: ServiceControl, scope: 'instance' })
+  control(@Payload() req: CommandRequestOf<typeof ServiceControl>, @Ctx() ctx: FleetCommandContext): Promise<CommandResultOf<typeof ServiceControl>> {
+    return answerControl(this.runner, req, operatorOf(ctx).actor);
+  }
+
+  @MessagePattern<FleetCommandPattern>({ command: ServiceLogs, scope: 'instance' })
+  logs(@Payload() req: CommandRequestOf<typeof ServiceLogs>): CommandResultOf<typeof ServiceLogs> {
+    return answerLogs(this.runner, req);
   }
 
   @MessagePattern<FleetCommandPattern>({ command: ServicesList, scope: 'broadcast' })

@@ -4,6 +4,9 @@
 import { Type } from '@sinclair/typebox';
 import {
   HostName,
+  ServiceControl,
+  ServiceLogs,
+  SERVICE_ACTIONS,
   ServiceName,
   ServicesList,
   ServicesStatus,
@@ -22,7 +25,35 @@ import { actorOf } from './common';
 const byHost = <T extends { host: string }>(rows: T[]): T[] => rows.sort((a, b) => a.host.localeCompare(b.host));
 const hostService = Type.Object({ host: HostName(), service: ServiceName() }, { additionalProperties: false });
 
+/** start / stop / restart of one service on one host, signed for the token holder (operate), as `services start|stop|restart` there. */
+const controlRoutes: RouteDef[] = SERVICE_ACTIONS.map((action) =>
+  route({
+    method: 'POST',
+    path: `/api/v1/hosts/:host/services/:service/${action}`,
+    operationId: `${action}Service`,
+    tag: 'services',
+    role: 'operate',
+    summary: `${action[0]!.toUpperCase()}${action.slice(1)} one service of one host (\`services ${action}\` there${action === 'stop' ? '; it stays down until started, recorded with the token\'s name' : ''})`,
+    params: hostService,
+    response: ServiceControl.result,
+    handle: ({ params, holder }, { bus }) => bus.ask(ServiceControl, { service: params.service, action }, { instance: params.host, act: actorOf(holder) }),
+  }),
+);
+
 export const serviceRoutes: RouteDef[] = [
+  ...controlRoutes,
+  route({
+    method: 'GET',
+    path: '/api/v1/hosts/:host/services/:service/logs',
+    operationId: 'getServiceLogs',
+    tag: 'services',
+    role: 'read',
+    summary: "The last lines of one service's log on its host (`services logs`)",
+    params: hostService,
+    query: Type.Object({ lines: ServiceLogs.request.properties.lines }, { additionalProperties: false }),
+    response: ServiceLogs.result,
+    handle: ({ params, query }, { bus }) => bus.ask(ServiceLogs, { service: params.service, ...(query.lines !== undefined ? { lines: query.lines } : {}) }, { instance: params.host }),
+  }),
   route({
     method: 'GET',
     path: '/api/v1/services',

@@ -3,7 +3,7 @@
 import type { CommandDefinition } from '../commands';
 import { ChainLeaderStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
 import { EventIntakeAppend } from './event-intake';
-import { ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
+import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
 import { HostHeartbeat, HostsList, WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
@@ -32,6 +32,8 @@ export const COMMAND_DEFINITIONS = {
   AgentDrain,
   ServicesList,
   ServicesStatus,
+  ServiceControl,
+  ServiceLogs,
   UpgradesList,
   UpgradesShow,
   UpgradeRetry,

@@ -97,6 +97,40 @@ export const ServicesStatus = defineCommand({
   result: Type.Object({ host: HostName(), status: ServiceStatusSchema }, { additionalProperties: false }),
 });
 
+export const SERVICE_ACTIONS = ['start', 'stop', 'restart'] as const;
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
+
+export const ServiceControl = defineCommand({
+  service: SERVICE,
+  verb: 'control',
+  role: 'operate',
+  description:
+    'Start, stop or restart one service of the host the command is addressed to (as `services start|stop|restart` on that host); a stop is recorded with the actor and the service stays down until started.',
+  request: Type.Object({ service: ServiceName(), action: StringEnum(SERVICE_ACTIONS, 'start, stop or restart') }, { additionalProperties: false }),
+  result: Type.Object({ host: HostName(), status: ServiceStatusSchema }, { additionalProperties: false }),
+});
+
+/** At most this many log lines in one answer (they must fit a NATS message: max_payload 512 KiB). */
+export const SERVICE_LOG_LINES_MAX = 1000;
+
+export const ServiceLogs = defineCommand({
+  service: SERVICE,
+  verb: 'logs',
+  description: "The last lines of one service's log file on the host the command is addressed to (as `services logs` there).",
+  request: Type.Object(
+    { service: ServiceName(), lines: Type.Optional(Type.Integer({ minimum: 1, maximum: SERVICE_LOG_LINES_MAX, description: `How many lines (default 100, at most ${SERVICE_LOG_LINES_MAX})` })) },
+    { additionalProperties: false },
+  ),
+  result: Type.Object(
+    {
+      host: HostName(),
+      service: ServiceName(),
+      lines: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: SERVICE_LOG_LINES_MAX, description: 'Oldest first; a longer line is cut at 4,096 characters' }),
+    },
+    { additionalProperties: false },
+  ),
+});
+
 export const QuarantinedVersionSchema = Type.Object(
   {
     version: StrictVersion(),
