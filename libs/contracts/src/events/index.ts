@@ -19,6 +19,7 @@ import {
   VersionQuarantined,
   QuarantineLifted,
 } from './service';
+import { RolloutAborted, RolloutCompleted, RolloutHalted, RolloutHostAdmitted, RolloutHostHealthy, RolloutHostWaiting, RolloutResumed, RolloutStarted, RolloutWaveStarted } from './rollout';
 import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
 import {
   ThreadPaused,
@@ -37,6 +38,7 @@ import {
 
 export * from './chain';
 export * from './host';
+export * from './rollout';
 export * from './service';
 export * from './stats';
 export * from './worker';
@@ -87,6 +89,16 @@ export const EVENT_DEFINITIONS = {
   // host (added later, same reason)
   HostExpired,
   HostReturned,
+  // chain: fleet-wide rollouts (added later, same reason)
+  RolloutStarted,
+  RolloutWaveStarted,
+  RolloutHostAdmitted,
+  RolloutHostWaiting,
+  RolloutHostHealthy,
+  RolloutHalted,
+  RolloutResumed,
+  RolloutAborted,
+  RolloutCompleted,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;
