@@ -7,10 +7,12 @@ import path from 'node:path';
 import {
   ForgeryRejected,
   HOST_NAME_PATTERN,
+  ChainRolloutAdmit,
   HostOffline,
   HostOnline,
   type EventData,
   type EventEnvelope,
+  type PendingAdmission,
   type PendingVerification,
   type ServiceStatus,
   type ServiceSummary,
@@ -36,6 +38,7 @@ import { reapOrphan, SupervisedService } from './supervision/supervised-service'
 import { BinaryFetcher } from './upgrades/binary-fetcher';
 import { BinaryStore } from './upgrades/binary-store';
 import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coordinator';
+import { RolloutAdmission } from './upgrades/rollout-admission';
 import { commandHook } from './upgrades/upgrade-seams';
 import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -80,6 +83,7 @@ export class Runner {
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
   coordinator: UpgradeCoordinator | undefined;
+  private admission: RolloutAdmission | undefined;
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
   /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
@@ -144,6 +148,7 @@ export class Runner {
         tuning: t,
         logger: this.log,
         hook: commandHook(this.opts.config.childEnvironment),
+        ...(t.rollout === 'coordinated' ? { admission: this.admissionFor(cfg.chainId) } : {}),
       });
       this.coordinator.recoverInterrupted();
       this.coordinator.avoidQuarantinedAtStart();
@@ -201,6 +206,31 @@ export class Runner {
       },
       () => new Promise<void>(() => undefined), // the bus closed before it answered: the runner is stopping
     );
+  }
+
+  /**
+   * Asks the chain-watcher for admission on this host's scoped subject (ADR 0009); the next
+   * reconcile asks again. No bus yet is an answer like any other: not admitted.
+   */
+  private admissionFor(chainId: string): RolloutAdmission {
+    this.admission = new RolloutAdmission({
+      chainId,
+      ask: async (req) => {
+        const bus = this.links.current;
+        if (!bus) return { ok: false, error: { code: 'unavailable', message: 'NATS not reachable yet' } };
+        return bus.commands.request(ChainRolloutAdmit, req, { scope: this.host, timeoutMs: 5_000 });
+      },
+      retry: () => this.coordinator?.reconcile(),
+      logger: this.log,
+      retryInitialMs: 1_000,
+      retryMaxMs: this.opts.config.tuning.rolloutRetryMaxMs,
+    });
+    return this.admission;
+  }
+
+  /** The upgrade held until the fleet-wide rollout admits this host, if any. */
+  pendingAdmission(): PendingAdmission | undefined {
+    return this.admission?.pendingAdmission();
   }
 
   /** The chain event held for its own node's confirmation (highest height), if any. */
@@ -350,7 +380,8 @@ export class Runner {
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') {
       const pending = this.pendingVerification();
-      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}) };
+      const admission = this.pendingAdmission();
+      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}), ...(admission ? { pendingAdmission: admission } : {}) };
     }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));

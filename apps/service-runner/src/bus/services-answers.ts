@@ -4,7 +4,7 @@
 //   - fleet-wide (<root>.cmd.service-runner.<verb>, heard by every runner): an answer only when
 //     `host` is absent or is this runner's and, for status, when it has the service; otherwise
 //     undefined, and the runner stays silent (the caller gathers the answers of many).
-import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type PendingVerification, type ServicesList, type ServicesStatus, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type PendingAdmission, type PendingVerification, type ServicesList, type ServicesStatus, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
 
 export interface ServicesView {
@@ -13,6 +13,8 @@ export interface ServicesView {
   status(service: string): ServiceStatus | undefined;
   /** A chain event held until the runner's own node confirms it (ADR 0006). */
   pendingVerification?(): PendingVerification | undefined;
+  /** An upgrade held until the fleet-wide rollout admits the host (ADR 0009). */
+  pendingAdmission?(): PendingAdmission | undefined;
 }
 
 type ListRequest = CommandRequestOf<typeof ServicesList>;
@@ -20,7 +22,8 @@ type StatusRequest = CommandRequestOf<typeof ServicesStatus>;
 
 export function answerList(view: ServicesView, req: ListRequest): CommandResultOf<typeof ServicesList> {
   const pending = view.pendingVerification?.();
-  return { host: view.host, services: view.list(req.chainId), ...(pending ? { pendingVerification: pending } : {}) };
+  const admission = view.pendingAdmission?.();
+  return { host: view.host, services: view.list(req.chainId), ...(pending ? { pendingVerification: pending } : {}), ...(admission ? { pendingAdmission: admission } : {}) };
 }
 
 export function answerStatus(view: ServicesView, req: StatusRequest): CommandResultOf<typeof ServicesStatus> {

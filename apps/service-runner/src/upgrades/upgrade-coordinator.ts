@@ -34,6 +34,7 @@ import { DEFAULT_CHILD_PATH } from '../config';
 import { ObtainError } from './binary-fetcher';
 import { commandHook, processHealth, type BinaryLinks, type BinarySource, type HealthProbe, type PreUpgradeHook, type ServiceProcess, type UpgradeHome } from './upgrade-seams';
 import { liftedByVersionChange, startVersion, tryable, type ServiceQuarantine } from './quarantine';
+import type { AdmissionGate } from './rollout-admission';
 import type { UpgradeStateStore } from './upgrade-state';
 import { decideUpgrade, fallbackVersion } from './version-select';
 
@@ -57,6 +58,11 @@ export interface UpgradeCoordinatorOptions {
   hook?: PreUpgradeHook;
   /** Default: the process must stay up, and answer the configured probe (processHealth). */
   health?: HealthProbe;
+  /**
+   * Fleet-wide rollout (ADR 0009): when set, a pass that would upgrade asks it first and upgrades
+   * nothing until it says yes (it schedules the next reconcile itself). Operators' rollbacks skip it.
+   */
+  admission?: AdmissionGate & { clear(): void };
 }
 
 type Outcome = 'upgraded' | 'failed' | 'skipped';
@@ -326,7 +332,11 @@ export class UpgradeCoordinator {
       }
       todo.push({ name, target: d.target, min: d.min, reason: d.reason, from: from ?? 'unknown', installedOnly: false });
     }
-    if (todo.length === 0) return;
+    if (todo.length === 0) {
+      this.o.admission?.clear();
+      return;
+    }
+    if (this.o.admission && !(await this.o.admission.admit(protocol.version, todo.map((t) => ({ service: t.name, toVersion: t.target }))))) return;
     const parallelism = Math.max(1, this.o.config.upgrade.parallelism ?? this.o.tuning.upgradeParallelism);
     let next = 0;
     const worker = async (): Promise<void> => {
