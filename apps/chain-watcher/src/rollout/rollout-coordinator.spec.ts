@@ -57,7 +57,7 @@ function attempt(log: MemoryLog, host: string, outcome: 'healthy' | 'failed' | '
   const ids = { host, service: 'p1' };
   const meta = { host, correlationId };
   const stream = `service-${host}/p1`;
-  const evs = [newEventFor(UpgradeStarted, { ...ids, chainId: CHAIN, fromVersion: '1.0.0', toVersion: '1.1.0', reason: 'target' }, meta, { occurredAt: at })];
+  const evs: EventEnvelope[] = [newEventFor(UpgradeStarted, { ...ids, chainId: CHAIN, fromVersion: '1.0.0', toVersion: '1.1.0', reason: 'target' }, meta, { occurredAt: at })];
   if (outcome !== 'healthy') evs.push(newEventFor(UpgradeFailed, { ...ids, fromVersion: '1.0.0', toVersion: '1.1.0', stage: outcome === 'fallback' ? 'obtain' : 'health', reason: 'no good' }, meta, { occurredAt: at }));
   if (outcome !== 'failed') evs.push(newEventFor(ServiceUpgraded, { ...ids, fromVersion: '1.0.0', toVersion: outcome === 'fallback' ? '1.0.5' : '1.1.0', durationMs: 1 }, meta, { occurredAt: at }));
   log.streams.set(stream, [...(log.streams.get(stream) ?? []), ...evs]);
