@@ -153,7 +153,7 @@ const listCommand = defineCliCommand({
   async run(ctx) {
     const o = ctx.options;
     const { config, logger } = setup(o.directory, { query: true });
-    let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification })[];
+    let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification; pendingAdmission?: PendingAdmission })[];
     let held: { host: string; pending: PendingVerification }[] = [];
     let admissions: { host: string; pending: PendingAdmission }[] = [];
     let silent: HostSummary[] = [];
@@ -161,7 +161,9 @@ const listCommand = defineCliCommand({
       const wait = timeoutMs(o.timeout);
       const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
       const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as CommandResultOf<typeof ServicesList>[];
-      rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}) })));
+      rows = results.flatMap((r) =>
+        r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}), ...(r.pendingAdmission ? { pendingAdmission: r.pendingAdmission } : {}) })),
+      );
       held = results.filter((r) => r.pendingVerification).map((r) => ({ host: r.host, pending: r.pendingVerification! }));
       admissions = results.filter((r) => r.pendingAdmission).map((r) => ({ host: r.host, pending: r.pendingAdmission! }));
       if (!o.json) silent = (await silentHosts(config, logger, wait)).filter((h) => !o.host || h.host === o.host);
@@ -170,7 +172,8 @@ const listCommand = defineCliCommand({
       // Said on stderr so the table (and --json) stay as they are for scripts.
       if (!o.json) ctx.io.err(`${lookedAt(config)}\n`);
       const pv = r.pendingVerification;
-      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s, ...(pv ? { pendingVerification: pv } : {}) }));
+      const pa = r.pendingAdmission;
+      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s, ...(pv ? { pendingVerification: pv } : {}), ...(pa ? { pendingAdmission: pa } : {}) }));
       if (pv) held = [{ host: r.host, pending: pv }];
       if (r.pendingAdmission) admissions = [{ host: r.host, pending: r.pendingAdmission }];
     }
