@@ -83,6 +83,18 @@ describe('rollout admission in the upgrade path', () => {
     admission.stop();
   });
 
+  it('an admission is not remembered: the next pass asks again, so a retry after a failure cannot slip past a halted rollout', async () => {
+    const fake = new FakeCoordinator();
+    const admission = new RolloutAdmission({ chainId: 'c1', ask: fake.ask, retry: () => undefined, logger, retryInitialMs: 1_000, retryMaxMs: 5_000 });
+    fake.answer = { ok: true, result: { decision: 'admitted', rolloutId: '01946a2b-3c00-7000-8000-0000000000aa', wave: 0 } };
+    expect(await admission.admit(pv('1.1.0'), [{ service: 'p1', toVersion: '1.1.0' }])).toBe(true);
+    fake.answer = { ok: true, result: { decision: 'refused', reason: 'this host failed in this rollout (health)' } };
+    expect(await admission.admit(pv('1.1.0'), [{ service: 'p1', toVersion: '1.1.0' }])).toBe(false);
+    expect(fake.asked).toHaveLength(2);
+    expect(admission.pendingAdmission()?.reason).toBe('refused: this host failed in this rollout (health)');
+    admission.stop();
+  });
+
   it('a thrown transport error is no admission', async () => {
     const fake = new FakeCoordinator();
     fake.answer = new Error('connection closed');

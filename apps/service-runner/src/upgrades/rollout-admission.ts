@@ -33,7 +33,6 @@ export interface AdmissionGate {
 }
 
 export class RolloutAdmission implements AdmissionGate {
-  private admittedKey: string | undefined;
   private pending: (PendingAdmission & { key: string; failures: number }) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -45,15 +44,18 @@ export class RolloutAdmission implements AdmissionGate {
     this.log = o.logger.child({ component: 'rollout-admission' });
   }
 
-  /** True when the coordinator admitted this host for this version (asked at most once per call). */
+  /**
+   * True when the coordinator admitted this host for this version now. Asked on every pass that has
+   * something to upgrade, never remembered: an operator's `upgrades retry` after a failure asks
+   * again, so it cannot slip past a halted rollout (the coordinator answers an admitted host
+   * `admitted` again, so a runner restarted mid-upgrade goes on).
+   */
   async admit(version: ProtocolVersion, services: { service: string; toVersion: string }[]): Promise<boolean> {
     const key = JSON.stringify([version, services.map((s) => [s.service, s.toVersion]).sort()]);
-    if (this.admittedKey === key) return true;
     const reply = await this.o.ask({ chainId: this.o.chainId, version, services }).catch(
       (e: unknown): CommandReply<AdmitResult> => ({ ok: false, error: { code: 'unavailable', message: (e as Error).message } }),
     );
     if (reply.ok && reply.result?.decision === 'admitted') {
-      this.admittedKey = key;
       this.clear();
       this.log.info({ wave: reply.result.wave, rolloutId: reply.result.rolloutId }, 'rollout: admitted, upgrading');
       return true;
