@@ -411,6 +411,7 @@ export class Runner {
     await this.revocations?.stop();
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
+    this.admission?.stop();
     await this.coordinator?.stop();
     await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
