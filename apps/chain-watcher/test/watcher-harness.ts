@@ -44,7 +44,7 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], signer: 
     signer,
     trustRoots: [],
     rollout: parseRolloutPolicies(undefined),
-    rolloutTickMs: 100,
+    rolloutTickMs: 1_000,
     ...overrides,
   };
 }
