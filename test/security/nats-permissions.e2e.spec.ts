@@ -355,6 +355,22 @@ describe("a host's runner is confined to its host", () => {
   });
 });
 
+describe('rollout admission (ADR 0009)', () => {
+  it("a runner may ask for its own host only, and no operator for a host; the chain-watcher hears it", async () => {
+    const runner = await connectAs('runner-h1');
+    runner.nc.publish(subjects.scopedCommand('chain-watcher', 'rollout-admit', 'h1'), new Uint8Array(0));
+    runner.nc.publish(subjects.scopedCommand('chain-watcher', 'rollout-admit', 'h2'), new Uint8Array(0));
+    await runner.nc.flush();
+    await expectEventually(() => expect(runner.violations.filter((v) => v.operation === 'publish').map((v) => v.subject)).toEqual([subjects.scopedCommand('chain-watcher', 'rollout-admit', 'h2')]));
+    const operator = await connectAs('cli');
+    operator.nc.publish(subjects.scopedCommand('chain-watcher', 'rollout-admit', 'h1'), new Uint8Array(0));
+    await operator.nc.flush();
+    await expectEventually(() => expect(operator.violations.map((v) => v.subject)).toContain(subjects.scopedCommand('chain-watcher', 'rollout-admit', 'h1')));
+    const watcher = await connectAs('chain-watcher');
+    expect(await subscriptionRefusal(watcher.nc, subjects.scopedCommandWildcard('chain-watcher', 'rollout-admit'))).toBeUndefined();
+  });
+});
+
 describe('the generated configuration with TLS', () => {
   it('is served by nats-server 2.9 with client certificates required, and an identity connects with its seed and certificate', async () => {
     const tlsDir = mkdtempSync(path.join(tmpdir(), 'fv-perms-tls-'));

@@ -16,12 +16,14 @@ import {
   type FleetCoreOptions,
 } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
+import { TrustVerifier } from '@fleetvisor/trust';
 import { ChainWatcher, type ChainConnectors, type LeaderLocks } from './chain-watcher';
-import { ChainWatcherController } from './chain-watcher.controller';
+import { ChainWatcherController, RolloutOperatorController } from './chain-watcher.controller';
 import type { ChainWatcherConfig } from './config';
 import { CosmjsConnector } from './connection/cosmjs-connector';
 import { startHealthServer, type HealthHttpServer } from './health/http-server';
 import { ChainWatcherMetrics } from './health/metrics';
+import { RolloutCoordinator } from './rollout/rollout-coordinator';
 
 export const CHAIN_WATCHER_CONFIG = 'CHAIN_WATCHER_CONFIG';
 /** ChainConnectors: the chain client of each chain (CosmJS against its endpoints). */
@@ -90,9 +92,12 @@ export class ChainWatcherModule {
           // The hosts' events reach the log through the central services (ADR 0006); the watcher's
           // replicas share the intake's queue group with the registry's.
           eventIntake: true,
+          // Operators' signed commands (rollout resume / abort, ADR 0009) are verified against the
+          // fleet's roots; without roots they are not served (nobody could be verified).
+          ...(config.trustRoots.length > 0 ? { commandTrust: { auth: { verifier: new TrustVerifier(config.trustRoots) } } } : {}),
         }),
       ],
-      controllers: [ChainWatcherController],
+      controllers: config.trustRoots.length > 0 ? [ChainWatcherController, RolloutOperatorController] : [ChainWatcherController],
       providers: [
         { provide: CHAIN_WATCHER_CONFIG, useValue: config },
         {
@@ -119,6 +124,11 @@ export class ChainWatcherModule {
           inject: [FLEET_EVENT_STORE_CONNECTION],
         },
         {
+          provide: RolloutCoordinator,
+          useFactory: (store: CommandHandlerStore, logger: Logger) => new RolloutCoordinator({ store, policies: config.rollout, host: config.core.host, logger }),
+          inject: [CHAIN_LOG, FLEET_LOGGER],
+        },
+        {
           provide: ChainWatcher,
           useFactory: (
             store: CommandHandlerStore,
@@ -128,8 +138,9 @@ export class ChainWatcherModule {
             commands: CommandBus,
             logger: Logger,
             metrics: ChainWatcherMetrics,
-          ) => new ChainWatcher({ config, store, checkpoints, leaderLock, connector, commands, logger, metrics }),
-          inject: [CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics],
+            rollouts: RolloutCoordinator,
+          ) => new ChainWatcher({ config, store, checkpoints, leaderLock, connector, commands, logger, metrics, rollouts }),
+          inject: [CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics, RolloutCoordinator],
         },
         ChainWatcherLifecycle,
       ],

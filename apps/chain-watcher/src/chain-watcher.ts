@@ -11,6 +11,7 @@ import type { ChainConnector } from './connection/chain-rpc';
 import { ChainLeadership } from './leadership/chain-leadership';
 import { latestVersionChanged } from './recording/chain-log';
 import { ChainMonitor, type ChainMetricsSink } from './monitor/chain-monitor';
+import type { RolloutCoordinator } from './rollout/rollout-coordinator';
 
 /** The leader lock of a name (a Postgres advisory lock on its own connection). */
 export type LeaderLocks = (name: string, opts: { healthCheckIntervalMs: number }) => LeaderLock;
@@ -29,6 +30,8 @@ export interface ChainWatcherDeps {
   logger: Logger;
   metrics: ChainMetricsSink & { isLeader(chainId: string, leading: boolean): void };
   connector: ChainConnectors;
+  /** Fleet-wide rollouts (ADR 0009): the leader of each chain drives its rollout. */
+  rollouts?: RolloutCoordinator;
 }
 
 export interface ChainHealth {
@@ -96,9 +99,12 @@ export class ChainWatcher {
             await monitor.stop();
             throw e;
           }
+          // The rollout's clock and the hosts' outcomes are the leader's to record (ADR 0009).
+          const rollout = this.deps.rollouts?.drive(chain.chainId, config.rolloutTickMs);
           return {
             stop: async () => {
               this.monitors.delete(chain.chainId);
+              await rollout?.stop();
               await monitor.stop();
             },
           };
@@ -112,6 +118,11 @@ export class ChainWatcher {
 
   async stop(): Promise<void> {
     await Promise.allSettled([...this.leaderships.values()].map((l) => l.stop()));
+  }
+
+  /** The chains this replica is configured to watch. */
+  chainIds(): string[] {
+    return this.deps.config.chains.map((c) => c.chainId);
   }
 
   isLeader(chainId: string): boolean {

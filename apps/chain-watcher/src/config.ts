@@ -4,8 +4,9 @@
 // (chains separated by ';', endpoints in failover order separated by ',').
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
-import type { Signer } from '@fleetvisor/trust';
+import { readTrustConfig, type Signer } from '@fleetvisor/trust';
 import { chainWatcherSigner } from './recording/event-signing';
+import { parseRolloutPolicies, ROLLOUT_VARIABLE, type RolloutPolicies } from './rollout/rollout-policy';
 
 export interface WatchedChain {
   chainId: string;
@@ -33,6 +34,15 @@ export interface ChainWatcherConfig {
   relay: boolean;
   /** Signs every VersionChanged and UpgradePlanned (FLEETVISOR_SIGNING_KEY_FILE, role chain-watcher). */
   signer: Signer;
+  /**
+   * The fleet's trust roots (FLEETVISOR_TRUST_ROOT[_FILE]): verify operators' `rollout resume` /
+   * `abort`. Without them every signed command is refused (unauthorized), nothing else changes.
+   */
+  trustRoots: string[];
+  /** Rollout policy of each chain (FLEETVISOR_ROLLOUT, ADR 0009). */
+  rollout: RolloutPolicies;
+  /** How often a chain's leader checks its rollout's hosts and clock. */
+  rolloutTickMs: number;
 }
 
 export const CHAINS_VARIABLE = 'FLEETVISOR_CHAINS';
@@ -99,5 +109,8 @@ export function loadChainWatcherConfig(env: Env = process.env): ChainWatcherConf
     httpPort: r.int('FLEETVISOR_CHAIN_WATCHER_HTTP_PORT', 9471, { min: 0, max: 65_535 }),
     relay: r.bool('FLEETVISOR_CHAIN_WATCHER_RELAY', true),
     signer: chainWatcherSigner(env),
+    trustRoots: readTrustConfig(env).roots,
+    rollout: parseRolloutPolicies(env[ROLLOUT_VARIABLE]),
+    rolloutTickMs: positive('FLEETVISOR_ROLLOUT_TICK', '1s'),
   };
 }

@@ -13,6 +13,7 @@ import { ChainWatcher } from '../src/chain-watcher';
 import { ChainWatcherModule } from '../src/chain-watcher.module';
 import type { ChainWatcherConfig, WatchedChain } from '../src/config';
 import { ChainWatcherMetrics } from '../src/health/metrics';
+import { parseRolloutPolicies } from '../src/rollout/rollout-policy';
 
 export interface RunningWatcher {
   app: INestMicroservice;
@@ -41,6 +42,9 @@ export function watcherConfig(core: CoreConfig, chains: WatchedChain[], signer: 
     httpPort: 0,
     relay: true,
     signer,
+    trustRoots: [],
+    rollout: parseRolloutPolicies(undefined),
+    rolloutTickMs: 1_000,
     ...overrides,
   };
 }

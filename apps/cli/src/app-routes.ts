@@ -25,7 +25,7 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['wrap'], app: 'service-runner', summary: 'Supervise one process, for containers; lavap follows the chain (wrap --cmd "<binary args>")' },
   { path: ['pod'], app: 'service-runner', summary: 'One lavap in the foreground for a container/pod, following the chain with downloaded binaries (pod --help)' },
   { path: ['services'], app: 'service-runner', summary: 'Services of this host or the fleet: services list|status|restart|stop|start|logs (--help)' },
-  { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|show|retry|rollback (--help)' },
+  { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|show|retry|rollback, fleet-wide upgrades rollout status|resume|abort (--help)' },
   { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password encrypted at rest (secrets set-password --help)' },
   { path: ['stats-collector'], app: 'stats-collector', summary: 'Run the stats-collector (API-call counts, rollups, queries), or rebuild its rollups (stats-collector run|rebuild --help)' },
   { path: ['meter'], app: 'stats-collector', summary: 'Metering proxy for JSON-RPC over HTTP/WebSocket: forwards calls unchanged, counts them per caller and method (meter --help)' },

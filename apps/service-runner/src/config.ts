@@ -31,6 +31,13 @@ export interface RunnerTuning {
   verifyRetryMaxMs: number;
   /** How often the runner tells the worker-registry its host is alive (HostHeartbeat; 0 = never). */
   heartbeatIntervalMs: number;
+  /**
+   * Fleet-wide rollout (ADR 0009): `coordinated` asks the chain-watcher for admission before each
+   * upgrade and never upgrades unadmitted; `independent` (default) upgrades on VersionChanged alone.
+   */
+  rollout: 'independent' | 'coordinated';
+  /** Longest wait between two admission requests (they start at 1 s and double). */
+  rolloutRetryMaxMs: number;
 }
 
 export interface RunnerConfig {
@@ -129,6 +136,8 @@ export function loadRunnerConfig(env: Env = process.env): RunnerConfig {
     verifyRetryInitialMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', '1s'),
     verifyRetryMaxMs: r.duration('FLEETVISOR_RUNNER_VERIFY_RETRY_MAX', '60s'),
     heartbeatIntervalMs: r.duration('FLEETVISOR_RUNNER_HEARTBEAT_INTERVAL', '30s'),
+    rollout: r.oneOf('FLEETVISOR_RUNNER_ROLLOUT', ['independent', 'coordinated'] as const, 'independent'),
+    rolloutRetryMaxMs: Math.max(100, r.duration('FLEETVISOR_RUNNER_ROLLOUT_RETRY_MAX', '30s')),
   };
   if (tuning.verifyRetryInitialMs <= 0) throw new ConfigError('FLEETVISOR_RUNNER_VERIFY_RETRY_INITIAL', 'must be above 0');
   if (tuning.verifyRetryMaxMs < tuning.verifyRetryInitialMs) {

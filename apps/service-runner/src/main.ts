@@ -8,6 +8,7 @@ import { installSystemdCommand } from './commands/install-systemd.command';
 import { secretsSetPasswordCommand } from './commands/secrets.command';
 import { servicesCommands } from './commands/services.command';
 import { startCommand } from './commands/start.command';
+import { rolloutCommands } from './commands/rollout.command';
 import { upgradesCommands } from './commands/upgrades.command';
 import { podCommand, wrapCommand } from './commands/wrap.command';
 
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CliCommand[] = [
   podCommand,
   ...servicesCommands,
   ...upgradesCommands,
+  ...rolloutCommands,
   secretsSetPasswordCommand,
   installSystemdCommand,
 ] as unknown as CliCommand[];

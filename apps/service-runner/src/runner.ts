@@ -8,10 +8,12 @@ import path from 'node:path';
 import {
   ForgeryRejected,
   HOST_NAME_PATTERN,
+  ChainRolloutAdmit,
   HostOffline,
   HostOnline,
   type EventData,
   type EventEnvelope,
+  type PendingAdmission,
   type PendingVerification,
   type ServiceAction,
   type ServiceStatus,
@@ -42,6 +44,7 @@ import { UpgradeCoordinator, type OperatorCommand } from './upgrades/upgrade-coo
 import { CanaryRetry } from './upgrades/canary-retry';
 import { ProcessCanary } from './upgrades/canary-process';
 import { ObtainError } from './upgrades/binary-fetcher';
+import { RolloutAdmission } from './upgrades/rollout-admission';
 import { commandHook } from './upgrades/upgrade-seams';
 import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
@@ -88,6 +91,7 @@ export class Runner {
   coordinator: UpgradeCoordinator | undefined;
   /** The canary retry policy (config.yml upgrade.retry), when configured (ADR 0008). */
   canary: CanaryRetry | undefined;
+  private admission: RolloutAdmission | undefined;
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
   /** Trust roots and heard revocations; undefined in wrap mode, which acts on no chain event. */
@@ -154,6 +158,7 @@ export class Runner {
         logger: this.log,
         hook: commandHook(this.opts.config.childEnvironment),
         retrySchedule: (service, version) => this.canary?.scheduleOf(service, version),
+        ...(t.rollout === 'coordinated' ? { admission: this.admissionFor(cfg.chainId) } : {}),
       });
       this.coordinator.recoverInterrupted();
       this.coordinator.avoidQuarantinedAtStart();
@@ -254,6 +259,31 @@ export class Runner {
       },
       () => new Promise<void>(() => undefined), // the bus closed before it answered: the runner is stopping
     );
+  }
+
+  /**
+   * Asks the chain-watcher for admission on this host's scoped subject (ADR 0009); the next
+   * reconcile asks again. No bus yet is an answer like any other: not admitted.
+   */
+  private admissionFor(chainId: string): RolloutAdmission {
+    this.admission = new RolloutAdmission({
+      chainId,
+      ask: async (req) => {
+        const bus = this.links.current;
+        if (!bus) return { ok: false, error: { code: 'unavailable', message: 'NATS not reachable yet' } };
+        return bus.commands.request(ChainRolloutAdmit, req, { scope: this.host, timeoutMs: 5_000 });
+      },
+      retry: () => this.coordinator?.reconcile(),
+      logger: this.log,
+      retryInitialMs: 1_000,
+      retryMaxMs: this.opts.config.tuning.rolloutRetryMaxMs,
+    });
+    return this.admission;
+  }
+
+  /** The upgrade held until the fleet-wide rollout admits this host, if any. */
+  pendingAdmission(): PendingAdmission | undefined {
+    return this.admission?.pendingAdmission();
   }
 
   /** The chain event held for its own node's confirmation (highest height), if any. */
@@ -457,7 +487,8 @@ export class Runner {
   private async onControl(req: ControlRequest): Promise<unknown> {
     if (req.op === 'list') {
       const pending = this.pendingVerification();
-      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}) };
+      const admission = this.pendingAdmission();
+      return { host: this.host, services: this.list(), ...(pending ? { pendingVerification: pending } : {}), ...(admission ? { pendingAdmission: admission } : {}) };
     }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
@@ -489,6 +520,7 @@ export class Runner {
     await this.revocations?.stop();
     // Refusals not reported yet are recorded now, to leave with the spool.
     this.refusals.stop();
+    this.admission?.stop();
     // The coordinator first: a canary that ends healthy during the stop lifts the quarantine, and
     // the upgrade it allows is left to the next start (no upgrade begins while stopping).
     await this.coordinator?.stop();

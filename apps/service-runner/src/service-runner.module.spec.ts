@@ -99,7 +99,9 @@ describe('service-runner wiring', () => {
     const { bus, runner } = await wired('start');
     expect(runner.calls).toEqual(['start']);
     expect(bus.served.map((s) => `${s.subject}${s.opts.broadcast ? ' (broadcast)' : ''}`).sort()).toEqual([
+      'fleet.cmd.service-runner.host%2Eeu-1.control',
       'fleet.cmd.service-runner.host%2Eeu-1.list',
+      'fleet.cmd.service-runner.host%2Eeu-1.logs',
       'fleet.cmd.service-runner.host%2Eeu-1.status',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-list',
       'fleet.cmd.service-runner.host%2Eeu-1.upgrades-retry',
@@ -162,7 +164,8 @@ describe('service-runner wiring', () => {
   it('wrap follows no chain: no VersionChanged consumer; the runner stops with the app', async () => {
     const { bus, runner } = await wired('wrap');
     expect(bus.consumed).toEqual([]);
-    expect(bus.served).toHaveLength(4);
+    // list and status (addressed and fleet-wide), control and logs (addressed).
+    expect(bus.served).toHaveLength(6);
     await app!.close();
     app = undefined;
     expect(runner.calls).toEqual(['start', 'stop']);

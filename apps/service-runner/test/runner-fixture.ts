@@ -28,6 +28,8 @@ export const FAST_TUNING: RunnerTuning = {
   verifyRetryInitialMs: 100,
   verifyRetryMaxMs: 500,
   heartbeatIntervalMs: 0,
+  rollout: 'independent',
+  rolloutRetryMaxMs: 500,
 };
 
 export interface FixtureService {

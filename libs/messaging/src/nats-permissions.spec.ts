@@ -139,6 +139,16 @@ describe('natsIdentities', () => {
     expect(canSubscribe('reader', 'fleet.cmd.worker-agent.w1.pause')).toBe(false);
   });
 
+  it('lets a runner ask for rollout admission for its own host only, and no operator or other service ask for a host', () => {
+    expect(canPublish('runner-h1', 'fleet.cmd.chain-watcher.rollout-admit.h1')).toBe(true);
+    expect(canPublish('runner-h1', 'fleet.cmd.chain-watcher.rollout-admit.h2')).toBe(false);
+    expect(canPublish('runner-h1', 'fleet.cmd.chain-watcher.rollout-resume')).toBe(false);
+    expect(canPublish('cli', 'fleet.cmd.chain-watcher.rollout-admit.h1')).toBe(false);
+    expect(canPublish('gateway', 'fleet.cmd.chain-watcher.rollout-admit.h1')).toBe(false);
+    expect(canPublish('cli', 'fleet.cmd.chain-watcher.rollout-resume')).toBe(true);
+    expect(canSubscribe('chain-watcher', 'fleet.cmd.chain-watcher.rollout-admit.h1')).toBe(true);
+  });
+
   it('scopes the subjects to another root and stream', () => {
     const t = natsIdentities({ root: 'tabc', eventStream: 'T_ABC_EVENTS', workers: ['w1'] });
     const agent = t.find((i) => i.id === 'agent-w1')!;

@@ -151,7 +151,7 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
   const out: NatsIdentity[] = [];
 
   // What no requester but the identity itself may send (the identity is in the subject).
-  const identitySubjects = [`${cmd}.worker-registry.report`, `${cmd}.worker-registry.report.>`, `${cmd}.worker-registry.host-heartbeat.>`, `${cmd}.event-intake.>`, `${cmd}.stats-collector.push.>`];
+  const identitySubjects = [`${cmd}.worker-registry.report`, `${cmd}.worker-registry.report.>`, `${cmd}.worker-registry.host-heartbeat.>`, `${cmd}.event-intake.>`, `${cmd}.stats-collector.push.>`, `${cmd}.chain-watcher.rollout-admit.>`];
 
   for (const service of CENTRAL_SERVICES) {
     const ib = inbox('svc', service);
@@ -212,6 +212,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
             `${cmd}.chain-watcher.status`,
             // Its chain's last VersionChanged from the watcher when the stream no longer has it.
             `${cmd}.chain-watcher.version-event`,
+            // Rollout admission (ADR 0009), scoped to its host: it can ask only for itself.
+            `${cmd}.chain-watcher.rollout-admit.${token}`,
             ...keysRead(bucket),
           ],
         },

@@ -18,6 +18,14 @@ describe('LiveView', () => {
     expect(view.onEvent(example('HostReturned'))).toMatch(/HostReturned .*host-02/);
   });
 
+  it('prints what starts, stops and ends a fleet-wide rollout, with who resumed or aborted it; counts waves and admissions', () => {
+    const view = new LiveView();
+    expect(view.onEvent(example('RolloutHalted'))).toBe('02:11:03  RolloutHalted       lava-testnet-2: rollout halted by host-01/consumer-ETH1: UpgradeFailed at health: exited with code 1 within 30000 ms');
+    expect(view.onEvent(example('RolloutResumed', {}, 'alice'))).toBe('02:11:03  RolloutResumed      lava-testnet-2: rollout resumed  (by alice)');
+    expect(view.onEvent(example('RolloutCompleted'))).toMatch(/rollout completed on 12 host\(s\), 0 failed$/);
+    expect(view.onEvent(example('RolloutHostAdmitted'))).toBeUndefined();
+  });
+
   it('counts routine events instead of printing them, and sums them up once per summary', () => {
     const view = new LiveView();
     for (let i = 0; i < 5; i++) expect(view.onEvent(example('ThreadStateChanged'))).toBeUndefined();

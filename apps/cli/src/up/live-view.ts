@@ -33,6 +33,12 @@ export const WATCHED_TYPES: ReadonlySet<string> = new Set([
   'HostReturned',
   'CallRateAnomaly',
   'CallRateRecovered',
+  // fleet-wide rollouts (ADR 0009): what stops or ends one; waves and admissions are counted
+  'RolloutStarted',
+  'RolloutHalted',
+  'RolloutResumed',
+  'RolloutAborted',
+  'RolloutCompleted',
 ]);
 
 function field(data: unknown, key: string): unknown {
@@ -64,6 +70,16 @@ function describe(e: AnyEvent): string {
       return `${subjectOf(e.stream)}: ${str(field(d, 'toVersion'))} failed at ${str(field(d, 'stage'))}: ${str(field(d, 'reason'))}`;
     case 'UpgradeRolledBack':
       return `${subjectOf(e.stream)}: back on ${str(field(d, 'restoredVersion'))}, ${str(field(d, 'failedVersion'))} failed (${str(field(d, 'reason'))})`;
+    case 'RolloutStarted':
+      return `${str(field(d, 'chainId'))}: rollout of the version change at height ${str(field(d, 'height'))} started`;
+    case 'RolloutHalted':
+      return `${str(field(d, 'chainId'))}: rollout halted by ${str(field(d, 'host'))}${field(d, 'service') ? `/${str(field(d, 'service'))}` : ''}: ${str(field(d, 'reason'))}`;
+    case 'RolloutResumed':
+      return `${str(field(d, 'chainId'))}: rollout resumed`;
+    case 'RolloutAborted':
+      return `${str(field(d, 'chainId'))}: rollout aborted: ${str(field(d, 'reason'))}`;
+    case 'RolloutCompleted':
+      return `${str(field(d, 'chainId'))}: rollout completed on ${str(field(d, 'hosts'))} host(s), ${str(field(d, 'failed'))} failed`;
     default: {
       const data = JSON.stringify(d);
       return `${subjectOf(e.stream)} ${data.length > 140 ? data.slice(0, 139) + '…' : data}`;

@@ -5,7 +5,7 @@
 //     `host` is absent or is this runner's and, for status, when it has the service; otherwise
 //     undefined, and the runner stays silent (the caller gathers the answers of many).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type PendingVerification, type ServiceAction, type ServiceControl, type ServiceLogs, type ServicesList, type ServicesStatus, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
+import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type PendingAdmission, type PendingVerification, type ServiceAction, type ServiceControl, type ServiceLogs, type ServicesList, type ServicesStatus, type ServiceStatus, type ServiceSummary } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
 
 export interface ServicesView {
@@ -14,6 +14,8 @@ export interface ServicesView {
   status(service: string): ServiceStatus | undefined;
   /** A chain event held until the runner's own node confirms it (ADR 0006). */
   pendingVerification?(): PendingVerification | undefined;
+  /** An upgrade held until the fleet-wide rollout admits the host (ADR 0009). */
+  pendingAdmission?(): PendingAdmission | undefined;
 }
 
 type ListRequest = CommandRequestOf<typeof ServicesList>;
@@ -21,7 +23,8 @@ type StatusRequest = CommandRequestOf<typeof ServicesStatus>;
 
 export function answerList(view: ServicesView, req: ListRequest): CommandResultOf<typeof ServicesList> {
   const pending = view.pendingVerification?.();
-  return { host: view.host, services: view.list(req.chainId), ...(pending ? { pendingVerification: pending } : {}) };
+  const admission = view.pendingAdmission?.();
+  return { host: view.host, services: view.list(req.chainId), ...(pending ? { pendingVerification: pending } : {}), ...(admission ? { pendingAdmission: admission } : {}) };
 }
 
 export function answerStatus(view: ServicesView, req: StatusRequest): CommandResultOf<typeof ServicesStatus> {

@@ -14,6 +14,7 @@ import {
   type CommandRequestOf,
   type CommandResultOf,
   type HostSummary,
+  type PendingAdmission,
   type PendingVerification,
   type ServiceStatus,
   type ServiceSummary,
@@ -164,29 +165,43 @@ const listCommand = defineCliCommand({
   async run(ctx) {
     const o = ctx.options;
     const { config, logger } = setup(o.directory, { query: true });
-    let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification })[];
+    let rows: (ServiceSummary & { host: string; pendingVerification?: PendingVerification; pendingAdmission?: PendingAdmission })[];
     let held: { host: string; pending: PendingVerification }[] = [];
+    let admissions: { host: string; pending: PendingAdmission }[] = [];
     let silent: HostSummary[] = [];
     if (o.fleet) {
       const wait = timeoutMs(o.timeout);
       const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
       const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as CommandResultOf<typeof ServicesList>[];
-      rows = results.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}) })));
+      rows = results.flatMap((r) =>
+        r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}), ...(r.pendingAdmission ? { pendingAdmission: r.pendingAdmission } : {}) })),
+      );
       held = results.filter((r) => r.pendingVerification).map((r) => ({ host: r.host, pending: r.pendingVerification! }));
+      admissions = results.filter((r) => r.pendingAdmission).map((r) => ({ host: r.host, pending: r.pendingAdmission! }));
       if (!o.json) silent = (await silentHosts(config, logger, wait)).filter((h) => !o.host || h.host === o.host);
     } else {
       const r = (await local(config, { op: 'list' })) as CommandResultOf<typeof ServicesList>;
       // Said on stderr so the table (and --json) stay as they are for scripts.
       if (!o.json) ctx.io.err(`${lookedAt(config)}\n`);
       const pv = r.pendingVerification;
-      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s, ...(pv ? { pendingVerification: pv } : {}) }));
+      const pa = r.pendingAdmission;
+      rows = r.services.filter((s) => !o['chain-id'] || s.chainId === o['chain-id']).map((s) => ({ host: r.host, ...s, ...(pv ? { pendingVerification: pv } : {}), ...(pa ? { pendingAdmission: pa } : {}) }));
       if (pv) held = [{ host: r.host, pending: pv }];
+      if (r.pendingAdmission) admissions = [{ host: r.host, pending: r.pendingAdmission }];
     }
     rows.sort((a, b) => a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
-    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows) + heldText(held) + silentText(silent, Date.now()));
+    ctx.io.out(o.json ? JSON.stringify(rows) + '\n' : listRows(rows) + heldText(held) + admissionText(admissions) + silentText(silent, Date.now()));
     return 0;
   },
 });
+
+/** Upgrades a runner holds until the fleet-wide rollout admits its host (ADR 0009), under the table. */
+function admissionText(admissions: { host: string; pending: PendingAdmission }[]): string {
+  return admissions
+    .sort((a, b) => a.host.localeCompare(b.host))
+    .map(({ host, pending: p }) => `${host}: pending admission (fleet-wide rollout) for ${p.services} since ${p.since}: ${p.reason}; try ${p.attempts}, next at ${p.nextRetryAt}\n`)
+    .join('');
+}
 
 /** Chain events a runner holds for its own node's confirmation (not acted on yet), under the table. */
 function heldText(held: { host: string; pending: PendingVerification }[]): string {

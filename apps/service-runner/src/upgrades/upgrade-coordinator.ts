@@ -35,6 +35,7 @@ import { DEFAULT_CHILD_PATH } from '../config';
 import { ObtainError } from './binary-fetcher';
 import { commandHook, processHealth, type BinaryLinks, type BinarySource, type HealthProbe, type PreUpgradeHook, type ServiceProcess, type UpgradeHome } from './upgrade-seams';
 import { liftedByVersionChange, startVersion, tryable, type ServiceQuarantine } from './quarantine';
+import type { AdmissionGate } from './rollout-admission';
 import type { UpgradeStateStore } from './upgrade-state';
 import { decideUpgrade, fallbackVersion } from './version-select';
 
@@ -60,6 +61,11 @@ export interface UpgradeCoordinatorOptions {
   health?: HealthProbe;
   /** When the retry policy (canary, ADR 0008) tries a quarantined version next, for `upgrades list|show`. */
   retrySchedule?: (service: string, version: string) => { at: string; lastCheck?: string } | undefined;
+  /**
+   * Fleet-wide rollout (ADR 0009): when set, a pass that would upgrade asks it first and upgrades
+   * nothing until it says yes (it schedules the next reconcile itself). Operators' rollbacks skip it.
+   */
+  admission?: AdmissionGate & { clear(): void };
 }
 
 type Outcome = 'upgraded' | 'failed' | 'skipped';
@@ -342,7 +348,11 @@ export class UpgradeCoordinator {
       }
       todo.push({ name, target: d.target, min: d.min, reason: d.reason, from: from ?? 'unknown', installedOnly: false });
     }
-    if (todo.length === 0) return;
+    if (todo.length === 0) {
+      this.o.admission?.clear();
+      return;
+    }
+    if (this.o.admission && !(await this.o.admission.admit(protocol.version, todo.map((t) => ({ service: t.name, toVersion: t.target }))))) return;
     const parallelism = Math.max(1, this.o.config.upgrade.parallelism ?? this.o.tuning.upgradeParallelism);
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -4,7 +4,8 @@
 // (fleet.cmd.chain-watcher.<chainId>.leader-status). So the answer is always the leader's view.
 import { Type, type Static } from '@sinclair/typebox';
 import { defineCommand } from '../commands';
-import { ChainId, DateTime, DurationMs, HostName, StringEnum } from '../fields';
+import { ChainId, DateTime, DurationMs, HostName, Reason, StringEnum } from '../fields';
+import { RolloutPolicySchema, RolloutServiceSchema } from '../events/rollout';
 import { ENDPOINT_PATTERN, ProtocolVersionSchema } from '../events/chain';
 import { EventEnvelopeSchema } from '../envelope';
 
@@ -66,4 +67,101 @@ export const ChainVersionEvent = defineCommand({
   description: 'The newest VersionChanged of one chain, the stored envelope unchanged (absent when the chain has none).',
   request: Type.Object({ chainId: ChainId() }, { additionalProperties: false }),
   result: Type.Object({ chainId: ChainId(), event: Type.Optional(EventEnvelopeSchema) }, { additionalProperties: false }),
+});
+
+// Fleet-wide rollout (ADR 0009). A runner asks for admission before it upgrades, on a scoped subject
+// (fleet.cmd.chain-watcher.rollout-admit.<host>) that only its host's NATS credential may publish:
+// the host in the subject is the identity the decision is recorded for. Any replica answers from
+// the chain's rollout stream (decisions serialized by its expected version).
+export const ROLLOUT_STATES = ['none', 'running', 'halted', 'aborted', 'completed'] as const;
+export type RolloutStateName = (typeof ROLLOUT_STATES)[number];
+export const ROLLOUT_HOST_STATES = ['waiting', 'admitted', 'healthy', 'failed'] as const;
+export type RolloutHostStateName = (typeof ROLLOUT_HOST_STATES)[number];
+export const ADMISSION_DECISIONS = ['admitted', 'wait', 'refused'] as const;
+
+const RolloutServices = () => Type.Array(RolloutServiceSchema, { minItems: 1, maxItems: 1000 });
+
+export const ChainRolloutAdmit = defineCommand({
+  service: SERVICE,
+  verb: 'rollout-admit',
+  scope: 'host',
+  description:
+    'A runner asks whether its host may upgrade its services to the chain\'s current version now. admitted: go; wait: ask again later (retryAfterMs); ' +
+    'refused: not this version (aborted rollout, or not the chain\'s current version). Only for the host the subject names.',
+  request: Type.Object({ chainId: ChainId(), version: ProtocolVersionSchema, services: RolloutServices() }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      decision: StringEnum(ADMISSION_DECISIONS),
+      rolloutId: Type.Optional(Type.String({ minLength: 36, maxLength: 36 })),
+      wave: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+      reason: Type.Optional(Reason()),
+      retryAfterMs: Type.Optional(DurationMs('When asking again makes sense')),
+    },
+    { additionalProperties: false },
+  ),
+});
+
+export const RolloutHostViewSchema = Type.Object(
+  {
+    host: HostName(),
+    state: StringEnum(ROLLOUT_HOST_STATES),
+    wave: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    since: Type.Optional(DateTime({ description: 'When it entered this state' })),
+    reason: Type.Optional(Reason()),
+    services: Type.Array(RolloutServiceSchema, { maxItems: 1000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RolloutViewSchema = Type.Object(
+  {
+    chainId: ChainId(),
+    state: StringEnum(ROLLOUT_STATES),
+    rolloutId: Type.Optional(Type.String({ minLength: 36, maxLength: 36 })),
+    height: Type.Optional(Height('Height of the VersionChanged rolled out')),
+    version: Type.Optional(ProtocolVersionSchema),
+    startedAt: Type.Optional(DateTime()),
+    endedAt: Type.Optional(DateTime({ description: 'Completed or aborted at' })),
+    policy: Type.Optional(RolloutPolicySchema),
+    wave: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Current wave (0: canary)' })),
+    haltReason: Type.Optional(Reason()),
+    abortReason: Type.Optional(Reason()),
+    next: Type.Optional(Reason({ description: 'What the rollout waits for' })),
+    waves: Type.Array(
+      Type.Object(
+        { wave: Type.Integer({ minimum: 0, maximum: 100_000 }), canary: Type.Boolean(), size: Type.Integer({ minimum: 1, maximum: 100_000 }), startedAt: DateTime(), hosts: Type.Array(HostName(), { maxItems: 100_000 }) },
+        { additionalProperties: false },
+      ),
+      { maxItems: 100_000 },
+    ),
+    hosts: Type.Array(RolloutHostViewSchema, { maxItems: 100_000 }),
+  },
+  { additionalProperties: false, description: 'The newest rollout of one chain' },
+);
+export type RolloutView = Static<typeof RolloutViewSchema>;
+
+export const ChainRolloutStatus = defineCommand({
+  service: SERVICE,
+  verb: 'rollout-status',
+  description: 'The newest rollout of each watched chain (or one): waves, hosts and their state, why it halted or what it waits for.',
+  request: Type.Object({ chainId: Type.Optional(ChainId()) }, { additionalProperties: false }),
+  result: Type.Object({ rollouts: Type.Array(RolloutViewSchema, { maxItems: 1_000 }) }, { additionalProperties: false }),
+});
+
+export const ChainRolloutResume = defineCommand({
+  service: SERVICE,
+  verb: 'rollout-resume',
+  role: 'operate',
+  description: 'Resume a halted rollout (RolloutResumed with the signer as actor): failed hosts stay failed, the next wave may start. invalid_request unless halted.',
+  request: Type.Object({ chainId: ChainId() }, { additionalProperties: false }),
+  result: RolloutViewSchema,
+});
+
+export const ChainRolloutAbort = defineCommand({
+  service: SERVICE,
+  verb: 'rollout-abort',
+  role: 'operate',
+  description: 'Abort a running or halted rollout (RolloutAborted with the signer as actor): hosts not admitted stay on their version. invalid_request when none runs.',
+  request: Type.Object({ chainId: ChainId(), reason: Type.Optional(Reason()) }, { additionalProperties: false }),
+  result: RolloutViewSchema,
 });

@@ -74,16 +74,32 @@ export const PendingVerificationSchema = Type.Object(
 );
 export type PendingVerification = Static<typeof PendingVerificationSchema>;
 
+export const PendingAdmissionSchema = Type.Object(
+  {
+    reason: Reason({ description: 'Why it may not upgrade yet: the rollout coordinator\'s answer, or that none came' }),
+    services: Reason({ description: 'What it would upgrade: service@version, ...' }),
+    attempts: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Requests for admission so far' }),
+    since: DateTime({ description: 'Waiting since' }),
+    nextRetryAt: DateTime({ description: 'When the runner asks again' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'An upgrade this runner holds until the fleet-wide rollout admits its host (ADR 0009); it never upgrades unadmitted',
+  },
+);
+export type PendingAdmission = Static<typeof PendingAdmissionSchema>;
+
 export const ServicesList = defineCommand({
   service: SERVICE,
   verb: 'list',
-  description: 'Services supervised by each runner (one reply per host; filter by host and/or chain), and the chain event it holds unconfirmed, if any.',
+  description: 'Services supervised by each runner (one reply per host; filter by host and/or chain), and the chain event it holds unconfirmed or the upgrade it holds for the rollout\'s admission, if any.',
   request: Type.Object({ host: Type.Optional(HostName()), chainId: Type.Optional(ChainId()) }, { additionalProperties: false }),
   result: Type.Object(
     {
       host: HostName(),
       services: Type.Array(ServiceSummarySchema, { maxItems: 10_000 }),
       pendingVerification: Type.Optional(PendingVerificationSchema),
+      pendingAdmission: Type.Optional(PendingAdmissionSchema),
     },
     { additionalProperties: false },
   ),

@@ -136,6 +136,33 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   },
   HostExpired: { host: 'host-02', lastSeen: '2025-01-15T08:00:00.000Z', silentMs: 120_000 },
   HostReturned: { host: 'host-02', lastSeen: '2025-01-15T08:00:00.000Z', absentMs: 900_000 },
+  RolloutStarted: {
+    chainId: 'lava-testnet-2',
+    rolloutId: '01946a2b-3c00-7000-8000-000000000003',
+    height: 1_234_567,
+    version: { providerTarget: '0.23.2', providerMin: '0.22.0', consumerTarget: '0.23.2', consumerMin: '0.22.0' },
+    policy: { canary: 1, canaryHosts: [], maxParallel: 2, minHealthyMs: 300_000, healthyDeadlineMs: 600_000, autoRevert: false },
+  },
+  RolloutWaveStarted: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', wave: 0, canary: true, size: 1 },
+  RolloutHostAdmitted: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', wave: 0, host: 'host-01', services: [{ service: 'consumer-ETH1', toVersion: '0.23.2' }] },
+  RolloutHostWaiting: {
+    chainId: 'lava-testnet-2',
+    rolloutId: '01946a2b-3c00-7000-8000-000000000003',
+    host: 'host-02',
+    services: [{ service: 'provider-ETH1', toVersion: '0.23.2' }],
+    reason: 'canary wave: host-01 not healthy yet',
+  },
+  RolloutHostHealthy: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', host: 'host-01', since: '2025-01-15T08:00:30.000Z' },
+  RolloutHalted: {
+    chainId: 'lava-testnet-2',
+    rolloutId: '01946a2b-3c00-7000-8000-000000000003',
+    host: 'host-01',
+    service: 'consumer-ETH1',
+    reason: 'UpgradeFailed at health: exited with code 1 within 30000 ms',
+  },
+  RolloutResumed: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', actor: 'alice' },
+  RolloutAborted: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', actor: 'alice', reason: 'fleetvisor upgrades rollout abort' },
+  RolloutCompleted: { chainId: 'lava-testnet-2', rolloutId: '01946a2b-3c00-7000-8000-000000000003', hosts: 12, failed: 0 },
 };
 
 /** Examples of superseded versions, by type and version (what older writers put on the bus). */

@@ -20,6 +20,7 @@ import {
   QuarantineLifted,
   CanaryChecked,
 } from './service';
+import { RolloutAborted, RolloutCompleted, RolloutHalted, RolloutHostAdmitted, RolloutHostHealthy, RolloutHostWaiting, RolloutResumed, RolloutStarted, RolloutWaveStarted } from './rollout';
 import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
 import {
   ThreadPaused,
@@ -38,6 +39,7 @@ import {
 
 export * from './chain';
 export * from './host';
+export * from './rollout';
 export * from './service';
 export * from './stats';
 export * from './worker';
@@ -90,6 +92,16 @@ export const EVENT_DEFINITIONS = {
   HostReturned,
   // service (added later, same reason)
   CanaryChecked,
+  // chain: fleet-wide rollouts (added later, same reason)
+  RolloutStarted,
+  RolloutWaveStarted,
+  RolloutHostAdmitted,
+  RolloutHostWaiting,
+  RolloutHostHealthy,
+  RolloutHalted,
+  RolloutResumed,
+  RolloutAborted,
+  RolloutCompleted,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;
