@@ -72,7 +72,7 @@ export class PrometheusScraper implements CollectorPart {
       const batch = { source, windowStart: new Date(windowStart).toISOString(), windowSeconds: this.opts.intervalSeconds, part: 0, records: records.slice(0, 1000) };
       const c = this.intake.check(batch, source);
       if (!c.ok) {
-        this.intake.refuse(c.reason, c.message, source);
+        this.intake.refuse(c.reason, c.message, source, batch.records.length);
         return;
       }
       await this.intake.append(c.batch);
