@@ -25,6 +25,7 @@ import { EventRecorder } from './events/event-recorder';
 import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
+import { metricsAddressOf } from './home/metrics-address';
 import { RunnerLinks } from './bus/runner-links';
 import { HostHeartbeatSender } from './bus/host-heartbeat';
 import { ChainEventGate } from './bus/chain-event-gate';
@@ -79,6 +80,7 @@ export class Runner {
   readonly store: BinaryStore;
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
+  private readonly metricsAddresses = new WeakMap<ServiceDefinition, string | undefined>();
   coordinator: UpgradeCoordinator | undefined;
   /** Refused chain events (and later commands): counted by kind and code, reported as ForgeryRejected. */
   readonly refusals: RefusalReporter;
@@ -299,9 +301,17 @@ export class Runner {
         ...(svc.running && svc.pid ? { pid: svc.pid } : {}),
         ...(svc.running && svc.startedAt ? { startedAt: svc.startedAt.toISOString() } : {}),
         restarts: svc.restarts,
+        ...this.metricsAddress(def),
       });
     }
     return out;
+  }
+
+  /** The service's metrics endpoint for scrape discovery, read once per definition. */
+  private metricsAddress(def: ServiceDefinition): { metricsAddress?: string } {
+    if (!this.metricsAddresses.has(def)) this.metricsAddresses.set(def, metricsAddressOf(def));
+    const a = this.metricsAddresses.get(def);
+    return a === undefined ? {} : { metricsAddress: a };
   }
 
   status(name: string): ServiceStatus | undefined {

@@ -15,6 +15,8 @@ import { REFUSAL_REASONS } from './ingest/push-intake';
 
 export interface StatsMetricsSources {
   scrapes?: () => { ok: number; failed: number };
+  /** The scrape targets now (configured and discovered). */
+  scrapeTargets?: () => readonly { origin?: 'static' | 'discovered' }[];
   /** Open anomalies by direction (the steady-band watcher); absent when it is off. */
   outsideBand?: () => { above: number; below: number };
 }
@@ -82,6 +84,22 @@ export class StatsMetrics {
         read: () => {
           const s = scrapes();
           return [[{ outcome: 'ok' }, s.ok], [{ outcome: 'failed' }, s.failed]];
+        },
+      });
+    }
+    if (extra.scrapeTargets) {
+      const targets = extra.scrapeTargets;
+      new Gauge({
+        name: 'fleetvisor_stats_scrape_targets',
+        help: 'Prometheus endpoints scraped now, by origin (static: FLEETVISOR_STATS_SCRAPE_TARGETS; discovered: services the runners list with a metrics address)',
+        labelNames: ['origin'],
+        registers,
+        collect() {
+          let discovered = 0;
+          const list = targets();
+          for (const t of list) if (t.origin === 'discovered') discovered++;
+          this.set({ origin: 'static' }, list.length - discovered);
+          this.set({ origin: 'discovered' }, discovered);
         },
       });
     }

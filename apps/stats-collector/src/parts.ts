@@ -1,4 +1,5 @@
-// The parts of a running collector, from its settings: the scraper of configured targets, the
+// The parts of a running collector, from its settings: the scraper of configured targets and of
+// those the runners name (scrape discovery), the
 // steady-band watcher, its figures in the service's Prometheus registry (served on
 // FLEETVISOR_HEALTH_LISTEN with the health endpoints) and, when set, the older
 // FLEETVISOR_STATS_METRICS_LISTEN serving the same registry; and a readiness check that holds
@@ -8,6 +9,7 @@ import type { StatsCollectorSettings } from './config';
 import { BandWatcher } from './anomaly/band-watcher';
 import { DEFAULT_BAND_SETTINGS } from './anomaly/steady-band';
 import { MetricsServer, StatsMetrics } from './metrics-export';
+import { askRunnersOverNats, ScrapeDiscovery } from './scrape/discovery';
 import { PrometheusScraper } from './scrape/scraper';
 import type { CollectorPart, StatsCollector } from './stats-collector';
 
@@ -15,8 +17,12 @@ export function collectorParts(collector: StatsCollector, core: FleetCore, setti
   const parts: CollectorPart[] = [];
   const log = core.logger.child({ component: 'stats-collector' });
   let scraper: PrometheusScraper | undefined;
-  if (settings.scrapeTargets.length > 0) {
+  if (settings.scrapeTargets.length > 0 || settings.discoveryIntervalMs > 0) {
     scraper = new PrometheusScraper(settings.scrapeTargets, collector.intake, log, { intervalSeconds: settings.scrapeSeconds, ...(clock ? { clock } : {}) });
+    if (settings.discoveryIntervalMs > 0) {
+      const ask = askRunnersOverNats(core.nc, core.config.subjectRoot, log);
+      parts.push(new ScrapeDiscovery(settings.scrapeTargets, ask, scraper, log, { intervalMs: settings.discoveryIntervalMs, waitMs: settings.discoveryWaitMs }));
+    }
     parts.push(scraper);
   }
   let watcher: BandWatcher | undefined;
@@ -33,7 +39,7 @@ export function collectorParts(collector: StatsCollector, core: FleetCore, setti
   const s = scraper;
   const w = watcher;
   const metrics = new StatsMetrics(core.health.registry, collector, {
-    ...(s ? { scrapes: () => ({ ok: s.scrapes, failed: s.failures }) } : {}),
+    ...(s ? { scrapes: () => ({ ok: s.scrapes, failed: s.failures }), scrapeTargets: () => s.current } : {}),
     ...(w ? { outsideBand: () => w.outsideBand() } : {}),
   });
   collector.projection.onApplied = (rows) => metrics.applied(rows);

@@ -170,6 +170,12 @@ describe('natsIdentities', () => {
     expect(renderIdentityEnv({ identity: meter, seedFile: '/x', root: 'fleet' })).toContain('fleetvisor meter --source m1 ');
   });
 
+  it('the stats-collector may ask the runners for their services (scrape discovery), nothing a runner executes', () => {
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.list')).toBe(true);
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.h1.upgrades-rollback')).toBe(false);
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.status')).toBe(false);
+  });
+
   it('refuses a meter named like a host (both would push as one source)', () => {
     expect(() => natsIdentities({ hosts: ['h1'], meters: ['h1'] })).toThrow(/meter h1 has the name of a --host/);
     expect(() => natsIdentities({ meters: ['m>'] })).toThrow(/no wildcards/);

@@ -181,6 +181,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
     if (service === 'chain-watcher') publish.push(`${cmd}.chain-watcher.>`);
     if (service === 'worker-registry') publish.push(`${cmd}.worker-agent.*.*`);
     if (service === 'gateway') publish.push(`${cmd}.>`);
+    // Scrape discovery: the collector asks every runner's services (with their metrics addresses).
+    if (service === 'stats-collector') publish.push(`${cmd}.service-runner.list`);
     out.push({
       id: service,
       role: 'central',
