@@ -43,6 +43,9 @@ interface Options {
   overheadBlocks: number;
   /** Calls per lane (64 lanes) of the throughput measurement. */
   throughputPerLane: number;
+  /** Upper bounds of the two proxy measurements, whatever the machine's load. */
+  overheadMaxSeconds: number;
+  throughputMaxSeconds: number;
   /** Node flags the meter runs with (`--meter-node-flags "..."`, for comparing them). */
   meterNodeFlags: string[];
   ingestBatches: number;
@@ -54,8 +57,8 @@ function parseOptions(argv: string[]): Options {
   const flagsAt = argv.indexOf('--meter-node-flags');
   const meterNodeFlags = flagsAt >= 0 ? (argv[flagsAt + 1] ?? '').split(/\s+/).filter(Boolean) : [];
   const sizes = quick
-    ? { quick, historyDays: 3, minuteHours: 1, overheadLanes: 4, overheadPerLane: 6_000, overheadBlocks: 6, throughputPerLane: 200, ingestBatches: 100, queryRuns: 30 }
-    : { quick, historyDays: 30, minuteHours: 25, overheadLanes: 4, overheadPerLane: 25_000, overheadBlocks: 20, throughputPerLane: 1_000, ingestBatches: 1_000, queryRuns: 100 };
+    ? { quick, historyDays: 3, minuteHours: 1, overheadLanes: 4, overheadPerLane: 6_000, overheadBlocks: 6, throughputPerLane: 200, overheadMaxSeconds: 12, throughputMaxSeconds: 4, ingestBatches: 100, queryRuns: 30 }
+    : { quick, historyDays: 30, minuteHours: 25, overheadLanes: 4, overheadPerLane: 25_000, overheadBlocks: 20, throughputPerLane: 1_000, overheadMaxSeconds: 120, throughputMaxSeconds: 20, ingestBatches: 1_000, queryRuns: 100 };
   return { ...sizes, meterNodeFlags };
 }
 
@@ -108,6 +111,30 @@ const s = net.createServer({ noDelay: true }, (c) => {
 s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
 `;
 
+// The least a Node.js HTTP proxy does, in its own process: read the request, send it upstream on
+// a keep-alive agent, stream the answer back; no counting, no header filtering. The meter minus
+// this is what metering costs; this minus the bare relay is what HTTP in Node.js costs.
+const NODE_HTTP_PROXY = `
+const http = require('node:http');
+const upstreamPort = Number(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+const s = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (u) => {
+      res.writeHead(u.statusCode, u.headers);
+      u.on('data', (c) => res.write(c));
+      u.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    up.end(Buffer.concat(chunks));
+  });
+});
+s.keepAliveTimeout = 60000;
+s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
+`;
+
 function startChild(script: string, args: string[] = [], nodeFlags: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [...nodeFlags, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -139,9 +166,10 @@ function call(port, id) {
     req.end(body);
   });
 }
+let deadline = Infinity;
 async function lane(l, n, out) {
   const t = cfg.ports.length;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < n && performance.now() < deadline; k++) {
     const i = (k + l) % t;
     const ms = await call(cfg.ports[i], k);
     if (out) out[i].push(ms);
@@ -153,6 +181,8 @@ async function lane(l, n, out) {
   const samples = cfg.ports.map(() => []);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  // A loaded machine must not stretch the run without bound: the lanes stop at maxSeconds (all lanes at once, so every target keeps its share).
+  deadline = t0 + cfg.maxSeconds * 1000;
   await Promise.all(lanes.map((l) => lane(l, cfg.perLane, samples)));
   const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
@@ -167,7 +197,7 @@ interface ClientRun {
   cpuMs: number;
 }
 
-function runClient(cfg: { ports: number[]; lanes: number; warm: number; perLane: number }): Promise<ClientRun> {
+function runClient(cfg: { ports: number[]; lanes: number; warm: number; perLane: number; maxSeconds: number }): Promise<ClientRun> {
   const child = spawn(process.execPath, ['-e', CLIENT, JSON.stringify({ ...cfg, token: TOKEN })], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -209,6 +239,7 @@ const pct = (cpuMs: number, seconds: number): number => Math.round(cpuMs / 10 / 
 async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
   const upstream = await startChild(UPSTREAM);
   const relay = await startChild(RELAY, [String(upstream.port)]);
+  const nodeProxy = await startChild(NODE_HTTP_PROXY, [String(upstream.port)]);
   const port = await freePort();
   const app = fleetvisorProcess(['meter', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${upstream.port}/rpc/v1`, '--component', 'venus', '--source', 'bench-meter'], opts.meterNodeFlags);
   const meter = spawn(app.file, app.argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -217,24 +248,27 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
   try {
     await waitFor('meter listening', () => meterErr.includes('meter: venus at'), 30_000);
     const lanes = opts.overheadLanes;
-    // Three targets in turn: upstream direct, through the bare relay, through the meter.
-    const run = await runClient({ ports: [upstream.port, relay.port, port], lanes, warm: 1_500, perLane: opts.overheadPerLane });
-    const [d, r, p] = run.samples.map((x) => summarize(x)) as [LatencySummary, LatencySummary, LatencySummary];
-    const callsPerSecDuring = Math.round((d.count + r.count + p.count) / run.seconds);
+    // Four targets in turn: upstream direct, through the bare relay, through the minimal Node.js HTTP proxy, through the meter.
+    const run = await runClient({ ports: [upstream.port, relay.port, nodeProxy.port, port], lanes, warm: 1_500, perLane: opts.overheadPerLane, maxSeconds: opts.overheadMaxSeconds });
+    const [d, r, n, p] = run.samples.map((x) => summarize(x)) as [LatencySummary, LatencySummary, LatencySummary, LatencySummary];
+    const callsPerSecDuring = Math.round((d.count + r.count + n.count + p.count) / run.seconds);
     // The same samples in consecutive blocks: how much the machine's noise moves the p99 difference.
-    const blocks = p99Blocks(run.samples[2]!, run.samples[0]!, opts.overheadBlocks);
+    const blocks = p99Blocks(run.samples[3]!, run.samples[0]!, opts.overheadBlocks);
     const relayBlocks = p99Blocks(run.samples[1]!, run.samples[0]!, opts.overheadBlocks);
+    const nodeBlocks = p99Blocks(run.samples[2]!, run.samples[0]!, opts.overheadBlocks);
+    const meterOverNode = p99Blocks(run.samples[3]!, run.samples[2]!, opts.overheadBlocks);
+    const spread = (b: Spread) => `median +${b.median}, ${b.min} .. ${b.max}`;
     progress(
-      `added latency, ${lanes} lanes taking direct / relay / meter in turn, ${callsPerSecDuring} calls/s, ${d.count} samples each: ` +
-        `p50 ${d.p50Ms} / ${r.p50Ms} / ${p.p50Ms} ms, p99 ${d.p99Ms} / ${r.p99Ms} / ${p.p99Ms} ms; ` +
-        `meter +${round2(p.p99Ms - d.p99Ms)} (blocks of ${blocks.samplesPerBlock}: median +${blocks.median}, ${blocks.min} .. ${blocks.max}), ` +
-        `bare relay +${round2(r.p99Ms - d.p99Ms)} (median +${relayBlocks.median}, ${relayBlocks.min} .. ${relayBlocks.max}); client CPU ${pct(run.cpuMs, run.seconds)} %`,
+      `added latency, ${lanes} lanes taking direct / TCP relay / Node.js HTTP proxy / meter in turn, ${callsPerSecDuring} calls/s, ${d.count} samples each: ` +
+        `p50 ${d.p50Ms} / ${r.p50Ms} / ${n.p50Ms} / ${p.p50Ms} ms, p99 ${d.p99Ms} / ${r.p99Ms} / ${n.p99Ms} / ${p.p99Ms} ms; added p99 (blocks of ${blocks.samplesPerBlock}): ` +
+        `meter +${round2(p.p99Ms - d.p99Ms)} (${spread(blocks)}), Node.js HTTP proxy +${round2(n.p99Ms - d.p99Ms)} (${spread(nodeBlocks)}), TCP relay +${round2(r.p99Ms - d.p99Ms)} (${spread(relayBlocks)}); ` +
+        `meter over the Node.js HTTP proxy +${round2(p.p99Ms - n.p99Ms)} (${spread(meterOverNode)}); client CPU ${pct(run.cpuMs, run.seconds)} %`,
     );
     const cpuBefore = cpuOf(meter.pid!);
-    const through = await runClient({ ports: [port], lanes: 64, warm: 50, perLane: opts.throughputPerLane });
+    const through = await runClient({ ports: [port], lanes: 64, warm: 50, perLane: opts.throughputPerLane, maxSeconds: opts.throughputMaxSeconds });
     const meterCpuPct = Math.round(((cpuOf(meter.pid!) - cpuBefore) / through.seconds) * 100);
     const callsPerSec = Math.round(through.samples[0]!.length / through.seconds);
-    const direct = await runClient({ ports: [upstream.port], lanes: 64, warm: 50, perLane: Math.round(opts.throughputPerLane / 2) });
+    const direct = await runClient({ ports: [upstream.port], lanes: 64, warm: 50, perLane: Math.round(opts.throughputPerLane / 2), maxSeconds: opts.throughputMaxSeconds / 2 });
     const directPerSec = Math.round(direct.samples[0]!.length / direct.seconds);
     const mem = rssOf(meter.pid!);
     progress(
@@ -245,12 +279,17 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
       alternatingCallsPerSec: callsPerSecDuring,
       direct: d,
       relay: r,
+      nodeHttpProxy: n,
       proxied: p,
       p99OverheadMs: round2(p.p99Ms - d.p99Ms),
       p50OverheadMs: round2(p.p50Ms - d.p50Ms),
       p99OverheadBlocks: blocks,
       relayP99OverheadMs: round2(r.p99Ms - d.p99Ms),
       relayP99OverheadBlocks: relayBlocks,
+      nodeHttpProxyP99OverheadMs: round2(n.p99Ms - d.p99Ms),
+      nodeHttpProxyP99OverheadBlocks: nodeBlocks,
+      meterOverNodeHttpProxyP99Ms: round2(p.p99Ms - n.p99Ms),
+      meterOverNodeHttpProxyBlocks: meterOverNode,
       callsPerSec,
       meterCpuPct,
       directCallsPerSec: directPerSec,
@@ -260,6 +299,7 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
   } finally {
     meter.kill('SIGTERM');
     relay.child.kill('SIGTERM');
+    nodeProxy.child.kill('SIGTERM');
     upstream.child.kill('SIGTERM');
   }
 }
