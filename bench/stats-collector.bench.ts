@@ -19,6 +19,7 @@
 // proxyCallsPerSec, proxyP99OverheadMs, ingestCallsPerSec, queryP99Ms and the details.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { connect, type NatsConnection } from 'nats';
 import { createSubjects, StatsCalls, StatsPush, StatsTop, type ApiCallRecord, type ApiCallsBatch } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging/core';
@@ -48,6 +49,12 @@ interface Options {
   throughputMaxSeconds: number;
   /** Node flags the meter runs with (`--meter-node-flags "..."`, for comparing them). */
   meterNodeFlags: string[];
+  /**
+   * `--priority N`: the scheduling priority (nice value, -20..19) of every process of the proxy
+   * phase (upstream, client, relay, Node.js proxy, meter), to see how much of the tail is waiting
+   * for a core behind other work on the machine. Unset: the default (0).
+   */
+  priority: number | undefined;
   ingestBatches: number;
   queryRuns: number;
 }
@@ -59,7 +66,10 @@ function parseOptions(argv: string[]): Options {
   const sizes = quick
     ? { quick, historyDays: 3, minuteHours: 1, overheadLanes: 4, overheadPerLane: 6_000, overheadBlocks: 6, throughputPerLane: 200, overheadMaxSeconds: 12, throughputMaxSeconds: 4, ingestBatches: 100, queryRuns: 30 }
     : { quick, historyDays: 30, minuteHours: 25, overheadLanes: 4, overheadPerLane: 25_000, overheadBlocks: 20, throughputPerLane: 1_000, overheadMaxSeconds: 120, throughputMaxSeconds: 20, ingestBatches: 1_000, queryRuns: 100 };
-  return { ...sizes, meterNodeFlags };
+  const priorityAt = argv.indexOf('--priority');
+  const priority = priorityAt >= 0 ? Number(argv[priorityAt + 1]) : undefined;
+  if (priority !== undefined && !(Number.isInteger(priority) && priority >= -20 && priority <= 19)) throw new Error('--priority must be a nice value, -20..19');
+  return { ...sizes, meterNodeFlags, priority };
 }
 
 const logger = createLogger({ name: 'bench', level: 'silent', format: 'json' });
@@ -135,8 +145,16 @@ s.keepAliveTimeout = 60000;
 s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
 `;
 
+/** --priority for the proxy phase's processes (set once in main). */
+let childPriority: number | undefined;
+
+function prioritize(child: ChildProcess): void {
+  if (childPriority !== undefined && child.pid !== undefined) setPriority(child.pid, childPriority);
+}
+
 function startChild(script: string, args: string[] = [], nodeFlags: readonly string[] = []): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [...nodeFlags, '-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  prioritize(child);
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
     child.once('exit', (c) => reject(new Error(`bench child exited ${c}`)));
@@ -199,6 +217,7 @@ interface ClientRun {
 
 function runClient(cfg: { ports: number[]; lanes: number; warm: number; perLane: number; maxSeconds: number }): Promise<ClientRun> {
   const child = spawn(process.execPath, ['-e', CLIENT, JSON.stringify({ ...cfg, token: TOKEN })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  prioritize(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
@@ -243,6 +262,7 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
   const port = await freePort();
   const app = fleetvisorProcess(['meter', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${upstream.port}/rpc/v1`, '--component', 'venus', '--source', 'bench-meter'], opts.meterNodeFlags);
   const meter = spawn(app.file, app.argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  prioritize(meter);
   let meterErr = '';
   meter.stderr!.on('data', (d: Buffer) => (meterErr += d.toString()));
   try {
@@ -294,6 +314,7 @@ async function proxyPhase(opts: Options, env: NodeJS.ProcessEnv) {
       meterCpuPct,
       directCallsPerSec: directPerSec,
       meterNodeFlags: opts.meterNodeFlags,
+      priority: opts.priority ?? 0,
       rss: mem,
     };
   } finally {
@@ -469,6 +490,7 @@ async function queryPhase(opts: Options, c: Awaited<ReturnType<typeof collectorP
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  childPriority = opts.priority;
   const started = Date.now();
   // eslint-disable-next-line no-restricted-syntax -- the children inherit PATH, HOME
   const base: NodeJS.ProcessEnv = { ...process.env, FLEETVISOR_NATS_URL: sharedNatsUrl(), FLEETVISOR_LOG_LEVEL: 'warn', FLEETVISOR_LOG_FORMAT: 'json', FLEETVISOR_HOST: 'bench' };
