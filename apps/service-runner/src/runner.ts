@@ -29,6 +29,7 @@ import { EventRecorder } from './events/event-recorder';
 import { EventSpool, SpoolFlusher } from './events/event-spool';
 import { validServiceName } from './home/names';
 import { RunnerHome, type HomeConfig, type ServiceDefinition } from './home/runner-home';
+import { metricsAddressOf } from './home/metrics-address';
 import { RunnerLinks } from './bus/runner-links';
 import { HostHeartbeatSender } from './bus/host-heartbeat';
 import { ChainEventGate } from './bus/chain-event-gate';
@@ -88,6 +89,7 @@ export class Runner {
   readonly store: BinaryStore;
   readonly state: UpgradeStateStore;
   readonly services = new Map<string, { def: ServiceDefinition; svc: SupervisedService }>();
+  private readonly metricsAddresses = new WeakMap<ServiceDefinition, string | undefined>();
   coordinator: UpgradeCoordinator | undefined;
   /** The canary retry policy (config.yml upgrade.retry), when configured (ADR 0008). */
   canary: CanaryRetry | undefined;
@@ -415,6 +417,7 @@ export class Runner {
         restarts: svc.restarts,
         ...(svc.running && svc.adopted ? { adopted: true } : {}),
         ...this.nextRetryOf(name),
+        ...this.metricsAddress(def),
       });
     }
     return out;
@@ -424,6 +427,13 @@ export class Runner {
   private nextRetryOf(name: string): { nextRetry?: { version: string; at: string } } {
     const next = this.canary?.scheduleOf(name);
     return next ? { nextRetry: { version: next.version, at: next.at } } : {};
+  }
+
+  /** The service's metrics endpoint for scrape discovery, read once per definition. */
+  private metricsAddress(def: ServiceDefinition): { metricsAddress?: string } {
+    if (!this.metricsAddresses.has(def)) this.metricsAddresses.set(def, metricsAddressOf(def));
+    const a = this.metricsAddresses.get(def);
+    return a === undefined ? {} : { metricsAddress: a };
   }
 
   status(name: string): ServiceStatus | undefined {

@@ -3,9 +3,13 @@
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
 
 export interface ScrapeTarget {
-  /** Names the source (scrape-<name>) and, unless the metrics say otherwise, the component. */
+  /** Names the source (scrape-<name>) and, unless `service` is given or the metrics say otherwise, the component. */
   name: string;
   url: string;
+  /** What its counts are for (a discovered lavap service's name: the component of a provider, the caller of a consumer). */
+  service?: string;
+  /** Configured (FLEETVISOR_STATS_SCRAPE_TARGETS) or found by asking the runners. */
+  origin?: 'static' | 'discovered';
 }
 
 export interface StatsCollectorSettings {
@@ -23,6 +27,10 @@ export interface StatsCollectorSettings {
   metricsListen: string | undefined;
   /** Prometheus endpoints scraped into the counts. */
   scrapeTargets: ScrapeTarget[];
+  /** How often the runners are asked for their services' metrics addresses; 0 = never (static targets only). */
+  discoveryIntervalMs: number;
+  /** How long the answers of one discovery round are gathered. */
+  discoveryWaitMs: number;
   /** Scrape interval, seconds (a divisor of 60, at least minWindowSeconds). */
   scrapeSeconds: number;
   /** Steady band: trailing history a caller's band is learned from. */
@@ -60,7 +68,7 @@ function parseTargets(name: string, v: string | undefined): ScrapeTarget[] {
       throw new ConfigError(name, `"${target.url}" is not a URL`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(name, `"${target.url}" is not http(s)`);
-    return target;
+    return { ...target, origin: 'static' as const };
   });
 }
 
@@ -92,6 +100,8 @@ export function readStatsCollectorSettings(env: Env = process.env): StatsCollect
     metricsListen: r.optionalString('FLEETVISOR_STATS_METRICS_LISTEN'),
     scrapeTargets: parseTargets('FLEETVISOR_STATS_SCRAPE_TARGETS', r.optionalString('FLEETVISOR_STATS_SCRAPE_TARGETS')),
     scrapeSeconds,
+    discoveryIntervalMs: r.duration('FLEETVISOR_STATS_DISCOVERY_INTERVAL', '1m'),
+    discoveryWaitMs: r.duration('FLEETVISOR_STATS_DISCOVERY_WAIT', '2s'),
     bandHistoryMs: r.duration('FLEETVISOR_STATS_BAND_HISTORY', '24h'),
     anomalyAfterMs: r.duration('FLEETVISOR_STATS_ANOMALY_AFTER', '10m'),
     anomalyEdgeMs: r.duration('FLEETVISOR_STATS_ANOMALY_EDGE', '30m'),

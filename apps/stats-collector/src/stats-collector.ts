@@ -35,6 +35,8 @@ export class StatsCollector {
   private readonly clock: () => number;
   private readonly parts: CollectorPart[] = [];
   compactions = 0;
+  /** True once the projection has caught up with the log at start (readiness). */
+  caughtUp = false;
 
   constructor(private readonly deps: StatsCollectorDeps) {
     this.log = deps.logger.child({ component: 'stats-collector' });
@@ -57,6 +59,7 @@ export class StatsCollector {
 
   async start(): Promise<void> {
     await this.runner.catchUp();
+    this.caughtUp = true;
     await this.runner.start();
     for (const p of this.parts) await p.start();
     if (this.deps.settings.compactIntervalMs > 0) {

@@ -157,6 +157,40 @@ describe('natsIdentities', () => {
     expect(t.find((i) => i.id === 'worker-registry')!.permissions.publish.allow).toContain('$JS.API.STREAM.INFO.T_ABC_EVENTS_DLQ');
   });
 
+  it('a meter publishes only its own stats push and subscribes only its inbox; no other identity may push as its source', () => {
+    const t = natsIdentities({ hosts: ['h1'], meters: ['m1', 'm.2'] });
+    const pub = (id: string, subject: string) => permits(t.find((i) => i.id === id)!.permissions.publish, subject);
+    const sub = (id: string, subject: string) => permits(t.find((i) => i.id === id)!.permissions.subscribe, subject);
+    const meter = t.find((i) => i.id === 'meter-m1')!;
+    expect(meter).toMatchObject({ role: 'meter', subject: 'm1', inboxPrefix: '_INBOX_meter_m1' });
+    expect(pub('meter-m1', 'fleet.cmd.stats-collector.push.m1')).toBe(true);
+    expect(pub('meter-m1', 'fleet.cmd.stats-collector.push.m%2E2')).toBe(false);
+    expect(pub('meter-m1', 'fleet.cmd.stats-collector.push.h1')).toBe(false);
+    expect(pub('meter-m1', 'fleet.cmd.stats-collector.calls')).toBe(false);
+    expect(pub('meter-m1', 'fleet.evt.stats.x.ApiCallsRecorded')).toBe(false);
+    expect(pub('meter-m1', '$JS.API.INFO')).toBe(false);
+    expect(sub('meter-m1', '_INBOX_meter_m1.abc')).toBe(true);
+    expect(sub('meter-m1', 'fleet.cmd.stats-collector.push.m1')).toBe(false);
+    expect(sub('meter-m1', '_INBOX_meter_m%2E2.abc')).toBe(false);
+    // The dotted name travels encoded in its one subject token.
+    expect(t.filter((i) => pub(i.id, 'fleet.cmd.stats-collector.push.m%2E2')).map((i) => i.id)).toEqual([`meter-${safeIdToken('m.2')}`]);
+    expect(t.filter((i) => pub(i.id, 'fleet.cmd.stats-collector.push.m1')).map((i) => i.id)).toEqual(['meter-m1']);
+    // The collector serves the push; nobody else may take it.
+    expect(t.filter((i) => sub(i.id, 'fleet.cmd.stats-collector.push.m1')).map((i) => i.id)).toEqual(['stats-collector']);
+    expect(renderIdentityEnv({ identity: meter, seedFile: '/x', root: 'fleet' })).toContain('fleetvisor meter --source m1 ');
+  });
+
+  it('the stats-collector may ask the runners for their services (scrape discovery), nothing a runner executes', () => {
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.list')).toBe(true);
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.h1.upgrades-rollback')).toBe(false);
+    expect(canPublish('stats-collector', 'fleet.cmd.service-runner.status')).toBe(false);
+  });
+
+  it('refuses a meter named like a host (both would push as one source)', () => {
+    expect(() => natsIdentities({ hosts: ['h1'], meters: ['h1'] })).toThrow(/meter h1 has the name of a --host/);
+    expect(() => natsIdentities({ meters: ['m>'] })).toThrow(/no wildcards/);
+  });
+
   it('refuses names that collide, repeat or hold wildcards', () => {
     expect(() => natsIdentities({ workers: ['w1', 'w1'] })).toThrow(/w1 given twice/);
     expect(() => natsIdentities({ hosts: ['h>'] })).toThrow(/no wildcards/);

@@ -14,6 +14,10 @@
 // - the worker-agent of each worker: takes only its worker's commands
 //   (<root>.cmd.worker-agent.<worker>.>) and publishes only its own report
 //   (<root>.cmd.worker-registry.report.<worker>) and replies.
+// - a metering proxy (`fleetvisor meter --source NAME`): publishes only its own stats push
+//   (<root>.cmd.stats-collector.push.<NAME>) and reads the replies; it takes no command. The
+//   collector refuses a batch whose source is not the subject's, so with this permission a meter
+//   can count only under its own name.
 // - operators' CLI: sends any command but a report, an intake or a stats push; reads the streams.
 // - a read-only bus tool: reads events and dead letters; sends nothing.
 // - admin: the JetStream API (streams, consumers) and writes to the key-revocation bucket; what
@@ -24,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { encodeSubjectToken } from '@fleetvisor/contracts';
 import { DEFAULT_EVENT_STREAM_MAX_MSG_SIZE, deadLetterStreamName, keysBucketName } from './event-stream';
 
-export const NATS_ROLES = ['central', 'service-runner', 'worker-agent', 'cli', 'reader', 'admin'] as const;
+export const NATS_ROLES = ['central', 'service-runner', 'worker-agent', 'meter', 'cli', 'reader', 'admin'] as const;
 export type NatsRole = (typeof NATS_ROLES)[number];
 
 /** The central services: each its own identity, all holding the relay's permission to publish events. */
@@ -70,6 +74,8 @@ export interface NatsPermissionsOptions {
   eventStream?: string;
   hosts?: readonly string[];
   workers?: readonly string[];
+  /** Metering proxies, by the source name each pushes its counts under (`fleetvisor meter --source`). */
+  meters?: readonly string[];
 }
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
@@ -148,6 +154,10 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
   const cmd = `${root}.cmd`;
   const hosts = unique(opts.hosts ?? [], 'host');
   const workers = unique(opts.workers ?? [], 'worker');
+  const meters = unique(opts.meters ?? [], 'meter');
+  // A runner pushes its host's scraped stats as source <host>: a meter of the same name would share
+  // that subject, and so that source's counts, with the runner.
+  for (const m of meters) if (hosts.includes(m)) throw new Error(`meter ${m} has the name of a --host: the two would push stats as one source; name the meter apart`);
   const out: NatsIdentity[] = [];
 
   // What no requester but the identity itself may send (the identity is in the subject).
@@ -171,6 +181,8 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
     if (service === 'chain-watcher') publish.push(`${cmd}.chain-watcher.>`);
     if (service === 'worker-registry') publish.push(`${cmd}.worker-agent.*.*`);
     if (service === 'gateway') publish.push(`${cmd}.>`);
+    // Scrape discovery: the collector asks every runner's services (with their metrics addresses).
+    if (service === 'stats-collector') publish.push(`${cmd}.service-runner.list`);
     out.push({
       id: service,
       role: 'central',
@@ -240,6 +252,23 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
         allowResponses: true,
       },
       description: `worker-agent of worker ${worker}: only its worker's commands and reports`,
+    });
+  }
+
+  for (const meter of meters) {
+    const ib = inbox('meter', meter);
+    out.push({
+      id: `meter-${safeIdToken(meter)}`,
+      role: 'meter',
+      subject: meter,
+      inboxPrefix: ib,
+      permissions: {
+        // No JetStream and no key bucket: a meter only sends its counts as a request and reads the reply.
+        publish: { allow: [`${cmd}.stats-collector.push.${encodeSubjectToken(meter)}`] },
+        subscribe: { allow: [`${ib}.>`] },
+        allowResponses: false,
+      },
+      description: `metering proxy ${meter} (fleetvisor meter --source ${meter}): only its own stats push`,
     });
   }
 
@@ -419,5 +448,7 @@ export function renderIdentityEnv(opts: { identity: NatsIdentity; seedFile: stri
   if (opts.tlsCaFile) lines.push(`FLEETVISOR_NATS_TLS_CA=${opts.tlsCaFile}`, '# and, since the server verifies clients: FLEETVISOR_NATS_TLS_CERT / FLEETVISOR_NATS_TLS_KEY of this host');
   if (opts.identity.role === 'service-runner') lines.push(`FLEETVISOR_HOST=${opts.identity.subject!}`);
   if (opts.identity.role === 'worker-agent') lines.push(`FLEETVISOR_WORKER_NAME=${opts.identity.subject!}`);
+  // The meter's source is a command-line option, not a variable: the env file says which one this identity may use.
+  if (opts.identity.role === 'meter') lines.push(`# run as: fleetvisor meter --source ${opts.identity.subject!} --listen ... --upstream ... --component ...`);
   return lines.join('\n') + '\n';
 }

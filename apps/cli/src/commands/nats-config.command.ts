@@ -1,7 +1,8 @@
 // `fleetvisor nats-config`: writes a nats-server configuration with one NKey user per Fleetvisor
 // identity and the least permissions each needs (libs/messaging nats-permissions.ts decides them),
 // a 0600 seed file and an env file per identity. Seeds already in the directory are kept, so adding
-// a host or a worker is a re-run with one more --host / --worker: the others' credentials stay valid.
+// a host, a worker or a meter is a re-run with one more --host / --worker / --meter: the others'
+// credentials stay valid.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './install-files';
@@ -104,7 +105,8 @@ export const natsConfigCommand = defineCliCommand({
   description:
     'One NKey user per identity, each with only the subjects it needs (docs/security.md, "Permissions"): the central services ' +
     '(chain-watcher, worker-registry, stats-collector, gateway; the outbox relay runs inside them, so they alone may ' +
-    'publish events), the service-runner of each --host, the worker-agent of each --worker, operators\' CLI, a read-only bus tool, ' +
+    'publish events), the service-runner of each --host, the worker-agent of each --worker, the metering proxy of each --meter ' +
+    '(it may push counts under its own source name only), operators\' CLI, a read-only bus tool, ' +
     'and admin (streams: run `fleetvisor migrate` with it). Writes <dir>/nats-server.conf, and per identity <dir>/identities/<id>.nk ' +
     '(its seed, mode 0600) and <dir>/identities/<id>.env (FLEETVISOR_NATS_NKEY_SEED_FILE, FLEETVISOR_NATS_INBOX_PREFIX, ...). ' +
     'Seeds already there are kept: re-run with more --host / --worker to add them, then reload the server (nats-server --signal reload). ' +
@@ -116,6 +118,7 @@ export const natsConfigCommand = defineCliCommand({
     dir: { type: 'string', description: 'directory to write into (created if missing)', default: 'nats-config', placeholder: 'dir' },
     host: { type: 'list', description: 'a host running a service-runner', placeholder: 'host' },
     worker: { type: 'list', description: 'a sealing worker with its worker-agent', placeholder: 'name' },
+    meter: { type: 'list', description: 'a metering proxy (fleetvisor meter --source NAME): may push stats as NAME only', placeholder: 'name' },
     root: { type: 'string', description: 'subject root', default: 'fleet', placeholder: 'root' },
     stream: { type: 'string', description: 'event stream name', default: 'FLEET_EVENTS', placeholder: 'name' },
     listen: { type: 'string', description: 'address the server listens on', default: '0.0.0.0:4222', placeholder: 'host:port' },
@@ -134,6 +137,7 @@ export const natsConfigCommand = defineCliCommand({
   examples: [
     'fleetvisor nats-config --dir /etc/fleetvisor/nats --host h1 --host h2 --worker w-01 --worker w-02',
     'fleetvisor nats-config --dir /etc/fleetvisor/nats --host h1 --host h2 --host h3   # adds h3, keeps every other seed',
+    'fleetvisor nats-config --dir /etc/fleetvisor/nats --host h1 --meter t01000-messager   # then: fleetvisor meter --source t01000-messager …',
     'fleetvisor nats-config --dir nats --host h1 --tls-cert server.pem --tls-key server-key.pem --tls-ca ca.pem --nats-url tls://nats.example:4222',
     'nats-server -c nats/nats-server.conf && FLEETVISOR_NATS_NKEY_SEED_FILE=nats/identities/admin.nk fleetvisor migrate',
     'fleetvisor nats-config --dir docker/generated/nats --cluster fleet --node nats-1=nats-1 --node nats-2=nats-2 --node nats-3=nats-3 --monitor-listen 0.0.0.0:8222 --seeds-at /run/secrets --nats-url nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222',
@@ -146,7 +150,7 @@ export const natsConfigCommand = defineCliCommand({
     if (caFile !== undefined && certFile === undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key (the server must offer TLS to verify clients)');
     let identities: NatsIdentity[];
     try {
-      identities = natsIdentities({ root: options.root, eventStream: options.stream, hosts: options.host, workers: options.worker });
+      identities = natsIdentities({ root: options.root, eventStream: options.stream, hosts: options.host, workers: options.worker, meters: options.meter });
     } catch (e) {
       throw new UsageError(e instanceof Error ? e.message : String(e));
     }

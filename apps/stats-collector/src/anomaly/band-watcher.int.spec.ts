@@ -56,6 +56,8 @@ describe('steady band over the rollups', () => {
     expect(watcher.anomalies).toBe(0); // the burst is not older than the ignored last half hour yet
     for (; t <= T0 + 300 * MIN; t += MIN) await watcher.tick();
     expect(watcher.anomalies).toBe(1);
+    // What /metrics shows as fleetvisor_stats_callers_outside_band.
+    expect(watcher.outsideBand()).toEqual({ above: 1, below: 0 });
     await collector.runner.whenCaughtUp();
     const open = await queries.anomalies({ open: true });
     expect(open.anomalies).toHaveLength(1);
@@ -70,9 +72,11 @@ describe('steady band over the rollups', () => {
     await again.start();
     await again.tick();
     expect(again.anomalies).toBe(0);
+    expect(again.outsideBand()).toEqual({ above: 1, below: 0 });
 
     for (; t <= T0 + 330 * MIN; t += MIN) await watcher.tick();
     expect(watcher.recoveries).toBe(1);
+    expect(watcher.outsideBand()).toEqual({ above: 0, below: 0 });
     await collector.runner.whenCaughtUp();
     const all = await queries.anomalies({});
     expect(all.anomalies).toHaveLength(1);

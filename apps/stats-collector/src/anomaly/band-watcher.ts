@@ -39,6 +39,13 @@ export class BandWatcher implements CollectorPart {
   anomalies = 0;
   recoveries = 0;
 
+  /** Callers (× component) whose rate is outside its band now, by direction (open anomalies). */
+  outsideBand(): { above: number; below: number } {
+    const n = { above: 0, below: 0 };
+    for (const a of this.open.values()) n[a.direction]++;
+    return n;
+  }
+
   constructor(
     private readonly pool: Pool,
     private readonly store: EventAppender,

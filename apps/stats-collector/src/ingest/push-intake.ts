@@ -39,10 +39,15 @@ type PushResult = CommandResultOf<typeof StatsPush>;
 const MAX_LOGGED = 10_000;
 
 export class PushIntake {
+  /** Batches refused, by reason. */
   readonly refused: Record<RefusalReason, number> = { schema: 0, rules: 0, scope: 0, window: 0 };
+  /** Records in the refused batches, by reason (0 for a body without a records array). */
+  readonly recordsRefused: Record<RefusalReason, number> = { schema: 0, rules: 0, scope: 0, window: 0 };
   accepted = 0;
   duplicates = 0;
   callsAccepted = 0;
+  recordsAccepted = 0;
+  recordsDuplicate = 0;
   private readonly logged = new Set<string>();
   private readonly clock: () => number;
 
@@ -74,9 +79,10 @@ export class PushIntake {
     return { ok: true, batch: b };
   }
 
-  /** A refusal: counted, logged the first time for this source and reason. */
-  refuse(reason: RefusalReason, message: string, scope: string): CommandReply<PushResult> {
+  /** A refusal: counted (the batch and its records), logged the first time for this source and reason. */
+  refuse(reason: RefusalReason, message: string, scope: string, records = 0): CommandReply<PushResult> {
     this.refused[reason]++;
+    this.recordsRefused[reason] += records;
     const key = `${scope}\u0000${reason}`;
     if (!this.logged.has(key) && this.logged.size < MAX_LOGGED) {
       this.logged.add(key);
@@ -87,7 +93,7 @@ export class PushIntake {
 
   async push(raw: unknown, scope: string): Promise<CommandReply<PushResult>> {
     const c = this.check(raw, scope);
-    if (!c.ok) return this.refuse(c.reason, c.message, scope);
+    if (!c.ok) return this.refuse(c.reason, c.message, scope, recordsIn(raw));
     return { ok: true, result: await this.append(c.batch) };
   }
 
@@ -100,10 +106,18 @@ export class PushIntake {
     const r = await this.store.appendToStream(event.stream, [event]);
     if (r.appended === 0) {
       this.duplicates++;
+      this.recordsDuplicate += b.records.length;
       return { records: b.records.length, calls, duplicate: true };
     }
     this.accepted++;
     this.callsAccepted += calls;
+    this.recordsAccepted += b.records.length;
     return { records: b.records.length, calls, duplicate: false };
   }
+}
+
+/** How many records a refused body carried, as far as it can be told (a body may be anything). */
+function recordsIn(raw: unknown): number {
+  const records = typeof raw === 'object' && raw !== null ? (raw as { records?: unknown }).records : undefined;
+  return Array.isArray(records) ? records.length : 0;
 }

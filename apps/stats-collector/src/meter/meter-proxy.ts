@@ -30,18 +30,23 @@ export interface MeterProxyOptions {
 // Hop-by-hop headers (RFC 9110 7.6.1) belong to one connection, not to the message.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
 
-function forwardHeaders(h: http.IncomingHttpHeaders, host: string): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-  out.host = host;
+/**
+ * A raw header list (name, value, name, value, … as received, names in their own case, repeated
+ * fields kept apart) without the hop-by-hop fields and the names in `drop` (lower case). A flat
+ * list goes to http.request and writeHead as it is: nothing is rebuilt or re-validated per call.
+ */
+function rawHeadersWithout(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
   return out;
 }
 
-function responseHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-  return out;
-}
+/** Set by the proxy itself on the upstream request. */
+const REQUEST_OWN = new Set(['host', 'content-length']);
 
 export class MeterProxy {
   private readonly server: http.Server;
@@ -127,11 +132,11 @@ export class MeterProxy {
           port: this.opts.upstream.port,
           method: req.method,
           path: this.upstreamPath(req.url),
-          headers: { ...forwardHeaders(req.headers, this.opts.upstream.host), 'content-length': String(body.length) },
+          headers: [...rawHeadersWithout(req.rawHeaders, REQUEST_OWN), 'Host', this.opts.upstream.host, 'Content-Length', String(body.length)],
           agent: this.agent,
         },
         (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
+          res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, rawHeadersWithout(upRes.rawHeaders));
           const got: Buffer[] = [];
           upRes.on('data', (c: Buffer) => {
             if (scan) got.push(c);
@@ -141,7 +146,8 @@ export class MeterProxy {
             res.end();
             if (scan) {
               const status = upRes.statusCode ?? 0;
-              this.count(caller, scan, status >= 200 && status < 300 ? responseOutcomes(scan, Buffer.concat(got)) : scan.calls.map(() => 'error'), started);
+              const answer = got.length === 1 ? got[0]! : Buffer.concat(got);
+              this.count(caller, scan, status >= 200 && status < 300 ? responseOutcomes(scan, answer) : scan.calls.map(() => 'error'), started);
             }
           });
           upRes.on('error', () => res.destroy());

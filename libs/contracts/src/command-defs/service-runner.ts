@@ -12,6 +12,9 @@ import { UUID_PATTERN } from '../uuid';
 
 const SERVICE = 'service-runner';
 
+/** [host]:port of a metrics endpoint: a DNS name, an IPv4 address, a bracketed IPv6 address, or nothing (every interface). */
+export const METRICS_ADDRESS_PATTERN = '^(\\[[0-9A-Fa-f:.]{2,45}\\]|[A-Za-z0-9.-]{0,253}):([1-9][0-9]{0,4})$';
+
 export const SERVICE_STATES = ['starting', 'running', 'stopped', 'exited', 'backoff', 'crash_looping', 'upgrading'] as const;
 export type ServiceState = (typeof SERVICE_STATES)[number];
 
@@ -31,6 +34,14 @@ const summaryFields = {
       { version: StrictVersion(), at: DateTime({ description: 'When the canary of it runs' }) },
       { additionalProperties: false, description: 'The quarantined target the retry policy (canary) tries next, and when' },
     ),
+  ),
+  metricsAddress: Type.Optional(
+    Type.String({
+      pattern: METRICS_ADDRESS_PATTERN,
+      maxLength: 300,
+      description:
+        "Where the service serves Prometheus /metrics, as configured (lavap's --metrics-listen-address or its config's metrics-listen-address): [host]:port, an empty or wildcard host meaning every interface of the runner's host. The stats-collector scrapes it (scrape discovery).",
+    }),
   ),
 };
 

@@ -50,13 +50,46 @@ const i = addr.lastIndexOf(':');
 const host = addr.slice(0, i) || '127.0.0.1';
 const port = Number(addr.slice(i + 1));
 process.on('SIGTERM', () => { process.stdout.write('SIGTERM: shutting down\\n'); process.exit(0); });
+// Prometheus /metrics like lavap's (--metrics-listen-address, or the config's metrics-listen-address):
+// lava_<provider|consumer>_total_relays_serviced for the config's first chain, counting the HTTP
+// POSTs (relays) its network-address answered. Health probes (GET) are not relays.
+let relays = 0;
+const side = args[0] === 'rpcconsumer' ? 'consumer' : 'provider';
+const chain = (/chain-id:[ \\t]*["']?([^\\s"']+)/.exec(text) || [])[1] || 'unknown';
+function metricsAddress() {
+  let found;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--metrics-listen-address') found = args[i + 1];
+    else if (args[i].startsWith('--metrics-listen-address=')) found = args[i].slice('--metrics-listen-address='.length);
+  }
+  if (found !== undefined) return found;
+  const mm = /metrics-listen-address:[ \\t]*["']?([^\\s"']+)/.exec(text);
+  return mm ? mm[1] : undefined;
+}
+function serveMetrics() {
+  const at = metricsAddress();
+  if (!at) return;
+  const j = at.lastIndexOf(':');
+  const mh = at.slice(0, j).replace(/^\\[|\\]$/g, '') || '127.0.0.1';
+  const name = 'lava_' + side + '_total_relays_serviced';
+  require('http').createServer((req, res) => {
+    if (req.url !== '/metrics') { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end('# HELP ' + name + ' The total number of relays serviced over time.\\n# TYPE ' + name + ' counter\\n' + name + '{spec="' + chain + '",apiInterface="jsonrpc"} ' + relays + '\\n');
+  })
+    // A port taken (two fakes with the default :7779, parallel tests): the service runs on without metrics, as lavap's relays do.
+    .on('error', (e) => process.stderr.write('metrics server: ' + e.message + '\\n'))
+    .listen(Number(at.slice(j + 1)), mh, () => process.stdout.write('metrics on ' + at + '\\n'));
+}
 function serve() {
   if (BEHAVIOUR === 'no-listen') { process.stdout.write('not listening\\n'); setInterval(() => {}, 1 << 30); return; }
+  serveMetrics();
   const server = net.createServer((s) => {
     // A client that says nothing gets the banner; plain HTTP gets an HTTP answer (HTTP health probes).
     const quiet = setTimeout(() => s.end('lavap ' + VERSION + '\\n'), 200);
     s.once('data', (d) => {
       clearTimeout(quiet);
+      if (/^POST /.test(d.toString('latin1'))) relays++;
       if (/^[A-Z]+ \\S+ HTTP\\/1/.test(d.toString('latin1'))) {
         const body = JSON.stringify({ status: 'ok', version: VERSION });
         s.end('HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: ' + body.length + '\\r\\nconnection: close\\r\\n\\r\\n' + body);
