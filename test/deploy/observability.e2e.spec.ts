@@ -1,7 +1,8 @@
 // Issue 17, observability: the shipped Prometheus alert rules and Grafana dashboard
 // (docker/observability/) are valid (promtool check rules; the rules' own unit tests with promtool
 // test rules; every dashboard query parses), and every metric they read is one the services export:
-// a real devnet, chain-watcher, worker-registry, worker-agent and service-runner are started, their /metrics
+// a real devnet, chain-watcher, worker-registry, worker-agent, stats-collector, gateway and
+// service-runner are started, their /metrics
 // scraped (each passes promtool check metrics), and the names the rules and panels use are looked
 // up in what they answered.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,7 +53,14 @@ function fetchText(url: string): Promise<{ status: number; body: string }> {
 function exported(text: string): Set<string> {
   const names = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^# TYPE (\S+) /.exec(line) ?? /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
+    const type = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (type) {
+      names.add(type[1]!);
+      // A histogram's series exist before its first observation only by its TYPE line.
+      if (type[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(type[1]! + suffix);
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
     if (m) names.add(m[1]!);
   }
   return names;
@@ -94,7 +102,7 @@ describe('alert rules and the Grafana dashboard', () => {
 
     beforeAll(async () => {
       db = await createTestDatabase('fvt_observability');
-      await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() });
+      await createTestStreams({ ...bus, natsUrl: sharedNatsUrl() }, { keys: true });
       const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_LOG_LEVEL: 'warn' });
       const devnetPort = await freePort();
       const start = (args: string[], extra: Record<string, string>): void => {
@@ -119,6 +127,12 @@ describe('alert rules and the Grafana dashboard', () => {
       const agent = await freePort();
       endpoints['worker-agent'] = `http://127.0.0.1:${agent}/metrics`;
       start(['worker-agent', 'run'], { FLEETVISOR_WORKER_NAME: 'obs-w1', FLEETVISOR_WORKER_REPORT_INTERVAL: '500ms', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${agent}` });
+      const stats = await freePort();
+      endpoints['stats-collector'] = `http://127.0.0.1:${stats}/metrics`;
+      start(['stats-collector', 'run', '--no-relay'], { FLEETVISOR_HOST: 'obs-stats', FLEETVISOR_HEALTH_LISTEN: `127.0.0.1:${stats}` });
+      const gateway = await freePort();
+      endpoints['gateway'] = `http://127.0.0.1:${gateway}/metrics`;
+      start(['gateway', 'run'], { FLEETVISOR_HOST: 'obs-gw', FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${gateway}`, FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'obs-gateway') });
       // A runner supervising one (fake) lavap: its services, upgrades and quarantines.
       const runnerDir = mkdtempSync(path.join(tmpdir(), 'fv-obs-runner-'));
       dirs.push(runnerDir);
