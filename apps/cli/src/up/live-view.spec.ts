@@ -18,6 +18,13 @@ describe('LiveView', () => {
     expect(view.onEvent(example('HostReturned'))).toMatch(/HostReturned .*host-02/);
   });
 
+  it('prints the quarantine of a failed version, each canary check and the lifting of a quarantine', () => {
+    const view = new LiveView();
+    expect(view.onEvent(example('VersionQuarantined'))).toBe('02:11:03  VersionQuarantined  host-01/consumer-ETH1: 0.23.2 quarantined (start: exited with code 1 before it was healthy)');
+    expect(view.onEvent(example('CanaryChecked'))).toMatch(/^02:11:03  CanaryChecked\s+host-01\/consumer-ETH1: canary of 0\.23\.2 unhealthy \(exited with code 1 310 ms after start \(needs 5000 ms up\)\), next check \S+$/);
+    expect(view.onEvent(example('QuarantineLifted'))).toMatch(/QuarantineLifted .*host-01\/consumer-ETH1/);
+  });
+
   it('prints what starts, stops and ends a fleet-wide rollout, with who resumed or aborted it; counts waves and admissions', () => {
     const view = new LiveView();
     expect(view.onEvent(example('RolloutHalted'))).toBe('02:11:03  RolloutHalted       lava-testnet-2: rollout halted by host-01/consumer-ETH1: UpgradeFailed at health: exited with code 1 within 30000 ms');

@@ -17,6 +17,9 @@ export const WATCHED_TYPES: ReadonlySet<string> = new Set([
   'ServiceUpgraded',
   'UpgradeFailed',
   'UpgradeRolledBack',
+  'CanaryChecked',
+  'VersionQuarantined',
+  'QuarantineLifted',
   'ServiceCrashLooping',
   'ServiceCreated',
   'ThreadPaused',
@@ -70,6 +73,10 @@ function describe(e: AnyEvent): string {
       return `${subjectOf(e.stream)}: ${str(field(d, 'toVersion'))} failed at ${str(field(d, 'stage'))}: ${str(field(d, 'reason'))}`;
     case 'UpgradeRolledBack':
       return `${subjectOf(e.stream)}: back on ${str(field(d, 'restoredVersion'))}, ${str(field(d, 'failedVersion'))} failed (${str(field(d, 'reason'))})`;
+    case 'CanaryChecked':
+      return `${subjectOf(e.stream)}: canary of ${str(field(d, 'version'))} ${str(field(d, 'outcome'))} (${str(field(d, 'reason'))})${field(d, 'nextCheckAt') ? `, next check ${str(field(d, 'nextCheckAt'))}` : ''}`;
+    case 'VersionQuarantined':
+      return `${subjectOf(e.stream)}: ${str(field(d, 'version'))} quarantined (${str(field(d, 'stage'))}: ${str(field(d, 'reason'))})`;
     case 'RolloutStarted':
       return `${str(field(d, 'chainId'))}: rollout of the version change at height ${str(field(d, 'height'))} started`;
     case 'RolloutHalted':
