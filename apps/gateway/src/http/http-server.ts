@@ -165,9 +165,11 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
       if (chunk) res.write(chunk);
     };
     const subscription: { stop?: () => void } = {};
-    req.raw.on('close', () => {
+    const forget = o.feed.onStop(() => res.end());
+    res.on('close', () => {
       closed = true;
       clearInterval(heartbeat);
+      forget();
       subscription.stop?.();
     });
     subscription.stop = await o.feed.subscribe(from, deliver, () => closed);
