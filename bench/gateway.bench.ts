@@ -43,6 +43,10 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') continue;
+    if (a === '--gateway-cpu-prof') {
+      i++;
+      continue;
+    }
     const n = Number(argv[++i]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer (options: --quick --workers N --connections N --seconds N --sse-clients N --sse-rate N --sse-seconds N)`);
     if (a === '--workers') o.workers = n;
@@ -140,7 +144,9 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     progress(`starting the gateway on 127.0.0.1:${port}`);
-    startApp(['gateway', 'run'], env({ FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_GATEWAY_RATE_LIMIT: '0', FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'bench-gateway') }));
+    const profAt = process.argv.indexOf('--gateway-cpu-prof');
+    const prof = profAt >= 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[profAt + 1]}`] : [];
+    startApp(['gateway', 'run'], env({ FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_GATEWAY_RATE_LIMIT: '0', FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'bench-gateway') }), prof);
     await until('gateway ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 60_000);
     const made = spawnSync(process.execPath, [FLEETVISOR_BIN, 'token', 'create', '--role', 'read', '--name', 'bench', '--json'], { env: env({}), encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`token create failed: ${made.stderr}`);

@@ -188,8 +188,9 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
   app.get('/openapi.json', async () => doc);
   // Swagger UI from swagger-ui-dist, served locally (no CDN): its files under /docs/, and a page
   // that points it at /openapi.json.
+  // absolute-path.js, not the package's index: that one loads the whole 1.5 MB browser bundle.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const swaggerDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+  const swaggerDir = (require('swagger-ui-dist/absolute-path.js') as () => string)();
   await app.register(fastifyStatic, { root: swaggerDir, prefix: '/docs/', index: false, decorateReply: false });
   app.get('/docs', async (_req, reply) => reply.type('text/html; charset=utf-8').send(SWAGGER_PAGE));
   app.get('/docs/swagger-init.js', async (_req, reply) =>
