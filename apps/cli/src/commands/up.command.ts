@@ -25,6 +25,7 @@ import { UpModule } from '../up/up.module';
 import { LiveView } from '../up/live-view';
 import { chainResumePoint, type ChainResume, type ChainVersion } from '../up/chain-resume';
 import { provisionLocalTrust } from '../up/local-trust';
+import { demoAdminToken, gatewayComponent, gatewayPort } from '../up/demo-gateway';
 
 
 export const upCommand = defineCliCommand({
@@ -53,6 +54,7 @@ export const upCommand = defineCliCommand({
     'chain-id': { type: 'string', description: 'chain id of the local chain', default: 'lava-testnet-2', placeholder: 'id' },
     'block-time': { type: 'string', description: 'block interval of the local chain', default: '1s', placeholder: 'duration' },
     'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
+    'gateway-port': { type: 'string', description: 'port of the REST gateway on 127.0.0.1 (taken: any free one; 0 = any free port)', default: '8080', placeholder: 'port' },
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
     'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
     'state-dir': { type: 'string', description: 'where the demo host and its state are kept between starts (default $FLEETVISOR_UP_STATE_DIR, else ~/.fleetvisor-up)', placeholder: 'dir' },
@@ -65,6 +67,8 @@ export const upCommand = defineCliCommand({
     if (blockTimeMs === undefined || blockTimeMs < 100) throw new UsageError(`--block-time: expected a duration of at least 100ms, e.g. 1s, got "${options['block-time']}"`);
     const devnetPort = Number(options['devnet-port']);
     if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65_535) throw new UsageError(`--devnet-port: expected a port number, got "${options['devnet-port']}"`);
+    const gatewayPortWanted = Number(options['gateway-port']);
+    if (!Number.isInteger(gatewayPortWanted) || gatewayPortWanted < 0 || gatewayPortWanted > 65_535) throw new UsageError(`--gateway-port: expected a port number, got "${options['gateway-port']}"`);
     const workers = Number(options.workers);
     if (!Number.isInteger(workers) || workers < 0 || workers > 200) throw new UsageError(`--workers: expected 0..200, got "${options.workers}"`);
     const summaryEveryMs = parseDuration(options['summary-every']);
@@ -114,6 +118,7 @@ export const upCommand = defineCliCommand({
           chainId: options['chain-id'],
           blockTimeMs,
           devnetPort,
+          gatewayPort: gatewayPortWanted,
           workers,
           devnet: !options['no-devnet'],
           runner: !options['no-runner'],
@@ -183,6 +188,7 @@ interface ServicesOptions {
   chainId: string;
   blockTimeMs: number;
   devnetPort: number;
+  gatewayPort: number;
   workers: number;
   devnet: boolean;
   runner: boolean;
@@ -269,8 +275,17 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
     demo = await prepareDemoRunner({ logger, env, chainId: opts.chainId, rpcUrl: devnet.rpcUrl, directory: path.join(opts.stateDir, 'demo-host'), onLine: (line) => relayComponentLine(logger, 'service-runner', line) });
     components.push(demo.component);
   }
+  // The REST gateway, and what to open: its URL and an admin token for the demo (docs/gateway.md).
+  const gwPort = await gatewayPort(opts.gatewayPort);
+  if (opts.gatewayPort !== 0 && gwPort !== opts.gatewayPort) logger.warn({ wanted: opts.gatewayPort, port: gwPort }, 'the gateway port is taken; the gateway uses another');
+  components.push(gatewayComponent(gwPort, trust.gatewayKey));
   for (const c of components) stack.start(c);
   stats?.start();
+  const token = await demoAdminToken(opts.stateDir, { ...env, FLEETVISOR_LOG_FORMAT: 'json' } as NodeJS.ProcessEnv, logger);
+  logger.info(
+    { url: `http://127.0.0.1:${gwPort}`, docs: `http://127.0.0.1:${gwPort}/docs`, ...(token ? { tokenFile: path.join(opts.stateDir, 'gateway-admin.token') } : {}) },
+    `REST gateway: http://127.0.0.1:${gwPort} (API docs at /docs)${token ? `; admin token for this demo: ${token}` : ''}`,
+  );
   return {
     stop: async () => {
       await stats?.close();

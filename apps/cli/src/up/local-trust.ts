@@ -16,6 +16,8 @@ export interface LocalTrust {
   chainWatcherKey: string;
   registryKey: string;
   operatorKey: string;
+  /** The demo REST gateway's key (role gateway: it signs only on behalf of its token holders). */
+  gatewayKey: string;
   /** Whether the keys were made by this start. */
   created: boolean;
 }
@@ -24,6 +26,7 @@ const KEYS: readonly { file: string; name: string; role: KeyRole }[] = [
   { file: 'chain-watcher.key.json', name: 'chain-watcher@up', role: 'chain-watcher' },
   { file: 'worker-registry.key.json', name: 'worker-registry@up', role: 'service' },
   { file: 'operator.key.json', name: 'operator@up', role: 'admin' },
+  { file: 'gateway.key.json', name: 'gateway@up', role: 'gateway' },
 ];
 
 export function provisionLocalTrust(dir: string, env: Env): LocalTrust {
@@ -49,6 +52,7 @@ export function provisionLocalTrust(dir: string, env: Env): LocalTrust {
     chainWatcherKey: path.join(dir, 'chain-watcher.key.json'),
     registryKey: path.join(dir, 'worker-registry.key.json'),
     operatorKey: path.join(dir, 'operator.key.json'),
+    gatewayKey: path.join(dir, 'gateway.key.json'),
     created,
   };
 }
