@@ -12,6 +12,8 @@ export interface AskOptions {
   instance?: string;
   /** The token holder a mutating command is signed for. */
   act?: CommandActor;
+  /** Longer than the default for a command that waits on work (a rollback's health check). */
+  timeoutMs?: number;
 }
 
 export interface GatewayBus {
@@ -24,7 +26,7 @@ export function gatewayBus(opts: { commands: CommandBus; nc: NatsConnection; sub
   return {
     async ask(def, payload, ask = {}) {
       const reply = await opts.commands.request(def, payload, {
-        timeoutMs: opts.timeoutMs,
+        timeoutMs: ask.timeoutMs ?? opts.timeoutMs,
         ...(ask.instance !== undefined ? { instance: ask.instance } : {}),
         ...(ask.act ? { act: ask.act } : {}),
       });
