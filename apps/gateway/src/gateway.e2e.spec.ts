@@ -442,6 +442,18 @@ describe('the CLI against a remote fleet (--url)', () => {
     expect(drain.code).toBe(1);
   });
 
+  it('services list and status (the service-runner\'s command line) through the gateway', () => {
+    const bus = cli(['services', 'list', '--fleet', '--json']);
+    const remote = cli(['services', 'list', '--json', '--url', base, '--token', tokens.read]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toEqual(JSON.parse(bus.stdout));
+    const status = cli(['services', 'status', 'provider-1', '--url', base, '--token', tokens.read]);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain('not_found');
+    const noToken = cli(['services', 'list', '--url', base], { HOME: os.tmpdir(), XDG_CONFIG_HOME: '' });
+    expect(noToken.stderr).toContain('needs a token');
+  });
+
   it('chain status and stats: the same refusal as over the bus when the service is not running', () => {
     const chain = cli(['chain', 'status', '--url', base, '--token', tokens.read]);
     expect(chain.code).toBe(1);
