@@ -43,6 +43,18 @@ declare module 'fastify' {
 
 const SSE_HEARTBEAT_MS = 15_000;
 
+// One SSE frame per event, made once however many clients receive it (the feed hands every
+// client the same event objects): at 100 clients, serialising per client was most of the cost.
+const frames = new WeakMap<RecordedEvent, string>();
+function sseFrame(e: RecordedEvent): string {
+  let f = frames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.checkpoint}\ndata: ${JSON.stringify(eventView(e))}\n\n`;
+    frames.set(e, f);
+  }
+  return f;
+}
+
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
@@ -160,7 +172,7 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
       for (const e of events) {
         if (types && !types.includes(e.type)) continue;
         if (!eventMatches(e, filter)) continue;
-        chunk += `id: ${e.checkpoint}\ndata: ${JSON.stringify(eventView(e))}\n\n`;
+        chunk += sseFrame(e);
       }
       if (chunk) res.write(chunk);
     };
