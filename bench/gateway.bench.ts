@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { connect } from 'nats';
-import { createSubjects, HostOnline, newEventFor, WorkerListPage, WorkerReportCommand } from '@fleetvisor/contracts';
+import { createSubjects, HostOnline, newEvent, WorkerListPage, WorkerReportCommand } from '@fleetvisor/contracts';
 import { openEventStore } from '@fleetvisor/event-store';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
@@ -43,6 +43,10 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') continue;
+    if (a === '--gateway-cpu-prof') {
+      i++;
+      continue;
+    }
     const n = Number(argv[++i]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${a} needs a positive integer (options: --quick --workers N --connections N --seconds N --sse-clients N --sse-rate N --sse-seconds N)`);
     if (a === '--workers') o.workers = n;
@@ -140,7 +144,9 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     progress(`starting the gateway on 127.0.0.1:${port}`);
-    startApp(['gateway', 'run'], env({ FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_GATEWAY_RATE_LIMIT: '0', FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'bench-gateway') }));
+    const profAt = process.argv.indexOf('--gateway-cpu-prof');
+    const prof = profAt >= 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[profAt + 1]}`] : [];
+    startApp(['gateway', 'run'], env({ FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_GATEWAY_RATE_LIMIT: '0', FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'bench-gateway') }), prof);
     await until('gateway ready', async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200, 60_000);
     const made = spawnSync(process.execPath, [FLEETVISOR_BIN, 'token', 'create', '--role', 'read', '--name', 'bench', '--json'], { env: env({}), encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`token create failed: ${made.stderr}`);
@@ -182,6 +188,7 @@ async function main(): Promise<void> {
       streams.push(req);
     }
     await until('SSE clients connected', async () => connected === o.sseClients, 30_000);
+    progress(`SSE: ${connected} clients connected; appending`);
     const conn = await openEventStore(db.url, { poolSize: 2 });
     const perTick = Math.max(1, Math.round(o.sseRate / 100));
     const ticks = o.sseSeconds * 100;
@@ -191,13 +198,14 @@ async function main(): Promise<void> {
       const due = sseStart + tick * 10;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const events = Array.from({ length: perTick }, () => newEventFor(HostOnline, { host: 'bench-sse', process: 'bench', pid: process.pid, fleetvisorVersion: '0.0.0-bench' }));
+      const events = Array.from({ length: perTick }, () => newEvent(HostOnline, 'bench-sse', { host: 'bench-sse', process: 'bench', pid: process.pid, fleetvisorVersion: '0.0.0-bench' }));
       const t = performance.now();
       for (const e of events) sentAt.set(e.id, t);
       await conn.store.appendToStream('host-bench-sse', events);
       appended += events.length;
     }
     const expected = appended * o.sseClients;
+    progress(`SSE: ${appended} events appended; waiting for the deliveries`);
     await until('SSE deliveries', async () => received >= expected, 30_000).catch(() => progress(`SSE: ${received} of ${expected} deliveries`));
     const appendRate = Math.round(appended / ((performance.now() - sseStart) / 1000));
     for (const s of streams) s.destroy();
@@ -212,7 +220,7 @@ async function main(): Promise<void> {
           ['GET /api/v1/stats/calls (1 caller, 24 h)', stats.reqPerSec, stats.latency.p50Ms, stats.latency.p99Ms, stats.latency.maxMs, stats.errors],
           [`SSE ${o.sseClients} clients, ${appendRate} events/s (append -> client)`, '-', sse.p50Ms, sse.p99Ms, sse.maxMs, expected - received],
         ],
-      ),
+      ) + '\n',
     );
     emitResult({
       bench: 'gateway',

@@ -1,19 +1,11 @@
 // The CLI's configuration: the shared core settings (database, NATS, subjects, logging), read once
 // from the environment and validated; commands receive this object, never process.env.
-import os from 'node:os';
-import path from 'node:path';
 import { readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
 
 export type CliConfig = CoreConfig;
 
 export function loadCliConfig(env: Env = process.env): CliConfig {
   return readCoreConfig(env);
-}
-
-/** What `--url` (the CLI through the REST gateway) reads from the environment: the token, and where the token file is. */
-export function readRemoteEnv(env: Env = process.env): { token: string | undefined; configHome: string } {
-  const xdg = env.XDG_CONFIG_HOME?.trim();
-  return { token: env.FLEETVISOR_TOKEN?.trim() || undefined, configHome: xdg ? xdg : path.join(env.HOME ?? os.homedir(), '.config') };
 }
 
 /** The environment components of `fleetvisor up` inherit (they read their own settings from it). */

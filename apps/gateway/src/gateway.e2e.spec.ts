@@ -2,21 +2,21 @@
 // this suite's own database and bus names): every route with each role (401 / 403 and nothing
 // changed), mutating calls recorded with the token's name, the live SSE stream and its resume,
 // token revocation without a restart, two gateways side by side, the rate limit, health and
-// metrics (promtool), and the OpenAPI document (a real validator; every response checked against it).
+// metrics (promtool), the OpenAPI document (a real validator; every response checked against it),
+// and the CLI through the gateway (--url). Forged delegations on the bus: test/security/gateway-delegation.e2e.spec.ts.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_AUTH_HEADER, createSubjects, WorkerInfo } from '@fleetvisor/contracts';
+import { createSubjects, WorkerInfo } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { createLogger } from '@fleetvisor/platform';
 import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, promtool, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
-import { encodeCommandAuth, signCommand } from '@fleetvisor/trust';
 import { OpenApiResponses } from '../test/openapi-check';
 
 const BIN = path.resolve(__dirname, '../../../bin/fleetvisor.js');
@@ -419,31 +419,6 @@ describe('two gateways side by side, rate limit, revocation', () => {
   });
 });
 
-describe('delegation on the bus (the registry as verifier)', () => {
-  const subject = () => subjects.command('worker-registry', 'pause');
-  const raw = async (body: unknown, auth: ReturnType<typeof signCommand>) => {
-    const h = natsHeaders();
-    h.set(COMMAND_AUTH_HEADER, encodeCommandAuth(auth));
-    const m = await nc.request(subject(), Buffer.from(JSON.stringify(body)), { timeout: 5_000, headers: h });
-    return JSON.parse(Buffer.from(m.data).toString()) as { ok: boolean; error?: { code: string; message: string } };
-  };
-
-  it('a non-gateway key cannot delegate, and a forged delegation is refused; nothing is paused', async () => {
-    const body = { worker: W, index: 3 };
-    const operator = testTrust().signer('operate', 'mallory');
-    expect(await raw(body, signCommand({ subject: subject(), body, signer: operator, act: { name: 'admin-1', role: 'admin' } }))).toMatchObject({
-      ok: false,
-      error: { code: 'unauthorized', message: expect.stringContaining('only a gateway key may act') },
-    });
-    const gateway = testTrust().signer('gateway', 'gateway-a');
-    const signed = signCommand({ subject: subject(), body, signer: gateway, act: { name: 'read-1', role: 'read' } });
-    expect(await raw(body, { ...signed, act: { name: 'read-1', role: 'operate' } })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
-    expect(await raw(body, signed)).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await raw(body, signCommand({ subject: subject(), body, signer: gateway }))).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(await threadState(3)).not.toBe('paused');
-  });
-});
-
 describe('the CLI against a remote fleet (--url)', () => {
   // The agent reports every 300 ms: the last ping moves between the two asks, nothing else does.
   const ago = (text: string) => text.replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S* \([^)]*\)/g, '<ping>');
@@ -472,6 +447,18 @@ describe('the CLI against a remote fleet (--url)', () => {
     await expectEventually(async () => expect((await loggedPauses()).at(-1)).toEqual({ type: 'ThreadResumed', actor: 'gateway-a/token:operate-1' }));
     const drain = cli(['worker', 'drain', W, '--url', base, '--token', tokens.read]);
     expect(drain.code).toBe(1);
+  });
+
+  it('services list and status (the service-runner\'s command line) through the gateway', () => {
+    const bus = cli(['services', 'list', '--fleet', '--json']);
+    const remote = cli(['services', 'list', '--json', '--url', base, '--token', tokens.read]);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toEqual(JSON.parse(bus.stdout));
+    const status = cli(['services', 'status', 'provider-1', '--url', base, '--token', tokens.read]);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain('not_found');
+    const noToken = cli(['services', 'list', '--url', base], { HOME: os.tmpdir(), XDG_CONFIG_HOME: '' });
+    expect(noToken.stderr).toContain('needs a token');
   });
 
   it('chain status and stats: the same refusal as over the bus when the service is not running', () => {

@@ -454,3 +454,13 @@ export function readUpStateDir(env: Env = process.env): string {
   const v = env['FLEETVISOR_UP_STATE_DIR'];
   return path.resolve(v !== undefined && v !== '' ? v : path.join(homedir(), '.fleetvisor-up'));
 }
+
+/**
+ * What a command line needs to ask a fleet through its REST gateway (`--url`): the token from
+ * FLEETVISOR_TOKEN, and the config home holding fleetvisor/gateway.json (XDG_CONFIG_HOME, else
+ * ~/.config).
+ */
+export function readGatewayClientEnv(env: Env = process.env): { token: string | undefined; configHome: string } {
+  const xdg = env.XDG_CONFIG_HOME?.trim();
+  return { token: env.FLEETVISOR_TOKEN?.trim() || undefined, configHome: xdg ? xdg : path.join(env.HOME ?? homedir(), '.config') };
+}

@@ -10,13 +10,13 @@ import path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { HostOffline, HostOnline, newEvent } from '@fleetvisor/contracts';
 import { connectNats, deadLetterStreamName, FLEET_CORE, keysBucketName, migrateFleetStreams, NatsUnavailableError, type FleetCore } from '@fleetvisor/messaging';
-import { createLogger, DependencyUnreachableError, fleetvisorVersion, freePort, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
+import { createLogger, DependencyUnreachableError, fleetvisorVersion, PinoNestLogger, isConnectFailure, readUpStateDir, redactUrl } from '@fleetvisor/platform';
 import { defineCliCommand, parseDuration, UsageError, type Logger } from '@fleetvisor/platform';
 import { appSchemaMigrations } from '../app-routes';
 import { inheritedEnv, loadCliConfig, type CliConfig } from '../config';
 import { processRunning, reapLeftovers } from '../up/leftovers';
 import { relayComponentLine } from '../up/component-log';
-import { prepareDemoGateway } from '../up/demo-gateway';
+import { gatewayPort, prepareDemoGateway } from '../up/demo-gateway';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { prepareStatsDemo, type StatsDemo } from '../up/stats-demo';
 import { Stack, type ComponentSpec } from '../up/stack';
@@ -55,7 +55,7 @@ export const upCommand = defineCliCommand({
     'block-time': { type: 'string', description: 'block interval of the local chain', default: '1s', placeholder: 'duration' },
     'devnet-port': { type: 'string', description: 'RPC port of the local chain (0 = any free port)', default: '26657', placeholder: 'port' },
     workers: { type: 'string', description: 'simulated sealing workers (each with its worker-agent)', default: '3', placeholder: 'n' },
-    'gateway-port': { type: 'string', description: 'port of the gateway and its dashboard on 127.0.0.1 (0 = any free port)', default: '8080', placeholder: 'port' },
+    'gateway-port': { type: 'string', description: 'port of the gateway and its dashboard on 127.0.0.1 (taken: any free one; 0 = any free port)', default: '8080', placeholder: 'port' },
     'no-runner': { type: 'boolean', description: 'no demo host: skip the service-runner with its lavap provider and consumer' },
     'state-dir': { type: 'string', description: 'where the demo host and its state are kept between starts (default $FLEETVISOR_UP_STATE_DIR, else ~/.fleetvisor-up)', placeholder: 'dir' },
     reset: { type: 'boolean', description: 'start clean: remove the state directory, drop the database and delete the JetStream streams of this configuration' },
@@ -276,7 +276,9 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
     components.push(demo.component);
   }
   // The gateway and its dashboard, with a token for the operator (its file named, never its value).
-  const gateway = prepareDemoGateway({ stateDir: opts.stateDir, port: opts.gatewayPort || (await freePort()), keyFile: trust.gatewayKey, env });
+  const port = await gatewayPort(opts.gatewayPort);
+  if (opts.gatewayPort !== 0 && port !== opts.gatewayPort) logger.warn({ wanted: opts.gatewayPort, port }, 'the gateway port is taken; the gateway uses another');
+  const gateway = prepareDemoGateway({ stateDir: opts.stateDir, port, keyFile: trust.gatewayKey, env });
   await gateway.ensureToken();
   components.push(gateway.component);
   for (const c of components) stack.start(c);

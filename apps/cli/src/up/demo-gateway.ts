@@ -5,10 +5,22 @@
 // never send to a server.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import type { Env } from '@fleetvisor/platform';
+import { freePort, type Env } from '@fleetvisor/platform';
 import { appProcess } from '../app-routes';
 import type { ComponentSpec } from './stack';
+
+/** The port if it can be bound on 127.0.0.1 now, else a free one (0: a free one). */
+export async function gatewayPort(wanted: number): Promise<number> {
+  if (wanted === 0) return freePort();
+  const free = await new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(wanted, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  return free ? wanted : freePort();
+}
 
 export interface DemoGateway {
   component: ComponentSpec;

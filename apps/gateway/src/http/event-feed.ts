@@ -16,8 +16,9 @@ const BATCH = 1000;
 export class EventFeed {
   private cursor: string | undefined;
   private readonly listeners = new Set<FeedListener>();
-  private running = false;
+  private starting: Promise<void> | undefined;
   private stopped = false;
+  private readonly closers = new Set<() => void>();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
@@ -31,16 +32,25 @@ export class EventFeed {
     return this.listeners.size;
   }
 
-  /** Starts following the log from its current end. */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.cursor = await this.store.headCheckpoint();
-    this.running = true;
-    this.loop = this.run();
+  /** Starts following the log from its current end (once, however many clients ask at once). */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      this.cursor = await this.store.headCheckpoint();
+      this.loop = this.run();
+    })();
+    return this.starting;
+  }
+
+  /** Something to end when the feed stops (an open SSE response): a server cannot close while streams stay open. */
+  onStop(close: () => void): () => void {
+    this.closers.add(close);
+    return () => this.closers.delete(close);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const close of this.closers) close();
+    this.closers.clear();
     this.wake?.();
     await this.loop;
   }
@@ -73,7 +83,7 @@ export class EventFeed {
    * Returns the unsubscribe function once the catch-up is done.
    */
   async subscribe(from: string | undefined, deliver: FeedListener, isClosed: () => boolean): Promise<() => void> {
-    if (!this.running) await this.start();
+    await this.start();
     if (from === undefined) {
       this.listeners.add(deliver);
       return () => this.listeners.delete(deliver);

@@ -12,6 +12,8 @@ export interface AskOptions {
   instance?: string;
   /** The token holder a mutating command is signed for. */
   act?: CommandActor;
+  /** Longer than the default for a command that waits on work (a rollback's health check). */
+  timeoutMs?: number;
 }
 
 export interface GatewayBus {
@@ -20,16 +22,30 @@ export interface GatewayBus {
   gather<C extends CommandDefinition>(def: C, payload: CommandRequestOf<C>): Promise<CommandResultOf<C>[]>;
 }
 
-export function gatewayBus(opts: { commands: CommandBus; nc: NatsConnection; subjects: Subjects; timeoutMs: number; gatherMs: number }): GatewayBus {
+export function gatewayBus(opts: { commands: Pick<CommandBus, 'request'>; nc: NatsConnection; subjects: Subjects; timeoutMs: number; gatherMs: number }): GatewayBus {
+  // Identical queries in flight at the same moment share one bus request (many clients polling the
+  // same page): each gets the answer the service gave to the first, no older than the request.
+  // Never for commands (each is its own signed act).
+  const inFlight = new Map<string, Promise<unknown>>();
+  const request = async (def: CommandDefinition, payload: unknown, ask: AskOptions): Promise<unknown> => {
+    const reply = await opts.commands.request(def, payload as CommandRequestOf<CommandDefinition>, {
+      timeoutMs: ask.timeoutMs ?? opts.timeoutMs,
+      ...(ask.instance !== undefined ? { instance: ask.instance } : {}),
+      ...(ask.act ? { act: ask.act } : {}),
+    });
+    if (!reply.ok) throw new Problem(statusOfBusError(reply.error.code), reply.error.message, { code: reply.error.code });
+    return reply.result;
+  };
   return {
     async ask(def, payload, ask = {}) {
-      const reply = await opts.commands.request(def, payload, {
-        timeoutMs: opts.timeoutMs,
-        ...(ask.instance !== undefined ? { instance: ask.instance } : {}),
-        ...(ask.act ? { act: ask.act } : {}),
-      });
-      if (!reply.ok) throw new Problem(statusOfBusError(reply.error.code), reply.error.message, { code: reply.error.code });
-      return reply.result as CommandResultOf<typeof def>;
+      if (def.role !== undefined || ask.act) return request(def, payload, ask) as Promise<CommandResultOf<typeof def>>;
+      const key = `${def.service}.${def.verb}\u0000${ask.instance ?? ''}\u0000${JSON.stringify(payload)}`;
+      let p = inFlight.get(key);
+      if (!p) {
+        p = request(def, payload, ask).finally(() => inFlight.delete(key));
+        inFlight.set(key, p);
+      }
+      return p as Promise<CommandResultOf<typeof def>>;
     },
     async gather(def, payload) {
       const out: CommandResultOf<typeof def>[] = [];

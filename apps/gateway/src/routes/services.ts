@@ -164,6 +164,7 @@ export const serviceRoutes: RouteDef[] = [
     params: hostService,
     body: Type.Object({ version: UpgradeRollback.request.properties.version }, { additionalProperties: false }),
     response: UpgradeRollback.result,
-    handle: ({ params, body, holder }, { bus }) => bus.ask(UpgradeRollback, { service: params.service, version: body.version }, { instance: params.host, act: actorOf(holder) }),
+    // As `upgrades rollback` waits: the switch and its health check take up to two minutes.
+    handle: ({ params, body, holder }, { bus }) => bus.ask(UpgradeRollback, { service: params.service, version: body.version }, { instance: params.host, act: actorOf(holder), timeoutMs: 120_000 }),
   }),
 ];

@@ -20,7 +20,7 @@ import {
   type ServiceSummary,
 } from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
-import { defineCliCommand, UsageError, type CliCommand, type CliContext } from '@fleetvisor/platform';
+import { callGateway, defineCliCommand, queryString, readGatewayClientEnv, REMOTE_OPTIONS, remoteOf, UsageError, type CliCommand, type CliContext, type Remote } from '@fleetvisor/platform';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { validServiceName } from '../home/names';
 import { RunnerHome } from '../home/runner-home';
@@ -29,6 +29,13 @@ import { directoryOption, duration, jsonOption, setup, table } from './common';
 import type { RunnerConfig } from '../config';
 import type { Logger } from '@fleetvisor/platform';
 import { cliSigner } from '@fleetvisor/trust';
+
+/** A GET through the REST gateway (--url); a refusal is an error naming it, as a bus refusal is. */
+async function gatewayGet(remote: Remote, pathAndQuery: string): Promise<unknown> {
+  const answer = await callGateway(remote, 'GET', pathAndQuery);
+  if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  return answer.body;
+}
 
 export const fleetOptions = {
   fleet: { type: 'boolean', description: 'ask every runner of the fleet over the bus' },
@@ -161,7 +168,7 @@ function listRows(rows: (ServiceSummary & { host: string })[]): string {
 const listCommand = defineCliCommand({
   path: ['services', 'list'],
   summary: 'services of this host (or of the fleet with --fleet): host, service, role, chain, version, state, uptime, restarts; and a chain event held for the own node\'s confirmation',
-  options: { ...directoryOption, ...fleetOptions, 'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' }, ...jsonOption },
+  options: { ...directoryOption, ...fleetOptions, 'chain-id': { type: 'string', description: 'only this chain', placeholder: 'id' }, ...jsonOption, ...REMOTE_OPTIONS },
   async run(ctx) {
     const o = ctx.options;
     const { config, logger } = setup(o.directory, { query: true });
@@ -169,7 +176,14 @@ const listCommand = defineCliCommand({
     let held: { host: string; pending: PendingVerification }[] = [];
     let admissions: { host: string; pending: PendingAdmission }[] = [];
     let silent: HostSummary[] = [];
-    if (o.fleet) {
+    const remote = remoteOf(o, readGatewayClientEnv());
+    if (remote) {
+      // Through the REST gateway (docs/gateway.md): the same answers, gathered by the gateway.
+      const results = (await gatewayGet(remote, `/api/v1/services${queryString({ host: o.host, chainId: o['chain-id'] })}`)) as { hosts: CommandResultOf<typeof ServicesList>[] };
+      rows = results.hosts.flatMap((r) => r.services.map((s) => ({ host: r.host, ...s, ...(r.pendingVerification ? { pendingVerification: r.pendingVerification } : {}) })));
+      held = results.hosts.filter((r) => r.pendingVerification).map((r) => ({ host: r.host, pending: r.pendingVerification! }));
+      if (!o.json) silent = ((await gatewayGet(remote, '/api/v1/hosts')) as { hosts: HostSummary[] }).hosts.filter((h) => h.state === 'expired' && (!o.host || h.host === o.host));
+    } else if (o.fleet) {
       const wait = timeoutMs(o.timeout);
       const req = o['chain-id'] ? { chainId: o['chain-id'] } : {};
       const results = (o.host ? [await askHost(config, logger, ServicesList, req, o.host, wait)] : await askFleet(config, logger, ServicesList.verb, req, wait)) as CommandResultOf<typeof ServicesList>[];
@@ -234,14 +248,17 @@ const statusCommand = defineCliCommand({
   path: ['services', 'status'],
   args: '<service>',
   summary: 'detailed status of one service (on every host that has it with --fleet)',
-  options: { ...directoryOption, ...fleetOptions, ...jsonOption },
+  options: { ...directoryOption, ...fleetOptions, ...jsonOption, ...REMOTE_OPTIONS },
   async run(ctx) {
     const name = ctx.positionals[0];
     if (!name) throw new UsageError('expected a service name');
     validServiceName(name);
     const o = ctx.options;
     const { config, logger } = setup(o.directory, { query: true });
-    const results: { host: string; status: ServiceStatus }[] = !o.fleet
+    const remote = remoteOf(o, readGatewayClientEnv());
+    const results: { host: string; status: ServiceStatus }[] = remote
+      ? ((await gatewayGet(remote, `/api/v1/services/${encodeURIComponent(name)}${queryString({ host: o.host })}`)) as { statuses: { host: string; status: ServiceStatus }[] }).statuses
+      : !o.fleet
       ? [(await local(config, { op: 'status', service: name })) as { host: string; status: ServiceStatus }]
       : o.host
         ? [(await askHost(config, logger, ServicesStatus, { service: name }, o.host, timeoutMs(o.timeout))) as { host: string; status: ServiceStatus }]

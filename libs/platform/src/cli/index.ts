@@ -4,3 +4,4 @@
 export * from './cli-framework';
 export * from './progress-bar';
 export * from './run-main';
+export * from './gateway-remote';
