@@ -95,6 +95,11 @@ describe('the release tree', () => {
     expect(ours.filter((f) => f.endsWith('.ts'))).toEqual([]);
     expect(ours.filter((f) => /\.(spec|test)\.js$/.test(f) || f.includes(`${path.sep}test${path.sep}`) || f.includes(`${path.sep}bench${path.sep}`))).toEqual([]);
     expect(existsSync(path.join(out, 'dist/apps/cli/src/main.js'))).toBe(true);
+    // The dashboard's built bundle, which the gateway serves; React and Mantine are inside it, so
+    // they stay development dependencies.
+    expect(existsSync(path.join(out, 'dist/apps/dashboard/index.html'))).toBe(true);
+    expect(readdirSync(path.join(out, 'dist/apps/dashboard/assets')).some((f) => f.endsWith('.js'))).toBe(true);
+    expect(devOnly).toEqual(expect.arrayContaining(['react', '@mantine/core']));
     // No dev tool came along: none of the packages only development needs (vitest, nx, typescript, ...).
     expect(devOnly).toEqual(expect.arrayContaining(['vitest', 'nx', 'typescript']));
     expect(devOnly.filter((d) => existsSync(path.join(out, 'node_modules', d)))).toEqual([]);
