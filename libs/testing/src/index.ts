@@ -12,3 +12,4 @@ export * from './processes';
 export * from './credential-setups';
 export * from './test-trust';
 export * from './promtool';
+export * from './netns';
