@@ -11,7 +11,9 @@
 // teardown() kills every process still inside a namespace before deleting it.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { onExitCleanup } from '../private-process';
+import { ManagedProcess, onExitCleanup } from '../private-process';
+
+export { ManagedProcess };
 
 const execFileAsync = promisify(execFile);
 
@@ -40,6 +42,11 @@ export interface NetnsNetwork {
   host(name: string): NetnsHost;
   /** `[ip, netns, exec, <namespace>, command, ...args]`: the argv that runs a command inside a host. */
   argv(host: string, command: string, args?: readonly string[]): [string, string[]];
+  /**
+   * Starts a long-running command inside a host, in its own process group, output appended to
+   * `logFile`. `ip netns exec` execs the command, so the pid is the command's own (kill -9 hits it).
+   */
+  spawn(host: string, spec: { command: string; args?: readonly string[]; logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<ManagedProcess>;
   /** Runs a command inside a host to completion. */
   run(host: string, command: string, args?: readonly string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** The host's switch port down: it is cut off from every other host and from the observer. */
@@ -251,6 +258,14 @@ export async function createNetnsNetwork(opts: NetnsOptions): Promise<NetnsNetwo
     hosts,
     host: byName,
     argv: (host, command, args = []) => ['ip', ['netns', 'exec', byName(host).namespace, command, ...args]],
+    spawn: (host, spec) =>
+      ManagedProcess.spawn({
+        command: 'ip',
+        args: ['netns', 'exec', byName(host).namespace, spec.command, ...(spec.args ?? [])],
+        logFile: spec.logFile,
+        ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.cwd ? { cwd: spec.cwd } : {}),
+      }),
     run: async (host, command, args = [], runOpts = {}) => {
       try {
         const r = await execFileAsync('ip', ['netns', 'exec', byName(host).namespace, command, ...args], {
