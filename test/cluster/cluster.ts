@@ -91,6 +91,10 @@ export class FleetCluster {
   get databaseUrl(): string {
     return `postgres://fleetvisor@${this.addr('a')}:5432/fleetvisor`;
   }
+  /** How the test process reaches the database (through the observer link), as the fleetvisor role. */
+  get pgConnection(): { host: string; port: number; user: string; password: string; database: string } {
+    return { host: this.addr('a'), port: 5432, user: 'fleetvisor', password: this.dbPassword, database: 'fleetvisor' };
+  }
   get devnetUrl(): string {
     return `http://${this.addr('a')}:26657`;
   }
