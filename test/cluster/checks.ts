@@ -48,7 +48,9 @@ export async function readBus(nc: NatsConnection, stream = EVENT_STREAM): Promis
     const js = nc.jetstream();
     const consumer = await js.consumers.get(stream, name);
     while (out.length === 0 || out[out.length - 1]!.seq < last) {
-      const batch = await consumer.fetch({ max_messages: 1_000, expires: 5_000 });
+      // Ask for no more than what remains: a fetch waits until it has max_messages or expires.
+      const remaining = last - (out.at(-1)?.seq ?? info.state.first_seq - 1);
+      const batch = await consumer.fetch({ max_messages: Math.max(1, Math.min(1_000, remaining)), expires: 5_000 });
       let got = 0;
       for await (const m of batch) {
         got++;
@@ -88,7 +90,12 @@ export async function checkLogOnBus(pool: Pool, nc: NatsConnection): Promise<Bus
       if (examples.length < 5) examples.push(`doubled ${r.stream_id}@${r.stream_version} ×${n}`);
     }
   }
-  const foreign = bus.filter((m) => !inLog.has(m.id)).length;
+  // The bus is read after the log: what it holds beyond our read of the log is looked up again.
+  const later = bus.filter((m) => !inLog.has(m.id)).map((m) => m.id);
+  const found = later.length === 0 ? new Set<string>() : new Set((await pool.query<{ event_id: string }>('SELECT event_id::text FROM fv_events WHERE event_id::text = ANY($1)', [later])).rows.map((r) => r.event_id));
+  const foreignIds = later.filter((id) => !found.has(id));
+  const foreign = foreignIds.length;
+  for (const id of foreignIds.slice(0, Math.max(0, 5 - examples.length))) examples.push(`on the bus, not in the log: ${id}`);
   // In order per stream: on the bus, each stream's versions only go up.
   const lastVersion = new Map<string, number>();
   let outOfOrder = 0;
@@ -99,7 +106,7 @@ export async function checkLogOnBus(pool: Pool, nc: NatsConnection): Promise<Bus
       if (examples.length < 5) examples.push(`out of order ${m.stream}: ${m.version} after ${prev}`);
     } else lastVersion.set(m.stream, m.version);
   }
-  return { logEvents: log.length, busMessages: bus.length, lost, doubled, foreign, outOfOrder, examples };
+  return { logEvents: log.length + found.size, busMessages: bus.length, lost, doubled, foreign, outOfOrder, examples };
 }
 
 export interface ConsumerCheck {
@@ -227,8 +234,8 @@ export async function checkNoDoubleExecution(pool: Pool): Promise<DoubleExecutio
     await pool.query<{ stream_id: string; type: string; causation: string; n: string }>(
       `SELECT stream_id, type, metadata->>'causationId' AS causation, count(*) AS n
          FROM fv_events
-        WHERE metadata ? 'causationId'
-        GROUP BY stream_id, type, metadata->>'causationId', data
+        WHERE metadata->>'causationId' IS NOT NULL
+        GROUP BY stream_id, type, metadata->>'causationId', data::text
        HAVING count(*) > 1`,
     )
   ).rows;
@@ -243,8 +250,10 @@ export interface SupervisionCheck {
   alive: boolean;
   /** Upgrades recorded for the service between the two readings. */
   upgrades: number;
-  /** ServiceExited / ServiceStopped / ServiceRestarted / ServiceCrashLooping recorded between the two readings. */
+  /** Unexpected ServiceExited, ServiceStopped, ServiceRestarted, ServiceCrashLooping recorded between the two readings. */
   stops: number;
+  /** ServiceStarted recorded between the two readings (one per upgrade, none otherwise). */
+  starts: number;
   ok: boolean;
 }
 
@@ -254,9 +263,12 @@ export async function checkSupervised(
   s: { host: string; service: string; pidBefore: number; pidAfter: number; fromPosition: number },
 ): Promise<SupervisionCheck> {
   const stream = `service-${s.host}/${s.service}`;
-  const types = (await pool.query<{ type: string }>('SELECT type FROM fv_events WHERE stream_id = $1 AND global_position > $2', [stream, s.fromPosition])).rows.map((r) => r.type);
-  const upgrades = types.filter((t) => t === 'ServiceUpgraded').length;
-  const stops = types.filter((t) => ['ServiceExited', 'ServiceStopped', 'ServiceRestarted', 'ServiceCrashLooping'].includes(t)).length;
+  const rows = (await pool.query<{ type: string; expected: string | null }>(`SELECT type, data->>'expected' AS expected FROM fv_events WHERE stream_id = $1 AND global_position > $2`, [stream, s.fromPosition])).rows;
+  const upgrades = rows.filter((r) => r.type === 'ServiceUpgraded').length;
+  // An upgrade stops the old process on purpose (ServiceExited with expected: true); anything else counts.
+  const stops = rows.filter((r) => (r.type === 'ServiceExited' && r.expected !== 'true') || ['ServiceStopped', 'ServiceRestarted', 'ServiceCrashLooping'].includes(r.type)).length;
+  // A start without an upgrade means the service was replaced (a runner that stops what it finds).
+  const starts = rows.filter((r) => r.type === 'ServiceStarted').length;
   let alive = false;
   try {
     process.kill(s.pidAfter, 0);
@@ -264,8 +276,8 @@ export async function checkSupervised(
   } catch {
     alive = false;
   }
-  const ok = alive && stops === 0 && (s.pidAfter === s.pidBefore || upgrades > 0);
-  return { ...s, alive, upgrades, stops, ok };
+  const ok = alive && stops === 0 && starts === upgrades && (s.pidAfter === s.pidBefore || upgrades > 0);
+  return { ...s, alive, upgrades, stops, starts, ok };
 }
 
 /** The log's highest global position (to read "what happened since"). */
