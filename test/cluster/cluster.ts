@@ -37,11 +37,30 @@ interface ProcessSpec {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
+  /**
+   * Started again when it exits on its own, like `Restart=on-failure` of the systemd units and
+   * `restart: unless-stopped` of docker/compose.yml (a central service stops when it loses its
+   * Postgres leader lock and counts on that). Not after kill9() or stopProcess(): the test restarts those.
+   */
+  restart?: boolean;
 }
+
+/** An exit the cluster's restart policy answered with a new start. */
+export interface AutoRestart {
+  name: string;
+  at: string;
+  exit: string;
+  pid: number;
+}
+
+/** How long the restart policy waits before starting an exited process again (systemd's RestartSec). */
+const RESTART_DELAY_MS = 1_000;
 
 export interface ClusterProcess {
   readonly spec: ProcessSpec;
   proc: ManagedProcess | undefined;
+  /** Set while the test itself stops it (no automatic restart then). */
+  deliberate: boolean;
   readonly logFile: string;
   /** Every pid it ran as, in order (a restart adds one). */
   readonly pids: number[];
@@ -67,6 +86,9 @@ function tail(file: string, lines = 40): string {
 
 export class FleetCluster {
   readonly processes = new Map<string, ClusterProcess>();
+  /** Every automatic restart, oldest first. */
+  readonly autoRestarts: AutoRestart[] = [];
+  private stopping = false;
   pool!: Pool;
   /** The admin identity's connection (the test's view of the bus: stream and consumer info). */
   admin!: NatsConnection;
@@ -172,7 +194,7 @@ export class FleetCluster {
       reconnectTimeWait: 250,
     });
 
-    this.define({ name: 'chain-watcher', host: 'a', command: process.execPath, args: [CLI, 'chain-watcher', 'run'], env: {
+    this.define({ name: 'chain-watcher', host: 'a', restart: true, command: process.execPath, args: [CLI, 'chain-watcher', 'run'], env: {
       ...this.centralEnv('chain-watcher'),
       FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'chain-watcher.key.json'),
       FLEETVISOR_CHAINS: `${CHAIN}=${this.devnetUrl}`,
@@ -180,7 +202,7 @@ export class FleetCluster {
       FLEETVISOR_CHAIN_WATCHER_WS_STALL: '4s',
       FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: '1s',
     } });
-    this.define({ name: 'worker-registry', host: 'a', command: process.execPath, args: [CLI, 'worker-registry', 'run'], env: {
+    this.define({ name: 'worker-registry', host: 'a', restart: true, command: process.execPath, args: [CLI, 'worker-registry', 'run'], env: {
       ...this.centralEnv('worker-registry'),
       FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'worker-registry.key.json'),
       FLEETVISOR_HEALTH_LISTEN: '0.0.0.0:9472',
@@ -188,7 +210,7 @@ export class FleetCluster {
       FLEETVISOR_HOST_EXPIRATION: `${EXPIRY_MS}ms`,
       FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '250ms',
     } });
-    this.define({ name: 'stats-collector', host: 'a', command: process.execPath, args: [CLI, 'stats-collector', 'run'], env: {
+    this.define({ name: 'stats-collector', host: 'a', restart: true, command: process.execPath, args: [CLI, 'stats-collector', 'run'], env: {
       ...this.centralEnv('stats-collector'),
       FLEETVISOR_HEALTH_LISTEN: '0.0.0.0:9473',
     } });
@@ -312,9 +334,9 @@ export class FleetCluster {
     const cfg = path.join(home, 'provider.yml');
     writeFileSync(cfg, providerConfigYaml('LAV1', `${this.addr(h)}:${this.servicePort(h)}`, this.devnetUrl));
     await this.cli(['create-service', 'provider', cfg, '--directory', home, '--geolocation', '1', '--from', 'provider1', '--keyring-backend', 'test', '--chain-id', CHAIN, '--node', this.devnetUrl, '--json'], env, h);
-    this.define({ name: `runner-${h}`, host: h, command: process.execPath, args: [CLI, 'start', '--directory', home], env });
+    this.define({ name: `runner-${h}`, host: h, restart: true, command: process.execPath, args: [CLI, 'start', '--directory', home], env });
     await this.startProcess(`runner-${h}`);
-    this.define({ name: `agent-${h}`, host: h, command: process.execPath, args: [CLI, 'worker-agent', 'run'], env: {
+    this.define({ name: `agent-${h}`, host: h, restart: true, command: process.execPath, args: [CLI, 'worker-agent', 'run'], env: {
       ...this.hostEnv(h, `agent-w-${h}`),
       FLEETVISOR_WORKER_NAME: `w-${h}`,
       FLEETVISOR_WORKER_SOURCE: 'simulated',
@@ -328,7 +350,7 @@ export class FleetCluster {
   }
 
   private define(spec: ProcessSpec): void {
-    this.processes.set(spec.name, { spec, proc: undefined, logFile: path.join(this.dir, `${spec.name}.log`), pids: [] });
+    this.processes.set(spec.name, { spec, proc: undefined, deliberate: false, logFile: path.join(this.dir, `${spec.name}.log`), pids: [] });
   }
 
   process(name: string): ClusterProcess {
@@ -341,7 +363,17 @@ export class FleetCluster {
     const p = this.process(name);
     const proc = await this.net.spawn(p.spec.host, { command: p.spec.command, args: p.spec.args, env: p.spec.env, logFile: p.logFile, ...(p.spec.cwd ? { cwd: p.spec.cwd } : {}) });
     p.proc = proc;
+    p.deliberate = false;
     p.pids.push(proc.pid);
+    if (p.spec.restart) {
+      void proc.exited.then(() => {
+        if (this.stopping || p.deliberate || p.proc !== proc) return;
+        this.autoRestarts.push({ name, at: new Date().toISOString(), exit: proc.exitDescription ?? 'exited', pid: proc.pid });
+        setTimeout(() => {
+          if (!this.stopping && !p.deliberate && p.proc === proc) void this.startProcess(name).catch(() => undefined);
+        }, RESTART_DELAY_MS);
+      });
+    }
     return proc;
   }
 
@@ -349,6 +381,7 @@ export class FleetCluster {
   async kill9(name: string): Promise<void> {
     const p = this.process(name);
     if (!p.proc) throw new Error(`${name} is not running`);
+    p.deliberate = true;
     p.proc.signal('SIGKILL');
     if (!(await p.proc.waitExit(10_000))) throw new Error(`${name} survived SIGKILL`);
   }
@@ -356,6 +389,7 @@ export class FleetCluster {
   /** A graceful stop (SIGINT, Postgres's fast shutdown; SIGTERM otherwise), waiting for the exit. */
   async stopProcess(name: string, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const p = this.process(name);
+    p.deliberate = true;
     p.proc?.signal(sig);
     if (p.proc && !(await p.proc.waitExit(30_000))) throw new Error(`${name} did not stop on ${sig}`);
   }
@@ -369,12 +403,19 @@ export class FleetCluster {
     return (JSON.parse(readFileSync(path.join(this.runnerDir(host), '.fleetvisor', 'state', `${service}.pid`), 'utf8')) as { pid: number }).pid;
   }
 
+  /** Events the runner of `host` holds in its spool, not yet confirmed in the log (apps/service-runner/src/events/event-spool.ts). */
+  spooled(host: HostName): string[] {
+    const dir = path.join(this.runnerDir(host), '.fleetvisor', 'spool');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /^[0-9a-f-]{36}\.json$/.test(f)) : [];
+  }
+
   /** Moves the devnet chain to the next protocol version (what a governance proposal does). */
   async bumpVersion(to: string): Promise<void> {
     await this.cli(['devnet', 'set-version', '--node', this.devnetUrl, '--provider-target', to, '--provider-min', to, '--consumer-target', to, '--consumer-min', to, '--json']);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.admin?.close().catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
     // Everything inside the namespaces, the supervised services included, goes with them.

@@ -13,7 +13,7 @@ import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventually, netnsUnavailableReason } from '@fleetvisor/testing';
-import { CHAIN, EXPIRY_MS, FleetCluster, RUNNER_HOSTS, VERSIONS, type HostName } from './cluster';
+import { CHAIN, EXPIRY_MS, FleetCluster, RUNNER_HOSTS, VERSIONS, type AutoRestart, type HostName } from './cluster';
 import {
   checkDurableConsumers,
   checkLogOnBus,
@@ -46,6 +46,8 @@ interface FaultRecord {
   projection: ProjectionCheck;
   doubleExecution: DoubleExecutionCheck;
   supervised: SupervisionCheck[];
+  /** Processes that exited on their own during the fault and were started again by the restart policy. */
+  autoRestarts: AutoRestart[];
   notes: string[];
   reproduce: string;
 }
@@ -78,6 +80,7 @@ describe('a three-host cluster under faults', () => {
   /** The supervised service's pid per host, as last read, and the log position it was read at. */
   const servicePids = new Map<HostName, number>();
   let since = 0;
+  let restartsSeen = 0;
 
   const count = async (stream: string, type: string, after = 0): Promise<number> =>
     Number((await c.pool.query<{ n: string }>('SELECT count(*) AS n FROM fv_events WHERE stream_id = $1 AND type = $2 AND global_position > $3', [stream, type, after])).rows[0]!.n);
@@ -122,12 +125,14 @@ describe('a three-host cluster under faults', () => {
   ): Promise<FaultRecord> => {
     await expectEventually(
       async () => {
+        // The runners' spools are empty: what they recorded is in the log.
+        for (const h of RUNNER_HOSTS) expect(c.spooled(h), `spool of host ${h}`).toEqual([]);
         const bus = await checkLogOnBus(c.pool, c.admin);
         expect(bus.lost, bus.examples.join('; ')).toBe(0);
         const consumers = await checkDurableConsumers(c.admin);
         for (const k of consumers) expect({ name: k.name, pending: k.pending, ackPending: k.ackPending }).toEqual({ name: k.name, pending: 0, ackPending: 0 });
       },
-      { timeoutMs: 90_000, intervalMs: 250, message: `${fault}: the bus and the consumers caught up with the log` },
+      { timeoutMs: 90_000, intervalMs: 250, message: `${fault}: the spools, the bus and the consumers caught up with the log` },
     );
     const recoveryMs = Date.now() - t.healedAt;
     const bus = await checkLogOnBus(c.pool, c.admin);
@@ -141,7 +146,9 @@ describe('a three-host cluster under faults', () => {
       servicePids.set(h, pidAfter);
     }
     since = await logHead(c.pool);
-    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, doubleExecution, supervised, notes: extra.notes ?? [], reproduce: `${REPRODUCE} -- -t '${fault}'` };
+    const autoRestarts = c.autoRestarts.slice(restartsSeen);
+    restartsSeen = c.autoRestarts.length;
+    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, doubleExecution, supervised, autoRestarts, notes: extra.notes ?? [], reproduce: `${REPRODUCE} -- -t '${fault}'` };
     report.faults.push(rec);
     writeReport();
 
@@ -227,6 +234,10 @@ describe('a three-host cluster under faults', () => {
     const restartedAt = Date.now();
     await c.startProcess('postgres');
     await expectEventually(() => c.pool.query('SELECT 1'), { timeoutMs: 60_000, intervalMs: 200, message: 'postgres back' });
+    // Central services that lost their leader lock stop, and their restart policy starts them again.
+    for (const name of ['worker-registry', 'chain-watcher', 'stats-collector']) {
+      await expectEventually(() => ready(readyUrl[name]!()), { timeoutMs: 60_000, intervalMs: 200, message: `${name} ready after the Postgres restart\n${c.logTail(name)}` });
+    }
     await expectEventually(() => fleetRuns(v), { timeoutMs: 90_000, intervalMs: 250, message: `fleet upgraded to ${v} after the restart` });
     await settleAndCheck('restart postgres', 'Postgres stopped (fast shutdown) and started again; the chain moved to the next version while it was down', { downMs: restartedAt - stoppedAt, healedAt: restartedAt }, { versionBump: v });
   });
@@ -259,7 +270,10 @@ describe('a three-host cluster under faults', () => {
       expect(r.stdout.trim()).toBe(`lavap ${VERSIONS[version - 1]}`);
     }, { timeoutMs: 30_000, intervalMs: 250, message: 'the service on host b answers while cut off' });
     const pidWhileCut = c.servicePid('b');
+    // Held: in its spool, not in the log.
     expect(await count('host-host-b', 'HostOnline', from)).toBe(0);
+    await expectEventually(() => expect(c.spooled('b').length).toBeGreaterThan(0), { timeoutMs: 10_000, message: 'the restarted runner holds its events' });
+    const held = c.spooled('b').length;
     const downMs = Date.now() - cutAt;
     expect(downMs).toBeGreaterThan(EXPIRY_MS);
 
@@ -275,7 +289,7 @@ describe('a three-host cluster under faults', () => {
     }, { timeoutMs: 120_000, intervalMs: 250, message: `host b back: events recorded, upgraded to ${v}\n${c.logTail('runner-b', 20)}` });
     const rec = await settleAndCheck('partition host b', `host b's link down for longer than the ${EXPIRY_MS} ms expiry while the chain moved to ${v}; its runner killed and restarted while cut off; then the link up`, { downMs, healedAt }, {
       versionBump: v,
-      notes: ['HostExpired and WorkerExpired recorded once while cut off; HostOnline (held by the restarted runner) recorded once after the heal, then HostReturned and WorkerReturned; host b upgraded after the heal'],
+      notes: [`${held} events held in host b's spool while cut off`, 'HostExpired and WorkerExpired recorded once while cut off; HostOnline (held by the restarted runner) recorded once after the heal, then HostReturned and WorkerReturned; host b upgraded after the heal'],
     });
     expect(rec.supervised.find((s) => s.host === 'host-b')).toMatchObject({ upgrades: 1, stops: 0, starts: 1 });
     expect({ pidBefore, pidWhileCut }).toEqual({ pidBefore, pidWhileCut: pidBefore });
