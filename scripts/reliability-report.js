@@ -19,18 +19,18 @@ const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const ok = (f) =>
   f.bus.lost === 0 && f.bus.doubled === 0 && f.bus.foreign === 0 && f.bus.outOfOrder === 0 &&
   f.consumers.every((c) => c.pending === 0 && c.ackPending === 0) && f.projection.mismatches === 0 &&
-  f.doubleExecution.doubled === 0 && f.supervised.every((s) => s.ok);
+  f.doubleExecution.doubled === 0 && (f.liveness?.doubled ?? 0) === 0 && f.supervised.every((s) => s.ok);
 
 const lines = [];
 lines.push(`Run of ${report.startedAt} to ${report.finishedAt ?? '(unfinished)'}; hosts ${report.cluster.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}; expiry ${report.cluster.expiryMs} ms.`);
 lines.push('');
-lines.push('| fault | down | recovery | events in the log | on the bus | lost | doubled | foreign | out of order | consumers behind | projection rows differing | executed twice | services stopped or replaced | all checks |');
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('| fault | down | recovery | events in the log | on the bus | lost | doubled | foreign | out of order | consumers behind | projection rows differing | executed twice | liveness transitions doubled | services stopped or replaced | all checks |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const f of report.faults) {
   const behind = f.consumers.filter((c) => c.pending > 0 || c.ackPending > 0).length;
   const replaced = f.supervised.filter((s) => !s.ok).map((s) => `${s.host} (pid ${s.pidBefore}→${s.pidAfter}, ${s.starts} starts for ${s.upgrades} upgrades)`);
   lines.push(
-    `| ${f.fault} | ${secs(f.downMs)} | ${secs(f.recoveryMs)} | ${f.bus.logEvents} | ${f.bus.busMessages} | ${f.bus.lost} | ${f.bus.doubled} | ${f.bus.foreign} | ${f.bus.outOfOrder} | ${behind} of ${f.consumers.length} | ${f.projection.mismatches} of ${Object.values(f.projection.rows).reduce((a, b) => a + b, 0)} | ${f.doubleExecution.doubled} | ${replaced.length === 0 ? 'none' : replaced.join('; ')} | ${ok(f) ? 'pass' : '**fail**'} |`,
+    `| ${f.fault} | ${secs(f.downMs)} | ${secs(f.recoveryMs)} | ${f.bus.logEvents} | ${f.bus.busMessages} | ${f.bus.lost} | ${f.bus.doubled} | ${f.bus.foreign} | ${f.bus.outOfOrder} | ${behind} of ${f.consumers.length} | ${f.projection.mismatches} of ${Object.values(f.projection.rows).reduce((a, b) => a + b, 0)} | ${f.doubleExecution.doubled} | ${f.liveness?.doubled ?? 0} | ${replaced.length === 0 ? 'none' : replaced.join('; ')} | ${ok(f) ? 'pass' : '**fail**'} |`,
   );
 }
 lines.push('');

@@ -280,6 +280,41 @@ export async function checkSupervised(
   return { ...s, alive, upgrades, stops, starts, ok };
 }
 
+export interface LivenessCheck {
+  /** Host and worker streams whose Expired/Returned events do not alternate (a transition recorded twice). */
+  doubled: number;
+  /** Expired/Returned pairs recorded in all (how often something went silent and came back). */
+  transitions: number;
+  examples: string[];
+}
+
+/**
+ * Liveness is a two-state machine per host and per worker: after HostExpired only HostReturned may
+ * follow, after HostReturned only HostExpired (likewise WorkerExpired / WorkerReturned). Two of the
+ * same in a row is one transition recorded twice.
+ */
+export async function checkLivenessTransitions(pool: Pool): Promise<LivenessCheck> {
+  const rows = (
+    await pool.query<{ stream_id: string; type: string; stream_version: string }>(
+      `SELECT stream_id, type, stream_version FROM fv_events
+        WHERE type IN ('HostExpired', 'HostReturned', 'WorkerExpired', 'WorkerReturned')
+        ORDER BY stream_id, stream_version`,
+    )
+  ).rows;
+  const last = new Map<string, string>();
+  const out: LivenessCheck = { doubled: 0, transitions: 0, examples: [] };
+  for (const r of rows) {
+    const kind = r.type.endsWith('Expired') ? 'expired' : 'returned';
+    const prev = last.get(r.stream_id) ?? 'returned'; // a stream starts alive
+    if (prev === kind) {
+      out.doubled++;
+      if (out.examples.length < 5) out.examples.push(`${r.stream_id}@${r.stream_version}: ${r.type} twice in a row`);
+    } else if (kind === 'returned') out.transitions++;
+    last.set(r.stream_id, kind);
+  }
+  return out;
+}
+
 /** The log's highest global position (to read "what happened since"). */
 export async function logHead(pool: Pool): Promise<number> {
   return Number((await pool.query<{ p: string | null }>('SELECT max(global_position) AS p FROM fv_events')).rows[0]!.p ?? 0);

@@ -1,0 +1,23 @@
+import { afterAll, beforeAll, it } from 'vitest';
+import { expectEventually } from '@fleetvisor/testing';
+import { FleetCluster } from './cluster';
+let c: FleetCluster;
+beforeAll(async () => { c = await FleetCluster.start(); }, 300_000);
+afterAll(async () => { await c?.stop(); });
+const show = async () => console.log((await c.pool.query(`SELECT global_position, stream_id, type, data::text FROM fv_events WHERE stream_id LIKE 'host-%' OR stream_id = 'worker-w-b' AND type <> 'ThreadStateChanged' ORDER BY global_position`)).rows.map((r) => `${r.global_position} ${r.stream_id} ${r.type} ${r.data.slice(0, 150)}`).join('\n'));
+it('dbg', async () => {
+  await expectEventually(async () => { if ((await c.pool.query(`SELECT 1 FROM fv_events WHERE type='ServiceStarted'`)).rowCount! < 2) throw new Error('x'); }, { timeoutMs: 60000 });
+  await c.stopProcess('postgres', 'SIGINT');
+  await new Promise((r) => setTimeout(r, 1000));
+  await c.startProcess('postgres');
+  await expectEventually(() => c.pool.query('SELECT 1'), { timeoutMs: 60_000, intervalMs: 200 });
+  await expectEventually(async () => { const r = await fetch(`http://${c.addr('a')}:9472/health/ready`); if (r.status !== 200) throw new Error('nr'); }, { timeoutMs: 60_000, intervalMs: 200 });
+  console.log('ready', new Date().toISOString(), c.autoRestarts);
+  await new Promise((r) => setTimeout(r, 3000));
+  console.log('cut', new Date().toISOString());
+  await c.net.linkDown('b');
+  await new Promise((r) => setTimeout(r, 15000));
+  await show();
+  console.log((await fetch(`http://${c.addr('a')}:9472/metrics`).then((r) => r.text())).split('\n').filter((l) => /fleetvisor_(hosts|workers)\{/.test(l)).join('\n'));
+  console.log(c.logTail('worker-registry', 60).split('\n').filter((l) => !/"level":30.*(connected|projection)/.test(l)).map((l) => l.slice(0, 300)).join('\n'));
+});
