@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { Client, Pool } from 'pg';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
+import { readClusterTestConfig } from './config';
 import { createNetnsNetwork, expectEventually, findNatsServer, findPostgresBinDir, inheritedEnvironment, type ManagedProcess, type NetnsNetwork } from '@fleetvisor/testing';
 
 const run = promisify(execFile);
@@ -420,7 +421,7 @@ export class FleetCluster {
     await this.pool?.end().catch(() => undefined);
     // Everything inside the namespaces, the supervised services included, goes with them.
     await this.net.teardown();
-    if (process.env['FLEETVISOR_KEEP_CLUSTER_DIR'] !== '1') rmSync(this.dir, { recursive: true, force: true });
+    if (!readClusterTestConfig().keepClusterDir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Supervised-service pid files left on a host (for diagnostics). */

@@ -7,13 +7,14 @@
 // event of the log on the bus exactly once and in order per stream, the worker projection equal to
 // a rebuild from the log, every durable consumer caught up, no double execution, the supervised
 // services never stopped but for upgrades. Each fault's figures go to tmp/faults-report.json
-// (FLEETVISOR_FAULTS_REPORT to write elsewhere), from which docs/reliability.md is written.
+// (FLEETVISOR_TEST_FAULTS_REPORT to write elsewhere; FLEETVISOR_TEST_KEEP_CLUSTER_DIR=1 keeps the logs), from which docs/reliability.md is written.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventually, netnsUnavailableReason } from '@fleetvisor/testing';
 import { CHAIN, EXPIRY_MS, FleetCluster, RUNNER_HOSTS, VERSIONS, type AutoRestart, type HostName } from './cluster';
+import { readClusterTestConfig } from './config';
 import {
   checkDurableConsumers,
   checkLivenessTransitions,
@@ -31,7 +32,7 @@ import {
 } from './checks';
 
 const ROOT = path.resolve(__dirname, '../..');
-const REPORT = process.env['FLEETVISOR_FAULTS_REPORT'] ?? path.join(ROOT, 'tmp', 'faults-report.json');
+const REPORT = readClusterTestConfig().faultsReport ?? path.join(ROOT, 'tmp', 'faults-report.json');
 const SERVICE = 'provider1-LAV1';
 const REPRODUCE = 'npm run build && npm run test:faults';
 
