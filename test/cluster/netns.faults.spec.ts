@@ -7,16 +7,11 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetnsNetwork, expectEventually, listNamespaces, sweepStaleNamespaces, type NetnsNetwork } from '@fleetvisor/testing';
 
-/** A TCP server inside `host` that greets with `hello` (python3's socket, started with `ip netns exec`). */
-const greeter = (port: number) => [
-  'python3',
-  [
-    '-c',
-    `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", ${port})); s.listen()\nwhile True:\n  c,_=s.accept(); c.sendall(b"hello\\n"); c.close()`,
-  ],
-] as const;
+/** A TCP server that greets with `hello` (node, started inside a host with `ip netns exec`). */
+const greeter = (port: number) => [process.execPath, ['-e', `require('node:net').createServer((s) => s.end('hello\\n')).listen(${port}, '0.0.0.0')`]] as const;
+/** Connects from inside `host` and prints what the server says (exit 1 when it cannot connect). */
 const connectFrom = (net: NetnsNetwork, host: string, address: string, port: number) =>
-  net.run(host, 'python3', ['-c', `import socket\nc=socket.create_connection(("${address}", ${port}), timeout=1)\nprint(c.recv(16).decode().strip())`], { timeoutMs: 5_000 });
+  net.run(host, process.execPath, ['-e', `const s = require('node:net').connect(${port}, '${address}'); s.setTimeout(1000, () => process.exit(1)); s.on('data', (d) => { process.stdout.write(d); process.exit(0); }); s.on('error', () => process.exit(1));`], { timeoutMs: 5_000 });
 
 /** What a TCP server greets the test process itself with (through the observer link). */
 const greeting = (host: string, port: number): Promise<string> =>
