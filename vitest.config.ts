@@ -6,6 +6,7 @@ import path from 'node:path';
 //   *.spec.ts      pure logic, milliseconds, no servers
 //   *.int.spec.ts  real Postgres + NATS
 //   *.e2e.spec.ts  real processes, CLI, HTTP
+//   test/cluster/*.faults.spec.ts  a multi-host cluster in network namespaces, faults injected (root)
 const alias = {
   '@fleetvisor/contracts': path.resolve(__dirname, 'libs/contracts/src/index.ts'),
   '@fleetvisor/event-store/core': path.resolve(__dirname, 'libs/event-store/src/core.ts'),
@@ -36,7 +37,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: roots.map((r) => `${r}/*.spec.ts`),
-          exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/*.faults.spec.ts', '**/node_modules/**'],
           testTimeout: 5_000,
           // Pure logic: the files of a worker share one module graph instead of importing
           // contracts, TypeBox and pino again per file (most of this tier's time when isolated).
@@ -70,6 +71,24 @@ export default defineConfig({
           hookTimeout: 120_000,
           pool: 'forks',
           maxWorkers: 1,
+        },
+      },
+      {
+        plugins,
+        resolve: { alias },
+        test: {
+          name: 'faults',
+          sequence: { groupOrder: 3 },
+          // The cluster runs the compiled program, like the e2e tier.
+          globalSetup: ['test/setup/build-once.ts'],
+          include: ['test/cluster/**/*.faults.spec.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          pool: 'forks',
+          // One cluster at a time: each file builds its own namespaces and servers.
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
     ],

@@ -13,3 +13,4 @@ export * from './credential-setups';
 export * from './test-trust';
 export * from './promtool';
 export * from './browser';
+export * from './netns';

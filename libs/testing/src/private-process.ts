@@ -286,6 +286,11 @@ export class ManagedProcess {
     return this.exitInfo === undefined;
   }
 
+  /** Resolves when the main process has exited (for a supervisor that restarts what exits). */
+  get exited(): Promise<void> {
+    return this.exitPromise;
+  }
+
   /** How it ended, e.g. `exit code 1` or `signal SIGKILL` (undefined while running). */
   get exitDescription(): string | undefined {
     if (!this.exitInfo) return undefined;
