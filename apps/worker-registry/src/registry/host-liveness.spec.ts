@@ -43,6 +43,42 @@ describe('HostLiveness', () => {
     expect(t.hosts.list().hosts.find((h) => h.host === 'h1')!.state).toBe('online');
   });
 
+  it('heartbeats held while a host was cut off, arriving together, record one HostReturned', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += EXPIRATION_MS + 1;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    t.now.ms += 10_000;
+    // The appends are slow (a loaded log): every held heartbeat arrives before the first is recorded.
+    const appendNow = t.sink.appendToStream;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    t.sink.appendToStream = async (stream, events) => {
+      await gate;
+      return appendNow(stream, events);
+    };
+    const beats = [t.beat('h1'), t.beat('h1'), t.beat('h1')];
+    release();
+    expect(await Promise.all(beats)).toEqual(Array(3).fill({ host: 'h1', state: 'online' }));
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+    await t.beat('h1');
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+  });
+
+  it('a failed HostReturned leaves the host expired for the next heartbeat to record it', async () => {
+    const t = setup();
+    await t.beat('h1');
+    t.now.ms += EXPIRATION_MS + 1;
+    await t.hosts.expireSilent();
+    t.sink.fail = true;
+    await expect(t.beat('h1')).rejects.toThrow('log down');
+    expect(t.hosts.list().hosts[0]!.state).toBe('expired');
+    t.sink.fail = false;
+    await t.beat('h1');
+    expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
+    expect(t.hosts.list().hosts[0]!.state).toBe('online');
+  });
+
   it('a host that stopped cleanly (HostOffline) is offline and never expires; HostOnline makes it online again', async () => {
     const t = setup();
     await t.beat('h1');

@@ -57,6 +57,9 @@ export class HostLiveness {
     this.timer = undefined;
   }
 
+  /** The HostReturned being recorded per host, which concurrent heartbeats of that host wait for. */
+  private readonly returning = new Map<string, Promise<void>>();
+
   /** A heartbeat on the subject of `scope`: refused when the body names another host. */
   async heartbeat(req: CommandRequestOf<typeof HostHeartbeat>, scope: string | undefined): Promise<CommandResultOf<typeof HostHeartbeat>> {
     if (scope === undefined || scope !== req.host) {
@@ -66,9 +69,22 @@ export class HostLiveness {
     const now = this.now();
     const prev = this.hosts.get(req.host);
     if (prev?.state === 'expired') {
-      // Recorded before the state changes: if the append fails the runner's next heartbeat tries again.
-      const lastSeen = new Date(prev.lastSeenMs).toISOString();
-      await this.append(newEventFor(HostReturned, { host: req.host, lastSeen, absentMs: Math.max(0, now - prev.lastSeenMs) }, { host: this.opts.host }));
+      // One HostReturned per return: heartbeats a host held while cut off arrive together when its
+      // link heals, and each would find it still expired while the first one's append is under
+      // way, so they all wait for that one. Recorded before the state changes: if the append fails
+      // the runner's next heartbeat tries again.
+      let returning = this.returning.get(req.host);
+      if (!returning) {
+        const lastSeen = new Date(prev.lastSeenMs).toISOString();
+        returning = this.append(newEventFor(HostReturned, { host: req.host, lastSeen, absentMs: Math.max(0, now - prev.lastSeenMs) }, { host: this.opts.host }))
+          .then(() => {
+            const cur = this.hosts.get(req.host);
+            if (cur?.state === 'expired') this.hosts.set(req.host, { ...cur, state: 'online', lastSeenMs: now, sinceMs: now });
+          })
+          .finally(() => this.returning.delete(req.host));
+        this.returning.set(req.host, returning);
+      }
+      await returning;
     }
     const entry: HostEntry = {
       state: 'online',
