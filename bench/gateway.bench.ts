@@ -169,18 +169,25 @@ async function main(): Promise<void> {
       const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/events/stream?stream=host-bench-sse', headers: { authorization: `Bearer ${token}` } }, (res) => {
         connected++;
         res.setEncoding('utf8');
+        let buf = '';
         res.on('data', (chunk: string) => {
           const now = performance.now();
-          // Only the event id is looked at ("data: {"id":"<uuid>"…): the client's own cost stays small.
-          let at = chunk.indexOf('data: {"id":"');
+          // Whole frames only (a frame may be split across reads); only the event id is looked at
+          // ("data: {"id":"<uuid>"…), so the client's own cost stays small.
+          buf += chunk;
+          const end = buf.lastIndexOf('\n\n');
+          if (end < 0) return;
+          const whole = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          let at = whole.indexOf('data: {"id":"');
           while (at >= 0) {
-            const id = chunk.slice(at + 13, at + 49);
+            const id = whole.slice(at + 13, at + 49);
             const sent = sentAt.get(id);
             if (sent !== undefined) {
               sseLatencies.push(now - sent);
               received++;
             }
-            at = chunk.indexOf('data: {"id":"', at + 49);
+            at = whole.indexOf('data: {"id":"', at + 49);
           }
         });
       });

@@ -94,7 +94,7 @@ export const keysInitCommand = defineCliCommand({
 
 export const keysCreateCommand = defineCliCommand({
   path: ['keys', 'create'],
-  summary: 'Make a key with a role (read, operate, admin, chain-watcher, service), certified by the root key',
+  summary: 'Make a key with a role (read, operate, admin, chain-watcher, service, gateway), certified by the root key',
   description:
     "Roles: read (queries), operate (worker pause/resume/drain, upgrades retry), admin (worker remove, upgrades rollback), chain-watcher (signs chain events), service (central services passing an operator's command on). Writes the key file (0600); give it to its holder as FLEETVISOR_SIGNING_KEY_FILE. Its certificate is published to the fleet's key bucket unless --offline.",
   options: {
