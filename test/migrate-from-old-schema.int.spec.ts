@@ -10,9 +10,10 @@ import { createTestDatabase, type TestDatabase } from '@fleetvisor/testing';
 import { appSchemaMigrations } from '../apps/cli/src/app-routes';
 import { MIGRATIONS as WORKER_REGISTRY_MIGRATIONS } from '../apps/worker-registry/src/migrations';
 import { MIGRATIONS as STATS_COLLECTOR_MIGRATIONS } from '../apps/stats-collector/src/migrations';
+import { MIGRATIONS as GATEWAY_MIGRATIONS } from '../apps/gateway/src/migrations';
 
-/** What this release adds to an earlier release's schema: the stats-collector's tables (0.2). */
-const NEW_IN_THIS_RELEASE = STATS_COLLECTOR_MIGRATIONS.map((m) => new m().name);
+/** What later releases add to that schema: the stats-collector's tables (0.2), the gateway's tokens. */
+const NEW_IN_THIS_RELEASE = [...STATS_COLLECTOR_MIGRATIONS, ...GATEWAY_MIGRATIONS].map((m) => new m().name);
 
 // How the earlier releases ran them: one DataSource, one list (libs/event-store/src/schema/migrations.ts
 // before the registry's moved to apps/worker-registry).
