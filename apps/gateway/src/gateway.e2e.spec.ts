@@ -385,12 +385,13 @@ describe('two gateways side by side, rate limit, revocation', () => {
   it('a second gateway answers the same tokens; its rate limit is per token', async () => {
     const dashboard = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-dashboard-'));
     fs.writeFileSync(path.join(dashboard, 'index.html'), '<!doctype html><title>dash</title><p>fleet dashboard</p>');
-    fs.writeFileSync(path.join(dashboard, 'app.js'), 'console.log(1)');
+    fs.mkdirSync(path.join(dashboard, 'assets'));
+    fs.writeFileSync(path.join(dashboard, 'assets', 'app.js'), 'console.log(1)');
     baseB = await startGateway('gateway-b', { FLEETVISOR_GATEWAY_RATE_LIMIT: '5', FLEETVISOR_GATEWAY_RATE_WINDOW: '1m', FLEETVISOR_GATEWAY_DASHBOARD_DIR: dashboard });
-    // a built dashboard is served at / (gateway-a has none: a page pointing at /docs)
+    // the dashboard directory given is served at / (gateway-a serves the one `npm run build` made)
     expect(await (await fetch(`${baseB}/`)).text()).toContain('fleet dashboard');
-    expect((await fetch(`${baseB}/app.js`)).status).toBe(200);
-    expect(await (await fetch(`${base}/`)).text()).toContain('/docs');
+    expect((await fetch(`${baseB}/assets/app.js`)).status).toBe(200);
+    expect(await (await fetch(`${base}/`)).text()).toContain('<div id="root"></div>');
     const unknown = await fetch(`${baseB}/api/v1/nothing`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toContain('application/problem+json');
