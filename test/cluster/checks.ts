@@ -263,12 +263,19 @@ export async function checkSupervised(
   s: { host: string; service: string; pidBefore: number; pidAfter: number; fromPosition: number },
 ): Promise<SupervisionCheck> {
   const stream = `service-${s.host}/${s.service}`;
-  const rows = (await pool.query<{ type: string; expected: string | null }>(`SELECT type, data->>'expected' AS expected FROM fv_events WHERE stream_id = $1 AND global_position > $2`, [stream, s.fromPosition])).rows;
+  const rows = (
+    await pool.query<{ type: string; expected: string | null; adopted: string | null }>(
+      `SELECT type, data->>'expected' AS expected, data->>'adopted' AS adopted FROM fv_events WHERE stream_id = $1 AND global_position > $2`,
+      [stream, s.fromPosition],
+    )
+  ).rows;
   const upgrades = rows.filter((r) => r.type === 'ServiceUpgraded').length;
   // An upgrade stops the old process on purpose (ServiceExited with expected: true); anything else counts.
   const stops = rows.filter((r) => (r.type === 'ServiceExited' && r.expected !== 'true') || ['ServiceStopped', 'ServiceRestarted', 'ServiceCrashLooping'].includes(r.type)).length;
-  // A start without an upgrade means the service was replaced (a runner that stops what it finds).
-  const starts = rows.filter((r) => r.type === 'ServiceStarted').length;
+  // A start without an upgrade means the service was replaced (a runner that stops what it finds);
+  // a restarted runner adopting the process its previous life started (ADR 0007) records a
+  // ServiceStarted with adopted: true for the same process, which is no start.
+  const starts = rows.filter((r) => r.type === 'ServiceStarted' && r.adopted !== 'true').length;
   let alive = false;
   try {
     process.kill(s.pidAfter, 0);

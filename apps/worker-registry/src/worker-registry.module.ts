@@ -7,7 +7,8 @@ import { commandTrustOf, FLEET_CORE, FleetCoreModule, type FleetCore } from '@fl
 import type { WorkerRegistryConfig } from './config';
 import { WorkerTables } from './projection/worker-tables';
 import { ForeignEvents } from './registry/foreign-events';
-import { HostLiveness, watchHostEvents } from './registry/host-liveness';
+import { HostLiveness, lastHostEvents, watchHostEvents } from './registry/host-liveness';
+import { START_CHECKPOINT } from '@fleetvisor/event-store/core';
 import { LiveWorkers } from './registry/live-workers';
 import { RegistryLeadership } from './registry/registry-leadership';
 import { registerHostMetrics, registerRegistryMetrics } from './registry/registry-metrics';
@@ -61,8 +62,15 @@ export class HostLivenessLifecycle implements OnApplicationBootstrap, BeforeAppl
     @Inject(FLEET_CORE) private readonly core: FleetCore,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.unwatch = watchHostEvents(this.core.nc, this.core.subjects, this.liveness, this.core.logger);
+    try {
+      const restored = this.liveness.restore(await lastHostEvents(this.core.store, START_CHECKPOINT));
+      if (restored > 0) this.core.logger.info({ hosts: restored }, 'host liveness: the hosts the log knows, restored');
+    } catch (err) {
+      // Without the log's hosts the registry still learns each from its next heartbeat.
+      this.core.logger.warn({ err }, 'host liveness: could not read the hosts from the log; each is known again from its next heartbeat');
+    }
     this.liveness.start();
   }
 

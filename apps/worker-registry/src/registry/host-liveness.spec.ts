@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { NatsConnection } from 'nats';
 import { createSubjects, type EventEnvelope } from '@fleetvisor/contracts';
 import { createLogger, type Logger } from '@fleetvisor/platform';
-import { HostLiveness, watchHostEvents } from './host-liveness';
+import { HostLiveness, lastHostEvents, watchHostEvents } from './host-liveness';
+import type { RecordedEvent } from '@fleetvisor/contracts';
 
 const EXPIRATION_MS = 120_000;
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
@@ -77,6 +78,58 @@ describe('HostLiveness', () => {
     await t.beat('h1');
     expect(t.appended.map((e) => e.type)).toEqual(['HostExpired', 'HostReturned']);
     expect(t.hosts.list().hosts[0]!.state).toBe('online');
+  });
+
+  it('a registry that starts knows the hosts from the log: a host that never beats again expires, an expired one returns, an offline one stays', async () => {
+    const t = setup();
+    await t.beat('h4');
+    const restored = t.hosts.restore(
+      new Map([
+        ['h1', { type: 'HostOnline', atMs: T0 - 60_000 }],
+        ['h2', { type: 'HostExpired', atMs: T0 - 30_000, lastSeenMs: T0 - 200_000 }],
+        ['h3', { type: 'HostOffline', atMs: T0 - 10_000 }],
+        // Heard by heartbeat before the log was read: the heartbeat wins.
+        ['h4', { type: 'HostOffline', atMs: T0 - 5_000 }],
+      ]),
+    );
+    expect(restored).toBe(3);
+    expect(t.hosts.list().hosts.map((h) => [h.host, h.state])).toEqual([['h1', 'online'], ['h2', 'expired'], ['h3', 'offline'], ['h4', 'online']]);
+    // h1 gets a whole expiration from the registry's start before it counts as silent.
+    t.now.ms += EXPIRATION_MS - 1;
+    await t.beat('h4');
+    expect(await t.hosts.expireSilent()).toBe(0);
+    t.now.ms += 2;
+    expect(await t.hosts.expireSilent()).toBe(1);
+    expect(t.appended.map((e) => [e.type, e.stream])).toEqual([['HostExpired', 'host-h1']]);
+    await t.beat('h2');
+    expect(t.appended.map((e) => [e.type, e.stream])).toEqual([['HostExpired', 'host-h1'], ['HostReturned', 'host-h2']]);
+    expect(t.appended[1]!.data).toMatchObject({ host: 'h2', lastSeen: new Date(T0 - 200_000).toISOString() });
+    t.now.ms += EXPIRATION_MS * 5;
+    await t.beat('h4');
+    await t.beat('h2');
+    await t.hosts.expireSilent();
+    expect(t.hosts.list().hosts.find((h) => h.host === 'h3')!.state).toBe('offline');
+  });
+
+  it('lastHostEvents keeps the last host event of each host, page after page', async () => {
+    const ev = (i: number, type: string, host: string, lastSeen?: string): RecordedEvent =>
+      ({ id: String(i), type, stream: `host-${host}`, data: { host, ...(lastSeen ? { lastSeen } : {}) }, occurredAt: new Date(T0 + i * 1000).toISOString(), checkpoint: `1:${i}` }) as unknown as RecordedEvent;
+    const all = [ev(1, 'HostOnline', 'a'), ev(2, 'HostOnline', 'b'), ev(3, 'HostExpired', 'a', new Date(T0).toISOString()), ev(4, 'HostOffline', 'b')];
+    const asked: string[] = [];
+    const store = {
+      readAll: async (after: string, _limit: number, opts?: { types?: readonly string[] }) => {
+        asked.push(after);
+        expect(opts?.types).toEqual(['HostOnline', 'HostOffline', 'HostExpired', 'HostReturned']);
+        const from = after === '0:0' ? 0 : Number(after.split(':')[1]);
+        return { events: all.filter((e) => Number(e.checkpoint.split(':')[1]) > from).slice(0, 2) };
+      },
+    };
+    const last = await lastHostEvents(store, '0:0');
+    expect([...last]).toEqual([
+      ['a', { type: 'HostExpired', atMs: T0 + 3000, lastSeenMs: T0 }],
+      ['b', { type: 'HostOffline', atMs: T0 + 4000 }],
+    ]);
+    expect(asked).toEqual(['0:0', '1:2', '1:4']);
   });
 
   it('a host that stopped cleanly (HostOffline) is offline and never expires; HostOnline makes it online again', async () => {

@@ -2,11 +2,12 @@
 // (`<root>.cmd.worker-registry.host-heartbeat.<host>`); a host silent past the expiration gets one
 // HostExpired (appended to host-<host>), its next heartbeat a HostReturned. A HostOffline (the runner
 // stopped cleanly) marks it offline: a stopped host is not silent, so it never expires.
-// Last-seen times live in memory only: a registry that starts learns hosts from their next heartbeat
-// (a host first seen by heartbeat counts as online), and time it was not running does not count.
+// Last-seen times live in memory; a registry that starts reads the last host event of each host from
+// the log (restore), so a host that went silent while no registry listened still expires; an online
+// host gets a whole expiration from the registry's start, so time it was not running does not count.
 import type { NatsConnection } from 'nats';
 import { CommandFailure } from '@fleetvisor/messaging';
-import { HostExpired, HostReturned, newEventFor, type CommandRequestOf, type CommandResultOf, type EventEnvelope, type HostHeartbeat, type HostState, type HostsList, type HostSummary, type Subjects } from '@fleetvisor/contracts';
+import { HostExpired, HostReturned, newEventFor, type CommandRequestOf, type CommandResultOf, type EventEnvelope, type HostHeartbeat, type HostState, type HostsList, type HostSummary, type RecordedEvent, type Subjects } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 
 /** Where HostExpired / HostReturned go (the registry's event store). */
@@ -97,6 +98,25 @@ export class HostLiveness {
     return { host: req.host, state: 'online' };
   }
 
+  /**
+   * What the log says of the hosts, read once at start (the last host event of each): a registry
+   * that starts (a restart, a failover) knows every host the fleet had, so one that went silent
+   * while no registry was listening still expires. An online host counts as seen at `startMs`, so it
+   * gets a whole expiration to send its next heartbeat. A heartbeat heard first wins.
+   */
+  restore(last: ReadonlyMap<string, { type: string; atMs: number; lastSeenMs?: number }>, startMs: number = this.now()): number {
+    let restored = 0;
+    for (const [host, e] of last) {
+      if (this.hosts.has(host)) continue;
+      if (e.type === 'HostOnline' || e.type === 'HostReturned') this.hosts.set(host, { state: 'online', lastSeenMs: startMs, sinceMs: e.atMs });
+      else if (e.type === 'HostExpired') this.hosts.set(host, { state: 'expired', lastSeenMs: e.lastSeenMs ?? e.atMs, sinceMs: e.atMs });
+      else if (e.type === 'HostOffline') this.hosts.set(host, { state: 'offline', lastSeenMs: e.atMs, sinceMs: e.atMs });
+      else continue;
+      restored++;
+    }
+    return restored;
+  }
+
   /** HostOnline / HostOffline of a runner (from the bus): online from its start, offline on a clean stop. */
   observe(type: string, host: string, atMs: number): void {
     if (type !== 'HostOnline' && type !== 'HostOffline') return;
@@ -166,6 +186,26 @@ export class HostLiveness {
  * subscription, not a durable consumer, because every registry replica keeps its own view and a
  * missed HostOnline is made up for by the next heartbeat. Returns the unsubscribe function.
  */
+/** The host event types that say where a host stands. */
+export const HOST_EVENT_TYPES = ['HostOnline', 'HostOffline', 'HostExpired', 'HostReturned'] as const;
+
+/** The last host event of each host in the log (types filtered by the store: host events are few). */
+export async function lastHostEvents(store: { readAll(after: string, limit: number, opts?: { types?: readonly string[] }): Promise<{ events: readonly RecordedEvent[] }> }, start: string): Promise<Map<string, { type: string; atMs: number; lastSeenMs?: number }>> {
+  const last = new Map<string, { type: string; atMs: number; lastSeenMs?: number }>();
+  let after = start;
+  for (;;) {
+    const { events } = await store.readAll(after, 1000, { types: HOST_EVENT_TYPES });
+    if (events.length === 0) return last;
+    for (const e of events) {
+      after = e.checkpoint;
+      const host = (e.data as { host?: unknown }).host;
+      if (typeof host !== 'string') continue;
+      const lastSeen = (e.data as { lastSeen?: unknown }).lastSeen;
+      last.set(host, { type: e.type, atMs: Date.parse(e.occurredAt), ...(typeof lastSeen === 'string' ? { lastSeenMs: Date.parse(lastSeen) } : {}) });
+    }
+  }
+}
+
 export function watchHostEvents(nc: NatsConnection, subjects: Subjects, liveness: HostLiveness, logger: Logger): () => void {
   let refused = false;
   const sub = nc.subscribe(subjects.eventFilter({ area: 'host' }), {
