@@ -49,6 +49,7 @@ interface MinerCache {
 
 export interface ProvingWatchStatus {
   chainId: string;
+  /** The last epoch observed for every miner. */
   height?: number;
   epochsSeen: number;
   calls: number;
@@ -61,6 +62,8 @@ export class ProvingWatch {
   private running = false;
   private loop: Promise<void> = Promise.resolve();
   private height: number | undefined;
+  /** The last epoch whose observation finished for every miner. */
+  private observedHeight: number | undefined;
   private epochsSeen = 0;
   private callsAtFirstEpoch: number | undefined;
   private headProblem: string | undefined;
@@ -91,7 +94,7 @@ export class ProvingWatch {
     const epochs = this.epochsSeen - 1;
     return {
       chainId: this.opts.chainId,
-      ...(this.height !== undefined ? { height: this.height } : {}),
+      ...(this.observedHeight !== undefined ? { height: this.observedHeight } : {}),
       epochsSeen: this.epochsSeen,
       calls: this.opts.client.calls,
       ...(epochs > 0 && this.callsAtFirstEpoch !== undefined ? { callsPerEpoch: (this.opts.client.calls - this.callsAtFirstEpoch) / epochs } : {}),
@@ -132,6 +135,7 @@ export class ProvingWatch {
         this.log.warn({ minerId, err: (e as Error).message }, 'proving observation failed');
       }
     }
+    this.observedHeight = head.height;
   }
 
   private async call(method: string, params: unknown[]): Promise<unknown> {
