@@ -153,7 +153,7 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     const w = await watch(node, ['t03000']);
     const reply = await w.core.commands.request(ChainProvingMiner, { minerId: 't03000' }, { timeoutMs: 5_000 });
     expect(reply.ok).toBe(true);
-    if (!reply.ok) return;
+    if (!reply.ok || !reply.result) throw new Error('no view');
     const view = reply.result;
     const dl = node.chain.deadline('t03000');
     expect(view).toMatchObject({ chainId: 'simnet', minerId: 't03000', currentEpoch: node.chain.height, periodStart: dl.PeriodStart, deadlineIndex: dl.Index, open: dl.Open, close: dl.Close, challenge: dl.Challenge, faultCutoff: dl.FaultCutoff, periodDeadlines: 4 });
