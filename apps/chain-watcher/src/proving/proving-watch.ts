@@ -53,7 +53,10 @@ export interface ProvingWatchStatus {
   height?: number;
   epochsSeen: number;
   calls: number;
+  /** Node calls per epoch for all miners of the chain (ChainHead once), from the second epoch seen. */
   callsPerEpoch?: number;
+  /** ChainHead polls per epoch (epoch length / poll interval when the node keeps time). */
+  headPollsPerEpoch?: number;
   problems: string[];
 }
 
@@ -66,6 +69,9 @@ export class ProvingWatch {
   private observedHeight: number | undefined;
   private epochsSeen = 0;
   private callsAtFirstEpoch: number | undefined;
+  /** ChainHead polls (most find no new epoch: they are counted apart from the per-epoch reads). */
+  private headPolls = 0;
+  private headPollsAtFirstEpoch = 0;
   private headProblem: string | undefined;
   private readonly miners = new Map<string, MinerCache>();
   private readonly log: Logger;
@@ -97,7 +103,13 @@ export class ProvingWatch {
       ...(this.observedHeight !== undefined ? { height: this.observedHeight } : {}),
       epochsSeen: this.epochsSeen,
       calls: this.opts.client.calls,
-      ...(epochs > 0 && this.callsAtFirstEpoch !== undefined ? { callsPerEpoch: (this.opts.client.calls - this.callsAtFirstEpoch) / epochs } : {}),
+      ...(epochs > 0 && this.callsAtFirstEpoch !== undefined
+        ? {
+            // State reads per epoch for the fleet, plus the one ChainHead that found the epoch.
+            callsPerEpoch: (this.opts.client.calls - this.callsAtFirstEpoch - (this.headPolls - this.headPollsAtFirstEpoch)) / epochs + 1,
+            headPollsPerEpoch: (this.headPolls - this.headPollsAtFirstEpoch) / epochs,
+          }
+        : {}),
       problems: [...(this.headProblem ? [this.headProblem] : []), ...[...this.miners].flatMap(([id, c]) => (c.problem ? [`${id}: ${c.problem}`] : []))],
     };
   }
@@ -113,6 +125,7 @@ export class ProvingWatch {
   async tick(): Promise<void> {
     let head: TipSetHead;
     try {
+      this.headPolls++;
       head = parseTipSet(await this.opts.client.call('Filecoin.ChainHead', []));
       this.headProblem = undefined;
     } catch (e) {
@@ -124,7 +137,10 @@ export class ProvingWatch {
     this.height = head.height;
     this.epochsSeen++;
     // Calls per epoch are counted from the second epoch on: the first fills the caches.
-    if (this.epochsSeen === 2) this.callsAtFirstEpoch = this.opts.client.calls - 1;
+    if (this.epochsSeen === 2) {
+      this.callsAtFirstEpoch = this.opts.client.calls;
+      this.headPollsAtFirstEpoch = this.headPolls;
+    }
     for (const [minerId, cache] of this.miners) {
       if (!this.running) return;
       try {
