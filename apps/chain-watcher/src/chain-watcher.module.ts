@@ -17,7 +17,7 @@ import {
 } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { TrustVerifier } from '@fleetvisor/trust';
-import { ChainWatcher, type ChainConnectors, type LeaderLocks } from './chain-watcher';
+import { ChainWatcher, type ChainConnectors, type LeaderLocks, type WatcherHealth } from './chain-watcher';
 import { ChainWatcherController, RolloutOperatorController } from './chain-watcher.controller';
 import type { ChainWatcherConfig } from './config';
 import type { RpcMethod } from './connection/chain-rpc';
@@ -54,11 +54,18 @@ export class ChainWatcherLifecycle implements OnApplicationBootstrap, BeforeAppl
     return this.http?.port;
   }
 
+  /** The Lava watch's health, degraded too by a problem of a proving watch this replica leads. */
+  private health(): WatcherHealth {
+    const h = this.watcher.health();
+    const proving = this.proving?.status().flatMap((s) => s.problems.map((p) => `filecoin ${s.chainId}: ${p}`)) ?? [];
+    return proving.length === 0 ? h : { ...h, status: 'degraded', reasons: [...h.reasons, ...proving] };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     this.http = await startHealthServer({
       host: this.config.httpHost,
       port: this.config.httpPort,
-      health: () => this.watcher.health(),
+      health: () => this.health(),
       registry: this.metrics.registry,
       logger: this.logger,
     });

@@ -9,6 +9,7 @@ import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, testBusNames, testCoreConfig, testTrust, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { deleteTestStreams, startWatcher, watcherConfig, type RunningWatcher } from '../../test/watcher-harness';
+import { ChainWatcherLifecycle } from '../chain-watcher.module';
 import { ProvingWatcher } from './proving-watcher';
 
 const PARAMS = { periodDeadlines: 4, challengeWindow: 4, challengeLookback: 2, faultDeclarationCutoff: 3 };
@@ -164,5 +165,19 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     expect(view.deadlines[1]!.provenPartitions).toEqual([0, 1]);
     const missing = await w.core.commands.request(ChainProvingMiner, { minerId: 't09999' }, { timeoutMs: 5_000 });
     expect(missing.ok).toBe(false);
+  });
+
+  it("a node that stops answering degrades the leader's /healthz, naming the chain", async () => {
+    const node = await newNode([{ id: 't04000', periodOffset: 0 }]);
+    const w = await watch(node, ['t04000']);
+    await waitFor(() => proving(w).status().length === 1, { message: 'leader' });
+    await seen(w, node);
+    const port = w.app.get(ChainWatcherLifecycle).httpPort!;
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    await node.close();
+    nodes.splice(nodes.indexOf(node), 1);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 503, { message: 'degraded' });
+    const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { reasons: string[] };
+    expect(body.reasons.some((r) => r.startsWith('filecoin simnet: ChainHead'))).toBe(true);
   });
 });
