@@ -180,4 +180,29 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { reasons: string[] };
     expect(body.reasons.some((r) => r.startsWith('filecoin simnet: ChainHead'))).toBe(true);
   });
+
+  it('two replicas: one leads the chain, the other takes over when it stops, and each fact is recorded once', async () => {
+    const node = await newNode([{ id: 't05000', periodOffset: 0, partitionsPerDeadline: 1, sectorsPerPartition: 2 }]);
+    const a = await watch(node, ['t05000'], 'cw-a');
+    const b = await watch(node, ['t05000'], 'cw-b');
+    await waitFor(() => proving(a).status().length + proving(b).status().length === 1, { message: 'one leader' });
+    // The lock is exclusive: the other replica stands by.
+    expect([proving(a).isLeader('simnet'), proving(b).isLeader('simnet')].sort()).toEqual([false, true]);
+    const [leader, standby] = proving(a).status().length === 1 ? [a, b] : [b, a];
+    await seen(leader, node);
+    node.chain.declareFaults('t05000', [5]); // deadline 2
+    await step(leader, node);
+    await recorded(leader, 't05000', 'SectorsFaulted');
+
+    await leader.stop();
+    watchers.splice(watchers.indexOf(leader), 1);
+    await waitFor(() => proving(standby).status().length === 1, { message: 'standby takes over' });
+    await seen(standby, node);
+    node.chain.declareFaults('t05000', [6]); // deadline 3
+    await step(standby, node);
+    await recorded(standby, 't05000', 'SectorsFaulted', 2);
+    const events = await stream(standby, 't05000');
+    expect(ofType(events, 'SectorsFaulted').map((d) => d['sectors'])).toEqual([[5], [6]]);
+    expect(events.map((e) => e.type)).toEqual(['SectorsFaulted', 'SectorsFaulted']);
+  });
 });
