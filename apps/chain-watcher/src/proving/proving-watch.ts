@@ -26,6 +26,9 @@ import {
   type WindowRef,
 } from './miner-log';
 
+/** Miners observed at the same time within one epoch. */
+export const MINER_CONCURRENCY = 16;
+
 export interface ProvingWatchOptions {
   chainId: string;
   client: LotusClient;
@@ -141,16 +144,23 @@ export class ProvingWatch {
       this.callsAtFirstEpoch = this.opts.client.calls;
       this.headPollsAtFirstEpoch = this.headPolls;
     }
-    for (const [minerId, cache] of this.miners) {
-      if (!this.running) return;
-      try {
-        await this.observe(minerId, cache, head);
-        cache.problem = undefined;
-      } catch (e) {
-        cache.problem = (e as Error).message.slice(0, 400);
-        this.log.warn({ minerId, err: (e as Error).message }, 'proving observation failed');
+    // Miners are independent (one stream each): observed MINER_CONCURRENCY at a time, so a fleet of
+    // hundreds is read within an epoch without opening hundreds of requests at once.
+    const queue = [...this.miners];
+    const worker = async () => {
+      for (let next = queue.shift(); next && this.running; next = queue.shift()) {
+        const [minerId, cache] = next;
+        try {
+          await this.observe(minerId, cache, head);
+          cache.problem = undefined;
+        } catch (e) {
+          cache.problem = (e as Error).message.slice(0, 400);
+          this.log.warn({ minerId, err: (e as Error).message }, 'proving observation failed');
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(MINER_CONCURRENCY, queue.length) }, worker));
+    if (!this.running) return;
     this.observedHeight = head.height;
   }
 
