@@ -7,6 +7,7 @@ import { defineCommand } from '../commands';
 import { ChainId, DateTime, DurationMs, HostName, Reason, StringEnum } from '../fields';
 import { RolloutPolicySchema, RolloutServiceSchema } from '../events/rollout';
 import { ENDPOINT_PATTERN, ProtocolVersionSchema } from '../events/chain';
+import { MinerId } from '../events/proving';
 import { EventEnvelopeSchema } from '../envelope';
 
 const SERVICE = 'chain-watcher';
@@ -195,7 +196,7 @@ export const ProvingDeadlineViewSchema = Type.Object(
 export const ProvingMinerViewSchema = Type.Object(
   {
     chainId: ChainId(),
-    minerId: Type.String({ minLength: 3, maxLength: 22, pattern: '^[ft]0[0-9]{1,20}$' }),
+    minerId: MinerId(),
     currentEpoch: Epoch('Chain head height'),
     periodStart: Epoch('Start of the current proving period'),
     deadlineIndex: Type.Integer({ minimum: 0, maximum: 10_000, description: 'The deadline open now' }),
