@@ -2,7 +2,7 @@
 // the seams (chain client, chain log, scan checkpoints, leader locks) as providers, the plain ChainWatcher built from
 // them, the lifecycle that starts it with the health/metrics HTTP server, and the controller that
 // serves its commands on the Fleet transport. Tests override the seams by their tokens.
-import { Inject, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Module, Optional, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import type { CheckpointStore, CommandHandlerStore, EventStoreConnection } from '@fleetvisor/event-store';
 import {
   FLEET_CHECKPOINT_STORE,
@@ -17,12 +17,15 @@ import {
 } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import { TrustVerifier } from '@fleetvisor/trust';
-import { ChainWatcher, type ChainConnectors, type LeaderLocks } from './chain-watcher';
+import { ChainWatcher, type ChainConnectors, type LeaderLocks, type WatcherHealth } from './chain-watcher';
 import { ChainWatcherController, RolloutOperatorController } from './chain-watcher.controller';
 import type { ChainWatcherConfig } from './config';
+import type { RpcMethod } from './connection/chain-rpc';
 import { CosmjsConnector } from './connection/cosmjs-connector';
 import { startHealthServer, type HealthHttpServer } from './health/http-server';
 import { ChainWatcherMetrics } from './health/metrics';
+import { ProvingController } from './proving/proving.controller';
+import { ProvingWatcher } from './proving/proving-watcher';
 import { RolloutCoordinator } from './rollout/rollout-coordinator';
 
 export const CHAIN_WATCHER_CONFIG = 'CHAIN_WATCHER_CONFIG';
@@ -44,26 +47,36 @@ export class ChainWatcherLifecycle implements OnApplicationBootstrap, BeforeAppl
     @Inject(ChainWatcherMetrics) private readonly metrics: ChainWatcherMetrics,
     @Inject(CHAIN_WATCHER_CONFIG) private readonly config: ChainWatcherConfig,
     @Inject(FLEET_LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(ProvingWatcher) private readonly proving?: ProvingWatcher,
   ) {}
 
   get httpPort(): number | undefined {
     return this.http?.port;
   }
 
+  /** The Lava watch's health, degraded too by a problem of a proving watch this replica leads. */
+  private health(): WatcherHealth {
+    const h = this.watcher.health();
+    const proving = this.proving?.status().flatMap((s) => s.problems.map((p) => `filecoin ${s.chainId}: ${p}`)) ?? [];
+    return proving.length === 0 ? h : { ...h, status: 'degraded', reasons: [...h.reasons, ...proving] };
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     this.http = await startHealthServer({
       host: this.config.httpHost,
       port: this.config.httpPort,
-      health: () => this.watcher.health(),
+      health: () => this.health(),
       registry: this.metrics.registry,
       logger: this.logger,
     });
     await this.watcher.start();
+    this.proving?.start();
   }
 
   // The transport has stopped serving by now; leadership and locks go before the core closes.
   async beforeApplicationShutdown(): Promise<void> {
     await this.watcher.stop();
+    await this.proving?.stop();
     await this.http?.close();
   }
 }
@@ -97,7 +110,11 @@ export class ChainWatcherModule {
           ...(config.trustRoots.length > 0 ? { commandTrust: { auth: { verifier: new TrustVerifier(config.trustRoots) } } } : {}),
         }),
       ],
-      controllers: config.trustRoots.length > 0 ? [ChainWatcherController, RolloutOperatorController] : [ChainWatcherController],
+      controllers: [
+        ...(config.trustRoots.length > 0 ? [ChainWatcherController, RolloutOperatorController] : [ChainWatcherController]),
+        // The Filecoin proving watch (FLEETVISOR_FILECOIN_CHAINS), when configured.
+        ...(config.filecoin ? [ProvingController] : []),
+      ],
       providers: [
         { provide: CHAIN_WATCHER_CONFIG, useValue: config },
         {
@@ -142,6 +159,27 @@ export class ChainWatcherModule {
           ) => new ChainWatcher({ config, store, checkpoints, leaderLock, connector, commands, logger, metrics, rollouts }),
           inject: [CHAIN_LOG, CHAIN_SCAN_CHECKPOINTS, CHAIN_LEADER_LOCKS, CHAIN_CONNECTORS, FLEET_COMMAND_BUS, FLEET_LOGGER, ChainWatcherMetrics, RolloutCoordinator],
         },
+        ...(config.filecoin
+          ? [
+              {
+                provide: ProvingWatcher,
+                useFactory: (store: CommandHandlerStore, leaderLock: LeaderLocks, logger: Logger, metrics: ChainWatcherMetrics) =>
+                  new ProvingWatcher({
+                    config: config.filecoin!,
+                    store,
+                    leaderLock,
+                    logger,
+                    host: config.core.host,
+                    rpcTimeoutMs: config.rpcTimeoutMs,
+                    leaderRetryMs: config.leaderRetryMs,
+                    leaderHealthCheckMs: config.leaderHealthCheckMs,
+                    // The same counter as the Lava watch's calls: method is a Filecoin.* name here.
+                    onRpcCall: (chain, method) => metrics.rpcCall(chain, method as RpcMethod),
+                  }),
+                inject: [CHAIN_LOG, CHAIN_LEADER_LOCKS, FLEET_LOGGER, ChainWatcherMetrics],
+              },
+            ]
+          : []),
         ChainWatcherLifecycle,
       ],
     };

@@ -5,6 +5,7 @@
 import { CHAIN_ID_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, readCoreConfig, type CoreConfig, type Env } from '@fleetvisor/platform';
 import { readTrustConfig, type Signer } from '@fleetvisor/trust';
+import { loadFilecoinWatchConfig, type FilecoinWatchConfig } from './proving/proving-config';
 import { chainWatcherSigner } from './recording/event-signing';
 import { parseRolloutPolicies, ROLLOUT_VARIABLE, type RolloutPolicies } from './rollout/rollout-policy';
 
@@ -43,6 +44,8 @@ export interface ChainWatcherConfig {
   rollout: RolloutPolicies;
   /** How often a chain's leader checks its rollout's hosts and clock. */
   rolloutTickMs: number;
+  /** The Filecoin proving watch (FLEETVISOR_FILECOIN_CHAINS / _MINERS); absent when not configured. */
+  filecoin?: FilecoinWatchConfig;
 }
 
 export const CHAINS_VARIABLE = 'FLEETVISOR_CHAINS';
@@ -92,9 +95,11 @@ export function loadChainWatcherConfig(env: Env = process.env): ChainWatcherConf
     if (ms <= 0) throw new ConfigError(name, `must be above 0, got "${env[name] ?? def}"`);
     return ms;
   };
+  const filecoin = loadFilecoinWatchConfig(env);
   return {
     core: readCoreConfig(env),
-    chains: parseChains(env[CHAINS_VARIABLE]),
+    // A replica may watch only Filecoin chains: then FLEETVISOR_CHAINS may be left out.
+    chains: filecoin && !env[CHAINS_VARIABLE]?.trim() ? [] : parseChains(env[CHAINS_VARIABLE]),
     pollIntervalMs: positive('FLEETVISOR_CHAIN_WATCHER_POLL_INTERVAL', '1s'),
     safetyNetBlocks: r.int('FLEETVISOR_CHAIN_WATCHER_SAFETY_NET_BLOCKS', 10, { min: 1, max: 100_000 }),
     rpcTimeoutMs: positive('FLEETVISOR_CHAIN_WATCHER_RPC_TIMEOUT', '5s'),
@@ -112,5 +117,6 @@ export function loadChainWatcherConfig(env: Env = process.env): ChainWatcherConf
     trustRoots: readTrustConfig(env).roots,
     rollout: parseRolloutPolicies(env[ROLLOUT_VARIABLE]),
     rolloutTickMs: positive('FLEETVISOR_ROLLOUT_TICK', '1s'),
+    ...(filecoin ? { filecoin } : {}),
   };
 }

@@ -2,8 +2,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { EventEnvelope } from './envelope';
 
-export type StreamArea = 'chain' | 'service' | 'worker' | 'host' | 'stats' | 'system';
-export const STREAM_AREAS: readonly StreamArea[] = ['chain', 'service', 'worker', 'host', 'stats', 'system'];
+export type StreamArea = 'chain' | 'service' | 'worker' | 'host' | 'stats' | 'system' | 'miner';
+// 'miner': a Filecoin storage provider's proving history (miner-<minerId>, the proving watch).
+export const STREAM_AREAS: readonly StreamArea[] = ['chain', 'service', 'worker', 'host', 'stats', 'system', 'miner'];
 
 /** Event type names: what the envelope's `type` accepts (PascalCase, 2..100 chars). */
 export const EVENT_TYPE_PATTERN = '^[A-Z][A-Za-z0-9]{1,99}$';

@@ -16,7 +16,7 @@ export const EventMetadataSchema = Type.Object(
 export type EventMetadata = Static<typeof EventMetadataSchema>;
 
 /** Stream names: `<area>-<id>`, e.g. `chain-lava-testnet-2`, `service-host1/consumer-ETH1`. */
-export const STREAM_NAME_PATTERN = '^(chain|service|worker|host|stats|system)-[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$';
+export const STREAM_NAME_PATTERN = '^(chain|service|worker|host|stats|system|miner)-[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$';
 
 export const EventEnvelopeSchema = Type.Object(
   {

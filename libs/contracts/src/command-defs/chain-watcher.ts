@@ -7,6 +7,7 @@ import { defineCommand } from '../commands';
 import { ChainId, DateTime, DurationMs, HostName, Reason, StringEnum } from '../fields';
 import { RolloutPolicySchema, RolloutServiceSchema } from '../events/rollout';
 import { ENDPOINT_PATTERN, ProtocolVersionSchema } from '../events/chain';
+import { MinerId } from '../events/proving';
 import { EventEnvelopeSchema } from '../envelope';
 
 const SERVICE = 'chain-watcher';
@@ -164,4 +165,58 @@ export const ChainRolloutAbort = defineCommand({
   description: 'Abort a running or halted rollout (RolloutAborted with the signer as actor): hosts not admitted stay on their version. invalid_request when none runs.',
   request: Type.Object({ chainId: ChainId(), reason: Type.Optional(Reason()) }, { additionalProperties: false }),
   result: RolloutViewSchema,
+});
+
+// The proving watch (issue 18): a miner's proving state read from its Filecoin chain's node at the
+// moment of asking, what `fleetvisor proving info | deadlines | deadline N | faults` print. Any
+// replica answers (queue group) from a node of the chain the miner is configured on. A query: no role.
+const Epoch = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+const SectorList = (description: string) => Type.Array(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 100_000, description });
+
+export const ProvingPartitionViewSchema = Type.Object(
+  {
+    partition: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    sectors: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Live sectors' }),
+    active: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Active sectors (live, not faulty)' }),
+    faulty: SectorList('Faulty sector numbers'),
+    recovering: SectorList('Sector numbers declared recovering'),
+  },
+  { additionalProperties: false },
+);
+
+export const ProvingDeadlineViewSchema = Type.Object(
+  {
+    index: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    partitions: Type.Array(ProvingPartitionViewSchema, { maxItems: 3_000 }),
+    provenPartitions: Type.Array(Type.Integer({ minimum: 0, maximum: 100_000 }), { maxItems: 3_000, description: 'PostSubmissions: partitions proven in the current window of this deadline' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ProvingMinerViewSchema = Type.Object(
+  {
+    chainId: ChainId(),
+    minerId: MinerId(),
+    currentEpoch: Epoch('Chain head height'),
+    periodStart: Epoch('Start of the current proving period'),
+    deadlineIndex: Type.Integer({ minimum: 0, maximum: 10_000, description: 'The deadline open now' }),
+    open: Epoch('Open epoch of the current deadline'),
+    close: Epoch('Close epoch of the current deadline'),
+    challenge: Type.Integer({ minimum: -1_000_000, maximum: Number.MAX_SAFE_INTEGER, description: 'Challenge epoch of the current deadline' }),
+    faultCutoff: Type.Integer({ minimum: -1_000_000, maximum: Number.MAX_SAFE_INTEGER, description: 'Fault declaration cutoff of the current deadline' }),
+    periodDeadlines: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    provingPeriod: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    challengeWindow: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    deadlines: Type.Array(ProvingDeadlineViewSchema, { maxItems: 10_000, description: 'Every deadline of the period, by index' }),
+  },
+  { additionalProperties: false, description: "One miner's proving state as its chain's node answers it now" },
+);
+export type ProvingMinerView = Static<typeof ProvingMinerViewSchema>;
+
+export const ChainProvingMiner = defineCommand({
+  service: SERVICE,
+  verb: 'proving-miner',
+  description: "One miner's proving state read from its Filecoin chain's node now: current deadline, every deadline's partitions, faults, recoveries, proven partitions.",
+  request: Type.Object({ minerId: ProvingMinerViewSchema.properties.minerId }, { additionalProperties: false }),
+  result: ProvingMinerViewSchema,
 });

@@ -1,7 +1,7 @@
 // Every command Fleetvisor defines (NATS request-reply on <root>.cmd.<service>.<verb>, or
 // <root>.cmd.<service>.<instance>.<verb> for one worker-agent).
 import type { CommandDefinition } from '../commands';
-import { ChainLeaderStatus, ChainRolloutAbort, ChainRolloutAdmit, ChainRolloutResume, ChainRolloutStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
+import { ChainLeaderStatus, ChainProvingMiner, ChainRolloutAbort, ChainRolloutAdmit, ChainRolloutResume, ChainRolloutStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
 import { EventIntakeAppend } from './event-intake';
 import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
@@ -41,6 +41,7 @@ export const COMMAND_DEFINITIONS = {
   ChainStatus,
   ChainLeaderStatus,
   ChainVersionEvent,
+  ChainProvingMiner,
   EventIntakeAppend,
   StatsPush,
   StatsCalls,

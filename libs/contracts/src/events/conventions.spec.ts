@@ -8,6 +8,7 @@ import * as chain from './chain';
 import { exampleEnvelope, EVENT_EXAMPLES, PREVIOUS_EVENT_EXAMPLES } from './examples';
 import * as host from './host';
 import { ALL_EVENTS, EVENT_DEFINITIONS, fleetEvents } from './index';
+import * as proving from './proving';
 import * as rollout from './rollout';
 import * as service from './service';
 import * as stats from './stats';
@@ -35,7 +36,7 @@ const currentSchemas = ALL_EVENTS.map((d) => [d.type, toJsonSchema(d.schema)] as
 
 describe('event registry', () => {
   it('registers every event definition exported by the area modules, once', () => {
-    const exported = [chain, host, rollout, service, stats, worker].flatMap((m) => Object.values(m).filter(isEventDefinition));
+    const exported = [chain, host, rollout, service, stats, worker, proving].flatMap((m) => Object.values(m).filter(isEventDefinition));
     expect(new Set(ALL_EVENTS)).toEqual(new Set(exported));
     expect(new Set(ALL_EVENTS.map((d) => d.type)).size).toBe(ALL_EVENTS.length);
     expect(fleetEvents.types.sort()).toEqual(Object.keys(EVENT_DEFINITIONS).sort());

@@ -22,6 +22,7 @@ import {
 } from './service';
 import { RolloutAborted, RolloutCompleted, RolloutHalted, RolloutHostAdmitted, RolloutHostHealthy, RolloutHostWaiting, RolloutResumed, RolloutStarted, RolloutWaveStarted } from './rollout';
 import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
+import { ProvingDeadlineAtRisk, SectorsFaulted, SectorsRecovered, WindowPoStMissed } from './proving';
 import {
   ThreadPaused,
   ThreadResumed,
@@ -42,6 +43,7 @@ export * from './host';
 export * from './rollout';
 export * from './service';
 export * from './stats';
+export * from './proving';
 export * from './worker';
 
 /** Every event definition by type name, grouped by area. */
@@ -102,6 +104,11 @@ export const EVENT_DEFINITIONS = {
   RolloutResumed,
   RolloutAborted,
   RolloutCompleted,
+  // miner: the Filecoin proving watch (added later, same reason)
+  SectorsFaulted,
+  SectorsRecovered,
+  WindowPoStMissed,
+  ProvingDeadlineAtRisk,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

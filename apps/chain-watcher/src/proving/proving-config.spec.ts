@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { loadFilecoinWatchConfig } from './proving-config';
+
+describe('proving watch configuration', () => {
+  it('is absent without Filecoin chains, and reads chains, endpoints and miners', () => {
+    expect(loadFilecoinWatchConfig({})).toBeUndefined();
+    expect(
+      loadFilecoinWatchConfig({
+        FLEETVISOR_FILECOIN_CHAINS: 'calibnet=http://a:1234/rpc/v1,http://b:1234/rpc/v1; mainnet=https://c/rpc/v1',
+        FLEETVISOR_FILECOIN_MINERS: 'calibnet:t01000, mainnet:f02000',
+        FLEETVISOR_FILECOIN_POLL_INTERVAL: '500ms',
+      }),
+    ).toEqual({
+      chains: [
+        { name: 'calibnet', endpoints: ['http://a:1234/rpc/v1', 'http://b:1234/rpc/v1'], miners: ['t01000'] },
+        { name: 'mainnet', endpoints: ['https://c/rpc/v1'], miners: ['f02000'] },
+      ],
+      pollIntervalMs: 500,
+    });
+    expect(loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a/rpc/v1', FLEETVISOR_FILECOIN_MINERS: 'f01000,f01001' })?.chains[0]!.miners).toEqual(['f01000', 'f01001']);
+  });
+
+  it('names the variable and the faulty part', () => {
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/FLEETVISOR_FILECOIN_MINERS.*no chain/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a' })).toThrow(/FLEETVISOR_FILECOIN_MINERS.*required/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=ws://a', FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/http/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://u:p@a', FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/credentials/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a', FLEETVISOR_FILECOIN_MINERS: 'f1abc' })).toThrow(/not a miner ID/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a', FLEETVISOR_FILECOIN_MINERS: 'other:f01000' })).toThrow(/names a chain not in/);
+  });
+});

@@ -1,0 +1,80 @@
+// Configuration of the proving watch, from the environment; errors name the variable.
+//   FLEETVISOR_FILECOIN_CHAINS='calibnet=http://node-a:1234/rpc/v1,http://node-b:1234/rpc/v1;mainnet=https://…'
+//     (chains separated by ';', Lotus/venus JSON-RPC endpoints in failover order separated by ',')
+//   FLEETVISOR_FILECOIN_MINERS='f01000,f01001'  (every Filecoin chain) or 'calibnet:t01000,mainnet:f02000'
+//   FLEETVISOR_FILECOIN_POLL_INTERVAL (default 2s; Filecoin epochs are 30 s)
+import { CHAIN_ID_PATTERN, MINER_ID_PATTERN } from '@fleetvisor/contracts';
+import { ConfigError, envReader, type Env } from '@fleetvisor/platform';
+
+export const FILECOIN_CHAINS_VARIABLE = 'FLEETVISOR_FILECOIN_CHAINS';
+export const FILECOIN_MINERS_VARIABLE = 'FLEETVISOR_FILECOIN_MINERS';
+
+export interface FilecoinChainConfig {
+  name: string;
+  endpoints: string[];
+  miners: string[];
+}
+
+export interface FilecoinWatchConfig {
+  chains: FilecoinChainConfig[];
+  pollIntervalMs: number;
+}
+
+function parseEndpoints(name: string, text: string): string[] {
+  const endpoints = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (endpoints.length === 0) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name} has no endpoint`);
+  for (const e of endpoints) {
+    let u: URL;
+    try {
+      u = new URL(e);
+    } catch {
+      throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: "${e.replace(/\/\/[^@/]*@/, '//***@').slice(0, 80)}" is not a URL`);
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: endpoint ${u.protocol}//${u.host} must be http:// or https:// (JSON-RPC, e.g. http://node:1234/rpc/v1)`);
+    if (u.username || u.password) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: endpoint ${u.protocol}//${u.host} must not carry credentials`);
+  }
+  if (new Set(endpoints).size !== endpoints.length) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name} lists an endpoint twice`);
+  return endpoints;
+}
+
+/** The proving watch's configuration, or undefined when no Filecoin chain is configured. */
+export function loadFilecoinWatchConfig(env: Env): FilecoinWatchConfig | undefined {
+  const chainsText = env[FILECOIN_CHAINS_VARIABLE]?.trim();
+  const minersText = env[FILECOIN_MINERS_VARIABLE]?.trim();
+  if (!chainsText) {
+    if (minersText) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `miners given but no chain to watch them on (${FILECOIN_CHAINS_VARIABLE})`);
+    return undefined;
+  }
+  const chainName = new RegExp(CHAIN_ID_PATTERN);
+  const chains: FilecoinChainConfig[] = [];
+  for (const part of chainsText.split(';').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `"${part.slice(0, 60)}" must be <name>=<endpoint>[,<endpoint>...]`);
+    const name = part.slice(0, eq).trim();
+    if (!chainName.test(name)) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `invalid chain name "${name.slice(0, 60)}" (letters, digits, . _ -; at most 50)`);
+    if (chains.some((c) => c.name === name)) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name} is listed twice`);
+    chains.push({ name, endpoints: parseEndpoints(name, part.slice(eq + 1)), miners: [] });
+  }
+  if (chains.length === 0) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, 'no chain given');
+  if (!minersText) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `required with ${FILECOIN_CHAINS_VARIABLE}: the miners to watch, e.g. 'f01000,f01001' or 'calibnet:t01000'`);
+  const minerId = new RegExp(MINER_ID_PATTERN);
+  for (const item of minersText.split(',').map((m) => m.trim()).filter((m) => m !== '')) {
+    const colon = item.indexOf(':');
+    const id = colon < 0 ? item : item.slice(colon + 1);
+    const targets = colon < 0 ? chains : chains.filter((c) => c.name === item.slice(0, colon));
+    if (targets.length === 0) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `"${item.slice(0, 80)}" names a chain not in ${FILECOIN_CHAINS_VARIABLE}`);
+    if (!minerId.test(id)) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `"${id.slice(0, 40)}" is not a miner ID address (f0… or t0…)`);
+    for (const c of targets) {
+      if (c.miners.includes(id)) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `miner ${id} is listed twice for ${c.name}`);
+      c.miners.push(id);
+    }
+  }
+  const empty = chains.find((c) => c.miners.length === 0);
+  if (empty) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `chain ${empty.name} has no miner to watch`);
+  const pollIntervalMs = envReader(env).duration('FLEETVISOR_FILECOIN_POLL_INTERVAL', '2s');
+  if (pollIntervalMs <= 0) throw new ConfigError('FLEETVISOR_FILECOIN_POLL_INTERVAL', 'must be above 0');
+  return { chains, pollIntervalMs };
+}

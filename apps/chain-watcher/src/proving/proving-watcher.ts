@@ -1,0 +1,121 @@
+// The proving watch of one chain-watcher process: for every configured Filecoin chain a leadership
+// (lock `proving-watch:<name>`, the Lava watch's ChainLeadership helper) whose leader runs a
+// ProvingWatch; and the `chain-watcher.proving-miner` query, which any replica answers by reading
+// the miner's chain node now (a separate client: queries do not count in the watch's calls/epoch).
+import type { ProvingMinerView } from '@fleetvisor/contracts';
+import type { CommandHandlerStore } from '@fleetvisor/event-store';
+import { CommandFailure } from '@fleetvisor/messaging';
+import type { Logger } from '@fleetvisor/platform';
+import type { LeaderLocks } from '../chain-watcher';
+import { ChainLeadership } from '../leadership/chain-leadership';
+import { LotusClient } from './lotus-client';
+import { parseDeadlineInfo, parseDeadlines, parsePartitions } from './lotus-shapes';
+import type { FilecoinWatchConfig } from './proving-config';
+import { ProvingWatch, type ProvingWatchStatus } from './proving-watch';
+
+export interface ProvingWatcherDeps {
+  config: FilecoinWatchConfig;
+  store: CommandHandlerStore;
+  leaderLock: LeaderLocks;
+  logger: Logger;
+  host: string;
+  rpcTimeoutMs: number;
+  leaderRetryMs: number;
+  leaderHealthCheckMs: number;
+  onRpcCall?(chain: string, method: string): void;
+}
+
+export const provingLockName = (chain: string): string => `proving-watch:${chain}`;
+
+export class ProvingWatcher {
+  private readonly leaderships = new Map<string, ChainLeadership>();
+  private readonly watches = new Map<string, ProvingWatch>();
+  private readonly log: Logger;
+
+  constructor(private readonly deps: ProvingWatcherDeps) {
+    this.log = deps.logger.child({ component: 'proving-watcher' });
+  }
+
+  start(): void {
+    for (const chain of this.deps.config.chains) {
+      const leadership = new ChainLeadership({
+        chainId: chain.name,
+        lock: this.deps.leaderLock(provingLockName(chain.name), { healthCheckIntervalMs: this.deps.leaderHealthCheckMs }),
+        retryMs: this.deps.leaderRetryMs,
+        logger: this.log,
+        lead: () => {
+          const watch = new ProvingWatch({
+            chainId: chain.name,
+            client: new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
+            miners: chain.miners,
+            store: this.deps.store,
+            pollIntervalMs: this.deps.config.pollIntervalMs,
+            logger: this.log,
+            host: this.deps.host,
+          });
+          watch.start();
+          this.watches.set(chain.name, watch);
+          return Promise.resolve({
+            stop: async () => {
+              this.watches.delete(chain.name);
+              await watch.stop();
+            },
+          });
+        },
+      });
+      this.leaderships.set(chain.name, leadership);
+      leadership.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.leaderships.values()].map((l) => l.stop()));
+  }
+
+  isLeader(chain: string): boolean {
+    return this.leaderships.get(chain)?.isLeader === true;
+  }
+
+  /** What this replica's watches see (the chains it leads). */
+  status(): ProvingWatchStatus[] {
+    return [...this.watches.values()].map((w) => w.status());
+  }
+
+  /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */
+  async miner(minerId: string): Promise<ProvingMinerView> {
+    const chain = this.deps.config.chains.find((c) => c.miners.includes(minerId));
+    if (!chain) throw new CommandFailure('not_found', `miner ${minerId} is not watched (watched: ${this.deps.config.chains.flatMap((c) => c.miners.map((m) => `${c.name}:${m}`)).join(', ')})`);
+    const client = new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs });
+    try {
+      const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
+      const posted = parseDeadlines(await client.call('Filecoin.StateMinerDeadlines', [minerId, []]));
+      const deadlines: ProvingMinerView['deadlines'] = [];
+      for (let index = 0; index < dl.periodDeadlines; index++) {
+        const parts = parsePartitions(await client.call('Filecoin.StateMinerPartitions', [minerId, index, []]));
+        deadlines.push({
+          index,
+          partitions: parts.map((p, partition) => ({ partition, sectors: p.live.length, active: p.active.length, faulty: p.faulty, recovering: p.recovering })),
+          provenPartitions: posted[index] ?? [],
+        });
+      }
+      return {
+        chainId: chain.name,
+        minerId,
+        currentEpoch: dl.currentEpoch,
+        periodStart: dl.periodStart,
+        deadlineIndex: dl.index,
+        open: dl.open,
+        close: dl.close,
+        challenge: dl.challenge,
+        faultCutoff: dl.faultCutoff,
+        periodDeadlines: dl.periodDeadlines,
+        provingPeriod: dl.provingPeriod,
+        challengeWindow: dl.challengeWindow,
+        deadlines,
+      };
+    } catch (e) {
+      if (e instanceof CommandFailure) throw e;
+      throw new CommandFailure('unavailable', `${chain.name}: ${(e as Error).message}`.slice(0, 500));
+    }
+  }
+}

@@ -1,0 +1,233 @@
+// A simulated Lotus/venus full node for the proving watch: JSON-RPC 2.0 over HTTP (POST /rpc/v1,
+// /rpc/v0) answering, in the upstream JSON shapes, Filecoin.ChainHead (TipSet {Cids, Blocks,
+// Height}), StateMinerProvingDeadline (dline.Info), StateMinerDeadlines ([{PostSubmissions,
+// DisputableProofCount}]), StateMinerPartitions ([{AllSectors, FaultySectors, RecoveringSectors,
+// LiveSectors, ActiveSectors}]), StateMinerFaults, StateMinerRecoveries (bitfields as go-bitfield's
+// JSON run lengths) and a minimal StateMinerInfo. The tipset key argument is accepted as [] / null
+// (head) or a key of the current head; older state is not kept. Read methods need no token (a Lotus
+// node gives anonymous callers the read permission).
+//
+// Epochs advance on a timer (`epochMs`; 0 = only when told: POST /control {"action":"advance"}).
+// The control endpoint (POST /control, JSON) injects trouble: {"action":"fault","miner","sectors"},
+// {"action":"recover","miner","sectors"}, {"action":"miss","miner","deadline"}; GET /control answers
+// the state. The handle offers the same in-process.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { BodyTooLarge, readBody, sendJson } from '../http-body';
+import { bitfieldToJson } from './bitfield-json';
+import { cidOf } from './chain';
+import { MAINNET_PROVING, ProvingChain, type ProvingMinerSpec, type ProvingParams } from './proving-chain';
+
+export interface ProvingNodeOptions {
+  host?: string;
+  port?: number;
+  miners?: ProvingMinerSpec[];
+  /** Epoch length (default 200 ms; 0: epochs advance only through the control endpoint). */
+  epochMs?: number;
+  /** Period shape (default mainnet's 48 × 60). */
+  params?: Partial<ProvingParams>;
+  /** Height at start (default 1,000,000). */
+  startEpoch?: number;
+  proveDelay?: number;
+}
+
+export interface ProvingNodeHandle {
+  url: string;
+  port: number;
+  chain: ProvingChain;
+  /** Calls answered, by method. */
+  readonly served: ReadonlyMap<string, number>;
+  /** Calls answered in total. */
+  calls(): number;
+  /** Advance n epochs now. */
+  advance(n?: number): void;
+  /** Resolves once the head is at least `height`. */
+  waitForHeight(height: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+class RpcFailure extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY = 1 << 20;
+
+export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<ProvingNodeHandle> {
+  const params: ProvingParams = { ...MAINNET_PROVING, ...opts.params };
+  const miners = opts.miners ?? [{ id: 't01000' }, { id: 't01001' }];
+  const chain = new ProvingChain(params, miners, opts.startEpoch ?? 1_000_000, opts.proveDelay ?? 1);
+  const genesisSec = Math.floor(Date.now() / 1000) - chain.height * 30;
+  const served = new Map<string, number>();
+  let total = 0;
+  const heightWaiters: { height: number; resolve: () => void }[] = [];
+
+  const tipSet = (h: number) => ({
+    Cids: [cidOf('block', h)],
+    Blocks: [{ Miner: chain.minerIds()[h % Math.max(1, chain.minerIds().length)] ?? 't01000', Parents: [cidOf('block', h - 1)], ParentWeight: String(1000 + h * 10), Height: h, Timestamp: genesisSec + h * 30 }],
+    Height: h,
+  });
+  const minerArg = (p: unknown[]): string => {
+    if (!chain.has(p[0])) throw new RpcFailure(1, `resolution lookup failed (${String(p[0])}): actor not found`);
+    return p[0] as string;
+  };
+  const tipSetArg = (v: unknown): void => {
+    if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return;
+    const head = cidOf('block', chain.height)['/'];
+    if (Array.isArray(v) && v.length === 1 && (v[0] as { '/'?: unknown })?.['/'] === head) return;
+    throw new RpcFailure(1, 'loading tipset: the simulator keeps only the head');
+  };
+  const deadlineArg = (v: unknown): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= params.periodDeadlines) throw new RpcFailure(1, `invalid deadline ${String(v)}`);
+    return v;
+  };
+
+  const methods: Record<string, (p: unknown[]) => unknown> = {
+    'Filecoin.ChainHead': () => tipSet(chain.height),
+    'Filecoin.StateMinerProvingDeadline': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[1]);
+      return chain.deadline(id);
+    },
+    'Filecoin.StateMinerDeadlines': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[1]);
+      return Array.from({ length: params.periodDeadlines }, (_, d) => ({ PostSubmissions: bitfieldToJson(chain.postSubmissions(id, d)), DisputableProofCount: 0 }));
+    },
+    'Filecoin.StateMinerPartitions': (p) => {
+      const id = minerArg(p);
+      const dl = deadlineArg(p[1]);
+      tipSetArg(p[2]);
+      return Array.from({ length: chain.partitionCount(id) }, (_, i) => {
+        const s = chain.partitionState(id, dl, i);
+        const active = s.all.filter((x) => !s.faulty.includes(x));
+        return {
+          AllSectors: bitfieldToJson(s.all),
+          FaultySectors: bitfieldToJson(s.faulty),
+          RecoveringSectors: bitfieldToJson(s.recovering),
+          LiveSectors: bitfieldToJson(s.all),
+          ActiveSectors: bitfieldToJson(active),
+        };
+      });
+    },
+    'Filecoin.StateMinerFaults': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[1]);
+      return bitfieldToJson(chain.faults(id));
+    },
+    'Filecoin.StateMinerRecoveries': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[1]);
+      return bitfieldToJson(chain.recoveries(id));
+    },
+    'Filecoin.StateMinerInfo': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[1]);
+      const key = id.replace(/^([ft])0/, '$13');
+      return { Owner: key, Worker: key, SectorSize: 34359738368, WindowPoStPartitionSectors: 2349 };
+    },
+  };
+
+  const answer = (req: unknown): object => {
+    const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown; method?: unknown; params?: unknown };
+    const id = r.id ?? null;
+    const fn = typeof r.method === 'string' ? methods[r.method] : undefined;
+    if (!fn) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${String(r.method)}' not found` } };
+    served.set(r.method as string, (served.get(r.method as string) ?? 0) + 1);
+    total++;
+    try {
+      return { jsonrpc: '2.0', id, result: fn(Array.isArray(r.params) ? r.params : []) };
+    } catch (e) {
+      return { jsonrpc: '2.0', id, error: { code: e instanceof RpcFailure ? e.code : -32603, message: (e as Error).message } };
+    }
+  };
+
+  const advance = (n = 1): void => {
+    for (let i = 0; i < n; i++) chain.step();
+    for (let i = heightWaiters.length - 1; i >= 0; i--) {
+      if (chain.height >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.resolve();
+    }
+  };
+
+  const control = (body: Record<string, unknown>): unknown => {
+    const miner = String(body['miner'] ?? '');
+    const sectors = Array.isArray(body['sectors']) ? body['sectors'].map(Number) : [];
+    switch (body['action']) {
+      case 'fault':
+        chain.declareFaults(miner, sectors);
+        break;
+      case 'recover':
+        chain.declareRecoveries(miner, sectors);
+        break;
+      case 'miss':
+        chain.missDeadline(miner, Number(body['deadline']));
+        break;
+      case 'advance':
+        advance(typeof body['epochs'] === 'number' ? body['epochs'] : 1);
+        break;
+      default:
+        throw new Error(`unknown action ${JSON.stringify(body['action'])} (fault, recover, miss, advance)`);
+    }
+    return state();
+  };
+  const state = () => ({
+    height: chain.height,
+    miners: chain.minerIds().map((id) => ({ id, deadline: chain.deadline(id), faults: chain.faults(id), recoveries: chain.recoveries(id), sectors: chain.sectorCount(id) })),
+  });
+
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'GET' && path === '/control') return sendJson(res, 200, state());
+    if (req.method !== 'POST' || !(/^\/rpc\/v[01]\/?$/.test(path) || path === '/control')) return sendJson(res, 404, { error: 'not found' });
+    readBody(req, MAX_BODY).then(
+      (text) => {
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch {
+          return sendJson(res, path === '/control' ? 400 : 200, path === '/control' ? { error: 'invalid JSON' } : { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } });
+        }
+        if (path === '/control') {
+          try {
+            return sendJson(res, 200, control((v ?? {}) as Record<string, unknown>));
+          } catch (e) {
+            return sendJson(res, 400, { error: (e as Error).message });
+          }
+        }
+        return sendJson(res, 200, Array.isArray(v) ? v.map(answer) : answer(v));
+      },
+      (e: unknown) => sendJson(res, e instanceof BodyTooLarge ? 413 : 400, { error: (e as Error).message }),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const epochMs = opts.epochMs ?? 200;
+  const timer = epochMs > 0 ? setInterval(() => advance(1), epochMs) : undefined;
+  timer?.unref();
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}/rpc/v1`,
+    port,
+    chain,
+    served,
+    calls: () => total,
+    advance,
+    waitForHeight: (height, timeoutMs = 10_000) =>
+      chain.height >= height
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`height ${height} not reached in ${timeoutMs} ms (at ${chain.height})`)), timeoutMs);
+            heightWaiters.push({ height, resolve: () => (clearTimeout(t), resolve()) });
+          }),
+    close: async () => {
+      if (timer) clearInterval(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
