@@ -118,6 +118,8 @@ describe('a protocol version change on the chain upgrades the fleet', () => {
       FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
       FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
       FLEETVISOR_HOST: HOST,
+      // A stopped runner takes its services with it (live-restore would leave them running).
+      FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',
       // The fleet's trust root (the runner verifies chain events), and the key the chain-watcher signs them with.

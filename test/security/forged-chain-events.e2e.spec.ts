@@ -224,7 +224,7 @@ describe('forged chain events (security)', () => {
     const other = new RunnerFixture(fx.core, CHAIN, 'fv-sec-noroot-', [testTrust().root.publicKey]);
     try {
       other.writeHomeConfig();
-      const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_HOST: 'sec-noroot', HOME: other.dir });
+      const env = fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_HOST: 'sec-noroot', HOME: other.dir, FLEETVISOR_RUNNER_LIVE_RESTORE: 'false' });
       delete env['FLEETVISOR_TRUST_ROOT_FILE'];
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, [CLI, 'start', '--directory', other.dir], { env, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -108,6 +108,8 @@ describe('scrape discovery from the runners', () => {
       FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
       FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
       FLEETVISOR_HOST: HOST,
+      // A stopped runner takes its service with it (live-restore would leave it running).
+      FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
       FLEETVISOR_TRUST_ROOT_FILE: testTrust().rootFile,
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',

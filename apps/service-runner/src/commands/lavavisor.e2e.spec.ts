@@ -162,6 +162,8 @@ describe('LavaVisor users: import, upgrades show, wrap and pod following the cha
       FLEETVISOR_SUBJECT_ROOT: bus.subjectRoot,
       FLEETVISOR_EVENT_STREAM: bus.eventStreamName,
       FLEETVISOR_HOST: HOST,
+      // Stopped runners take their services with them (live-restore would leave them to the next test).
+      FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
       FLEETVISOR_LOG_FORMAT: 'json',
       FLEETVISOR_LOG_LEVEL: 'info',
       FLEETVISOR_CHAINS: `${CHAIN}=${chain.rpcUrl}`,

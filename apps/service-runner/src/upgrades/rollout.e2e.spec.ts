@@ -58,7 +58,7 @@ describe('fleet-wide rollout across three runner hosts', () => {
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code) => resolve({ code, stdout, stderr }));
     });
-  const hostEnv = (host: string) => ({ FLEETVISOR_HOST: host, FLEETVISOR_RUNNER_DIRECTORY: homes.get(host)!.dir, HOME: homes.get(host)!.dir });
+  const hostEnv = (host: string) => ({ FLEETVISOR_RUNNER_LIVE_RESTORE: 'false', FLEETVISOR_HOST: host, FLEETVISOR_RUNNER_DIRECTORY: homes.get(host)!.dir, HOME: homes.get(host)!.dir });
   const events = async (stream: string): Promise<RecordedEvent[]> => (await store.readStream(stream)).events;
   const upgradeStarts = async (host: string, to: string) => (await events(`service-${host}/${SERVICE}`)).filter((e) => e.type === 'UpgradeStarted' && (e.data as { toVersion: string }).toVersion === to);
   const linked = (host: string): string | undefined => homes.get(host)!.home.linkedVersion(homes.get(host)!.home.serviceLink(SERVICE));
