@@ -106,7 +106,7 @@ s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '
 `;
 
 // A bare TCP relay in its own process: no HTTP parsing, no counting, bytes piped both ways. It is
-// the floor of any proxy that runs as a separate process on this machine (one more hop, one more
+// the floor of any proxy that runs as a separate process on the same host (one more hop, one more
 // process to be scheduled), measured in the same run as the meter.
 const RELAY = `
 const net = require('node:net');

@@ -200,7 +200,7 @@ async function registerInContext(app: FastifyInstance, o: GatewayHttpOptions): P
   app.get('/openapi.json', async () => doc);
   // Swagger UI from swagger-ui-dist, served locally (no CDN): its files under /docs/, and a page
   // that points it at /openapi.json.
-  // absolute-path.js, not the package's index: that one loads the whole 1.5 MB browser bundle.
+  // absolute-path.js, not the package's index: that one loads the whole browser bundle at start.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const swaggerDir = (require('swagger-ui-dist/absolute-path.js') as () => string)();
   await app.register(fastifyStatic, { root: swaggerDir, prefix: '/docs/', index: false, decorateReply: false });

@@ -54,7 +54,7 @@ describe('the OpenAPI document', () => {
     const paths = doc.paths as Record<string, Record<string, { 'x-fleetvisor-role': string; operationId: string }>>;
     for (const r of routes) expect(paths[openApiPath(r.path)]?.[r.method.toLowerCase()]).toMatchObject({ 'x-fleetvisor-role': r.role, operationId: r.operationId });
     expect(new Set(routes.map((r) => r.operationId)).size).toBe(routes.length);
-    // The validator compiles the OpenAPI meta-schema first: about 1.5 s, more on a loaded machine.
+    // The validator compiles the OpenAPI meta-schema first, which can outlast the default test timeout.
   }, 30_000);
 
   it('every mutating route needs at least operate', () => {
