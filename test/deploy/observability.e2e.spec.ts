@@ -7,13 +7,12 @@
 // up in what they answered.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { freePort } from '@fleetvisor/platform';
-import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, promtool, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, promtool, sharedNatsUrl, testBusNames, testTrust, type TestDatabase, fetchText } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 
@@ -37,16 +36,6 @@ const ruleExprs = rules.groups.flatMap((g) => g.rules.map((r) => ({ rule: r.aler
 function metricNames(expr: string): string[] {
   const withoutStrings = expr.replace(/"[^"]*"/g, '""');
   return [...withoutStrings.matchAll(/\b(fleetvisor_[a-z0-9_]+|chain_watcher_[a-z0-9_]+|process_[a-z0-9_]+|nodejs_[a-z0-9_]+)\b/g)].map((m) => m[1]!);
-}
-
-function fetchText(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
 }
 
 /** Family names in an exposition text (histograms and summaries by their base name too). */

@@ -4,34 +4,17 @@
 // refused by reason; calls per caller, component and method) as true counters, shows the callers
 // outside their steady band, and passes `promtool check metrics`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { get } from 'node:http';
 import path from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSubjects, StatsPush } from '@fleetvisor/contracts';
 import { CommandBus } from '@fleetvisor/messaging/core';
 import { createLogger, freePort } from '@fleetvisor/platform';
-import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, promtool, sharedNatsUrl, testBusNames, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, promtool, sharedNatsUrl, testBusNames, type TestDatabase, fetchText, metricSample } from '@fleetvisor/testing';
 import { batch, record, windowOf } from '../test/batches';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
-
-function fetchText(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
-
-/** The value of one sample line of the exposition text (`name{labels} value`). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('stats-collector health and metrics', () => {
   const bus = testBusNames();
@@ -94,24 +77,24 @@ describe('stats-collector health and metrics', () => {
     const text = await expectEventually(
       async () => {
         const t = (await fetchText(`${base}/metrics`)).body;
-        expect(sample(t, `fleetvisor_stats_calls_total{caller="t01000-sealer",component="venus",method="Filecoin.ChainHead",${s}}`)).toBe(7);
+        expect(metricSample(t, `fleetvisor_stats_calls_total{caller="t01000-sealer",component="venus",method="Filecoin.ChainHead",${s}}`)).toBe(7);
         return t;
       },
       { timeoutMs: 30_000 },
     );
-    expect(sample(text, `fleetvisor_stats_errors_total{caller="t01000-sealer",component="venus",method="Filecoin.ChainHead",${s}}`)).toBe(1);
-    expect(sample(text, `fleetvisor_stats_calls_total{caller="t01000-sealer",component="venus",method="Filecoin.MpoolPush",${s}}`)).toBe(3);
-    expect(sample(text, `fleetvisor_stats_records_ingested_total{outcome="stored",${s}}`)).toBe(2);
-    expect(sample(text, `fleetvisor_stats_records_ingested_total{outcome="duplicate",${s}}`)).toBe(2);
-    expect(sample(text, `fleetvisor_stats_records_rejected_total{reason="scope",${s}}`)).toBe(3);
-    expect(sample(text, `fleetvisor_stats_records_rejected_total{reason="window",${s}}`)).toBe(2);
-    expect(sample(text, `fleetvisor_stats_records_rejected_total{reason="schema",${s}}`)).toBe(0);
-    expect(sample(text, `fleetvisor_stats_push_refused_total{reason="scope",${s}}`)).toBe(1);
-    expect(sample(text, `fleetvisor_stats_batches_total{outcome="stored",${s}}`)).toBe(1);
-    expect(sample(text, `fleetvisor_stats_batches_total{outcome="duplicate",${s}}`)).toBe(1);
+    expect(metricSample(text, `fleetvisor_stats_errors_total{caller="t01000-sealer",component="venus",method="Filecoin.ChainHead",${s}}`)).toBe(1);
+    expect(metricSample(text, `fleetvisor_stats_calls_total{caller="t01000-sealer",component="venus",method="Filecoin.MpoolPush",${s}}`)).toBe(3);
+    expect(metricSample(text, `fleetvisor_stats_records_ingested_total{outcome="stored",${s}}`)).toBe(2);
+    expect(metricSample(text, `fleetvisor_stats_records_ingested_total{outcome="duplicate",${s}}`)).toBe(2);
+    expect(metricSample(text, `fleetvisor_stats_records_rejected_total{reason="scope",${s}}`)).toBe(3);
+    expect(metricSample(text, `fleetvisor_stats_records_rejected_total{reason="window",${s}}`)).toBe(2);
+    expect(metricSample(text, `fleetvisor_stats_records_rejected_total{reason="schema",${s}}`)).toBe(0);
+    expect(metricSample(text, `fleetvisor_stats_push_refused_total{reason="scope",${s}}`)).toBe(1);
+    expect(metricSample(text, `fleetvisor_stats_batches_total{outcome="stored",${s}}`)).toBe(1);
+    expect(metricSample(text, `fleetvisor_stats_batches_total{outcome="duplicate",${s}}`)).toBe(1);
     // The steady-band watcher runs by default: nobody is outside a band yet.
-    expect(sample(text, `fleetvisor_stats_callers_outside_band{direction="above",${s}}`)).toBe(0);
-    expect(sample(text, `fleetvisor_stats_callers_outside_band{direction="below",${s}}`)).toBe(0);
+    expect(metricSample(text, `fleetvisor_stats_callers_outside_band{direction="above",${s}}`)).toBe(0);
+    expect(metricSample(text, `fleetvisor_stats_callers_outside_band{direction="below",${s}}`)).toBe(0);
     for (const name of ['fleetvisor_stats_records_ingested_total', 'fleetvisor_stats_records_rejected_total', 'fleetvisor_stats_push_refused_total', 'fleetvisor_stats_batches_total', 'fleetvisor_stats_compactions_total']) {
       expect(text).toContain(`# TYPE ${name} counter`);
     }

@@ -16,7 +16,7 @@ import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { consumerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging/core';
 import { createLogger, freePort } from '@fleetvisor/platform';
-import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase, metricSample } from '@fleetvisor/testing';
 import { signEvent } from '@fleetvisor/trust';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -42,11 +42,6 @@ function http(method: string, url: string, body?: string): Promise<{ status: num
     req.on('error', reject);
     req.end(body);
   });
-}
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe('scrape discovery from the runners', () => {
@@ -150,9 +145,9 @@ describe('scrape discovery from the runners', () => {
 
     // Discovered, then scraped at least twice (the first scrape of a target is its baseline).
     const s = 'service="stats-collector"';
-    await expectEventually(async () => expect(sample(await metrics(), `fleetvisor_stats_scrape_targets{origin="discovered",${s}}`)).toBe(1), { timeoutMs: 30_000 });
-    const scrapes = sample(await metrics(), `fleetvisor_stats_scrapes_total{outcome="ok",${s}}`) ?? 0;
-    await expectEventually(async () => expect(sample(await metrics(), `fleetvisor_stats_scrapes_total{outcome="ok",${s}}`)).toBeGreaterThanOrEqual(scrapes + 2), { timeoutMs: 30_000 });
+    await expectEventually(async () => expect(metricSample(await metrics(), `fleetvisor_stats_scrape_targets{origin="discovered",${s}}`)).toBe(1), { timeoutMs: 30_000 });
+    const scrapes = metricSample(await metrics(), `fleetvisor_stats_scrapes_total{outcome="ok",${s}}`) ?? 0;
+    await expectEventually(async () => expect(metricSample(await metrics(), `fleetvisor_stats_scrapes_total{outcome="ok",${s}}`)).toBeGreaterThanOrEqual(scrapes + 2), { timeoutMs: 30_000 });
 
     const relays = 25;
     for (let i = 0; i < relays; i++) expect((await http('POST', `http://127.0.0.1:${relayPort}/`, '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}')).status).toBe(200);
@@ -170,6 +165,6 @@ describe('scrape discovery from the runners', () => {
     // The runner (and with it its service) goes: after two silent rounds the target is dropped.
     runner.child.kill('SIGTERM');
     await new Promise((r) => runner.child.once('exit', r));
-    await expectEventually(async () => expect(sample(await metrics(), `fleetvisor_stats_scrape_targets{origin="discovered",${s}}`)).toBe(0), { timeoutMs: 30_000 });
+    await expectEventually(async () => expect(metricSample(await metrics(), `fleetvisor_stats_scrape_targets{origin="discovered",${s}}`)).toBe(0), { timeoutMs: 30_000 });
   }, 180_000);
 });

@@ -3,31 +3,14 @@
 // relay, and its /metrics counts the workers and threads a real worker-agent reports; the agent,
 // an edge process, serves its own (ready once NATS answers; its reports by outcome).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { get } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@fleetvisor/platform';
-import { createTestDatabase, deleteTestStreams, promtool, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, deleteTestStreams, promtool, expectEventually, fleetvisorEnv, sharedNatsUrl, testBusNames, testTrust, type TestDatabase, fetchText, metricSample } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'fleetvisor.js');
-
-function fetchText(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
-
-/** The value of one sample line of the exposition text (`name{labels} value`). */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 describe('worker-registry health and metrics', () => {
   const bus = testBusNames();
@@ -78,15 +61,15 @@ describe('worker-registry health and metrics', () => {
   it('counts the reported worker and its threads, and says it leads the relay', async () => {
     const text = await expectEventually(async () => {
       const r = await fetchText(`${base}/metrics`);
-      expect(sample(r.body, 'fleetvisor_workers{state="live",service="worker-registry"}')).toBe(1);
+      expect(metricSample(r.body, 'fleetvisor_workers{state="live",service="worker-registry"}')).toBe(1);
       return r.body;
     }, { timeoutMs: 60_000 });
-    const threads = ['empty', 'paused', 'running', 'waiting'].map((s) => sample(text, `fleetvisor_worker_threads{state="${s}",service="worker-registry"}`) ?? NaN);
+    const threads = ['empty', 'paused', 'running', 'waiting'].map((s) => metricSample(text, `fleetvisor_worker_threads{state="${s}",service="worker-registry"}`) ?? NaN);
     expect(threads.reduce((a, b) => a + b, 0)).toBe(3);
-    expect(sample(text, 'fleetvisor_worker_reports_total{service="worker-registry"}')).toBeGreaterThan(0);
-    await expectEventually(async () => expect(sample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
+    expect(metricSample(text, 'fleetvisor_worker_reports_total{service="worker-registry"}')).toBeGreaterThan(0);
+    await expectEventually(async () => expect(metricSample((await fetchText(`${base}/metrics`)).body, 'fleetvisor_relay_leader{service="worker-registry"}')).toBe(1), { timeoutMs: 30_000 });
     expect(text).toContain('# TYPE fleetvisor_relay_lag_events gauge');
-    expect(sample(text, 'fleetvisor_dead_letters{service="worker-registry"}')).toBe(0);
+    expect(metricSample(text, 'fleetvisor_dead_letters{service="worker-registry"}')).toBe(0);
     expect(text).toContain('process_resident_memory_bytes{service="worker-registry"}');
     // Prometheus's own checker: exposition format and naming conventions.
     const checked = await promtool(['check', 'metrics'], (await fetchText(`${base}/metrics`)).body);
@@ -103,8 +86,8 @@ describe('worker-registry health and metrics', () => {
     expect(ready.checks.map((c) => c.name)).toEqual(['nats']);
     await expectEventually(async () => {
       const text = (await fetchText(`${agentBase}/metrics`)).body;
-      expect(sample(text, 'fleetvisor_agent_reports_total{outcome="ok",service="worker-agent"}')).toBeGreaterThan(0);
-      expect(sample(text, 'fleetvisor_agent_dropped_transitions_total{service="worker-agent"}')).toBe(0);
+      expect(metricSample(text, 'fleetvisor_agent_reports_total{outcome="ok",service="worker-agent"}')).toBeGreaterThan(0);
+      expect(metricSample(text, 'fleetvisor_agent_dropped_transitions_total{service="worker-agent"}')).toBe(0);
     }, { timeoutMs: 30_000 });
     const checked = await promtool(['check', 'metrics'], (await fetchText(`${agentBase}/metrics`)).body);
     expect(checked.stdout + checked.stderr).toBe('');

@@ -1,5 +1,6 @@
 // Prometheus's own checker for what the services export and for the shipped alert rules:
 // `promtool check metrics` (exposition format and naming), `check rules`, `test rules`.
+import { get } from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { readTestingConfig } from './config';
@@ -29,4 +30,21 @@ export function promtool(args: string[], input?: string): Promise<{ code: number
     if (input !== undefined) child.stdin!.end(input);
     else child.stdin!.end();
   });
+}
+
+/** GET `url` (a /metrics or /health endpoint): its status and body, whatever the status. */
+export function fetchText(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+/** The value of one sample line of an exposition text (`name{labels} value`). */
+export function metricSample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
