@@ -121,7 +121,15 @@ describe('a three-host cluster under faults', () => {
 
   /** Both runner hosts run `v` (the log says upgraded, the service's banner says it). */
   const fleetRuns = async (v: string, hosts: readonly HostName[] = RUNNER_HOSTS): Promise<void> => {
-    for (const h of hosts) expect(await banner(c.addr(h), c.servicePort(h))).toBe(`lavap ${v}`);
+    for (const h of hosts) {
+      expect(await banner(c.addr(h), c.servicePort(h))).toBe(`lavap ${v}`);
+      // The new process answers before its health check ends: the upgrade is over once the log
+      // holds its ServiceUpgraded (the checks count a start without one as a replaced service).
+      // The first version is where the services started: no upgrade brought them there.
+      if (v === VERSIONS[0]) continue;
+      const upgraded = await c.pool.query(`SELECT 1 FROM fv_events WHERE stream_id = $1 AND type = 'ServiceUpgraded' AND data->>'toVersion' = $2 LIMIT 1`, [`service-host-${h}/${SERVICE}`, v]);
+      expect(upgraded.rowCount, `ServiceUpgraded to ${v} on host ${h} in the log`).toBe(1);
+    }
   };
 
   /** Moves the chain to the next version (the watcher sees it and records VersionChanged). */
