@@ -200,7 +200,7 @@ describe('an agent is confined to its own worker', () => {
     const server = new CommandBus({ nc: agent.nc, subjects, logger, auth: { verifier: testTrust().verifier() } }).serve(AgentPause, async (req) => ({ index: req.index, changed: ++served > 0 }), { instance: 'w1' });
     await server.ready;
     const registry = new CommandBus({ nc: (await connectAs('worker-registry')).nc, subjects, logger, signer: testTrust().signer('service', 'worker-registry') });
-    for (let i = 0; i < 7; i++) expect(await registry.request(AgentPause, { index: i }, { instance: 'w1', timeoutMs: 5_000 })).toEqual({ ok: true, result: { index: i, changed: true } });
+    for (let i = 0; i < 7; i++) expect(await registry.request(AgentPause, { index: i }, { instance: 'w1', timeoutMs: 5_000 })).toMatchObject({ ok: true, result: { index: i, changed: true } });
     expect(served).toBe(7);
     await server.stop();
   });

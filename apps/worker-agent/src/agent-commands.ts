@@ -15,12 +15,31 @@ function indexRange(indexes: number[]): string {
 }
 
 export class AgentCommands {
+  /**
+   * Pause, resume and drain commands carried out this boot. A report lists the threads after reading
+   * it, and a command answers with it: the registry can tell a report listed before a command it
+   * recorded (the report was already on its way) from one that shows the command's effect.
+   */
+  private done = 0;
+
   constructor(
     private readonly source: ThreadSource,
     private readonly identity: () => WorkerIdentity,
     /** Called after a command changed something (the agent sends a report). */
     private readonly changed: () => void,
+    private readonly bootId?: string,
   ) {}
+
+  /** Commands carried out so far (see WorkerReport.controls). */
+  get controls(): number {
+    return this.done;
+  }
+
+  /** Counts a command whose effect is in place; what its answer carries. */
+  private applied(): { bootId?: string; controls: number } {
+    this.done++;
+    return { ...(this.bootId !== undefined ? { bootId: this.bootId } : {}), controls: this.done };
+  }
 
   async list(_req: CommandRequestOf<typeof AgentThreadList>): Promise<CommandResultOf<typeof AgentThreadList>> {
     const threads = await this.guard(() => this.source.threads());
@@ -30,8 +49,9 @@ export class AgentCommands {
   async pause(req: CommandRequestOf<typeof AgentPause>): Promise<CommandResultOf<typeof AgentPause>> {
     await this.existing(req.index);
     const changed = await this.guard(() => this.source.pause(req.index));
+    const applied = this.applied();
     if (changed) this.changed();
-    return { index: req.index, changed };
+    return { index: req.index, changed, ...applied };
   }
 
   async resume(req: CommandRequestOf<typeof AgentResume>): Promise<CommandResultOf<typeof AgentResume>> {
@@ -49,14 +69,16 @@ export class AgentCommands {
       }
     }
     const changed = await this.guard(() => this.source.resume(req.index, req.state));
+    const applied = this.applied();
     if (changed) this.changed();
-    return { index: req.index, state: changed ? (req.state ?? t.state) : t.state, changed };
+    return { index: req.index, state: changed ? (req.state ?? t.state) : t.state, changed, ...applied };
   }
 
   async drain(_req: CommandRequestOf<typeof AgentDrain>): Promise<CommandResultOf<typeof AgentDrain>> {
     const progress = await this.guard(() => this.source.drain());
+    const applied = this.applied();
     this.changed();
-    return progress;
+    return { ...progress, ...applied };
   }
 
   private async existing(index: number) {

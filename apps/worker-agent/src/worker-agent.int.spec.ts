@@ -121,11 +121,14 @@ describe('worker-agent on the shared NATS', () => {
     expect(list.ok && list.result!.threads.map((t) => [t.index, t.plan])).toEqual([[0, 'sealer'], [1, 'unseal'], [2, 'sealer']]);
 
     const reportsBefore = registry.reports.filter((r) => r.name === name).length;
-    expect(await bus.request(AgentPause, { index: 0 }, at)).toEqual({ ok: true, result: { index: 0, changed: true } });
+    const bootId = registry.last(name)!.bootId;
+    // Each command answers with the agent's boot and its count; the report it sends at once carries it.
+    expect(await bus.request(AgentPause, { index: 0 }, at)).toEqual({ ok: true, result: { index: 0, changed: true, bootId, controls: 1 } });
     expect(sim.pauseReason(0)).toBe('manual');
     await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).length).toBeGreaterThan(reportsBefore), { timeoutMs: 3_000 });
+    expect(registry.last(name)).toMatchObject({ controls: 1 });
     expect(registry.last(name)!.threads[0]!.threadState).toBe('paused');
-    expect(await bus.request(AgentPause, { index: 0 }, at)).toEqual({ ok: true, result: { index: 0, changed: false } });
+    expect(await bus.request(AgentPause, { index: 0 }, at)).toEqual({ ok: true, result: { index: 0, changed: false, bootId, controls: 2 } });
 
     expect(await bus.request(AgentPause, { index: 7 }, at)).toEqual({ ok: false, error: { code: 'not_found', message: `worker #7 not found on ${name} (threads: 0..2)` } });
 
@@ -136,13 +139,13 @@ describe('worker-agent on the shared NATS', () => {
     expect(!bad.ok && bad.error.message).toContain('valid: Empty, Allocated, DealsAcquired');
     expect(sim.threadInfos()[0]).toMatchObject({ threadState: 'paused', state: stateBefore });
 
-    expect(await bus.request(AgentResume, { index: 0, state: 'PC2Done' }, at)).toEqual({ ok: true, result: { index: 0, state: 'PC2Done', changed: true } });
+    expect(await bus.request(AgentResume, { index: 0, state: 'PC2Done' }, at)).toEqual({ ok: true, result: { index: 0, state: 'PC2Done', changed: true, bootId, controls: 3 } });
     await expectEventually(() => expect(registry.last(name)!.transitions.some((t) => t.index === 0 && t.event === 'SetState' && t.next === 'PC2Done')).toBe(true));
     expect(await bus.request(AgentResume, { index: 1 }, at)).toMatchObject({ ok: true, result: { index: 1, changed: false } });
 
     const drain = await bus.request(AgentDrain, {}, at);
     expect(drain.ok && drain.result!.threads).toBe(3);
-    await expectEventually(async () => expect(await bus.request(AgentDrain, {}, at)).toEqual({ ok: true, result: { threads: 3, paused: 3, finished: true } }), { timeoutMs: 5_000 });
+    await expectEventually(async () => expect(await bus.request(AgentDrain, {}, at)).toMatchObject({ ok: true, result: { threads: 3, paused: 3, finished: true, bootId } }), { timeoutMs: 5_000 });
     expect([0, 1, 2].map((i) => sim.pauseReason(i))).toEqual(['drain', 'drain', 'drain']);
     await expectEventually(() => expect(registry.last(name)!.threads.every((t) => t.threadState === 'paused')).toBe(true));
   });
@@ -165,13 +168,13 @@ describe('worker-agent on the shared NATS', () => {
     expect(list.ok && list.result!.threads.map((t) => t.index)).toEqual([0, 1]);
     expect(list.ok && list.result!.version).toBe('0.11.0-sim');
 
-    expect(await bus.request(AgentPause, { index: 1 }, at)).toEqual({ ok: true, result: { index: 1, changed: true } });
+    expect(await bus.request(AgentPause, { index: 1 }, at)).toMatchObject({ ok: true, result: { index: 1, changed: true, controls: 1 } });
     expect(sim.pauseReason(1)).toBe('manual');
     expect(await bus.request(AgentPause, { index: 5 }, at)).toMatchObject({ ok: false, error: { code: 'not_found' } });
     const bad = await bus.request(AgentResume, { index: 1, state: 'SnapEncoded' }, at);
     expect(!bad.ok && bad.error).toMatchObject({ code: 'invalid_request' });
     expect(sim.pauseReason(1)).toBe('manual');
-    expect(await bus.request(AgentResume, { index: 1, state: 'C1Done' }, at)).toEqual({ ok: true, result: { index: 1, state: 'C1Done', changed: true } });
+    expect(await bus.request(AgentResume, { index: 1, state: 'C1Done' }, at)).toMatchObject({ ok: true, result: { index: 1, state: 'C1Done', changed: true, controls: 2 } });
     await expectEventually(() => expect(registry.reports.filter((r) => r.name === name).flatMap((r) => r.transitions).some((t) => t.index === 1 && t.next === 'C1Done')).toBe(true));
     expect(rpc.requests).toBeGreaterThan(5);
   });

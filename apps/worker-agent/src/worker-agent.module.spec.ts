@@ -82,7 +82,7 @@ describe('worker-agent wiring', () => {
     const { bus, source, reports } = await wired();
     expect(source.running).toBe(true);
     expect(await bus.request('fleet.cmd.worker-agent.w-07.list', {})).toMatchObject({ name: 'w-07', version: '1.0.0-fake', threads: [{ index: 0 }] });
-    expect(await bus.request('fleet.cmd.worker-agent.w-07.pause', { index: 0 })).toEqual({ index: 0, changed: true });
+    expect(await bus.request('fleet.cmd.worker-agent.w-07.pause', { index: 0 })).toMatchObject({ index: 0, changed: true, controls: 1 });
     expect(source.calls).toEqual(['pause 0']);
     // A change is reported at once (nothing else reports here: NATS never answered).
     await expectEventually(() => expect(reports).toHaveLength(1));

@@ -37,6 +37,7 @@ export class WorkerAgent {
     this.reporter = new WorkerReporter({
       identity,
       threads: () => opts.source.threads(),
+      controls: () => this.commands.controls,
       outbox: this.outbox,
       logger: this.log,
       // Scoped by the worker's name (<root>.cmd.worker-registry.report.<name>): the agent's NATS
@@ -46,7 +47,7 @@ export class WorkerAgent {
         return bus ? bus.request(WorkerReportCommand, report, { timeoutMs: opts.reportTimeoutMs ?? 5_000, scope: opts.name }) : NOT_CONNECTED;
       },
     });
-    this.commands = new AgentCommands(opts.source, identity, () => void this.reporter.reportNow());
+    this.commands = new AgentCommands(opts.source, identity, () => void this.reporter.reportNow(), this.outbox.bootId);
   }
 
   get bootId(): string {

@@ -36,6 +36,8 @@ export class AgentStandIn {
   private pending: ThreadTransition[] = [];
   private servers: CommandServer[] = [];
   draining = false;
+  /** Pause, resume and drain commands carried out this boot (as the real agent counts them: WorkerReport.controls). */
+  controls = 0;
   /** Commands the registry sent, in order (verb:index). */
   readonly calls: string[] = [];
 
@@ -60,7 +62,7 @@ export class AgentStandIn {
           const t = this.thread(index);
           const changed = !t.paused;
           t.paused = true;
-          return { index, changed };
+          return { index, changed, bootId: this.bootId, controls: ++this.controls };
         },
         opts,
       ),
@@ -73,7 +75,7 @@ export class AgentStandIn {
           t.paused = false;
           delete t.lastError;
           if (state !== undefined) t.state = state;
-          return { index, state: t.state, changed };
+          return { index, state: t.state, changed, bootId: this.bootId, controls: ++this.controls };
         },
         opts,
       ),
@@ -83,7 +85,7 @@ export class AgentStandIn {
           this.calls.push('drain');
           this.draining = true;
           const paused = this.threads.filter((t) => t.paused).length;
-          return { threads: this.threads.length, paused, finished: paused === this.threads.length };
+          return { threads: this.threads.length, paused, finished: paused === this.threads.length, bootId: this.bootId, controls: ++this.controls };
         },
         opts,
       ),
@@ -161,6 +163,7 @@ export class AgentStandIn {
       sentAt: new Date().toISOString(),
       threads: this.threadInfos(),
       transitions: [...this.pending],
+      controls: this.controls,
     };
   }
 
@@ -178,6 +181,7 @@ export class AgentStandIn {
   reboot(): void {
     this.bootId = randomUUID();
     this.seq = 0;
+    this.controls = 0;
     this.pending = [];
   }
 

@@ -41,6 +41,28 @@ describe('WorkerReporter', () => {
     expect(outbox.size).toBe(0);
   });
 
+  it('carries the command count read before the threads were listed (a command done during the list may not show in it)', async () => {
+    let controls = 4;
+    const sent: WorkerReport[] = [];
+    const reporter = new WorkerReporter({
+      identity: () => ({ name: 'w-01', dest: '10.0.0.1:17890', version: '0.11.0' }),
+      threads: async () => {
+        controls++;
+        return threads;
+      },
+      controls: () => controls,
+      outbox: new TransitionOutbox(),
+      logger,
+      send: async (r) => {
+        sent.push(structuredClone(r));
+        return accept(r);
+      },
+    });
+    await reporter.reportNow();
+    await reporter.reportNow();
+    expect(sent.map((r) => r.controls)).toEqual([4, 5]);
+  });
+
   it('drops only transitions up to acceptedSeq', async () => {
     const { outbox, reporter, add } = setup(() => ({ ok: true, result: { appended: 1, acceptedSeq: 1 } }));
     add(3);

@@ -20,6 +20,8 @@ export interface WorkerIdentity {
 export interface WorkerReporterDeps {
   identity: () => WorkerIdentity;
   threads: () => Promise<ThreadInfo[]>;
+  /** Commands the agent has carried out (AgentCommands.controls), read before the threads are listed. */
+  controls?: () => number;
   outbox: TransitionOutbox;
   send: ReportSend;
   logger: Logger;
@@ -99,6 +101,8 @@ export class WorkerReporter {
   private async sendOnce(): Promise<ReportOutcome> {
     let threads: ThreadInfo[] = [];
     let unreachable: string | undefined;
+    // Read before the list: a command done while the list runs may or may not show in it.
+    const controls = this.deps.controls?.();
     try {
       threads = await this.deps.threads();
     } catch (e) {
@@ -114,6 +118,7 @@ export class WorkerReporter {
       threads,
       ...(unreachable !== undefined ? { unreachable } : {}),
       transitions,
+      ...(controls !== undefined ? { controls } : {}),
     };
     this.counters.sent++;
     let reply: CommandReply<ReportResult>;

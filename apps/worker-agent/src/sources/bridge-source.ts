@@ -38,8 +38,13 @@ export class BridgeSource implements ThreadSource {
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<unknown> | undefined;
   private reportedSkips = new Set<string>();
-  /** Why threads this agent paused are paused (damocles' WorkerList does not say). */
-  private readonly pausedBy = new Map<number, PauseReason>();
+  /**
+   * Why threads this agent paused are paused (damocles' WorkerList does not say), and how many lists
+   * had started when it paused them: only a list started after that can say the thread runs (a list
+   * already on its way may show it as it was before the pause, and must not forget the reason).
+   */
+  private readonly pausedBy = new Map<number, { reason: PauseReason; afterList: number }>();
+  private listsStarted = 0;
   private unreachable = false;
 
   constructor(private readonly opts: BridgeSourceOptions) {
@@ -89,11 +94,23 @@ export class BridgeSource implements ThreadSource {
   async pause(index: number): Promise<boolean> {
     const t = await this.thread(index);
     if (t.threadState === 'paused') return false;
-    // Known before the pause shows in a list.
-    this.pausedBy.set(index, 'manual');
-    const ok = await this.rpc(() => this.client.workerPause(index));
+    const ok = await this.pauseFor(index, 'manual');
     await this.refresh().catch(() => undefined);
     return ok;
+  }
+
+  /** WorkerPause, with the reason known before the pause shows in a list and kept until a list started after it says the thread runs. */
+  private async pauseFor(index: number, reason: PauseReason): Promise<boolean> {
+    const by = { reason, afterList: Number.POSITIVE_INFINITY };
+    this.pausedBy.set(index, by);
+    try {
+      const ok = await this.rpc(() => this.client.workerPause(index));
+      by.afterList = this.listsStarted;
+      return ok;
+    } catch (e) {
+      if (this.pausedBy.get(index) === by) this.pausedBy.delete(index);
+      throw e;
+    }
   }
 
   async resume(index: number, state: string | undefined): Promise<boolean> {
@@ -108,8 +125,7 @@ export class BridgeSource implements ThreadSource {
     const threads = await this.refresh();
     for (const t of threads) {
       if (t.threadState === 'paused') continue;
-      this.pausedBy.set(t.index, 'drain');
-      await this.rpc(() => this.client.workerPause(t.index));
+      await this.pauseFor(t.index, 'drain');
     }
     const after = await this.refresh();
     const paused = after.filter((t) => t.threadState === 'paused').length;
@@ -130,17 +146,19 @@ export class BridgeSource implements ThreadSource {
   }
 
   private async listOnce(): Promise<{ threads: ThreadInfo[]; changed: boolean }> {
+    const listNo = ++this.listsStarted;
     const raw = await this.rpc(() => this.client.workerList());
     // A worker that did not answer at start is asked its version once it answers.
     if (this.workerVersion === 'unknown') await this.learnVersion();
     const parsed = parseWorkerList(raw);
     for (const t of parsed.threads) {
       if (t.threadState !== 'paused') {
-        this.pausedBy.delete(t.index);
+        const by = this.pausedBy.get(t.index);
+        if (by !== undefined && listNo > by.afterList) this.pausedBy.delete(t.index);
         continue;
       }
       // damocles pauses a thread itself on a permanent or critical error.
-      const reason = this.pausedBy.get(t.index) ?? (t.lastError !== undefined && /^(permanent|critical)\b/i.test(t.lastError) ? 'error' : undefined);
+      const reason = this.pausedBy.get(t.index)?.reason ?? (t.lastError !== undefined && /^(permanent|critical)\b/i.test(t.lastError) ? 'error' : undefined);
       if (reason !== undefined) t.pauseReason = reason;
     }
     for (const s of parsed.skipped) {

@@ -85,6 +85,11 @@ export interface DecideOptions {
   nowMs: number;
   /** Host of the registry process (event metadata). */
   host?: string;
+  /**
+   * The report was listed before a pause, resume or drain the registry has recorded since: whether
+   * its threads are paused is old news, so it neither pauses nor resumes any (the next report will).
+   */
+  listedBeforeCommand?: boolean;
 }
 
 export function decideReport(current: WorkerAggregate | undefined, report: WorkerReport, opts: DecideOptions): ReportDecision {
@@ -215,6 +220,7 @@ export function decideReport(current: WorkerAggregate | undefined, report: Worke
     }
     const known = agg!.threads.get(t.index)!;
     const pausedNow = t.threadState === 'paused';
+    if (opts.listedBeforeCommand) continue;
     if (pausedNow && !known.paused) {
       const reason = pauseReasonOf(t, agg!.worker.draining);
       emit(

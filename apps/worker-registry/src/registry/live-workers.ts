@@ -23,6 +23,12 @@ export interface LiveWorker {
   baseSeq: number;
   baseAgg: WorkerAggregate | undefined;
   baseAccepted: number;
+  /**
+   * The last pause, resume or drain this registry had the worker's agent carry out: the agent's boot
+   * and its command count (AgentPause's answer). A report of that boot listed before it (a smaller
+   * `controls`) does not undo it. Memory only: after a registry restart the next report decides.
+   */
+  commanded?: { bootId: string; controls: number };
 }
 
 /** Stream of a worker's events. */

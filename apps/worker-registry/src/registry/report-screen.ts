@@ -3,7 +3,7 @@
 // "does this report say anything the worker's last valid report did not?".
 //
 // A report is `same` as the worker's previous valid report when it has no transitions and the same
-// boot id, dest, version, reachability and threads (index, plan, state, sector, location, paused). decideReport
+// boot id, dest, version, reachability, command count and threads (index, plan, state, sector, location, paused). decideReport
 // reads nothing else of a report unless it emits an event, so for a worker whose recorded state is
 // still the one that previous report left (the registry checks that: see WorkerRegistry.screened),
 // a `same` report yields no events: only its volatile part (run state, elapsed, stage, last error)
@@ -66,7 +66,7 @@ function errorText(e: unknown): string {
 
 /** What decideReport reads of a report that yields no events (transitions aside). */
 function signatureOf(r: WorkerReport): string {
-  let s = `${r.bootId}\u0001${r.dest}\u0001${r.version}\u0001${r.threads.length}\u0001${r.unreachable === undefined ? 0 : 1}`;
+  let s = `${r.bootId}\u0001${r.dest}\u0001${r.version}\u0001${r.threads.length}\u0001${r.unreachable === undefined ? 0 : 1}\u0001${r.controls ?? ''}`;
   for (const t of r.threads) {
     s += `\u0002${t.index}\u0003${t.plan}\u0003${t.state}\u0003${t.sectorId === undefined ? '\u0004' : t.sectorId}\u0003${
       t.location === undefined ? '\u0004' : t.location

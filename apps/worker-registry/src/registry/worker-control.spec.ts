@@ -31,6 +31,34 @@ describe('WorkerControl', () => {
     expect(r.log.events('worker-w-a')).toHaveLength(count);
   });
 
+  it('a report listed before a pause or resume the registry recorded does not undo it; the next report decides', async () => {
+    const r = unitRegistry();
+    const a = await r.agent('w-a', 2);
+    await a.report();
+    // On its way while the pause is carried out: it still shows thread #1 running.
+    const before = a.buildReport();
+    await r.control.pause({ worker: 'w-a', index: 1 }, by('alice'));
+    expect((await a.report(before)).ok).toBe(true);
+    expect(r.log.types('worker-w-a').filter((t) => t === 'ThreadPaused' || t === 'ThreadResumed')).toEqual(['ThreadPaused']);
+    expect(r.live.get('w-a')!.agg.threads.get(1)!.paused).toBe(true);
+    expect((await r.queries.info({ worker: 'w-a' })).threads[1]!.threadState).toBe('paused');
+    // The same for a resume: a report listed before it still shows the thread paused.
+    const paused = a.buildReport();
+    await r.control.resume({ worker: 'w-a', index: 1 }, by('bob'));
+    await a.report(paused);
+    expect(r.log.types('worker-w-a').filter((t) => t === 'ThreadPaused' || t === 'ThreadResumed')).toEqual(['ThreadPaused', 'ThreadResumed']);
+    expect(r.live.get('w-a')!.agg.threads.get(1)!.paused).toBe(false);
+    // A report listed after the command counts: paused at the worker itself, it is recorded (by the agent).
+    a.threads[1]!.paused = true;
+    await a.report();
+    expect(r.log.events('worker-w-a').at(-1)).toMatchObject({ type: 'ThreadPaused', data: { index: 1, actor: 'worker-agent:w-a' } });
+    // So is a report of the agent's next boot, whatever its count.
+    a.reboot();
+    a.threads[1]!.paused = false;
+    await a.report();
+    expect(r.log.events('worker-w-a').at(-1)).toMatchObject({ type: 'ThreadResumed', data: { index: 1, actor: 'worker-agent:w-a' } });
+  });
+
   it('an unreachable agent: unavailable, nothing changed or recorded', async () => {
     const r = unitRegistry();
     const a = await r.agent('w-a', 2);

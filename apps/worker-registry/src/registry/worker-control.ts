@@ -87,6 +87,7 @@ export class WorkerControl {
       await this.refuseReplay(by);
       const reply = await this.agents.request(AgentPause, { index: req.index }, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'pause', reply.error);
+      this.noteApplied(name, reply.result);
       const changed = reply.result?.changed ?? false;
       const actor = by.actor;
       await this.recorder.record(
@@ -123,6 +124,7 @@ export class WorkerControl {
       await this.refuseReplay(by);
       const reply = await this.agents.request(AgentResume, { index: req.index, ...(req.state !== undefined ? { state: req.state } : {}) }, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'resume', reply.error);
+      this.noteApplied(name, reply.result);
       const result = reply.result!;
       const actor = by.actor;
       await this.recorder.record(
@@ -147,6 +149,7 @@ export class WorkerControl {
       await this.refuseReplay(by);
       const reply = await this.agents.request(AgentDrain, {}, this.toAgent(name, by));
       if (!reply.ok) throw this.agentFailure(name, 'drain', reply.error);
+      this.noteApplied(name, reply.result);
       const progress = reply.result!;
       const actor = by.actor;
       await this.recorder.record(
@@ -180,6 +183,12 @@ export class WorkerControl {
       );
       return { worker: name, removed: result.events.length > 0 };
     });
+  }
+
+  /** Remembers which of its agent's commands this was, so a report listed before it does not undo it. */
+  private noteApplied(name: string, applied: { bootId?: string; controls?: number } | undefined): void {
+    const live = this.live.get(name);
+    if (live && applied?.bootId !== undefined && applied.controls !== undefined) live.commanded = { bootId: applied.bootId, controls: applied.controls };
   }
 
   private meta(by: CommandOrigin): EventMetadata {

@@ -76,10 +76,14 @@ export class WorkerReports {
     const now = this.now();
     this.handled++;
     let acceptedSeq = 0;
+    const commanded = this.live.get(report.name)?.commanded;
+    // Listed before the last command this registry had the agent carry out: it may show the threads
+    // as they were before that command, and must not record them paused or resumed again.
+    const listedBeforeCommand = commanded !== undefined && commanded.bootId === report.bootId && (report.controls ?? 0) < commanded.controls;
     const result = await this.recorder.record(
       report.name,
       (state) => {
-        const decision = decideReport(state, report, { nowMs: now, host: this.opts.host });
+        const decision = decideReport(state, report, { nowMs: now, host: this.opts.host, listedBeforeCommand });
         acceptedSeq = decision.acceptedSeq;
         return decision.events.length === 0 ? decision.events : { events: decision.events, state: decision.next };
       },

@@ -52,6 +52,13 @@ export const WorkerReportSchema = Type.Object(
       maxItems: 100_000,
       description: 'Transitions since the last acknowledged report, in seq order',
     }),
+    controls: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Pause, resume and drain commands this agent had carried out (this boot) before it listed the threads of this report. A report listed before a command the registry recorded (a smaller number than that command's answer) may show the threads as they were before it, so its paused or running threads do not undo the command.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'What a worker-agent sends every interval' },
 );
@@ -74,6 +81,12 @@ export const WorkerReportCommand = defineCommand({
 
 // ---- commands served by one agent (instance = worker name) ----
 
+/** In an agent's answer to pause, resume or drain: which of its commands this was (see WorkerReport.controls). */
+const Applied = {
+  bootId: Type.Optional(Type.String({ format: 'uuid', description: "The agent's boot id" })),
+  controls: Type.Optional(Type.Integer({ minimum: 0, description: 'Commands this agent has carried out this boot, this one included; a report listed before it carries a smaller number' })),
+};
+
 export const AgentThreadList = defineCommand({
   service: WORKER_AGENT_SERVICE,
   verb: 'list',
@@ -93,7 +106,7 @@ export const AgentPause = defineCommand({
   instance: 'name',
   description: 'Pause one thread (VenusWorker.WorkerPause). not_found names the valid indexes; changed=false when already paused.',
   request: Type.Object({ index: ThreadIndex() }, { additionalProperties: false }),
-  result: Type.Object({ index: ThreadIndex(), changed: Type.Boolean() }, { additionalProperties: false }),
+  result: Type.Object({ index: ThreadIndex(), changed: Type.Boolean(), ...Applied }, { additionalProperties: false }),
 });
 
 export const AgentResume = defineCommand({
@@ -104,7 +117,7 @@ export const AgentResume = defineCommand({
   description: 'Resume one paused thread, optionally in another state of its plan (VenusWorker.WorkerResume(index, set_to)).',
   request: Type.Object({ index: ThreadIndex(), state: Type.Optional(StateName()) }, { additionalProperties: false }),
   result: Type.Object(
-    { index: ThreadIndex(), state: StateName({ description: 'State it resumed in' }), changed: Type.Boolean() },
+    { index: ThreadIndex(), state: StateName({ description: 'State it resumed in' }), changed: Type.Boolean(), ...Applied },
     { additionalProperties: false },
   ),
 });
@@ -121,6 +134,7 @@ export const AgentDrain = defineCommand({
       threads: Type.Integer({ minimum: 0, description: 'Threads' }),
       paused: Type.Integer({ minimum: 0, description: 'Threads paused so far' }),
       finished: Type.Boolean(),
+      ...Applied,
     },
     { additionalProperties: false },
   ),
