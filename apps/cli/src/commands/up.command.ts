@@ -19,6 +19,7 @@ import { relayComponentLine } from '../up/component-log';
 import { gatewayPort, prepareDemoGateway } from '../up/demo-gateway';
 import { prepareDemoRunner, type DemoRunner } from '../up/demo-runner';
 import { prepareStatsDemo, type StatsDemo } from '../up/stats-demo';
+import { startProvingDemo, type ProvingDemo } from '../up/proving-demo';
 import { Stack, type ComponentSpec } from '../up/stack';
 import { startBusTail } from '../bus-tail';
 import { formatEventJson, formatEventLine } from '../event-format';
@@ -234,6 +235,12 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
       resume ? 'local chain (devnet) continues where the log left it' : 'local chain (devnet) is producing blocks',
     );
   }
+  // A Filecoin chain with two miners for the proving watch, one of which develops a fault.
+  let proving: ProvingDemo | undefined;
+  if (opts.devnet && env['FLEETVISOR_FILECOIN_CHAINS'] === undefined) {
+    proving = await startProvingDemo({ log: (msg) => logger.info({ chain: 'devnet-fil' }, `proving demo: ${msg}`) });
+    logger.info({ rpc: proving.url, miners: proving.env['FLEETVISOR_FILECOIN_MINERS'] }, 'local Filecoin chain (proving devnet) is producing epochs: try `fleetvisor proving info --miner t01001`');
+  }
   const stack = new Stack({ logger, baseEnv: { ...env, FLEETVISOR_LOG_FORMAT: 'json' }, onLine: (component, line) => relayComponentLine(logger, component, line) });
   const components: ComponentSpec[] = [];
   if (chains) {
@@ -247,6 +254,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
           ? { FLEETVISOR_CHAIN_WATCHER_WS_STALL: `${Math.max(4 * opts.blockTimeMs, 2_000)}ms`, FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: `${Math.max(Math.floor(opts.blockTimeMs / 2), 100)}ms` }
           : {}),
         ...pick(env, ['FLEETVISOR_CHAIN_WATCHER_WS_STALL', 'FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY']),
+        ...(proving?.env ?? {}),
       },
     });
   } else {
@@ -292,6 +300,7 @@ async function startServices(logger: Logger, opts: ServicesOptions): Promise<{ s
       await stats?.close();
       await stack.stop();
       await demo?.close();
+      await proving?.close();
       await devnet?.stop();
     },
   };

@@ -33,6 +33,20 @@ describe('LiveView', () => {
     expect(view.onEvent(example('RolloutHostAdmitted'))).toBeUndefined();
   });
 
+  it("prints the proving watch's trouble: faults and recoveries with their sectors, missed and at-risk deadlines", () => {
+    const view = new LiveView();
+    expect(view.onEvent(example('SectorsFaulted', { minerId: 't01001', deadline: 11, partition: 0, sectors: [44, 45], epoch: 1031 }))).toBe(
+      '02:11:03  SectorsFaulted      t01001 deadline 11 partition 0: sectors 44, 45 at epoch 1031',
+    );
+    expect(view.onEvent(example('SectorsRecovered', { sectors: Array.from({ length: 12 }, (_, i) => i) }))).toMatch(/sectors 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 \(and 2 more\) at epoch \d+$/);
+    expect(view.onEvent(example('WindowPoStMissed', { minerId: 't01001', deadline: 11, close: 1031, partitions: [0] }))).toBe(
+      '02:11:03  WindowPoStMissed    t01001 deadline 11 closed at epoch 1031 with partitions 0 not proven',
+    );
+    expect(view.onEvent(example('ProvingDeadlineAtRisk', { minerId: 't01001', deadline: 11, open: 1141 }))).toBe(
+      '02:11:03  ProvingDeadlineAtRisk t01001 deadline 11 opened at epoch 1141 holding faults not declared recovered',
+    );
+  });
+
   it('counts routine events instead of printing them, and sums them up once per summary', () => {
     const view = new LiveView();
     for (let i = 0; i < 5; i++) expect(view.onEvent(example('ThreadStateChanged'))).toBeUndefined();

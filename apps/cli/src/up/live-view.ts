@@ -36,6 +36,11 @@ export const WATCHED_TYPES: ReadonlySet<string> = new Set([
   'HostReturned',
   'CallRateAnomaly',
   'CallRateRecovered',
+  // the proving watch (issue 18)
+  'SectorsFaulted',
+  'SectorsRecovered',
+  'WindowPoStMissed',
+  'ProvingDeadlineAtRisk',
   // fleet-wide rollouts (ADR 0009): what stops or ends one; waves and admissions are counted
   'RolloutStarted',
   'RolloutHalted',
@@ -56,6 +61,13 @@ function str(v: unknown): string | undefined {
 function subjectOf(stream: string): string {
   const dash = stream.indexOf('-');
   return dash < 0 ? stream : stream.slice(dash + 1);
+}
+
+/** Numbers as `1, 2, 3` (at most 10, then how many more). */
+function sectorList(v: unknown): string {
+  if (!Array.isArray(v)) return '?';
+  const shown = v.slice(0, 10).join(', ');
+  return v.length > 10 ? `${shown} (and ${v.length - 10} more)` : shown;
 }
 
 function describe(e: AnyEvent): string {
@@ -87,6 +99,13 @@ function describe(e: AnyEvent): string {
       return `${str(field(d, 'chainId'))}: rollout aborted: ${str(field(d, 'reason'))}`;
     case 'RolloutCompleted':
       return `${str(field(d, 'chainId'))}: rollout completed on ${str(field(d, 'hosts'))} host(s), ${str(field(d, 'failed'))} failed`;
+    case 'SectorsFaulted':
+    case 'SectorsRecovered':
+      return `${str(field(d, 'minerId'))} deadline ${str(field(d, 'deadline'))} partition ${str(field(d, 'partition'))}: sectors ${sectorList(field(d, 'sectors'))} at epoch ${str(field(d, 'epoch'))}`;
+    case 'WindowPoStMissed':
+      return `${str(field(d, 'minerId'))} deadline ${str(field(d, 'deadline'))} closed at epoch ${str(field(d, 'close'))} with partitions ${sectorList(field(d, 'partitions'))} not proven`;
+    case 'ProvingDeadlineAtRisk':
+      return `${str(field(d, 'minerId'))} deadline ${str(field(d, 'deadline'))} opened at epoch ${str(field(d, 'open'))} holding faults not declared recovered`;
     default: {
       const data = JSON.stringify(d);
       return `${subjectOf(e.stream)} ${data.length > 140 ? data.slice(0, 139) + '…' : data}`;

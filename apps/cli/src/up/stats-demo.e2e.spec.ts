@@ -1,6 +1,7 @@
 // `fleetvisor up` runs the stats part: the stats-collector, metering proxies in front of the
 // simulated venus node, simulated callers with their tokens; `fleetvisor stats calls` shows their
-// curves within a minute of start (compiled programs).
+// curves within a minute of start. And the proving part: a Filecoin chain whose miner t01001
+// develops a fault the chain-watcher records (compiled programs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-describe('fleetvisor up: API-call statistics (compiled)', () => {
+describe('fleetvisor up: API-call statistics and the proving watch (compiled)', () => {
   afterAll(async () => {
     if (up && up.exitCode === null) {
       up.kill('SIGINT');
@@ -33,7 +34,7 @@ describe('fleetvisor up: API-call statistics (compiled)', () => {
     await deleteTestStreams(bus);
   });
 
-  it('shows the simulated callers of the venus node and of venus-messager within a minute', async () => {
+  it("shows the simulated callers of the venus node and of venus-messager within a minute, and t01001's fault on the record", async () => {
     db = await createTestDatabase('fvt_stats_up');
     const env = { ...fleetvisorEnv({ databaseUrl: db.url, bus }), FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0', FLEETVISOR_UP_STATE_DIR: mkdtempSync(path.join(tmpdir(), 'fvt-stats-up-')) };
     up = spawn(process.execPath, [BIN, 'up', '--devnet-port', '0', '--gateway-port', '0', '--workers', '1', '--no-runner', '--no-tail'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -54,6 +55,25 @@ describe('fleetvisor up: API-call statistics (compiled)', () => {
     const r = await cli(['stats', 'calls', '--component', 'venus-messager', '--by', 'method', '--since', '10m', '--json'], env);
     const byMethod = JSON.parse(r.stdout) as CommandResultOf<typeof StatsCalls>;
     expect(byMethod.series.map((s) => s.key).sort()).toEqual(['Filecoin.MpoolPushMessage', 'Filecoin.StateSearchMsg']);
+
+    // The proving watch: both miners are read from the local Filecoin chain, and t01001's missed
+    // window is on the record with its faulty sectors, which `proving faults` lists.
+    const info = await cli(['proving', 'info', '--miner', 't01000', '--json'], env);
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ chainId: 'devnet-fil', minerId: 't01000' });
+    await expectEventually(
+      async () => {
+        const tail = await cli(['events', 'tail', '--stream', 'miner-t01001', '--from', 'beginning', '--once', '--json'], env);
+        expect(tail.code, tail.stderr).toBe(0);
+        expect(tail.stdout).toContain('"WindowPoStMissed"');
+        expect(tail.stdout).toContain('"SectorsFaulted"');
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000 },
+    );
+    const faults = await cli(['proving', 'faults', '--miner', 't01001', '--json'], env);
+    expect(faults.code, faults.stderr).toBe(0);
+    expect((JSON.parse(faults.stdout) as { faults: unknown[] }).faults.length).toBeGreaterThan(0);
+    expect(err).toContain('proving demo: t01001 will miss deadline');
     up.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => up!.once('exit', (c) => resolve(c)));
     expect(code, err.slice(-2000)).toBe(0);
