@@ -7,6 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'nats';
+import { createSubjects, StatsPush } from '@fleetvisor/contracts';
+import { CommandBus } from '@fleetvisor/messaging/core';
+import { createLogger } from '@fleetvisor/platform';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { artifactsDir, createTestDatabase, deleteTestStreams, expectEventually, fleetvisorEnv, freePort, launchBrowser, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 
@@ -54,7 +58,8 @@ beforeAll(async () => {
     FLEETVISOR_WORKER_SIM_TEMPORARY_ERROR_RATE: '0',
     FLEETVISOR_WORKER_SIM_PERMANENT_ERROR_RATE: '0',
   });
-  start(['stats-collector', 'run', '--no-relay']);
+  // A band from 100 minutes of history: the edges and the detection window made short.
+  start(['stats-collector', 'run', '--no-relay'], { FLEETVISOR_STATS_ANOMALY_EDGE: '1m', FLEETVISOR_STATS_ANOMALY_AFTER: '2m' });
   const port = await freePort();
   start(['gateway', 'run'], { FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'gateway-dash') });
   base = `http://127.0.0.1:${port}`;
@@ -121,6 +126,52 @@ describe('dashboard', () => {
     await page.getByRole('img', { name: 'Calls over time by component' }).waitFor({ timeout: 30_000 });
     await expectEventually(async () => expect(await page.locator('.recharts-line').count()).toBeGreaterThanOrEqual(2), { timeoutMs: 30_000 });
     await page.screenshot({ path: path.join(artifactsDir(), 'dashboard-calls.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("draws each caller's steady band around its rate, and says when the rate is outside it", async () => {
+    // 100 minutes of message sending pushed as a meter would: f03000 steady, f04000 steady then a
+    // stuck retry loop in its last minutes.
+    const nc = await connect({ servers: sharedNatsUrl() });
+    try {
+      const commands = new CommandBus({ nc, subjects: createSubjects(bus.subjectRoot), logger: createLogger({ name: 'dash-test', level: 'silent', format: 'json' }) });
+      const now = Math.floor(Date.now() / 60_000) * 60_000;
+      for (let i = 100; i >= 1; i--) {
+        const steady = [3, 5, 4, 4, 6, 2][i % 6]!;
+        const r = await commands.request(
+          StatsPush,
+          {
+            source: 'band-meter',
+            windowStart: new Date(now - i * 60_000).toISOString(),
+            windowSeconds: 60,
+            part: 0,
+            records: [
+              { caller: 'f03000-sealer', component: 'venus-messager', method: 'Filecoin.MpoolPushMessage', calls: steady, errors: 0 },
+              { caller: 'f04000-sealer', component: 'venus-messager', method: 'Filecoin.MpoolPushMessage', calls: i <= 15 ? 40 : steady, errors: 0 },
+            ],
+          },
+          { scope: 'band-meter', timeoutMs: 30_000 },
+        );
+        expect(r.ok, JSON.stringify(r)).toBe(true);
+      }
+    } finally {
+      await nc.close();
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    await signIn(page, tokens.read);
+    await page.getByRole('link', { name: 'Call statistics' }).click();
+    await page.getByRole('combobox', { name: 'Component' }).click();
+    await page.getByRole('option', { name: 'venus-messager' }).click();
+    const stuck = page.getByRole('img', { name: 'Steady band of f04000-sealer at venus-messager' });
+    const steady = page.getByRole('img', { name: 'Steady band of f03000-sealer at venus-messager' });
+    await stuck.waitFor({ timeout: 30_000 });
+    await expectEventually(async () => expect(await stuck.textContent()).toMatch(/band \d+\.\d–\d+\.\d\/min .*, now above it/), { timeoutMs: 30_000 });
+    expect(await steady.textContent()).toMatch(/band \d+\.\d–\d+\.\d\/min/);
+    expect(await steady.textContent()).not.toContain('now above');
+    // The band is drawn: its two lines on each chart.
+    expect(await stuck.locator('.recharts-reference-line').count()).toBe(2);
+    expect(await steady.locator('.recharts-reference-line').count()).toBe(2);
+    await page.screenshot({ path: path.join(artifactsDir(), 'dashboard-bands.png'), fullPage: true });
     await page.close();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, formatElapsed, seriesRows, versionStanding } from './format';
+import { bandRows, compareVersions, formatElapsed, seriesRows, versionStanding } from './format';
 
 describe('dashboard formatting', () => {
   it('formats elapsed times the way the CLI does, and refuses nonsense', () => {
@@ -18,6 +18,14 @@ describe('dashboard formatting', () => {
     expect(versionStanding('4.9.0', '5.2.1', '5.0.0')).toBe('below_min');
     expect(versionStanding('5.3.0', '5.2.1', '5.0.0')).toBe('ahead');
     expect(versionStanding(undefined, '5.2.1', '5.0.0')).toBe('unknown');
+  });
+
+  it("turns a band's rates into one chart row a minute", () => {
+    expect(bandRows('2026-12-07T10:58:00.000Z', [2.5, 3, 30.1])).toEqual([
+      { time: '10:58', rate: 2.5 },
+      { time: '10:59', rate: 3 },
+      { time: '11:00', rate: 30.1 },
+    ]);
   });
 
   it('turns series into one chart row per step', () => {

@@ -57,3 +57,9 @@ export function seriesRows(from: string, stepSeconds: number, series: readonly {
   }
   return rows;
 }
+
+/** A band's rates as chart rows, one a minute: `time` and `rate` (calls per minute). */
+export function bandRows(from: string, rates: readonly number[]): { time: string; rate: number }[] {
+  const start = Date.parse(from);
+  return rates.map((rate, i) => ({ time: new Date(start + i * 60_000).toISOString().slice(11, 16), rate }));
+}

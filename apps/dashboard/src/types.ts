@@ -97,3 +97,18 @@ export interface StatsAnomaly {
   detectedAt: string;
   recoveredAt: string | null;
 }
+
+export interface StatsBand {
+  caller: string;
+  component: string;
+  band: { low: number; high: number; median: number; historyMinutes: number } | null;
+  from: string;
+  rates: number[];
+  outside: 'above' | 'below' | null;
+}
+
+export interface StatsBands {
+  methods: string;
+  smoothMinutes: number;
+  bands: StatsBand[];
+}

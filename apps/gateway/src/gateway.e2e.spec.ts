@@ -198,6 +198,7 @@ const ROUTES: { method: string; url: string; role: 'read' | 'operate' | 'admin';
   { method: 'GET', url: '/api/v1/stats/calls', role: 'read' },
   { method: 'GET', url: '/api/v1/stats/top?by=caller', role: 'read' },
   { method: 'GET', url: '/api/v1/stats/anomalies', role: 'read' },
+  { method: 'GET', url: '/api/v1/stats/bands?component=venus-messager', role: 'read' },
   { method: 'GET', url: '/api/v1/events', role: 'read' },
   { method: 'GET', url: '/api/v1/whoami', role: 'read' },
   { method: 'POST', url: `/api/v1/workers/${W}/threads/3/pause`, role: 'operate' },

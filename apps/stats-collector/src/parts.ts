@@ -7,11 +7,16 @@
 import type { FleetCore } from '@fleetvisor/messaging';
 import type { StatsCollectorSettings } from './config';
 import { BandWatcher } from './anomaly/band-watcher';
-import { DEFAULT_BAND_SETTINGS } from './anomaly/steady-band';
+import { DEFAULT_BAND_SETTINGS, type BandSettings } from './anomaly/steady-band';
 import { MetricsServer, StatsMetrics } from './metrics-export';
 import { askRunnersOverNats, ScrapeDiscovery } from './scrape/discovery';
 import { PrometheusScraper } from './scrape/scraper';
 import type { CollectorPart, StatsCollector } from './stats-collector';
+
+/** The steady band's settings from the collector's: one place, so the watcher and the bands query agree. */
+export function bandSettings(settings: StatsCollectorSettings): BandSettings {
+  return { ...DEFAULT_BAND_SETTINGS, historyMs: settings.bandHistoryMs, afterMs: settings.anomalyAfterMs, edgeMs: settings.anomalyEdgeMs };
+}
 
 export function collectorParts(collector: StatsCollector, core: FleetCore, settings: StatsCollectorSettings, clock?: () => number): CollectorPart[] {
   const parts: CollectorPart[] = [];
@@ -28,7 +33,7 @@ export function collectorParts(collector: StatsCollector, core: FleetCore, setti
   let watcher: BandWatcher | undefined;
   if (settings.anomalyIntervalMs > 0) {
     watcher = new BandWatcher(core.pool, core.store, log, {
-      band: { ...DEFAULT_BAND_SETTINGS, historyMs: settings.bandHistoryMs, afterMs: settings.anomalyAfterMs, edgeMs: settings.anomalyEdgeMs },
+      band: bandSettings(settings),
       methods: settings.anomalyMethods.source,
       intervalMs: settings.anomalyIntervalMs,
       host: core.config.host,

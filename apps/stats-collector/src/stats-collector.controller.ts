@@ -3,7 +3,7 @@
 // scope, and the queries (fleet.cmd.stats-collector.<verb>), handed validated to StatsQueries.
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
-import { StatsAnomalies, StatsCalls, StatsPush, StatsTop, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import { StatsAnomalies, StatsBands, StatsCalls, StatsPush, StatsTop, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
 import { CommandFailure, type FleetCommandContext, type FleetCommandPattern } from '@fleetvisor/messaging';
 import { StatsQueries } from './query/stats-queries';
 import { StatsCollector } from './stats-collector';
@@ -37,5 +37,10 @@ export class StatsCollectorController {
   @MessagePattern<FleetCommandPattern>(StatsAnomalies)
   anomalies(@Payload() req: CommandRequestOf<typeof StatsAnomalies>): Promise<CommandResultOf<typeof StatsAnomalies>> {
     return this.queries.anomalies(req);
+  }
+
+  @MessagePattern<FleetCommandPattern>(StatsBands)
+  bands(@Payload() req: CommandRequestOf<typeof StatsBands>): Promise<CommandResultOf<typeof StatsBands>> {
+    return this.queries.bands(req);
   }
 }

@@ -9,7 +9,8 @@ import { MIGRATIONS } from './migrations';
 import { StatsQueries } from './query/stats-queries';
 import { StatsCollector } from './stats-collector';
 import { StatsCollectorController } from './stats-collector.controller';
-import { collectorParts } from './parts';
+import { bandSettings, collectorParts } from './parts';
+import { WATCHED_METHODS_NAME } from './anomaly/band-watcher';
 
 export interface StatsCollectorModuleOptions {
   /** Take part in the outbox relay election (default true). */
@@ -38,7 +39,12 @@ export class StatsCollectorModule {
       imports: [FleetCoreModule.forRoot({ serviceName: 'stats-collector', config: config.core, relay: opts.relay ?? true, poolSize: config.stats.poolSize, schemaMigrations: MIGRATIONS })],
       controllers: [StatsCollectorController],
       providers: [
-        { provide: StatsQueries, useFactory: (core: FleetCore) => new StatsQueries(core.pool), inject: [FLEET_CORE] },
+        {
+          provide: StatsQueries,
+          useFactory: (core: FleetCore) =>
+            new StatsQueries(core.pool, { band: bandSettings(config.stats), methods: config.stats.anomalyMethods.source, methodsName: WATCHED_METHODS_NAME, ...(opts.clock ? { clock: opts.clock } : {}) }),
+          inject: [FLEET_CORE],
+        },
         {
           provide: StatsCollector,
           useFactory: (core: FleetCore) => {

@@ -4,9 +4,9 @@
 import { BarChart, LineChart } from '@mantine/charts';
 import { Group, SegmentedControl, Select, Stack, Text, Title } from '@mantine/core';
 import { useState } from 'react';
-import { formatTime, seriesRows } from '../format';
+import { bandRows, formatTime, seriesRows } from '../format';
 import { useLive } from '../live';
-import type { StatsAnomaly, StatsCalls } from '../types';
+import type { StatsAnomaly, StatsBand, StatsBands, StatsCalls } from '../types';
 import { DataTable, Loading } from './common';
 
 const PALETTE = ['teal.6', 'blue.6', 'orange.6', 'grape.6', 'red.6', 'lime.6', 'cyan.6', 'pink.6', 'yellow.6', 'indigo.6'];
@@ -35,6 +35,7 @@ export function Calls() {
     [range, selected],
   );
   const anomalies = useLive((a) => a.get<{ anomalies: StatsAnomaly[] }>('/api/v1/stats/anomalies', { limit: 50 }), isStats);
+  const bands = useLive(async (a) => (selected ? a.get<StatsBands>('/api/v1/stats/bands', { component: selected, minutes: 360, limit: 6 }) : undefined), isStats, [selected]);
 
   return (
     <Stack>
@@ -77,6 +78,23 @@ export function Calls() {
         </>
       )}
       <Title order={3}>Steady band and anomalies</Title>
+      {selected &&
+        (bands.data ? (
+          bands.data.bands.length === 0 ? (
+            <Text c="dimmed">No {bands.data.methods} calls to {selected} yet: no band to draw.</Text>
+          ) : (
+            <>
+              <Text size="sm" c="dimmed">
+                {bands.data.methods} calls to {selected} per caller, per minute (mean of {bands.data.smoothMinutes} min), against the band each caller keeps while it seals normally
+              </Text>
+              {bands.data.bands.map((b) => (
+                <BandChart key={`${b.caller}/${b.component}`} b={b} />
+              ))}
+            </>
+          )
+        ) : (
+          <Loading error={bands.error} what="steady bands" />
+        ))}
       {anomalies.data ? (
         <DataTable
           caption="Call-rate anomalies"
@@ -96,6 +114,34 @@ export function Calls() {
         <Loading error={anomalies.error} what="anomalies" />
       )}
     </Stack>
+  );
+}
+
+/** One caller's rate with its band drawn as two lines, red when the rate is outside it. */
+function BandChart({ b }: { b: StatsBand }) {
+  const color = b.outside ? 'red.6' : 'teal.6';
+  const band = b.band;
+  return (
+    <div role="img" aria-label={`Steady band of ${b.caller} at ${b.component}`}>
+      <Text size="sm" fw={500}>
+        {b.caller}
+        {band ? `: band ${band.low.toFixed(1)}–${band.high.toFixed(1)}/min (median ${band.median.toFixed(1)}, from ${band.historyMinutes} min)` : ': not enough history for a band yet'}
+        {b.outside ? `, now ${b.outside} it` : ''}
+      </Text>
+      <LineChart
+        h={160}
+        data={bandRows(b.from, b.rates)}
+        dataKey="time"
+        series={[{ name: 'rate', label: 'calls/min', color }]}
+        curveType="linear"
+        withDots={false}
+        yAxisProps={band ? { domain: [0, (max: number) => Math.ceil(Math.max(max, band.high * 1.2))] } : {}}
+        referenceLines={band ? [
+          { y: band.high, label: 'band high', color: 'gray.6' },
+          { y: band.low, label: 'band low', color: 'gray.6' },
+        ] : []}
+      />
+    </div>
   );
 }
 

@@ -2,7 +2,7 @@
 // `chain versions` reads it) and call statistics (every stats-collector query the CLI's `stats`
 // commands use: calls, top, anomalies).
 import { Type, type Static } from '@sinclair/typebox';
-import { ChainId, ChainStatus, DateTime, HostName, StatsAnomalies, StatsCalls, StatsTop, streamName, VersionChanged } from '@fleetvisor/contracts';
+import { ChainId, ChainStatus, DateTime, HostName, StatsAnomalies, StatsBands, StatsCalls, StatsTop, streamName, VersionChanged } from '@fleetvisor/contracts';
 import { Problem } from '../http/problem';
 import { route, type RouteDef } from '../http/route';
 
@@ -108,5 +108,16 @@ export const chainStatsRoutes: RouteDef[] = [
     query: StatsAnomalies.request,
     response: StatsAnomalies.result,
     handle: ({ query }, { bus }) => bus.ask(StatsAnomalies, query),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/stats/bands',
+    operationId: 'listCallBands',
+    tag: 'stats',
+    role: 'read',
+    summary: "Each caller's steady band of message-sending calls per component, with the smoothed per-minute rates it is judged on (what the dashboard draws)",
+    query: StatsBands.request,
+    response: StatsBands.result,
+    handle: ({ query }, { bus }) => bus.ask(StatsBands, query),
   }),
 ];

@@ -51,7 +51,7 @@ describe('steady band over the rollups', () => {
   it('records one anomaly when a caller leaves its band and one recovery when it is back, not for the steady caller', async () => {
     const watcher = new BandWatcher(core.pool, core.store, core.logger, { band: DEFAULT_BAND_SETTINGS, methods: '(^|\\.)MpoolPush[A-Za-z]*$', intervalMs: 0, clock: () => t });
     await watcher.start();
-    const queries = new StatsQueries(core.pool);
+    const queries = new StatsQueries(core.pool, { band: DEFAULT_BAND_SETTINGS, methods: '(^|\\.)MpoolPush[A-Za-z]*$', methodsName: 'message-sending', clock: () => t });
     for (t = T0 + 200 * MIN; t < T0 + 280 * MIN; t += 5 * MIN) await watcher.tick();
     expect(watcher.anomalies).toBe(0); // the burst is not older than the ignored last half hour yet
     for (; t <= T0 + 300 * MIN; t += MIN) await watcher.tick();
@@ -66,6 +66,23 @@ describe('steady band over the rollups', () => {
     expect(a.band.high).toBeLessThan(7);
     expect(a.observedPerMin).toBeGreaterThan(20);
     expect(Date.parse(a.outsideSince)).toBeGreaterThanOrEqual(T0 + 240 * MIN);
+
+    // The chart's view: the band the anomaly left, the rates judged (the newest one above it), the
+    // steady caller inside its own band; ChainHead is not a watched call, so venus has no band.
+    const bands = await queries.bands({ minutes: 120 });
+    expect(bands).toMatchObject({ methods: 'message-sending', smoothMinutes: DEFAULT_BAND_SETTINGS.smoothMinutes });
+    expect(bands.bands.map((b) => `${b.caller}/${b.component}`)).toEqual(['t01000-sealer/venus-messager', 't02000-sealer/venus-messager']);
+    const stuck = bands.bands[0]!;
+    expect(stuck).toMatchObject({ band: a.band, outside: 'above' });
+    expect(stuck.rates).toHaveLength(120);
+    expect(stuck.rates.at(-1)!).toBeGreaterThan(a.band.high);
+    // The rates end at the newest minute the watcher judges: the last half hour is left out.
+    expect(Date.parse(stuck.from) + 120 * MIN).toBe(Math.floor(t / MIN) * MIN - DEFAULT_BAND_SETTINGS.edgeMs);
+    const quiet = bands.bands[1]!;
+    expect(quiet.outside).toBeNull();
+    expect(quiet.band!.low).toBeLessThanOrEqual(Math.min(...quiet.rates.slice(-30)));
+    expect(quiet.band!.high).toBeGreaterThanOrEqual(Math.max(...quiet.rates.slice(-30)));
+    expect((await queries.bands({ caller: 't02000-sealer', limit: 5 })).bands.map((b) => b.caller)).toEqual(['t02000-sealer']);
 
     // A second watcher (a restart) knows the anomaly is open and records it again nowhere.
     const again = new BandWatcher(core.pool, core.store, core.logger, { band: DEFAULT_BAND_SETTINGS, methods: '(^|\\.)MpoolPush[A-Za-z]*$', intervalMs: 0, clock: () => t });
@@ -82,6 +99,7 @@ describe('steady band over the rollups', () => {
     expect(all.anomalies).toHaveLength(1);
     expect(all.anomalies[0]!.recoveredAt).not.toBeNull();
     expect(all.anomalies[0]!.recoveredPerMin).toBeLessThan(7);
+    expect((await queries.bands({ component: 'venus-messager' })).bands[0]).toMatchObject({ caller: 't01000-sealer', outside: null });
     const events = (await core.store.readStream('stats-t01000-sealer')).events.map((e) => e.type);
     expect(events).toEqual(['CallRateAnomaly', 'CallRateRecovered']);
     expect((await core.store.readStream('stats-t02000-sealer')).events).toEqual([]);

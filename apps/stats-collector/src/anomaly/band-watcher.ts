@@ -8,9 +8,9 @@
 import type { Pool } from 'pg';
 import { deterministicEventId, CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
-import { RESOLUTIONS, resolutionFilter, VIEWS } from '../projection/rollup-sql';
 import type { CollectorPart } from '../stats-collector';
 import { evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';
+import { denseSeries, readMinuteCounts, type MinuteCounts } from './minute-counts';
 
 export const WATCHED_METHODS_NAME = 'message-sending';
 const MINUTE = 60_000;
@@ -30,8 +30,7 @@ export interface BandWatcherOptions {
 }
 
 export class BandWatcher implements CollectorPart {
-  /** caller \0 component -> minute (ms) -> calls */
-  private readonly minutes = new Map<string, Map<number, number>>();
+  private readonly minutes: MinuteCounts = new Map();
   private readonly open = new Map<string, OpenAnomaly>();
   private loadedAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -88,30 +87,9 @@ export class BandWatcher implements CollectorPart {
     const full = now - this.loadedAt > FULL_RELOAD_MS;
     const from = full ? now - this.span() : now - this.opts.band.edgeMs - 15 * MINUTE;
     const fromMinute = Math.floor(from / MINUTE) * MINUTE;
-    const values: unknown[] = [new Date(fromMinute), this.opts.methods];
-    const resolutions = resolutionFilter(RESOLUTIONS.minute);
-    const r = await this.pool.query<{ caller: string; component: string; bucket: Date; res: number; calls: number }>(
-      `SELECT caller, component, bucket, res, sum(calls)::float8 AS calls FROM fv_stats_rollups
-        WHERE view = ${VIEWS.full} AND bucket >= $1 AND method ~ $2 AND ${resolutions} GROUP BY caller, component, bucket, res`,
-      values,
-    );
     if (full) this.minutes.clear();
     else for (const m of this.minutes.values()) for (const t of [...m.keys()]) if (t >= fromMinute) m.delete(t);
-    for (const row of r.rows) {
-      const key = `${row.caller}\u0000${row.component}`;
-      let m = this.minutes.get(key);
-      if (!m) {
-        m = new Map();
-        this.minutes.set(key, m);
-      }
-      // A coarser rollup (older history) is spread evenly over its minutes.
-      const n = Math.max(1, row.res / 60);
-      const start = row.bucket.getTime();
-      for (let i = 0; i < n; i++) {
-        const t = start + i * MINUTE;
-        if (t >= fromMinute || full) m.set(t, (m.get(t) ?? 0) + row.calls / n);
-      }
-    }
+    await readMinuteCounts(this.pool, { fromMinute, methods: this.opts.methods }, this.minutes, full);
     if (full) this.loadedAt = now;
     const oldest = now - this.span();
     for (const [key, m] of this.minutes) {
@@ -126,12 +104,7 @@ export class BandWatcher implements CollectorPart {
     const startMs = Math.floor((now - this.span()) / MINUTE) * MINUTE;
     const length = Math.floor((now - startMs) / MINUTE);
     for (const [key, m] of this.minutes) {
-      const counts = new Array<number>(length).fill(0);
-      for (const [t, c] of m) {
-        const i = (t - startMs) / MINUTE;
-        if (i >= 0 && i < length) counts[i] = c;
-      }
-      const d = evaluateBand({ startMs, counts }, now, this.opts.band, this.open.get(key));
+      const d = evaluateBand(denseSeries(m, startMs, length), now, this.opts.band, this.open.get(key));
       if (d) await this.record(key, d, now);
     }
   }

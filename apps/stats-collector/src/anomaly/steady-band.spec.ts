@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BAND_SETTINGS, evaluateBand, learnBand, type MinuteSeries } from './steady-band';
+import { bandView, DEFAULT_BAND_SETTINGS, evaluateBand, learnBand, type MinuteSeries } from './steady-band';
 
 const T0 = Date.parse('2026-12-07T00:00:00.000Z');
 const MIN = 60_000;
@@ -73,5 +73,35 @@ describe('evaluateBand', () => {
     expect(r).toMatchObject({ kind: 'recovered', band: d.band });
     if (r?.kind !== 'recovered') throw new Error('no recovery');
     expect(r.anomalyMs).toBeGreaterThanOrEqual(40 * MIN);
+  });
+});
+
+describe('bandView (what the dashboard draws)', () => {
+  const st = { ...DEFAULT_BAND_SETTINGS, edgeMs: 60_000, afterMs: 120_000 };
+  const MIN_ = 60_000;
+  const start = Date.UTC(2026, 11, 7, 10, 0);
+  const series = (counts: number[]) => ({ startMs: start, counts });
+
+  it('gives the judged minutes from the first full smoothing window, the band, and the side of the newest rate', () => {
+    const counts = Array.from({ length: 100 }, (_, i) => (i >= 85 ? 40 : [3, 5, 4, 4, 6, 2][i % 6]!));
+    const now = start + 100 * MIN_;
+    const v = bandView(series(counts), now, st, undefined, 1440)!;
+    // Judged: from a minute after the first call (edge) plus a smoothing window, to the newest minute older than the edge.
+    expect(v.fromMs).toBe(start + (1 + st.smoothMinutes - 1) * MIN_);
+    expect(v.rates).toHaveLength(98 - 10 + 1);
+    expect(v.band!.median).toBeCloseTo(4, 0);
+    expect(v.outside).toBe('above');
+    // Asked for fewer minutes: the newest ones.
+    const last = bandView(series(counts), now, st, undefined, 20)!;
+    expect(last.rates).toEqual(v.rates.slice(-20));
+    expect(last.fromMs).toBe(start + (98 - 19) * MIN_);
+  });
+
+  it("keeps an open anomaly's band, and has nothing to show before a smoothing window of data", () => {
+    const counts = Array.from({ length: 100 }, () => 4);
+    const open = { band: { low: 10, high: 20, median: 15, historyMinutes: 90 }, outsideSince: start, direction: 'below' as const };
+    expect(bandView(series(counts), start + 100 * MIN_, st, open, 60)).toMatchObject({ band: open.band, outside: 'below' });
+    expect(bandView(series([0, 0, 4, 4, 4]), start + 5 * MIN_, st, undefined, 60)).toBeUndefined();
+    expect(bandView(series(new Array(100).fill(0)), start + 100 * MIN_, st, undefined, 60)).toBeUndefined();
   });
 });

@@ -88,15 +88,11 @@ const side = (band: Band, r: number): 'above' | 'below' | undefined => (r > band
  * the caller's first call.
  */
 export function evaluateBand(s: MinuteSeries, nowMs: number, st: BandSettings, open: OpenAnomaly | undefined): BandDecision | undefined {
-  const first = firstActive(s);
-  if (first < 0) return undefined;
-  const edge = Math.ceil(st.edgeMs / MINUTE);
-  const after = Math.ceil(st.afterMs / MINUTE);
-  // Last minute looked at: the newest complete minute older than the edge.
-  const end = Math.min(s.counts.length, Math.floor((nowMs - s.startMs) / MINUTE)) - 1 - edge;
-  const begin = first + edge; // first minute looked at
-  if (end < begin) return undefined;
+  const w = judgedWindow(s, nowMs, st);
+  if (!w) return undefined;
+  const { begin, end } = w;
   const smooth = st.smoothMinutes;
+  const after = Math.ceil(st.afterMs / MINUTE);
 
   if (open) {
     const r = rateAt(s, end, smooth);
@@ -107,12 +103,7 @@ export function evaluateBand(s: MinuteSeries, nowMs: number, st: BandSettings, o
     return undefined;
   }
 
-  // The band: rates of the history before the minutes being checked (and their smoothing).
-  const histEnd = end - after - smooth; // inclusive
-  const histBegin = Math.max(begin + smooth - 1, end - Math.floor(st.historyMs / MINUTE));
-  const rates: number[] = [];
-  for (let i = histBegin; i <= histEnd; i++) rates.push(rateAt(s, i, smooth));
-  const band = learnBand(rates, st.minHistoryMinutes);
+  const band = bandBefore(s, w, st);
   if (!band) return undefined;
 
   // Outside on one side for every one of the last `after` minutes?
@@ -125,4 +116,51 @@ export function evaluateBand(s: MinuteSeries, nowMs: number, st: BandSettings, o
   let sum = 0;
   for (let i = since; i <= end; i++) sum += s.counts[i]!;
   return { kind: 'anomaly', direction: dir, band, observedPerMin: sum / (end - since + 1), outsideSince: s.startMs + since * MINUTE };
+}
+
+/**
+ * The minutes the watcher judges at `nowMs` (indexes into the series): from `edgeMs` after the
+ * caller's first call to the newest complete minute older than `edgeMs`; undefined when none.
+ */
+function judgedWindow(s: MinuteSeries, nowMs: number, st: BandSettings): { begin: number; end: number } | undefined {
+  const first = firstActive(s);
+  if (first < 0) return undefined;
+  const edge = Math.ceil(st.edgeMs / MINUTE);
+  const end = Math.min(s.counts.length, Math.floor((nowMs - s.startMs) / MINUTE)) - 1 - edge;
+  const begin = first + edge;
+  return end < begin ? undefined : { begin, end };
+}
+
+/** The band learned from the history before the minutes being checked (and their smoothing). */
+function bandBefore(s: MinuteSeries, w: { begin: number; end: number }, st: BandSettings): Band | undefined {
+  const smooth = st.smoothMinutes;
+  const histEnd = w.end - Math.ceil(st.afterMs / MINUTE) - smooth; // inclusive
+  const histBegin = Math.max(w.begin + smooth - 1, w.end - Math.floor(st.historyMs / MINUTE));
+  const rates: number[] = [];
+  for (let i = histBegin; i <= histEnd; i++) rates.push(rateAt(s, i, smooth));
+  return learnBand(rates, st.minHistoryMinutes);
+}
+
+export interface BandView {
+  /** The band the rate is judged against now: an open anomaly's, else the one learned now. */
+  band: Band | undefined;
+  /** Minute (ms) of the first rate. */
+  fromMs: number;
+  /** Smoothed rate of each minute judged, up to `minutes` of the newest. */
+  rates: number[];
+  /** Side of the band the newest rate is on. */
+  outside: 'above' | 'below' | undefined;
+}
+
+/** What a chart of the steady band shows for one caller at `nowMs`: the rates the watcher judges, and its band. */
+export function bandView(s: MinuteSeries, nowMs: number, st: BandSettings, open: OpenAnomaly | undefined, minutes: number): BandView | undefined {
+  const w = judgedWindow(s, nowMs, st);
+  if (!w) return undefined;
+  const band = open?.band ?? bandBefore(s, w, st);
+  // From the first minute with a full smoothing window: before it the mean counts minutes before the caller's first call.
+  const first = Math.max(w.begin + st.smoothMinutes - 1, w.end - minutes + 1);
+  if (first > w.end) return undefined;
+  const rates: number[] = [];
+  for (let i = first; i <= w.end; i++) rates.push(rateAt(s, i, st.smoothMinutes));
+  return { band, fromMs: s.startMs + first * MINUTE, rates, outside: band ? side(band, rates.at(-1)!) : undefined };
 }

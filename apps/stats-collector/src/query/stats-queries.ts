@@ -4,10 +4,12 @@
 // the finest still stored there (fv_stats_cuts). A step finer than what is stored for a time puts
 // a coarser row's counts in the step its bucket starts in; totals are exact at any step.
 import type { Pool } from 'pg';
-import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type StatsAnomalies, type StatsCalls, type StatsDimension, type StatsTop } from '@fleetvisor/contracts';
+import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type StatsAnomalies, type StatsBands, type StatsCalls, type StatsDimension, type StatsTop } from '@fleetvisor/contracts';
 import { CommandFailure } from '@fleetvisor/messaging/core';
 import { histogramQuantile, LATENCY_BUCKET_COUNT } from '../domain/latency';
 import { LAT_COLUMNS, RESOLUTION_LIST, resolutionFilter, VIEWS, type View } from '../projection/rollup-sql';
+import { bandKey, denseSeries, readMinuteCounts } from '../anomaly/minute-counts';
+import { bandView, DEFAULT_BAND_SETTINGS, type BandSettings, type OpenAnomaly } from '../anomaly/steady-band';
 
 const MAX_POINTS = 10_000;
 const DIMENSION_COLUMN: Record<StatsDimension, string> = { caller: 'caller', component: 'component', method: 'method' };
@@ -98,8 +100,63 @@ function range(from: string, to: string): { from: Date; to: Date } {
   return { from: f, to: t };
 }
 
+export interface BandQueryOptions {
+  /** The band watcher's settings: a chart shows the band the watcher judges against. */
+  band: BandSettings;
+  /** Watched methods (a regular expression, as the watcher's). */
+  methods: string;
+  methodsName: string;
+  clock?: () => number;
+}
+
+const MINUTE = 60_000;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
 export class StatsQueries {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly bandOpts: BandQueryOptions = { band: DEFAULT_BAND_SETTINGS, methods: '.', methodsName: 'all' },
+  ) {}
+
+  /** Each caller × component's steady band and the rates it is judged on (what the watcher sees now). */
+  async bands(req: CommandRequestOf<typeof StatsBands>): Promise<CommandResultOf<typeof StatsBands>> {
+    const st = this.bandOpts.band;
+    const now = (this.bandOpts.clock ?? Date.now)();
+    const span = st.historyMs + st.edgeMs + st.afterMs + (st.smoothMinutes + 60) * MINUTE;
+    const startMs = Math.floor((now - span) / MINUTE) * MINUTE;
+    const length = Math.floor((now - startMs) / MINUTE);
+    const counts = await readMinuteCounts(this.pool, {
+      fromMinute: startMs,
+      methods: this.bandOpts.methods,
+      ...(req.caller !== undefined ? { caller: req.caller } : {}),
+      ...(req.component !== undefined ? { component: req.component } : {}),
+    });
+    const open = new Map<string, OpenAnomaly>();
+    const r = await this.pool.query<{ caller: string; component: string; band: OpenAnomaly['band']; outside_since: Date; direction: 'above' | 'below' }>(
+      `SELECT DISTINCT ON (caller, component) caller, component, band, outside_since, direction FROM fv_stats_anomalies
+        WHERE recovered_at IS NULL ORDER BY caller, component, detected_at DESC`,
+    );
+    for (const a of r.rows) open.set(bandKey(a.caller, a.component), { band: a.band, outsideSince: a.outside_since.getTime(), direction: a.direction });
+    const busiest = [...counts.entries()]
+      .map(([key, m]) => ({ key, m, total: [...m.values()].reduce((a, b) => a + b, 0) }))
+      .sort((a, b) => b.total - a.total || (a.key < b.key ? -1 : 1))
+      .slice(0, req.limit ?? 20);
+    const bands: CommandResultOf<typeof StatsBands>['bands'] = [];
+    for (const { key, m } of busiest) {
+      const v = bandView(denseSeries(m, startMs, length), now, st, open.get(key), req.minutes ?? 360);
+      if (!v) continue;
+      const [caller, component] = key.split('\u0000') as [string, string];
+      bands.push({
+        caller,
+        component,
+        band: v.band ? { low: round2(v.band.low), high: round2(v.band.high), median: round2(v.band.median), historyMinutes: v.band.historyMinutes } : null,
+        from: new Date(v.fromMs).toISOString(),
+        rates: v.rates.map(round2),
+        outside: v.outside ?? null,
+      });
+    }
+    return { methods: this.bandOpts.methodsName, smoothMinutes: st.smoothMinutes, bands };
+  }
 
   async calls(req: CommandRequestOf<typeof StatsCalls>): Promise<CommandResultOf<typeof StatsCalls>> {
     const step = req.stepSeconds;

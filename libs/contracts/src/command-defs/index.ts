@@ -5,7 +5,7 @@ import { ChainLeaderStatus, ChainProvingMiner, ChainRolloutAbort, ChainRolloutAd
 import { EventIntakeAppend } from './event-intake';
 import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
-import { StatsAnomalies, StatsCalls, StatsPush, StatsTop } from './stats-collector';
+import { StatsAnomalies, StatsBands, StatsCalls, StatsPush, StatsTop } from './stats-collector';
 import { HostHeartbeat, HostsList, WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
 export * from './service-runner';
@@ -47,6 +47,7 @@ export const COMMAND_DEFINITIONS = {
   StatsCalls,
   StatsTop,
   StatsAnomalies,
+  StatsBands,
   HostHeartbeat,
   HostsList,
   ChainRolloutAdmit,

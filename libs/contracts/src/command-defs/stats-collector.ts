@@ -128,3 +128,40 @@ export const StatsAnomalies = defineCommand({
   ),
   result: Type.Object({ anomalies: Type.Array(StatsAnomalySchema, { maxItems: 1000 }) }, { additionalProperties: false }),
 });
+
+export const StatsBandSchema = Type.Object(
+  {
+    caller: ApiCallRecordSchema.properties.caller,
+    component: Type.String({ pattern: COMPONENT_NAME_PATTERN }),
+    band: Type.Union([CallRateBandSchema, Type.Null()], { description: 'The band the watcher judges the rate against now (an open anomaly keeps the band it left); null: not enough history yet' }),
+    from: DateTime({ description: 'Minute of the first rate' }),
+    rates: Type.Array(Type.Number({ minimum: 0 }), { maxItems: 1440, description: 'Smoothed rate of each minute from `from`, calls per minute; the newest minutes the watcher does not judge yet are left out' }),
+    outside: Type.Union([Type.Literal('above'), Type.Literal('below'), Type.Null()], { description: 'Side of the band the newest rate is on (null: inside, or no band)' }),
+  },
+  { additionalProperties: false },
+);
+export type StatsBand = Static<typeof StatsBandSchema>;
+
+export const StatsBands = defineCommand({
+  service: SERVICE,
+  verb: 'bands',
+  description:
+    "The steady band of each caller × component over the watched (message-sending) calls, with the smoothed per-minute rates it is judged on: what the dashboard draws around a caller's curve.",
+  request: Type.Object(
+    {
+      caller: Type.Optional(ApiCallRecordSchema.properties.caller),
+      component: Type.Optional(Type.String({ pattern: COMPONENT_NAME_PATTERN })),
+      minutes: Type.Optional(Type.Integer({ minimum: 10, maximum: 1440, description: 'Minutes of rates to return (default 360)' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50, description: 'Callers × components at most (default 20), busiest first' })),
+    },
+    { additionalProperties: false },
+  ),
+  result: Type.Object(
+    {
+      methods: Type.String({ description: 'Which calls the band watches' }),
+      smoothMinutes: Type.Integer({ minimum: 1, description: 'Minutes averaged into one rate' }),
+      bands: Type.Array(StatsBandSchema, { maxItems: 50 }),
+    },
+    { additionalProperties: false },
+  ),
+});
