@@ -13,3 +13,4 @@ export { readDevnetCliConfig, DEVNET_DEFAULT_URL, type DevnetCliConfig } from '.
 export * from './sealing';
 export * from './lavap';
 export * from './filecoin';
+export * from './venus';
