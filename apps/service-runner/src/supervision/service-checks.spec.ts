@@ -68,7 +68,7 @@ function setup(port: number, password: () => string | undefined) {
   recorder.onRecorded((e) => recorded.push(e));
   const c = new ServiceChecks({ def, recorder, logger: pino({ level: 'silent' }), password, pid: () => 4242, deliveryRetryMs: 20, deliveryAttempts: 500 });
   checks.push(c);
-  return { c, recorded };
+  return { c, recorded, tokenFile };
 }
 
 describe('password delivery through the service API', () => {
@@ -127,5 +127,23 @@ describe('password delivery through the service API', () => {
     const all = recorded.filter((e) => e.type === 'ServiceNeedsAttention');
     expect(all.map((e) => (e.data as { pattern: string }).pattern)).toEqual(['password-delivery', 'venus-wallet.password-not-set']);
     expect(JSON.stringify(all)).not.toContain('wrong-pw');
+  });
+});
+
+describe('password delivery refused for the token', () => {
+  it('a token the wallet does not take is reported with the token file as the remedy, not set-password', async () => {
+    const port = await freePort();
+    const { c, recorded, tokenFile } = setup(port, () => 'right-pw');
+    const calls: { method: string; auth: string | undefined }[] = [];
+    await walletApi(port, undefined, calls);
+    writeFileSync(tokenFile, 'some-other-token\n');
+    c.onRunStart();
+    const [e] = await expectEventually(() => {
+      const a = recorded.filter((x) => x.type === 'ServiceNeedsAttention');
+      expect(a).toHaveLength(1);
+      return a;
+    });
+    expect(e!.data).toMatchObject({ pattern: 'password-delivery', remedy: expect.stringContaining('venus-wallet auth api-info --perm admin') });
+    expect(JSON.stringify(e)).not.toContain('right-pw');
   });
 });

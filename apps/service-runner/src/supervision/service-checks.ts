@@ -94,6 +94,7 @@ export class ServiceChecks {
   /** A new password was stored for this service: delivered at once to the running process. */
   passwordChanged(): 'delivering' | 'next-start' {
     if (!this.deliversByApi || this.o.pid() === undefined) return 'next-start';
+    this.clearRetry();
     this.delivery = 'none';
     this.deliver();
     return 'delivering';
@@ -161,6 +162,11 @@ export class ServiceChecks {
       this.delivery = 'failed';
       const reason = excerptOf(failure, [password]);
       this.log.warn({ method, reason }, 'the stored password could not be delivered');
+      // A refused token is not the password's fault: the remedy is the token file.
+      if (/permission|HTTP 401|token/i.test(failure)) {
+        this.record(DELIVERY_PATTERN, `the runner cannot call ${method}: ${reason}`.slice(0, 300), `put the admin token (venus-wallet auth api-info --perm admin) in ${probe.tokenFile}`.slice(0, 500), reason);
+        return;
+      }
       const open = this.watch.current().filter((p) => p.rule.remedyKind === 'set-password');
       for (const p of open) this.watch.report(p.rule.id);
       if (open.length === 0) this.record(DELIVERY_PATTERN, `the stored password was not accepted through ${method}: ${reason}`.slice(0, 300), `fleetvisor secrets set-password ${this.o.def.name}`, reason);
