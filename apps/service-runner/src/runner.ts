@@ -398,7 +398,8 @@ export class Runner {
     const prior = readPidRecord(svc.spec.pidFile);
     if (prior) {
       if (stillRunning(prior)) {
-        const runs = this.store.resolve(svc.spec.command);
+        // Through the service's own resolver: a venus component's `command:` is a file, not a link.
+        const runs = svc.resolveCommand();
         if (this.liveRestore && runs === prior.binaryPath) {
           svc.adopt(prior);
           return;

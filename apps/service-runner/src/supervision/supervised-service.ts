@@ -165,6 +165,11 @@ export class SupervisedService {
     return this.child !== undefined;
   }
 
+  /** The file the service's command runs now (its link resolved; a `command:` path as it is). */
+  resolveCommand(): string | undefined {
+    return this.binaries.resolve(this.spec.command);
+  }
+
   /** Starts the process (no-op when it runs). Resolves once spawned (or failed to spawn). */
   async start(): Promise<void> {
     this.wanted = true;

@@ -5,7 +5,8 @@
 // ServiceNeedsAttention naming `fleetvisor secrets set-password wallet-1`; that command stores the
 // password and the runner delivers it through the wallet's API (Filecoin.Unlock, as `venus-wallet
 // setpwd` does), so the wallet unlocks and the attention clears; a restart of the wallet gets the
-// stored password again without a new event. The password is never in a file under the home, an
+// stored password again without a new event, and so does a runner that restarts and adopts the
+// wallet (live-restore). The password is never in a file under the home, an
 // event, the runner's output, or the wallet's /proc/<pid>/cmdline or environ. Real Postgres, NATS
 // (event intake in this test process) and child processes.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -221,5 +222,28 @@ describe('venus daily checks in the service-runner', () => {
     expect(JSON.stringify(await events())).not.toContain(PASSWORD);
     expect(runner.output()).not.toContain(PASSWORD);
     expect(runner.output()).not.toContain(TOKEN);
-  }, 120_000);
+
+    // The runner killed and started again with live-restore: it adopts the running wallet, whose
+    // Unlock answers "wallet already unlocked" (it holds the password): done, nothing to report.
+    const firstOutput = runner.output();
+    runner.child.kill('SIGKILL');
+    await runner.exit;
+    const child2 = spawn(process.execPath, [CLI, 'start', '--directory', fx.dir], { env: { ...env, FLEETVISOR_RUNNER_LIVE_RESTORE: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out2 = '';
+    child2.stdout!.on('data', (d: Buffer) => (out2 += d.toString()));
+    child2.stderr!.on('data', (d: Buffer) => (out2 += d.toString()));
+    runner = { child: child2, output: () => out2, exit: new Promise((r) => child2.once('exit', (c) => r(c))) };
+    await expectEventually(
+      async () => {
+        const s = await status();
+        expect(s).toMatchObject({ pid, adopted: true, health: { ok: true } });
+        expect(out2).toContain('stored password delivered through the service API');
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(await locked()).toBe(false);
+    expect((await status()).attention).toBeUndefined();
+    expect(await attentionEvents()).toHaveLength(1);
+    expect(firstOutput + out2).not.toContain(PASSWORD);
+  }, 180_000);
 });
