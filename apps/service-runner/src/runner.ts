@@ -147,8 +147,9 @@ export class Runner {
   async start(): Promise<void> {
     const wrap = this.opts.wrapped !== undefined;
     const defs = wrap ? this.opts.wrapped! : this.loadDefinitions();
-    if (defs.some((d) => d.keyringPassword)) this.loadPassword();
+    // A service's own password first: the keyring one is needed (and missed) only without it.
     for (const d of defs) if (d.keyringPassword) this.loadServicePassword(d.name);
+    if (defs.some((d) => d.keyringPassword && !this.servicePasswords.has(d.name))) this.loadPassword();
     for (const def of defs) this.supervise(def);
     const t = this.opts.config.tuning;
     if (this.homeConfig) {
@@ -334,8 +335,8 @@ export class Runner {
     const e = this.services.get(service);
     if (!e) throw new Error(`no service ${service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
     if (!e.def.keyringPassword) throw new Error(`${service} takes no password (keyring-password is not set in its definition)`);
-    if (!this.loadServicePassword(service)) this.loadPassword();
-    if (this.passwordFor(service) === undefined) throw new Error('the runner cannot read the stored password: it needs the same FLEETVISOR_SECRETS_PASSPHRASE or FLEETVISOR_SECRETS_KEY_FILE as set-password');
+    // set-password <service> wrote the service's own file just before: never fall back to the keyring one here.
+    if (!this.loadServicePassword(service)) throw new Error('the runner cannot read the password just stored: it needs the same FLEETVISOR_SECRETS_PASSPHRASE or FLEETVISOR_SECRETS_KEY_FILE as set-password');
     const outcome = this.checks.get(service)?.passwordChanged() ?? 'next-start';
     return { host: this.host, service, outcome };
   }
@@ -426,8 +427,7 @@ export class Runner {
     if (this.services.has(name)) return { host: this.host, outcome: 'already-supervised', status: this.status(name) };
     if (!this.home.readConfig().services.includes(name)) throw new Error(`${name} is not listed in ${this.home.configFile}`);
     const def = this.home.readService(name);
-    if (def.keyringPassword && this.password === undefined) this.loadPassword();
-    if (def.keyringPassword) this.loadServicePassword(def.name);
+    if (def.keyringPassword && !this.loadServicePassword(def.name) && this.password === undefined) this.loadPassword();
     const svc = this.supervise(def);
     this.log.info({ service: name }, 'service added while running');
     await this.bringUp(svc);

@@ -38,8 +38,8 @@ let env: Record<string, string>;
 let port: number;
 let runner: { child: ChildProcess; output: () => string; exit: Promise<number | null> } | undefined;
 
-function run(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args, '--directory', fx.dir], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+function run(args: string[], stdin?: string, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args, '--directory', fx.dir], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -186,6 +186,12 @@ describe('venus daily checks in the service-runner', () => {
     expect(listed.stdout).toMatch(/HEALTH\s+ATTENTION/);
     expect(listed.stdout).toContain(`${HOST}/${WALLET} needs attention since`);
     expect(listed.stdout).toContain(`remedy: fleetvisor secrets set-password ${WALLET}`);
+
+    // Stored under another passphrase than the runner's: it cannot read it, says so, delivers nothing.
+    const otherKey = await run(['secrets', 'set-password', WALLET], `${PASSWORD}\n`, { FLEETVISOR_SECRETS_PASSPHRASE: 'another passphrase, not the runner one' });
+    expect(otherKey.code).toBe(1);
+    expect(otherKey.stdout).toContain('the running runner did not take it: the runner cannot read the password just stored');
+    expect(await locked()).toBe(true);
 
     // The remedy: the runner running for the home delivers the new password at once.
     const set = await run(['secrets', 'set-password', WALLET], `${PASSWORD}\n`);
