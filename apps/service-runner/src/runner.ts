@@ -50,6 +50,7 @@ import { commandHook } from './upgrades/upgrade-seams';
 import { showUpgrades, streamHistorySource, type HistorySource } from './upgrades/upgrade-history';
 import { UpgradeStateStore } from './upgrades/upgrade-state';
 import { KeyringPasswordStore, type KeySource } from './secrets/secret-box';
+import { ServiceChecks } from './supervision/service-checks';
 
 export interface RunnerOptions {
   config: RunnerConfig;
@@ -106,6 +107,10 @@ export class Runner {
   /** config.yml (not in wrap mode), read once when the runner is made. */
   private readonly homeConfig: HomeConfig | undefined;
   private password: string | undefined;
+  /** Services' own passwords (`secrets set-password <service>`), preferred to the keyring one. */
+  private readonly servicePasswords = new Map<string, string>();
+  /** Attention patterns, own health probe, password delivery by API, per service. */
+  private readonly checks = new Map<string, ServiceChecks>();
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
 
@@ -142,7 +147,9 @@ export class Runner {
   async start(): Promise<void> {
     const wrap = this.opts.wrapped !== undefined;
     const defs = wrap ? this.opts.wrapped! : this.loadDefinitions();
-    if (defs.some((d) => d.keyringPassword)) this.loadPassword();
+    // A service's own password first: the keyring one is needed (and missed) only without it.
+    for (const d of defs) if (d.keyringPassword) this.loadServicePassword(d.name);
+    if (defs.some((d) => d.keyringPassword && !this.servicePasswords.has(d.name))) this.loadPassword();
     for (const def of defs) this.supervise(def);
     const t = this.opts.config.tuning;
     if (this.homeConfig) {
@@ -232,7 +239,7 @@ export class Runner {
       canary,
       runSettings: (def) => ({
         env: { ...this.opts.config.childEnvironment, ...def.env },
-        ...(def.keyringPassword ? { password: () => this.password } : {}),
+        ...(def.keyringPassword && def.passwordVia !== 'json-rpc' ? { password: () => this.passwordFor(def.name) } : {}),
         probe: this.homeConfig!.upgrade.probe ?? 'none',
         stableMs: t.healthStableMs,
         timeoutMs: t.healthTimeoutMs,
@@ -300,31 +307,75 @@ export class Runner {
     else this.log.warn('a service wants the keyring password but none is stored or no key is configured (FLEETVISOR_SECRETS_PASSPHRASE / FLEETVISOR_SECRETS_KEY_FILE)');
   }
 
+  /** A service's own stored password (`secrets set-password <service>`), read when there is one. */
+  private loadServicePassword(name: string): boolean {
+    const store = new KeyringPasswordStore(this.home.secretsDir, name);
+    const src = this.keySource();
+    if (!store.exists() || !src) return false;
+    try {
+      this.servicePasswords.set(name, store.get(src));
+      return true;
+    } catch (e) {
+      this.log.error({ service: name, err: (e as Error).message }, 'the service\'s stored password cannot be read');
+      return false;
+    }
+  }
+
+  /** The password a service gets: its own, else the keyring password. */
+  private passwordFor(name: string): string | undefined {
+    return this.servicePasswords.get(name) ?? this.password;
+  }
+
+  /**
+   * `secrets set-password [<service>]` while this runner runs: the new password is read and, for a
+   * service that takes it through its API (venus-wallet), delivered to the running process at once.
+   * A service that types it at a prompt (lavap) gets it at its next start.
+   */
+  passwordStored(service: string): { host: string; service: string; outcome: 'delivering' | 'next-start' } {
+    const e = this.services.get(service);
+    if (!e) throw new Error(`no service ${service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
+    if (!e.def.keyringPassword) throw new Error(`${service} takes no password (keyring-password is not set in its definition)`);
+    // set-password <service> wrote the service's own file just before: never fall back to the keyring one here.
+    if (!this.loadServicePassword(service)) throw new Error('the runner cannot read the password just stored: it needs the same FLEETVISOR_SECRETS_PASSPHRASE or FLEETVISOR_SECRETS_KEY_FILE as set-password');
+    const outcome = this.checks.get(service)?.passwordChanged() ?? 'next-start';
+    return { host: this.host, service, outcome };
+  }
+
   /** Makes the supervisor of one service and registers it (not started). */
   private supervise(def: ServiceDefinition): SupervisedService {
     const wrap = this.opts.wrapped !== undefined;
     // A wrapped process that follows no chain runs its own binary; every other service its link.
-    const direct = wrap && !this.opts.followChain;
+    // A venus component (`command:` in its definition) runs its binary as it is.
+    const direct = (wrap && !this.opts.followChain) || def.command !== undefined;
     const pidFile = path.join(this.home.stateDir, `${def.name}.pid`);
+    const pid = (): number | undefined => {
+      const e = this.services.get(def.name);
+      return e?.svc.running ? e.svc.pid : undefined;
+    };
+    const checks = new ServiceChecks({ def, recorder: this.recorder, logger: this.log, password: () => this.passwordFor(def.name), pid });
+    this.checks.set(def.name, checks);
     const svc = new SupervisedService(
       {
         name: def.name,
         role: def.role,
         ...(def.chainId ? { chainId: def.chainId } : {}),
         binary: def.binary,
-        command: direct ? def.configPath : this.home.serviceLink(def.name),
+        command: def.command ?? (direct ? def.configPath : this.home.serviceLink(def.name)),
         args: def.args,
         configPath: def.configPath,
         ...(def.networkAddress ? { networkAddress: def.networkAddress } : {}),
         logFile: this.home.logFile(def.name),
         pidFile,
-        ...(def.keyringPassword ? { password: () => this.password } : {}),
+        ...(def.keyringPassword && !checks.deliversByApi ? { password: () => this.passwordFor(def.name) } : {}),
         ...(this.opts.echo ? { echo: true } : {}),
         ...(wrap ? { cwd: process.cwd() } : {}),
         env: { ...this.opts.config.childEnvironment, ...def.env },
+        ...(checks.watchesOutput ? { onOutput: (d: Buffer) => checks.watch.feed(d) } : {}),
+        onRunStart: () => checks.onRunStart(),
+        onRunEnd: () => checks.onRunEnd(),
       },
       this.opts.config.tuning,
-      direct ? { resolve: (f) => f, reportedVersion: (f) => this.store.reportedVersion(f) } : this.store,
+      direct ? { resolve: (f) => f, reportedVersion: async (f) => (await this.store.reportedVersion(f)) ?? (def.command ? 'unknown' : undefined) } : this.store,
       this.recorder,
       this.log,
     );
@@ -348,7 +399,8 @@ export class Runner {
     const prior = readPidRecord(svc.spec.pidFile);
     if (prior) {
       if (stillRunning(prior)) {
-        const runs = this.store.resolve(svc.spec.command);
+        // Through the service's own resolver: a venus component's `command:` is a file, not a link.
+        const runs = svc.resolveCommand();
         if (this.liveRestore && runs === prior.binaryPath) {
           svc.adopt(prior);
           return;
@@ -375,7 +427,7 @@ export class Runner {
     if (this.services.has(name)) return { host: this.host, outcome: 'already-supervised', status: this.status(name) };
     if (!this.home.readConfig().services.includes(name)) throw new Error(`${name} is not listed in ${this.home.configFile}`);
     const def = this.home.readService(name);
-    if (def.keyringPassword && this.password === undefined) this.loadPassword();
+    if (def.keyringPassword && !this.loadServicePassword(def.name) && this.password === undefined) this.loadPassword();
     const svc = this.supervise(def);
     this.log.info({ service: name }, 'service added while running');
     await this.bringUp(svc);
@@ -418,9 +470,21 @@ export class Runner {
         ...(svc.running && svc.adopted ? { adopted: true } : {}),
         ...this.nextRetryOf(name),
         ...this.metricsAddress(def),
+        ...this.checksOf(name, def, svc.running),
       });
     }
     return out;
+  }
+
+  /** The service's kind, its own probe's last answer and its open attention problems. */
+  private checksOf(name: string, def: ServiceDefinition, running: boolean): Pick<ServiceSummary, 'kind' | 'health' | 'attention'> {
+    const c = this.checks.get(name);
+    const attention = running ? (c?.attention() ?? []) : [];
+    return {
+      ...(def.kind ? { kind: def.kind } : {}),
+      ...(running && c?.health ? { health: c.health } : {}),
+      ...(attention.length ? { attention: attention.slice(0, 32) } : {}),
+    };
   }
 
   /** The canary the retry policy runs next for a service's quarantined target, if any. */
@@ -502,6 +566,7 @@ export class Runner {
     }
     if (req.op === 'upgrades') return { host: this.host, services: this.upgrades() };
     if (req.op === 'add') return this.addService(validServiceName(req.service));
+    if (req.op === 'password') return this.passwordStored(validServiceName(req.service));
     if (req.op === 'upgrades-show') return showUpgrades(this, validServiceName(req.service));
     const e = this.services.get(req.service);
     if (!e) throw new Error(`no service ${req.service}; this runner has: ${[...this.services.keys()].join(', ') || '(none)'}`);
@@ -538,6 +603,7 @@ export class Runner {
     if (this.liveRestore) for (const { svc } of this.services.values()) svc.leave();
     else await Promise.all([...this.services.values()].map(({ svc }) => (svc.running ? svc.stop(reason, 'service-runner') : Promise.resolve())));
     for (const { svc } of this.services.values()) svc.closeLog();
+    for (const c of this.checks.values()) c.stop();
     this.heartbeat?.stop();
     // Only a runner that started (and so recorded HostOnline) says it went offline.
     if (this.heartbeat) this.recorder.recordIn(HostOffline, this.host, { host: this.host, process: 'service-runner', pid: process.pid, reason: reason.slice(0, 500) });

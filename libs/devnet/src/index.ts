@@ -1,6 +1,7 @@
 // @fleetvisor/devnet: local stand-ins for what this machine cannot reach — a chain node speaking
-// real CometBFT JSON-RPC (chain/), simulated sealing workers (sealing/) and simulated lavap binaries
-// with a release server (lavap/) — for the demo, the tests and the benchmarks.
+// real CometBFT JSON-RPC (chain/), simulated sealing workers (sealing/), simulated lavap binaries
+// with a release server (lavap/) and a simulated venus-wallet (venus/) — for the demo, the tests and
+// the benchmarks.
 export * from './chain/api';
 export { startDevnetChain, type DevnetChainStartOptions } from './chain/node';
 export type { AdminTarget as DevnetNodeHandle } from './chain/admin';
@@ -13,3 +14,4 @@ export { readDevnetCliConfig, DEVNET_DEFAULT_URL, type DevnetCliConfig } from '.
 export * from './sealing';
 export * from './lavap';
 export * from './filecoin';
+export * from './venus';

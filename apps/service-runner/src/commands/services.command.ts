@@ -149,8 +149,11 @@ function listRows(rows: (ServiceSummary & { host: string })[]): string {
   const now = Date.now();
   // NEXT RETRY only when a retry policy has one to show (a quarantined target's canary, ADR 0008).
   const retries = rows.some((r) => r.nextRetry);
-  return table([
-    ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', ...(retries ? ['NEXT RETRY'] : [])],
+  // HEALTH and ATTENTION only when some service has its own probe or an open problem (venus components).
+  const probed = rows.some((r) => r.health);
+  const attention = rows.some((r) => r.attention?.length);
+  const text = table([
+    ['HOST', 'SERVICE', 'ROLE', 'CHAIN', 'VERSION', 'STATE', 'UPTIME', 'RESTARTS', ...(retries ? ['NEXT RETRY'] : []), ...(probed ? ['HEALTH'] : []), ...(attention ? ['ATTENTION'] : [])],
     ...rows.map((r) => [
       r.host,
       r.service,
@@ -161,8 +164,18 @@ function listRows(rows: (ServiceSummary & { host: string })[]): string {
       duration(r.startedAt ? now - Date.parse(r.startedAt) : undefined),
       String(r.restarts),
       ...(retries ? [r.nextRetry ? `${r.nextRetry.version} canary at ${r.nextRetry.at}` : '-'] : []),
+      ...(probed ? [r.health ? (r.health.ok ? 'ok' : 'failing') : '-'] : []),
+      ...(attention ? [r.attention?.length ? `${r.attention.length} problem(s)` : '-'] : []),
     ]),
   ]);
+  return text + attentionText(rows);
+}
+
+/** Each open problem with its remedy, under the table: what the operator has to do. */
+function attentionText(rows: (ServiceSummary & { host: string })[]): string {
+  return rows
+    .flatMap((r) => (r.attention ?? []).map((a) => `${r.host}/${r.service} needs attention since ${a.since}: ${a.problem}\n  remedy: ${a.remedy}\n`))
+    .join('');
 }
 
 const listCommand = defineCliCommand({
@@ -240,6 +253,12 @@ function statusText(host: string, s: ServiceStatus): string {
     ['uptime', duration(s.uptimeMs)],
     ['restarts', String(s.restarts)],
     ['last exit', s.lastExit ? `${s.lastExit.signal ?? `code ${s.lastExit.code}`} at ${s.lastExit.at}` : '-'],
+    ...(s.kind ? [['kind', s.kind]] : []),
+    ...(s.health ? [['health', `${s.health.ok ? 'ok' : 'failing'}: ${s.health.probe}${s.health.detail ? ` (${s.health.detail})` : ''} at ${s.health.at}`]] : []),
+    ...(s.attention ?? []).flatMap((a) => [
+      ['attention', `${a.problem} (since ${a.since})`],
+      ['  remedy', a.remedy],
+    ]),
   ];
   return table(lines);
 }

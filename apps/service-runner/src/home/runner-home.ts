@@ -17,6 +17,9 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { SERVICE_ROLES, type ServiceRole } from '@fleetvisor/contracts';
 import { parseDuration } from '@fleetvisor/platform';
 import { writeFileAtomic } from './atomic-file';
+import { HomeError } from './runner-home-errors';
+import { parseAttentionRules, SERVICE_KINDS, type AttentionRule, type ServiceKind } from '../supervision/attention';
+import { parseProbe, serializeProbe, type ProbeSpec } from '../supervision/service-probe';
 import { validBinaryName, validChainId, validServiceName, validVersion } from './names';
 
 export const HOME_DIR_NAME = '.fleetvisor';
@@ -85,11 +88,28 @@ export interface ServiceDefinition {
    * and the runner's PATH, HOME, LANG and TZ, nothing else of the runner's environment.
    */
   env?: Record<string, string>;
+  /**
+   * What the service runs when it is not lavap (role `wrapped`): venus-wallet, damocles-manager,
+   * venus-sealer or other. It chooses the built-in attention patterns, the default probe and how a
+   * password is delivered.
+   */
+  kind?: ServiceKind;
+  /** The binary to run (absolute), for a service that follows no chain: run as it is, no link under services/. */
+  command?: string;
+  /** The service's own health probe, run while it runs (its kind's default unless `probe: none`). */
+  probe?: ProbeSpec;
+  /** Attention patterns configured for this service (its kind's built-in ones apply too). */
+  attention?: AttentionRule[];
+  /**
+   * How the stored password reaches the service: `prompt` (default; typed on its stdin when it
+   * prints a password prompt, lavap's keyring) or `json-rpc` (venus-wallet: its own API method
+   * `passwordMethod`, default Filecoin.Unlock, at the probe's address with the probe's admin token).
+   */
+  passwordVia?: 'prompt' | 'json-rpc';
+  passwordMethod?: string;
 }
 
-export class HomeError extends Error {
-  override name = 'HomeError';
-}
+export { HomeError };
 
 function asRecord(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HomeError(`${what} must be a mapping`);
@@ -219,6 +239,22 @@ export function parseServiceDefinition(text: string, file: string): ServiceDefin
   const chainId = o['chain-id'] === undefined ? undefined : validChainId(o['chain-id']);
   const networkAddress = optString(o, 'network-address', file);
   const env = parseServiceEnv(o['env'], file);
+  const kindRaw = o['kind'];
+  if (kindRaw !== undefined && !(SERVICE_KINDS as readonly unknown[]).includes(kindRaw)) throw new HomeError(`${file}: kind must be one of ${SERVICE_KINDS.join(', ')}`);
+  const kind = kindRaw as ServiceKind | undefined;
+  const command = optString(o, 'command', file);
+  if (command !== undefined && (!path.isAbsolute(command) || role !== 'wrapped')) throw new HomeError(`${file}: command must be an absolute path, for a service of role wrapped (lavap services run their link)`);
+  const probe = parseProbe(o['probe'], kind, file, networkAddress);
+  const attention = parseAttentionRules(o['attention'], file);
+  const via = o['password-via'] ?? (kind === 'venus-wallet' ? 'json-rpc' : undefined);
+  if (via !== undefined && via !== 'prompt' && via !== 'json-rpc') throw new HomeError(`${file}: password-via must be prompt or json-rpc`);
+  const passwordMethod = optString(o, 'password-method', file);
+  if (passwordMethod !== undefined && !/^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$/.test(passwordMethod)) throw new HomeError(`${file}: password-method must be a JSON-RPC method such as Filecoin.Unlock`);
+  // venus-wallet holds its password in memory only: every start needs it again.
+  const keyringPassword = o['keyring-password'] === undefined ? kind === 'venus-wallet' : o['keyring-password'] === true;
+  if (keyringPassword && via === 'json-rpc' && (probe?.type !== 'json-rpc' || !probe.tokenFile)) {
+    throw new HomeError(`${file}: password-via json-rpc needs a json-rpc probe with a token-file (an admin token: venus-wallet auth api-info --perm admin)`);
+  }
   return {
     name: validServiceName(o['name']),
     role: role as ServiceRole,
@@ -227,8 +263,14 @@ export function parseServiceDefinition(text: string, file: string): ServiceDefin
     configPath,
     args: args as string[],
     ...(networkAddress ? { networkAddress } : {}),
-    keyringPassword: o['keyring-password'] === true,
+    keyringPassword,
     ...(env ? { env } : {}),
+    ...(kind ? { kind } : {}),
+    ...(command ? { command } : {}),
+    ...(probe ? { probe } : {}),
+    ...(attention ? { attention } : {}),
+    ...(via ? { passwordVia: via as 'prompt' | 'json-rpc' } : {}),
+    ...(passwordMethod ? { passwordMethod } : {}),
   };
 }
 
@@ -243,6 +285,12 @@ export function serializeServiceDefinition(d: ServiceDefinition): string {
     ...(d.networkAddress ? { 'network-address': d.networkAddress } : {}),
     'keyring-password': d.keyringPassword,
     ...(d.env && Object.keys(d.env).length ? { env: d.env } : {}),
+    ...(d.kind ? { kind: d.kind } : {}),
+    ...(d.command ? { command: d.command } : {}),
+    ...(d.probe ? { probe: serializeProbe(d.probe) } : d.kind && d.kind !== 'lavap' && d.kind !== 'other' ? { probe: 'none' } : {}),
+    ...(d.attention ? { attention: d.attention.map((r) => ({ id: r.id, pattern: r.pattern.source, problem: r.problem, remedy: r.remedy })) } : {}),
+    ...(d.passwordVia ? { 'password-via': d.passwordVia } : {}),
+    ...(d.passwordMethod ? { 'password-method': d.passwordMethod } : {}),
   });
 }
 

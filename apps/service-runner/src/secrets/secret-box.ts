@@ -65,11 +65,17 @@ export function unseal(text: string, src: KeySource): string {
   }
 }
 
+/**
+ * A stored password: the keyring password every service that asks gets (`keyring-password.enc`),
+ * or one service's own (`<service>.password.enc`, `secrets set-password <service>`), which that
+ * service gets instead.
+ */
 export class KeyringPasswordStore {
   readonly file: string;
 
-  constructor(secretsDir: string) {
-    this.file = path.join(secretsDir, 'keyring-password.enc');
+  constructor(secretsDir: string, service?: string) {
+    // The caller validated the name (letters, digits, . _ -): it cannot leave secretsDir.
+    this.file = path.join(secretsDir, service === undefined ? 'keyring-password.enc' : `${service}.password.enc`);
   }
 
   exists(): boolean {

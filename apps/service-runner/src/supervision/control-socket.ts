@@ -6,7 +6,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 
 /** `add`: take up a service `create-service` just defined (see Runner.addService). */
 /** `upgrades-show`: one service's versions and upgrade history (upgrades/upgrade-history.ts). */
-export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start' | 'add' | 'upgrades-show'; service: string };
+/** `password`: the operator stored a new password for the service (`secrets set-password <service>`): read it and deliver it. */
+export type ControlRequest = { op: 'list' } | { op: 'upgrades' } | { op: 'status' | 'restart' | 'stop' | 'start' | 'add' | 'upgrades-show' | 'password'; service: string };
 export type ControlReply = { ok: true; result: unknown } | { ok: false; error: string };
 
 export class ControlServer {

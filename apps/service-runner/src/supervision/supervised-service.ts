@@ -7,7 +7,7 @@
 // session, so nothing ties it to the runner's life; a runner that starts again adopts it (watches
 // it by polling /proc, since it is not its parent) and supervises it as one it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceCrashLooping, ServiceExited, ServiceRestarted, ServiceStarted, ServiceStopped, type ServiceRole, type ServiceState } from '@fleetvisor/contracts';
 import { backoffDelay } from '@fleetvisor/messaging/core';
@@ -55,6 +55,11 @@ export interface SupervisedSpec {
   cwd?: string;
   /** The child's whole environment (nothing of the runner's is inherited beyond what is here). */
   env: Record<string, string>;
+  /** Every chunk of the child's output, as written (attention patterns; see service-checks.ts). */
+  onOutput?: (chunk: Buffer) => void;
+  /** A process of the service started or was adopted, and when it ended. */
+  onRunStart?: () => void;
+  onRunEnd?: () => void;
 }
 
 export interface ExitInfo {
@@ -160,6 +165,11 @@ export class SupervisedService {
     return this.child !== undefined;
   }
 
+  /** The file the service's command runs now (its link resolved; a `command:` path as it is). */
+  resolveCommand(): string | undefined {
+    return this.binaries.resolve(this.spec.command);
+  }
+
   /** Starts the process (no-op when it runs). Resolves once spawned (or failed to spawn). */
   async start(): Promise<void> {
     this.wanted = true;
@@ -222,6 +232,19 @@ export class SupervisedService {
     this.state = 'running';
     writeFileAtomic(this.spec.pidFile, JSON.stringify({ ...r, runnerPid: process.pid } satisfies PidRecord));
     this.watchRotation();
+    const onOutput = this.spec.onOutput;
+    if (onOutput) {
+      // Only what it prints from now on: what it printed before was the previous runner's to read.
+      let from = 0;
+      try {
+        from = statSync(this.spec.logFile).size;
+      } catch {
+        // no log file yet
+      }
+      this.tail = new LogTail(this.spec.logFile, from, onOutput);
+      this.tail.start();
+    }
+    this.spec.onRunStart?.();
     this.recorder.record(ServiceStarted, { host: this.recorder.host, service: this.spec.name, pid: r.pid, version: safeVersion(r.version), binaryPath: r.binaryPath, adopted: true });
     this.log.info({ pid: r.pid, version: r.version, binaryPath: r.binaryPath, startedAt: r.startedAt }, 'service adopted from the previous runner (still running)');
     const startedAt = this.startedAt.getTime();
@@ -299,13 +322,17 @@ export class SupervisedService {
         stdio: [this.spec.password ? 'pipe' : own ? 'ignore' : 'pipe', logFd ?? 'pipe', logFd ?? 'pipe'],
         detached: own,
       });
-      if (own && this.spec.password && child.stdin) {
-        const stdin = child.stdin;
-        const feeder = new PasswordFeeder(stdin, this.spec.password);
+      const onOutput = this.spec.onOutput;
+      if (own && ((this.spec.password && child.stdin) || onOutput)) {
+        const stdin = this.spec.password ? child.stdin : null;
+        let feeder = stdin ? new PasswordFeeder(stdin, this.spec.password!) : undefined;
         const tail = new LogTail(this.spec.logFile, logFrom, (d) => {
-          if (!feeder.onOutput(d)) return;
-          stdin.end();
-          tail.stop();
+          onOutput?.(d);
+          if (!feeder?.onOutput(d)) return;
+          stdin!.end();
+          feeder = undefined;
+          // Still read for the attention patterns; otherwise its job is done.
+          if (!onOutput) tail.stop();
         });
         this.tail = tail;
         tail.start();
@@ -323,6 +350,7 @@ export class SupervisedService {
       const onData = (stream: NodeJS.WriteStream) => (d: Buffer) => {
         this.output.write(d);
         if (this.spec.echo) stream.write(d);
+        this.spec.onOutput?.(d);
         feeder?.onOutput(d);
       };
       child.stdout!.on('data', onData(process.stdout));
@@ -372,6 +400,7 @@ export class SupervisedService {
     const record: PidRecord = { pid, startTime: processStartTime(pid) ?? '', binaryPath, version, startedAt: this.startedAt.toISOString(), runnerPid: process.pid };
     writeFileAtomic(this.spec.pidFile, JSON.stringify(record));
     if (own) this.watchRotation();
+    this.spec.onRunStart?.();
     this.recorder.record(ServiceStarted, { host: this.recorder.host, service: this.spec.name, pid, version: safeVersion(version), binaryPath });
     this.log.info({ pid, version, binaryPath }, 'service started');
     void exited.then((info) => this.onExit(proc, info, Date.now() - started));
@@ -407,6 +436,7 @@ export class SupervisedService {
     this.exited = undefined;
     this.lastExit = info;
     rmSync(this.spec.pidFile, { force: true });
+    this.spec.onRunEnd?.();
     const expected = this.expectedExit;
     this.recorder.record(ServiceExited, {
       host: this.recorder.host,

@@ -43,6 +43,32 @@ const summaryFields = {
         "Where the service serves Prometheus /metrics, as configured (lavap's --metrics-listen-address or its config's metrics-listen-address): [host]:port, an empty or wildcard host meaning every interface of the runner's host. The stats-collector scrapes it (scrape discovery).",
     }),
   ),
+  kind: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z][a-z0-9-]*$', description: 'What the service runs when it is not lavap: venus-wallet, damocles-manager, venus-sealer or other' })),
+  health: Type.Optional(
+    Type.Object(
+      {
+        ok: Type.Boolean({ description: 'The last probe answered' }),
+        probe: Type.String({ minLength: 1, maxLength: 300, description: 'What was probed, e.g. "json-rpc Filecoin.Version on 127.0.0.1:5678"' }),
+        detail: Type.Optional(Type.String({ maxLength: 300, description: 'Why it failed, or what it answered' })),
+        at: DateTime({ description: 'When it was probed' }),
+      },
+      { additionalProperties: false, description: "The service's own health probe (services/<name>.yml probe:, or its kind's default), run while it runs" },
+    ),
+  ),
+  attention: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          problem: Type.String({ minLength: 1, maxLength: 300 }),
+          remedy: Type.String({ minLength: 1, maxLength: 500 }),
+          pattern: Type.String({ minLength: 1, maxLength: 100 }),
+          since: DateTime({ description: 'When its line was seen' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 32, description: 'Problems of the current run that need the operator (ServiceNeedsAttention), until cleared (a new run, or the remedy applied)' },
+    ),
+  ),
 };
 
 export const ServiceSummarySchema = Type.Object(summaryFields, { additionalProperties: false, description: 'One line of `services list`' });

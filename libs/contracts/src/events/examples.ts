@@ -66,6 +66,15 @@ export const EVENT_EXAMPLES: { readonly [K in keyof Definitions]: EventData<Defi
   UpgradeRolledBack: { host: 'host-01', service: 'consumer-ETH1', restoredVersion: '0.23.1', failedVersion: '0.23.2', reason: 'crashed at start (exit code 1)' },
   VersionQuarantined: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', stage: 'start', reason: 'exited with code 1 before it was healthy' },
   QuarantineLifted: { host: 'host-01', service: 'consumer-ETH1', version: '0.23.2', reason: 'upgrades retry', actor: 'alice@ops-console' },
+  ServiceNeedsAttention: {
+    host: 'host-01',
+    service: 'wallet-1',
+    problem: 'venus-wallet has no password: it cannot sign (messages, blocks, PoSt)',
+    remedy: 'fleetvisor secrets set-password wallet-1',
+    pattern: 'venus-wallet.password-not-set',
+    excerpt: 'ERROR\twallet_event\twallet_event/listenevent.go:236\tWalletSign error password not set\t{"api hub": "/dns/gateway.example/tcp/83/wss"}',
+    pid: 4242,
+  },
   CanaryChecked: {
     host: 'host-01',
     service: 'consumer-ETH1',

@@ -19,6 +19,7 @@ import {
   VersionQuarantined,
   QuarantineLifted,
   CanaryChecked,
+  ServiceNeedsAttention,
 } from './service';
 import { RolloutAborted, RolloutCompleted, RolloutHalted, RolloutHostAdmitted, RolloutHostHealthy, RolloutHostWaiting, RolloutResumed, RolloutStarted, RolloutWaveStarted } from './rollout';
 import { ApiCallsRecorded, CallRateAnomaly, CallRateRecovered } from './stats';
@@ -109,6 +110,8 @@ export const EVENT_DEFINITIONS = {
   SectorsRecovered,
   WindowPoStMissed,
   ProvingDeadlineAtRisk,
+  // service: venus daily checks (added later, same reason)
+  ServiceNeedsAttention,
 } as const;
 
 type Definitions = typeof EVENT_DEFINITIONS;

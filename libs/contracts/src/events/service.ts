@@ -259,3 +259,23 @@ export const CanaryChecked = defineEvent({
     { additionalProperties: false },
   ),
 });
+
+export const ServiceNeedsAttention = defineEvent({
+  type: 'ServiceNeedsAttention',
+  area: 'service',
+  description:
+    "A line of the service's output matched one of its attention patterns (built in for its kind, e.g. venus-wallet's \"password not set\", or configured in services/<name>.yml): known trouble, with the operator's remedy. " +
+    'Recorded once per problem per process run (a restart is a new run), at most once a minute per problem across runs; the excerpt is capped and has tokens, keys and long hex/base64 values blanked.',
+  ...stream,
+  schema: Type.Object(
+    {
+      ...ids,
+      problem: Type.String({ minLength: 1, maxLength: 300, description: 'What is wrong, e.g. "venus-wallet has no password: it cannot sign"' }),
+      remedy: Type.String({ minLength: 1, maxLength: 500, description: 'What fixes it, e.g. "fleetvisor secrets set-password wallet-1"' }),
+      pattern: Type.String({ minLength: 1, maxLength: 100, description: 'Id of the attention pattern that matched (built-in or configured)' }),
+      excerpt: Type.String({ maxLength: 300, description: 'The matching line, capped, secrets blanked' }),
+      pid: Type.Optional(Pid()),
+    },
+    { additionalProperties: false },
+  ),
+});
