@@ -33,6 +33,10 @@ describe('LiveView', () => {
     expect(view.onEvent(example('RolloutHostAdmitted'))).toBeUndefined();
   });
 
+  it('prints known trouble a service reported, with its remedy', () => {
+    expect(new LiveView().onEvent(example('ServiceNeedsAttention'))).toMatch(/^02:11:03  ServiceNeedsAttention \S+: venus-wallet has no password: it cannot sign \(messages, blocks, PoSt\); remedy: fleetvisor secrets set-password wallet-1$/);
+  });
+
   it("prints the proving watch's trouble: faults and recoveries with their sectors, missed and at-risk deadlines", () => {
     const view = new LiveView();
     expect(view.onEvent(example('SectorsFaulted', { minerId: 't01001', deadline: 11, partition: 0, sectors: [44, 45], epoch: 1031 }))).toBe(

@@ -21,6 +21,7 @@ export const WATCHED_TYPES: ReadonlySet<string> = new Set([
   'VersionQuarantined',
   'QuarantineLifted',
   'ServiceCrashLooping',
+  'ServiceNeedsAttention',
   'ServiceCreated',
   'ThreadPaused',
   'ThreadResumed',
@@ -99,6 +100,8 @@ function describe(e: AnyEvent): string {
       return `${str(field(d, 'chainId'))}: rollout aborted: ${str(field(d, 'reason'))}`;
     case 'RolloutCompleted':
       return `${str(field(d, 'chainId'))}: rollout completed on ${str(field(d, 'hosts'))} host(s), ${str(field(d, 'failed'))} failed`;
+    case 'ServiceNeedsAttention':
+      return `${subjectOf(e.stream)}: ${str(field(d, 'problem'))}; remedy: ${str(field(d, 'remedy'))}`;
     case 'SectorsFaulted':
     case 'SectorsRecovered':
       return `${str(field(d, 'minerId'))} deadline ${str(field(d, 'deadline'))} partition ${str(field(d, 'partition'))}: sectors ${sectorList(field(d, 'sectors'))} at epoch ${str(field(d, 'epoch'))}`;
