@@ -26,7 +26,7 @@ export const APP_ROUTES: readonly AppRoute[] = [
   { path: ['pod'], app: 'service-runner', summary: 'One lavap in the foreground for a container/pod, following the chain with downloaded binaries (pod --help)' },
   { path: ['services'], app: 'service-runner', summary: 'Services of this host or the fleet: services list|status|restart|stop|start|logs (--help)' },
   { path: ['upgrades'], app: 'service-runner', summary: 'Versions per service, quarantined ones and why; try one again or go back: upgrades list|show|retry|rollback, fleet-wide upgrades rollout status|resume|abort (--help)' },
-  { path: ['secrets'], app: 'service-runner', summary: 'Store the keyring password, or one service'\''s own (a venus-wallet'\''s), encrypted at rest (secrets set-password --help)' },
+  { path: ['secrets'], app: 'service-runner', summary: "Store the keyring password, or one service's own (a venus-wallet's), encrypted at rest (secrets set-password --help)" },
   { path: ['stats-collector'], app: 'stats-collector', summary: 'Run the stats-collector (API-call counts, rollups, queries), or rebuild its rollups (stats-collector run|rebuild --help)' },
   { path: ['meter'], app: 'stats-collector', summary: 'Metering proxy for JSON-RPC over HTTP/WebSocket: forwards calls unchanged, counts them per caller and method (meter --help)' },
   { path: ['gateway'], app: 'gateway', summary: 'Run the REST gateway: the fleet over HTTP with bearer tokens, OpenAPI, live events (gateway run --help)' },
