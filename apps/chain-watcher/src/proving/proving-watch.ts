@@ -1,16 +1,21 @@
 // The proving watch of one Filecoin chain, run by the chain's leader (one replica per chain, as for
-// the Lava watch). It polls ChainHead every `pollIntervalMs` (Filecoin.ChainNotify over WebSocket is
-// not used yet: polling at a fraction of the epoch sees every epoch's state, a skipped epoch only
-// delays what is state-based anyway) and, at each new epoch, for each configured miner:
+// the Lava watch). It follows the head through Filecoin.ChainNotify over WebSocket when the node
+// offers it (chain-notify.ts), and polls ChainHead every `pollIntervalMs` while the subscription is
+// down or refused; each head seen is observed once (a head at the same height with another tipset
+// key, after a reorg, is observed again). At each new head, for each configured miner:
 //   every epoch:      StateMinerProvingDeadline, StateMinerFaults                        (2 calls)
 //   a window's last epoch: StateMinerDeadlines (its PostSubmissions before the end cron clears them) (1)
 //   a new deadline:   StateMinerPartitions of the deadline that closed and of the one open (2)
 //   a fault it cannot place: StateMinerPartitions of every deadline, once; cached after   (≤ 48)
-// so about 1 + M × (2 + 3 / WPoStChallengeWindow) calls per epoch for M miners (measured by the int
-// test). What each observation means is decided in miner-log.ts against the miner's stream, folded.
+// so about M × (2 + 3 / WPoStChallengeWindow) calls per epoch for M miners over ChainNotify, plus
+// epoch / poll interval ChainHead calls while polling (measured by the int test and the bench).
+// Heads arriving faster than the miners are observed are coalesced to the newest: every decision is
+// state-based (miner-log.ts, against the miner's stream folded), so a skipped epoch delays what it
+// would have shown, it loses nothing.
 import type { EventMetadata } from '@fleetvisor/contracts';
 import { handleCommand, type CommandHandlerStore } from '@fleetvisor/event-store';
 import type { Logger } from '@fleetvisor/platform';
+import { ChainNotifyClient, type ChainNotifyOptions, type HeadChange } from './chain-notify';
 import type { LotusClient } from './lotus-client';
 import { decodeBitfield, parseDeadlineInfo, parseDeadlines, parsePartitions, parseTipSet, type DeadlineInfo, type PartitionState, type TipSetHead } from './lotus-shapes';
 import {
@@ -35,6 +40,8 @@ export interface ProvingWatchOptions {
   miners: string[];
   store: CommandHandlerStore;
   pollIntervalMs: number;
+  /** Follow the head over ChainNotify (absent: poll only). */
+  notify?: Omit<ChainNotifyOptions, 'logger' | 'onChanges' | 'onState'>;
   logger: Logger;
   host: string;
   /** Told of every event recorded (metrics, tests). */
@@ -50,15 +57,24 @@ interface MinerCache {
   problem?: string;
 }
 
+/** How the leader follows the head: ChainNotify pushes it, or ChainHead is polled. */
+export type ProvingWatchMode = 'notify' | 'poll';
+
 export interface ProvingWatchStatus {
   chainId: string;
+  mode: ProvingWatchMode;
+  /** Why ChainNotify is not in use (configured but down or refused). */
+  notifyProblem?: string;
+  miners: string[];
   /** The last epoch observed for every miner. */
   height?: number;
   epochsSeen: number;
+  /** Heads that came from ChainNotify (the rest from ChainHead polls). */
+  headsNotified: number;
   calls: number;
-  /** Node calls per epoch for all miners of the chain (ChainHead once), from the second epoch seen. */
+  /** Node calls per epoch for all miners of the chain (state reads, ChainHead polls, ChainNotify subscriptions), from the second epoch seen. */
   callsPerEpoch?: number;
-  /** ChainHead polls per epoch (epoch length / poll interval when the node keeps time). */
+  /** ChainHead polls per epoch (epoch length / poll interval while polling; 0 over ChainNotify). */
   headPollsPerEpoch?: number;
   problems: string[];
 }
@@ -66,16 +82,25 @@ export interface ProvingWatchStatus {
 export class ProvingWatch {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Every head observation and poll runs on this chain, one at a time. */
   private loop: Promise<void> = Promise.resolve();
+  private mode: ProvingWatchMode = 'poll';
+  private pollInFlight = false;
+  /** The newest head notified and not observed yet (older ones are superseded). */
+  private pending: TipSetHead | undefined;
+  private drainQueued = false;
   private height: number | undefined;
+  private headKey: string | undefined;
   /** The last epoch whose observation finished for every miner. */
   private observedHeight: number | undefined;
   private epochsSeen = 0;
+  private headsNotified = 0;
   private callsAtFirstEpoch: number | undefined;
   /** ChainHead polls (most find no new epoch: they are counted apart from the per-epoch reads). */
   private headPolls = 0;
   private headPollsAtFirstEpoch = 0;
   private headProblem: string | undefined;
+  private readonly notifier: ChainNotifyClient | undefined;
   private readonly miners = new Map<string, MinerCache>();
   private readonly log: Logger;
   private readonly metadata: EventMetadata;
@@ -84,32 +109,50 @@ export class ProvingWatch {
     this.log = opts.logger.child({ component: 'proving-watch', chainId: opts.chainId });
     this.metadata = { host: opts.host, actor: 'chain-watcher' };
     for (const m of opts.miners) this.miners.set(m, { places: new Map() });
+    if (opts.notify) {
+      this.notifier = new ChainNotifyClient({
+        ...opts.notify,
+        logger: this.log,
+        onChanges: (changes) => this.onChanges(changes),
+        onState: (up) => this.onNotifyState(up),
+      });
+    }
   }
 
   start(): void {
     this.running = true;
-    this.schedule(0);
-    this.log.info({ miners: this.opts.miners }, 'proving watch started');
+    this.notifier?.start();
+    this.schedulePoll(0);
+    this.log.info({ miners: this.opts.miners, notify: this.notifier !== undefined }, 'proving watch started');
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.notifier?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.loop;
   }
 
+  private get calls(): number {
+    return this.opts.client.calls + (this.notifier?.calls ?? 0);
+  }
+
   status(): ProvingWatchStatus {
     const epochs = this.epochsSeen - 1;
+    const notifyProblem = this.notifier && this.mode === 'poll' ? (this.notifier.problem ?? 'ChainNotify not subscribed yet') : undefined;
     return {
       chainId: this.opts.chainId,
+      mode: this.mode,
+      ...(notifyProblem ? { notifyProblem } : {}),
+      miners: [...this.opts.miners],
       ...(this.observedHeight !== undefined ? { height: this.observedHeight } : {}),
       epochsSeen: this.epochsSeen,
-      calls: this.opts.client.calls,
+      headsNotified: this.headsNotified,
+      calls: this.calls,
       ...(epochs > 0 && this.callsAtFirstEpoch !== undefined
         ? {
-            // State reads per epoch for the fleet, plus the one ChainHead that found the epoch.
-            callsPerEpoch: (this.opts.client.calls - this.callsAtFirstEpoch - (this.headPolls - this.headPollsAtFirstEpoch)) / epochs + 1,
+            callsPerEpoch: (this.calls - this.callsAtFirstEpoch) / epochs,
             headPollsPerEpoch: (this.headPolls - this.headPollsAtFirstEpoch) / epochs,
           }
         : {}),
@@ -117,14 +160,62 @@ export class ProvingWatch {
     };
   }
 
-  private schedule(ms: number): void {
-    if (!this.running) return;
+  /** Runs `fn` after everything queued (observations never overlap). */
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.loop.then(fn).catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'proving watch step failed'));
+    this.loop = next;
+    return next;
+  }
+
+  /** Polls ChainHead every pollIntervalMs while ChainNotify is not up. */
+  private schedulePoll(ms: number): void {
+    if (!this.running || this.mode === 'notify' || this.pollInFlight) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.loop = this.tick().finally(() => this.schedule(this.opts.pollIntervalMs));
+      this.timer = undefined;
+      this.pollInFlight = true;
+      void this.enqueue(() => (this.mode === 'poll' ? this.tick() : Promise.resolve())).finally(() => {
+        this.pollInFlight = false;
+        this.schedulePoll(this.opts.pollIntervalMs);
+      });
     }, ms);
   }
 
-  /** One poll: nothing unless the head moved to a new epoch. */
+  private onNotifyState(up: boolean): void {
+    if (!this.running) return;
+    if (up) {
+      // The subscription's "current" head follows: polling stops here.
+      this.mode = 'notify';
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.headProblem = undefined;
+      return;
+    }
+    // Polled at once: whatever happened since the last notification is read now.
+    this.mode = 'poll';
+    this.schedulePoll(0);
+  }
+
+  private onChanges(changes: HeadChange[]): void {
+    if (!this.running) return;
+    const last = changes[changes.length - 1]!;
+    if (last.type === 'revert') {
+      // Reverted without an apply: the new head is not in the notification, so it is asked for.
+      void this.enqueue(() => this.tick());
+      return;
+    }
+    this.pending = last.head;
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    void this.enqueue(async () => {
+      this.drainQueued = false;
+      const head = this.pending;
+      this.pending = undefined;
+      if (head && this.running) await this.onHead(head, true);
+    });
+  }
+
+  /** One poll: nothing unless the head moved. */
   async tick(): Promise<void> {
     let head: TipSetHead;
     try {
@@ -136,13 +227,24 @@ export class ProvingWatch {
       this.log.warn({ err: (e as Error).message }, 'ChainHead failed');
       return;
     }
-    if (this.height !== undefined && head.height <= this.height) return;
+    await this.onHead(head, false);
+  }
+
+  /** Observes every miner at a head newer than the last one (or the same height after a reorg). */
+  private async onHead(head: TipSetHead, notified: boolean): Promise<void> {
+    const key = JSON.stringify(head.key);
+    if (this.height !== undefined && (head.height < this.height || (head.height === this.height && key === this.headKey))) return;
+    const newEpoch = this.height === undefined || head.height > this.height;
     this.height = head.height;
-    this.epochsSeen++;
-    // Calls per epoch are counted from the second epoch on: the first fills the caches.
-    if (this.epochsSeen === 2) {
-      this.callsAtFirstEpoch = this.opts.client.calls;
-      this.headPollsAtFirstEpoch = this.headPolls;
+    this.headKey = key;
+    if (notified) this.headsNotified++;
+    if (newEpoch) {
+      this.epochsSeen++;
+      // Calls per epoch are counted from the second epoch on: the first fills the caches.
+      if (this.epochsSeen === 2) {
+        this.callsAtFirstEpoch = this.calls;
+        this.headPollsAtFirstEpoch = this.headPolls;
+      }
     }
     // Miners are independent (one stream each): observed MINER_CONCURRENCY at a time, so a fleet of
     // hundreds is read within an epoch without opening hundreds of requests at once.

@@ -8,6 +8,7 @@ import { CommandFailure } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { LeaderLocks } from '../chain-watcher';
 import { ChainLeadership } from '../leadership/chain-leadership';
+import { httpUrlOf } from './chain-notify';
 import { LotusClient } from './lotus-client';
 import { parseDeadlineInfo, parseDeadlines, parsePartitions } from './lotus-shapes';
 import type { FilecoinWatchConfig } from './proving-config';
@@ -46,10 +47,22 @@ export class ProvingWatcher {
         lead: () => {
           const watch = new ProvingWatch({
             chainId: chain.name,
-            client: new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
+            client: new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
             miners: chain.miners,
             store: this.deps.store,
             pollIntervalMs: this.deps.config.pollIntervalMs,
+            ...(this.deps.config.notify
+              ? {
+                  notify: {
+                    endpoints: chain.endpoints,
+                    timeoutMs: this.deps.rpcTimeoutMs,
+                    retryMinMs: Math.min(100, this.deps.config.notifyRetryMaxMs),
+                    retryMaxMs: this.deps.config.notifyRetryMaxMs,
+                    stallMs: this.deps.config.notifyStallMs,
+                    onCall: (m: string) => this.deps.onRpcCall?.(chain.name, m),
+                  },
+                }
+              : {}),
             logger: this.log,
             host: this.deps.host,
           });
@@ -85,7 +98,7 @@ export class ProvingWatcher {
   async miner(minerId: string): Promise<ProvingMinerView> {
     const chain = this.deps.config.chains.find((c) => c.miners.includes(minerId));
     if (!chain) throw new CommandFailure('not_found', `miner ${minerId} is not watched (watched: ${this.deps.config.chains.flatMap((c) => c.miners.map((m) => `${c.name}:${m}`)).join(', ')})`);
-    const client = new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs });
+    const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
     try {
       const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
       const posted = parseDeadlines(await client.call('Filecoin.StateMinerDeadlines', [minerId, []]));
