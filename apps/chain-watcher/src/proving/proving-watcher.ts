@@ -2,9 +2,9 @@
 // (lock `proving-watch:<name>`, the Lava watch's ChainLeadership helper) whose leader runs a
 // ProvingWatch; and the `chain-watcher.proving-miner` query, which any replica answers by reading
 // the miner's chain node now (a separate client: queries do not count in the watch's calls/epoch).
-import type { ProvingMinerView } from '@fleetvisor/contracts';
+import { ChainProvingLeaderStatus, type FilecoinChainStatus, type ProvingMinerView } from '@fleetvisor/contracts';
 import type { CommandHandlerStore } from '@fleetvisor/event-store';
-import { CommandFailure } from '@fleetvisor/messaging';
+import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { LeaderLocks } from '../chain-watcher';
 import { ChainLeadership } from '../leadership/chain-leadership';
@@ -18,6 +18,8 @@ export interface ProvingWatcherDeps {
   config: FilecoinWatchConfig;
   store: CommandHandlerStore;
   leaderLock: LeaderLocks;
+  /** To ask the other replicas which chains they lead (status). */
+  commands?: Pick<CommandBus, 'request'>;
   logger: Logger;
   host: string;
   rpcTimeoutMs: number;
@@ -92,6 +94,43 @@ export class ProvingWatcher {
   /** What this replica's watches see (the chains it leads). */
   status(): ProvingWatchStatus[] {
     return [...this.watches.values()].map((w) => w.status());
+  }
+
+  /** The chain as this replica sees it, when it leads it (`chain-watcher.proving-leader-status`). */
+  localChainStatus(chainId: string): FilecoinChainStatus | undefined {
+    const w = this.watches.get(chainId);
+    if (!w) return undefined;
+    const s = w.status();
+    return {
+      chainId: s.chainId,
+      mode: s.mode,
+      leaderHost: this.deps.host,
+      ...(s.height !== undefined ? { height: s.height } : {}),
+      miners: s.miners,
+      ...(s.callsPerEpoch !== undefined ? { callsPerEpoch: Math.round(s.callsPerEpoch * 100) / 100 } : {}),
+      ...(s.notifyProblem ? { notifyProblem: s.notifyProblem.slice(0, 500) } : {}),
+      problems: s.problems.slice(0, 32).map((p) => p.slice(0, 500)),
+    };
+  }
+
+  /** Whether a Filecoin chain of this name is configured. */
+  isWatched(chainId: string): boolean {
+    return this.deps.config.chains.some((c) => c.name === chainId);
+  }
+
+  /** Every configured Filecoin chain (or one) as its leader sees it; a chain no replica leads says so. */
+  async chainStatus(chainId?: string): Promise<FilecoinChainStatus[]> {
+    const chains = this.deps.config.chains.filter((c) => chainId === undefined || c.name === chainId);
+    return Promise.all(
+      chains.map(async (c): Promise<FilecoinChainStatus> => {
+        const local = this.localChainStatus(c.name);
+        if (local) return local;
+        const remote = await this.deps.commands?.request(ChainProvingLeaderStatus, { chainId: c.name }, { timeoutMs: 2_000 });
+        if (remote?.ok && remote.result) return remote.result;
+        const why = remote === undefined ? 'no bus to ask the other replicas' : remote.ok ? 'empty reply' : remote.error.message;
+        return { chainId: c.name, mode: 'no_leader', miners: [...c.miners], problems: [`no replica leads this chain: ${why}`.slice(0, 500)] };
+      }),
+    );
   }
 
   /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */

@@ -3,7 +3,7 @@
 // advance only when the test says so, and each step waits until the leader has seen the new head:
 // every assertion is about a known epoch, none waits on a timer.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChainProvingMiner, streamName, type EventEnvelope } from '@fleetvisor/contracts';
+import { ChainProvingMiner, ChainStatus, streamName, type EventEnvelope } from '@fleetvisor/contracts';
 import { startProvingNode, type ProvingNodeHandle, type ProvingMinerSpec, type ProvingWebSocketState } from '@fleetvisor/devnet';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, testBusNames, testCoreConfig, testTrust, waitFor, type TestDatabase } from '@fleetvisor/testing';
@@ -206,6 +206,27 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     const events = await stream(standby, 't05000');
     expect(ofType(events, 'SectorsFaulted').map((d) => d['sectors'])).toEqual([[5], [6]]);
     expect(events.map((e) => e.type)).toEqual(['SectorsFaulted', 'SectorsFaulted']);
+  });
+
+  it('chain-watcher.status lists the Filecoin chain as its leader sees it, whichever replica answers', async () => {
+    const node = await newNode([{ id: 't05500', periodOffset: 0 }]);
+    const a = await watch(node, ['t05500'], 'cw-a');
+    const b = await watch(node, ['t05500'], 'cw-b');
+    await waitFor(() => proving(a).status().length + proving(b).status().length === 1, { message: 'one leader' });
+    const [leader, standby] = proving(a).status().length === 1 ? [a, b] : [b, a];
+    await waitFor(() => proving(leader).status()[0]?.mode === 'notify', { message: 'notify' });
+    await seen(leader, node);
+    const leaderHost = leader === a ? 'cw-a' : 'cw-b';
+    // The standby asks the leader (proving-leader-status): both answer with the leader's view.
+    for (const w of [leader, standby]) {
+      expect(proving(w).localChainStatus('simnet') === undefined).toBe(w === standby);
+      const all = await proving(w).chainStatus();
+      expect(all).toEqual([{ chainId: 'simnet', mode: 'notify', leaderHost, height: node.chain.height, miners: ['t05500'], problems: [] }]);
+    }
+    const reply = await standby.core.commands.request(ChainStatus, { chainId: 'simnet' }, { timeoutMs: 5_000 });
+    expect(reply).toMatchObject({ ok: true, result: { chains: [], filecoin: [{ chainId: 'simnet', mode: 'notify', leaderHost }] } });
+    const whole = await standby.core.commands.request(ChainStatus, {}, { timeoutMs: 5_000 });
+    expect(whole).toMatchObject({ ok: true, result: { chains: [], filecoin: [{ chainId: 'simnet', leaderHost, miners: ['t05500'] }] } });
   });
 
   describe('following the head: ChainNotify over WebSocket, ChainHead polls as the fallback', () => {
