@@ -5,13 +5,18 @@
 // when the node ends it. This client keeps one subscription up across the chain's endpoints, in
 // their order, and says when it is up or down; the proving watch polls ChainHead while it is down.
 //
+// While the subscription is up, the watch's state calls go over the same socket (call()): a
+// request per call over one connection costs the node and the watcher far less than an HTTP
+// request each, and a Lotus node serves every method on its WebSocket. A call the socket cannot
+// carry (down, dropped mid-call) fails as a transport error, and the watch makes it over HTTP.
+//
 // A notification is only a hint of which head to look at: it is checked like any answer of the node
 // (the TipSet shape), and what the watch decides comes from the state it reads at that head. So a
 // lost or coalesced notification delays an observation, it never loses one; a socket that goes
 // quiet for `stallMs` is treated as down (a half-open TCP connection sends no close).
 import WebSocket from 'ws';
 import type { Logger } from '@fleetvisor/platform';
-import { redactEndpoint } from './lotus-client';
+import { LotusRpcError, redactEndpoint } from './lotus-client';
 import { parseTipSet, ShapeError, type TipSetHead } from './lotus-shapes';
 
 export const CHAIN_NOTIFY = 'Filecoin.ChainNotify';
@@ -78,6 +83,9 @@ export interface ChainNotifyOptions {
 export class ChainNotifyClient {
   private ws: WebSocket | undefined;
   private running = false;
+  private nextCallId = 2;
+  /** Calls in flight on the subscribed socket, by request id. */
+  private readonly inflight = new Map<number, { method: string; resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private subscribed = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -112,6 +120,56 @@ export class ChainNotifyClient {
   start(): void {
     this.running = true;
     this.connect(0);
+  }
+
+  /**
+   * A JSON-RPC call on the subscribed socket. Rejects with a LotusRpcError carrying the node's
+   * code when the node answers an error, without a code when the socket could not carry it.
+   */
+  call(method: string, params: unknown[]): Promise<unknown> {
+    const ws = this.ws;
+    if (!this.subscribed || !ws || ws.readyState !== ws.OPEN) return Promise.reject(new LotusRpcError(`${method}: the WebSocket is not up`));
+    const id = this.nextCallId++;
+    this.calls++;
+    this.opts.onCall?.(method);
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.inflight.delete(id);
+        reject(new LotusRpcError(`${method}: no answer on the WebSocket in ${this.opts.timeoutMs} ms`));
+      }, this.opts.timeoutMs);
+      this.inflight.set(id, { method, resolve, reject, timer });
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }), (err) => {
+        if (!err) return;
+        const p = this.inflight.get(id);
+        if (!p) return;
+        this.inflight.delete(id);
+        clearTimeout(p.timer);
+        p.reject(new LotusRpcError(`${method}: ${err.message}`));
+      });
+    });
+  }
+
+  /** An answer to a call(): resolved, or rejected with the node's error. */
+  private answered(frame: { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } }): void {
+    if (typeof frame.id !== 'number') return;
+    const p = this.inflight.get(frame.id);
+    if (!p) return;
+    this.inflight.delete(frame.id);
+    clearTimeout(p.timer);
+    if (frame.error) {
+      const code = typeof frame.error.code === 'number' ? frame.error.code : -1;
+      p.reject(new LotusRpcError(`${p.method}: ${String(frame.error.message ?? 'error').slice(0, 300)}`, code));
+    } else if (!('result' in frame)) p.reject(new LotusRpcError(`${p.method}: answer without result`));
+    else p.resolve(frame.result);
+  }
+
+  /** Calls in flight fail as transport errors (the socket is gone): their callers go over HTTP. */
+  private failInflight(why: string): void {
+    for (const [id, p] of this.inflight) {
+      this.inflight.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new LotusRpcError(`${p.method}: ${why}`));
+    }
   }
 
   stop(): void {
@@ -198,6 +256,10 @@ export class ChainNotifyClient {
         this.opts.onState(true, `${CHAIN_NOTIFY} on ${shown}`);
         return;
       }
+      if (frame.method === undefined) {
+        this.answered(frame);
+        return;
+      }
       const params = Array.isArray(frame.params) ? frame.params : [];
       if (frame.method === CH_CLOSE && params[0] === chanId) {
         fail(`${shown}: the node closed the ${CHAIN_NOTIFY} channel`);
@@ -256,6 +318,7 @@ export class ChainNotifyClient {
       ws.on('error', () => undefined);
       ws.terminate();
     }
+    this.failInflight(why);
     if (!this.subscribed) return;
     this.subscribed = false;
     this.lastProblem = why.slice(0, 400);

@@ -2,11 +2,13 @@
 // the Lava watch). It follows the head through Filecoin.ChainNotify over WebSocket when the node
 // offers it (chain-notify.ts), and polls ChainHead every `pollIntervalMs` while the subscription is
 // down or refused; each head seen is observed once (a head at the same height with another tipset
-// key, after a reorg, is observed again). At each new head, for each configured miner:
+// key, after a reorg, is observed again). The state calls go over that WebSocket while it is up,
+// over HTTP otherwise. At each new head, for each configured miner:
 //   every epoch:      StateMinerProvingDeadline, StateMinerFaults                        (2 calls)
 //   a window's last epoch: StateMinerDeadlines (its PostSubmissions before the end cron clears them) (1)
 //   a new deadline:   StateMinerPartitions of the deadline that closed and of the one open (2)
-//   a fault it cannot place: StateMinerPartitions of every deadline, once; cached after   (≤ 48)
+//   a fault it cannot place: StateSectorPartition, then StateMinerPartitions of that deadline (2)
+//     (every deadline's partitions, once, from a node without StateSectorPartition;     ≤ 48)
 // so about M × (2 + 3 / WPoStChallengeWindow) calls per epoch for M miners over ChainNotify, plus
 // epoch / poll interval ChainHead calls while polling (measured by the int test and the bench).
 // Heads arriving faster than the miners are observed are coalesced to the newest: every decision is
@@ -16,8 +18,8 @@ import type { EventMetadata } from '@fleetvisor/contracts';
 import { handleCommand, type CommandHandlerStore } from '@fleetvisor/event-store';
 import type { Logger } from '@fleetvisor/platform';
 import { ChainNotifyClient, type ChainNotifyOptions, type HeadChange } from './chain-notify';
-import type { LotusClient } from './lotus-client';
-import { decodeBitfield, parseDeadlineInfo, parseDeadlines, parsePartitions, parseTipSet, type DeadlineInfo, type PartitionState, type TipSetHead } from './lotus-shapes';
+import { LotusRpcError, type LotusClient } from './lotus-client';
+import { decodeBitfield, parseDeadlineInfo, parseDeadlines, parsePartitions, parseSectorLocation, parseTipSet, type DeadlineInfo, type PartitionState, type TipSetHead } from './lotus-shapes';
 import {
   decideAtRisk,
   decideFaults,
@@ -266,7 +268,15 @@ export class ProvingWatch {
     this.observedHeight = head.height;
   }
 
+  /** Over the subscribed WebSocket when it is up; over HTTP otherwise, or when the socket fails the call. */
   private async call(method: string, params: unknown[]): Promise<unknown> {
+    if (this.notifier?.up) {
+      try {
+        return await this.notifier.call(method, params);
+      } catch (e) {
+        if (e instanceof LotusRpcError && e.code !== undefined) throw e;
+      }
+    }
     return this.opts.client.call(method, params);
   }
 
@@ -276,6 +286,30 @@ export class ProvingWatch {
       for (const s of p.all) cache.places.set(s, { deadline, partition });
     });
     return parts;
+  }
+
+  /**
+   * Faults in deadlines not read yet: StateSectorPartition names one's deadline, whose partitions
+   * are read then (placing every sector of that deadline); again for what is still unplaced, at
+   * most once per deadline. A node without StateSectorPartition has every deadline read, once.
+   */
+  private async place(minerId: string, cache: MinerCache, periodDeadlines: number, unplaced: number[]): Promise<void> {
+    const tried = new Set<number>();
+    for (const sector of unplaced) {
+      if (cache.places.has(sector)) continue;
+      let deadline: number;
+      try {
+        deadline = parseSectorLocation(await this.call('Filecoin.StateSectorPartition', [minerId, sector, []]), periodDeadlines).deadline;
+      } catch (e) {
+        if (!(e instanceof LotusRpcError) || e.code === undefined) throw e;
+        for (let d = 0; d < periodDeadlines; d++) await this.partitions(minerId, d, cache);
+        return;
+      }
+      // A node naming a deadline that does not hold the sector is not asked again this epoch.
+      if (tried.has(deadline)) continue;
+      tried.add(deadline);
+      await this.partitions(minerId, deadline, cache);
+    }
   }
 
   private async observe(minerId: string, cache: MinerCache, head: TipSetHead): Promise<void> {
@@ -310,10 +344,7 @@ export class ProvingWatch {
       cache.posted = { deadline: dl.index, open: dl.open, partitions: all[dl.index] ?? [] };
     }
     const faults = decodeBitfield(await this.call('Filecoin.StateMinerFaults', [minerId, []]), 'StateMinerFaults');
-    if (faults.some((s) => !cache.places.has(s) && !cache.log?.state.faulty.has(s))) {
-      // A fault in a deadline not read yet: learn every deadline's partitions once.
-      for (let d = 0; d < dl.periodDeadlines; d++) await this.partitions(minerId, d, cache);
-    }
+    await this.place(minerId, cache, dl.periodDeadlines, faults.filter((s) => !cache.places.has(s) && !cache.log?.state.faulty.has(s)));
 
     const decide = (state: MinerLogState) => {
       const events = [

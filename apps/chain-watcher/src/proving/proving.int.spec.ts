@@ -240,11 +240,16 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
       await inMode(w, 'notify');
       await seen(w, node);
       const polls = headPolls(node);
+      const http = node.callsOver().http;
       node.chain.declareFaults('t06000', [5]); // deadline 2
       await step(w, node, 9); // 109: deadline 2 opened at risk at 104, closed missed at 108
       await recorded(w, 't06000', 'WindowPoStMissed');
       expect(headPolls(node)).toBe(polls);
+      // The state calls went over the subscribed socket too.
+      expect(node.callsOver().http).toBe(http);
       expect(node.served.get('Filecoin.ChainNotify')).toBe(1);
+      // The fault in deadline 2 (not read yet) was placed by asking where its sector lives.
+      expect(node.served.get('Filecoin.StateSectorPartition')).toBe(1);
       // No ChainHead term: M × (2 + 3 / window) + one read of every deadline, over the epochs seen.
       const before = status(w)!;
       expect(before.headPollsPerEpoch).toBe(0);
@@ -282,9 +287,12 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
       await recorded(w, 't07000', 'SectorsFaulted');
       expect(status(w)!.notifyProblem).toMatch(/simnet|127\.0\.0\.1/);
       const polls = headPolls(node);
+      const http = node.callsOver().http;
       await step(w, node, 3); // 104: deadline 2 opens at risk, seen by polling
       await recorded(w, 't07000', 'ProvingDeadlineAtRisk');
       expect(headPolls(node)).toBeGreaterThan(polls);
+      // Without the socket every state call is made over HTTP.
+      expect(node.callsOver().http - http).toBeGreaterThanOrEqual(3 * 2 + (headPolls(node) - polls));
 
       node.setWebSocket('up');
       await inMode(w, 'notify');

@@ -54,6 +54,8 @@ describe('proving node simulator', () => {
     expect(dl.CurrentEpoch).toBeLessThan(dl.Close);
     expect((dl.PeriodStart - 2) % 20).toBe(0);
     await expect(rpc(node.url, 'Filecoin.StateMinerProvingDeadline', ['t09999', null])).rejects.toThrow(/actor not found/);
+    expect(await rpc(node.url, 'Filecoin.StateSectorPartition', ['t01000', 9, []])).toEqual({ Deadline: 2, Partition: 0 });
+    await expect(rpc(node.url, 'Filecoin.StateSectorPartition', ['t01000', 16, []])).rejects.toThrow(/not found/);
     const info = await rpc(node.url, 'Filecoin.StateMinerInfo', ['t01000', null]);
     expect(info).toMatchObject({ SectorSize: 34359738368, WindowPoStPartitionSectors: 2349 });
   });

@@ -3,7 +3,8 @@
 // Height}), StateMinerProvingDeadline (dline.Info), StateMinerDeadlines ([{PostSubmissions,
 // DisputableProofCount}]), StateMinerPartitions ([{AllSectors, FaultySectors, RecoveringSectors,
 // LiveSectors, ActiveSectors}]), StateMinerFaults, StateMinerRecoveries (bitfields as go-bitfield's
-// JSON run lengths) and a minimal StateMinerInfo. The tipset key argument is accepted as [] / null
+// JSON run lengths), StateSectorPartition (miner.SectorLocation {Deadline, Partition}) and a minimal
+// StateMinerInfo. The tipset key argument is accepted as [] / null
 // (head) or a key of the current head; older state is not kept. Read methods need no token (a Lotus
 // node gives anonymous callers the read permission).
 //
@@ -45,6 +46,8 @@ export interface ProvingNodeHandle {
   readonly served: ReadonlyMap<string, number>;
   /** Calls answered in total. */
   calls(): number;
+  /** Calls answered, by transport. */
+  callsOver(): { http: number; ws: number };
   /** Open WebSocket connections and ChainNotify subscriptions now. */
   sockets(): { connections: number; subscriptions: number };
   /** See the control action `websocket`. */
@@ -77,6 +80,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
   const genesisSec = Math.floor(Date.now() / 1000) - chain.height * 30;
   const served = new Map<string, number>();
   let total = 0;
+  const over = { http: 0, ws: 0 };
   const heightWaiters: { height: number; resolve: () => void }[] = [];
 
   // A reorg replaces the head by a sibling: the head's block id carries how many times it was replaced.
@@ -140,6 +144,13 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       tipSetArg(p[1]);
       return bitfieldToJson(chain.recoveries(id));
     },
+    'Filecoin.StateSectorPartition': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[2]);
+      const at = typeof p[1] === 'number' ? chain.locate(id, p[1]) : undefined;
+      if (!at) throw new RpcFailure(1, `sector ${String(p[1])} of ${id} not found in any partition`);
+      return { Deadline: at.deadline, Partition: at.partition };
+    },
     'Filecoin.StateMinerInfo': (p) => {
       const id = minerArg(p);
       tipSetArg(p[1]);
@@ -148,7 +159,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     },
   };
 
-  const answer = (req: unknown): object => {
+  const answer = (req: unknown, transport: 'http' | 'ws'): object => {
     const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown; method?: unknown; params?: unknown };
     const id = r.id ?? null;
     if (r.method === NOTIFY) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${NOTIFY}' not supported in this mode (no out channel support)` } };
@@ -156,6 +167,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     if (!fn) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${String(r.method)}' not found` } };
     served.set(r.method as string, (served.get(r.method as string) ?? 0) + 1);
     total++;
+    over[transport]++;
     try {
       return { jsonrpc: '2.0', id, result: fn(Array.isArray(r.params) ? r.params : []) };
     } catch (e) {
@@ -256,7 +268,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
             return sendJson(res, 400, { error: (e as Error).message });
           }
         }
-        return sendJson(res, 200, Array.isArray(v) ? v.map(answer) : answer(v));
+        return sendJson(res, 200, Array.isArray(v) ? v.map((x) => answer(x, 'http')) : answer(v, 'http'));
       },
       (e: unknown) => sendJson(res, e instanceof BodyTooLarge ? 413 : 400, { error: (e as Error).message }),
     );
@@ -295,6 +307,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
         if (r.method === NOTIFY && wsState === 'up' && r.id !== undefined && r.id !== null) {
           served.set(NOTIFY, (served.get(NOTIFY) ?? 0) + 1);
           total++;
+          over.ws++;
           const sub: Subscription = { ws, callId: r.id, chanId: nextChan++ };
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: r.id, result: sub.chanId }));
           subscriptions.add(sub);
@@ -305,7 +318,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: r.id ?? null, error: { code: -32601, message: `method '${NOTIFY}' not found` } }));
           return;
         }
-        ws.send(JSON.stringify(Array.isArray(v) ? v.map(answer) : answer(v)));
+        ws.send(JSON.stringify(Array.isArray(v) ? v.map((x) => answer(x, 'ws')) : answer(v, 'ws')));
       });
     });
   });
@@ -327,6 +340,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     chain,
     served,
     calls: () => total,
+    callsOver: () => ({ ...over }),
     advance,
     waitForHeight: (height, timeoutMs = 10_000) =>
       chain.height >= height
