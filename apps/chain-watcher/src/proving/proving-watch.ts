@@ -4,12 +4,13 @@
 // down or refused; each head seen is observed once (a head at the same height with another tipset
 // key, after a reorg, is observed again). The state calls go over that WebSocket while it is up,
 // over HTTP otherwise. At each new head, for each configured miner:
-//   every epoch:      StateMinerProvingDeadline, StateMinerFaults                        (2 calls)
+//   every epoch:      StateMinerFaults                                                  (1 call)
 //   a window's last epoch: StateMinerDeadlines (its PostSubmissions before the end cron clears them) (1)
-//   a new deadline:   StateMinerPartitions of the deadline that closed and of the one open (2)
+//   a new deadline:   StateMinerProvingDeadline (dline.Info holds until Close), and
+//                     StateMinerPartitions of the deadline that closed and of the one open (3)
 //   a fault it cannot place: StateSectorPartition, then StateMinerPartitions of that deadline (2)
 //     (every deadline's partitions, once, from a node without StateSectorPartition;     ≤ 48)
-// so about M × (2 + 3 / WPoStChallengeWindow) calls per epoch for M miners over ChainNotify, plus
+// so about M × (1 + 4 / WPoStChallengeWindow) calls per epoch for M miners over ChainNotify, plus
 // epoch / poll interval ChainHead calls while polling (measured by the int test and the bench).
 // Heads arriving faster than the miners are observed are coalesced to the newest: every decision is
 // state-based (miner-log.ts, against the miner's stream folded), so a skipped epoch delays what it
@@ -56,6 +57,8 @@ interface MinerCache {
   /** PostSubmissions read in a window's last epoch, by deadline and open epoch. */
   posted?: { deadline: number; open: number; partitions: number[] };
   places: Map<number, SectorPlace>;
+  /** The dline.Info read last (its window's fields hold until Close). */
+  deadline?: DeadlineInfo;
   problem?: string;
 }
 
@@ -313,7 +316,14 @@ export class ProvingWatch {
   }
 
   private async observe(minerId: string, cache: MinerCache, head: TipSetHead): Promise<void> {
-    const dl: DeadlineInfo = parseDeadlineInfo(await this.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
+    // dline.Info changes only when the epoch leaves [Open, Close): inside the window read last, only
+    // CurrentEpoch moves, so the node is asked once per deadline.
+    const known = cache.deadline;
+    const dl: DeadlineInfo =
+      known && head.height >= known.currentEpoch && head.height < known.close
+        ? { ...known, currentEpoch: head.height }
+        : parseDeadlineInfo(await this.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
+    cache.deadline = dl;
     const obs: ProvingObservation = {
       chainId: this.opts.chainId,
       minerId,

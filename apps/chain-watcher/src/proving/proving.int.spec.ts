@@ -106,12 +106,12 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     expect(after.map((e) => e.type)).toEqual(['SectorsFaulted', 'ProvingDeadlineAtRisk', 'WindowPoStMissed', 'SectorsFaulted', 'SectorsRecovered']);
     expect(await stream(w, 't01001')).toEqual([]);
 
-    // Calls per epoch for the fleet (2 miners, 4-epoch windows): ChainHead + 2 per miner per epoch,
-    // + 3 per miner per window, + one read of every deadline (4) for a fault in an unread deadline.
+    // Calls per epoch for the fleet (2 miners, 4-epoch windows, over ChainNotify): 1 per miner per
+    // epoch, + 4 per miner per window, + 2 to place the fault in a deadline not read yet.
     const status = proving(w).status()[0]!;
     const epochs = status.epochsSeen - 1;
     expect(status.callsPerEpoch).toBeDefined();
-    expect(status.callsPerEpoch!).toBeLessThanOrEqual(1 + 2 * (2 + 3 / PARAMS.challengeWindow) + PARAMS.periodDeadlines / epochs + 0.1);
+    expect(status.callsPerEpoch!).toBeLessThanOrEqual(2 * (1 + 4 / PARAMS.challengeWindow) + 2 / epochs + 0.1);
     expect(status.problems).toEqual([]);
   });
 
@@ -250,10 +250,10 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
       expect(node.served.get('Filecoin.ChainNotify')).toBe(1);
       // The fault in deadline 2 (not read yet) was placed by asking where its sector lives.
       expect(node.served.get('Filecoin.StateSectorPartition')).toBe(1);
-      // No ChainHead term: M × (2 + 3 / window) + one read of every deadline, over the epochs seen.
+      // No ChainHead term: M × (1 + 4 / window) + 2 to place the fault, over the epochs seen.
       const before = status(w)!;
       expect(before.headPollsPerEpoch).toBe(0);
-      expect(before.callsPerEpoch!).toBeLessThanOrEqual(1 * (2 + 3 / PARAMS.challengeWindow) + PARAMS.periodDeadlines / (before.epochsSeen - 1) + 0.1);
+      expect(before.callsPerEpoch!).toBeLessThanOrEqual(1 * (1 + 4 / PARAMS.challengeWindow) + 2 / (before.epochsSeen - 1) + 0.1);
 
       // A sibling head at the same height: observed again (the new fault is seen at once).
 
