@@ -153,6 +153,7 @@ async function main(): Promise<void> {
 
     const runPhase = async (mode: 'notify' | 'poll'): Promise<PhaseResult> => {
       const app = fleetvisorProcess(['chain-watcher', 'run']);
+      const spawnedAt = performance.now();
       watcher = spawn(app.file, app.argv, {
         env: {
           // eslint-disable-next-line no-restricted-syntax -- the child inherits PATH, HOME
@@ -176,14 +177,16 @@ async function main(): Promise<void> {
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      // Warm-up: one fault per miner-group until one is seen on the bus, then two quiet epochs so
-      // every miner's caches are filled before measuring.
+      // Warm-up, on the clock: a fault until it is seen on the bus, then a sweep of every miner, so
+      // that every miner's caches are filled before measuring.
       ticking = true;
       const [canary] = inject(pickMiners(1));
       await until(`${mode}: the watcher reports a first fault`, () => arrivals.has(canary!), 60_000, watcher);
-      const h0 = node.chain.height;
-      await until(`${mode}: two quiet epochs`, () => node.chain.height >= h0 + 2, 10 * opts.epochMs, watcher);
+      // Then one whole sweep of the miners (every one's faults read once more): the caches are full.
+      const swept = (node.served.get('Filecoin.StateMinerFaults') ?? 0) + opts.miners;
+      await until(`${mode}: a sweep of every miner`, () => (node.served.get('Filecoin.StateMinerFaults') ?? 0) >= swept, 60_000, watcher);
       ticking = false;
+      progress(`${mode}: watcher ready (${Math.round((performance.now() - spawnedAt) / 100) / 10} s after its start); measuring`);
 
       const calls0 = node.calls();
       const served0 = new Map(node.served);
