@@ -1,6 +1,6 @@
 // The chain-watcher's commands on the bus (fleet.cmd.chain-watcher.<verb>): each handler hands the
 // validated request to ChainWatcher.
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Optional } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ChainLeaderStatus,
@@ -16,6 +16,7 @@ import {
 } from '@fleetvisor/contracts';
 import { CommandFailure, type FleetCommandContext, type FleetCommandPattern } from '@fleetvisor/messaging';
 import { ChainWatcher } from './chain-watcher';
+import { ProvingWatcher } from './proving/proving-watcher';
 import { RolloutCoordinator, type RolloutOrigin } from './rollout/rollout-coordinator';
 
 /** The verified signer of an operator's command (the bus checked its signature and role). */
@@ -30,12 +31,16 @@ export class ChainWatcherController {
   constructor(
     @Inject(ChainWatcher) private readonly watcher: ChainWatcher,
     @Inject(RolloutCoordinator) private readonly rollouts: RolloutCoordinator,
+    @Optional() @Inject(ProvingWatcher) private readonly proving?: ProvingWatcher,
   ) {}
 
-  /** Any replica answers, with each chain as its leader sees it. */
+  /** Any replica answers, with each chain as its leader sees it (the Filecoin chains too, when watched). */
   @MessagePattern<FleetCommandPattern>(ChainStatus)
-  status(@Payload() req: CommandRequestOf<typeof ChainStatus>): Promise<CommandResultOf<typeof ChainStatus>> {
-    return this.watcher.status(req.chainId);
+  async status(@Payload() req: CommandRequestOf<typeof ChainStatus>): Promise<CommandResultOf<typeof ChainStatus>> {
+    if (!this.proving) return this.watcher.status(req.chainId);
+    if (req.chainId !== undefined && this.proving.isWatched(req.chainId)) return { chains: [], filecoin: await this.proving.chainStatus(req.chainId) };
+    const [lava, filecoin] = await Promise.all([this.watcher.status(req.chainId), req.chainId === undefined ? this.proving.chainStatus() : Promise.resolve([])]);
+    return { ...lava, filecoin };
   }
 
   /**

@@ -163,11 +163,12 @@ export class ChainWatcherModule {
           ? [
               {
                 provide: ProvingWatcher,
-                useFactory: (store: CommandHandlerStore, leaderLock: LeaderLocks, logger: Logger, metrics: ChainWatcherMetrics) =>
+                useFactory: (store: CommandHandlerStore, leaderLock: LeaderLocks, logger: Logger, metrics: ChainWatcherMetrics, commands: CommandBus) =>
                   new ProvingWatcher({
                     config: config.filecoin!,
                     store,
                     leaderLock,
+                    commands,
                     logger,
                     host: config.core.host,
                     rpcTimeoutMs: config.rpcTimeoutMs,
@@ -176,7 +177,7 @@ export class ChainWatcherModule {
                     // The same counter as the Lava watch's calls: method is a Filecoin.* name here.
                     onRpcCall: (chain, method) => metrics.rpcCall(chain, method as RpcMethod),
                   }),
-                inject: [CHAIN_LOG, CHAIN_LEADER_LOCKS, FLEET_LOGGER, ChainWatcherMetrics],
+                inject: [CHAIN_LOG, CHAIN_LEADER_LOCKS, FLEET_LOGGER, ChainWatcherMetrics, FLEET_COMMAND_BUS],
               },
             ]
           : []),

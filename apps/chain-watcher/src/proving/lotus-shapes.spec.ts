@@ -1,6 +1,6 @@
 // Node answers are checked before they are believed: go-bitfield JSON, dline.Info relationships.
 import { describe, expect, it } from 'vitest';
-import { decodeBitfield, parseDeadlineInfo, parsePartitions, parseTipSet, ShapeError } from './lotus-shapes';
+import { decodeBitfield, parseDeadlineInfo, parsePartitions, parseSectorLocation, parseTipSet, ShapeError } from './lotus-shapes';
 
 const DLINE = {
   CurrentEpoch: 2_004_321,
@@ -42,5 +42,12 @@ describe('Lotus JSON shapes', () => {
     expect(() => parsePartitions({})).toThrow(ShapeError);
     expect(parseTipSet({ Cids: [{ '/': 'bafy' }], Blocks: [{ Height: 7, Timestamp: 1_700_000_000 }], Height: 7 })).toMatchObject({ height: 7, timeMs: 1_700_000_000_000 });
     expect(() => parseTipSet({ Height: 7 })).toThrow(/TipSet/);
+  });
+
+  it('reads a SectorLocation and refuses a deadline outside the period', () => {
+    expect(parseSectorLocation({ Deadline: 47, Partition: 3 }, 48)).toEqual({ deadline: 47, partition: 3 });
+    expect(() => parseSectorLocation({ Deadline: 48, Partition: 0 }, 48)).toThrow(/not below WPoStPeriodDeadlines/);
+    expect(() => parseSectorLocation({ Deadline: 1 }, 48)).toThrow(/Partition/);
+    expect(() => parseSectorLocation([1, 2], 48)).toThrow(ShapeError);
   });
 });

@@ -8,6 +8,7 @@
 //   StateMinerPartitions       -> [{AllSectors, FaultySectors, RecoveringSectors, LiveSectors, ActiveSectors}]
 //   StateMinerDeadlines        -> [{PostSubmissions, DisputableProofCount}]
 //   StateMinerFaults / StateMinerRecoveries -> bitfield
+//   StateSectorPartition       -> miner.SectorLocation {Deadline, Partition}
 // A bitfield is go-bitfield's JSON: run lengths starting with a run of absent bits ([0, 3, 5, 2] is
 // {0, 1, 2, 8, 9}; [0] or [] is empty); only the first run may be 0.
 
@@ -140,4 +141,13 @@ export function parseDeadlines(v: unknown): number[][] {
     if (!isObj(d)) throw new ShapeError(`StateMinerDeadlines[${i}]: expected an object`);
     return decodeBitfield(d['PostSubmissions'], `deadline ${i} PostSubmissions`);
   });
+}
+
+/** miner.SectorLocation: where a sector lives, its deadline inside the period. */
+export function parseSectorLocation(v: unknown, periodDeadlines: number): { deadline: number; partition: number } {
+  if (!isObj(v)) throw new ShapeError('StateSectorPartition: expected a SectorLocation {Deadline, Partition}');
+  const deadline = epochOf(v['Deadline'], 'SectorLocation Deadline');
+  const partition = epochOf(v['Partition'], 'SectorLocation Partition');
+  if (deadline >= periodDeadlines) throw new ShapeError(`StateSectorPartition: Deadline ${deadline} is not below WPoStPeriodDeadlines (${periodDeadlines})`);
+  return { deadline, partition };
 }

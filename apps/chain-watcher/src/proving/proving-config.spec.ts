@@ -16,14 +16,20 @@ describe('proving watch configuration', () => {
         { name: 'mainnet', endpoints: ['https://c/rpc/v1'], miners: ['f02000'] },
       ],
       pollIntervalMs: 500,
+      notify: true,
+      notifyStallMs: 90_000,
+      notifyRetryMaxMs: 5_000,
     });
+    const ws = loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=wss://a/rpc/v1', FLEETVISOR_FILECOIN_MINERS: 'f01000', FLEETVISOR_FILECOIN_NOTIFY: 'off', FLEETVISOR_FILECOIN_NOTIFY_STALL: '3s' });
+    expect(ws).toMatchObject({ chains: [{ endpoints: ['wss://a/rpc/v1'] }], notify: false, notifyStallMs: 3_000 });
     expect(loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a/rpc/v1', FLEETVISOR_FILECOIN_MINERS: 'f01000,f01001' })?.chains[0]!.miners).toEqual(['f01000', 'f01001']);
   });
 
   it('names the variable and the faulty part', () => {
     expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/FLEETVISOR_FILECOIN_MINERS.*no chain/);
     expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a' })).toThrow(/FLEETVISOR_FILECOIN_MINERS.*required/);
-    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=ws://a', FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/http/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=ftp://a', FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/http\(s\):\/\/ or ws\(s\)/);
+    expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a', FLEETVISOR_FILECOIN_MINERS: 'f01000', FLEETVISOR_FILECOIN_NOTIFY: 'maybe' })).toThrow(/FLEETVISOR_FILECOIN_NOTIFY.*on or off/);
     expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://u:p@a', FLEETVISOR_FILECOIN_MINERS: 'f01000' })).toThrow(/credentials/);
     expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a', FLEETVISOR_FILECOIN_MINERS: 'f1abc' })).toThrow(/not a miner ID/);
     expect(() => loadFilecoinWatchConfig({ FLEETVISOR_FILECOIN_CHAINS: 'n=http://a', FLEETVISOR_FILECOIN_MINERS: 'other:f01000' })).toThrow(/names a chain not in/);

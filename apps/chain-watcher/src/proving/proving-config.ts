@@ -2,7 +2,12 @@
 //   FLEETVISOR_FILECOIN_CHAINS='calibnet=http://node-a:1234/rpc/v1,http://node-b:1234/rpc/v1;mainnet=https://…'
 //     (chains separated by ';', Lotus/venus JSON-RPC endpoints in failover order separated by ',')
 //   FLEETVISOR_FILECOIN_MINERS='f01000,f01001'  (every Filecoin chain) or 'calibnet:t01000,mainnet:f02000'
-//   FLEETVISOR_FILECOIN_POLL_INTERVAL (default 2s; Filecoin epochs are 30 s)
+//   FLEETVISOR_FILECOIN_POLL_INTERVAL (default 2s; Filecoin epochs are 30 s): ChainHead polls while
+//     ChainNotify is down
+//   FLEETVISOR_FILECOIN_NOTIFY (default on): follow the head over Filecoin.ChainNotify on the
+//     endpoint's WebSocket (ws(s):// of the same host and path); off: poll only
+//   FLEETVISOR_FILECOIN_NOTIFY_STALL (default 90s: three epochs): a subscription silent this long is down
+//   FLEETVISOR_FILECOIN_NOTIFY_RETRY_MAX (default 5s): reconnection backoff cap
 import { CHAIN_ID_PATTERN, MINER_ID_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, type Env } from '@fleetvisor/platform';
 
@@ -18,6 +23,10 @@ export interface FilecoinChainConfig {
 export interface FilecoinWatchConfig {
   chains: FilecoinChainConfig[];
   pollIntervalMs: number;
+  /** Follow heads over ChainNotify (WebSocket), polling only while it is down. */
+  notify: boolean;
+  notifyStallMs: number;
+  notifyRetryMaxMs: number;
 }
 
 function parseEndpoints(name: string, text: string): string[] {
@@ -33,7 +42,8 @@ function parseEndpoints(name: string, text: string): string[] {
     } catch {
       throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: "${e.replace(/\/\/[^@/]*@/, '//***@').slice(0, 80)}" is not a URL`);
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: endpoint ${u.protocol}//${u.host} must be http:// or https:// (JSON-RPC, e.g. http://node:1234/rpc/v1)`);
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol))
+      throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: endpoint ${u.protocol}//${u.host} must be http(s):// or ws(s):// (JSON-RPC, e.g. http://node:1234/rpc/v1)`);
     if (u.username || u.password) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name}: endpoint ${u.protocol}//${u.host} must not carry credentials`);
   }
   if (new Set(endpoints).size !== endpoints.length) throw new ConfigError(FILECOIN_CHAINS_VARIABLE, `chain ${name} lists an endpoint twice`);
@@ -74,7 +84,20 @@ export function loadFilecoinWatchConfig(env: Env): FilecoinWatchConfig | undefin
   }
   const empty = chains.find((c) => c.miners.length === 0);
   if (empty) throw new ConfigError(FILECOIN_MINERS_VARIABLE, `chain ${empty.name} has no miner to watch`);
-  const pollIntervalMs = envReader(env).duration('FLEETVISOR_FILECOIN_POLL_INTERVAL', '2s');
-  if (pollIntervalMs <= 0) throw new ConfigError('FLEETVISOR_FILECOIN_POLL_INTERVAL', 'must be above 0');
-  return { chains, pollIntervalMs };
+  const read = envReader(env);
+  const positive = (name: string, def: string): number => {
+    const ms = read.duration(name, def);
+    if (ms <= 0) throw new ConfigError(name, 'must be above 0');
+    return ms;
+  };
+  const pollIntervalMs = positive('FLEETVISOR_FILECOIN_POLL_INTERVAL', '2s');
+  const notifyText = (env['FLEETVISOR_FILECOIN_NOTIFY'] ?? 'on').trim().toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(notifyText)) throw new ConfigError('FLEETVISOR_FILECOIN_NOTIFY', `"${notifyText.slice(0, 20)}" must be on or off`);
+  return {
+    chains,
+    pollIntervalMs,
+    notify: ['on', 'true', '1'].includes(notifyText),
+    notifyStallMs: positive('FLEETVISOR_FILECOIN_NOTIFY_STALL', '90s'),
+    notifyRetryMaxMs: positive('FLEETVISOR_FILECOIN_NOTIFY_RETRY_MAX', '5s'),
+  };
 }

@@ -2,12 +2,13 @@
 // (lock `proving-watch:<name>`, the Lava watch's ChainLeadership helper) whose leader runs a
 // ProvingWatch; and the `chain-watcher.proving-miner` query, which any replica answers by reading
 // the miner's chain node now (a separate client: queries do not count in the watch's calls/epoch).
-import type { ProvingMinerView } from '@fleetvisor/contracts';
+import { ChainProvingLeaderStatus, type FilecoinChainStatus, type ProvingMinerView } from '@fleetvisor/contracts';
 import type { CommandHandlerStore } from '@fleetvisor/event-store';
-import { CommandFailure } from '@fleetvisor/messaging';
+import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
 import type { LeaderLocks } from '../chain-watcher';
 import { ChainLeadership } from '../leadership/chain-leadership';
+import { httpUrlOf } from './chain-notify';
 import { LotusClient } from './lotus-client';
 import { parseDeadlineInfo, parseDeadlines, parsePartitions } from './lotus-shapes';
 import type { FilecoinWatchConfig } from './proving-config';
@@ -17,6 +18,8 @@ export interface ProvingWatcherDeps {
   config: FilecoinWatchConfig;
   store: CommandHandlerStore;
   leaderLock: LeaderLocks;
+  /** To ask the other replicas which chains they lead (status). */
+  commands?: Pick<CommandBus, 'request'>;
   logger: Logger;
   host: string;
   rpcTimeoutMs: number;
@@ -46,10 +49,22 @@ export class ProvingWatcher {
         lead: () => {
           const watch = new ProvingWatch({
             chainId: chain.name,
-            client: new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
+            client: new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
             miners: chain.miners,
             store: this.deps.store,
             pollIntervalMs: this.deps.config.pollIntervalMs,
+            ...(this.deps.config.notify
+              ? {
+                  notify: {
+                    endpoints: chain.endpoints,
+                    timeoutMs: this.deps.rpcTimeoutMs,
+                    retryMinMs: Math.min(100, this.deps.config.notifyRetryMaxMs),
+                    retryMaxMs: this.deps.config.notifyRetryMaxMs,
+                    stallMs: this.deps.config.notifyStallMs,
+                    onCall: (m: string) => this.deps.onRpcCall?.(chain.name, m),
+                  },
+                }
+              : {}),
             logger: this.log,
             host: this.deps.host,
           });
@@ -81,11 +96,48 @@ export class ProvingWatcher {
     return [...this.watches.values()].map((w) => w.status());
   }
 
+  /** The chain as this replica sees it, when it leads it (`chain-watcher.proving-leader-status`). */
+  localChainStatus(chainId: string): FilecoinChainStatus | undefined {
+    const w = this.watches.get(chainId);
+    if (!w) return undefined;
+    const s = w.status();
+    return {
+      chainId: s.chainId,
+      mode: s.mode,
+      leaderHost: this.deps.host,
+      ...(s.height !== undefined ? { height: s.height } : {}),
+      miners: s.miners,
+      ...(s.callsPerEpoch !== undefined ? { callsPerEpoch: Math.round(s.callsPerEpoch * 100) / 100 } : {}),
+      ...(s.notifyProblem ? { notifyProblem: s.notifyProblem.slice(0, 500) } : {}),
+      problems: s.problems.slice(0, 32).map((p) => p.slice(0, 500)),
+    };
+  }
+
+  /** Whether a Filecoin chain of this name is configured. */
+  isWatched(chainId: string): boolean {
+    return this.deps.config.chains.some((c) => c.name === chainId);
+  }
+
+  /** Every configured Filecoin chain (or one) as its leader sees it; a chain no replica leads says so. */
+  async chainStatus(chainId?: string): Promise<FilecoinChainStatus[]> {
+    const chains = this.deps.config.chains.filter((c) => chainId === undefined || c.name === chainId);
+    return Promise.all(
+      chains.map(async (c): Promise<FilecoinChainStatus> => {
+        const local = this.localChainStatus(c.name);
+        if (local) return local;
+        const remote = await this.deps.commands?.request(ChainProvingLeaderStatus, { chainId: c.name }, { timeoutMs: 2_000 });
+        if (remote?.ok && remote.result) return remote.result;
+        const why = remote === undefined ? 'no bus to ask the other replicas' : remote.ok ? 'empty reply' : remote.error.message;
+        return { chainId: c.name, mode: 'no_leader', miners: [...c.miners], problems: [`no replica leads this chain: ${why}`.slice(0, 500)] };
+      }),
+    );
+  }
+
   /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */
   async miner(minerId: string): Promise<ProvingMinerView> {
     const chain = this.deps.config.chains.find((c) => c.miners.includes(minerId));
     if (!chain) throw new CommandFailure('not_found', `miner ${minerId} is not watched (watched: ${this.deps.config.chains.flatMap((c) => c.miners.map((m) => `${c.name}:${m}`)).join(', ')})`);
-    const client = new LotusClient({ endpoints: chain.endpoints, timeoutMs: this.deps.rpcTimeoutMs });
+    const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
     try {
       const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
       const posted = parseDeadlines(await client.call('Filecoin.StateMinerDeadlines', [minerId, []]));

@@ -1,8 +1,9 @@
 // `chain-watcher.proving-miner` on the bus: any replica answers (queue group), from the miner's
-// chain node. A query: it changes nothing, so it needs no signed identity.
+// chain node. A query: it changes nothing, so it needs no signed identity. And
+// `chain-watcher.proving-leader-status`: every replica hears it, the chain's leader answers.
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { ChainProvingMiner, type CommandRequestOf, type CommandResultOf } from '@fleetvisor/contracts';
+import { ChainProvingLeaderStatus, ChainProvingMiner, type CommandRequestOf, type CommandResultOf, type FilecoinChainStatus } from '@fleetvisor/contracts';
 import type { FleetCommandPattern } from '@fleetvisor/messaging';
 import { ProvingWatcher } from './proving-watcher';
 
@@ -13,5 +14,11 @@ export class ProvingController {
   @MessagePattern<FleetCommandPattern>(ChainProvingMiner)
   miner(@Payload() req: CommandRequestOf<typeof ChainProvingMiner>): Promise<CommandResultOf<typeof ChainProvingMiner>> {
     return this.proving.miner(req.minerId);
+  }
+
+  /** Only the leader of the chain answers; the others return nothing (no reply on a broadcast). */
+  @MessagePattern<FleetCommandPattern>({ command: ChainProvingLeaderStatus, scope: 'broadcast' })
+  leaderStatus(@Payload() req: CommandRequestOf<typeof ChainProvingLeaderStatus>): FilecoinChainStatus | undefined {
+    return this.proving.localChainStatus(req.chainId);
   }
 }

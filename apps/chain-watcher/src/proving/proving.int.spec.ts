@@ -1,10 +1,10 @@
 // The proving watch inside the real chain-watcher (Nest app, FleetCore, Postgres event log, NATS)
-// against the proving simulator (libs/devnet: Lotus JSON-RPC over HTTP). The simulator's epochs
+// against the proving simulator (libs/devnet: Lotus JSON-RPC over HTTP, ChainNotify over WebSocket). The simulator's epochs
 // advance only when the test says so, and each step waits until the leader has seen the new head:
 // every assertion is about a known epoch, none waits on a timer.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChainProvingMiner, streamName, type EventEnvelope } from '@fleetvisor/contracts';
-import { startProvingNode, type ProvingNodeHandle, type ProvingMinerSpec } from '@fleetvisor/devnet';
+import { ChainProvingMiner, ChainStatus, streamName, type EventEnvelope } from '@fleetvisor/contracts';
+import { startProvingNode, type ProvingNodeHandle, type ProvingMinerSpec, type ProvingWebSocketState } from '@fleetvisor/devnet';
 import type { CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, testBusNames, testCoreConfig, testTrust, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
@@ -20,15 +20,17 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
   const nodes: ProvingNodeHandle[] = [];
   const watchers: RunningWatcher[] = [];
 
-  const newNode = async (miners: ProvingMinerSpec[]): Promise<ProvingNodeHandle> => {
+  const newNode = async (miners: ProvingMinerSpec[], webSocket: ProvingWebSocketState = 'up'): Promise<ProvingNodeHandle> => {
     // Epoch 100 with offset 0 and a 16-epoch period: period start 96, deadline 1 open [100, 104).
-    const n = await startProvingNode({ epochMs: 0, params: PARAMS, miners, startEpoch: 100 });
+    const n = await startProvingNode({ epochMs: 0, params: PARAMS, miners, startEpoch: 100, webSocket });
     nodes.push(n);
     return n;
   };
-  const watch = async (node: ProvingNodeHandle, miners: string[], host = 'cw-a'): Promise<RunningWatcher> => {
+  const watch = async (node: ProvingNodeHandle, miners: string[], host = 'cw-a', notify = true): Promise<RunningWatcher> => {
     const w = await startWatcher(
-      watcherConfig({ ...core, host }, [], testTrust().signer('chain-watcher'), { filecoin: { chains: [{ name: 'simnet', endpoints: [node.url], miners }], pollIntervalMs: 20 } }),
+      watcherConfig({ ...core, host }, [], testTrust().signer('chain-watcher'), {
+        filecoin: { chains: [{ name: 'simnet', endpoints: [node.url], miners }], pollIntervalMs: 20, notify, notifyStallMs: 5_000, notifyRetryMaxMs: 100 },
+      }),
     );
     watchers.push(w);
     return w;
@@ -104,12 +106,12 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     expect(after.map((e) => e.type)).toEqual(['SectorsFaulted', 'ProvingDeadlineAtRisk', 'WindowPoStMissed', 'SectorsFaulted', 'SectorsRecovered']);
     expect(await stream(w, 't01001')).toEqual([]);
 
-    // Calls per epoch for the fleet (2 miners, 4-epoch windows): ChainHead + 2 per miner per epoch,
-    // + 3 per miner per window, + one read of every deadline (4) for a fault in an unread deadline.
+    // Calls per epoch for the fleet (2 miners, 4-epoch windows, over ChainNotify): 1 per miner per
+    // epoch, + 4 per miner per window, + 2 to place the fault in a deadline not read yet.
     const status = proving(w).status()[0]!;
     const epochs = status.epochsSeen - 1;
     expect(status.callsPerEpoch).toBeDefined();
-    expect(status.callsPerEpoch!).toBeLessThanOrEqual(1 + 2 * (2 + 3 / PARAMS.challengeWindow) + PARAMS.periodDeadlines / epochs + 0.1);
+    expect(status.callsPerEpoch!).toBeLessThanOrEqual(2 * (1 + 4 / PARAMS.challengeWindow) + 2 / epochs + 0.1);
     expect(status.problems).toEqual([]);
   });
 
@@ -204,5 +206,133 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     const events = await stream(standby, 't05000');
     expect(ofType(events, 'SectorsFaulted').map((d) => d['sectors'])).toEqual([[5], [6]]);
     expect(events.map((e) => e.type)).toEqual(['SectorsFaulted', 'SectorsFaulted']);
+  });
+
+  it('chain-watcher.status lists the Filecoin chain as its leader sees it, whichever replica answers', async () => {
+    const node = await newNode([{ id: 't05500', periodOffset: 0 }]);
+    const a = await watch(node, ['t05500'], 'cw-a');
+    const b = await watch(node, ['t05500'], 'cw-b');
+    await waitFor(() => proving(a).status().length + proving(b).status().length === 1, { message: 'one leader' });
+    const [leader, standby] = proving(a).status().length === 1 ? [a, b] : [b, a];
+    await waitFor(() => proving(leader).status()[0]?.mode === 'notify', { message: 'notify' });
+    await seen(leader, node);
+    const leaderHost = leader === a ? 'cw-a' : 'cw-b';
+    // The standby asks the leader (proving-leader-status): both answer with the leader's view.
+    for (const w of [leader, standby]) {
+      expect(proving(w).localChainStatus('simnet') === undefined).toBe(w === standby);
+      const all = await proving(w).chainStatus();
+      expect(all).toEqual([{ chainId: 'simnet', mode: 'notify', leaderHost, height: node.chain.height, miners: ['t05500'], problems: [] }]);
+    }
+    const reply = await standby.core.commands.request(ChainStatus, { chainId: 'simnet' }, { timeoutMs: 5_000 });
+    expect(reply).toMatchObject({ ok: true, result: { chains: [], filecoin: [{ chainId: 'simnet', mode: 'notify', leaderHost }] } });
+    const whole = await standby.core.commands.request(ChainStatus, {}, { timeoutMs: 5_000 });
+    expect(whole).toMatchObject({ ok: true, result: { chains: [], filecoin: [{ chainId: 'simnet', leaderHost, miners: ['t05500'] }] } });
+  });
+
+  describe('following the head: ChainNotify over WebSocket, ChainHead polls as the fallback', () => {
+    const status = (w: RunningWatcher) => proving(w).status()[0];
+    const headPolls = (node: ProvingNodeHandle) => node.served.get('Filecoin.ChainHead') ?? 0;
+    const inMode = (w: RunningWatcher, mode: 'notify' | 'poll') => waitFor(() => status(w)?.mode === mode, { timeoutMs: 10_000, message: `watch in ${mode} mode` });
+
+    it('events flow over ChainNotify with no ChainHead call, and a reorg at the same height is observed again', async () => {
+      const node = await newNode([{ id: 't06000', periodOffset: 0, partitionsPerDeadline: 1, sectorsPerPartition: 2 }]);
+      const w = await watch(node, ['t06000']);
+      await inMode(w, 'notify');
+      await seen(w, node);
+      const polls = headPolls(node);
+      const http = node.callsOver().http;
+      node.chain.declareFaults('t06000', [5]); // deadline 2
+      await step(w, node, 9); // 109: deadline 2 opened at risk at 104, closed missed at 108
+      await recorded(w, 't06000', 'WindowPoStMissed');
+      expect(headPolls(node)).toBe(polls);
+      // The state calls went over the subscribed socket too.
+      expect(node.callsOver().http).toBe(http);
+      expect(node.served.get('Filecoin.ChainNotify')).toBe(1);
+      // The fault in deadline 2 (not read yet) was placed by asking where its sector lives.
+      expect(node.served.get('Filecoin.StateSectorPartition')).toBe(1);
+      // No ChainHead term: M × (1 + 4 / window) + 2 to place the fault, over the epochs seen.
+      const before = status(w)!;
+      expect(before.headPollsPerEpoch).toBe(0);
+      expect(before.callsPerEpoch!).toBeLessThanOrEqual(1 * (1 + 4 / PARAMS.challengeWindow) + 2 / (before.epochsSeen - 1) + 0.1);
+
+      // A sibling head at the same height: observed again (the new fault is seen at once).
+
+      node.chain.declareFaults('t06000', [6]);
+      node.reorg();
+      await recorded(w, 't06000', 'SectorsFaulted', 3);
+      expect(status(w)!.epochsSeen).toBe(before.epochsSeen);
+      expect(status(w)!.headsNotified).toBe(before.headsNotified + 1);
+
+      const events = await stream(w, 't06000');
+      expect(events.map((e) => e.type)).toEqual(['SectorsFaulted', 'ProvingDeadlineAtRisk', 'WindowPoStMissed', 'SectorsFaulted', 'SectorsFaulted']);
+      expect(ofType(events, 'SectorsFaulted').map((d) => [d['sectors'], d['epoch']])).toEqual([
+        [[5], 101],
+        [[4], 108],
+        [[6], 109],
+      ]);
+    });
+
+    it('the socket dropped: polls ChainHead at once, loses and doubles nothing, and returns to ChainNotify when the socket is back', async () => {
+      const node = await newNode([{ id: 't07000', periodOffset: 0, partitionsPerDeadline: 1, sectorsPerPartition: 2 }]);
+      const w = await watch(node, ['t07000']);
+      await inMode(w, 'notify');
+      await seen(w, node);
+
+      // A fault and a new epoch at the moment the socket goes: its notification may never be sent.
+      node.chain.declareFaults('t07000', [5]);
+      node.advance(1); // 101
+      node.setWebSocket('down');
+      await inMode(w, 'poll');
+      await seen(w, node);
+      await recorded(w, 't07000', 'SectorsFaulted');
+      expect(status(w)!.notifyProblem).toMatch(/simnet|127\.0\.0\.1/);
+      const polls = headPolls(node);
+      const http = node.callsOver().http;
+      await step(w, node, 3); // 104: deadline 2 opens at risk, seen by polling
+      await recorded(w, 't07000', 'ProvingDeadlineAtRisk');
+      expect(headPolls(node)).toBeGreaterThan(polls);
+      // Without the socket every state call is made over HTTP.
+      expect(node.callsOver().http - http).toBeGreaterThanOrEqual(3 * 2 + (headPolls(node) - polls));
+
+      node.setWebSocket('up');
+      await inMode(w, 'notify');
+      const notified = status(w)!.headsNotified;
+      await step(w, node, 4); // 108: deadline 2 closed unproven
+      await recorded(w, 't07000', 'WindowPoStMissed');
+      expect(status(w)!.headsNotified).toBeGreaterThanOrEqual(notified + 4);
+      expect(status(w)!.mode).toBe('notify');
+
+      const events = await stream(w, 't07000');
+      expect(events.map((e) => e.type)).toEqual(['SectorsFaulted', 'ProvingDeadlineAtRisk', 'WindowPoStMissed', 'SectorsFaulted']);
+      expect(ofType(events, 'SectorsFaulted').map((d) => [d['sectors'], d['epoch']])).toEqual([
+        [[5], 101],
+        [[4], 108],
+      ]);
+      expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    });
+
+    it('a node without ChainNotify (method not found) is polled, and says why', async () => {
+      const node = await newNode([{ id: 't08000', periodOffset: 0 }], 'no-notify');
+      const w = await watch(node, ['t08000']);
+      await waitFor(() => /not offered by this node/.test(status(w)?.notifyProblem ?? ''), { timeoutMs: 10_000, message: 'ChainNotify refused' });
+      expect(status(w)!.mode).toBe('poll');
+      await seen(w, node);
+      node.chain.declareFaults('t08000', [9]);
+      await step(w, node);
+      await recorded(w, 't08000', 'SectorsFaulted');
+      expect(status(w)!.headsNotified).toBe(0);
+    });
+
+    it('FLEETVISOR_FILECOIN_NOTIFY=off: polls only, never opens a socket', async () => {
+      const node = await newNode([{ id: 't09000', periodOffset: 0 }]);
+      const w = await watch(node, ['t09000'], 'cw-a', false);
+      await waitFor(() => proving(w).status().length === 1, { message: 'leader' });
+      await seen(w, node);
+      await step(w, node, 2);
+      expect(status(w)).toMatchObject({ mode: 'poll', headsNotified: 0 });
+      expect(status(w)!.notifyProblem).toBeUndefined();
+      expect(node.sockets().connections).toBe(0);
+      expect(node.served.get('Filecoin.ChainNotify')).toBeUndefined();
+    });
   });
 });

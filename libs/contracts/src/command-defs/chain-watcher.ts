@@ -9,6 +9,7 @@ import { RolloutPolicySchema, RolloutServiceSchema } from '../events/rollout';
 import { ENDPOINT_PATTERN, ProtocolVersionSchema } from '../events/chain';
 import { MinerId } from '../events/proving';
 import { EventEnvelopeSchema } from '../envelope';
+import { FilecoinChainStatusSchema } from './proving-status';
 
 const SERVICE = 'chain-watcher';
 
@@ -43,9 +44,16 @@ export type ChainStatusEntry = Static<typeof ChainStatusEntrySchema>;
 export const ChainStatus = defineCommand({
   service: SERVICE,
   verb: 'status',
-  description: 'Every watched chain (or one) as its leading replica sees it: height, version, endpoint, lag, WebSocket or polling.',
+  description: 'Every watched chain (or one) as its leading replica sees it: height, version, endpoint, lag, WebSocket or polling; the Filecoin chains of the proving watch too (epoch, ChainNotify or polling, leader, miners).',
   request: Type.Object({ chainId: Type.Optional(ChainId()) }, { additionalProperties: false }),
-  result: Type.Object({ chains: Type.Array(ChainStatusEntrySchema, { maxItems: 1_000 }) }, { additionalProperties: false }),
+  result: Type.Object(
+    {
+      chains: Type.Array(ChainStatusEntrySchema, { maxItems: 1_000 }),
+      // Present when the chain-watcher runs the Filecoin proving watch.
+      filecoin: Type.Optional(Type.Array(FilecoinChainStatusSchema, { maxItems: 1_000 })),
+    },
+    { additionalProperties: false },
+  ),
 });
 
 export const ChainLeaderStatus = defineCommand({

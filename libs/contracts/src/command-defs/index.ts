@@ -3,6 +3,7 @@
 import type { CommandDefinition } from '../commands';
 import { ChainLeaderStatus, ChainProvingMiner, ChainRolloutAbort, ChainRolloutAdmit, ChainRolloutResume, ChainRolloutStatus, ChainStatus, ChainVersionEvent } from './chain-watcher';
 import { EventIntakeAppend } from './event-intake';
+import { ChainProvingLeaderStatus } from './proving-status';
 import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
 import { StatsAnomalies, StatsBands, StatsCalls, StatsPush, StatsTop } from './stats-collector';
@@ -12,6 +13,7 @@ export * from './service-runner';
 export * from './worker-registry';
 export * from './worker-agent';
 export * from './chain-watcher';
+export * from './proving-status';
 export * from './event-intake';
 export * from './stats-collector';
 
@@ -42,6 +44,7 @@ export const COMMAND_DEFINITIONS = {
   ChainLeaderStatus,
   ChainVersionEvent,
   ChainProvingMiner,
+  ChainProvingLeaderStatus,
   EventIntakeAppend,
   StatsPush,
   StatsCalls,

@@ -1,6 +1,8 @@
 // The proving simulator against the upstream JSON shapes (dline.Info, api.Deadline, api.Partition,
-// go-bitfield run lengths), over real HTTP, with faults, recoveries and a missed window.
+// go-bitfield run lengths), over real HTTP and WebSocket (ChainNotify as go-jsonrpc channels), with
+// faults, recoveries and a missed window.
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { bitfieldFromJson, bitfieldToJson } from './bitfield-json';
 import { startProvingNode, type ProvingNodeHandle } from './proving-node';
 
@@ -52,6 +54,8 @@ describe('proving node simulator', () => {
     expect(dl.CurrentEpoch).toBeLessThan(dl.Close);
     expect((dl.PeriodStart - 2) % 20).toBe(0);
     await expect(rpc(node.url, 'Filecoin.StateMinerProvingDeadline', ['t09999', null])).rejects.toThrow(/actor not found/);
+    expect(await rpc(node.url, 'Filecoin.StateSectorPartition', ['t01000', 9, []])).toEqual({ Deadline: 2, Partition: 0 });
+    await expect(rpc(node.url, 'Filecoin.StateSectorPartition', ['t01000', 16, []])).rejects.toThrow(/not found/);
     const info = await rpc(node.url, 'Filecoin.StateMinerInfo', ['t01000', null]);
     expect(info).toMatchObject({ SectorSize: 34359738368, WindowPoStPartitionSectors: 2349 });
   });
@@ -95,5 +99,97 @@ describe('proving node simulator', () => {
     await node.waitForHeight(dl.Close + 3, 5_000);
     expect(node.chain.height).toBeGreaterThan(start);
     expect(node.chain.faults('t01000')).toEqual(node.chain.sectorsOf('t01000', (dl.Index + 1) % 4, 0));
+  });
+});
+
+/** A WebSocket client keeping every frame it receives, in order. */
+async function openSocket(url: string): Promise<{ ws: WebSocket; frames: Record<string, unknown>[]; next(n: number): Promise<Record<string, unknown>[]> }> {
+  const ws = new WebSocket(url);
+  const frames: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  ws.on('message', (d) => {
+    frames.push(JSON.parse(String(d)) as Record<string, unknown>);
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const next = async (n: number) => {
+    while (frames.length < n) await new Promise<void>((resolve) => waiters.push(resolve));
+    return frames.slice(0, n);
+  };
+  return { ws, frames, next };
+}
+
+describe('proving node over WebSocket', () => {
+  it('answers calls and streams ChainNotify as Lotus does: the channel id, then current, apply, revert', async () => {
+    node = await startProvingNode({ epochMs: 0, params: { periodDeadlines: 4, challengeWindow: 5 }, miners: [{ id: 't01000', periodOffset: 0 }], startEpoch: 100 });
+    const s = await openSocket(node.wsUrl);
+    s.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'Filecoin.ChainHead', params: [] }));
+    const [head] = await s.next(1);
+    expect(head).toMatchObject({ jsonrpc: '2.0', id: 7, result: { Height: 100 } });
+
+    s.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'Filecoin.ChainNotify', params: [] }));
+    const [, reply, current] = await s.next(3);
+    expect(reply).toEqual({ jsonrpc: '2.0', id: 8, result: 1 });
+    expect(current).toMatchObject({ jsonrpc: '2.0', method: 'xrpc.ch.val', params: [1, [{ Type: 'current', Val: { Height: 100 } }]] });
+    expect(current).not.toHaveProperty('id');
+    expect(node.sockets()).toEqual({ connections: 1, subscriptions: 1 });
+
+    node.advance(2);
+    const [, , , a1, a2] = await s.next(5);
+    expect(a1).toMatchObject({ method: 'xrpc.ch.val', params: [1, [{ Type: 'apply', Val: { Height: 101 } }]] });
+    expect(a2).toMatchObject({ method: 'xrpc.ch.val', params: [1, [{ Type: 'apply', Val: { Height: 102 } }]] });
+
+    const before = (a2!['params'] as [number, { Val: { Cids: unknown[] } }[]])[1][0]!.Val.Cids;
+    node.reorg();
+    const [, , , , , rev] = await s.next(6);
+    const changes = (rev!['params'] as [number, { Type: string; Val: { Height: number; Cids: unknown[] } }[]])[1];
+    expect(changes.map((c) => [c.Type, c.Val.Height])).toEqual([
+      ['revert', 102],
+      ['apply', 102],
+    ]);
+    expect(changes[0]!.Val.Cids).toEqual(before);
+    expect(changes[1]!.Val.Cids).not.toEqual(before);
+    // The sibling is the head now: ChainHead and a state call at its key agree.
+    expect((await rpc(node.url, 'Filecoin.ChainHead')).Cids).toEqual(changes[1]!.Val.Cids);
+    await rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', changes[1]!.Val.Cids]);
+
+    s.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'xrpc.cancel', params: [8] }));
+    const [, , , , , , closed] = await s.next(7);
+    expect(closed).toEqual({ jsonrpc: '2.0', method: 'xrpc.ch.close', params: [1] });
+    expect(node.sockets().subscriptions).toBe(0);
+    s.ws.close();
+  });
+
+  it('refuses ChainNotify over HTTP, and when told: drops sockets, refuses upgrades, answers without notify', async () => {
+    node = await startProvingNode({ epochMs: 0, params: { periodDeadlines: 4, challengeWindow: 5 }, miners: [{ id: 't01000' }] });
+    await expect(rpc(node.url, 'Filecoin.ChainNotify')).rejects.toThrow(/not supported in this mode/);
+    const s = await openSocket(node.wsUrl);
+    const closed = new Promise<void>((resolve) => s.ws.once('close', () => resolve()));
+    expect((await control(node, { action: 'websocket', state: 'down' })).status).toBe(200);
+    await closed;
+    const refused = new WebSocket(node.wsUrl);
+    refused.on('error', () => undefined);
+    const status = await new Promise<number | undefined>((resolve) =>
+      refused
+        .once('unexpected-response', (req, res) => {
+          req.destroy();
+          resolve(res.statusCode);
+        })
+        .once('open', () => resolve(undefined)),
+    );
+    expect(status).toBe(503);
+
+    expect((await control(node, { action: 'websocket', state: 'no-notify' })).status).toBe(200);
+    const t = await openSocket(node.wsUrl);
+    t.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'Filecoin.ChainNotify', params: [] }));
+    t.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'Filecoin.ChainHead', params: [] }));
+    const [nf, h] = await t.next(2);
+    expect(nf).toMatchObject({ id: 1, error: { code: -32601 } });
+    expect(h).toMatchObject({ id: 2, result: { Height: node.chain.height } });
+    t.ws.close();
+    expect((await control(node, { action: 'websocket', state: 'sideways' })).status).toBe(400);
   });
 });

@@ -1,9 +1,10 @@
 // A simulated Lotus/venus full node for the proving watch: JSON-RPC 2.0 over HTTP (POST /rpc/v1,
-// /rpc/v0) answering, in the upstream JSON shapes, Filecoin.ChainHead (TipSet {Cids, Blocks,
+// /rpc/v0) and WebSocket (the same paths) answering, in the upstream JSON shapes, Filecoin.ChainHead (TipSet {Cids, Blocks,
 // Height}), StateMinerProvingDeadline (dline.Info), StateMinerDeadlines ([{PostSubmissions,
 // DisputableProofCount}]), StateMinerPartitions ([{AllSectors, FaultySectors, RecoveringSectors,
 // LiveSectors, ActiveSectors}]), StateMinerFaults, StateMinerRecoveries (bitfields as go-bitfield's
-// JSON run lengths) and a minimal StateMinerInfo. The tipset key argument is accepted as [] / null
+// JSON run lengths), StateSectorPartition (miner.SectorLocation {Deadline, Partition}) and a minimal
+// StateMinerInfo. The tipset key argument is accepted as [] / null
 // (head) or a key of the current head; older state is not kept. Read methods need no token (a Lotus
 // node gives anonymous callers the read permission).
 //
@@ -12,6 +13,7 @@
 // {"action":"recover","miner","sectors"}, {"action":"miss","miner","deadline"}; GET /control answers
 // the state. The handle offers the same in-process.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { BodyTooLarge, readBody, sendJson } from '../http-body';
 import { bitfieldToJson } from './bitfield-json';
 import { cidOf } from './chain';
@@ -28,16 +30,30 @@ export interface ProvingNodeOptions {
   /** Height at start (default 1,000,000). */
   startEpoch?: number;
   proveDelay?: number;
+  /** WebSocket at start (default 'up'; see the control action `websocket`). */
+  webSocket?: ProvingWebSocketState;
 }
+
+export type ProvingWebSocketState = 'up' | 'down' | 'no-notify';
 
 export interface ProvingNodeHandle {
   url: string;
+  /** The same JSON-RPC over WebSocket (ws://host:port/rpc/v1). */
+  wsUrl: string;
   port: number;
   chain: ProvingChain;
   /** Calls answered, by method. */
   readonly served: ReadonlyMap<string, number>;
   /** Calls answered in total. */
   calls(): number;
+  /** Calls answered, by transport. */
+  callsOver(): { http: number; ws: number };
+  /** Open WebSocket connections and ChainNotify subscriptions now. */
+  sockets(): { connections: number; subscriptions: number };
+  /** See the control action `websocket`. */
+  setWebSocket(state: ProvingWebSocketState): void;
+  /** A revert of the head and an apply of a sibling tipset at the same height (ChainNotify only). */
+  reorg(): void;
   /** Advance n epochs now. */
   advance(n?: number): void;
   /** Resolves once the head is at least `height`. */
@@ -55,6 +71,7 @@ class RpcFailure extends Error {
 }
 
 const MAX_BODY = 1 << 20;
+const NOTIFY = 'Filecoin.ChainNotify';
 
 export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<ProvingNodeHandle> {
   const params: ProvingParams = { ...MAINNET_PROVING, ...opts.params };
@@ -63,10 +80,14 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
   const genesisSec = Math.floor(Date.now() / 1000) - chain.height * 30;
   const served = new Map<string, number>();
   let total = 0;
+  const over = { http: 0, ws: 0 };
   const heightWaiters: { height: number; resolve: () => void }[] = [];
 
+  // A reorg replaces the head by a sibling: the head's block id carries how many times it was replaced.
+  let headFork = 0;
+  const blockCid = (h: number) => (h === chain.height && headFork > 0 ? cidOf('block', h, 'fork', headFork) : cidOf('block', h));
   const tipSet = (h: number) => ({
-    Cids: [cidOf('block', h)],
+    Cids: [blockCid(h)],
     Blocks: [{ Miner: chain.minerIds()[h % Math.max(1, chain.minerIds().length)] ?? 't01000', Parents: [cidOf('block', h - 1)], ParentWeight: String(1000 + h * 10), Height: h, Timestamp: genesisSec + h * 30 }],
     Height: h,
   });
@@ -76,7 +97,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
   };
   const tipSetArg = (v: unknown): void => {
     if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return;
-    const head = cidOf('block', chain.height)['/'];
+    const head = blockCid(chain.height)['/'];
     if (Array.isArray(v) && v.length === 1 && (v[0] as { '/'?: unknown })?.['/'] === head) return;
     throw new RpcFailure(1, 'loading tipset: the simulator keeps only the head');
   };
@@ -123,6 +144,13 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       tipSetArg(p[1]);
       return bitfieldToJson(chain.recoveries(id));
     },
+    'Filecoin.StateSectorPartition': (p) => {
+      const id = minerArg(p);
+      tipSetArg(p[2]);
+      const at = typeof p[1] === 'number' ? chain.locate(id, p[1]) : undefined;
+      if (!at) throw new RpcFailure(1, `sector ${String(p[1])} of ${id} not found in any partition`);
+      return { Deadline: at.deadline, Partition: at.partition };
+    },
     'Filecoin.StateMinerInfo': (p) => {
       const id = minerArg(p);
       tipSetArg(p[1]);
@@ -131,13 +159,15 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     },
   };
 
-  const answer = (req: unknown): object => {
+  const answer = (req: unknown, transport: 'http' | 'ws'): object => {
     const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown; method?: unknown; params?: unknown };
     const id = r.id ?? null;
+    if (r.method === NOTIFY) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${NOTIFY}' not supported in this mode (no out channel support)` } };
     const fn = typeof r.method === 'string' ? methods[r.method] : undefined;
     if (!fn) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${String(r.method)}' not found` } };
     served.set(r.method as string, (served.get(r.method as string) ?? 0) + 1);
     total++;
+    over[transport]++;
     try {
       return { jsonrpc: '2.0', id, result: fn(Array.isArray(r.params) ? r.params : []) };
     } catch (e) {
@@ -145,8 +175,25 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     }
   };
 
+  // ChainNotify subscriptions, by socket: call id -> channel id.
+  interface Subscription {
+    ws: WebSocket;
+    callId: unknown;
+    chanId: number;
+  }
+  const subscriptions = new Set<Subscription>();
+  let wsState: ProvingWebSocketState = opts.webSocket ?? 'up';
+  const notify = (sub: Subscription, changes: { Type: 'current' | 'apply' | 'revert'; Val: unknown }[]): void => {
+    if (sub.ws.readyState === sub.ws.OPEN) sub.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'xrpc.ch.val', params: [sub.chanId, changes] }));
+  };
+
   const advance = (n = 1): void => {
-    for (let i = 0; i < n; i++) chain.step();
+    for (let i = 0; i < n; i++) {
+      chain.step();
+      headFork = 0;
+      const head = tipSet(chain.height);
+      for (const sub of subscriptions) notify(sub, [{ Type: 'apply', Val: head }]);
+    }
     for (let i = heightWaiters.length - 1; i >= 0; i--) {
       if (chain.height >= heightWaiters[i]!.height) heightWaiters.splice(i, 1)[0]!.resolve();
     }
@@ -168,13 +215,37 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       case 'advance':
         advance(typeof body['epochs'] === 'number' ? body['epochs'] : 1);
         break;
+      case 'websocket': {
+        const st = body['state'];
+        if (st !== 'up' && st !== 'down' && st !== 'no-notify') throw new Error('websocket state must be up, down or no-notify');
+        setWebSocket(st);
+        break;
+      }
+      case 'reorg':
+        reorg();
+        break;
       default:
-        throw new Error(`unknown action ${JSON.stringify(body['action'])} (fault, recover, miss, advance)`);
+        throw new Error(`unknown action ${JSON.stringify(body['action'])} (fault, recover, miss, advance, websocket, reorg)`);
     }
     return state();
   };
+  const reorg = (): void => {
+    const old = tipSet(chain.height);
+    headFork++;
+    const sibling = tipSet(chain.height);
+    for (const sub of subscriptions) notify(sub, [{ Type: 'revert', Val: old }, { Type: 'apply', Val: sibling }]);
+  };
+  const setWebSocket = (st: ProvingWebSocketState): void => {
+    wsState = st;
+    // Sockets open before the change would keep a behaviour the node no longer has.
+    if (st !== 'up') {
+      for (const c of wss.clients) c.terminate();
+      subscriptions.clear();
+    }
+  };
   const state = () => ({
     height: chain.height,
+    websocket: wsState,
     miners: chain.minerIds().map((id) => ({ id, deadline: chain.deadline(id), faults: chain.faults(id), recoveries: chain.recoveries(id), sectors: chain.sectorCount(id) })),
   });
 
@@ -197,10 +268,59 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
             return sendJson(res, 400, { error: (e as Error).message });
           }
         }
-        return sendJson(res, 200, Array.isArray(v) ? v.map(answer) : answer(v));
+        return sendJson(res, 200, Array.isArray(v) ? v.map((x) => answer(x, 'http')) : answer(v, 'http'));
       },
       (e: unknown) => sendJson(res, e instanceof BodyTooLarge ? 413 : 400, { error: (e as Error).message }),
     );
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (wsState === 'down' || !/^\/rpc\/v[01]\/?$/.test(path)) {
+      socket.end(`HTTP/1.1 ${wsState === 'down' ? '503 Service Unavailable' : '404 Not Found'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      let nextChan = 1;
+      ws.on('close', () => {
+        for (const sub of subscriptions) if (sub.ws === ws) subscriptions.delete(sub);
+      });
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        let v: unknown;
+        try {
+          v = JSON.parse((data as Buffer).toString('utf8'));
+        } catch {
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } }));
+          return;
+        }
+        const r = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as { id?: unknown; method?: unknown; params?: unknown };
+        if (r.method === 'xrpc.cancel') {
+          const callId = Array.isArray(r.params) ? r.params[0] : undefined;
+          for (const sub of subscriptions) {
+            if (sub.ws !== ws || sub.callId !== callId) continue;
+            subscriptions.delete(sub);
+            ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'xrpc.ch.close', params: [sub.chanId] }));
+          }
+          return;
+        }
+        if (r.method === NOTIFY && wsState === 'up' && r.id !== undefined && r.id !== null) {
+          served.set(NOTIFY, (served.get(NOTIFY) ?? 0) + 1);
+          total++;
+          over.ws++;
+          const sub: Subscription = { ws, callId: r.id, chanId: nextChan++ };
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: r.id, result: sub.chanId }));
+          subscriptions.add(sub);
+          notify(sub, [{ Type: 'current', Val: tipSet(chain.height) }]);
+          return;
+        }
+        if (r.method === NOTIFY) {
+          ws.send(JSON.stringify({ jsonrpc: '2.0', id: r.id ?? null, error: { code: -32601, message: `method '${NOTIFY}' not found` } }));
+          return;
+        }
+        ws.send(JSON.stringify(Array.isArray(v) ? v.map((x) => answer(x, 'ws')) : answer(v, 'ws')));
+      });
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -212,10 +332,15 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
   const port = (server.address() as { port: number }).port;
   return {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}/rpc/v1`,
+    wsUrl: `ws://${opts.host ?? '127.0.0.1'}:${port}/rpc/v1`,
     port,
+    sockets: () => ({ connections: wss.clients.size, subscriptions: subscriptions.size }),
+    setWebSocket,
+    reorg,
     chain,
     served,
     calls: () => total,
+    callsOver: () => ({ ...over }),
     advance,
     waitForHeight: (height, timeoutMs = 10_000) =>
       chain.height >= height
@@ -226,6 +351,8 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
           }),
     close: async () => {
       if (timer) clearInterval(timer);
+      for (const c of wss.clients) c.terminate();
+      subscriptions.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
