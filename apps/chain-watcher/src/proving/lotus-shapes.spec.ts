@@ -1,6 +1,6 @@
 // Node answers are checked before they are believed: go-bitfield JSON, dline.Info relationships.
 import { describe, expect, it } from 'vitest';
-import { decodeBitfield, parseDeadlineInfo, parsePartitions, parseSectorLocation, parseTipSet, ShapeError } from './lotus-shapes';
+import { decodeBitfield, parseDeadlineInfo, parseMinerSectorSize, parsePartitions, parseSectorLocation, parseTipSet, ShapeError } from './lotus-shapes';
 
 const DLINE = {
   CurrentEpoch: 2_004_321,
@@ -49,5 +49,15 @@ describe('Lotus JSON shapes', () => {
     expect(() => parseSectorLocation({ Deadline: 48, Partition: 0 }, 48)).toThrow(/not below WPoStPeriodDeadlines/);
     expect(() => parseSectorLocation({ Deadline: 1 }, 48)).toThrow(/Partition/);
     expect(() => parseSectorLocation([1, 2], 48)).toThrow(ShapeError);
+  });
+});
+
+describe('StateMinerInfo', () => {
+  it('takes the sector size of a Filecoin seal proof, nothing else', () => {
+    expect(parseMinerSectorSize({ Owner: 't3abc', SectorSize: 34359738368, WindowPoStPartitionSectors: 2349 })).toBe(34359738368);
+    expect(parseMinerSectorSize({ SectorSize: 2048 })).toBe(2048);
+    expect(() => parseMinerSectorSize({ SectorSize: 4096 })).toThrow(/not a Filecoin sector size/);
+    expect(() => parseMinerSectorSize({ SectorSize: '34359738368' })).toThrow(ShapeError);
+    expect(() => parseMinerSectorSize(null)).toThrow(/MinerInfo/);
   });
 });

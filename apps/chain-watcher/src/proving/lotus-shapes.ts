@@ -151,3 +151,16 @@ export function parseSectorLocation(v: unknown, periodDeadlines: number): { dead
   if (deadline >= periodDeadlines) throw new ShapeError(`StateSectorPartition: Deadline ${deadline} is not below WPoStPeriodDeadlines (${periodDeadlines})`);
   return { deadline, partition };
 }
+
+/** The sector sizes a Filecoin seal proof has (abi.RegisteredSealProof): 2 KiB, 8 MiB, 512 MiB, 32 GiB, 64 GiB. */
+export const SECTOR_SIZES = [2048, 8 << 20, 512 << 20, 32 * 1024 ** 3, 64 * 1024 ** 3] as const;
+
+/** StateMinerInfo -> MinerInfo {…, SectorSize (abi.SectorSize, a JSON number), WindowPoStPartitionSectors, …}: the sector size. */
+export function parseMinerSectorSize(v: unknown): number {
+  if (!isObj(v)) throw new ShapeError('StateMinerInfo: expected a MinerInfo object');
+  const size = v['SectorSize'];
+  if (typeof size !== 'number' || !(SECTOR_SIZES as readonly number[]).includes(size)) {
+    throw new ShapeError(`StateMinerInfo: SectorSize ${JSON.stringify(size)?.slice(0, 40)} is not a Filecoin sector size (${SECTOR_SIZES.join(', ')})`);
+  }
+  return size;
+}

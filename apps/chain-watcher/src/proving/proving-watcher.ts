@@ -2,7 +2,7 @@
 // (lock `proving-watch:<name>`, the Lava watch's ChainLeadership helper) whose leader runs a
 // ProvingWatch; and the `chain-watcher.proving-miner` query, which any replica answers by reading
 // the miner's chain node now (a separate client: queries do not count in the watch's calls/epoch).
-import { ChainProvingLeaderStatus, type FilecoinChainStatus, type ProvingMinerView } from '@fleetvisor/contracts';
+import { ChainProvingLeaderStatus, type FilecoinChainStatus, type ProvingMinerView, type ProvingSectorsView } from '@fleetvisor/contracts';
 import type { CommandHandlerStore } from '@fleetvisor/event-store';
 import { CommandFailure, type CommandBus } from '@fleetvisor/messaging';
 import type { Logger } from '@fleetvisor/platform';
@@ -10,7 +10,7 @@ import type { LeaderLocks } from '../chain-watcher';
 import { ChainLeadership } from '../leadership/chain-leadership';
 import { httpUrlOf } from './chain-notify';
 import { LotusClient } from './lotus-client';
-import { parseDeadlineInfo, parseDeadlines, parsePartitions } from './lotus-shapes';
+import { parseDeadlineInfo, parseDeadlines, parseMinerSectorSize, parsePartitions } from './lotus-shapes';
 import type { FilecoinWatchConfig } from './proving-config';
 import { ProvingWatch, type ProvingWatchStatus } from './proving-watch';
 
@@ -133,10 +133,41 @@ export class ProvingWatcher {
     );
   }
 
-  /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */
-  async miner(minerId: string): Promise<ProvingMinerView> {
+  private chainOf(minerId: string) {
     const chain = this.deps.config.chains.find((c) => c.miners.includes(minerId));
     if (!chain) throw new CommandFailure('not_found', `miner ${minerId} is not watched (watched: ${this.deps.config.chains.flatMap((c) => c.miners.map((m) => `${c.name}:${m}`)).join(', ')})`);
+    return chain;
+  }
+
+  /**
+   * `chain-watcher.proving-sectors`: one deadline's live sectors by partition and the miner's sector
+   * size, for `proving check` (3 calls: the period's shape, the sector size, the deadline's partitions).
+   */
+  async deadlineSectors(minerId: string, deadline: number): Promise<ProvingSectorsView> {
+    const chain = this.chainOf(minerId);
+    const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
+    try {
+      const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
+      if (deadline >= dl.periodDeadlines) throw new CommandFailure('invalid_request', `deadline ${deadline} is not a deadline of ${minerId} (0..${dl.periodDeadlines - 1})`);
+      const sectorSize = parseMinerSectorSize(await client.call('Filecoin.StateMinerInfo', [minerId, []]));
+      const parts = parsePartitions(await client.call('Filecoin.StateMinerPartitions', [minerId, deadline, []]));
+      return {
+        chainId: chain.name,
+        minerId,
+        deadline,
+        currentEpoch: dl.currentEpoch,
+        sectorSize,
+        partitions: parts.map((p, partition) => ({ partition, sectors: p.live, faulty: p.faulty })),
+      };
+    } catch (e) {
+      if (e instanceof CommandFailure) throw e;
+      throw new CommandFailure('unavailable', `${chain.name}: ${(e as Error).message}`.slice(0, 500));
+    }
+  }
+
+  /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */
+  async miner(minerId: string): Promise<ProvingMinerView> {
+    const chain = this.chainOf(minerId);
     const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
     try {
       const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));

@@ -6,6 +6,7 @@ import { EventIntakeAppend } from './event-intake';
 import { ChainProvingLeaderStatus } from './proving-status';
 import { ServiceControl, ServiceLogs, ServicesList, ServicesStatus, UpgradeRetry, UpgradeRollback, UpgradesList, UpgradesShow } from './service-runner';
 import { AgentDrain, AgentPause, AgentResume, AgentThreadList, WorkerReportCommand } from './worker-agent';
+import { AgentProvingCheck, ChainProvingSectors } from './proving-check';
 import { StatsAnomalies, StatsBands, StatsCalls, StatsPush, StatsTop } from './stats-collector';
 import { HostHeartbeat, HostsList, WorkerDrain, WorkerErrors, WorkerHistory, WorkerInfo, WorkerList, WorkerListPage, WorkerPause, WorkerRemove, WorkerResume } from './worker-registry';
 
@@ -16,6 +17,7 @@ export * from './chain-watcher';
 export * from './proving-status';
 export * from './event-intake';
 export * from './stats-collector';
+export * from './proving-check';
 
 export const COMMAND_DEFINITIONS = {
   WorkerList,
@@ -57,6 +59,8 @@ export const COMMAND_DEFINITIONS = {
   ChainRolloutStatus,
   ChainRolloutResume,
   ChainRolloutAbort,
+  ChainProvingSectors,
+  AgentProvingCheck,
 } as const;
 
 export const ALL_COMMANDS: readonly CommandDefinition[] = Object.values(COMMAND_DEFINITIONS);

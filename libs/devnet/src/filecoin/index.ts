@@ -8,3 +8,5 @@ export { WPOST_PERIOD_DEADLINES, WPOST_CHALLENGE_WINDOW, WPOST_PROVING_PERIOD } 
 export { startProvingNode, type ProvingNodeHandle, type ProvingNodeOptions, type ProvingWebSocketState } from './proving-node';
 export { ProvingChain, MAINNET_PROVING, type DeadlineInfo, type ProvingMinerSpec, type ProvingParams } from './proving-chain';
 export { bitfieldToJson, bitfieldFromJson } from './bitfield-json';
+// Sector files on disk as damocles / lotus lay them out, for `proving check` tests.
+export { writeSectorFiles, type SectorFilesOptions } from './sector-store';

@@ -29,6 +29,8 @@ export interface ProvingMinerSpec {
   sectorsPerPartition?: number;
   /** Offset of the miner's proving period within a period (default derived from its position). */
   periodOffset?: number;
+  /** Sector size in bytes, as StateMinerInfo answers it (default 32 GiB). */
+  sectorSize?: number;
 }
 
 export interface DeadlineInfo {
@@ -50,6 +52,7 @@ interface MinerState {
   id: string;
   partitions: number;
   sectorsPerPartition: number;
+  sectorSize: number;
   offset: number;
   faulty: Set<number>;
   recovering: Set<number>;
@@ -78,6 +81,7 @@ export class ProvingChain {
         id: m.id,
         partitions: m.partitionsPerDeadline ?? 1,
         sectorsPerPartition: m.sectorsPerPartition ?? 4,
+        sectorSize: m.sectorSize ?? 32 * 1024 ** 3,
         offset: (((m.periodOffset ?? i * 7 * params.challengeWindow + i) % period) + period) % period,
         faulty: new Set(),
         recovering: new Set(),
@@ -163,6 +167,10 @@ export class ProvingChain {
 
   partitionCount(id: string): number {
     return this.miner(id).partitions;
+  }
+
+  sectorSize(id: string): number {
+    return this.miner(id).sectorSize;
   }
 
   sectorCount(id: string): number {

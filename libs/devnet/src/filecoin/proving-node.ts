@@ -155,7 +155,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       const id = minerArg(p);
       tipSetArg(p[1]);
       const key = id.replace(/^([ft])0/, '$13');
-      return { Owner: key, Worker: key, SectorSize: 34359738368, WindowPoStPartitionSectors: 2349 };
+      return { Owner: key, Worker: key, SectorSize: chain.sectorSize(id), WindowPoStPartitionSectors: 2349 };
     },
   };
 
