@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadWorkerAgentConfig } from './config';
 
@@ -30,5 +33,28 @@ describe('loadWorkerAgentConfig', () => {
     expect(c.core).not.toHaveProperty('databaseUrl');
     expect(c.core).not.toHaveProperty('database');
     expect(JSON.stringify(c)).not.toMatch(/postgres|mysql|DATABASE/i);
+  });
+
+  it('sector stores: FLEETVISOR_WORKER_STORES, then the damocles-worker configuration\'s stores, each once', () => {
+    expect(loadWorkerAgentConfig({}, host)).toMatchObject({ stores: [], sectorCheckTimeoutMs: 10_000 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'fv-agent-cfg-'));
+    try {
+      mkdirSync(path.join(dir, 'persist'));
+      const toml = path.join(dir, 'damocles-worker.toml');
+      writeFileSync(toml, `[[attached]]\nname = "p1"\nlocation = "${dir}/persist"\n\n[[attached]]\nlocation = "/mnt/a"\n`);
+      const c = loadWorkerAgentConfig({ FLEETVISOR_WORKER_STORES: ' /mnt/a, /mnt/b/ ', FLEETVISOR_WORKER_DAMOCLES_CONFIG: toml, FLEETVISOR_WORKER_SECTOR_CHECK_TIMEOUT: '3s' }, host);
+      expect(c.stores).toEqual([
+        { location: '/mnt/a', from: 'FLEETVISOR_WORKER_STORES' },
+        { location: '/mnt/b', from: 'FLEETVISOR_WORKER_STORES' },
+        { location: path.join(dir, 'persist'), from: 'damocles store p1' },
+      ]);
+      expect(c.sectorCheckTimeoutMs).toBe(3000);
+      writeFileSync(toml, '[[attached]]\nlocation = \n');
+      expect(() => loadWorkerAgentConfig({ FLEETVISOR_WORKER_DAMOCLES_CONFIG: toml }, host)).toThrow(/^FLEETVISOR_WORKER_DAMOCLES_CONFIG: cannot read the stores of .*line 2/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => loadWorkerAgentConfig({ FLEETVISOR_WORKER_STORES: 'relative/dir' }, host)).toThrow(/^FLEETVISOR_WORKER_STORES: "relative\/dir" is not an absolute directory/);
+    expect(() => loadWorkerAgentConfig({ FLEETVISOR_WORKER_DAMOCLES_CONFIG: '/nonexistent/damocles-worker.toml' }, host)).toThrow(/^FLEETVISOR_WORKER_DAMOCLES_CONFIG: .*ENOENT/);
   });
 });

@@ -2,10 +2,12 @@
 // names the variable. The agent needs NATS only: it reports to the registry over the bus and holds
 // no database credentials (ADR 0006), so FLEETVISOR_DATABASE_* is never read (readBusConfig).
 import { hostname as osHostname } from 'node:os';
-import { WORKER_NAME_PATTERN } from '@fleetvisor/contracts';
+import path from 'node:path';
+import { MAX_AGENT_STORES, WORKER_NAME_PATTERN } from '@fleetvisor/contracts';
 import { ConfigError, envReader, readBusConfig, type BusConfig, type Env } from '@fleetvisor/platform';
 import { DEFAULT_SIMULATED_PLANS, isSimulatedPlan, type SimulatedPlan } from '@fleetvisor/devnet';
 import { readTrustConfig, type TrustConfig } from '@fleetvisor/trust';
+import { damoclesStores } from './proving/damocles-stores';
 
 export const WORKER_AGENT_SOURCES = ['simulated', 'bridge'] as const;
 export type WorkerAgentSource = (typeof WORKER_AGENT_SOURCES)[number];
@@ -39,6 +41,16 @@ export interface WorkerAgentConfig {
   /** Transitions kept while the registry or NATS is unreachable; the oldest are dropped beyond. */
   maxPendingTransitions: number;
   sim: SimulatedSourceConfig;
+  /** Where `proving check` looks for sectors (FLEETVISOR_WORKER_STORES, then the damocles-worker config's stores). */
+  stores: SectorStoreConfig[];
+  /** Longest one sector's file check may take before it is reported as not answering. */
+  sectorCheckTimeoutMs: number;
+}
+
+export interface SectorStoreConfig {
+  location: string;
+  /** Where it was configured: the variable, or damocles' store name. */
+  from: string;
 }
 
 const DEFAULT_ADMIN_URL = 'http://127.0.0.1:17890/';
@@ -57,6 +69,33 @@ function hostPort(name: string, raw: string): { host: string; port: number } {
   const port = m ? Number(m[2]) : NaN;
   if (!m || !m[1] || port > 65_535) throw new ConfigError(name, `expected host:port, got "${raw}"`);
   return { host: m[1], port };
+}
+
+/**
+ * The sector stores: FLEETVISOR_WORKER_STORES (absolute directories, comma separated), then those of
+ * the damocles-worker configuration FLEETVISOR_WORKER_DAMOCLES_CONFIG names ([[attached]],
+ * scan_persist_stores), each location once.
+ */
+function readStores(env: Env): SectorStoreConfig[] {
+  const out: SectorStoreConfig[] = [];
+  const raw = env['FLEETVISOR_WORKER_STORES']?.trim();
+  if (raw) {
+    for (const item of raw.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      if (!path.isAbsolute(item)) throw new ConfigError('FLEETVISOR_WORKER_STORES', `"${item}" is not an absolute directory`);
+      out.push({ location: path.resolve(item), from: 'FLEETVISOR_WORKER_STORES' });
+    }
+  }
+  const damocles = env['FLEETVISOR_WORKER_DAMOCLES_CONFIG']?.trim();
+  if (damocles) {
+    try {
+      for (const s of damoclesStores(damocles)) out.push({ location: s.location, from: `damocles store ${s.name}` });
+    } catch (e) {
+      throw new ConfigError('FLEETVISOR_WORKER_DAMOCLES_CONFIG', `cannot read the stores of ${damocles}: ${(e as Error).message}`);
+    }
+  }
+  const unique = out.filter((s, i) => out.findIndex((x) => x.location === s.location) === i);
+  if (unique.length > MAX_AGENT_STORES) throw new ConfigError('FLEETVISOR_WORKER_STORES', `${unique.length} sector stores; at most ${MAX_AGENT_STORES}`);
+  return unique;
 }
 
 export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => string = osHostname): WorkerAgentConfig {
@@ -117,5 +156,7 @@ export function loadWorkerAgentConfig(env: Env = process.env, hostname: () => st
       plans: plans as SimulatedPlan[],
       adminListen,
     },
+    stores: readStores(env),
+    sectorCheckTimeoutMs: r.duration('FLEETVISOR_WORKER_SECTOR_CHECK_TIMEOUT', '10s'),
   };
 }

@@ -3,12 +3,16 @@
 // what only the wiring decides: the subjects the commands are served on, that a request reaches
 // AgentCommands and the source through Nest, and that the lifecycle starts and stops the agent.
 import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Test } from '@nestjs/testing';
 import type { INestMicroservice } from '@nestjs/common';
 import type { ThreadInfo, WorkerReport } from '@fleetvisor/contracts';
 import { CommandFailure, FLEET_EDGE_BUS, FleetRpcExceptionFilter, FleetTransport, ServiceHealth, type CommandBus } from '@fleetvisor/messaging';
+import { writeSectorFiles } from '@fleetvisor/devnet';
 import { expectEventually, testTrustConfig } from '@fleetvisor/testing';
 import { RecordingBus } from '@fleetvisor/messaging/testing';
 import { loadWorkerAgentConfig } from './config';
@@ -52,8 +56,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function wired(): Promise<{ bus: RecordingBus; source: FakeSource; reports: WorkerReport[] }> {
-  const config = { ...loadWorkerAgentConfig({}, () => 'host-1'), name: 'w-07', trust: testTrustConfig() };
+async function wired(env: Record<string, string> = {}): Promise<{ bus: RecordingBus; source: FakeSource; reports: WorkerReport[] }> {
+  const config = { ...loadWorkerAgentConfig(env, () => 'host-1'), name: 'w-07', trust: testTrustConfig() };
   const source = new FakeSource();
   const bus = new RecordingBus(logger);
   const reports: WorkerReport[] = [];
@@ -72,10 +76,26 @@ async function wired(): Promise<{ bus: RecordingBus; source: FakeSource; reports
 }
 
 describe('worker-agent wiring', () => {
-  it('serves list, pause, resume and drain on subjects addressed to the worker name only', async () => {
+  it('serves list, pause, resume and drain on subjects addressed to the worker name only, and hears the fleet-wide proving check', async () => {
     const { bus } = await wired();
-    expect(bus.served.map((s) => s.subject).sort()).toEqual(['drain', 'list', 'pause', 'resume'].map((v) => `fleet.cmd.worker-agent.w-07.${v}`));
+    expect(bus.served.filter((s) => !s.opts.broadcast).map((s) => s.subject).sort()).toEqual(['drain', 'list', 'pause', 'resume'].map((v) => `fleet.cmd.worker-agent.w-07.${v}`));
+    expect(bus.served.filter((s) => s.opts.broadcast).map((s) => s.subject)).toEqual(['fleet.cmd.worker-agent.proving-check']);
     expect(bus.consumed).toEqual([]);
+  });
+
+  it('answers the proving check from the configured stores, under the worker name', async () => {
+    const store = mkdtempSync(path.join(tmpdir(), 'fv-agent-store-'));
+    try {
+      writeSectorFiles(store, 't01000', 4, 2048);
+      const { bus } = await wired({ FLEETVISOR_WORKER_STORES: store });
+      expect(await bus.request('fleet.cmd.worker-agent.proving-check', { minerId: 't01000', sectorSize: 2048, sectors: [3, 4] }, { broadcast: true })).toEqual({
+        worker: 'w-07',
+        stores: [{ location: store }],
+        checked: [{ sector: 4, problems: [] }],
+      });
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
   });
 
   it('starts the source with the app, hands commands to it, and stops it with the app', async () => {

@@ -9,7 +9,9 @@ import { registerAgentMetrics } from './agent-metrics';
 import { createThreadSource } from './create-source';
 import type { ThreadSource } from './sources/thread-source';
 import { WorkerAgent } from './worker-agent';
-import { WORKER_AGENT, WorkerAgentController } from './worker-agent.controller';
+import { PROVING_CHECK, WORKER_AGENT, WorkerAgentController } from './worker-agent.controller';
+import { ProvingCheck } from './proving/proving-check';
+import { SectorChecker } from './proving/sector-checker';
 
 export const THREAD_SOURCE = 'THREAD_SOURCE';
 
@@ -64,6 +66,13 @@ export class WorkerAgentModule {
             return agent;
           },
           inject: [THREAD_SOURCE, FLEET_EDGE_BUS],
+        },
+        {
+          provide: PROVING_CHECK,
+          useFactory: () => {
+            logger.info({ stores: config.stores }, config.stores.length === 0 ? 'no sector stores configured: proving check finds no sector here' : 'sector stores for proving check');
+            return new ProvingCheck(config.name, new SectorChecker({ stores: config.stores, sectorTimeoutMs: config.sectorCheckTimeoutMs }));
+          },
         },
         AgentLifecycle,
       ],
