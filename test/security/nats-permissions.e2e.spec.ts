@@ -178,6 +178,9 @@ describe('an agent is confined to its own worker', () => {
     const refused = await subscriptionRefusal(nc, subjects.instanceCommand('worker-agent', 'w2', 'pause'));
     expect(refused?.code).toBe('PERMISSIONS_VIOLATION');
     expect((await subscriptionRefusal(nc, `${root}.cmd.worker-agent.>`))?.code).toBe('PERMISSIONS_VIOLATION');
+    // The fleet-wide proving check: every agent hears it, and only agents (a CLI credential cannot answer it).
+    expect(await subscriptionRefusal(nc, subjects.command('worker-agent', 'proving-check'))).toBeUndefined();
+    expect((await subscriptionRefusal((await connectAs('cli')).nc, subjects.command('worker-agent', 'proving-check')))?.code).toBe('PERMISSIONS_VIOLATION');
 
     nc.publish(subjects.scopedCommand('worker-registry', 'report', 'w1'), new Uint8Array(0));
     nc.publish(subjects.scopedCommand('worker-registry', 'report', 'w2'), new Uint8Array(0));

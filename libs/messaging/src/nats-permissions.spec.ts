@@ -63,6 +63,15 @@ describe('natsIdentities', () => {
     expect(canSubscribe('worker-registry', 'fleet.evt.worker.w1.ThreadPaused')).toBe(false);
   });
 
+  it('every agent, and only agents, hears the fleet-wide proving check; operators and the gateway may ask it, an agent may not', () => {
+    expect(everyone().filter((id) => canSubscribe(id, 'fleet.cmd.worker-agent.proving-check'))).toEqual(['agent-w1', 'agent-w2']);
+    expect(everyone().filter((id) => canPublish(id, 'fleet.cmd.worker-agent.proving-check'))).toEqual(['gateway', 'cli']);
+    // A worker named like the query still gets only its own 5-token commands.
+    const named = natsIdentities({ workers: ['proving-check'] }).find((i) => i.id === 'agent-proving-check')!;
+    expect(permits(named.permissions.subscribe, 'fleet.cmd.worker-agent.proving-check.list')).toBe(true);
+    expect(permits(named.permissions.subscribe, 'fleet.cmd.worker-agent.w1.list')).toBe(false);
+  });
+
   it('only the agent of a worker may report for it (not the CLI, not the gateway)', () => {
     expect(everyone().filter((id) => canPublish(id, 'fleet.cmd.worker-registry.report.w2'))).toEqual(['agent-w2']);
   });

@@ -12,8 +12,9 @@
 //   and the fleet-wide read-only queries; consumes only its own durable consumer; sends only its own
 //   host's event intake and stats.
 // - the worker-agent of each worker: takes only its worker's commands
-//   (<root>.cmd.worker-agent.<worker>.>) and publishes only its own report
-//   (<root>.cmd.worker-registry.report.<worker>) and replies.
+//   (<root>.cmd.worker-agent.<worker>.>) and the fleet-wide read-only queries every agent hears
+//   (`proving-check`), and publishes only its own report (<root>.cmd.worker-registry.report.<worker>)
+//   and replies.
 // - a metering proxy (`fleetvisor meter --source NAME`): publishes only its own stats push
 //   (<root>.cmd.stats-collector.push.<NAME>) and reads the replies; it takes no command. The
 //   collector refuses a batch whose source is not the subject's, so with this permission a meter
@@ -40,6 +41,13 @@ export type CentralService = (typeof CENTRAL_SERVICES)[number];
 
 /** The fleet-wide read-only queries every runner hears (broadcast); anything a runner executes is addressed. */
 export const RUNNER_BROADCAST_VERBS = ['list', 'status', 'upgrades-list'] as const;
+
+/**
+ * The fleet-wide read-only queries every worker-agent hears (<root>.cmd.worker-agent.<verb>, one token
+ * short of a worker's own commands, so no worker name can collide with them). Only agents may
+ * subscribe them: an answer on such a subject comes from an agent's credential.
+ */
+export const AGENT_BROADCAST_VERBS = ['proving-check'] as const;
 
 /**
  * The server's max_payload: the event stream's message limit, so nothing larger than the stream
@@ -248,10 +256,10 @@ export function natsIdentities(opts: NatsPermissionsOptions = {}): NatsIdentity[
       inboxPrefix: ib,
       permissions: {
         publish: { allow: [`${cmd}.worker-registry.report.${token}`, '$JS.API.INFO', ...keysRead(bucket)] },
-        subscribe: { allow: [`${ib}.>`, `${cmd}.worker-agent.${token}.>`] },
+        subscribe: { allow: [`${ib}.>`, `${cmd}.worker-agent.${token}.>`, ...AGENT_BROADCAST_VERBS.map((v) => `${cmd}.worker-agent.${v}`)] },
         allowResponses: true,
       },
-      description: `worker-agent of worker ${worker}: only its worker's commands and reports`,
+      description: `worker-agent of worker ${worker}: only its worker's commands, the agents' read-only broadcasts, and its reports`,
     });
   }
 
