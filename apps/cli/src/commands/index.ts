@@ -48,6 +48,7 @@ export const COMMANDS: readonly CliEntry[] = [
   lazyCommand({ path: ['proving', 'deadlines'], summary: "Every deadline of a miner's proving period: partitions, sectors, faults, proven partitions (asks the chain-watcher)", load: async () => (await import('./proving.command')).provingDeadlinesCommand }),
   lazyCommand({ path: ['proving', 'deadline'], args: '<index>', summary: 'One deadline of a miner: its partitions, their sectors, faulty and recovering sectors (asks the chain-watcher)', load: async () => (await import('./proving.command')).provingDeadlineCommand }),
   lazyCommand({ path: ['proving', 'faults'], summary: "A miner's faulty sectors with their deadline and partition (asks the chain-watcher)", load: async () => (await import('./proving.command')).provingFaultsCommand }),
+  lazyCommand({ path: ['proving', 'check'], args: '<deadline>', summary: "Check the files of a deadline's sectors on every worker-agent: sealed and cache files present, readable, the right size", load: async () => (await import('./proving.command')).provingCheckCommand }),
   lazyCommand({ path: ['chain', 'versions'], summary: 'Protocol version history of a chain, from the event log', load: async () => (await import('./chain-versions.command')).chainVersionsCommand }),
   app('chain-watcher'),
   lazyCommand({ path: ['worker', 'list'], summary: 'Every sealing worker: threads, empty, paused, running, waiting, errors, last ping', load: async () => (await import('./worker-list.command')).workerListCommand }),

@@ -1,8 +1,19 @@
 // venus-sealer-style proving views from a chain-watcher reply (a 4-deadline period: deadline 1 open,
 // two faulty sectors in deadline 2, one of them declared recovering).
 import { describe, expect, it } from 'vitest';
-import type { ProvingMinerView } from '@fleetvisor/contracts';
-import { formatProvingDeadline, formatProvingDeadlines, formatProvingFaults, formatProvingInfo, provingDeadlinesSummary, provingFaultsList, provingInfoSummary } from './proving.command';
+import type { ProvingCheckAnswer, ProvingMinerView, ProvingSectorsView } from '@fleetvisor/contracts';
+import {
+  formatProvingCheck,
+  formatProvingDeadline,
+  formatProvingDeadlines,
+  formatProvingFaults,
+  formatProvingInfo,
+  mergeProvingCheck,
+  provingCheckBatches,
+  provingDeadlinesSummary,
+  provingFaultsList,
+  provingInfoSummary,
+} from './proving.command';
 
 const part = (partition: number, faulty: number[] = [], recovering: number[] = []) => ({ partition, sectors: 3, active: 3 - faulty.length, faulty, recovering });
 const VIEW: ProvingMinerView = {
@@ -67,5 +78,77 @@ describe('proving views', () => {
       { deadline: 2, partition: 0, sector: 13, recovering: true },
     ]);
     expect(formatProvingFaults(VIEW)).toBe(['Miner: t01000 (simnet)', 'deadline  partition  sectorId  recovering', '2         0          12        no', '2         0          13        yes', ''].join('\n'));
+  });
+});
+
+describe('proving check', () => {
+  const VIEW_SECTORS: ProvingSectorsView = {
+    chainId: 'simnet',
+    minerId: 't01000',
+    deadline: 2,
+    currentEpoch: 101,
+    sectorSize: 2048,
+    partitions: [
+      { partition: 0, sectors: [12, 13, 14], faulty: [13] },
+      { partition: 1, sectors: [15], faulty: [] },
+    ],
+  };
+  const answers: ProvingCheckAnswer[] = [
+    { worker: 'w-01', stores: [{ location: '/mnt/a' }], checked: [{ sector: 12, problems: [] }, { sector: 14, problems: [] }] },
+    {
+      worker: 'w-02',
+      stores: [{ location: '/mnt/b' }, { location: '/mnt/c', problem: 'cannot be read (ENOENT)' }],
+      checked: [
+        { sector: 13, problems: ['cache/s-t01000-13/p_aux: missing'] },
+        { sector: 14, problems: [] },
+        // Not asked: ignored.
+        { sector: 99, problems: [] },
+      ],
+    },
+  ];
+
+  it('good where every agent holding the sector finds it whole, bad with each reason, not found where no agent has it', () => {
+    const r = mergeProvingCheck(VIEW_SECTORS, answers);
+    expect(r.sectors).toEqual([
+      { deadline: 2, partition: 0, sector: 12, status: 'good', workers: ['w-01'], problems: [], faulty: false },
+      { deadline: 2, partition: 0, sector: 13, status: 'bad', workers: ['w-02'], problems: [{ worker: 'w-02', problem: 'cache/s-t01000-13/p_aux: missing' }], faulty: true },
+      { deadline: 2, partition: 0, sector: 14, status: 'good', workers: ['w-01', 'w-02'], problems: [], faulty: false },
+      { deadline: 2, partition: 1, sector: 15, status: 'not_found', workers: [], problems: [], faulty: false },
+    ]);
+    expect(r.summary).toEqual({ sectors: 4, good: 2, bad: 1, notFound: 1 });
+  });
+
+  it('a sector one agent finds broken is bad even when another finds it whole', () => {
+    const r = mergeProvingCheck(VIEW_SECTORS, [...answers, { worker: 'w-03', stores: [{ location: '/mnt/a' }], checked: [{ sector: 12, problems: ['sealed/s-t01000-12: unreadable (EIO)'] }] }]);
+    expect(r.sectors[0]).toMatchObject({ sector: 12, status: 'bad', workers: ['w-01', 'w-03'], problems: [{ worker: 'w-03', problem: 'sealed/s-t01000-12: unreadable (EIO)' }] });
+  });
+
+  it("prints venus-sealer's table with the agents and their store problems; --only-bad keeps the bad and the missing", () => {
+    const r = mergeProvingCheck(VIEW_SECTORS, answers);
+    expect(formatProvingCheck(r)).toBe(
+      [
+        'Miner: t01000 (simnet), deadline 2, sector size 2 KiB',
+        'Agents: w-01 (1 store), w-02 (2 stores)',
+        '  w-02: store /mnt/c cannot be read (ENOENT)',
+        'deadline  partition  sector  worker     status',
+        '2         0          12      w-01       good',
+        '2         0          13      w-02       bad (w-02: cache/s-t01000-13/p_aux: missing)',
+        '2         0          14      w-01,w-02  good',
+        '2         1          15      -          not found on any agent',
+        '4 sectors: 2 good, 1 bad, 1 not found on any agent',
+        '',
+      ].join('\n'),
+    );
+    const bad = formatProvingCheck(r, { onlyBad: true });
+    expect(bad).not.toMatch(/^2\s+0\s+12\s/m);
+    expect(bad).toMatch(/^2\s+0\s+13\s+w-02\s+bad/m);
+    expect(bad).toMatch(/^2\s+1\s+15\s+-\s+not found on any agent$/m);
+    expect(formatProvingCheck(mergeProvingCheck(VIEW_SECTORS, []), { timeoutMs: 3000 })).toContain('Agents: none answered within 3000 ms');
+  });
+
+  it('asks in batches an answer fits in', () => {
+    const big: ProvingSectorsView = { ...VIEW_SECTORS, partitions: [{ partition: 0, sectors: Array.from({ length: 1200 }, (_, i) => i), faulty: [] }, { partition: 1, sectors: [5000], faulty: [] }] };
+    expect(provingCheckBatches(big).map((b) => b.length)).toEqual([500, 500, 201]);
+    expect(provingCheckBatches(big)[2]!.at(-1)).toBe(5000);
   });
 });
