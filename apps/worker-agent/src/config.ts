@@ -93,6 +93,7 @@ function readStores(env: Env): SectorStoreConfig[] {
       throw new ConfigError('FLEETVISOR_WORKER_DAMOCLES_CONFIG', `cannot read the stores of ${damocles}: ${(e as Error).message}`);
     }
   }
+  for (const s of out) if (s.location.length > 1024) throw new ConfigError(s.from.startsWith('FLEETVISOR') ? 'FLEETVISOR_WORKER_STORES' : 'FLEETVISOR_WORKER_DAMOCLES_CONFIG', `store location longer than 1024 characters: ${s.location.slice(0, 60)}...`);
   const unique = out.filter((s, i) => out.findIndex((x) => x.location === s.location) === i);
   if (unique.length > MAX_AGENT_STORES) throw new ConfigError('FLEETVISOR_WORKER_STORES', `${unique.length} sector stores; at most ${MAX_AGENT_STORES}`);
   return unique;

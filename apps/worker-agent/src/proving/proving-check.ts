@@ -1,7 +1,9 @@
 // `worker-agent.proving-check` (broadcast): this agent's answer for the sectors it holds, under its
-// worker's name. The file checks are SectorChecker's; this only names the answer.
+// worker's name. The file checks are SectorChecker's; this only names the answer. A busy checker
+// answers nothing (a broadcast failure gets no reply), as an agent that is not there.
 import type { CommandRequestOf, ProvingCheckAnswer, AgentProvingCheck } from '@fleetvisor/contracts';
-import type { SectorChecker } from './sector-checker';
+import { CommandFailure } from '@fleetvisor/messaging';
+import { CheckerBusy, type SectorChecker } from './sector-checker';
 
 export class ProvingCheck {
   constructor(
@@ -10,7 +12,12 @@ export class ProvingCheck {
   ) {}
 
   async answer(req: CommandRequestOf<typeof AgentProvingCheck>): Promise<ProvingCheckAnswer> {
-    const r = await this.checker.check(req.minerId, req.sectorSize, req.sectors);
-    return { worker: this.worker, ...r };
+    try {
+      const r = await this.checker.check(req.minerId, req.sectorSize, req.sectors);
+      return { worker: this.worker, ...r };
+    } catch (e) {
+      if (e instanceof CheckerBusy) throw new CommandFailure('unavailable', `${this.worker}: ${e.message}`);
+      throw e;
+    }
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeSectorFiles } from '@fleetvisor/devnet';
-import { nodeSectorFs, SectorChecker, type SectorFs } from './sector-checker';
+import { CheckerBusy, nodeSectorFs, SectorChecker, type SectorFs } from './sector-checker';
 import { cacheFiles, sectorFileName, SECTOR_2KIB, SECTOR_32GIB, SECTOR_64GIB, treeRLastFiles } from './sector-layout';
 
 describe('sector layout', () => {
@@ -117,6 +117,39 @@ describe('SectorChecker', () => {
     const hung: SectorFs = { stat: nodeSectorFs.stat, readOneByte: () => new Promise(() => undefined) };
     const r = await new SectorChecker({ stores: [{ location: a }], fs: hung, sectorTimeoutMs: 50 }).check('t01000', SECTOR_2KIB, [1]);
     expect(r.checked).toEqual([{ sector: 1, problems: ['no answer from the store within 50 ms (a hung mount?)'] }]);
+  });
+
+  it('a store whose stat hangs is reported and left out, the others still searched', async () => {
+    writeSectorFiles(b, 't01000', 1, SECTOR_2KIB);
+    const hungA: SectorFs = { stat: (p) => (p === a ? new Promise(() => undefined) : nodeSectorFs.stat(p)), readOneByte: nodeSectorFs.readOneByte };
+    const r = await new SectorChecker({ stores: [{ location: a }, { location: b }], fs: hungA, sectorTimeoutMs: 50 }).check('t01000', SECTOR_2KIB, [1]);
+    expect(r.stores).toEqual([{ location: a, problem: 'no answer within 50 ms (a hung mount?)' }, { location: b }]);
+    expect(r.checked).toEqual([{ sector: 1, problems: [] }]);
+  });
+
+  it('runs one check at a time and refuses beyond the checks allowed to be pending', async () => {
+    writeSectorFiles(a, 't01000', 1, SECTOR_2KIB);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    const gated: SectorFs = {
+      stat: nodeSectorFs.stat,
+      readOneByte: async (p) => {
+        order.push(path.basename(p));
+        await gate;
+        return nodeSectorFs.readOneByte(p);
+      },
+    };
+    const c = new SectorChecker({ stores: [{ location: a }], fs: gated, maxPending: 2, concurrency: 1 });
+    const first = c.check('t01000', SECTOR_2KIB, [1]);
+    const second = c.check('t01000', SECTOR_2KIB, [1]);
+    await expect(c.check('t01000', SECTOR_2KIB, [1])).rejects.toBeInstanceOf(CheckerBusy);
+    await expect.poll(() => order.length).toBe(1);
+    release();
+    expect((await first).checked).toEqual([{ sector: 1, problems: [] }]);
+    expect((await second).checked).toEqual([{ sector: 1, problems: [] }]);
+    // Once they are done, a new check is taken again.
+    expect((await c.check('t01000', SECTOR_2KIB, [1])).checked).toEqual([{ sector: 1, problems: [] }]);
   });
 
   it('lists at most 3 problems per sector', async () => {

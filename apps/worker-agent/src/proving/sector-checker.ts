@@ -49,6 +49,15 @@ export interface SectorCheckerOptions {
   sectorTimeoutMs?: number;
   /** Sectors checked at once. */
   concurrency?: number;
+  /** Checks in progress or queued at most (default 16). */
+  maxPending?: number;
+}
+
+export class CheckerBusy extends Error {
+  override name = 'CheckerBusy';
+  constructor(pending: number) {
+    super(`busy: ${pending} sector checks in progress or waiting`);
+  }
 }
 
 const errCode = (e: unknown): string => (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e);
@@ -60,6 +69,7 @@ export class SectorChecker {
   private readonly concurrency: number;
   /** One check at a time per agent: a second request waits for the first (each is bounded in size). */
   private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   constructor(private readonly opts: SectorCheckerOptions) {
     this.fs = opts.fs ?? nodeSectorFs;
@@ -71,9 +81,15 @@ export class SectorChecker {
     return this.opts.stores;
   }
 
-  /** The check of `sectors` (answer order = request order), serialized with any other in progress. */
+  /**
+   * The check of `sectors` (answer order = request order), serialized with any other in progress.
+   * With `maxPending` checks in progress or queued it refuses (CheckerBusy): a flood of requests
+   * must not pile up work and memory on a sealing host.
+   */
   check(minerId: string, sectorSize: number, sectors: readonly number[]): Promise<Omit<ProvingCheckAnswer, 'worker'>> {
-    const run = this.queue.then(() => this.run(minerId, sectorSize, sectors));
+    if (this.pending >= (this.opts.maxPending ?? 16)) return Promise.reject(new CheckerBusy(this.pending));
+    this.pending++;
+    const run = this.queue.then(() => this.run(minerId, sectorSize, sectors)).finally(() => this.pending--);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -93,7 +109,20 @@ export class SectorChecker {
     return { stores, checked: results.filter((r): r is ProvingCheckSector => r !== undefined) };
   }
 
+  /** Whether the store answers, within the sector timeout: a hung mount is left out of the search, not waited on per sector. */
   private async storeState(s: SectorStore): Promise<{ location: string; problem?: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<{ location: string; problem: string }>((resolve) => {
+      timer = setTimeout(() => resolve({ location: s.location, problem: `no answer within ${this.timeoutMs} ms (a hung mount?)` }), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([this.storeStat(s), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async storeStat(s: SectorStore): Promise<{ location: string; problem?: string }> {
     try {
       const st = await this.fs.stat(s.location);
       return st.isDirectory() ? { location: s.location } : { location: s.location, problem: 'not a directory' };
