@@ -13,6 +13,7 @@ import {
   provingDeadlinesSummary,
   provingFaultsList,
   provingInfoSummary,
+  unansweredAgents,
 } from './proving.command';
 
 const part = (partition: number, faulty: number[] = [], recovering: number[] = []) => ({ partition, sectors: 3, active: 3 - faulty.length, faulty, recovering });
@@ -144,6 +145,19 @@ describe('proving check', () => {
     expect(bad).toMatch(/^2\s+0\s+13\s+w-02\s+bad/m);
     expect(bad).toMatch(/^2\s+1\s+15\s+-\s+not found on any agent$/m);
     expect(formatProvingCheck(mergeProvingCheck(VIEW_SECTORS, []), { timeoutMs: 3000 })).toContain('Agents: none answered within 3000 ms');
+  });
+
+  it("names the registry's workers whose agent did not answer", () => {
+    const r = mergeProvingCheck(VIEW_SECTORS, answers);
+    const w = (name: string, expired: boolean) => ({ name, dest: `${name}:17890`, version: '1', threads: 1, empty: 0, paused: 0, running: 1, waiting: 0, errors: 0, lastPing: '2026-12-07T10:00:00.000Z', expired, draining: false });
+    const unanswered = unansweredAgents([w('w-02', false), w('w-01', false), w('w-09', true), w('w-05', false)], r);
+    expect(unanswered).toEqual([
+      { worker: 'w-05', lastPing: '2026-12-07T10:00:00.000Z', expired: false },
+      { worker: 'w-09', lastPing: '2026-12-07T10:00:00.000Z', expired: true },
+    ]);
+    expect(formatProvingCheck({ ...r, unanswered })).toContain(
+      'Agents: w-01 (1 store), w-02 (2 stores)\nNot answering: w-05 (reporting, last report 2026-12-07T10:00:00.000Z), w-09 (silent, last report 2026-12-07T10:00:00.000Z)\n',
+    );
   });
 
   it('asks in batches an answer fits in', () => {

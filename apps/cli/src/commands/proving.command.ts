@@ -20,6 +20,8 @@ import {
   type ProvingMinerView,
   type ProvingSectorsView,
   type Subjects,
+  type WorkerSummary,
+  WorkerListPage,
 } from '@fleetvisor/contracts';
 import { CommandBus, connectNats } from '@fleetvisor/messaging/core';
 import { createLogger, defineCliCommand, UsageError } from '@fleetvisor/platform';
@@ -279,6 +281,14 @@ export interface ProvingCheckReport {
   agents: { worker: string; stores: ProvingCheckAnswer['stores'] }[];
   sectors: ProvingCheckRow[];
   summary: { sectors: number; good: number; bad: number; notFound: number };
+  /** Workers the registry knows whose agent gave no answer (absent when the registry did not answer). */
+  unanswered?: { worker: string; lastPing: string; expired: boolean }[];
+}
+
+/** The registry's workers that did not answer: their sectors may be the ones reported as not found. */
+export function unansweredAgents(known: readonly WorkerSummary[], report: ProvingCheckReport): NonNullable<ProvingCheckReport['unanswered']> {
+  const answered = new Set(report.agents.map((a) => a.worker));
+  return known.filter((w) => !answered.has(w.name)).map((w) => ({ worker: w.name, lastPing: w.lastPing, expired: w.expired })).sort((x, y) => x.worker.localeCompare(y.worker));
 }
 
 /** The deadline's sectors in batches an agent's answer fits in (MAX_PROVING_CHECK_SECTORS each). */
@@ -355,6 +365,9 @@ export function formatProvingCheck(r: ProvingCheckReport, opts: { onlyBad?: bool
       ? `Agents: none answered${opts.timeoutMs !== undefined ? ` within ${opts.timeoutMs} ms` : ''} (is a worker-agent running with FLEETVISOR_WORKER_STORES or FLEETVISOR_WORKER_DAMOCLES_CONFIG?)`
       : `Agents: ${r.agents.map((a) => `${a.worker} (${a.stores.length} store${a.stores.length === 1 ? '' : 's'})`).join(', ')}`,
   );
+  if (r.unanswered && r.unanswered.length > 0) {
+    lines.push(`Not answering: ${r.unanswered.map((u) => `${u.worker} (${u.expired ? 'silent' : 'reporting'}, last report ${u.lastPing})`).join(', ')}`);
+  }
   for (const a of r.agents) {
     if (a.stores.length === 0) lines.push(`  ${a.worker}: no sector stores configured`);
     for (const st of a.stores) if (st.problem) lines.push(`  ${a.worker}: store ${st.location} ${st.problem}`);
@@ -366,6 +379,23 @@ export function formatProvingCheck(r: ProvingCheckReport, opts: { onlyBad?: bool
   const s = r.summary;
   lines.push(`${s.sectors} sector${s.sectors === 1 ? '' : 's'}: ${s.good} good, ${s.bad} bad, ${s.notFound} not found on any agent`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The workers the registry knows (best effort, a few pages): which agents should have answered. No
+ * registry, no answer: undefined, and the check says nothing about silent agents.
+ */
+async function knownWorkers(bus: CommandBus, timeoutMs: number): Promise<WorkerSummary[] | undefined> {
+  const out: WorkerSummary[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const reply = await bus.request(WorkerListPage, after === undefined ? {} : { after }, { timeoutMs });
+    if (!reply.ok || !reply.result) return undefined;
+    out.push(...reply.result.workers);
+    after = reply.result.next;
+    if (after === undefined) return out;
+  }
+  return out;
 }
 
 /** Every agent's answer to one batch, gathered until `timeoutMs` (an answer that is not a valid proving-check result is dropped). */
@@ -399,7 +429,8 @@ export const provingCheckCommand = defineCliCommand({
     'sector size (read from the node now), then every worker-agent over the bus (worker-agent.proving-check); each looks',
     'for the sectors in the stores it is configured with (FLEETVISOR_WORKER_STORES, FLEETVISOR_WORKER_DAMOCLES_CONFIG)',
     'and answers for those it holds: sealed file and cache files (p_aux, t_aux, tree-r-last) there, readable, the sealed',
-    'file exactly the sector size. Answers are gathered for --timeout per batch of 500 sectors.',
+    'file exactly the sector size. Answers are gathered for --timeout per batch of 500 sectors. Workers the',
+    'worker-registry knows whose agent did not answer are named (their sectors may be the ones not found).',
     'Status: good; bad (<worker>: <file>: <why>); not found on any agent.',
     'Exit code: 0 when every sector is good, 1 when one is bad or not found on any agent (or the check failed), 2 on a usage error.',
   ].join('\n'),
@@ -422,7 +453,8 @@ export const provingCheckCommand = defineCliCommand({
     const nc = await connectNats(config, logger, { name: 'fleetvisor-cli' });
     try {
       const subjects = createSubjects(config.subjectRoot);
-      const reply = await new CommandBus({ nc, subjects, logger }).request(ChainProvingSectors, { minerId, deadline: Number(text) }, { timeoutMs });
+      const bus = new CommandBus({ nc, subjects, logger });
+      const reply = await bus.request(ChainProvingSectors, { minerId, deadline: Number(text) }, { timeoutMs });
       if (!reply.ok || !reply.result) {
         const e = reply.ok ? { code: 'internal', message: 'empty reply' } : reply.error;
         io.err(`fleetvisor proving check: ${e.code}: ${e.message}${e.code === 'unavailable' ? " (is 'fleetvisor chain-watcher run' running with FLEETVISOR_FILECOIN_CHAINS?)" : ''}\n`);
@@ -436,7 +468,9 @@ export const provingCheckCommand = defineCliCommand({
         const got = await Promise.all(batches.slice(i, i + 4).map((sectors) => gatherProvingCheck(nc, subjects, { minerId, sectorSize: view.sectorSize, sectors }, timeoutMs)));
         answers.push(...got.flat());
       }
-      const report = mergeProvingCheck(view, answers);
+      const merged = mergeProvingCheck(view, answers);
+      const known = await knownWorkers(bus, Math.min(timeoutMs, 2_000));
+      const report = known ? { ...merged, unanswered: unansweredAgents(known, merged) } : merged;
       const shown = options['only-bad'] ? { ...report, sectors: report.sectors.filter((r) => r.status !== 'good') } : report;
       io.out(options.json ? JSON.stringify(shown) + '\n' : formatProvingCheck(report, { onlyBad: options['only-bad'] === true, timeoutMs }));
       return report.summary.good === report.summary.sectors ? 0 : 1;
