@@ -10,7 +10,7 @@ import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '@fleetvisor/event-store/core';
 import { startProvingNode, type ProvingNodeHandle } from '@fleetvisor/devnet';
-import { createTestDatabase, expectEventually, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
+import { createTestDatabase, expectEventually, freePort, inheritedEnvironment, sharedNatsUrl, testBusNames, testTrust, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -129,4 +129,32 @@ describe('fleetvisor proving against the simulated Filecoin node', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('not_found');
   }, 60_000);
+
+  it('answers the same through the REST gateway, for a read token', async () => {
+    const port = await freePort();
+    const gateway = spawn(process.execPath, [CLI, 'gateway', 'run'], {
+      env: { ...env, FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'gateway-proving') },
+      stdio: 'ignore',
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await expectEventually(async () => expect((await fetch(`${base}/health/ready`)).status).toBe(200), { timeoutMs: 60_000 });
+      const made = await cli(['token', 'create', '--role', 'read', '--name', 'proving-read', '--json']);
+      expect(made.code, made.stderr).toBe(0);
+      const headers = { authorization: `Bearer ${(JSON.parse(made.stdout) as { token: string }).token}` };
+      const proving = await fetch(`${base}/api/v1/miners/${MINER}/proving`, { headers });
+      expect(proving.status).toBe(200);
+      const view = (await proving.json()) as { minerId: string; currentEpoch: number; deadlines: { partitions: { faulty: number[] }[] }[] };
+      expect(view).toMatchObject({ chainId: 'simnet', minerId: MINER, currentEpoch: node.chain.height });
+      expect(view.deadlines[2]!.partitions[0]!.faulty).toEqual([13]);
+      const sectors = await fetch(`${base}/api/v1/miners/${MINER}/deadlines/2/sectors`, { headers });
+      expect(sectors.status).toBe(200);
+      expect(JSON.stringify(await sectors.json())).toContain('13');
+      const unknown = await fetch(`${base}/api/v1/miners/t09999/proving`, { headers });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+    } finally {
+      gateway.kill('SIGTERM');
+    }
+  }, 90_000);
 });

@@ -199,6 +199,8 @@ const ROUTES: { method: string; url: string; role: 'read' | 'operate' | 'admin';
   { method: 'GET', url: '/api/v1/stats/top?by=caller', role: 'read' },
   { method: 'GET', url: '/api/v1/stats/anomalies', role: 'read' },
   { method: 'GET', url: '/api/v1/stats/bands?component=venus-messager', role: 'read' },
+  { method: 'GET', url: '/api/v1/miners/t01000/proving', role: 'read' },
+  { method: 'GET', url: '/api/v1/miners/t01000/deadlines/3/sectors', role: 'read' },
   { method: 'GET', url: '/api/v1/events', role: 'read' },
   { method: 'GET', url: '/api/v1/whoami', role: 'read' },
   { method: 'POST', url: `/api/v1/workers/${W}/threads/3/pause`, role: 'operate' },
@@ -219,7 +221,7 @@ describe('auth: every route with each role', () => {
       .filter(([p]) => p.startsWith('/api/') && p !== '/api/v1/events/stream')
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
       .sort();
-    const tested = [...new Set(ROUTES.map((r) => `${r.method} ${r.url.split('?')[0]!.replace(`/workers/${W}`, '/workers/{worker}').replace('/threads/3/', '/threads/{index}/').replace('/sectors/s-t01000-1/', '/sectors/{sectorId}/').replace('/hosts/h1/services/provider-1/', '/hosts/{host}/services/{service}/').replace('/services/provider-1', '/services/{service}').replace('/chains/lava-local-1/', '/chains/{chainId}/').replace('/tokens/read-1', '/tokens/{name}')}`))].sort();
+    const tested = [...new Set(ROUTES.map((r) => `${r.method} ${r.url.split('?')[0]!.replace(`/workers/${W}`, '/workers/{worker}').replace('/threads/3/', '/threads/{index}/').replace('/sectors/s-t01000-1/', '/sectors/{sectorId}/').replace('/hosts/h1/services/provider-1/', '/hosts/{host}/services/{service}/').replace('/services/provider-1', '/services/{service}').replace('/chains/lava-local-1/', '/chains/{chainId}/').replace('/tokens/read-1', '/tokens/{name}').replace('/miners/t01000/', '/miners/{minerId}/').replace('/deadlines/3/', '/deadlines/{deadline}/')}`))].sort();
     expect(tested).toEqual(documented);
   });
 

@@ -2,7 +2,7 @@
 // `chain versions` reads it) and call statistics (every stats-collector query the CLI's `stats`
 // commands use: calls, top, anomalies).
 import { Type, type Static } from '@sinclair/typebox';
-import { ChainId, ChainStatus, DateTime, HostName, StatsAnomalies, StatsBands, StatsCalls, StatsTop, streamName, VersionChanged } from '@fleetvisor/contracts';
+import { ChainId, ChainProvingMiner, ChainProvingSectors, ChainStatus, DateTime, HostName, StatsAnomalies, StatsBands, StatsCalls, StatsTop, streamName, VersionChanged } from '@fleetvisor/contracts';
 import { Problem } from '../http/problem';
 import { route, type RouteDef } from '../http/route';
 
@@ -66,6 +66,28 @@ export const chainStatsRoutes: RouteDef[] = [
         .map((e) => ({ ...(e.data as Static<typeof VersionChanged.schema>), occurredAt: e.occurredAt, eventId: e.id, ...(e.metadata.host ? { host: e.metadata.host } : {}) }));
       return { chainId: params.chainId, versions };
     },
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/miners/:minerId/proving',
+    operationId: 'getMinerProving',
+    tag: 'chains',
+    role: 'read',
+    summary: "A Filecoin miner's proving state read from its chain's node now: current deadline, every deadline's partitions, faults, recoveries (`proving info|deadlines|faults`)",
+    params: ChainProvingMiner.request,
+    response: ChainProvingMiner.result,
+    handle: ({ params }, { bus }) => bus.ask(ChainProvingMiner, params),
+  }),
+  route({
+    method: 'GET',
+    path: '/api/v1/miners/:minerId/deadlines/:deadline/sectors',
+    operationId: 'getMinerDeadlineSectors',
+    tag: 'chains',
+    role: 'read',
+    summary: "One deadline's live and faulty sectors per partition and the miner's sector size (what `proving check N` checks on the agents)",
+    params: Type.Object({ minerId: ChainProvingSectors.request.properties.minerId, deadline: ChainProvingSectors.request.properties.deadline }, { additionalProperties: false }),
+    response: ChainProvingSectors.result,
+    handle: ({ params }, { bus }) => bus.ask(ChainProvingSectors, params),
   }),
   route({
     method: 'GET',
