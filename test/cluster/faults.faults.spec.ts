@@ -351,13 +351,15 @@ describe('a three-host cluster under faults', () => {
       const before = p.proc!.pid;
       const killedAt = Date.now();
       await c.kill9(name);
+      const deadAt = Date.now();
       const notes: string[] = [];
       if (name === 'meter') {
         // What a killed meter may lose (apps/stats-collector, "The metering proxy"): the windows it
         // had not sent. It sends an ended window at its next tick (1 s), waiting up to 5 s for the
         // reply, so the window running at the kill and one that ended up to 6 s before may be lost.
         const w = METER.windowSeconds * 1000;
-        for (let x = killedAt - (killedAt % w); x + w > killedAt - 6_000; x -= w) lossByDesign.push(x);
+        // (The kill lands between killedAt and deadAt: every window running in between counts.)
+        for (let x = deadAt - (deadAt % w); x + w > killedAt - 6_000; x -= w) lossByDesign.push(x);
         notes.push(`windows a killed meter may lose: ${lossByDesign.map((x) => new Date(x).toISOString().slice(11, 19)).join(', ')}`);
       }
       const restartedAt = Date.now();
