@@ -19,18 +19,22 @@ const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const ok = (f) =>
   f.bus.lost === 0 && f.bus.doubled === 0 && f.bus.foreign === 0 && f.bus.outOfOrder === 0 &&
   f.consumers.every((c) => c.pending === 0 && c.ackPending === 0) && f.projection.mismatches === 0 &&
+  (f.statsProjection?.mismatches ?? 0) === 0 && (!f.calls || (f.calls.lost === 0 && f.calls.doubled === 0 && f.calls.doubledBatches === 0)) &&
+  (!f.takeover || (f.takeover.lockMs <= f.takeover.boundMs && f.takeover.oldLeaderStandsBy)) &&
   f.doubleExecution.doubled === 0 && (f.liveness?.doubled ?? 0) === 0 && f.supervised.every((s) => s.ok);
+const rowsOf = (p) => (p ? Object.values(p.rows).reduce((a, b) => a + b, 0) : 0);
+const callsCell = (c) => (c ? `${c.callsMade} / ${c.callsInLog} / ${c.lost}${c.lostByDesign ? ` (+${c.lostByDesign} by design)` : ''} / ${c.doubled + c.doubledBatches}` : '—');
 
 const lines = [];
 lines.push(`Run of ${report.startedAt} to ${report.finishedAt ?? '(unfinished)'}; hosts ${report.cluster.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}; expiry ${report.cluster.expiryMs} ms.`);
 lines.push('');
-lines.push('| fault | down | recovery | events in the log | on the bus | lost | doubled | foreign | out of order | consumers behind | projection rows differing | executed twice | liveness transitions doubled | services stopped or replaced | all checks |');
-lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+lines.push('| fault | down | recovery | standby took over | events in the log | on the bus | lost | doubled | foreign | out of order | consumers behind | registry rows differing | stats rows differing | calls made / in the log / lost / doubled | executed twice | liveness transitions doubled | services stopped or replaced | all checks |');
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const f of report.faults) {
   const behind = f.consumers.filter((c) => c.pending > 0 || c.ackPending > 0).length;
   const replaced = f.supervised.filter((s) => !s.ok).map((s) => `${s.host} (pid ${s.pidBefore}→${s.pidAfter}, ${s.starts} starts for ${s.upgrades} upgrades)`);
   lines.push(
-    `| ${f.fault} | ${secs(f.downMs)} | ${secs(f.recoveryMs)} | ${f.bus.logEvents} | ${f.bus.busMessages} | ${f.bus.lost} | ${f.bus.doubled} | ${f.bus.foreign} | ${f.bus.outOfOrder} | ${behind} of ${f.consumers.length} | ${f.projection.mismatches} of ${Object.values(f.projection.rows).reduce((a, b) => a + b, 0)} | ${f.doubleExecution.doubled} | ${f.liveness?.doubled ?? 0} | ${replaced.length === 0 ? 'none' : replaced.join('; ')} | ${ok(f) ? 'pass' : '**fail**'} |`,
+    `| ${f.fault} | ${secs(f.downMs)} | ${secs(f.recoveryMs)} | ${f.takeover ? `${secs(f.takeover.lockMs)} (bound ${secs(f.takeover.boundMs)})` : '—'} | ${f.bus.logEvents} | ${f.bus.busMessages} | ${f.bus.lost} | ${f.bus.doubled} | ${f.bus.foreign} | ${f.bus.outOfOrder} | ${behind} of ${f.consumers.length} | ${f.projection.mismatches} of ${rowsOf(f.projection)} | ${f.statsProjection ? `${f.statsProjection.mismatches} of ${rowsOf(f.statsProjection)}` : '—'} | ${callsCell(f.calls)} | ${f.doubleExecution.doubled} | ${f.liveness?.doubled ?? 0} | ${replaced.length === 0 ? 'none' : replaced.join('; ')} | ${ok(f) ? 'pass' : '**fail**'} |`,
   );
 }
 lines.push('');
@@ -38,7 +42,9 @@ lines.push('What each fault was, and how to run it alone:');
 lines.push('');
 for (const f of report.faults) {
   const restarts = (f.autoRestarts ?? []).map((r) => `${r.name} (${r.exit})`);
-  const said = [f.description + '.', f.versionBump ? `Version bump: ${f.versionBump}.` : '', ...f.notes.map((n) => `${n}.`), restarts.length ? `Restarted by the restart policy after exiting on their own: ${restarts.join(', ')}.` : ''];
+  const t = f.takeover;
+  const takeover = t ? `${t.to} held the leader lock ${secs(t.lockMs)} after the kill${t.servingMs !== undefined ? ` and served ${secs(t.servingMs)} after it` : ''}; ${t.from}, started again, ${t.oldLeaderStandsBy ? 'stood by' : 'did not stand by'}.` : '';
+  const said = [f.description + '.', f.versionBump ? `Version bump: ${f.versionBump}.` : '', takeover, ...f.notes.map((n) => `${n}.`), restarts.length ? `Restarted by the restart policy after exiting on their own: ${restarts.join(', ')}.` : ''];
   lines.push(`- **${f.fault}**: ${said.filter(Boolean).join(' ')} \`${f.reproduce}\``);
 }
 

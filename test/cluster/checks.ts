@@ -1,13 +1,18 @@
 // What must hold after every fault the suite injects, as functions over the cluster's own
 // Postgres and JetStream (they take a pool and an admin NATS connection, nothing of the suite):
 //   - every event in the log is on the bus exactly once, and in order per stream;
-//   - every projection equals a rebuild from the log (up to the same checkpoint);
+//   - every projection (the registry's, the stats-collector's) equals a rebuild from the log (up to the same checkpoint);
+//   - the API calls made through a metering proxy are in the log, none lost (beyond what a killed
+//     meter may lose by design) and none counted twice;
 //   - every durable consumer has seen every event;
 //   - no command (or event that triggers work) was executed twice;
 //   - no supervised service stopped except for an upgrade (its pid is unchanged otherwise).
 import { AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
 import { Pool, type PoolClient } from 'pg';
-import { PostgresEventStore, rebuildProjection } from '@fleetvisor/event-store/core';
+import { PostgresEventStore, rebuildProjection, type Projection } from '@fleetvisor/event-store/core';
+import { readStatsCollectorSettings } from '../../apps/stats-collector/src/config';
+import { compactRollups } from '../../apps/stats-collector/src/projection/compaction';
+import { StatsProjection } from '../../apps/stats-collector/src/projection/stats-projection';
 import { WorkerRegistryProjection } from '../../apps/worker-registry/src/projection/worker-projection';
 
 export const EVENT_STREAM = 'FLEET_EVENTS';
@@ -142,27 +147,53 @@ export interface ProjectionCheck {
   examples: string[];
 }
 
+interface TableSpec {
+  table: string;
+  /** An SQL expression naming a row uniquely. */
+  key: string;
+  /** Columns left out of the comparison. */
+  exclude: string[];
+}
+
 /** The worker registry's tables and the columns compared; `last_seen` is the one column not folded from events (migration 1767225600010). */
-const WORKER_TABLES: { table: string; key: string; exclude: string[] }[] = [
+const WORKER_TABLES: TableSpec[] = [
   { table: 'fv_proj_workers', key: 'name', exclude: ['last_seen'] },
   { table: 'fv_proj_threads', key: `worker || '/' || idx`, exclude: [] },
   { table: 'fv_proj_worker_sectors', key: `sector_id || '/' || worker || '/' || idx`, exclude: [] },
 ];
 
-async function tableRows(c: PoolClient, schema: string, t: (typeof WORKER_TABLES)[number]): Promise<Map<string, string>> {
+/**
+ * The stats-collector's tables (apps/stats-collector/src/migrations). `fv_stats_cuts` is left out:
+ * compaction derives the cuts from the clock alone (now minus the ages), so a rebuild compacted a
+ * moment later may hold a later cut without any count differing; the rows the cuts delete are compared.
+ */
+const STATS_TABLES: TableSpec[] = [
+  { table: 'fv_stats_rollups', key: `view || '/' || res || '/' || bucket::text || '/' || caller || '/' || component || '/' || method`, exclude: [] },
+  { table: 'fv_stats_anomalies', key: 'event_id::text', exclude: [] },
+];
+
+async function tableRows(c: PoolClient, schema: string, t: TableSpec): Promise<Map<string, string>> {
   const rows = (await c.query<{ k: string; v: string }>(`SELECT ${t.key} AS k, (to_jsonb(x) - $1::text[])::text AS v FROM ${schema}.${t.table} x`, [t.exclude])).rows;
   return new Map(rows.map((r) => [r.k, r.v]));
 }
 
+type PgConnection = { host: string; port: number; user: string; password: string; database: string };
+
 /**
- * The worker registry's projection as the running registry keeps it, against a rebuild from the
- * log by the projection's own code, up to the same checkpoint. Under load the log keeps growing, so
- * the live tables, their checkpoint and the events up to it are read in one snapshot; the events
- * are copied into a scratch schema, and the rebuild (with `search_path` = scratch first) reads them
- * and writes its tables there. Nothing of the live schema is written.
+ * A projection as the running service keeps it, against a rebuild from the log by the projection's
+ * own code, up to the same checkpoint. Under load the log keeps growing, so the live tables, their
+ * checkpoint and the events up to it are read in one snapshot; the events are copied into a scratch
+ * schema, and the rebuild (with `search_path` = scratch first) reads them and writes its tables
+ * there, then `afterRebuild` runs what the service's rebuild command runs after the replay. Nothing
+ * of the live schema is written.
  */
-export async function checkWorkerProjection(pool: Pool, connection: { host: string; port: number; user: string; password: string; database: string }): Promise<ProjectionCheck> {
-  const projection = new WorkerRegistryProjection();
+async function checkProjectionRebuild(
+  pool: Pool,
+  connection: PgConnection,
+  projection: Projection,
+  tables: TableSpec[],
+  afterRebuild?: (scratch: Pool) => Promise<void>,
+): Promise<ProjectionCheck> {
   const schema = `fv_verify_${process.pid}`;
   const c = await pool.connect();
   let live: Map<string, string>[];
@@ -175,12 +206,12 @@ export async function checkWorkerProjection(pool: Pool, connection: { host: stri
     checkpoint = cp.rows[0]?.checkpoint ?? '0:0';
     const [tx, pos] = checkpoint.split(':');
     live = [];
-    for (const t of WORKER_TABLES) live.push(await tableRows(c, 'public', t));
+    for (const t of tables) live.push(await tableRows(c, 'public', t));
     await c.query(`CREATE TABLE ${schema}.fv_events AS SELECT * FROM public.fv_events WHERE (transaction_id, global_position) <= ($1::xid8, $2::bigint)`, [tx, pos]);
     await c.query('COMMIT');
     await c.query(`ALTER TABLE ${schema}.fv_events ADD PRIMARY KEY (transaction_id, global_position)`);
     await c.query(`CREATE TABLE ${schema}.fv_checkpoints (LIKE public.fv_checkpoints INCLUDING ALL)`);
-    for (const t of WORKER_TABLES) await c.query(`CREATE TABLE ${schema}.${t.table} (LIKE public.${t.table} INCLUDING ALL)`);
+    for (const t of tables) await c.query(`CREATE TABLE ${schema}.${t.table} (LIKE public.${t.table} INCLUDING ALL)`);
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
     throw e;
@@ -193,6 +224,7 @@ export async function checkWorkerProjection(pool: Pool, connection: { host: stri
   let replayed: number;
   try {
     replayed = (await rebuildProjection(scratch, new PostgresEventStore(scratch), projection, undefined, { batchSize: 1_000 })).processed;
+    await afterRebuild?.(scratch);
   } finally {
     await scratch.end();
   }
@@ -200,7 +232,7 @@ export async function checkWorkerProjection(pool: Pool, connection: { host: stri
   const result: ProjectionCheck = { projection: projection.name, checkpoint, eventsReplayed: replayed, rows: {}, mismatches: 0, examples: [] };
   const c2 = await pool.connect();
   try {
-    for (const [i, t] of WORKER_TABLES.entries()) {
+    for (const [i, t] of tables.entries()) {
       const rebuilt = await tableRows(c2, schema, t);
       const mine = live[i]!;
       result.rows[t.table] = mine.size;
@@ -216,6 +248,22 @@ export async function checkWorkerProjection(pool: Pool, connection: { host: stri
     c2.release();
   }
   return result;
+}
+
+/** The worker registry's projection against its rebuild (`fleetvisor events rebuild worker-registry` replays the same way). */
+export function checkWorkerProjection(pool: Pool, connection: PgConnection): Promise<ProjectionCheck> {
+  return checkProjectionRebuild(pool, connection, new WorkerRegistryProjection(), WORKER_TABLES);
+}
+
+/**
+ * The stats-collector's rollups and anomalies against their rebuild: the replay and then the
+ * compaction, as `fleetvisor stats-collector rebuild` does, with the collector's settings (the
+ * suite runs it with the defaults).
+ */
+export function checkStatsProjection(pool: Pool, connection: PgConnection): Promise<ProjectionCheck> {
+  return checkProjectionRebuild(pool, connection, new StatsProjection(), STATS_TABLES, async (scratch) => {
+    await compactRollups(scratch, readStatsCollectorSettings({}));
+  });
 }
 
 export interface DoubleExecutionCheck {
@@ -325,4 +373,99 @@ export async function checkLivenessTransitions(pool: Pool): Promise<LivenessChec
 /** The log's highest global position (to read "what happened since"). */
 export async function logHead(pool: Pool): Promise<number> {
   return Number((await pool.query<{ p: string | null }>('SELECT max(global_position) AS p FROM fv_events')).rows[0]!.p ?? 0);
+}
+
+/** A tick of the call load (call-load.ts): when it ran and how many of its calls were answered or failed. */
+export interface CallTickRecord {
+  t0: number;
+  t1: number;
+  answered: number;
+  failed: number;
+}
+
+export interface CallStatsCheck {
+  /** Flush windows compared (each `windowMs` long, all ended before the check). */
+  windows: number;
+  /** Calls the callers had answered in those windows (for certain, plus those of ticks spanning two windows). */
+  callsMade: number;
+  /** Calls the log's ApiCallsRecorded events of the meter's source hold for those windows. */
+  callsInLog: number;
+  /** Calls missing from the log, outside the windows a killed meter may lose by design. */
+  lost: number;
+  /** Calls missing from the log in the windows a killed meter may lose by design. */
+  lostByDesign: number;
+  /** Calls in the log beyond what the callers made (at most). */
+  doubled: number;
+  /** Windows the log holds more than one batch of, for one part (a batch stored twice under two ids). */
+  doubledBatches: number;
+  examples: string[];
+}
+
+/**
+ * The calls the load made through the metering proxy against what reached the log, window by
+ * window. A tick's calls were counted by the meter between the tick's start and end: in that window
+ * for certain when both fall in one, else in one of the windows it spans. Per window, the log must
+ * hold at least the calls certain to be in it (else lost) and at most those that may be (answered
+ * or failed, of every tick touching it; else doubled). `byDesign` are windows a SIGKILLed meter may
+ * lose (what it had not sent yet); calls missing there are counted apart.
+ */
+export async function checkCallStats(
+  pool: Pool,
+  s: { source: string; windowMs: number; ticks: readonly CallTickRecord[]; until: number; byDesign: readonly number[] },
+): Promise<CallStatsCheck> {
+  const w = (ms: number) => ms - (ms % s.windowMs);
+  const first = s.ticks.length > 0 ? w(s.ticks[0]!.t0) : 0;
+  const last = w(s.until) - s.windowMs; // the last window that ended by `until`
+  const low = new Map<number, number>();
+  const high = new Map<number, number>();
+  let madeSure = 0;
+  for (const t of s.ticks) {
+    const a = w(t.t0);
+    const b = w(t.t1);
+    if (a > last) continue;
+    if (a === b) low.set(a, (low.get(a) ?? 0) + t.answered);
+    if (b <= last) madeSure += t.answered;
+    for (let x = a; x <= b; x += s.windowMs) high.set(x, (high.get(x) ?? 0) + t.answered + t.failed);
+  }
+  const rows = (
+    await pool.query<{ ws: string; part: number; n: string; calls: string }>(
+      `SELECT data->>'windowStart' AS ws, (data->>'part')::int AS part, count(*) AS n,
+              sum((SELECT coalesce(sum((r->>'calls')::bigint), 0) FROM json_array_elements((data->'records')::json) r)) AS calls
+         FROM fv_events WHERE type = 'ApiCallsRecorded' AND data->>'source' = $1
+        GROUP BY 1, 2`,
+      [s.source],
+    )
+  ).rows;
+  const inLog = new Map<number, number>();
+  const out: CallStatsCheck = { windows: 0, callsMade: 0, callsInLog: 0, lost: 0, lostByDesign: 0, doubled: 0, doubledBatches: 0, examples: [] };
+  for (const r of rows) {
+    const ws = Date.parse(r.ws);
+    if (ws < first || ws > last) continue;
+    inLog.set(ws, (inLog.get(ws) ?? 0) + Number(r.calls));
+    if (Number(r.n) > 1) {
+      out.doubledBatches += Number(r.n) - 1;
+      if (out.examples.length < 5) out.examples.push(`window ${r.ws} part ${r.part}: ${r.n} batches`);
+    }
+  }
+  const byDesign = new Set(s.byDesign);
+  for (let x = first; x <= last; x += s.windowMs) {
+    out.windows++;
+    const got = inLog.get(x) ?? 0;
+    out.callsInLog += got;
+    const missing = Math.max(0, (low.get(x) ?? 0) - got);
+    const extra = Math.max(0, got - (high.get(x) ?? 0));
+    if (missing > 0) {
+      if (byDesign.has(x)) out.lostByDesign += missing;
+      else {
+        out.lost += missing;
+        if (out.examples.length < 5) out.examples.push(`window ${new Date(x).toISOString()}: ${got} calls in the log, at least ${low.get(x)} made`);
+      }
+    }
+    if (extra > 0) {
+      out.doubled += extra;
+      if (out.examples.length < 5) out.examples.push(`window ${new Date(x).toISOString()}: ${got} calls in the log, at most ${high.get(x) ?? 0} made`);
+    }
+  }
+  out.callsMade = madeSure;
+  return out;
 }

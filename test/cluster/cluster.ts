@@ -3,20 +3,25 @@
 // three NATS nodes and every process's NKey identity, `fleetvisor migrate` with three replicas,
 // then each process started with its own identity, on its own host:
 //
-//   host a: nats-1, Postgres, the devnet chain, chain-watcher, worker-registry, stats-collector
-//   host b: nats-2, service-runner (one supervised fake lavap provider), worker-agent (simulated worker)
+//   host a: nats-1, Postgres, the devnet chain, chain-watcher ×2 and worker-registry ×2 (each a
+//           leader and a standby, as docs/deployment.md runs them), stats-collector
+//   host b: nats-2, service-runner (one supervised fake lavap provider), worker-agent (simulated worker),
+//           a metering proxy (`fleetvisor meter`) in front of a simulated venus node
 //   host c: nats-3, service-runner, worker-agent
 //
-// Hosts b and c hold no database setting. Each process is a real process inside its host's
+// Hosts b and c hold no database setting (so the standbys, which need it, run on host a too). The
+// venus node and its callers are the world outside Fleetvisor: they run in the test process
+// (call-load.ts) and reach the meter over the observer link. Each process is a real process inside its host's
 // namespace (`ip netns exec`), so kill -9 hits the service itself and a link down cuts a whole host.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { Client, Pool } from 'pg';
 import { providerConfigYaml, writeFakeLavap } from '@fleetvisor/devnet';
+import { CallLoad } from './call-load';
 import { readClusterTestConfig } from './config';
 import { createNetnsNetwork, expectEventually, findNatsServer, findPostgresBinDir, inheritedEnvironment, type ManagedProcess, type NetnsNetwork } from '@fleetvisor/testing';
 
@@ -27,9 +32,19 @@ export const CHAIN = 'lava-fv-cluster';
 export const VERSIONS = ['0.21.0', '0.22.0', '0.23.0', '0.24.0', '0.25.0', '0.26.0'];
 /** The expiry of hosts and workers in the registry, short so a cut-off host expires within the suite. */
 export const EXPIRY_MS = 4_000;
+/** How often a standby tries its leader lock (chain-watcher's FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY; the registry's is fixed at 1 s). */
+export const LEADER_RETRY_MS = 1_000;
 
 export type HostName = 'a' | 'b' | 'c';
 export const RUNNER_HOSTS = ['b', 'c'] as const;
+/** The metering proxy: its host, its name on the push subject (`nats-config --meter`), its flush window. */
+export const METER = { host: 'b' as HostName, source: 'venus-b', component: 'venus', port: 3454, windowSeconds: 10 };
+/** Each central service that runs as a leader and a standby: the two processes, and where each serves health. */
+export const PAIRS = {
+  'chain-watcher': ['chain-watcher', 'chain-watcher-2'],
+  'worker-registry': ['worker-registry', 'worker-registry-2'],
+} as const;
+export type PairName = keyof typeof PAIRS;
 
 interface ProcessSpec {
   name: string;
@@ -65,6 +80,8 @@ export interface ClusterProcess {
   readonly logFile: string;
   /** Every pid it ran as, in order (a restart adds one). */
   readonly pids: number[];
+  /** Where its log file ended when it was last started (what this life wrote comes after). */
+  logOffset: number;
 }
 
 /** KEY=value lines of an env file written by nats-config. */
@@ -94,6 +111,8 @@ export class FleetCluster {
   /** The admin identity's connection (the test's view of the bus: stream and consumer info). */
   admin!: NatsConnection;
   private dbPassword = '';
+  /** The simulated venus node and the calls made through the meter. */
+  calls!: CallLoad;
 
   private constructor(
     readonly net: NetnsNetwork,
@@ -118,6 +137,10 @@ export class FleetCluster {
   get pgConnection(): { host: string; port: number; user: string; password: string; database: string } {
     return { host: this.addr('a'), port: 5432, user: 'fleetvisor', password: this.dbPassword, database: 'fleetvisor' };
   }
+  /** Where the callers reach the metering proxy. */
+  get meterUrl(): string {
+    return `http://${this.addr(METER.host)}:${METER.port}/rpc/v1`;
+  }
   get devnetUrl(): string {
     return `http://${this.addr('a')}:26657`;
   }
@@ -126,6 +149,13 @@ export class FleetCluster {
   }
   servicePort(host: HostName): number {
     return host === 'b' ? 22001 : 22002;
+  }
+  /** Where a central process serves its health (chain-watchers: /healthz and /metrics). */
+  healthPort(name: string): number {
+    const ports: Record<string, number> = { 'chain-watcher': 9471, 'chain-watcher-2': 9481, 'worker-registry': 9472, 'worker-registry-2': 9482, 'stats-collector': 9473 };
+    const p = ports[name];
+    if (p === undefined) throw new Error(`no health port for ${name}`);
+    return p;
   }
 
   static async start(opts: { log?: (line: string) => void } = {}): Promise<FleetCluster> {
@@ -167,6 +197,7 @@ export class FleetCluster {
       '--monitor-listen', '0.0.0.0:8222',
       ...RUNNER_HOSTS.flatMap((h) => ['--host', `host-${h}`]),
       ...RUNNER_HOSTS.flatMap((h) => ['--worker', `w-${h}`]),
+      '--meter', METER.source,
     ]);
     for (const [i, h] of (['a', 'b', 'c'] as const).entries()) {
       const store = d(`nats-store-${h}`);
@@ -195,35 +226,57 @@ export class FleetCluster {
       reconnectTimeWait: 250,
     });
 
-    this.define({ name: 'chain-watcher', host: 'a', restart: true, command: process.execPath, args: [CLI, 'chain-watcher', 'run'], env: {
-      ...this.centralEnv('chain-watcher'),
-      FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'chain-watcher.key.json'),
-      FLEETVISOR_CHAINS: `${CHAIN}=${this.devnetUrl}`,
-      FLEETVISOR_CHAIN_WATCHER_HTTP_HOST: '0.0.0.0',
-      FLEETVISOR_CHAIN_WATCHER_WS_STALL: '4s',
-      FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: '1s',
-    } });
-    this.define({ name: 'worker-registry', host: 'a', restart: true, command: process.execPath, args: [CLI, 'worker-registry', 'run'], env: {
-      ...this.centralEnv('worker-registry'),
-      FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'worker-registry.key.json'),
-      FLEETVISOR_HEALTH_LISTEN: '0.0.0.0:9472',
-      FLEETVISOR_WORKER_EXPIRATION: `${EXPIRY_MS}ms`,
-      FLEETVISOR_HOST_EXPIRATION: `${EXPIRY_MS}ms`,
-      FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '250ms',
-    } });
+    // A leader and a standby of each, with the same settings but their own name and ports.
+    for (const name of PAIRS['chain-watcher']) {
+      this.define({ name, host: 'a', restart: true, command: process.execPath, args: [CLI, 'chain-watcher', 'run'], env: {
+        ...this.centralEnv('chain-watcher'),
+        FLEETVISOR_HOST: name,
+        FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'chain-watcher.key.json'),
+        FLEETVISOR_CHAINS: `${CHAIN}=${this.devnetUrl}`,
+        FLEETVISOR_CHAIN_WATCHER_HTTP_HOST: '0.0.0.0',
+        FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: String(this.healthPort(name)),
+        FLEETVISOR_CHAIN_WATCHER_WS_STALL: '4s',
+        FLEETVISOR_CHAIN_WATCHER_LEADER_RETRY: `${LEADER_RETRY_MS}ms`,
+      } });
+    }
+    for (const name of PAIRS['worker-registry']) {
+      this.define({ name, host: 'a', restart: true, command: process.execPath, args: [CLI, 'worker-registry', 'run'], env: {
+        ...this.centralEnv('worker-registry'),
+        FLEETVISOR_HOST: name,
+        FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'worker-registry.key.json'),
+        FLEETVISOR_HEALTH_LISTEN: `0.0.0.0:${this.healthPort(name)}`,
+        FLEETVISOR_WORKER_EXPIRATION: `${EXPIRY_MS}ms`,
+        FLEETVISOR_HOST_EXPIRATION: `${EXPIRY_MS}ms`,
+        FLEETVISOR_WORKER_EXPIRY_CHECK_INTERVAL: '250ms',
+      } });
+    }
     this.define({ name: 'stats-collector', host: 'a', restart: true, command: process.execPath, args: [CLI, 'stats-collector', 'run'], env: {
       ...this.centralEnv('stats-collector'),
       FLEETVISOR_HEALTH_LISTEN: '0.0.0.0:9473',
     } });
+    // The first of each pair starts alone and leads; its standby starts once it does.
     await this.startProcess('worker-registry');
     await this.startProcess('chain-watcher');
     await this.startProcess('stats-collector');
+    await expectEventually(() => {
+      if (!this.registryLeads('worker-registry')) throw new Error('not leading yet');
+    }, { timeoutMs: 90_000, intervalMs: 250, message: `worker-registry leads\n${tail(this.process('worker-registry').logFile)}` });
+    await this.startProcess('worker-registry-2');
     // The watcher records the chain's first version; the relay puts it on the bus.
     await expectEventually(async () => {
       const r = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM fv_events WHERE stream_id = $1 AND type = 'VersionChanged'`, [`chain-${CHAIN}`]);
       if (Number(r.rows[0]!.n) < 1) throw new Error('no VersionChanged yet');
     }, { timeoutMs: 90_000, intervalMs: 250, message: `chain-watcher recorded the chain's version\n${tail(this.processes.get('chain-watcher')!.logFile)}` });
+    await this.startProcess('chain-watcher-2');
     log('central services up');
+
+    // The metering proxy on host b in front of the simulated venus node (in this process, on the observer's address).
+    this.calls = await CallLoad.startNode(this.net.observerAddress);
+    this.define({ name: 'meter', host: METER.host, restart: true, command: process.execPath, args: [
+      CLI, 'meter', '--listen', `${this.addr(METER.host)}:${METER.port}`, '--upstream', this.calls.node.url,
+      '--component', METER.component, '--source', METER.source, '--window', String(METER.windowSeconds),
+    ], env: { ...this.hostEnv(METER.host, `meter-${METER.source}`) } });
+    await this.startProcess('meter');
 
     for (const h of RUNNER_HOSTS) await this.setUpRunnerHost(h);
     log('runner hosts up');
@@ -351,7 +404,7 @@ export class FleetCluster {
   }
 
   private define(spec: ProcessSpec): void {
-    this.processes.set(spec.name, { spec, proc: undefined, deliberate: false, logFile: path.join(this.dir, `${spec.name}.log`), pids: [] });
+    this.processes.set(spec.name, { spec, proc: undefined, deliberate: false, logFile: path.join(this.dir, `${spec.name}.log`), pids: [], logOffset: 0 });
   }
 
   process(name: string): ClusterProcess {
@@ -362,6 +415,7 @@ export class FleetCluster {
 
   async startProcess(name: string): Promise<ManagedProcess> {
     const p = this.process(name);
+    p.logOffset = existsSync(p.logFile) ? statSync(p.logFile).size : 0;
     const proc = await this.net.spawn(p.spec.host, { command: p.spec.command, args: p.spec.args, env: p.spec.env, logFile: p.logFile, ...(p.spec.cwd ? { cwd: p.spec.cwd } : {}) });
     p.proc = proc;
     p.deliberate = false;
@@ -399,6 +453,53 @@ export class FleetCluster {
     return tail(this.process(name).logFile, lines);
   }
 
+  /** The JSON log lines a process wrote in its current life (since it was last started), with their time in ms. */
+  logSinceStart(name: string): { msg?: string; at: number; lock?: string }[] {
+    const p = this.process(name);
+    let text: string;
+    try {
+      text = readFileSync(p.logFile).subarray(p.logOffset).toString('utf8');
+    } catch {
+      return [];
+    }
+    const out: { msg?: string; at: number; lock?: string }[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const l = JSON.parse(line) as { msg?: string; time?: string | number; lock?: string };
+        out.push({ ...(l.msg !== undefined ? { msg: l.msg } : {}), ...(l.lock !== undefined ? { lock: l.lock } : {}), at: typeof l.time === 'number' ? l.time : Date.parse(l.time ?? '') });
+      } catch {
+        // a line cut by a kill
+      }
+    }
+    return out;
+  }
+
+  /** When this life of a process first logged `msg` (for a leader lock: with that lock's name), or undefined. */
+  loggedAt(name: string, msg: string, lock?: string): number | undefined {
+    return this.logSinceStart(name).find((l) => l.msg === msg && (lock === undefined || l.lock === lock))?.at;
+  }
+
+  /** When this life of a registry won the registry's leader lock (its own log says so), or undefined. */
+  registryLeadSince(name: string): number | undefined {
+    return this.loggedAt(name, 'leader lock acquired', 'fleetvisor:worker-registry');
+  }
+  registryLeads(name: string): boolean {
+    return this.process(name).proc?.running === true && this.registryLeadSince(name) !== undefined;
+  }
+  /** Whether this life of a registry said it stands by (another registry is active). */
+  registryStandsBy(name: string): boolean {
+    return this.logSinceStart(name).some((l) => l.msg?.startsWith('another worker registry is active') === true);
+  }
+
+  /** Whether a chain-watcher replica leads the chain now (its chain_watcher_leader gauge). */
+  async watcherLeads(name: string): Promise<boolean> {
+    const res = await fetch(`http://${this.addr('a')}:${this.healthPort(name)}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const text = await res.text();
+    const line = text.split('\n').find((l) => l.startsWith(`chain_watcher_leader{chain="${CHAIN}"}`));
+    return line !== undefined && Number(line.split(' ').pop()) === 1;
+  }
+
   /** The pid the runner of `host` recorded for its supervised service. */
   servicePid(host: HostName, service = 'provider1-LAV1'): number {
     return (JSON.parse(readFileSync(path.join(this.runnerDir(host), '.fleetvisor', 'state', `${service}.pid`), 'utf8')) as { pid: number }).pid;
@@ -417,6 +518,7 @@ export class FleetCluster {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.calls?.stop().catch(() => undefined);
     await this.admin?.close().catch(() => undefined);
     await this.pool?.end().catch(() => undefined);
     // Everything inside the namespaces, the supervised services included, goes with them.

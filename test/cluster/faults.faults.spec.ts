@@ -1,29 +1,36 @@
 // Issue 17, the proof: a three-host cluster in network namespaces (test/cluster/cluster.ts), under
 // steady load (two simulated workers reporting every 500 ms with threads changing state every
-// second, runner heartbeats every second, protocol version bumps on the devnet chain), takes one
-// fault after another: kill -9 of each service process then a restart, a NATS node killed and
-// restarted, Postgres restarted, and a runner host cut off (link down) past the expiry while the
-// chain's version changes. After each fault the checks of test/cluster/checks.ts must hold: every
-// event of the log on the bus exactly once and in order per stream, the worker projection equal to
-// a rebuild from the log, every durable consumer caught up, no double execution, the supervised
-// services never stopped but for upgrades. Each fault's figures go to tmp/faults-report.json
+// second, runner heartbeats every second, protocol version bumps on the devnet chain, API calls of
+// two simulated venus-sealers through a metering proxy), takes one fault after another: kill -9 of
+// the leading registry and chain-watcher with their standbys running (the standby must take over
+// within the bound, the old leader restarted must stand by), kill -9 of each other service process
+// then a restart, a NATS node killed and restarted, Postgres restarted, and a runner host cut off
+// (link down) past the expiry while the chain's version changes. After each fault the checks of
+// test/cluster/checks.ts must hold: every event of the log on the bus exactly once and in order per
+// stream, the registry's and the stats-collector's projections equal to a rebuild from the log,
+// every durable consumer caught up, the calls made through the meter in the log (none lost but
+// what a killed meter may lose by design, none counted twice), no double execution, the
+// supervised services never stopped but for upgrades. Each fault's figures go to tmp/faults-report.json
 // (FLEETVISOR_TEST_FAULTS_REPORT to write elsewhere; FLEETVISOR_TEST_KEEP_CLUSTER_DIR=1 keeps the logs), from which docs/reliability.md is written.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectEventually, netnsUnavailableReason } from '@fleetvisor/testing';
-import { CHAIN, EXPIRY_MS, FleetCluster, RUNNER_HOSTS, VERSIONS, type AutoRestart, type HostName } from './cluster';
+import { CHAIN, EXPIRY_MS, FleetCluster, LEADER_RETRY_MS, METER, PAIRS, RUNNER_HOSTS, VERSIONS, type AutoRestart, type HostName, type PairName } from './cluster';
 import { readClusterTestConfig } from './config';
 import {
+  checkCallStats,
   checkDurableConsumers,
   checkLivenessTransitions,
   checkLogOnBus,
   checkNoDoubleExecution,
+  checkStatsProjection,
   checkSupervised,
   checkWorkerProjection,
   logHead,
   type BusCheck,
+  type CallStatsCheck,
   type ConsumerCheck,
   type DoubleExecutionCheck,
   type LivenessCheck,
@@ -47,6 +54,12 @@ interface FaultRecord {
   bus: BusCheck;
   consumers: ConsumerCheck[];
   projection: ProjectionCheck;
+  /** The stats-collector's rollups against their rebuild. */
+  statsProjection: ProjectionCheck;
+  /** The calls made through the metering proxy against the calls in the log. */
+  calls: CallStatsCheck;
+  /** For a leader killed: how long until its standby held the lock, and until it served. */
+  takeover?: { service: string; from: string; to: string; lockMs: number; servingMs?: number; boundMs: number; oldLeaderStandsBy: boolean };
   doubleExecution: DoubleExecutionCheck;
   liveness: LivenessCheck;
   supervised: SupervisionCheck[];
@@ -100,19 +113,45 @@ describe('a three-host cluster under faults', () => {
     if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
   };
   const readyUrl: Record<string, () => string> = {
-    'worker-registry': () => `http://${c.addr('a')}:9472/health/ready`,
-    'stats-collector': () => `http://${c.addr('a')}:9473/health/ready`,
-    'chain-watcher': () => `http://${c.addr('a')}:9471/healthz`,
+    'worker-registry': () => `http://${c.addr('a')}:${c.healthPort('worker-registry')}/health/ready`,
+    'worker-registry-2': () => `http://${c.addr('a')}:${c.healthPort('worker-registry-2')}/health/ready`,
+    'stats-collector': () => `http://${c.addr('a')}:${c.healthPort('stats-collector')}/health/ready`,
+    'chain-watcher': () => `http://${c.addr('a')}:${c.healthPort('chain-watcher')}/healthz`,
+    'chain-watcher-2': () => `http://${c.addr('a')}:${c.healthPort('chain-watcher-2')}/healthz`,
     'runner-b': () => `http://${c.addr('b')}:9474/health/ready`,
     'runner-c': () => `http://${c.addr('c')}:9474/health/ready`,
     'agent-b': () => `http://${c.addr('b')}:9475/health/ready`,
     'agent-c': () => `http://${c.addr('c')}:9475/health/ready`,
   };
 
+  /** The meter accepts connections (checked without a call: every call it counts is the load's). */
+  const meterListens = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = tcpConnect({ host: c.addr(METER.host), port: METER.port, timeout: 2_000 });
+      s.on('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('timeout', () => {
+        s.destroy();
+        reject(new Error('meter: connect timed out'));
+      });
+      s.on('error', reject);
+    });
+  /** Windows a killed meter may lose by design (the ones it had not sent when it died). */
+  const lossByDesign: number[] = [];
+
+  /** The registry of the pair that leads now. */
+  const leadingRegistry = (): string => {
+    const leading = PAIRS['worker-registry'].filter((n) => c.registryLeads(n));
+    if (leading.length !== 1) throw new Error(`registries leading: ${leading.join(', ') || 'none'}`);
+    return leading[0]!;
+  };
+
   /** fleetvisor_hosts and fleetvisor_workers as the registry's /metrics says them now (for failure messages). */
   const registryGauges = async (): Promise<string> => {
     try {
-      const text = await (await fetch(`http://${c.addr('a')}:9472/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+      const text = await (await fetch(`http://${c.addr('a')}:${c.healthPort(leadingRegistry())}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
       return text.split('\n').filter((l) => /^fleetvisor_(hosts|workers)\{/.test(l)).join(', ');
     } catch (e) {
       return `(no /metrics: ${(e as Error).message})`;
@@ -149,7 +188,7 @@ describe('a three-host cluster under faults', () => {
     fault: string,
     description: string,
     t: { downMs: number; healedAt: number },
-    extra: { versionBump?: string; notes?: string[] } = {},
+    extra: { versionBump?: string; notes?: string[]; takeover?: FaultRecord['takeover'] } = {},
   ): Promise<FaultRecord> => {
     // Under load the log keeps growing: a reading counts once the relay has published everything the
     // log held when it was read (lost 0); doubled, foreign and out-of-order events never heal, so the
@@ -167,7 +206,21 @@ describe('a three-host cluster under faults', () => {
       { timeoutMs: 90_000, intervalMs: 250, message: `${fault}: the spools, the bus and the consumers caught up with the log` },
     );
     const recoveryMs = Date.now() - t.healedAt;
+    // The calls of every flush window that ended two seconds ago (the meter sends an ended window
+    // within a second) are in the log, unless a killed meter lost them by design.
+    const until = Date.now() - 2_000;
+    const readCalls = () => checkCallStats(c.pool, { source: METER.source, windowMs: METER.windowSeconds * 1000, ticks: c.calls.ticks, until, byDesign: lossByDesign });
+    const calls = await expectEventually(
+      async () => {
+        const r = await readCalls();
+        expect(r.lost, r.examples.join('; ')).toBe(0);
+        return r;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: `${fault}: the calls made through the meter reached the log` },
+    // Recorded with what was missing, then asserted below.
+    ).catch(() => readCalls());
     const projection = await checkWorkerProjection(c.pool, c.pgConnection);
+    const statsProjection = await checkStatsProjection(c.pool, c.pgConnection);
     const doubleExecution = await checkNoDoubleExecution(c.pool);
     const liveness = await checkLivenessTransitions(c.pool);
     const supervised: SupervisionCheck[] = [];
@@ -179,7 +232,7 @@ describe('a three-host cluster under faults', () => {
     since = await logHead(c.pool);
     const autoRestarts = c.autoRestarts.slice(restartsSeen);
     restartsSeen = c.autoRestarts.length;
-    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, doubleExecution, liveness, supervised, autoRestarts, notes: extra.notes ?? [], reproduce: `${REPRODUCE} -- -t '${testNamePattern()}'` };
+    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, statsProjection, calls, ...(extra.takeover ? { takeover: extra.takeover } : {}), doubleExecution, liveness, supervised, autoRestarts, notes: extra.notes ?? [], reproduce: `${REPRODUCE} -- -t '${testNamePattern()}'` };
     report.faults.push(rec);
     writeReport();
 
@@ -189,6 +242,9 @@ describe('a three-host cluster under faults', () => {
     expect(bus.outOfOrder, bus.examples.join('; ')).toBe(0);
     expect(consumers.length).toBeGreaterThan(0);
     expect(projection.mismatches, projection.examples.join('\n')).toBe(0);
+    expect(statsProjection.mismatches, statsProjection.examples.join('\n')).toBe(0);
+    expect(calls.windows).toBeGreaterThan(0);
+    expect({ lost: calls.lost, doubled: calls.doubled, doubledBatches: calls.doubledBatches }, calls.examples.join('; ')).toEqual({ lost: 0, doubled: 0, doubledBatches: 0 });
     expect(doubleExecution.doubled, doubleExecution.examples.join('; ')).toBe(0);
     expect(liveness.doubled, liveness.examples.join('; ')).toBe(0);
     for (const s of supervised) expect(s, JSON.stringify(s)).toMatchObject({ ok: true });
@@ -215,6 +271,15 @@ describe('a three-host cluster under faults', () => {
       await fleetRuns(VERSIONS[0]!);
     }, { timeoutMs: 60_000, intervalMs: 250, message: 'steady state' });
     for (const h of RUNNER_HOSTS) servicePids.set(h, c.servicePid(h));
+    // API calls through the meter from here on, for the whole suite.
+    await expectEventually(meterListens, { timeoutMs: 60_000, intervalMs: 200, message: `the meter listens\n${c.logTail('meter')}` });
+    c.calls.start(c.meterUrl);
+    // Steady: the first window of calls (partly covered by the load) counted and in the log.
+    await expectEventually(async () => {
+      const r = await checkCallStats(c.pool, { source: METER.source, windowMs: METER.windowSeconds * 1000, ticks: c.calls.ticks, until: Date.now() - 2_000, byDesign: [] });
+      expect(r.windows).toBeGreaterThan(0);
+      expect(r.callsInLog).toBeGreaterThan(0);
+    }, { timeoutMs: 60_000, intervalMs: 500, message: `calls through the meter reach the log\n${c.logTail('meter')}` });
     since = await logHead(c.pool);
   }, 240_000);
 
@@ -228,21 +293,89 @@ describe('a three-host cluster under faults', () => {
     await settleAndCheck('baseline', 'no fault: the cluster under load', { downMs: 0, healedAt: Date.now() });
   });
 
-  for (const name of ['worker-registry', 'chain-watcher', 'stats-collector', 'runner-b', 'runner-c', 'agent-b', 'agent-c']) {
+  // A leader killed: its standby takes the leader lock within the retry interval plus the time to
+  // reconnect and (chain-watcher) one Params query, with the chain moving meanwhile; the old leader,
+  // started again, stands by.
+  const TAKEOVER_BOUND_MS = LEADER_RETRY_MS + 2_000;
+  for (const service of ['worker-registry', 'chain-watcher'] as PairName[]) {
+    it(`kill -9 the leading ${service}: its standby takes over, the old leader restarted stands by`, async () => {
+      const pair = PAIRS[service];
+      const leads = async (n: string): Promise<boolean> => (service === 'worker-registry' ? c.registryLeads(n) : c.watcherLeads(n).catch(() => false));
+      const leading = await expectEventually(async () => {
+        const l = [];
+        for (const n of pair) if (await leads(n)) l.push(n);
+        expect(l, `${service}: exactly one leads`).toHaveLength(1);
+        return l[0]!;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+      const standby = pair.find((n) => n !== leading)!;
+      const killedAt = Date.now();
+      await c.kill9(leading);
+      const versionBump = await bump();
+      // The standby's own log says when it won the lock and when it started acting on it (the
+      // registry loaded from its projection; the watcher's chain state rebuilt from the log).
+      const lock = service === 'worker-registry' ? 'fleetvisor:worker-registry' : `chain-watcher:${CHAIN}`;
+      const serving = service === 'worker-registry' ? 'worker registry loaded from its projection' : 'leading chain: state rebuilt from the log';
+      const [lockAt, servingAt] = await expectEventually(
+        () => {
+          const l = c.loggedAt(standby, 'leader lock acquired', lock);
+          const s = c.loggedAt(standby, serving);
+          if (l === undefined || s === undefined) throw new Error(`${standby}: lock ${l ?? 'not yet'}, serving ${s ?? 'not yet'}`);
+          return [l, s] as const;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, message: `${standby} takes over\n${c.logTail(standby, 20)}` },
+      );
+      await expectEventually(async () => expect(await leads(standby), `${standby} leads`).toBe(true), { timeoutMs: 30_000, intervalMs: 100 });
+      await expectEventually(() => fleetRuns(versionBump), { timeoutMs: 60_000, intervalMs: 250, message: `fleet upgraded to ${versionBump} under ${standby}` });
+      const restartedAt = Date.now();
+      await c.startProcess(leading);
+      await expectEventually(() => ready(readyUrl[leading]!()), { timeoutMs: 60_000, intervalMs: 200, message: `${leading} ready again\n${c.logTail(leading)}` });
+      // Started again, the old leader stands by: the other keeps the lock.
+      await expectEventually(async () => {
+        if (service === 'worker-registry') expect(c.registryStandsBy(leading), `${leading} says it stands by`).toBe(true);
+        expect({ old: await leads(leading), standby: await leads(standby) }).toEqual({ old: false, standby: true });
+      }, { timeoutMs: 30_000, intervalMs: 200, message: `${leading} stands by\n${c.logTail(leading, 20)}` });
+      const takeover = { service, from: leading, to: standby, lockMs: lockAt - killedAt, servingMs: servingAt - killedAt, boundMs: TAKEOVER_BOUND_MS, oldLeaderStandsBy: true };
+      await settleAndCheck(
+        `kill -9 ${service} (leader)`,
+        `SIGKILL to the leading ${service} (${leading}) with its standby (${standby}) running; the chain moved to ${versionBump} meanwhile; then ${leading} started again`,
+        { downMs: restartedAt - killedAt, healedAt: restartedAt },
+        { versionBump, takeover },
+      );
+      expect(takeover.lockMs, `${standby} took the lock ${takeover.lockMs} ms after the kill`).toBeLessThanOrEqual(TAKEOVER_BOUND_MS);
+    });
+  }
+
+  for (const name of ['stats-collector', 'runner-b', 'runner-c', 'agent-b', 'agent-c', 'meter']) {
     it(`kill -9 ${name}, then restart`, async () => {
       const p = c.process(name);
       const before = p.proc!.pid;
       const killedAt = Date.now();
       await c.kill9(name);
-      // Central services: the chain moves while they are down (the watcher must catch up; the
-      // registry and the relay must not lose what happens meanwhile).
-      const versionBump = name === 'worker-registry' || name === 'chain-watcher' ? await bump() : undefined;
+      const deadAt = Date.now();
+      const notes: string[] = [];
+      if (name === 'meter') {
+        // What a killed meter may lose (apps/stats-collector, "The metering proxy"): the windows it
+        // had not sent. It sends an ended window at its next tick (1 s), waiting up to 5 s for the
+        // reply, so the window running at the kill and one that ended up to 6 s before may be lost.
+        const w = METER.windowSeconds * 1000;
+        // (The kill lands between killedAt and deadAt: every window running in between counts.)
+        for (let x = deadAt - (deadAt % w); x + w > killedAt - 6_000; x -= w) lossByDesign.push(x);
+        notes.push(`windows a killed meter may lose: ${lossByDesign.map((x) => new Date(x).toISOString().slice(11, 19)).join(', ')}`);
+      }
       const restartedAt = Date.now();
       await c.startProcess(name);
       expect(c.process(name).proc!.pid).not.toBe(before);
-      await expectEventually(() => ready(readyUrl[name]!()), { timeoutMs: 60_000, intervalMs: 200, message: `${name} ready again\n${c.logTail(name)}` });
-      if (versionBump) await expectEventually(() => fleetRuns(versionBump), { timeoutMs: 60_000, intervalMs: 250, message: `fleet upgraded to ${versionBump}` });
-      await settleAndCheck(`kill -9 ${name}`, `SIGKILL to the ${name} process itself, then the same command started again${versionBump ? `; the chain moved to ${versionBump} while it was down` : ''}`, { downMs: restartedAt - killedAt, healedAt: restartedAt }, versionBump ? { versionBump } : {});
+      if (name === 'meter') {
+        await expectEventually(meterListens, { timeoutMs: 60_000, intervalMs: 200, message: `meter listens again\n${c.logTail(name)}` });
+        // The restarted meter's first whole window in the log: the windows the kill hit are behind it.
+        const next = new Date(Math.max(...lossByDesign) + METER.windowSeconds * 1000).toISOString();
+        await expectEventually(async () => {
+          const r = await c.pool.query(`SELECT 1 FROM fv_events WHERE type = 'ApiCallsRecorded' AND data->>'source' = $1 AND data->>'windowStart' = $2`, [METER.source, next]);
+          expect(r.rowCount, `the batch of ${next}`).toBe(1);
+        }, { timeoutMs: 60_000, intervalMs: 250, message: `the restarted meter's window ${next} in the log\n${c.logTail(name)}` });
+      } else await expectEventually(() => ready(readyUrl[name]!()), { timeoutMs: 60_000, intervalMs: 200, message: `${name} ready again\n${c.logTail(name)}` });
+      const rec = await settleAndCheck(`kill -9 ${name}`, `SIGKILL to the ${name} process itself, then the same command started again`, { downMs: restartedAt - killedAt, healedAt: restartedAt }, { notes });
+      if (name === 'meter') rec.notes.push(`calls lost by design: ${rec.calls.lostByDesign}`);
     });
   }
 
@@ -267,7 +400,7 @@ describe('a three-host cluster under faults', () => {
     await c.startProcess('postgres');
     await expectEventually(() => c.pool.query('SELECT 1'), { timeoutMs: 60_000, intervalMs: 200, message: 'postgres back' });
     // Central services that lost their leader lock stop, and their restart policy starts them again.
-    for (const name of ['worker-registry', 'chain-watcher', 'stats-collector']) {
+    for (const name of ['worker-registry', 'worker-registry-2', 'chain-watcher', 'chain-watcher-2', 'stats-collector']) {
       await expectEventually(() => ready(readyUrl[name]!()), { timeoutMs: 60_000, intervalMs: 200, message: `${name} ready after the Postgres restart\n${c.logTail(name)}` });
     }
     await expectEventually(() => fleetRuns(v), { timeoutMs: 90_000, intervalMs: 250, message: `fleet upgraded to ${v} after the restart` });

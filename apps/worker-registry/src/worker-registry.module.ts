@@ -35,26 +35,8 @@ export interface WorkerRegistryModuleOptions {
   screenThreadScript?: () => string;
 }
 
-/** Starts the registry, then the report intake, with the app; stops them before the core closes. */
-export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(
-    @Inject(WorkerRegistry) private readonly registry: WorkerRegistry,
-    @Inject(ReportIntake) private readonly intake: ReportIntake,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    await this.registry.start();
-    await this.intake.start();
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.intake.stop();
-    await this.registry.stop();
-  }
-}
-
-/** Starts host liveness (expiry checks, HostOnline/HostOffline from the bus) with the app. */
-export class HostLivenessLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+/** Host liveness (expiry checks, HostOnline/HostOffline from the bus), started by RegistryLifecycle once the registry leads. */
+export class HostLivenessLifecycle {
   private unwatch: (() => void) | undefined;
 
   constructor(
@@ -62,7 +44,7 @@ export class HostLivenessLifecycle implements OnApplicationBootstrap, BeforeAppl
     @Inject(FLEET_CORE) private readonly core: FleetCore,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  async start(): Promise<void> {
     this.unwatch = watchHostEvents(this.core.nc, this.core.subjects, this.liveness, this.core.logger);
     try {
       const restored = this.liveness.restore(await lastHostEvents(this.core.store, START_CHECKPOINT));
@@ -74,9 +56,36 @@ export class HostLivenessLifecycle implements OnApplicationBootstrap, BeforeAppl
     this.liveness.start();
   }
 
-  beforeApplicationShutdown(): void {
+  stop(): void {
     this.liveness.stop();
     this.unwatch?.();
+    this.unwatch = undefined;
+  }
+}
+
+/**
+ * Starts the registry (once it leads), then host liveness and the report intake, with the app;
+ * stops them before the core closes. Host liveness waits for the lead like the rest: heartbeats
+ * reach only the leading registry, so a standby's expiry checks would record every live host as
+ * expired (and, with the leader's, each real expiry twice).
+ */
+export class RegistryLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(WorkerRegistry) private readonly registry: WorkerRegistry,
+    @Inject(ReportIntake) private readonly intake: ReportIntake,
+    @Inject(HostLivenessLifecycle) private readonly hosts: HostLivenessLifecycle,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.registry.start();
+    await this.hosts.start();
+    await this.intake.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.hosts.stop();
+    await this.intake.stop();
+    await this.registry.stop();
   }
 }
 
