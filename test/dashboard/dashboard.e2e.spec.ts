@@ -9,6 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'nats';
 import { createSubjects, StatsPush } from '@fleetvisor/contracts';
+import { startProvingNode, type ProvingNodeHandle } from '@fleetvisor/devnet';
 import { CommandBus } from '@fleetvisor/messaging/core';
 import { createLogger } from '@fleetvisor/platform';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
@@ -21,6 +22,7 @@ let db: TestDatabase;
 let browser: Browser;
 let base = '';
 const children: ChildProcess[] = [];
+let proving: ProvingNodeHandle | undefined;
 const tokens = { read: '', operate: '' };
 
 const env = (extra: Record<string, string> = {}) => fleetvisorEnv({ databaseUrl: db.url, bus }, { FLEETVISOR_HOST: 'dash-host', FLEETVISOR_LOG_LEVEL: 'warn', ...extra });
@@ -59,6 +61,14 @@ beforeAll(async () => {
     FLEETVISOR_WORKER_SIM_PERMANENT_ERROR_RATE: '0',
   });
   // A band from 100 minutes of history: the edges and the detection window made short.
+  // A Filecoin chain for the proving watch: the Fleet view lists it with its watch mode and miners.
+  proving = await startProvingNode({ epochMs: 500, params: { periodDeadlines: 4, challengeWindow: 4, challengeLookback: 2, faultDeclarationCutoff: 3 }, miners: [{ id: 't01000' }] });
+  start(['chain-watcher', 'run'], {
+    FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('chain-watcher'),
+    FLEETVISOR_FILECOIN_CHAINS: `dashnet=${proving.url}`,
+    FLEETVISOR_FILECOIN_MINERS: 't01000',
+    FLEETVISOR_CHAIN_WATCHER_HTTP_PORT: '0',
+  });
   start(['stats-collector', 'run', '--no-relay'], { FLEETVISOR_STATS_ANOMALY_EDGE: '1m', FLEETVISOR_STATS_ANOMALY_AFTER: '2m' });
   const port = await freePort();
   start(['gateway', 'run'], { FLEETVISOR_GATEWAY_LISTEN: `127.0.0.1:${port}`, FLEETVISOR_SIGNING_KEY_FILE: testTrust().keyFile('gateway', 'gateway-dash') });
@@ -71,11 +81,26 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   for (const c of children) c.kill('SIGKILL');
+  await proving?.close();
   await deleteTestStreams(bus, sharedNatsUrl()).catch(() => undefined);
   await db?.drop();
 });
 
 describe('dashboard', () => {
+  it("lists the proving watch's Filecoin chain on the Fleet view: how it follows the head, its miners", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await signIn(page, tokens.read);
+    const table = page.getByRole('table', { name: 'Filecoin chains' });
+    await table.waitFor({ timeout: 60_000 });
+    const row = table.getByRole('row').filter({ hasText: 'dashnet' });
+    await expectEventually(async () => expect(await row.textContent()).toMatch(/dashnet\s*notify.*t01000/), { timeoutMs: 60_000, intervalMs: 1_000 });
+    // The epoch moves without an event: the view reloads on its own, no page reload.
+    const epochCell = row.getByRole('cell').nth(3);
+    const first = Number(await epochCell.textContent());
+    await expectEventually(async () => expect(Number(await epochCell.textContent())).toBeGreaterThan(first), { timeoutMs: 30_000, intervalMs: 1_000 });
+    await page.close();
+  });
+
   it('shows the workers, pauses a thread for an operate token, and sees it paused', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await signIn(page, tokens.operate);

@@ -88,9 +88,16 @@ export function useSession(): Session {
 
 /**
  * Loads data with the session's API and loads it again whenever a live event matches `refreshOn`
- * (coalesced: at most one reload per 300 ms while events pour in).
+ * (coalesced: at most one reload per 300 ms while events pour in), and every `everyMs` when given:
+ * for what moves without an event (chain heights and epochs, lag, last-seen times) and for a
+ * service that did not answer the first time.
  */
-export function useLive<T>(load: (api: Api) => Promise<T>, refreshOn: (e: FleetEvent) => boolean, deps: readonly unknown[] = []): { data: T | undefined; error: string | undefined; reload: () => void } {
+export function useLive<T>(
+  load: (api: Api) => Promise<T>,
+  refreshOn: (e: FleetEvent) => boolean,
+  deps: readonly unknown[] = [],
+  everyMs?: number,
+): { data: T | undefined; error: string | undefined; reload: () => void } {
   const { api, subscribe } = useSession();
   const [data, setData] = useState<T | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -124,6 +131,12 @@ export function useLive<T>(load: (api: Api) => Promise<T>, refreshOn: (e: FleetE
       }),
     [subscribe, reload, ...deps],
   );
+
+  useEffect(() => {
+    if (everyMs === undefined) return;
+    const every = setInterval(reload, everyMs);
+    return () => clearInterval(every);
+  }, [reload, everyMs]);
 
   return { data, error, reload };
 }

@@ -19,6 +19,18 @@ export interface ChainStatusEntry {
   problems: string[];
 }
 
+/** A Filecoin chain of the proving watch, as its leader sees it (chain status' `filecoin`). */
+export interface FilecoinChainEntry {
+  chainId: string;
+  mode: 'notify' | 'poll' | 'no_leader';
+  leaderHost?: string;
+  height?: number;
+  miners: string[];
+  callsPerEpoch?: number;
+  notifyProblem?: string;
+  problems: string[];
+}
+
 export interface HostSummary {
   host: string;
   state: 'online' | 'expired' | 'offline';

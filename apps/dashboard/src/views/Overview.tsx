@@ -3,7 +3,7 @@
 import { Badge, SimpleGrid, Stack, Title, Text } from '@mantine/core';
 import { formatElapsed, formatTime, versionStanding, type VersionStanding } from '../format';
 import { useLive } from '../live';
-import type { ChainStatusEntry, HostSummary, ServiceSummary, StatsAnomaly } from '../types';
+import type { ChainStatusEntry, FilecoinChainEntry, HostSummary, ServiceSummary, StatsAnomaly } from '../types';
 import { DataTable, Loading } from './common';
 
 const STANDING: Record<VersionStanding, { color: string; label: string }> = {
@@ -16,6 +16,7 @@ const STANDING: Record<VersionStanding, { color: string; label: string }> = {
 
 interface FleetData {
   chains: ChainStatusEntry[];
+  filecoin: FilecoinChainEntry[];
   hosts: HostSummary[];
   services: { host: string; services: ServiceSummary[] }[];
   upgrading: { host: string; service: ServiceSummary }[];
@@ -37,15 +38,18 @@ export function Overview() {
     async (api) => {
       const partial: string[] = [];
       const [chains, hosts, services, upgrading, anomalies] = await Promise.all([
-        settle(api.get<{ chains: ChainStatusEntry[] }>('/api/v1/chains'), { chains: [] }, 'chains', partial),
+        settle(api.get<{ chains: ChainStatusEntry[]; filecoin?: FilecoinChainEntry[] }>('/api/v1/chains'), { chains: [] }, 'chains', partial),
         settle(api.get<{ hosts: HostSummary[] }>('/api/v1/hosts'), { hosts: [] }, 'hosts', partial),
         settle(api.get<{ hosts: { host: string; services: ServiceSummary[] }[] }>('/api/v1/services'), { hosts: [] }, 'services', partial),
         settle(api.get<{ upgrading: { host: string; service: ServiceSummary }[] }>('/api/v1/upgrades/in-progress'), { upgrading: [] }, 'upgrades', partial),
         settle(api.get<{ anomalies: StatsAnomaly[] }>('/api/v1/stats/anomalies', { open: true, limit: 50 }), { anomalies: [] }, 'anomalies', partial),
       ]);
-      return { chains: chains.chains, hosts: hosts.hosts, services: services.hosts, upgrading: upgrading.upgrading, anomalies: anomalies.anomalies, partial };
+      return { chains: chains.chains, filecoin: chains.filecoin ?? [], hosts: hosts.hosts, services: services.hosts, upgrading: upgrading.upgrading, anomalies: anomalies.anomalies, partial };
     },
-    (e) => /^(Host|Service|Upgrade|Version|CallRate|Quarantine)/.test(e.type),
+    (e) => /^(Host|Service|Upgrade|Version|CallRate|Quarantine|Sectors|WindowPoSt|ProvingDeadline)/.test(e.type),
+    [],
+    // Heights, epochs, lag and last-seen times move without an event.
+    10_000,
   );
   if (!data) return <Loading error={error} what="the fleet" />;
   const byChain = new Map(data.chains.map((c) => [c.chainId, c]));
@@ -55,7 +59,7 @@ export function Overview() {
       <Title order={2}>Fleet</Title>
       {data.partial.length > 0 && <Text c="orange">Some parts did not answer: {data.partial.join('; ')}</Text>}
       <SimpleGrid cols={{ base: 2, sm: 4 }}>
-        <Stat label="Chains" value={data.chains.length} />
+        <Stat label="Chains" value={data.chains.length + data.filecoin.length} />
         <Stat label="Hosts online" value={`${data.hosts.filter((h) => h.state === 'online').length} / ${data.hosts.length}`} />
         <Stat label="Upgrading now" value={data.upgrading.length} />
         <Stat label="Open anomalies" value={data.anomalies.length} />
@@ -76,6 +80,27 @@ export function Overview() {
           c.problems.join('; ') || 'none',
         ])}
       />
+      {data.filecoin.length > 0 && (
+        <>
+          <Title order={3}>Filecoin chains (proving watch)</Title>
+          <DataTable
+            caption="Filecoin chains"
+            empty="No Filecoin chain is watched."
+            head={['Chain', 'Watch', 'Leader', 'Epoch', 'Miners', 'Calls per epoch', 'Problems']}
+            rows={data.filecoin.map((c) => [
+              c.chainId,
+              <Badge color={c.mode === 'notify' ? 'teal' : c.mode === 'poll' ? 'yellow' : 'red'} title={c.notifyProblem}>
+                {c.mode === 'no_leader' ? 'no leader' : c.mode}
+              </Badge>,
+              c.leaderHost ?? '-',
+              c.height ?? '-',
+              c.miners.join(', '),
+              c.callsPerEpoch !== undefined ? c.callsPerEpoch.toFixed(1) : '-',
+              [...c.problems, ...(c.notifyProblem ? [c.notifyProblem] : [])].join('; ') || 'none',
+            ])}
+          />
+        </>
+      )}
       <Title order={3}>Hosts</Title>
       <DataTable
         caption="Hosts"
