@@ -38,6 +38,8 @@ export const LEADER_RETRY_MS = 1_000;
 export type HostName = 'a' | 'b' | 'c';
 export const RUNNER_HOSTS = ['b', 'c'] as const;
 /** The metering proxy: its host, its name on the push subject (`nats-config --meter`), its flush window. */
+/** The gateway's port on host a. */
+export const GATEWAY_PORT = 8080;
 export const METER = { host: 'b' as HostName, source: 'venus-b', component: 'venus', port: 3454, windowSeconds: 10 };
 /** Each central service that runs as a leader and a standby: the two processes, and where each serves health. */
 export const PAIRS = {
@@ -137,6 +139,11 @@ export class FleetCluster {
   get pgConnection(): { host: string; port: number; user: string; password: string; database: string } {
     return { host: this.addr('a'), port: 5432, user: 'fleetvisor', password: this.dbPassword, database: 'fleetvisor' };
   }
+  /** A read token of the gateway (made at set-up). */
+  gatewayToken = '';
+  get gatewayUrl(): string {
+    return `http://${this.addr('a')}:${GATEWAY_PORT}`;
+  }
   /** Where the callers reach the metering proxy. */
   get meterUrl(): string {
     return `http://${this.addr(METER.host)}:${METER.port}/rpc/v1`;
@@ -187,7 +194,7 @@ export class FleetCluster {
     // Keys: the root (its public half is every process's trust root) and the signing keys.
     const keys = d('keys');
     await this.cli(['keys', 'init', '--dir', keys, '--name', 'fleet-root']);
-    for (const [name, role] of [['chain-watcher', 'chain-watcher'], ['worker-registry', 'service']] as const) {
+    for (const [name, role] of [['chain-watcher', 'chain-watcher'], ['worker-registry', 'service'], ['gateway', 'gateway']] as const) {
       await this.cli(['keys', 'create', '--offline', '--role', role, '--name', name, '--root-key', path.join(keys, 'fleet-root.key.json'), '--out', path.join(keys, `${name}.key.json`)]);
     }
     // NATS: one config per node (routes on each host's address), an identity per process.
@@ -254,6 +261,12 @@ export class FleetCluster {
       ...this.centralEnv('stats-collector'),
       FLEETVISOR_HEALTH_LISTEN: '0.0.0.0:9473',
     } });
+    // The REST gateway, with the gateway identity of the generated NATS configuration and a gateway key.
+    this.define({ name: 'gateway', host: 'a', restart: true, command: process.execPath, args: [CLI, 'gateway', 'run'], env: {
+      ...this.centralEnv('gateway'),
+      FLEETVISOR_SIGNING_KEY_FILE: path.join(keys, 'gateway.key.json'),
+      FLEETVISOR_GATEWAY_LISTEN: `0.0.0.0:${GATEWAY_PORT}`,
+    } });
     // The first of each pair starts alone and leads; its standby starts once it does.
     await this.startProcess('worker-registry');
     await this.startProcess('chain-watcher');
@@ -268,6 +281,12 @@ export class FleetCluster {
       if (Number(r.rows[0]!.n) < 1) throw new Error('no VersionChanged yet');
     }, { timeoutMs: 90_000, intervalMs: 250, message: `chain-watcher recorded the chain's version\n${tail(this.processes.get('chain-watcher')!.logFile)}` });
     await this.startProcess('chain-watcher-2');
+    await this.startProcess('gateway');
+    await expectEventually(async () => {
+      const res = await fetch(`${this.gatewayUrl}/health/ready`);
+      if (res.status !== 200) throw new Error(`gateway /health/ready ${res.status}`);
+    }, { timeoutMs: 90_000, intervalMs: 250, message: `gateway ready\n${tail(this.process('gateway').logFile)}` });
+    this.gatewayToken = (JSON.parse((await this.cli(['token', 'create', '--role', 'read', '--name', 'cluster-read', '--json'], this.centralEnv('admin'), 'a')).stdout) as { token: string }).token;
     log('central services up');
 
     // The metering proxy on host b in front of the simulated venus node (in this process, on the observer's address).

@@ -9,8 +9,8 @@
 // test/cluster/checks.ts must hold: every event of the log on the bus exactly once and in order per
 // stream, the registry's and the stats-collector's projections equal to a rebuild from the log,
 // every durable consumer caught up, the calls made through the meter in the log (none lost but
-// what a killed meter may lose by design, none counted twice), no double execution, the
-// supervised services never stopped but for upgrades. Each fault's figures go to tmp/faults-report.json
+// what a killed meter may lose by design, none counted twice), the REST gateway listing the fleet's
+// workers, no double execution, the supervised services never stopped but for upgrades. Each fault's figures go to tmp/faults-report.json
 // (FLEETVISOR_TEST_FAULTS_REPORT to write elsewhere; FLEETVISOR_TEST_KEEP_CLUSTER_DIR=1 keeps the logs), from which docs/reliability.md is written.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -122,6 +122,7 @@ describe('a three-host cluster under faults', () => {
     'runner-c': () => `http://${c.addr('c')}:9474/health/ready`,
     'agent-b': () => `http://${c.addr('b')}:9475/health/ready`,
     'agent-c': () => `http://${c.addr('c')}:9475/health/ready`,
+    gateway: () => `${c.gatewayUrl}/health/ready`,
   };
 
   /** The meter accepts connections (checked without a call: every call it counts is the load's). */
@@ -219,6 +220,17 @@ describe('a three-host cluster under faults', () => {
       { timeoutMs: 60_000, intervalMs: 500, message: `${fault}: the calls made through the meter reached the log` },
     // Recorded with what was missing, then asserted below.
     ).catch(() => readCalls());
+    // The gateway answers for the fleet after every fault: both workers, read through the registry.
+    const gatewayWorkers = await expectEventually(
+      async () => {
+        const res = await fetch(`${c.gatewayUrl}/api/v1/workers`, { headers: { authorization: `Bearer ${c.gatewayToken}` } });
+        expect(res.status).toBe(200);
+        const names = ((await res.json()) as { workers: { name: string }[] }).workers.map((w) => w.name).sort();
+        expect(names).toEqual(RUNNER_HOSTS.map((h) => `w-${h}`));
+        return names;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: `${fault}: the gateway lists the workers\n${c.logTail('gateway')}` },
+    );
     const projection = await checkWorkerProjection(c.pool, c.pgConnection);
     const statsProjection = await checkStatsProjection(c.pool, c.pgConnection);
     const doubleExecution = await checkNoDoubleExecution(c.pool);
@@ -232,7 +244,7 @@ describe('a three-host cluster under faults', () => {
     since = await logHead(c.pool);
     const autoRestarts = c.autoRestarts.slice(restartsSeen);
     restartsSeen = c.autoRestarts.length;
-    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, statsProjection, calls, ...(extra.takeover ? { takeover: extra.takeover } : {}), doubleExecution, liveness, supervised, autoRestarts, notes: extra.notes ?? [], reproduce: `${REPRODUCE} -- -t '${testNamePattern()}'` };
+    const rec: FaultRecord = { fault, description, downMs: t.downMs, recoveryMs, ...(extra.versionBump ? { versionBump: extra.versionBump } : {}), bus, consumers, projection, statsProjection, calls, ...(extra.takeover ? { takeover: extra.takeover } : {}), doubleExecution, liveness, supervised, autoRestarts, notes: [...(extra.notes ?? []), `gateway: GET /api/v1/workers listed ${gatewayWorkers.join(', ')}`], reproduce: `${REPRODUCE} -- -t '${testNamePattern()}'` };
     report.faults.push(rec);
     writeReport();
 
@@ -345,7 +357,7 @@ describe('a three-host cluster under faults', () => {
     });
   }
 
-  for (const name of ['stats-collector', 'runner-b', 'runner-c', 'agent-b', 'agent-c', 'meter']) {
+  for (const name of ['stats-collector', 'gateway', 'runner-b', 'runner-c', 'agent-b', 'agent-c', 'meter']) {
     it(`kill -9 ${name}, then restart`, async () => {
       const p = c.process(name);
       const before = p.proc!.pid;
