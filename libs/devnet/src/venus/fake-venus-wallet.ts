@@ -1,5 +1,5 @@
-// A simulated venus-wallet (a local stand-in: the real one is a Go binary this machine cannot
-// build), as an executable node script run as a real child process. It behaves as upstream does
+// A simulated venus-wallet (a local stand-in: the real one is a Go binary the test environment
+// has no toolchain or network to build), as an executable node script run as a real child process. It behaves as upstream does
 // where the runner touches it (filecoin-project/venus-wallet):
 // - `venus-wallet --repo <dir> run`: reads <dir>/config.toml (`[API] ListenAddress =
 //   "/ip4/<ip>/tcp/<port>/http"`, `[JWT] Token = "<hex of the admin token>"`), prints
