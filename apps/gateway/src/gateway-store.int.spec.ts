@@ -66,17 +66,18 @@ describe('EventFeed', () => {
 
   it('a client resuming from an old position while events keep coming gets each event once, in order, then the live ones', async () => {
     await append(50);
+    // The log hands out events only below every transaction still open on the server (gap-free
+    // reads), and other suites' transactions count: a live client starts at the readable head, so
+    // the fifty are waited for before it joins (else they reach it as new, which they are to it).
+    const first = await expectEventually(async () => {
+      const es = (await conn.store.readAll(START_CHECKPOINT, 100)).events;
+      expect(es).toHaveLength(50);
+      return es.slice(0, 10);
+    });
     const feed = new EventFeed(conn.store, logger, 10);
     await feed.start();
     const live: RecordedEvent[] = [];
     const stopLive = await feed.subscribe(undefined, (es) => live.push(...es), () => false);
-    // The log hands out events only below every transaction still open on the server (gap-free
-    // reads), and other suites' transactions count: wait until the first ten are readable.
-    const first = await expectEventually(async () => {
-      const es = (await conn.store.readAll(START_CHECKPOINT, 10)).events;
-      expect(es).toHaveLength(10);
-      return es;
-    });
     const from = first[9]!.checkpoint;
     // appends go on while the resuming client catches up
     const appending = (async () => {
