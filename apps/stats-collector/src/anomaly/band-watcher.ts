@@ -9,8 +9,8 @@ import type { Pool } from 'pg';
 import { deterministicEventId, CallRateAnomaly, CallRateRecovered, newEventFor, type EventEnvelope } from '@fleetvisor/contracts';
 import type { Logger } from '@fleetvisor/platform';
 import type { CollectorPart } from '../stats-collector';
-import { evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';
-import { denseSeries, readMinuteCounts, type MinuteCounts } from './minute-counts';
+import { bandSpanMs, evaluateBand, type BandDecision, type BandSettings, type OpenAnomaly } from './steady-band';
+import { denseSeries, readMinuteCounts, readOpenAnomalies, type MinuteCounts } from './minute-counts';
 
 export const WATCHED_METHODS_NAME = 'message-sending';
 const MINUTE = 60_000;
@@ -57,12 +57,7 @@ export class BandWatcher implements CollectorPart {
   }
 
   async start(): Promise<void> {
-    const r = await this.pool.query<{ caller: string; component: string; band: OpenAnomaly['band']; outside_since: Date; direction: 'above' | 'below' }>(
-      `SELECT DISTINCT ON (caller, component) caller, component, band, outside_since, direction FROM fv_stats_anomalies
-        WHERE recovered_at IS NULL AND methods = $1 ORDER BY caller, component, detected_at DESC`,
-      [WATCHED_METHODS_NAME],
-    );
-    for (const a of r.rows) this.open.set(`${a.caller}\u0000${a.component}`, { band: a.band, outsideSince: a.outside_since.getTime(), direction: a.direction });
+    for (const [key, a] of await readOpenAnomalies(this.pool, WATCHED_METHODS_NAME)) this.open.set(key, a);
     if (this.opts.intervalMs > 0) {
       this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
       this.timer.unref();
@@ -79,8 +74,7 @@ export class BandWatcher implements CollectorPart {
   }
 
   private span(): number {
-    const b = this.opts.band;
-    return b.historyMs + b.edgeMs + b.afterMs + (b.smoothMinutes + 60) * MINUTE;
+    return bandSpanMs(this.opts.band);
   }
 
   private async refresh(now: number): Promise<void> {

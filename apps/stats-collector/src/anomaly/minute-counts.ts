@@ -3,7 +3,7 @@
 // for the bands query (read afresh). A coarser rollup (older history) is spread evenly over its minutes.
 import type { Pool } from 'pg';
 import { RESOLUTIONS, resolutionFilter, VIEWS } from '../projection/rollup-sql';
-import type { MinuteSeries } from './steady-band';
+import type { MinuteSeries, OpenAnomaly } from './steady-band';
 
 const MINUTE = 60_000;
 
@@ -64,4 +64,14 @@ export function denseSeries(m: ReadonlyMap<number, number>, startMs: number, len
     if (i >= 0 && i < length) counts[i] = c;
   }
   return { startMs, counts };
+}
+
+/** The anomalies not recovered yet, by caller × component (the newest of each), for the watched methods named `methodsName`. */
+export async function readOpenAnomalies(pool: Pool, methodsName: string): Promise<Map<string, OpenAnomaly>> {
+  const r = await pool.query<{ caller: string; component: string; band: OpenAnomaly['band']; outside_since: Date; direction: 'above' | 'below' }>(
+    `SELECT DISTINCT ON (caller, component) caller, component, band, outside_since, direction FROM fv_stats_anomalies
+      WHERE recovered_at IS NULL AND methods = $1 ORDER BY caller, component, detected_at DESC`,
+    [methodsName],
+  );
+  return new Map(r.rows.map((a) => [bandKey(a.caller, a.component), { band: a.band, outsideSince: a.outside_since.getTime(), direction: a.direction }]));
 }

@@ -50,6 +50,11 @@ export type BandDecision =
 
 const MINUTE = 60_000;
 
+/** How far back a caller's minutes are needed to judge it now: the history, the ignored edge, the detection window and the smoothing. */
+export function bandSpanMs(st: BandSettings): number {
+  return st.historyMs + st.edgeMs + st.afterMs + (st.smoothMinutes + 60) * MINUTE;
+}
+
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   const pos = (sorted.length - 1) * q;

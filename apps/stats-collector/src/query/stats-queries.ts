@@ -8,8 +8,8 @@ import { CommandErrorCodes, type CommandRequestOf, type CommandResultOf, type St
 import { CommandFailure } from '@fleetvisor/messaging/core';
 import { histogramQuantile, LATENCY_BUCKET_COUNT } from '../domain/latency';
 import { LAT_COLUMNS, RESOLUTION_LIST, resolutionFilter, VIEWS, type View } from '../projection/rollup-sql';
-import { bandKey, denseSeries, readMinuteCounts } from '../anomaly/minute-counts';
-import { bandView, DEFAULT_BAND_SETTINGS, type BandSettings, type OpenAnomaly } from '../anomaly/steady-band';
+import { denseSeries, readMinuteCounts, readOpenAnomalies } from '../anomaly/minute-counts';
+import { bandSpanMs, bandView, DEFAULT_BAND_SETTINGS, type BandSettings } from '../anomaly/steady-band';
 
 const MAX_POINTS = 10_000;
 const DIMENSION_COLUMN: Record<StatsDimension, string> = { caller: 'caller', component: 'component', method: 'method' };
@@ -122,8 +122,7 @@ export class StatsQueries {
   async bands(req: CommandRequestOf<typeof StatsBands>): Promise<CommandResultOf<typeof StatsBands>> {
     const st = this.bandOpts.band;
     const now = (this.bandOpts.clock ?? Date.now)();
-    const span = st.historyMs + st.edgeMs + st.afterMs + (st.smoothMinutes + 60) * MINUTE;
-    const startMs = Math.floor((now - span) / MINUTE) * MINUTE;
+    const startMs = Math.floor((now - bandSpanMs(st)) / MINUTE) * MINUTE;
     const length = Math.floor((now - startMs) / MINUTE);
     const counts = await readMinuteCounts(this.pool, {
       fromMinute: startMs,
@@ -131,12 +130,7 @@ export class StatsQueries {
       ...(req.caller !== undefined ? { caller: req.caller } : {}),
       ...(req.component !== undefined ? { component: req.component } : {}),
     });
-    const open = new Map<string, OpenAnomaly>();
-    const r = await this.pool.query<{ caller: string; component: string; band: OpenAnomaly['band']; outside_since: Date; direction: 'above' | 'below' }>(
-      `SELECT DISTINCT ON (caller, component) caller, component, band, outside_since, direction FROM fv_stats_anomalies
-        WHERE recovered_at IS NULL ORDER BY caller, component, detected_at DESC`,
-    );
-    for (const a of r.rows) open.set(bandKey(a.caller, a.component), { band: a.band, outsideSince: a.outside_since.getTime(), direction: a.direction });
+    const open = await readOpenAnomalies(this.pool, this.bandOpts.methodsName);
     const busiest = [...counts.entries()]
       .map(([key, m]) => ({ key, m, total: [...m.values()].reduce((a, b) => a + b, 0) }))
       .sort((a, b) => b.total - a.total || (a.key < b.key ? -1 : 1))
