@@ -336,7 +336,7 @@ describe('worker registry with an agent in bridge mode (VenusWorker JSON-RPC)', 
       await rpc.close();
       await expectEventually(async () => {
         const info = await workerInfo('e2e-bridge-down');
-        expect(info.worker).toMatchObject({ expired: false, running: 0, unreachable: expect.stringMatching(/unreachable: ECONNREFUSED/) });
+        expect(info.worker).toMatchObject({ expired: false, running: 0, unreachable: expect.stringMatching(/unreachable: connection refused \(ECONNREFUSED\)/) });
         expect(info.threads.map((t) => t.threadState)).toEqual(['unknown', 'unknown']);
       }, { timeoutMs: 15_000, intervalMs: 200 });
       const { workers } = await cliJson<{ workers: WorkerSummary[] }>(['worker', 'list']);
