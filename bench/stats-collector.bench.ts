@@ -69,7 +69,10 @@ function parseOptions(argv: string[]): Options {
   const priorityAt = argv.indexOf('--priority');
   const priority = priorityAt >= 0 ? Number(argv[priorityAt + 1]) : undefined;
   if (priority !== undefined && !(Number.isInteger(priority) && priority >= -20 && priority <= 19)) throw new Error('--priority must be a nice value, -20..19');
-  return { ...sizes, meterNodeFlags, priority };
+  const lanesAt = argv.indexOf('--lanes');
+  const overheadLanes = lanesAt >= 0 ? Number(argv[lanesAt + 1]) : sizes.overheadLanes;
+  if (!(Number.isInteger(overheadLanes) && overheadLanes >= 1 && overheadLanes <= 64)) throw new Error('--lanes must be 1..64');
+  return { ...sizes, overheadLanes, meterNodeFlags, priority };
 }
 
 const logger = createLogger({ name: 'bench', level: 'silent', format: 'json' });
