@@ -287,7 +287,7 @@ function checkReadable(variable: string, file: string): string {
  * A secret given either in NAME or in a file named by NAME_FILE (for secret stores that mount
  * files). Returns the secret and the variable it came from.
  */
-function readSecret(env: Env, name: string): { secret: Secret; variable: string } | undefined {
+export function readSecret(env: Env, name: string): { secret: Secret; variable: string } | undefined {
   const fileVar = `${name}_FILE`;
   const direct = nonEmpty(env, name);
   const file = nonEmpty(env, fileVar);

@@ -16,7 +16,7 @@
 // quiet for `stallMs` is treated as down (a half-open TCP connection sends no close).
 import WebSocket from 'ws';
 import type { Logger } from '@fleetvisor/platform';
-import { LotusRpcError, redactEndpoint } from './lotus-client';
+import { LotusRpcError, redactEndpoint, tokenAdvice } from './lotus-client';
 import { parseTipSet, ShapeError, type TipSetHead } from './lotus-shapes';
 
 export const CHAIN_NOTIFY = 'Filecoin.ChainNotify';
@@ -65,6 +65,8 @@ export interface ChainNotifyOptions {
   /** JSON-RPC endpoints in failover order (http(s):// or ws(s)://). */
   endpoints: string[];
   token?: string;
+  /** The setting the token comes from, named when a node refuses it. */
+  tokenVariable?: string;
   /** Connecting and the subscription's answer, each. */
   timeoutMs: number;
   /** Reconnection backoff, doubling from `retryMinMs`. */
@@ -215,7 +217,8 @@ export class ChainNotifyClient {
     ws.on('close', (code) => fail(`${shown}: WebSocket closed (${code})`));
     ws.on('unexpected-response', (req, res) => {
       req.destroy();
-      fail(`${shown}: WebSocket upgrade refused (HTTP ${res.statusCode ?? '?'})`);
+      const status = res.statusCode ?? 0;
+      fail(`${shown}: WebSocket upgrade refused (HTTP ${status || '?'})${status === 401 || status === 403 ? `: ${tokenAdvice(Boolean(this.opts.token), this.opts.tokenVariable)}` : ''}`);
     });
     ws.on('open', () => {
       this.calls++;
@@ -237,7 +240,8 @@ export class ChainNotifyClient {
           const code = typeof frame.error.code === 'number' ? frame.error.code : undefined;
           const message = String(frame.error.message ?? 'error').slice(0, 200);
           if (code === -32601) this.unsupported = true;
-          fail(`${shown}: ${CHAIN_NOTIFY} refused${code === -32601 ? ' (not offered by this node)' : ''}: ${message}`);
+          const advice = /missing permission/i.test(message) ? ` (${tokenAdvice(Boolean(this.opts.token), this.opts.tokenVariable)})` : '';
+          fail(`${shown}: ${CHAIN_NOTIFY} refused${code === -32601 ? ' (not offered by this node)' : ''}: ${message}${advice}`);
           return;
         }
         if (typeof frame.result !== 'number' || !Number.isSafeInteger(frame.result) || frame.result < 0) {

@@ -2,8 +2,9 @@
 // Endpoints are tried in order: a transport failure moves to the next, and the preferred one is
 // tried first again on the next call. A JSON-RPC error answer is the node's word and is not retried
 // elsewhere. Every call is counted (the proving watch's calls per epoch are measured from this).
-// The read methods need no token on Lotus; an optional bearer token is sent when configured and
-// never logged.
+// A Lotus node gives anonymous callers the read permission; one that does not (venus behind
+// venus-auth) needs a token, sent as a bearer token when configured and never logged. A refusal
+// says which setting to change.
 
 export class LotusRpcError extends Error {
   override name = 'LotusRpcError';
@@ -19,7 +20,14 @@ export interface LotusClientOptions {
   endpoints: string[];
   timeoutMs: number;
   token?: string;
+  /** The setting the token comes from (or would), named when a node refuses a call. */
+  tokenVariable?: string;
   onCall?(method: string): void;
+}
+
+/** What to do when a node refuses for want of a (valid) token. */
+export function tokenAdvice(hasToken: boolean, variable = 'FLEETVISOR_FILECOIN_TOKEN'): string {
+  return hasToken ? `the node refused the token of ${variable}` : `the node wants a token: set ${variable} (or ${variable}_FILE) to one with the read permission`;
 }
 
 /** An endpoint as it may be shown (credentials removed). */
@@ -74,12 +82,19 @@ export class LotusClient {
     }).catch((e: unknown) => {
       throw new LotusRpcError(`${redactEndpoint(endpoint)}: ${(e as Error).message}`);
     });
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new LotusRpcError(`${redactEndpoint(endpoint)}: HTTP ${res.status}: ${tokenAdvice(Boolean(this.opts.token), this.opts.tokenVariable)}`);
+    }
     if (!res.ok) throw new LotusRpcError(`${redactEndpoint(endpoint)}: HTTP ${res.status}`);
     const body = (await res.json().catch(() => undefined)) as { result?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
     if (typeof body !== 'object' || body === null) throw new LotusRpcError(`${redactEndpoint(endpoint)}: not a JSON-RPC answer`);
     if (body.error) {
       const code = typeof body.error.code === 'number' ? body.error.code : -1;
-      throw new LotusRpcError(`${method}: ${String(body.error.message ?? 'error').slice(0, 300)}`, code);
+      const message = String(body.error.message ?? 'error').slice(0, 300);
+      // go-jsonrpc's auth proxy: "missing permission to invoke 'M' (need 'read')".
+      const advice = /missing permission/i.test(message) ? ` (${tokenAdvice(Boolean(this.opts.token), this.opts.tokenVariable)})` : '';
+      throw new LotusRpcError(`${method}: ${message}${advice}`, code);
     }
     if (!('result' in body)) throw new LotusRpcError(`${redactEndpoint(endpoint)}: answer without result`);
     return body.result;

@@ -8,11 +8,16 @@
 //     endpoint's WebSocket (ws(s):// of the same host and path); off: poll only
 //   FLEETVISOR_FILECOIN_NOTIFY_STALL (default 90s: three epochs): a subscription silent this long is down
 //   FLEETVISOR_FILECOIN_NOTIFY_RETRY_MAX (default 5s): reconnection backoff cap
+//   FLEETVISOR_FILECOIN_TOKEN or FLEETVISOR_FILECOIN_TOKEN_FILE: an API token with the read
+//     permission (`lotus auth create-token --perm read`, or one from venus-auth), sent as
+//     `Authorization: Bearer` to every Filecoin endpoint; not needed by a Lotus node that gives
+//     anonymous callers read, needed by one that does not (venus behind venus-auth)
 import { CHAIN_ID_PATTERN, MINER_ID_PATTERN } from '@fleetvisor/contracts';
-import { ConfigError, envReader, type Env } from '@fleetvisor/platform';
+import { ConfigError, envReader, readSecret, type Env, type Secret } from '@fleetvisor/platform';
 
 export const FILECOIN_CHAINS_VARIABLE = 'FLEETVISOR_FILECOIN_CHAINS';
 export const FILECOIN_MINERS_VARIABLE = 'FLEETVISOR_FILECOIN_MINERS';
+export const FILECOIN_TOKEN_VARIABLE = 'FLEETVISOR_FILECOIN_TOKEN';
 
 export interface FilecoinChainConfig {
   name: string;
@@ -27,6 +32,8 @@ export interface FilecoinWatchConfig {
   notify: boolean;
   notifyStallMs: number;
   notifyRetryMaxMs: number;
+  /** The API token for every endpoint, and the variable it came from (named when a node refuses it). */
+  token?: { secret: Secret; variable: string };
 }
 
 function parseEndpoints(name: string, text: string): string[] {
@@ -93,7 +100,11 @@ export function loadFilecoinWatchConfig(env: Env): FilecoinWatchConfig | undefin
   const pollIntervalMs = positive('FLEETVISOR_FILECOIN_POLL_INTERVAL', '2s');
   const notifyText = (env['FLEETVISOR_FILECOIN_NOTIFY'] ?? 'on').trim().toLowerCase();
   if (!['on', 'off', 'true', 'false', '1', '0'].includes(notifyText)) throw new ConfigError('FLEETVISOR_FILECOIN_NOTIFY', `"${notifyText.slice(0, 20)}" must be on or off`);
+  const token = readSecret(env, FILECOIN_TOKEN_VARIABLE);
+  // A header value cannot carry them; a pasted `lotus auth api-info` line (TOKEN:/ip4/…) neither.
+  if (token && /[\s:]/.test(token.secret.reveal())) throw new ConfigError(token.variable, 'must be the token alone (no spaces, newlines or ":"; from `lotus auth api-info` take the part before the ":")');
   return {
+    ...(token ? { token } : {}),
     chains,
     pollIntervalMs,
     notify: ['on', 'true', '1'].includes(notifyText),

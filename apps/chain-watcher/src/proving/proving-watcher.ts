@@ -11,7 +11,7 @@ import { ChainLeadership } from '../leadership/chain-leadership';
 import { httpUrlOf } from './chain-notify';
 import { LotusClient } from './lotus-client';
 import { parseDeadlineInfo, parseDeadlines, parseMinerSectorSize, parsePartitions } from './lotus-shapes';
-import type { FilecoinWatchConfig } from './proving-config';
+import { FILECOIN_TOKEN_VARIABLE, type FilecoinWatchConfig } from './proving-config';
 import { ProvingWatch, type ProvingWatchStatus } from './proving-watch';
 
 export interface ProvingWatcherDeps {
@@ -39,6 +39,12 @@ export class ProvingWatcher {
     this.log = deps.logger.child({ component: 'proving-watcher' });
   }
 
+  /** The configured token for the node clients, revealed only here (into a request header). */
+  private clientAuth(): { token?: string; tokenVariable: string } {
+    const t = this.deps.config.token;
+    return t ? { token: t.secret.reveal(), tokenVariable: t.variable } : { tokenVariable: FILECOIN_TOKEN_VARIABLE };
+  }
+
   start(): void {
     for (const chain of this.deps.config.chains) {
       const leadership = new ChainLeadership({
@@ -49,13 +55,14 @@ export class ProvingWatcher {
         lead: () => {
           const watch = new ProvingWatch({
             chainId: chain.name,
-            client: new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
+            client: new LotusClient({ ...this.clientAuth(), endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs, onCall: (m) => this.deps.onRpcCall?.(chain.name, m) }),
             miners: chain.miners,
             store: this.deps.store,
             pollIntervalMs: this.deps.config.pollIntervalMs,
             ...(this.deps.config.notify
               ? {
                   notify: {
+                    ...this.clientAuth(),
                     endpoints: chain.endpoints,
                     timeoutMs: this.deps.rpcTimeoutMs,
                     retryMinMs: Math.min(100, this.deps.config.notifyRetryMaxMs),
@@ -145,7 +152,7 @@ export class ProvingWatcher {
    */
   async deadlineSectors(minerId: string, deadline: number): Promise<ProvingSectorsView> {
     const chain = this.chainOf(minerId);
-    const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
+    const client = new LotusClient({ ...this.clientAuth(), endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
     try {
       const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
       if (deadline >= dl.periodDeadlines) throw new CommandFailure('invalid_request', `deadline ${deadline} is not a deadline of ${minerId} (0..${dl.periodDeadlines - 1})`);
@@ -168,7 +175,7 @@ export class ProvingWatcher {
   /** `chain-watcher.proving-miner`: the miner's proving state from its chain's node, now. */
   async miner(minerId: string): Promise<ProvingMinerView> {
     const chain = this.chainOf(minerId);
-    const client = new LotusClient({ endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
+    const client = new LotusClient({ ...this.clientAuth(), endpoints: chain.endpoints.map(httpUrlOf), timeoutMs: this.deps.rpcTimeoutMs });
     try {
       const dl = parseDeadlineInfo(await client.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
       const posted = parseDeadlines(await client.call('Filecoin.StateMinerDeadlines', [minerId, []]));

@@ -4,8 +4,8 @@
 // every assertion is about a known epoch, none waits on a timer.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChainProvingMiner, ChainStatus, streamName, type EventEnvelope } from '@fleetvisor/contracts';
-import { startProvingNode, type ProvingNodeHandle, type ProvingMinerSpec, type ProvingWebSocketState } from '@fleetvisor/devnet';
-import type { CoreConfig } from '@fleetvisor/platform';
+import { startProvingNode, TokenIssuer, type ProvingNodeHandle, type ProvingMinerSpec, type ProvingWebSocketState } from '@fleetvisor/devnet';
+import { Secret, type CoreConfig } from '@fleetvisor/platform';
 import { createTestDatabase, testBusNames, testCoreConfig, testTrust, waitFor, type TestDatabase } from '@fleetvisor/testing';
 import { createTestStreams } from '@fleetvisor/messaging/testing';
 import { deleteTestStreams, startWatcher, watcherConfig, type RunningWatcher } from '../../test/watcher-harness';
@@ -20,16 +20,23 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
   const nodes: ProvingNodeHandle[] = [];
   const watchers: RunningWatcher[] = [];
 
-  const newNode = async (miners: ProvingMinerSpec[], webSocket: ProvingWebSocketState = 'up'): Promise<ProvingNodeHandle> => {
+  const newNode = async (miners: ProvingMinerSpec[], webSocket: ProvingWebSocketState = 'up', tokens?: TokenIssuer): Promise<ProvingNodeHandle> => {
     // Epoch 100 with offset 0 and a 16-epoch period: period start 96, deadline 1 open [100, 104).
-    const n = await startProvingNode({ epochMs: 0, params: PARAMS, miners, startEpoch: 100, webSocket });
+    const n = await startProvingNode({ epochMs: 0, params: PARAMS, miners, startEpoch: 100, webSocket, ...(tokens ? { tokens } : {}) });
     nodes.push(n);
     return n;
   };
-  const watch = async (node: ProvingNodeHandle, miners: string[], host = 'cw-a', notify = true): Promise<RunningWatcher> => {
+  const watch = async (node: ProvingNodeHandle, miners: string[], host = 'cw-a', notify = true, token?: string): Promise<RunningWatcher> => {
     const w = await startWatcher(
       watcherConfig({ ...core, host }, [], testTrust().signer('chain-watcher'), {
-        filecoin: { chains: [{ name: 'simnet', endpoints: [node.url], miners }], pollIntervalMs: 20, notify, notifyStallMs: 5_000, notifyRetryMaxMs: 100 },
+        filecoin: {
+          chains: [{ name: 'simnet', endpoints: [node.url], miners }],
+          pollIntervalMs: 20,
+          notify,
+          notifyStallMs: 5_000,
+          notifyRetryMaxMs: 100,
+          ...(token !== undefined ? { token: { secret: new Secret(token), variable: 'FLEETVISOR_FILECOIN_TOKEN_FILE' } } : {}),
+        },
       }),
     );
     watchers.push(w);
@@ -181,6 +188,38 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 503, { message: 'degraded' });
     const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { reasons: string[] };
     expect(body.reasons.some((r) => r.startsWith('filecoin simnet: ChainHead'))).toBe(true);
+  });
+
+  it('a node that wants a token: none or a wrong one is refused naming the setting, never showing the token; the right one is sent over HTTP and WebSocket', async () => {
+    const tokens = new TokenIssuer();
+    const node = await newNode([{ id: 't04500', periodOffset: 0, partitionsPerDeadline: 1, sectorsPerPartition: 2 }], 'up', tokens);
+    const reasons = async (w: RunningWatcher): Promise<string[]> => {
+      const res = await fetch(`http://127.0.0.1:${w.app.get(ChainWatcherLifecycle).httpPort!}/healthz`);
+      return ((await res.json()) as { reasons?: string[] }).reasons ?? [];
+    };
+
+    const none = await watch(node, ['t04500']);
+    await waitFor(async () => (await reasons(none)).some((r) => /missing permission to invoke 'Filecoin\.ChainHead' \(need 'read'\).*set FLEETVISOR_FILECOIN_TOKEN/.test(r)), { message: 'ChainHead refused, the setting named' });
+    await waitFor(() => /ChainNotify refused: missing permission.*set FLEETVISOR_FILECOIN_TOKEN/.test(proving(none).status()[0]?.notifyProblem ?? ''), { message: 'ChainNotify refused' });
+    await none.stop();
+    watchers.splice(watchers.indexOf(none), 1);
+
+    const wrongToken = new TokenIssuer().mint({ name: 'elsewhere', perm: 'read' });
+    const wrong = await watch(node, ['t04500'], 'cw-a', true, wrongToken);
+    await waitFor(async () => (await reasons(wrong)).some((r) => /HTTP 401: the node refused the token of FLEETVISOR_FILECOIN_TOKEN_FILE/.test(r)), { message: 'token refused' });
+    await waitFor(() => /WebSocket upgrade refused \(HTTP 401\): the node refused the token/.test(proving(wrong).status()[0]?.notifyProblem ?? ''), { message: 'upgrade refused' });
+    expect(JSON.stringify([await reasons(wrong), proving(wrong).status()])).not.toContain(wrongToken);
+    await wrong.stop();
+    watchers.splice(watchers.indexOf(wrong), 1);
+    expect(node.calls()).toBe(0);
+
+    const w = await watch(node, ['t04500'], 'cw-a', true, tokens.mint({ name: 'fleetvisor', perm: 'read' }));
+    await waitFor(() => proving(w).status()[0]?.mode === 'notify', { timeoutMs: 10_000, message: 'subscribed with the token' });
+    await seen(w, node);
+    node.chain.declareFaults('t04500', [5]);
+    await step(w, node);
+    await recorded(w, 't04500', 'SectorsFaulted');
+    expect(node.served.get('Filecoin.ChainNotify')).toBe(1);
   });
 
   it('two replicas: one leads the chain, the other takes over when it stops, and each fact is recorded once', async () => {

@@ -6,7 +6,9 @@
 // JSON run lengths), StateSectorPartition (miner.SectorLocation {Deadline, Partition}) and a minimal
 // StateMinerInfo. The tipset key argument is accepted as [] / null
 // (head) or a key of the current head; older state is not kept. Read methods need no token (a Lotus
-// node gives anonymous callers the read permission).
+// node gives anonymous callers the read permission) unless `tokens` is given: then, as Lotus's auth
+// handler does, a bearer token that does not verify is refused with HTTP 401 (the WebSocket upgrade
+// too), and a call without a token gets go-jsonrpc's "missing permission to invoke 'M' (need 'read')".
 //
 // Epochs advance on a timer (`epochMs`; 0 = only when told: POST /control {"action":"advance"}).
 // The control endpoint (POST /control, JSON) injects trouble: {"action":"fault","miner","sectors"},
@@ -18,6 +20,7 @@ import { BodyTooLarge, readBody, sendJson } from '../http-body';
 import { bitfieldToJson } from './bitfield-json';
 import { cidOf } from './chain';
 import { MAINNET_PROVING, ProvingChain, type ProvingMinerSpec, type ProvingParams } from './proving-chain';
+import type { TokenIssuer } from './tokens';
 
 export interface ProvingNodeOptions {
   host?: string;
@@ -32,6 +35,8 @@ export interface ProvingNodeOptions {
   proveDelay?: number;
   /** WebSocket at start (default 'up'; see the control action `websocket`). */
   webSocket?: ProvingWebSocketState;
+  /** Calls need a token this issuer signed (any permission includes read); unset: anonymous read. */
+  tokens?: TokenIssuer;
 }
 
 export type ProvingWebSocketState = 'up' | 'down' | 'no-notify';
@@ -159,9 +164,20 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     },
   };
 
-  const answer = (req: unknown, transport: 'http' | 'ws'): object => {
+  /** undefined: no Authorization header; false: a token that does not verify; true: may read. */
+  const authOf = (req: IncomingMessage): boolean | undefined => {
+    if (!opts.tokens) return true;
+    const h = req.headers.authorization;
+    if (h === undefined) return undefined;
+    const m = /^Bearer (.+)$/.exec(h);
+    return m !== null && opts.tokens.verify(m[1]!) !== undefined;
+  };
+  const missingPermission = (id: unknown, method: unknown): object => ({ jsonrpc: '2.0', id, error: { code: 1, message: `missing permission to invoke '${String(method)}' (need 'read')` } });
+
+  const answer = (req: unknown, transport: 'http' | 'ws', mayRead: boolean): object => {
     const r = (typeof req === 'object' && req !== null ? req : {}) as { id?: unknown; method?: unknown; params?: unknown };
     const id = r.id ?? null;
+    if (!mayRead) return missingPermission(id, r.method);
     if (r.method === NOTIFY) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${NOTIFY}' not supported in this mode (no out channel support)` } };
     const fn = typeof r.method === 'string' ? methods[r.method] : undefined;
     if (!fn) return { jsonrpc: '2.0', id, error: { code: -32601, message: `method '${String(r.method)}' not found` } };
@@ -253,6 +269,11 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && path === '/control') return sendJson(res, 200, state());
     if (req.method !== 'POST' || !(/^\/rpc\/v[01]\/?$/.test(path) || path === '/control')) return sendJson(res, 404, { error: 'not found' });
+    const auth = path === '/control' ? true : authOf(req);
+    if (auth === false) {
+      res.writeHead(401).end('JWT Verification failed');
+      return;
+    }
     readBody(req, MAX_BODY).then(
       (text) => {
         let v: unknown;
@@ -268,7 +289,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
             return sendJson(res, 400, { error: (e as Error).message });
           }
         }
-        return sendJson(res, 200, Array.isArray(v) ? v.map((x) => answer(x, 'http')) : answer(v, 'http'));
+        return sendJson(res, 200, Array.isArray(v) ? v.map((x) => answer(x, 'http', auth === true)) : answer(v, 'http', auth === true));
       },
       (e: unknown) => sendJson(res, e instanceof BodyTooLarge ? 413 : 400, { error: (e as Error).message }),
     );
@@ -278,6 +299,11 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (wsState === 'down' || !/^\/rpc\/v[01]\/?$/.test(path)) {
       socket.end(`HTTP/1.1 ${wsState === 'down' ? '503 Service Unavailable' : '404 Not Found'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    const auth = authOf(req);
+    if (auth === false) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -304,6 +330,10 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
           }
           return;
         }
+        if (auth !== true && r.method !== undefined) {
+          ws.send(JSON.stringify(missingPermission(r.id ?? null, r.method)));
+          return;
+        }
         if (r.method === NOTIFY && wsState === 'up' && r.id !== undefined && r.id !== null) {
           served.set(NOTIFY, (served.get(NOTIFY) ?? 0) + 1);
           total++;
@@ -318,7 +348,7 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: r.id ?? null, error: { code: -32601, message: `method '${NOTIFY}' not found` } }));
           return;
         }
-        ws.send(JSON.stringify(Array.isArray(v) ? v.map((x) => answer(x, 'ws')) : answer(v, 'ws')));
+        ws.send(JSON.stringify(Array.isArray(v) ? v.map((x) => answer(x, 'ws', auth === true)) : answer(v, 'ws', auth === true)));
       });
     });
   });
