@@ -56,7 +56,15 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const a = rawAnswer(Buffer.concat(chunks).toString('utf8'));
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.includes('"Cut"')) {
+        // Headers and part of the answer, then the connection dies.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"jsonrpc":"2.0","id":9,"result":[');
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      const a = rawAnswer(text);
       res.writeHead(a.status, { 'content-type': 'application/json', 'x-upstream': 'raw', 'set-cookie': ['a=1', 'b=2'] });
       // The big answer in pieces, as a server streaming it would.
       if (a.bytes.length > 65_536) {
@@ -102,6 +110,8 @@ async function post(base: string, body: string, headers: Record<string, string> 
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      // The connection closed before the answer's end.
+      res.on('error', reject);
     });
     req.on('error', reject);
     req.end(body);
@@ -171,6 +181,14 @@ describe('meter proxy: HTTP', () => {
     expect(r.status).toBe(502);
     expect(drain(deadCounter)).toEqual(new Map([['w A', [1, 0, 1]], ['w B', [1, 0, 1]]]));
     await dead.close();
+  });
+
+  it('an answer cut off upstream is cut off for the client too and counted as a transport error', async () => {
+    now = Date.parse('2026-12-07T10:00:25.000Z');
+    await expect(post(proxyUrl, '{"jsonrpc":"2.0","id":9,"method":"Cut"}', { 'x-caller': 'w' })).rejects.toThrow();
+    // The proxy goes on serving.
+    expect((await post(proxyUrl, '{"jsonrpc":"2.0","id":1,"method":"Filecoin.ChainHead"}', { 'x-caller': 'w' })).status).toBe(200);
+    expect(drain(counter)).toEqual(new Map([['w Cut', [1, 0, 1]], ['w Filecoin.ChainHead', [1, 0, 0]]]));
   });
 });
 
