@@ -153,6 +153,17 @@ describe('fleetvisor proving against the simulated Filecoin node', () => {
       const unknown = await fetch(`${base}/api/v1/miners/t09999/proving`, { headers });
       expect(unknown.status).toBe(404);
       expect(unknown.headers.get('content-type')).toContain('application/problem+json');
+
+      // The CLI's proving commands through the gateway (--url, a read token) print what they print over the bus.
+      const token = (JSON.parse(made.stdout) as { token: string }).token;
+      for (const args of [['proving', 'deadlines', '--miner', MINER], ['proving', 'faults', '--miner', MINER], ['proving', 'deadline', '2', '--miner', MINER]]) {
+        const [viaBus, viaGateway] = [await cli(args), await cli([...args, '--url', base, '--token', token])];
+        expect(viaGateway.code, viaGateway.stderr).toBe(0);
+        expect(viaGateway.stdout).toBe(viaBus.stdout);
+      }
+      const remoteUnknown = await cli(['proving', 'info', '--miner', 't09999', '--url', base, '--token', token]);
+      expect(remoteUnknown.code).toBe(1);
+      expect(remoteUnknown.stderr).toContain('not_found');
     } finally {
       gateway.kill('SIGTERM');
     }

@@ -48,6 +48,8 @@ function restCallOf(def: CommandDefinition, p: Record<string, unknown>): RestCal
       return { method: 'POST', path: `/api/v1/workers/${w()}/drain` };
     case 'chain-watcher.status':
       return { method: 'GET', path: `/api/v1/chains${queryString(p)}` };
+    case 'chain-watcher.proving-miner':
+      return { method: 'GET', path: `/api/v1/miners/${enc(String(p.minerId))}/proving` };
     case 'stats-collector.calls':
     case 'stats-collector.top':
     case 'stats-collector.anomalies':
