@@ -79,7 +79,10 @@ export class MeterProxy {
   constructor(private readonly opts: MeterProxyOptions) {
     const u = opts.upstream;
     const httpProtocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
-    this.pool = new Pool(`${httpProtocol}//${u.host}`, { connections: 256, keepAliveTimeout: 60_000 });
+    // Idle connections are kept undici's default few seconds (or what the upstream's Keep-Alive
+    // header says): a call is never re-sent (it may not be idempotent), so reusing a connection the
+    // upstream has just closed would fail a call.
+    this.pool = new Pool(`${httpProtocol}//${u.host}`, { connections: 256 });
     this.maxRequestBytes = opts.maxRequestBytes ?? 16 * 1024 * 1024;
     this.clock = opts.clock ?? Date.now;
     this.server = http.createServer((req, res) => this.onRequest(req, res));
