@@ -3,7 +3,7 @@
 // path and headers (hop-by-hop ones aside); the response's status, headers and body bytes go back
 // as they come, chunk by chunk, and are kept aside to find the errors once it has ended. A call
 // that gets no answer from upstream is answered 502 and counted as a transport error. The upstream
-// side is undici's connection pool: it costs about a third less CPU per call than node:http's
+// side is undici's connection pool: it costs about a fifth less CPU per call than node:http's
 // client (docs/benchmarks.md), and the meter's throughput is bound by its CPU.
 // WebSocket: one upstream socket per client socket, opened with the same path and headers;
 // every message goes across with its opcode (text/binary) and payload, in order; requests are
