@@ -76,6 +76,8 @@ export interface ProvingWatchStatus {
   epochsSeen: number;
   /** Heads that came from ChainNotify (the rest from ChainHead polls). */
   headsNotified: number;
+  /** State reads the node could not answer at the observed tipset, made at its head instead. */
+  keyFallbacks: number;
   calls: number;
   /** Node calls per epoch for all miners of the chain (state reads, ChainHead polls, ChainNotify subscriptions), from the second epoch seen. */
   callsPerEpoch?: number;
@@ -100,6 +102,7 @@ export class ProvingWatch {
   private observedHeight: number | undefined;
   private epochsSeen = 0;
   private headsNotified = 0;
+  private keyFallbacks = 0;
   private callsAtFirstEpoch: number | undefined;
   /** ChainHead polls (most find no new epoch: they are counted apart from the per-epoch reads). */
   private headPolls = 0;
@@ -154,6 +157,7 @@ export class ProvingWatch {
       ...(this.observedHeight !== undefined ? { height: this.observedHeight } : {}),
       epochsSeen: this.epochsSeen,
       headsNotified: this.headsNotified,
+      keyFallbacks: this.keyFallbacks,
       calls: this.calls,
       ...(epochs > 0 && this.callsAtFirstEpoch !== undefined
         ? {
@@ -283,8 +287,24 @@ export class ProvingWatch {
     return this.opts.client.call(method, params);
   }
 
-  private async partitions(minerId: string, deadline: number, cache: MinerCache): Promise<PartitionState[]> {
-    const parts = parsePartitions(await this.call('Filecoin.StateMinerPartitions', [minerId, deadline, []]));
+  /**
+   * A state read at the tipset being observed (its key, as Lotus takes it), so every read of one
+   * observation sees the same epoch even when the head moves meanwhile. A node that cannot load
+   * that tipset any more is asked at its head instead (what the read gives then is newer, never older).
+   */
+  private async stateCall(method: string, params: unknown[], key: readonly unknown[]): Promise<unknown> {
+    try {
+      return await this.call(method, [...params, key]);
+    } catch (e) {
+      if (!(e instanceof LotusRpcError && e.code !== undefined && key.length > 0 && /tipset/i.test(e.message))) throw e;
+      this.keyFallbacks++;
+      this.log.debug({ method, err: e.message }, 'tipset not loadable: read at the head');
+      return this.call(method, [...params, []]);
+    }
+  }
+
+  private async partitions(minerId: string, deadline: number, cache: MinerCache, key: readonly unknown[]): Promise<PartitionState[]> {
+    const parts = parsePartitions(await this.stateCall('Filecoin.StateMinerPartitions', [minerId, deadline], key));
     parts.forEach((p, partition) => {
       for (const s of p.all) cache.places.set(s, { deadline, partition });
     });
@@ -296,22 +316,22 @@ export class ProvingWatch {
    * are read then (placing every sector of that deadline); again for what is still unplaced, at
    * most once per deadline. A node without StateSectorPartition has every deadline read, once.
    */
-  private async place(minerId: string, cache: MinerCache, periodDeadlines: number, unplaced: number[]): Promise<void> {
+  private async place(minerId: string, cache: MinerCache, periodDeadlines: number, unplaced: number[], key: readonly unknown[]): Promise<void> {
     const tried = new Set<number>();
     for (const sector of unplaced) {
       if (cache.places.has(sector)) continue;
       let deadline: number;
       try {
-        deadline = parseSectorLocation(await this.call('Filecoin.StateSectorPartition', [minerId, sector, []]), periodDeadlines).deadline;
+        deadline = parseSectorLocation(await this.stateCall('Filecoin.StateSectorPartition', [minerId, sector], key), periodDeadlines).deadline;
       } catch (e) {
         if (!(e instanceof LotusRpcError) || e.code === undefined) throw e;
-        for (let d = 0; d < periodDeadlines; d++) await this.partitions(minerId, d, cache);
+        for (let d = 0; d < periodDeadlines; d++) await this.partitions(minerId, d, cache, key);
         return;
       }
       // A node naming a deadline that does not hold the sector is not asked again this epoch.
       if (tried.has(deadline)) continue;
       tried.add(deadline);
-      await this.partitions(minerId, deadline, cache);
+      await this.partitions(minerId, deadline, cache, key);
     }
   }
 
@@ -322,7 +342,7 @@ export class ProvingWatch {
     const dl: DeadlineInfo =
       known && head.height >= known.currentEpoch && head.height < known.close
         ? { ...known, currentEpoch: head.height }
-        : parseDeadlineInfo(await this.call('Filecoin.StateMinerProvingDeadline', [minerId, []]));
+        : parseDeadlineInfo(await this.stateCall('Filecoin.StateMinerProvingDeadline', [minerId], head.key));
     cache.deadline = dl;
     const obs: ProvingObservation = {
       chainId: this.opts.chainId,
@@ -346,15 +366,15 @@ export class ProvingWatch {
       };
       // The PostSubmissions read in the closed window's last epoch, when this watcher saw it.
       const posted = cache.posted && cache.posted.deadline === prev.deadline && cache.posted.open === prev.open ? cache.posted.partitions : undefined;
-      closed = { window: prev, after: await this.partitions(minerId, prev.deadline, cache), posted };
-      opened = await this.partitions(minerId, current.deadline, cache);
+      closed = { window: prev, after: await this.partitions(minerId, prev.deadline, cache, head.key), posted };
+      opened = await this.partitions(minerId, current.deadline, cache, head.key);
     }
     if (dl.currentEpoch >= dl.close - 1) {
-      const all = parseDeadlines(await this.call('Filecoin.StateMinerDeadlines', [minerId, []]));
+      const all = parseDeadlines(await this.stateCall('Filecoin.StateMinerDeadlines', [minerId], head.key));
       cache.posted = { deadline: dl.index, open: dl.open, partitions: all[dl.index] ?? [] };
     }
-    const faults = decodeBitfield(await this.call('Filecoin.StateMinerFaults', [minerId, []]), 'StateMinerFaults');
-    await this.place(minerId, cache, dl.periodDeadlines, faults.filter((s) => !cache.places.has(s) && !cache.log?.state.faulty.has(s)));
+    const faults = decodeBitfield(await this.stateCall('Filecoin.StateMinerFaults', [minerId], head.key), 'StateMinerFaults');
+    await this.place(minerId, cache, dl.periodDeadlines, faults.filter((s) => !cache.places.has(s) && !cache.log?.state.faulty.has(s)), head.key);
 
     const decide = (state: MinerLogState) => {
       const events = [

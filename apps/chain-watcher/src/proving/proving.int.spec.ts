@@ -362,6 +362,35 @@ describe('proving watch (simulated Lotus node, Postgres, NATS)', () => {
       expect(status(w)!.headsNotified).toBe(0);
     });
 
+    it('reads a miner at the tipset it observes: a fault that comes with the next head is recorded at that head; a tipset the node no longer has is read at its head', async () => {
+      const node = await newNode([{ id: 't09500', periodOffset: 0, partitionsPerDeadline: 1, sectorsPerPartition: 2 }]);
+      const w = await watch(node, ['t09500'], 'cw-a', false);
+      await waitFor(() => proving(w).status().length === 1, { message: 'leader' });
+      await seen(w, node);
+      // Right after the node tells the watch its head is 101, the chain moves to 102 and a fault is declared
+      // there: the reads for 101 must not see it.
+      let moveAt: number | undefined = 101;
+      let epochs = 1;
+      node.onAnswered = (method) => {
+        if (method !== 'Filecoin.ChainHead' || node.chain.height !== moveAt) return;
+        moveAt = undefined;
+        node.advance(epochs);
+        node.chain.declareFaults('t09500', [5]);
+      };
+      node.advance(1);
+      await recorded(w, 't09500', 'SectorsFaulted');
+      await seen(w, node);
+      expect(ofType(await stream(w, 't09500'), 'SectorsFaulted').map((d) => [d['sectors'], d['epoch']])).toEqual([[[5], 102]]);
+      expect(status(w)!.keyFallbacks).toBe(0);
+
+      // The chain moves on by more heads than the node keeps before the reads of the head just announced.
+      moveAt = 103;
+      epochs = 20;
+      node.advance(1);
+      await recorded(w, 't09500', 'SectorsFaulted', 2);
+      expect(status(w)!.keyFallbacks).toBeGreaterThan(0);
+    });
+
     it('FLEETVISOR_FILECOIN_NOTIFY=off: polls only, never opens a socket', async () => {
       const node = await newNode([{ id: 't09000', periodOffset: 0 }]);
       const w = await watch(node, ['t09000'], 'cw-a', false);

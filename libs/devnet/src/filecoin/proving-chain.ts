@@ -96,6 +96,20 @@ export class ProvingChain {
     }
   }
 
+  /**
+   * The state as it is now, apart from what comes later: what a node answers for this tipset once
+   * the chain has moved on (the injected faults, recoveries and proofs after it are not in it).
+   */
+  snapshot(): ProvingChain {
+    const copy = Object.create(ProvingChain.prototype) as ProvingChain;
+    const miners = new Map<string, MinerState>();
+    for (const [id, m] of this.miners) {
+      miners.set(id, { ...m, faulty: new Set(m.faulty), recovering: new Set(m.recovering), posted: new Map([...m.posted].map(([d, ps]) => [d, new Set(ps)])), miss: new Set(m.miss) });
+    }
+    Object.assign(copy, { params: this.params, proveDelay: this.proveDelay, epoch: this.epoch, miners });
+    return copy;
+  }
+
   private proveAt(open: number): number {
     return open + Math.min(Math.max(0, this.proveDelay), this.params.challengeWindow - 1);
   }

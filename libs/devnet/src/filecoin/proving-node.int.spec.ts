@@ -123,6 +123,22 @@ async function openSocket(url: string): Promise<{ ws: WebSocket; frames: Record<
 }
 
 describe('proving node over WebSocket', () => {
+  it('answers state at a past head from the state it had then, and refuses a head it no longer keeps', async () => {
+    node = await startProvingNode({ epochMs: 0, params: { periodDeadlines: 4, challengeWindow: 5 }, miners: [{ id: 't01000', periodOffset: 0, sectorsPerPartition: 2 }], startEpoch: 100 });
+    const at100 = (await rpc(node.url, 'Filecoin.ChainHead')).Cids;
+    node.advance(1);
+    node.chain.declareFaults('t01000', [3]);
+    expect(await rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', at100])).toEqual([0]);
+    expect(await rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', []])).toEqual([3, 1]);
+    expect((await rpc(node.url, 'Filecoin.StateMinerProvingDeadline', ['t01000', at100])).CurrentEpoch).toBe(100);
+    const at101 = (await rpc(node.url, 'Filecoin.ChainHead')).Cids;
+    expect(await rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', at101])).toEqual([3, 1]);
+    node.advance(16);
+    expect(await rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', at101])).toEqual([3, 1]);
+    await expect(rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', at100])).rejects.toThrow(/loading tipset .*not found/);
+    await expect(rpc(node.url, 'Filecoin.StateMinerFaults', ['t01000', [{ '/': 'bafy2bzacenothing' }]])).rejects.toThrow(/loading tipset/);
+  });
+
   it('answers calls and streams ChainNotify as Lotus does: the channel id, then current, apply, revert', async () => {
     node = await startProvingNode({ epochMs: 0, params: { periodDeadlines: 4, challengeWindow: 5 }, miners: [{ id: 't01000', periodOffset: 0 }], startEpoch: 100 });
     const s = await openSocket(node.wsUrl);

@@ -5,7 +5,9 @@
 // LiveSectors, ActiveSectors}]), StateMinerFaults, StateMinerRecoveries (bitfields as go-bitfield's
 // JSON run lengths), StateSectorPartition (miner.SectorLocation {Deadline, Partition}) and a minimal
 // StateMinerInfo. The tipset key argument is accepted as [] / null
-// (head) or a key of the current head; older state is not kept. Read methods need no token (a Lotus
+// (head), a key of the current head, or a key of one of the last HISTORY heads (answered from the
+// state as it was at that head, as a node does for a tipset the chain has moved past); older keys
+// are refused as a node refuses a tipset it cannot load. Read methods need no token (a Lotus
 // node gives anonymous callers the read permission) unless `tokens` is given: then, as Lotus's auth
 // handler does, a bearer token that does not verify is refused with HTTP 401 (the WebSocket upgrade
 // too), and a call without a token gets go-jsonrpc's "missing permission to invoke 'M' (need 'read')".
@@ -53,6 +55,8 @@ export interface ProvingNodeHandle {
   calls(): number;
   /** Calls answered, by transport. */
   callsOver(): { http: number; ws: number };
+  /** Called after each answered call, with its method (a test moves the chain at a chosen moment). */
+  onAnswered: ((method: string) => void) | undefined;
   /** Open WebSocket connections and ChainNotify subscriptions now. */
   sockets(): { connections: number; subscriptions: number };
   /** See the control action `websocket`. */
@@ -76,6 +80,8 @@ class RpcFailure extends Error {
 }
 
 const MAX_BODY = 1 << 20;
+/** Heads before the current one whose state is kept for tipset-keyed reads. */
+const HISTORY = 16;
 const NOTIFY = 'Filecoin.ChainNotify';
 
 export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<ProvingNodeHandle> {
@@ -100,11 +106,18 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     if (!chain.has(p[0])) throw new RpcFailure(1, `resolution lookup failed (${String(p[0])}): actor not found`);
     return p[0] as string;
   };
-  const tipSetArg = (v: unknown): void => {
-    if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return;
-    const head = blockCid(chain.height)['/'];
-    if (Array.isArray(v) && v.length === 1 && (v[0] as { '/'?: unknown })?.['/'] === head) return;
-    throw new RpcFailure(1, 'loading tipset: the simulator keeps only the head');
+  // State of the heads the chain has moved past, by block id (the newest last).
+  const past = new Map<string, ProvingChain>();
+  /** The chain state a tipset key names: the live chain for the head (or no key), a kept copy for a past head. */
+  const stateAt = (v: unknown): ProvingChain => {
+    if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return chain;
+    const cid = Array.isArray(v) && v.length === 1 ? (v[0] as { '/'?: unknown } | null)?.['/'] : undefined;
+    if (typeof cid === 'string') {
+      if (cid === blockCid(chain.height)['/']) return chain;
+      const then = past.get(cid);
+      if (then) return then;
+    }
+    throw new RpcFailure(1, `loading tipset ${JSON.stringify(v).slice(0, 120)}: not found (the simulator keeps the last ${HISTORY} heads)`);
   };
   const deadlineArg = (v: unknown): number => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= params.periodDeadlines) throw new RpcFailure(1, `invalid deadline ${String(v)}`);
@@ -115,20 +128,19 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     'Filecoin.ChainHead': () => tipSet(chain.height),
     'Filecoin.StateMinerProvingDeadline': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[1]);
-      return chain.deadline(id);
+      return stateAt(p[1]).deadline(id);
     },
     'Filecoin.StateMinerDeadlines': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[1]);
-      return Array.from({ length: params.periodDeadlines }, (_, d) => ({ PostSubmissions: bitfieldToJson(chain.postSubmissions(id, d)), DisputableProofCount: 0 }));
+      const at = stateAt(p[1]);
+      return Array.from({ length: params.periodDeadlines }, (_, d) => ({ PostSubmissions: bitfieldToJson(at.postSubmissions(id, d)), DisputableProofCount: 0 }));
     },
     'Filecoin.StateMinerPartitions': (p) => {
       const id = minerArg(p);
       const dl = deadlineArg(p[1]);
-      tipSetArg(p[2]);
-      return Array.from({ length: chain.partitionCount(id) }, (_, i) => {
-        const s = chain.partitionState(id, dl, i);
+      const at = stateAt(p[2]);
+      return Array.from({ length: at.partitionCount(id) }, (_, i) => {
+        const s = at.partitionState(id, dl, i);
         const active = s.all.filter((x) => !s.faulty.includes(x));
         return {
           AllSectors: bitfieldToJson(s.all),
@@ -141,24 +153,21 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
     },
     'Filecoin.StateMinerFaults': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[1]);
-      return bitfieldToJson(chain.faults(id));
+      return bitfieldToJson(stateAt(p[1]).faults(id));
     },
     'Filecoin.StateMinerRecoveries': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[1]);
-      return bitfieldToJson(chain.recoveries(id));
+      return bitfieldToJson(stateAt(p[1]).recoveries(id));
     },
     'Filecoin.StateSectorPartition': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[2]);
-      const at = typeof p[1] === 'number' ? chain.locate(id, p[1]) : undefined;
-      if (!at) throw new RpcFailure(1, `sector ${String(p[1])} of ${id} not found in any partition`);
-      return { Deadline: at.deadline, Partition: at.partition };
+      const where = typeof p[1] === 'number' ? stateAt(p[2]).locate(id, p[1]) : undefined;
+      if (!where) throw new RpcFailure(1, `sector ${String(p[1])} of ${id} not found in any partition`);
+      return { Deadline: where.deadline, Partition: where.partition };
     },
     'Filecoin.StateMinerInfo': (p) => {
       const id = minerArg(p);
-      tipSetArg(p[1]);
+      stateAt(p[1]);
       const key = id.replace(/^([ft])0/, '$13');
       return { Owner: key, Worker: key, SectorSize: chain.sectorSize(id), WindowPoStPartitionSectors: 2349 };
     },
@@ -188,6 +197,8 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       return { jsonrpc: '2.0', id, result: fn(Array.isArray(r.params) ? r.params : []) };
     } catch (e) {
       return { jsonrpc: '2.0', id, error: { code: e instanceof RpcFailure ? e.code : -32603, message: (e as Error).message } };
+    } finally {
+      handle.onAnswered?.(r.method as string);
     }
   };
 
@@ -205,6 +216,11 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
 
   const advance = (n = 1): void => {
     for (let i = 0; i < n; i++) {
+      past.set(blockCid(chain.height)['/'], chain.snapshot());
+      for (const k of past.keys()) {
+        if (past.size <= HISTORY) break;
+        past.delete(k);
+      }
       chain.step();
       headFork = 0;
       const head = tipSet(chain.height);
@@ -360,7 +376,8 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
   const timer = epochMs > 0 ? setInterval(() => advance(1), epochMs) : undefined;
   timer?.unref();
   const port = (server.address() as { port: number }).port;
-  return {
+  const handle: ProvingNodeHandle = {
+    onAnswered: undefined,
     url: `http://${opts.host ?? '127.0.0.1'}:${port}/rpc/v1`,
     wsUrl: `ws://${opts.host ?? '127.0.0.1'}:${port}/rpc/v1`,
     port,
@@ -387,4 +404,5 @@ export async function startProvingNode(opts: ProvingNodeOptions = {}): Promise<P
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  return handle;
 }
