@@ -1,5 +1,5 @@
-// The venus daily checks with the compiled program: `fleetvisor start` supervising a simulated
-// venus-wallet (a real child process serving venus-wallet's JSON-RPC, printing its real
+// The venus daily checks with the compiled program: a wallet defined by `fleetvisor create-service
+// venus-wallet`, then `fleetvisor start` supervising it: a simulated venus-wallet (a real child process serving venus-wallet's JSON-RPC, printing its real
 // "WalletSign error password not set" line while it holds no password). Its own probe
 // (Filecoin.Version with the admin token) shows it healthy; the line becomes ONE
 // ServiceNeedsAttention naming `fleetvisor secrets set-password wallet-1`; that command stores the
@@ -90,25 +90,7 @@ beforeAll(async () => {
   const { configFile, apiInfo } = writeVenusWalletRepo(repo, port, TOKEN);
   const tokenFile = path.join(fx.dir, 'wallet-admin.token');
   writeFileSync(tokenFile, `${apiInfo}\n`, { mode: 0o600 });
-  fx.writeHomeConfig({ services: [WALLET] });
-  // What an operator writes in services/wallet-1.yml (README: venus components).
-  writeFileSync(
-    fx.home.serviceFile(WALLET),
-    [
-      `name: ${WALLET}`,
-      'role: wrapped',
-      'kind: venus-wallet',
-      'binary: venus-wallet',
-      `command: ${bin}`,
-      `config: ${configFile}`,
-      `args: [--repo, ${repo}, run]`,
-      'probe:',
-      `  address: 127.0.0.1:${port}`,
-      `  token-file: ${tokenFile}`,
-      '  every: 300ms',
-      '',
-    ].join('\n'),
-  );
+  fx.writeHomeConfig();
   env = {
     PATH: inheritedEnvironment()['PATH'] ?? '/usr/bin:/bin',
     HOME: fx.dir,
@@ -124,6 +106,13 @@ beforeAll(async () => {
     FLEETVISOR_RUNNER_RESTART_INITIAL: '100ms',
     FLEETVISOR_RUNNER_LIVE_RESTORE: 'false',
   };
+  // What an operator runs (README: venus components); no runner yet, so it starts with `start`.
+  const created = await run([
+    'create-service', 'venus-wallet', '--name', WALLET, '--cmd', `${bin} --repo ${repo} run`, '--config', configFile,
+    '--token-file', tokenFile, '--probe-address', `127.0.0.1:${port}`, '--probe-every', '300ms', '--json',
+  ]);
+  expect(created.code, created.stderr).toBe(0);
+  expect(JSON.parse(created.stdout)).toMatchObject({ service: WALLET, outcome: 'created', runner: { outcome: 'no-runner' } });
 }, 60_000);
 
 afterAll(async () => {
