@@ -57,6 +57,8 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
+      // An informational answer first, as a server sending 103 Early Hints does.
+      if (text.includes('"Early"')) res.writeEarlyHints({ link: '</rpc/v1>; rel=preconnect' });
       if (text.includes('"Cut"')) {
         // Headers and part of the answer, then the connection dies.
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
@@ -141,6 +143,7 @@ describe('meter proxy: HTTP', () => {
       '{"jsonrpc":"2.0","id":2,"method":"Fail"}',
       '{"jsonrpc":"2.0","id":3,"method":"Big"}',
       '{"jsonrpc":"2.0","id":4,"method":"Status500"}',
+      '{"jsonrpc":"2.0","id":5,"method":"Early"}',
     ];
     for (const body of bodies) {
       const direct = await post(rawUrl, body);
@@ -157,6 +160,7 @@ describe('meter proxy: HTTP', () => {
         ['t01000-sealer Fail', [2, 2, 0]],
         ['t01000-sealer Big', [1, 0, 0]],
         ['t01000-sealer Status500', [1, 1, 0]],
+        ['t01000-sealer Early', [1, 0, 0]],
       ]),
     );
   });

@@ -165,6 +165,8 @@ export class MeterProxy {
             upstreamController = controller;
           },
           onResponseStart: (controller, statusCode, headers, statusMessage) => {
+            // An informational answer (100 Continue, 103 Early Hints) is not the answer: the final one follows.
+            if (statusCode < 200) return;
             status = statusCode;
             res.writeHead(statusCode, statusMessage ?? '', responseHeaders(controller, headers));
           },
@@ -186,6 +188,7 @@ export class MeterProxy {
           onResponseError: (_controller, e) => {
             // No answer, or one cut off before its end: the client did not get it whole either.
             if (scan) this.count(caller, scan, scan.calls.map(() => 'transport'), started);
+            if (res.destroyed) return;
             if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream unreachable: ${e.message}\n`);
             else res.destroy();
           },
