@@ -106,15 +106,17 @@ afterAll(async () => {
   await new Promise<void>((r) => (raw ? raw.close(() => r()) : r()));
 });
 
-async function post(base: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: Buffer }> {
+async function post(base: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: Buffer; informational: { status: number; link?: unknown }[] }> {
   return new Promise((resolve, reject) => {
+    const informational: { status: number; link?: unknown }[] = [];
     const req = http.request(`${base}/rpc/v0`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(chunks), informational }));
       // The connection closed before the answer's end.
       res.on('error', reject);
     });
+    req.on('information', (info) => informational.push({ status: info.statusCode, link: info.headers['link'] }));
     req.on('error', reject);
     req.end(body);
   });
@@ -150,6 +152,8 @@ describe('meter proxy: HTTP', () => {
       const viaProxy = await post(proxyUrl, body, { 'x-caller': 't01000-sealer' });
       expect(viaProxy.status).toBe(direct.status);
       expect(viaProxy.bytes.equals(direct.bytes), body).toBe(true);
+      expect(viaProxy.informational).toEqual(direct.informational);
+      if (body.includes('"Early"')) expect(viaProxy.informational).toEqual([{ status: 103, link: '</rpc/v1>; rel=preconnect' }]);
       expect(viaProxy.headers['x-upstream']).toBe('raw');
       expect(viaProxy.headers['set-cookie']).toEqual(['a=1', 'b=2']);
     }

@@ -165,8 +165,12 @@ export class MeterProxy {
             upstreamController = controller;
           },
           onResponseStart: (controller, statusCode, headers, statusMessage) => {
-            // An informational answer (100 Continue, 103 Early Hints) is not the answer: the final one follows.
-            if (statusCode < 200) return;
+            // An informational answer is not the answer: the final one follows. Early Hints go on
+            // to the client (its 100 Continue was the meter's own, the body already read).
+            if (statusCode < 200) {
+              if (statusCode === 103 && !res.headersSent) res.writeEarlyHints(headers as Record<string, string | string[]>);
+              return;
+            }
             status = statusCode;
             res.writeHead(statusCode, statusMessage ?? '', responseHeaders(controller, headers));
           },
