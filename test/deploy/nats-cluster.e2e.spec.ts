@@ -2,7 +2,9 @@
 // writes it. Three nats-servers started from the three generated files form one JetStream cluster
 // (routes authenticated with the generated route secret), `fleetvisor migrate` with the admin
 // identity and FLEETVISOR_EVENT_STREAM_REPLICAS=3 replicates the event stream on all three, the
-// stream keeps taking events with one node down, and a server without the route secret cannot join.
+// stream keeps taking events with one node down, an event consumer whose consumer leader dies hears
+// the next event within seconds (its pull request died with the node), and a server without the
+// route secret cannot join.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
@@ -10,7 +12,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSubjects, HostOffline, newEvent } from '@fleetvisor/contracts';
+import { EventConsumer } from '@fleetvisor/messaging';
 import { freePort } from '@fleetvisor/platform';
 import { createTestDatabase, expectEventually, inheritedEnvironment, startPrivateNats, type PrivateNats, type TestDatabase } from '@fleetvisor/testing';
 
@@ -136,6 +141,68 @@ describe('a three-node NATS cluster from fleetvisor nats-config --cluster', () =
     await victim.restart();
     await expectEventually(async () => expect((await getJson<{ num_routes: number }>(`${victim.monitorUrl}/routez`)).num_routes).toBe(2), { timeoutMs: 30_000 });
   });
+
+  it("an event consumer whose consumer leader dies hears the next event within seconds (its pull was lost with the node)", async () => {
+    // The consumer's own connection stays on one node that is not the consumer's leader: it is
+    // never told that the leader died, and only the idle heartbeats of its pull can show it.
+    const admin = envFile(path.join(dir, 'identities/admin.env'));
+    const seed = readFileSync(admin['FLEETVISOR_NATS_NKEY_SEED_FILE']!, 'utf8').trim();
+    const home = nodes[0]!;
+    const cnc = await connect({ servers: [home.url], ignoreClusterUpdates: true, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), inboxPrefix: admin['FLEETVISOR_NATS_INBOX_PREFIX']! });
+    const subjects = createSubjects('fleet');
+    const seen: string[] = [];
+    const consumer = new EventConsumer({
+      nc: cnc,
+      subjects,
+      streamName: 'FLEET_EVENTS',
+      name: 'leader-loss-test',
+      filter: subjects.eventFilter({ area: 'host', streamId: 'host-h9' }),
+      deliverPolicy: 'new',
+      handler: (e) => {
+        seen.push(e.id);
+        return Promise.resolve();
+      },
+      logger: pino({ level: 'silent' }),
+    });
+    const jsm = await cnc.jetstreamManager();
+    const names = await Promise.all(nodes.map(async (n) => (await getJson<{ server_name: string }>(`${n.monitorUrl}/varz`)).server_name));
+    let victim: PrivateNats | undefined;
+    try {
+      await consumer.start();
+      const leaderName = async () => (await jsm.consumers.info('FLEET_EVENTS', 'leader-loss-test')).cluster?.leader;
+      // Lead elsewhere than on the consumer's own node.
+      await expectEventually(async () => {
+        const leader = await leaderName();
+        if (leader === names[0]) await cnc.request('$JS.API.CONSUMER.LEADER.STEPDOWN.FLEET_EVENTS.leader-loss-test', undefined, { timeout: 5_000 }).catch(() => undefined);
+        expect(names.slice(1)).toContain(await leaderName());
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      const js = relay!.jetstream();
+      const publish = async (i: number) => {
+        const e = newEvent(HostOffline, 'host-h9', { host: 'h9', process: 'leader-loss-test', pid: i + 1, reason: `r${i}` });
+        await expectEventually(() => js.publish(subjects.event(e.stream, e.type), Buffer.from(JSON.stringify(e)), { msgID: e.id }), { timeoutMs: 30_000 });
+        return e.id;
+      };
+      const first = await publish(0);
+      await expectEventually(() => expect(seen).toEqual([first]), { timeoutMs: 15_000 });
+      // The pull now waits at the leader: kill that node.
+      victim = nodes[names.indexOf((await leaderName())!)]!;
+      await victim.kill();
+      const second = await publish(1);
+      const publishedAt = Date.now();
+      await expectEventually(() => expect(seen).toEqual([first, second]), { timeoutMs: 45_000, intervalMs: 100 });
+      // A new consumer leader's election (a few seconds, up to about ten) and two missed 1 s
+      // heartbeats; with nats.js's defaults (30 s pulls, heartbeats every 15 s) it took over 30 s.
+      expect(Date.now() - publishedAt).toBeLessThan(20_000);
+    } finally {
+      await consumer.stop();
+      await consumer.delete().catch(() => undefined);
+      await cnc.close();
+      if (victim) {
+        await victim.restart();
+        await expectEventually(async () => expect((await getJson<{ num_routes: number }>(`${victim!.monitorUrl}/routez`)).num_routes).toBe(2), { timeoutMs: 30_000 });
+      }
+    }
+  }, 120_000);
 
   it('refuses a route without the route secret', async () => {
     const port = await freePort();

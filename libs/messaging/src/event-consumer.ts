@@ -69,6 +69,15 @@ export interface EventConsumerOptions {
   catalog?: Pick<EventCatalog, 'parse'>;
   /** Default `subjects.deadLetter(name)`. */
   deadLetterSubject?: string;
+  /**
+   * How long one pull request waits at the server (default 5 s), and how often the server sends
+   * an idle heartbeat on it (default 1 s); two missed heartbeats make the client pull again. A pull
+   * waiting at a consumer leader that died is lost without a word: these bound how long the
+   * consumer stays deaf after a NATS node dies to about two heartbeats after a new leader is
+   * elected (nats.js's defaults, 30 s pulls with heartbeats every 15 s, left it about 30 s deaf).
+   */
+  pullExpiresMs?: number;
+  pullHeartbeatMs?: number;
 }
 
 export interface EventConsumerMetrics {
@@ -104,6 +113,8 @@ export class EventConsumer {
   private readonly maxDeliver: number;
   private readonly retryBackoff: BackoffOptions;
   private readonly batchSize: number;
+  private readonly pullExpiresMs: number;
+  private readonly pullHeartbeatMs: number;
   private readonly ackWaitMs: number;
   private readonly maxAckPending: number;
   private readonly guard: IdempotencyGuard | undefined;
@@ -139,6 +150,8 @@ export class EventConsumer {
     this.maxDeliver = opts.maxDeliver ?? 5;
     this.retryBackoff = opts.retryBackoff ?? { initialMs: 500, maxMs: 30_000 };
     this.batchSize = opts.batchSize ?? 64;
+    this.pullExpiresMs = opts.pullExpiresMs ?? 5_000;
+    this.pullHeartbeatMs = opts.pullHeartbeatMs ?? 1_000;
     this.ackWaitMs = opts.ackWaitMs ?? 30_000;
     this.maxAckPending = opts.maxAckPending ?? 1_000;
     this.guard = opts.idempotency === false ? undefined : (opts.idempotency ?? new MemoryIdempotencyGuard());
@@ -150,6 +163,8 @@ export class EventConsumer {
       throw new Error('EventConsumer: batchSize must be an integer in 1..10000');
     }
     if (!(this.ackWaitMs >= 1_000)) throw new Error('EventConsumer: ackWaitMs must be >= 1000');
+    if (!(Number.isInteger(this.pullExpiresMs) && this.pullExpiresMs >= 1_000 && this.pullExpiresMs <= 60_000)) throw new Error('EventConsumer: pullExpiresMs must be an integer in 1000..60000');
+    if (!(Number.isInteger(this.pullHeartbeatMs) && this.pullHeartbeatMs >= 500 && this.pullHeartbeatMs <= this.pullExpiresMs / 2)) throw new Error('EventConsumer: pullHeartbeatMs must be an integer from 500 to half of pullExpiresMs');
     validateBackoff(this.retryBackoff, 'EventConsumer');
   }
 
@@ -254,7 +269,7 @@ export class EventConsumer {
     let attempt = 0;
     while (!this.stopping) {
       try {
-        const messages = await consumer.consume({ max_messages: this.batchSize });
+        const messages = await consumer.consume({ max_messages: this.batchSize, expires: this.pullExpiresMs, idle_heartbeat: this.pullHeartbeatMs });
         this.messages = messages;
         if (this.stopping) {
           await messages.close();
