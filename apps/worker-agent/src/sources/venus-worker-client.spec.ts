@@ -38,7 +38,7 @@ describe('VenusWorkerClient', () => {
     await new Promise((resolve) => s.close(resolve));
   });
 
-  it('sends a read again on a fresh connection when the kept-alive one is closed unanswered', async () => {
+  it('sends a read again when the connection is closed unanswered', async () => {
     const e = await endpoint();
     server = e.server;
     const client = new VenusWorkerClient(e.url);

@@ -70,7 +70,7 @@ export class VenusWorkerClient {
   }
 
   /**
-   * One call. A read (`read: true`) is sent once more on a fresh connection when a kept-alive
+   * One call. A read (`read: true`) is sent once more when a kept-alive
    * connection turns out closed by the endpoint before it answered: that race happens whenever the
    * endpoint drops idle connections or restarts, and without the retry each one is reported as
    * an unreachable worker (a WorkerUnreachable / WorkerReachable pair on the record). Commands are
