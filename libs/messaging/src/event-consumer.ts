@@ -74,7 +74,7 @@ export interface EventConsumerOptions {
    * an idle heartbeat on it (default 1 s); two missed heartbeats make the client pull again. A pull
    * waiting at a consumer leader that died is lost without a word: these bound how long the
    * consumer stays deaf after a NATS node dies to about two heartbeats after a new leader is
-   * elected (nats.js's defaults, 30 s pulls with heartbeats every 15 s, left it about 30 s deaf).
+   * elected (with nats.js's defaults, two of its much longer heartbeats: docs/reliability.md).
    */
   pullExpiresMs?: number;
   pullHeartbeatMs?: number;
