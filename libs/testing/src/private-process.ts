@@ -351,10 +351,25 @@ export class ManagedProcess {
     return true;
   }
 
-  /** SIGKILL to the group, then wait until it is gone. */
+  /**
+   * SIGKILL to the group and to every descendant, then wait until all are gone. Descendants are
+   * named one by one because a server may put its children in process groups of their own
+   * (PostgreSQL's backends call setsid()): killing the group alone left a backend answering its
+   * client for a moment after the "crash".
+   */
   async killGroup(timeoutMs = 10_000): Promise<void> {
+    const descendants = this.running ? descendantsOf(this.pid) : [];
     this.signalGroup('SIGKILL');
+    for (const pid of descendants) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await this.waitGroupGone(timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (descendants.some(alive) && Date.now() < deadline) await delay(10);
   }
 
   /** `sig` to the main process; SIGKILL to the group if it has not exited within `graceMs`. */
@@ -363,6 +378,51 @@ export class ManagedProcess {
     if (!(await this.waitExit(graceMs))) this.signalGroup('SIGKILL');
     await this.waitGroupGone(graceMs);
   }
+}
+
+/** Parent pid and state of a process, from /proc (undefined once it is gone). */
+function procStat(pid: number): { ppid: number; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces or parentheses itself.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: rest[0]!, ppid: Number(rest[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process that still runs (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  const st = procStat(pid);
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+}
+
+/** Every process below `root` in the process tree, read from /proc (Linux). */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = procStat(Number(name));
+    if (!st) continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push(Number(name));
+    children.set(st.ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    out.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
 }
 
 export function delay(ms: number): Promise<void> {

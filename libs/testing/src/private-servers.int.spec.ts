@@ -1,6 +1,6 @@
 // The private servers behave as fault tests need: they start on their own port, answer, die on
 // kill(), and come back on restart() on the same port with their data.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect, type NatsConnection, RetentionPolicy, StorageType, StringCodec } from 'nats';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,10 +59,16 @@ describe('startPrivatePostgres', () => {
     const held = new Client({ connectionString: pg.url });
     held.on('error', () => undefined);
     await held.connect();
+    const backend = (await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    expect(existsSync(`/proc/${backend}`)).toBe(true);
 
     const port = pg.port;
     await pg.kill();
     expect(pg.isRunning()).toBe(false);
+    // Every process of the server is dead when kill() returns, the backends too (they are in
+    // process groups of their own): none answers a client after the crash.
+    const state = existsSync(`/proc/${backend}/stat`) ? readFileSync(`/proc/${backend}/stat`, 'utf8').replace(/^.*\) /s, '')[0] : 'gone';
+    expect(['gone', 'Z', 'X']).toContain(state);
     await expect(held.query('SELECT 1')).rejects.toThrow();
     await held.end().catch(() => undefined);
     await expect(query(pg.url, 'SELECT 1')).rejects.toThrow();
