@@ -70,8 +70,8 @@ export interface EventConsumerOptions {
   /** Default `subjects.deadLetter(name)`. */
   deadLetterSubject?: string;
   /**
-   * How long one pull request waits at the server (default 5 s), and how often the server sends
-   * an idle heartbeat on it (default 1 s); two missed heartbeats make the client pull again. A pull
+   * How long one pull request waits at the server, and how often the server sends an idle
+   * heartbeat on it (defaults in the constructor); two missed heartbeats make the client pull again. A pull
    * waiting at a consumer leader that died is lost without a word: these bound how long the
    * consumer stays deaf after a NATS node dies to about two heartbeats after a new leader is
    * elected (with nats.js's defaults, two of its much longer heartbeats: docs/reliability.md).

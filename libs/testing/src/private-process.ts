@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { childPids } from './processes';
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup at exit
@@ -380,47 +381,25 @@ export class ManagedProcess {
   }
 }
 
-/** Parent pid and state of a process, from /proc (undefined once it is gone). */
-function procStat(pid: number): { ppid: number; state: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces or parentheses itself.
-    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0]!, ppid: Number(rest[1]) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** A process that still runs (a zombie waiting for its reaper counts as gone). */
 function alive(pid: number): boolean {
-  const st = procStat(pid);
-  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may hold spaces itself.
+    const state = text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }
 
-/** Every process below `root` in the process tree, read from /proc (Linux). */
+/** Every process below `root` in the process tree. */
 export function descendantsOf(root: number): number[] {
-  const children = new Map<number, number[]>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const st = procStat(Number(name));
-    if (!st) continue;
-    const list = children.get(st.ppid) ?? [];
-    list.push(Number(name));
-    children.set(st.ppid, list);
-  }
   const out: number[] = [];
-  const queue = [...(children.get(root) ?? [])];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
+  const queue = childPids(root);
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
     out.push(pid);
-    queue.push(...(children.get(pid) ?? []));
+    queue.push(...childPids(pid));
   }
   return out;
 }

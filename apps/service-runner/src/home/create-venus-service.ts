@@ -45,11 +45,11 @@ export function createVenusService(home: RunnerHome, recorder: EventRecorder, in
   if (argv.some((a) => /^--?password(=|$)/.test(a))) throw new CreateServiceError('--cmd must not carry a password (it would be readable in /proc/<pid>/cmdline): store it with `fleetvisor secrets set-password <service>`');
   const configFile = path.resolve(input.configFile);
   if (!existsSync(configFile)) throw new CreateServiceError(`--config: ${configFile} does not exist`);
-  for (const [flag, file] of [['--token-file', input.tokenFile]] as const) {
-    if (file === undefined) continue;
-    if (!path.isAbsolute(file)) throw new CreateServiceError(`${flag} must be an absolute path, got "${file}"`);
-    if (!existsSync(file)) throw new CreateServiceError(`${flag}: ${file} does not exist`);
-    if ((statSync(file).mode & 0o077) !== 0) throw new CreateServiceError(`${flag}: ${file} is readable by others: chmod 600 it (it holds an API token)`);
+  const tokenFile = input.tokenFile;
+  if (tokenFile !== undefined) {
+    if (!path.isAbsolute(tokenFile)) throw new CreateServiceError(`--token-file must be an absolute path, got "${tokenFile}"`);
+    if (!existsSync(tokenFile)) throw new CreateServiceError(`--token-file: ${tokenFile} does not exist`);
+    if ((statSync(tokenFile).mode & 0o077) !== 0) throw new CreateServiceError(`--token-file: ${tokenFile} is readable by others: chmod 600 it (it holds an API token)`);
   }
   if (input.kind === 'venus-wallet' && input.tokenFile === undefined) {
     throw new CreateServiceError('venus-wallet needs --token-file: an admin token (`venus-wallet auth api-info --perm admin`), with which the runner probes it and delivers its password (Filecoin.Unlock)');
